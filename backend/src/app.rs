@@ -1,0 +1,224 @@
+//! Building and running the API server. `App::build` binds the listener itself (port 0 in tests) and wires
+//! state, routes and middleware; `App::run` serves until SIGTERM or Ctrl-C and then drains in-flight requests.
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::db::Db;
+use crate::error::{ApiError, error_response};
+use crate::http::{middleware, openapi};
+use crate::jobs::JobQueue;
+use crate::routes;
+use crate::state::AppState;
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use secrecy::ExposeSecret;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every `App` in a test process).
+pub fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+                .expect("valid buckets")
+                .build_recorder();
+            let handle = recorder.handle();
+            // In a process that already has a recorder (a test binary), keep that one.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+impl App {
+    /// Connects to PostgreSQL (lazily) and Redis, and binds `config.bind`.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on INSIGHTS_BIND={}", config.bind))?;
+        let state = state(config).await?;
+        let router = router(state.clone());
+        Ok(App { listener, router, state })
+    }
+
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    #[must_use]
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr(), public_url = %self.state.config.public_url, "insights-api listening");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.db.pool().close().await;
+        tracing::info!("insights-api stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+/// Connects the shared state of the API (also used by the worker's tests and the benchmark).
+pub async fn state(config: Config) -> anyhow::Result<AppState> {
+    let db = Db::connect_lazy(&config.database_url, &config.database_role, config.database_max_connections)
+        .context("DATABASE_URL")?;
+    let redis_client = redis::Client::open(config.redis_url.expose_secret()).context("REDIS_URL")?;
+    let redis = tokio::time::timeout(Duration::from_secs(10), redis::aio::ConnectionManager::new(redis_client))
+        .await
+        .context("REDIS_URL: Redis did not answer within 10 s")?
+        .context("REDIS_URL: cannot connect to Redis")?;
+    let jobs = JobQueue::new(redis.clone(), &config.redis_prefix);
+    let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    Ok(AppState {
+        tokens: TokenKeys::new(&config.jwt_secret, config.access_token_ttl),
+        secrets: SecretBox::new(config.secret_key_bytes()),
+        hasher: PasswordHasher::new(cpus),
+        metrics: prometheus(),
+        config: Arc::new(config),
+        db,
+        redis,
+        jobs,
+    })
+}
+
+/// The OpenAPI description and the router, built from the same route list.
+pub fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", routes::api_v1().merge(openapi_route()))
+        .merge(routes::operations::router())
+        .split_for_parts();
+    openapi::add_common_errors(&mut doc);
+    (router, doc)
+}
+
+fn openapi_route() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(utoipa_axum::routes!(get_openapi))
+}
+
+/// This description (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 JSON")))]
+async fn get_openapi(axum::Extension(doc): axum::Extension<Arc<String>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()).into_response()
+}
+
+/// The whole HTTP service: API, operations endpoints, the web app, and middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_parts();
+    let doc = Arc::new(serde_json::to_string(&doc).expect("OpenAPI serializes"));
+    let web_dir = state.config.web_dir.clone();
+    let web = ServeDir::new(&web_dir)
+        .append_index_html_on_directories(true)
+        .fallback(ServeFile::new(web_dir.join("index.html")));
+    let https = state.config.public_url.scheme() == "https";
+    let origin = HeaderValue::from_str(&state.config.public_origin()).expect("origin is ASCII");
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::exact(origin))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+
+    let mut router = api
+        .route("/api/{*rest}", any(api_not_found))
+        .route("/api", any(api_not_found))
+        .route("/hooks/{*rest}", any(api_not_found))
+        .fallback_service(web)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(doc))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(middleware::track_metrics));
+    for (name, value) in middleware::security_headers(https) {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+        .layer(cors)
+        .layer(CatchPanicLayer::custom(|_| {
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or(req.uri().path(), |p| p.as_str());
+                    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), route = %route, request_id = %request_id,
+                        org_id = tracing::field::Empty, user_id = tracing::field::Empty)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> Response {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
+}

@@ -1,0 +1,118 @@
+//! The audit log: security-relevant actions with actor, time and IP.
+
+use super::{DbResult, OrgTx, cursor};
+use chrono::{DateTime, Utc};
+use insights_types::{AuditEventId, UserId, api::{AuditEventOut, UserOut}};
+use std::net::IpAddr;
+use uuid::Uuid;
+
+/// What to record.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: Option<UserId>,
+    pub action: &'static str,
+    pub target: serde_json::Value,
+    pub details: serde_json::Value,
+    pub ip: Option<IpAddr>,
+}
+
+impl AuditEntry {
+    pub fn new(actor: Option<UserId>, action: &'static str, ip: Option<IpAddr>) -> Self {
+        Self {
+            actor,
+            action,
+            target: serde_json::json!({}),
+            details: serde_json::json!({}),
+            ip,
+        }
+    }
+
+    #[must_use]
+    pub fn target(mut self, kind: &str, id: impl ToString) -> Self {
+        self.target = serde_json::json!({ "type": kind, "id": id.to_string() });
+        self
+    }
+
+    #[must_use]
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+pub async fn record(db: &mut OrgTx, entry: AuditEntry) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query(
+        "INSERT INTO audit_events (id, org_id, actor_id, action, target, details, ip) VALUES ($1, $2, $3, $4, $5, $6, $7::inet)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(org.0)
+    .bind(entry.actor.map(|a| a.0))
+    .bind(entry.action)
+    .bind(&entry.target)
+    .bind(&entry.details)
+    .bind(entry.ip.map(|ip| ip.to_string()))
+    .execute(db.conn())
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    action: String,
+    target: serde_json::Value,
+    details: serde_json::Value,
+    ip: Option<String>,
+    created_at: DateTime<Utc>,
+    actor_id: Option<Uuid>,
+    actor_email: Option<String>,
+    actor_name: Option<String>,
+}
+
+/// Newest first, `limit` per page, after the cursor if given.
+pub async fn list(
+    db: &mut OrgTx,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    action: Option<&str>,
+    limit: i64,
+) -> DbResult<(Vec<AuditEventOut>, Option<String>)> {
+    let org = db.org_id();
+    let (at, id) = after.unzip();
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT e.id, e.action, e.target, e.details, host(e.ip) AS ip, e.created_at,
+                u.id AS actor_id, u.email AS actor_email, u.name AS actor_name
+           FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id
+          WHERE e.org_id = $1
+            AND ($2::timestamptz IS NULL OR (e.created_at, e.id) < ($2, $3))
+            AND ($4::text IS NULL OR e.action = $4)
+          ORDER BY e.created_at DESC, e.id DESC
+          LIMIT $5",
+    )
+    .bind(org.0)
+    .bind(at)
+    .bind(id)
+    .bind(action)
+    .bind(limit + 1)
+    .fetch_all(db.conn())
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<AuditEventOut> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| AuditEventOut {
+            id: AuditEventId(r.id),
+            action: r.action,
+            actor: match (r.actor_id, r.actor_email, r.actor_name) {
+                (Some(id), Some(email), Some(name)) => Some(UserOut { id: UserId(id), email, name }),
+                _ => None,
+            },
+            target: r.target,
+            details: r.details,
+            ip: r.ip,
+            created_at: r.created_at,
+        })
+        .collect();
+    let next = if more { items.last().map(|e| cursor::encode(e.created_at, e.id.0)) } else { None };
+    Ok((items, next))
+}

@@ -1,0 +1,75 @@
+//! Refresh tokens: opaque, stored as SHA-256 digests, rotated on every use. Tokens issued from one login form
+//! a family; presenting an already-used token revokes the whole family (it was probably stolen).
+
+use super::DbResult;
+use chrono::{DateTime, Utc};
+use insights_types::UserId;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshTokenRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    family_id: Uuid,
+    token_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> DbResult<()> {
+    sqlx::query("INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Uuid::now_v7())
+        .bind(user_id.0)
+        .bind(family_id)
+        .bind(token_hash)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The token with this digest, locked so that two concurrent refreshes cannot both rotate it.
+pub async fn find_for_update(conn: &mut PgConnection, token_hash: &[u8]) -> DbResult<Option<RefreshTokenRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn mark_used(conn: &mut PgConnection, id: Uuid) -> DbResult<()> {
+    sqlx::query("UPDATE refresh_tokens SET used_at = now(), updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> DbResult<()> {
+    sqlx::query("UPDATE refresh_tokens SET revoked_at = now(), updated_at = now() WHERE family_id = $1 AND revoked_at IS NULL")
+        .bind(family_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Signs a user out everywhere except the given family (after a password change).
+pub async fn revoke_user_except(conn: &mut PgConnection, user_id: UserId, keep_family: Option<Uuid>) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now(), updated_at = now()
+          WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR family_id <> $2)",
+    )
+    .bind(user_id.0)
+    .bind(keep_family)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The HTTP edge's one error type. Client errors carry a code and a message; server errors are opaque to the
+//! client (a request id to quote) and their cause chain is logged once, here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use insights_types::{ErrorBody, ErrorDetail, FieldError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: a request the server cannot read (malformed JSON, bad query string, malformed id).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 422: well-formed, but some fields are invalid.
+    #[error("invalid fields")]
+    Validation(Vec<FieldError>),
+    /// 401: not signed in, or the credentials are wrong.
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// 403: signed in, but the role does not allow it.
+    #[error("forbidden")]
+    Forbidden,
+    /// 404: does not exist, or belongs to another organization (the two are not told apart).
+    #[error("not found")]
+    NotFound,
+    /// 409: conflicts with the current state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 413.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 429 with `Retry-After`.
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    /// 503: a dependency is down.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected failure; details are logged, not returned.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    /// The same answer for an unknown email and a wrong password.
+    pub fn invalid_credentials() -> Self {
+        Self::Unauthorized {
+            code: "invalid_credentials",
+            message: "Email or password is incorrect.".into(),
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::Unauthorized {
+            code: "unauthenticated",
+            message: "Sign in first: send a valid `Authorization: Bearer` access token.".into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ErrorDetail {
+        let (code, message, details) = match self {
+            Self::BadRequest { code, message } | Self::Unauthorized { code, message } | Self::Conflict { code, message } => {
+                ((*code).to_owned(), message.clone(), None)
+            }
+            Self::Validation(fields) => (
+                "validation_failed".to_owned(),
+                match fields.as_slice() {
+                    [one] => format!("Invalid field `{}`: {}.", one.field, one.message),
+                    _ => format!("{} fields are invalid.", fields.len()),
+                },
+                Some(FieldError::details(fields)),
+            ),
+            Self::Forbidden => (
+                "forbidden".to_owned(),
+                "Your role in this organization does not allow this.".to_owned(),
+                None,
+            ),
+            Self::NotFound => ("not_found".to_owned(), "Not found.".to_owned(), None),
+            Self::PayloadTooLarge => (
+                "payload_too_large".to_owned(),
+                "The request body is too large.".to_owned(),
+                None,
+            ),
+            Self::UnsupportedMediaType => (
+                "unsupported_media_type".to_owned(),
+                "Send the body as JSON with `Content-Type: application/json`.".to_owned(),
+                None,
+            ),
+            Self::RateLimited { retry_after_secs } => (
+                "rate_limited".to_owned(),
+                format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+                Some(serde_json::json!({ "retry_after": retry_after_secs })),
+            ),
+            Self::Unavailable(_) => (
+                "unavailable".to_owned(),
+                "A service this request needs is unavailable. Try again shortly.".to_owned(),
+                None,
+            ),
+            Self::Internal(_) => (
+                "internal".to_owned(),
+                "Something went wrong on our side. It has been logged; quote the request id when reporting it."
+                    .to_owned(),
+                None,
+            ),
+        };
+        ErrorDetail { code, message, details }
+    }
+}
+
+/// A JSON error response, for places that build one without an `ApiError` (fallbacks, layers).
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            details: None,
+        },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            Self::Unavailable(what) => tracing::warn!(dependency = %what, "dependency unavailable"),
+            _ => {}
+        }
+        let mut resp = (status, axum::Json(ErrorBody { error: self.body() })).into_response();
+        if let Self::RateLimited { retry_after_secs } = self {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        resp
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match e {
+            DbError::NotFound => Self::NotFound,
+            DbError::Conflict { constraint } => match constraint.as_str() {
+                "users_email_key" => Self::Validation(vec![FieldError::new(
+                    "email",
+                    "taken",
+                    "an account with this email already exists; log in instead",
+                )]),
+                other => Self::Conflict {
+                    code: "conflict",
+                    message: format!("This conflicts with existing data ({other})."),
+                },
+            },
+            DbError::Unavailable(e) => Self::Unavailable(format!("database: {e}")),
+            DbError::Other(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(v: Vec<FieldError>) -> Self {
+        Self::Validation(v)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(v: FieldError) -> Self {
+        Self::Validation(vec![v])
+    }
+}

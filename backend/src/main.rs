@@ -1,0 +1,32 @@
+//! `insights-api`: serves the HTTP API and the web app. `insights-api migrate` applies the database
+//! migrations and exits.
+
+use insights_backend::{App, Config, db, telemetry};
+
+#[tokio::main]
+async fn main() {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("insights-api: {e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = match std::env::args().nth(1).as_deref() {
+        Some("migrate") => db::migrate(&config.database_url).await.map(|()| tracing::info!("migrations applied")),
+        None | Some("serve") => match App::build(config).await {
+            Ok(app) => app.run().await,
+            Err(e) => Err(e),
+        },
+        Some(other) => {
+            eprintln!("insights-api: unknown command {other:?}; use `insights-api` (serve) or `insights-api migrate`");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(error = ?e, "insights-api failed");
+        eprintln!("insights-api: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,78 @@
+//! The signed-in user: profile, memberships, password change.
+
+use crate::db::audit::AuditEntry;
+use crate::db::{self, DbError};
+use crate::error::ApiError;
+use crate::http::{AuthUser, ClientIp, Json};
+use crate::routes::auth::audit_in_user_orgs;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use insights_types::api::{MeOut, MePatch, MembershipOut, PasswordChangeIn};
+use insights_types::domain::{Name, Password};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(change_password))
+}
+
+async fn load_me(state: &AppState, user: insights_types::UserId) -> Result<MeOut, ApiError> {
+    let mut tx = state.db.user_tx(user).await?;
+    let row = db::users::get(&mut tx, user).await.map_err(|e| match e {
+        // The account was deleted after the token was issued.
+        DbError::NotFound => ApiError::unauthenticated(),
+        e => e.into(),
+    })?;
+    let memberships = db::orgs::list_for_user(&mut tx, user)
+        .await?
+        .into_iter()
+        .map(|(org, role)| MembershipOut { organization: org.out(), role })
+        .collect();
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(MeOut { user: row.out(), memberships })
+}
+
+/// Who you are and the organizations you belong to.
+#[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeOut)))]
+async fn get_me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>, ApiError> {
+    Ok(Json(load_me(&state, auth.user_id).await?))
+}
+
+/// Change your display name.
+#[utoipa::path(patch, path = "/me", tag = "me", security(("bearer" = [])), request_body = MePatch,
+    responses((status = 200, body = MeOut)))]
+async fn update_me(State(state): State<AppState>, auth: AuthUser, Json(body): Json<MePatch>) -> Result<Json<MeOut>, ApiError> {
+    if let Some(name) = body.name {
+        let name = Name::parse_field("name", &name)?;
+        let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+        db::users::update_name(&mut conn, auth.user_id, name.as_str()).await?;
+    }
+    Ok(Json(load_me(&state, auth.user_id).await?))
+}
+
+/// Change your password. Every other session is signed out; this one stays.
+#[utoipa::path(post, path = "/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordChangeIn,
+    responses((status = 204, description = "Changed")))]
+async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<PasswordChangeIn>,
+) -> Result<StatusCode, ApiError> {
+    let new = Password::parse_field("new_password", &body.new_password)?;
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let user = db::users::get(&mut conn, auth.user_id).await?;
+    drop(conn);
+    if !state.hasher.verify(body.current_password, Some(user.password_hash)).await? {
+        return Err(ApiError::field("current_password", "incorrect", "is not your current password"));
+    }
+    let hash = state.hasher.hash(new.expose().to_owned()).await?;
+    let mut tx = state.db.pool().begin().await.map_err(DbError::from)?;
+    db::users::update_password_hash(&mut tx, auth.user_id, &hash).await?;
+    db::refresh_tokens::revoke_user_except(&mut tx, auth.user_id, Some(auth.session_id)).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    audit_in_user_orgs(&state, auth.user_id, AuditEntry::new(Some(auth.user_id), "password_changed", ip)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,76 @@
+//! Operations: liveness, readiness (PostgreSQL and Redis) and Prometheus metrics.
+
+use crate::db;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use insights_types::api::HealthOut;
+use std::time::Duration;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+}
+
+/// The process is up (no dependency is checked).
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, body = HealthOut)))]
+async fn live() -> axum::Json<HealthOut> {
+    axum::Json(HealthOut {
+        status: "ok".into(),
+        checks: Default::default(),
+    })
+}
+
+/// PostgreSQL and Redis answer; 503 (with the failing check) otherwise.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
+async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthOut>) {
+    let limit = Duration::from_secs(2);
+    let pg = tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(state.db.pool())).await;
+    let mut redis = state.redis.clone();
+    let rd = tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut redis)).await;
+    let show = |ok: bool, e: String| serde_json::Value::String(if ok { "ok".into() } else { e });
+    let pg_ok = matches!(pg, Ok(Ok(_)));
+    let rd_ok = matches!(rd, Ok(Ok(_)));
+    let mut checks = serde_json::Map::new();
+    checks.insert(
+        "postgres".into(),
+        show(pg_ok, match pg {
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".into(),
+            Ok(Ok(_)) => String::new(),
+        }),
+    );
+    checks.insert(
+        "redis".into(),
+        show(rd_ok, match rd {
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".into(),
+            Ok(Ok(_)) => String::new(),
+        }),
+    );
+    let (status, word) = if pg_ok && rd_ok {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    };
+    (status, axum::Json(HealthOut { status: word.into(), checks }))
+}
+
+/// Prometheus metrics: HTTP requests by route and status, latencies, background jobs by kind and state.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(mut conn) = state.db.pool().acquire().await
+        && let Ok(counts) = db::job_runs::counts(&mut conn).await
+    {
+        for (kind, job_state, n) in counts {
+            metrics::gauge!("jobs", "kind" => kind, "state" => job_state).set(n as f64);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

@@ -1,0 +1,35 @@
+//! What every request handler shares.
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::db::Db;
+use crate::jobs::JobQueue;
+use redis::aio::ConnectionManager;
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub redis: ConnectionManager,
+    pub jobs: JobQueue,
+    pub hasher: PasswordHasher,
+    pub tokens: TokenKeys,
+    pub secrets: SecretBox,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl AppState {
+    /// A Redis key under this deployment's prefix.
+    #[must_use]
+    pub fn redis_key(&self, parts: &[&str]) -> String {
+        let mut k = self.config.redis_prefix.clone();
+        for p in parts {
+            k.push(':');
+            k.push_str(p);
+        }
+        k
+    }
+}

@@ -1,0 +1,250 @@
+//! Domain values that parse user input: once a value of one of these types exists, it is valid. The web app
+//! uses the same parsers to check a form before sending it.
+
+use crate::FieldError;
+use serde::{Deserialize, Serialize};
+
+/// The longest email address SMTP allows.
+pub const EMAIL_MAX: usize = 254;
+/// Password length bounds (characters).
+pub const PASSWORD_MIN: usize = 12;
+pub const PASSWORD_MAX: usize = 128;
+/// The longest person or organization name (characters).
+pub const NAME_MAX: usize = 100;
+
+/// A normalized email address: trimmed and lower-cased, so that uniqueness is case-insensitive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses and normalizes an address for the field named `field`.
+    pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let s = raw.trim().to_lowercase();
+        let invalid = |msg: &str| FieldError::new(field, "invalid_email", msg);
+        if s.is_empty() {
+            return Err(FieldError::new(field, "required", "must not be empty"));
+        }
+        if s.chars().count() > EMAIL_MAX {
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {EMAIL_MAX} characters"),
+            ));
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err(invalid("must be an email address like name@example.com"));
+        };
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != ',' && c != '<' && c != '>');
+        if !domain_ok || !local_ok {
+            return Err(invalid("must be an email address like name@example.com"));
+        }
+        Ok(Self(s))
+    }
+
+    /// Parses the `email` field.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        Self::parse_field("email", raw)
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[must_use]
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password that meets the length rules. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let n = raw.chars().count();
+        if n < PASSWORD_MIN {
+            return Err(FieldError::new(
+                field,
+                "too_short",
+                format!("must be at least {PASSWORD_MIN} characters"),
+            ));
+        }
+        if n > PASSWORD_MAX {
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {PASSWORD_MAX} characters"),
+            ));
+        }
+        if raw.trim().is_empty() {
+            return Err(FieldError::new(field, "invalid", "must not be only spaces"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        Self::parse_field("password", raw)
+    }
+
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A display name (person or organization): trimmed, 1 to [`NAME_MAX`] characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(field, "required", "must not be empty"));
+        }
+        if s.chars().count() > NAME_MAX {
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {NAME_MAX} characters"),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(FieldError::new(field, "invalid", "must not contain control characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[must_use]
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// The URL-friendly base of an organization's slug: lower-case ASCII letters, digits and single dashes.
+/// The backend appends a suffix when the base is taken.
+#[must_use]
+pub fn slug_base(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 40 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() { "org".to_owned() } else { out }
+}
+
+/// Collects field errors while parsing a request body, so that one response names every invalid field.
+#[derive(Default, Debug)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps the value, or records the error and returns `None`.
+    pub fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+
+    /// `Ok(())` when nothing was recorded.
+    pub fn finish(self) -> Result<(), Vec<FieldError>> {
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused_with_a_field_error() {
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@ex..com", "ada@.com"] {
+            let err = Email::parse(bad).unwrap_err();
+            assert_eq!(err.field, "email", "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(Email::parse(&long).unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn passwords_must_be_12_to_128_characters() {
+        assert_eq!(Password::parse("short").unwrap_err().code, "too_short");
+        assert!(Password::parse("twelve chars").is_ok());
+        assert!(Password::parse(&"x".repeat(128)).is_ok());
+        assert_eq!(Password::parse(&"x".repeat(129)).unwrap_err().code, "too_long");
+        assert_eq!(Password::parse(&" ".repeat(20)).unwrap_err().code, "invalid");
+        // Characters, not bytes: 12 multi-byte characters are enough.
+        assert!(Password::parse(&"é".repeat(12)).is_ok());
+    }
+
+    #[test]
+    fn password_debug_is_redacted() {
+        let p = Password::parse("correct horse battery").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn names_are_trimmed_bounded_and_printable() {
+        assert_eq!(Name::parse_field("name", "  Ada  ").unwrap().as_str(), "Ada");
+        assert_eq!(Name::parse_field("name", "   ").unwrap_err().code, "required");
+        assert_eq!(Name::parse_field("name", &"a".repeat(101)).unwrap_err().code, "too_long");
+        assert_eq!(Name::parse_field("name", "a\u{0}b").unwrap_err().code, "invalid");
+    }
+
+    #[test]
+    fn slugs_are_url_friendly() {
+        assert_eq!(slug_base("Acme Corp — SRE!"), "acme-corp-sre");
+        assert_eq!(slug_base("!!!"), "org");
+        assert_eq!(slug_base("Ünïcode Team"), "n-code-team");
+    }
+}
