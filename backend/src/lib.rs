@@ -12,6 +12,8 @@ pub mod jobs;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use app::App;
 pub use config::Config;

@@ -1,1 +1,24 @@
-fn main(){}
+//! `insights-worker`: runs every background job and schedule until SIGTERM or Ctrl-C.
+
+use insights_backend::{Config, telemetry};
+
+#[tokio::main]
+async fn main() {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("insights-worker: {e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = match insights_worker::Worker::build(config).await {
+        Ok(worker) => worker.run_until(insights_backend::app::shutdown_signal()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::error!(error = ?e, "insights-worker failed");
+        eprintln!("insights-worker: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -92,20 +92,31 @@ pub async fn list(
     Ok((items, next))
 }
 
-/// Records the start of an attempt. Returns `false` when the job already ended (a duplicate delivery),
-/// in which case the worker must not run it again.
-pub async fn start_attempt(db: &mut OrgTx, id: JobRunId, attempt: i32) -> DbResult<bool> {
+/// Records the start of an attempt and returns `(attempt, max_attempts)`; `None` when the job already ended
+/// (a duplicate delivery), in which case the worker must not run it again.
+pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Option<(i32, i32)>> {
     let org = db.org_id();
-    let res = sqlx::query(
-        "UPDATE job_runs SET state = 'running', attempts = GREATEST(attempts, $3), updated_at = now()
-          WHERE org_id = $1 AND id = $2 AND state NOT IN ('succeeded', 'failed')",
+    Ok(sqlx::query_as(
+        "UPDATE job_runs SET state = 'running', attempts = attempts + 1, updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND state NOT IN ('succeeded', 'failed')
+          RETURNING attempts, max_attempts",
     )
     .bind(org.0)
     .bind(id.0)
-    .bind(attempt)
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected() == 1)
+    .fetch_optional(db.conn())
+    .await?)
+}
+
+/// Replaces the job's progress document (what the UI shows while it runs, or why it was skipped).
+pub async fn set_progress(db: &mut OrgTx, id: JobRunId, progress: &serde_json::Value) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query("UPDATE job_runs SET progress = $3, updated_at = now() WHERE org_id = $1 AND id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(progress)
+        .execute(db.conn())
+        .await?;
+    Ok(())
 }
 
 pub async fn succeed(db: &mut OrgTx, id: JobRunId) -> DbResult<()> {

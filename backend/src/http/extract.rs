@@ -47,32 +47,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
 /// Parses a JSON body, naming the offending field on a type error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    // Syntax first, then shape: a well-formed body of the wrong shape is a 422 that names the field.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {e}.")))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let msg = inner.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-                // Missing and unknown fields are reported at their parent; name the field itself.
-                let backticked = msg.split('`').nth(1).map(str::to_owned);
-                let (field, code) = if msg.starts_with("missing field") {
-                    (join_path(&path, backticked.as_deref()), "required")
-                } else if msg.starts_with("unknown field") {
-                    (join_path(&path, backticked.as_deref()), "unknown_field")
-                } else {
-                    (if path == "." { String::new() } else { path }, "invalid")
-                };
-                ApiError::Validation(vec![FieldError::new(field, code, msg)])
-            }
-            _ => ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {inner}.")),
-        }
+        let msg = e.into_inner().to_string();
+        // Missing fields are reported at their parent; name the field itself.
+        let backticked = msg.split('`').nth(1).map(str::to_owned);
+        let (field, code) = if msg.starts_with("missing field") {
+            (join_path(&path, backticked.as_deref()), "required")
+        } else if msg.starts_with("unknown field") {
+            (join_path(&path, backticked.as_deref()), "unknown_field")
+        } else {
+            (if path == "." { String::new() } else { path }, "invalid")
+        };
+        ApiError::Validation(vec![FieldError::new(field, code, msg)])
     })
 }
 
 fn join_path(parent: &str, field: Option<&str>) -> String {
     match (parent, field) {
+        (p, Some(f)) if p == f || p.ends_with(&format!(".{f}")) => p.to_owned(),
         (".", Some(f)) | ("", Some(f)) => f.to_owned(),
         (p, Some(f)) => format!("{p}.{f}"),
         (p, None) => p.to_owned(),

@@ -1,0 +1,9 @@
+//! Integration tests of the HTTP API against a real PostgreSQL and Redis (see `insights_backend::testing`).
+
+mod auth;
+mod bad_input;
+mod invitations;
+mod isolation;
+mod members;
+mod operations;
+mod orgs;

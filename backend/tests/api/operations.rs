@@ -1,0 +1,116 @@
+use insights_backend::testing::TestApp;
+use reqwest::{Method, StatusCode, header};
+use serde_json::Value;
+
+#[tokio::test]
+async fn liveness_and_readiness_report_their_checks() {
+    let app = TestApp::spawn(&[]).await;
+    let r = app.request(Method::GET, "/health/live", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app.request(Method::GET, "/health/ready", None, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["checks"]["postgres"], "ok");
+    assert_eq!(r.body["checks"]["redis"], "ok");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_postgres_is_unreachable() {
+    let mut config = insights_backend::testing::test_config(&[]).await;
+    config.database_url = "postgres://postgres@127.0.0.1:1/none".to_owned().into();
+    let app = TestApp::spawn_with(config).await;
+    let r = app.request(Method::GET, "/health/ready", None, None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.body["status"], "unavailable");
+    assert_ne!(r.body["checks"]["postgres"], "ok");
+    assert_eq!(r.body["checks"]["redis"], "ok");
+    assert_eq!(app.request(Method::GET, "/health/live", None, None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = TestApp::spawn(&[]).await;
+    app.request(Method::GET, "/health/live", None, None).await;
+    app.request(Method::GET, "/api/v1/me", None, None).await;
+    let r = app.request(Method::GET, "/metrics", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains(r#"http_requests_total{method="GET",route="/health/live",status="200"}"#), "{}", r.text);
+    assert!(r.text.contains(r#"route="/api/v1/me",status="401""#));
+    assert!(r.text.contains("http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn responses_carry_a_request_id_and_security_headers() {
+    let app = TestApp::spawn(&[]).await;
+    let r = app.request(Method::GET, "/health/live", None, None).await;
+    assert!(r.headers.contains_key("x-request-id"));
+    for h in ["x-content-type-options", "x-frame-options", "content-security-policy", "referrer-policy"] {
+        assert!(r.headers.contains_key(h), "{h}");
+    }
+    let r = app.send(app.raw(Method::GET, "/health/live").header("x-request-id", "abc-123")).await;
+    assert_eq!(r.headers["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_public_origin() {
+    let app = TestApp::spawn(&[]).await;
+    let preflight = |origin: &str| {
+        app.raw(Method::OPTIONS, "/api/v1/me")
+            .header(header::ORIGIN, origin)
+            .header("access-control-request-method", "GET")
+    };
+    let ok = app.send(preflight("http://localhost:8080")).await;
+    assert_eq!(ok.headers.get("access-control-allow-origin").unwrap(), "http://localhost:8080");
+    assert_eq!(ok.headers.get("access-control-allow-credentials").unwrap(), "true");
+    let evil = app.send(preflight("https://evil.example")).await;
+    // The allowed origin is fixed: a browser on another origin sees a mismatch and refuses.
+    assert_ne!(
+        evil.headers.get("access-control-allow-origin").map(|v| v.to_str().unwrap()),
+        Some("https://evil.example")
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_description_covers_every_route_with_error_bodies() {
+    let app = TestApp::spawn(&[]).await;
+    let r = app.request(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.body;
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/me/password",
+        "/api/v1/orgs",
+        "/api/v1/orgs/{org_id}",
+        "/api/v1/orgs/{org_id}/members",
+        "/api/v1/orgs/{org_id}/members/{user_id}",
+        "/api/v1/orgs/{org_id}/invitations",
+        "/api/v1/orgs/{org_id}/invitations/{invitation_id}",
+        "/api/v1/invitations/accept",
+        "/api/v1/invitations/lookup",
+        "/api/v1/orgs/{org_id}/audit-log",
+        "/api/v1/orgs/{org_id}/jobs",
+        "/api/v1/orgs/{org_id}/jobs/{job_id}",
+        "/api/v1/orgs/{org_id}/feedback",
+        "/api/v1/openapi.json",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from the OpenAPI description");
+    }
+    let signup = &doc["paths"]["/api/v1/auth/signup"]["post"];
+    assert!(signup["requestBody"].is_object());
+    for code in ["201", "400", "413", "415", "422", "429"] {
+        assert!(signup["responses"][code].is_object(), "signup lacks {code}");
+    }
+    assert_eq!(
+        doc["paths"]["/api/v1/orgs/{org_id}/members/{user_id}"]["patch"]["responses"]["404"]["content"]["application/json"]["schema"]["$ref"],
+        Value::from("#/components/schemas/ErrorBody")
+    );
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}

@@ -1,0 +1,105 @@
+# Shared by scripts/dev and scripts/test (sourced, not run). Installs what is missing from Debian packages
+# and rustup, and starts private PostgreSQL and Redis servers on loopback in a data directory.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLCHAIN="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$ROOT/rust-toolchain.toml")"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root to run: $* (install it by hand, or run as root)"; fi
+}
+
+# ensure_packages PKG... — installs the Debian packages that are not installed yet.
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  # dpkg sometimes loses an archive on this kind of machine: repair and retry once.
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { as_root apt-get -f install -y -qq >/dev/null; as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+}
+
+# ensure_toolchain — the pinned Rust toolchain with rustfmt, clippy and the wasm target.
+ensure_toolchain() {
+  if ! rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1 \
+     || ! rustup component list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q clippy \
+     || ! rustup target list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
+    log "installing Rust $TOOLCHAIN (rustfmt, clippy, wasm32-unknown-unknown)"
+    rustup toolchain install "$TOOLCHAIN" --profile minimal -c rustfmt -c clippy -t wasm32-unknown-unknown
+  fi
+}
+
+pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+# Runs a PostgreSQL server command as the cluster's owner (the postgres user when we are root).
+pg_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_postgres DIR PORT [EXTRA_SERVER_OPTIONS] — initializes DIR/pg once, starts it on 127.0.0.1:PORT
+# (TCP only), creates the database `insights`. Reuses a server already running on DIR.
+start_postgres() {
+  local dir="$1" port="$2" extra="${3:-}" bin
+  bin="$(pg_bindir)"; [ -n "$bin" ] || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+  mkdir -p "$dir"
+  if [ ! -f "$dir/pg/PG_VERSION" ]; then
+    log "initializing PostgreSQL in $dir/pg"
+    mkdir -p "$dir/pg"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir" "$dir/pg"
+    pg_as_owner "$bin/initdb" -D "$dir/pg" -A trust -U postgres --no-sync -E UTF8 >/dev/null
+  fi
+  if pg_as_owner "$bin/pg_ctl" -D "$dir/pg" status >/dev/null 2>&1; then
+    log "PostgreSQL already running in $dir/pg"
+  else
+    log "starting PostgreSQL on 127.0.0.1:$port"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+    pg_as_owner "$bin/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w -t 60 \
+      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' $extra" start >/dev/null \
+      || { tail -20 "$dir/pg.log" >&2; die "PostgreSQL did not start (log: $dir/pg.log)"; }
+  fi
+  psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'insights'" \
+    | grep -q 1 || psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE insights" >/dev/null
+}
+
+stop_postgres() {
+  local dir="$1" bin; bin="$(pg_bindir)"
+  [ -f "$dir/pg/PG_VERSION" ] && pg_as_owner "$bin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# start_redis DIR PORT [persist] — starts redis-server on 127.0.0.1:PORT with its files in DIR.
+start_redis() {
+  local dir="$1" port="$2" persist="${3:-}"
+  mkdir -p "$dir/redis"
+  if [ -f "$dir/redis/redis.pid" ] && kill -0 "$(cat "$dir/redis/redis.pid")" 2>/dev/null; then
+    log "Redis already running (pid $(cat "$dir/redis/redis.pid"))"; return 0
+  fi
+  log "starting Redis on 127.0.0.1:$port"
+  local opts=(--save '' --appendonly no)
+  [ "$persist" = persist ] && opts=(--appendonly yes --appendfsync everysec)
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$dir/redis" \
+    --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" "${opts[@]}" >/dev/null
+  local i; for i in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  die "Redis did not start (log: $dir/redis/redis.log)"
+}
+
+stop_redis() {
+  local dir="$1"
+  [ -f "$dir/redis/redis.pid" ] && kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
+  rm -f "$dir/redis/redis.pid"
+}
+
+# random_secret FILE — 32 random bytes, base64, created once (mode 600).
+random_secret() {
+  local file="$1"
+  if [ ! -s "$file" ]; then
+    (umask 077; head -c 32 /dev/urandom | base64 > "$file")
+  fi
+}

@@ -1,0 +1,111 @@
+//! The worker: one apalis worker per job kind (one file per job in `jobs/`), fed from Redis queues, plus the
+//! sweeper that re-enqueues tracked jobs whose enqueue was lost. Every attempt is recorded in `job_runs`, so
+//! users see state, attempts and the last error; failures retry with exponential backoff.
+
+pub mod jobs;
+pub mod sweeper;
+
+use anyhow::Context;
+use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+use apalis::layers::retry::{HasherRng, RetryPolicy};
+use apalis::prelude::*;
+use insights_backend::Config;
+use insights_backend::crypto::SecretBox;
+use insights_backend::db::Db;
+use insights_backend::jobs::{JobQueue, SendInvitationEmail, storage};
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What job handlers share.
+#[derive(Clone)]
+pub struct WorkerState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub secrets: SecretBox,
+    /// Present when `INSIGHTS_SMTP_URL` is set.
+    pub mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    pub queue: JobQueue,
+}
+
+pub struct Worker {
+    state: WorkerState,
+    redis: apalis_redis::ConnectionManager,
+}
+
+impl Worker {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect_lazy(&config.database_url, &config.database_role, config.database_max_connections)
+            .context("DATABASE_URL")?;
+        let redis = tokio::time::timeout(
+            Duration::from_secs(10),
+            apalis_redis::connect(config.redis_url.expose_secret().to_owned()),
+        )
+        .await
+        .context("REDIS_URL: Redis did not answer within 10 s")?
+        .context("REDIS_URL: cannot connect to Redis")?;
+        let mailer = match &config.smtp {
+            Some(smtp) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.url.expose_secret())
+                    .context("INSIGHTS_SMTP_URL")?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => None,
+        };
+        let queue = JobQueue::new(redis.clone(), &config.redis_prefix);
+        Ok(Self {
+            state: WorkerState {
+                secrets: SecretBox::new(config.secret_key_bytes()),
+                config: Arc::new(config),
+                db,
+                mailer,
+                queue,
+            },
+            redis,
+        })
+    }
+
+    #[must_use]
+    pub fn state(&self) -> &WorkerState {
+        &self.state
+    }
+
+    /// Runs every worker and the sweeper until `shutdown` completes; in-flight jobs finish first (up to 30 s).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let prefix = state.config.redis_prefix.clone();
+        let conn = self.redis.clone();
+        let retries = state.config.job_max_attempts.saturating_sub(1) as usize;
+        let backoff_base = state.config.job_backoff;
+        let concurrency = state.config.worker_concurrency;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx));
+
+        let monitor = Monitor::new().shutdown_timeout(Duration::from_secs(30)).register(move |_restarts| {
+            let backoff = ExponentialBackoffMaker::new(backoff_base, Duration::from_secs(600), 0.5, HasherRng::default())
+                .expect("valid backoff bounds")
+                .make_backoff();
+            WorkerBuilder::new(SendInvitationEmail::KIND)
+                .backend(storage::<SendInvitationEmail>(conn.clone(), &prefix, SendInvitationEmail::KIND))
+                .data(state.clone())
+                .retry(RetryPolicy::retries(retries).with_backoff(backoff))
+                .concurrency(concurrency)
+                .build(jobs::send_invitation_email::run)
+        });
+        tracing::info!("insights-worker started");
+        let result = monitor
+            .run_with_signal(async move {
+                shutdown.await;
+                Ok(())
+            })
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = sweeper.await;
+        result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
+        tracing::info!("insights-worker stopped");
+        Ok(())
+    }
+}
