@@ -19,6 +19,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How often an idle worker asks Redis for new jobs.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
 /// What job handlers share.
 #[derive(Clone)]
 pub struct WorkerState {
@@ -89,10 +92,13 @@ impl Worker {
                 .expect("valid backoff bounds")
                 .make_backoff();
             WorkerBuilder::new(SendInvitationEmail::KIND)
-                .backend(storage::<SendInvitationEmail>(conn.clone(), &prefix, SendInvitationEmail::KIND))
+                .backend(
+                    storage::<SendInvitationEmail>(conn.clone(), &prefix, SendInvitationEmail::KIND)
+                        .poll_with_interval(POLL_INTERVAL),
+                )
                 .data(state.clone())
-                .retry(RetryPolicy::retries(retries).with_backoff(backoff))
                 .concurrency(concurrency)
+                .retry(RetryPolicy::retries(retries).with_backoff(backoff))
                 .build(jobs::send_invitation_email::run)
         });
         tracing::info!("insights-worker started");
