@@ -47,7 +47,9 @@ pub fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
                 .expect("valid buckets")
                 .build_recorder();
             let handle = recorder.handle();
@@ -66,12 +68,18 @@ impl App {
             .with_context(|| format!("cannot listen on INSIGHTS_BIND={}", config.bind))?;
         let state = state(config).await?;
         let router = router(state.clone());
-        Ok(App { listener, router, state })
+        Ok(App {
+            listener,
+            router,
+            state,
+        })
     }
 
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     #[must_use]
@@ -85,11 +93,18 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), public_url = %self.state.config.public_url, "insights-api listening");
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         self.state.db.pool().close().await;
         tracing::info!("insights-api stopped");
         Ok(())
@@ -121,13 +136,21 @@ pub async fn shutdown_signal() {
 
 /// Connects the shared state of the API (also used by the worker's tests and the benchmark).
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
-    let db = Db::connect_lazy(&config.database_url, &config.database_role, config.database_max_connections)
-        .context("DATABASE_URL")?;
-    let redis_client = redis::Client::open(config.redis_url.expose_secret()).context("REDIS_URL")?;
-    let redis = tokio::time::timeout(Duration::from_secs(10), redis::aio::ConnectionManager::new(redis_client))
-        .await
-        .context("REDIS_URL: Redis did not answer within 10 s")?
-        .context("REDIS_URL: cannot connect to Redis")?;
+    let db = Db::connect_lazy(
+        &config.database_url,
+        &config.database_role,
+        config.database_max_connections,
+    )
+    .context("DATABASE_URL")?;
+    let redis_client =
+        redis::Client::open(config.redis_url.expose_secret()).context("REDIS_URL")?;
+    let redis = tokio::time::timeout(
+        Duration::from_secs(10),
+        redis::aio::ConnectionManager::new(redis_client),
+    )
+    .await
+    .context("REDIS_URL: Redis did not answer within 10 s")?
+    .context("REDIS_URL: cannot connect to Redis")?;
     let jobs = JobQueue::new(redis.clone(), &config.redis_prefix);
     let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     Ok(AppState {
@@ -159,7 +182,11 @@ fn openapi_route() -> OpenApiRouter<AppState> {
 /// This description (OpenAPI 3.1).
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 JSON")))]
 async fn get_openapi(axum::Extension(doc): axum::Extension<Arc<String>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.as_str().to_owned(),
+    )
+        .into_response()
 }
 
 /// The whole HTTP service: API, operations endpoints, the web app, and middleware.
@@ -175,7 +202,13 @@ pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::exact(origin))
         .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(3600));
 
@@ -220,5 +253,9 @@ async fn api_not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> Response {
-    error_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This method is not allowed here.",
+    )
 }

@@ -123,16 +123,25 @@ impl Config {
 
         let database_url = required("DATABASE_URL")?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
         }
         let redis_url = required("REDIS_URL")?;
         if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
             return Err(err("REDIS_URL", "must start with redis:// or rediss://"));
         }
 
-        let bind: SocketAddr = parse("INSIGHTS_BIND", get("INSIGHTS_BIND"), ([127, 0, 0, 1], 8080).into())?;
+        let bind: SocketAddr = parse(
+            "INSIGHTS_BIND",
+            get("INSIGHTS_BIND"),
+            ([127, 0, 0, 1], 8080).into(),
+        )?;
         let public_url = match get("INSIGHTS_PUBLIC_URL") {
-            Some(s) => Url::parse(s.trim()).map_err(|e| err("INSIGHTS_PUBLIC_URL", format!("{e}")))?,
+            Some(s) => {
+                Url::parse(s.trim()).map_err(|e| err("INSIGHTS_PUBLIC_URL", format!("{e}")))?
+            }
             None => {
                 let host = if bind.ip().is_unspecified() || bind.ip().is_loopback() {
                     "localhost".to_owned()
@@ -143,17 +152,28 @@ impl Config {
             }
         };
         if !matches!(public_url.scheme(), "http" | "https") || public_url.host().is_none() {
-            return Err(err("INSIGHTS_PUBLIC_URL", "must be an http:// or https:// URL with a host"));
+            return Err(err(
+                "INSIGHTS_PUBLIC_URL",
+                "must be an http:// or https:// URL with a host",
+            ));
         }
 
         let secret_key = {
             let raw = required("INSIGHTS_SECRET_KEY")?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(raw.trim())
-                .map_err(|_| err("INSIGHTS_SECRET_KEY", "must be base64 (e.g. `openssl rand -base64 32`)"))?;
-            let key: [u8; 32] = bytes
-                .try_into()
-                .map_err(|b: Vec<u8>| err("INSIGHTS_SECRET_KEY", format!("must decode to 32 bytes, not {}", b.len())))?;
+                .map_err(|_| {
+                    err(
+                        "INSIGHTS_SECRET_KEY",
+                        "must be base64 (e.g. `openssl rand -base64 32`)",
+                    )
+                })?;
+            let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+                err(
+                    "INSIGHTS_SECRET_KEY",
+                    format!("must decode to 32 bytes, not {}", b.len()),
+                )
+            })?;
             std::sync::Arc::new(SecretBox::new(Box::new(key)))
         };
         let jwt_secret = required("INSIGHTS_JWT_SECRET")?;
@@ -164,17 +184,29 @@ impl Config {
         let log_format = match get("INSIGHTS_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
-            Some(other) => return Err(err("INSIGHTS_LOG_FORMAT", format!("must be json or pretty, not {other:?}"))),
+            Some(other) => {
+                return Err(err(
+                    "INSIGHTS_LOG_FORMAT",
+                    format!("must be json or pretty, not {other:?}"),
+                ));
+            }
         };
 
         let smtp = match secret("INSIGHTS_SMTP_URL")? {
             None => None,
             Some(url) => {
                 if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                    return Err(err("INSIGHTS_SMTP_URL", "must start with smtp:// or smtps://"));
+                    return Err(err(
+                        "INSIGHTS_SMTP_URL",
+                        "must start with smtp:// or smtps://",
+                    ));
                 }
-                let from = get("INSIGHTS_SMTP_FROM")
-                    .ok_or_else(|| err("INSIGHTS_SMTP_FROM", "is required when INSIGHTS_SMTP_URL is set"))?;
+                let from = get("INSIGHTS_SMTP_FROM").ok_or_else(|| {
+                    err(
+                        "INSIGHTS_SMTP_FROM",
+                        "is required when INSIGHTS_SMTP_URL is set",
+                    )
+                })?;
                 insights_types::domain::Email::parse_field("INSIGHTS_SMTP_FROM", &from)
                     .map_err(|e| err("INSIGHTS_SMTP_FROM", e.message))?;
                 Some(SmtpConfig {
@@ -193,12 +225,24 @@ impl Config {
         };
 
         let redis_prefix = get("INSIGHTS_REDIS_PREFIX").unwrap_or_else(|| "insights".into());
-        if !redis_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c)) {
-            return Err(err("INSIGHTS_REDIS_PREFIX", "may hold only letters, digits, '-', '_' and ':'"));
+        if !redis_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c))
+        {
+            return Err(err(
+                "INSIGHTS_REDIS_PREFIX",
+                "may hold only letters, digits, '-', '_' and ':'",
+            ));
         }
         let database_role = get("INSIGHTS_DATABASE_ROLE").unwrap_or_else(|| "insights_app".into());
-        if !database_role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(err("INSIGHTS_DATABASE_ROLE", "may hold only letters, digits and '_'"));
+        if !database_role
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(err(
+                "INSIGHTS_DATABASE_ROLE",
+                "may hold only letters, digits and '_'",
+            ));
         }
         let data_dir = PathBuf::from(get("INSIGHTS_DATA_DIR").unwrap_or_else(|| ".data".into()));
 
@@ -210,7 +254,9 @@ impl Config {
             redis_prefix,
             bind,
             public_url,
-            web_dir: PathBuf::from(get("INSIGHTS_WEB_DIR").unwrap_or_else(|| "frontend/dist".into())),
+            web_dir: PathBuf::from(
+                get("INSIGHTS_WEB_DIR").unwrap_or_else(|| "frontend/dist".into()),
+            ),
             data_dir,
             secret_key,
             jwt_secret: jwt_secret.into(),
@@ -219,12 +265,19 @@ impl Config {
             invitation_ttl: secs("INSIGHTS_INVITATION_TTL_SECS", 7 * 24 * 3600)?,
             auth_rate_limit_per_ip: positive("INSIGHTS_AUTH_RATE_LIMIT_PER_IP", 30)?,
             auth_rate_limit_per_account: positive("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT", 10)?,
-            trust_forwarded_for: parse("INSIGHTS_TRUST_FORWARDED_FOR", get("INSIGHTS_TRUST_FORWARDED_FOR"), false)?,
+            trust_forwarded_for: parse(
+                "INSIGHTS_TRUST_FORWARDED_FOR",
+                get("INSIGHTS_TRUST_FORWARDED_FOR"),
+                false,
+            )?,
             log_format,
             smtp,
             worker_concurrency: positive("INSIGHTS_WORKER_CONCURRENCY", 4)? as usize,
             job_max_attempts: positive("INSIGHTS_JOB_MAX_ATTEMPTS", 5)?,
-            job_backoff: Duration::from_millis(u64::from(positive("INSIGHTS_JOB_BACKOFF_MS", 2000)?)),
+            job_backoff: Duration::from_millis(u64::from(positive(
+                "INSIGHTS_JOB_BACKOFF_MS",
+                2000,
+            )?)),
         })
     }
 
@@ -243,7 +296,11 @@ impl Config {
     /// An absolute URL under the public URL, e.g. `join?token=…`.
     #[must_use]
     pub fn public_link(&self, path_and_query: &str) -> String {
-        format!("{}/{}", self.public_url.as_str().trim_end_matches('/'), path_and_query.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            self.public_url.as_str().trim_end_matches('/'),
+            path_and_query.trim_start_matches('/')
+        )
     }
 }
 
@@ -256,7 +313,10 @@ mod tests {
         HashMap::from([
             ("DATABASE_URL", "postgres://u@127.0.0.1/db".to_owned()),
             ("REDIS_URL", "redis://127.0.0.1:6379".to_owned()),
-            ("INSIGHTS_SECRET_KEY", base64::engine::general_purpose::STANDARD.encode([7u8; 32])),
+            (
+                "INSIGHTS_SECRET_KEY",
+                base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+            ),
             ("INSIGHTS_JWT_SECRET", "x".repeat(40)),
         ])
     }
@@ -273,12 +333,20 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.invitation_ttl, Duration::from_secs(7 * 24 * 3600));
         assert!(c.smtp.is_none());
-        assert_eq!(c.public_link("/join?token=a"), "http://localhost:8080/join?token=a");
+        assert_eq!(
+            c.public_link("/join?token=a"),
+            "http://localhost:8080/join?token=a"
+        );
     }
 
     #[test]
     fn each_missing_required_setting_is_named() {
-        for name in ["DATABASE_URL", "REDIS_URL", "INSIGHTS_SECRET_KEY", "INSIGHTS_JWT_SECRET"] {
+        for name in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "INSIGHTS_SECRET_KEY",
+            "INSIGHTS_JWT_SECRET",
+        ] {
             let mut vars = base();
             vars.remove(name);
             let e = load(&vars).unwrap_err();
@@ -303,7 +371,11 @@ mod tests {
             let mut vars = base();
             vars.insert(name, value.to_owned());
             let e = load(&vars).unwrap_err();
-            let expected = if name == "INSIGHTS_SMTP_URL" { "INSIGHTS_SMTP_FROM" } else { name };
+            let expected = if name == "INSIGHTS_SMTP_URL" {
+                "INSIGHTS_SMTP_FROM"
+            } else {
+                name
+            };
             assert_eq!(e.name, expected, "{name}={value}");
         }
     }

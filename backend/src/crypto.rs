@@ -54,7 +54,9 @@ impl SecretBox {
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| DecryptError)?;
-        self.cipher.decrypt(&Nonce::from(nonce), ct).map_err(|_| DecryptError)
+        self.cipher
+            .decrypt(&Nonce::from(nonce), ct)
+            .map_err(|_| DecryptError)
     }
 }
 

@@ -138,7 +138,11 @@ impl ApiError {
                 None,
             ),
         };
-        ErrorDetail { code, message, details }
+        ErrorDetail {
+            code,
+            message,
+            details,
+        }
     }
 }
 
@@ -164,7 +168,8 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (status, axum::Json(ErrorBody { error: self.body() })).into_response();
         if let Self::RateLimited { retry_after_secs } = self {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         resp
     }

@@ -14,13 +14,17 @@ async fn main() {
     };
     telemetry::init(config.log_format);
     let result = match std::env::args().nth(1).as_deref() {
-        Some("migrate") => db::migrate(&config.database_url).await.map(|()| tracing::info!("migrations applied")),
+        Some("migrate") => db::migrate(&config.database_url)
+            .await
+            .map(|()| tracing::info!("migrations applied")),
         None | Some("serve") => match App::build(config).await {
             Ok(app) => app.run().await,
             Err(e) => Err(e),
         },
         Some(other) => {
-            eprintln!("insights-api: unknown command {other:?}; use `insights-api` (serve) or `insights-api migrate`");
+            eprintln!(
+                "insights-api: unknown command {other:?}; use `insights-api` (serve) or `insights-api migrate`"
+            );
             std::process::exit(2);
         }
     };

@@ -18,7 +18,8 @@ use tokio::sync::OnceCell;
 
 /// The environment variable holding the test cluster's admin URL.
 fn admin_url() -> String {
-    std::env::var("DATABASE_URL").expect("DATABASE_URL must point at the test PostgreSQL (run scripts/test)")
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at the test PostgreSQL (run scripts/test)")
 }
 
 fn redis_url() -> String {
@@ -44,25 +45,46 @@ async fn template() -> &'static str {
                 h.update(&*m.checksum);
             }
             let name = format!("insights_tpl_{}", &hex::encode(h.finalize())[..16]);
-            let mut admin = PgConnection::connect(&admin_url()).await.expect("connect to test PostgreSQL");
-            // Serialize template creation across test processes.
-            admin.execute("SELECT pg_advisory_lock(424242)").await.expect("lock");
-            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(&name)
-                .fetch_one(&mut admin)
+            let mut admin = PgConnection::connect(&admin_url())
                 .await
-                .expect("query");
+                .expect("connect to test PostgreSQL");
+            // Serialize template creation across test processes.
+            admin
+                .execute("SELECT pg_advisory_lock(424242)")
+                .await
+                .expect("lock");
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                    .bind(&name)
+                    .fetch_one(&mut admin)
+                    .await
+                    .expect("query");
             if !exists {
                 let building = format!("{name}_building");
-                admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}"))).await.expect("drop");
-                admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}"))).await.expect("create template");
-                crate::db::migrate(&with_database(&admin_url(), &building).into()).await.expect("migrate template");
                 admin
-                    .execute(sqlx::AssertSqlSafe(format!("ALTER DATABASE {building} RENAME TO {name}")))
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {building}"
+                    )))
+                    .await
+                    .expect("drop");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}")))
+                    .await
+                    .expect("create template");
+                crate::db::migrate(&with_database(&admin_url(), &building).into())
+                    .await
+                    .expect("migrate template");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "ALTER DATABASE {building} RENAME TO {name}"
+                    )))
                     .await
                     .expect("rename template");
             }
-            admin.execute("SELECT pg_advisory_unlock(424242)").await.expect("unlock");
+            admin
+                .execute("SELECT pg_advisory_unlock(424242)")
+                .await
+                .expect("unlock");
             admin.close().await.ok();
             name
         })
@@ -73,9 +95,13 @@ async fn template() -> &'static str {
 pub async fn fresh_database() -> String {
     let tpl = template().await;
     let name = format!("insights_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url()).await.expect("connect to test PostgreSQL");
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .expect("connect to test PostgreSQL");
     admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {tpl}")))
+        .execute(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {tpl}"
+        )))
         .await
         .expect("create test database");
     admin.close().await.ok();
@@ -90,7 +116,10 @@ pub async fn test_config(overrides: &[(&str, &str)]) -> Config {
         ("REDIS_URL".into(), redis_url()),
         ("INSIGHTS_BIND".into(), "127.0.0.1:0".into()),
         ("INSIGHTS_PUBLIC_URL".into(), "http://localhost:8080".into()),
-        ("INSIGHTS_REDIS_PREFIX".into(), format!("test-{}", uuid::Uuid::new_v4().simple())),
+        (
+            "INSIGHTS_REDIS_PREFIX".into(),
+            format!("test-{}", uuid::Uuid::new_v4().simple()),
+        ),
         (
             "INSIGHTS_SECRET_KEY".into(),
             base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()),
@@ -99,7 +128,13 @@ pub async fn test_config(overrides: &[(&str, &str)]) -> Config {
         ("INSIGHTS_AUTH_RATE_LIMIT_PER_IP".into(), "100000".into()),
         ("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT".into(), "1000".into()),
         ("INSIGHTS_DATABASE_MAX_CONNECTIONS".into(), "5".into()),
-        ("INSIGHTS_WEB_DIR".into(), std::env::temp_dir().join("insights-no-web").display().to_string()),
+        (
+            "INSIGHTS_WEB_DIR".into(),
+            std::env::temp_dir()
+                .join("insights-no-web")
+                .display()
+                .to_string(),
+        ),
     ]);
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
@@ -138,8 +173,17 @@ impl TestResponse {
     /// The `error.code` of an error body (panics when the body is not one, which tests want).
     #[must_use]
     pub fn error_code(&self) -> &str {
-        let err = self.body.get("error").unwrap_or_else(|| panic!("not an error body: {}", self.text));
-        assert!(err.get("message").and_then(Value::as_str).is_some_and(|m| !m.is_empty()), "error without message: {}", self.text);
+        let err = self
+            .body
+            .get("error")
+            .unwrap_or_else(|| panic!("not an error body: {}", self.text));
+        assert!(
+            err.get("message")
+                .and_then(Value::as_str)
+                .is_some_and(|m| !m.is_empty()),
+            "error without message: {}",
+            self.text
+        );
         err["code"].as_str().expect("error.code is a string")
     }
 
@@ -157,7 +201,8 @@ impl TestResponse {
 
     #[must_use]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
-        serde_json::from_value(self.body.clone()).unwrap_or_else(|e| panic!("unexpected body ({e}): {}", self.text))
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|e| panic!("unexpected body ({e}): {}", self.text))
     }
 }
 
@@ -215,13 +260,22 @@ impl TestApp {
             base: format!("http://{addr}"),
             config,
             state,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
             stop: Some(stop),
         }
     }
 
     /// Sends a request; `body` as JSON when given.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -239,11 +293,15 @@ impl TestApp {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body read");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        TestResponse { status, headers, body, text }
+        TestResponse {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// A request builder for unusual requests.
-    #[must_use]
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))
     }
@@ -253,11 +311,13 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> TestResponse {
-        self.request(Method::POST, path, Some(token), Some(body)).await
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> TestResponse {
-        self.request(Method::PATCH, path, Some(token), Some(body)).await
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
@@ -291,7 +351,11 @@ impl TestApp {
     /// Invites `email` into `org` as `role` (by `by`); returns the invitation with its `accept_url`.
     pub async fn invite(&self, by: &Session, org: OrgId, email: &str, role: Role) -> InvitationOut {
         let r = self
-            .post(&format!("/api/v1/orgs/{org}/invitations"), &by.token, json!({ "email": email, "role": role }))
+            .post(
+                &format!("/api/v1/orgs/{org}/invitations"),
+                &by.token,
+                json!({ "email": email, "role": role }),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.json()
@@ -321,13 +385,19 @@ impl TestApp {
     /// An organization with an owner, an admin, a member and a viewer, and an outsider in another organization.
     pub async fn personas(&self) -> Personas {
         let tag = uuid::Uuid::new_v4().simple().to_string();
-        let (owner, org_id) = self.signup(&format!("owner-{tag}@example.com"), "Acme").await;
+        let (owner, org_id) = self
+            .signup(&format!("owner-{tag}@example.com"), "Acme")
+            .await;
         let mut others = Vec::new();
         for role in [Role::Admin, Role::Member, Role::Viewer] {
-            let inv = self.invite(&owner, org_id, &format!("{role}-{tag}@example.com"), role).await;
+            let inv = self
+                .invite(&owner, org_id, &format!("{role}-{tag}@example.com"), role)
+                .await;
             others.push(self.join(&inv).await);
         }
-        let (outsider, _) = self.signup(&format!("outsider-{tag}@example.com"), "Globex").await;
+        let (outsider, _) = self
+            .signup(&format!("outsider-{tag}@example.com"), "Globex")
+            .await;
         let mut it = others.into_iter();
         Personas {
             org_id,
@@ -343,6 +413,12 @@ impl TestApp {
 /// The token inside an invitation's `accept_url`.
 #[must_use]
 pub fn token_of(invitation: &InvitationOut) -> String {
-    let url = invitation.accept_url.as_deref().expect("accept_url is present on creation");
-    url.split("token=").nth(1).expect("token in accept_url").to_owned()
+    let url = invitation
+        .accept_url
+        .as_deref()
+        .expect("accept_url is present on creation");
+    url.split("token=")
+        .nth(1)
+        .expect("token in accept_url")
+        .to_owned()
 }

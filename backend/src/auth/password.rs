@@ -48,8 +48,11 @@ impl PasswordHasher {
         tokio::task::spawn_blocking(move || {
             let known = stored.is_some();
             let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-            let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-            let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+            let parsed = PasswordHash::new(&stored)
+                .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+            let ok = argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
             Ok(ok && known)
         })
         .await?
@@ -74,14 +77,29 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let h = PasswordHasher::new(2);
         let stored = h.hash("correct horse battery".into()).await.unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
-        assert!(h.verify("correct horse battery".into(), Some(stored.clone())).await.unwrap());
-        assert!(!h.verify("wrong horse battery".into(), Some(stored)).await.unwrap());
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        assert!(
+            h.verify("correct horse battery".into(), Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !h.verify("wrong horse battery".into(), Some(stored))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
     async fn an_unknown_account_never_verifies() {
         let h = PasswordHasher::new(1);
-        assert!(!h.verify("not a real password, only for timing".into(), None).await.unwrap());
+        assert!(
+            !h.verify("not a real password, only for timing".into(), None)
+                .await
+                .unwrap()
+        );
     }
 }

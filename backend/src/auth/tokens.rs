@@ -34,7 +34,9 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("access_ttl", &self.access_ttl).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("access_ttl", &self.access_ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,7 +63,11 @@ impl TokenKeys {
             iat: now,
             exp: now + self.access_ttl.as_secs() as i64,
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     /// The claims of a valid, unexpired token.
@@ -84,7 +90,9 @@ pub fn refresh_cookie(token: &str, max_age: Duration) -> String {
 /// `Set-Cookie` value that deletes the refresh cookie.
 #[must_use]
 pub fn clear_refresh_cookie() -> String {
-    format!("{REFRESH_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path={REFRESH_COOKIE_PATH}; Max-Age=0")
+    format!(
+        "{REFRESH_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path={REFRESH_COOKIE_PATH}; Max-Age=0"
+    )
 }
 
 /// The refresh token from a request's `Cookie` headers.

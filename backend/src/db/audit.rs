@@ -2,7 +2,10 @@
 
 use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
-use insights_types::{AuditEventId, UserId, api::{AuditEventOut, UserOut}};
+use insights_types::{
+    AuditEventId, UserId,
+    api::{AuditEventOut, UserOut},
+};
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -73,7 +76,7 @@ struct Row {
 /// Newest first, `limit` per page, after the cursor if given.
 pub async fn list(
     db: &mut OrgTx,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<cursor::Position>,
     action: Option<&str>,
     limit: i64,
 ) -> DbResult<(Vec<AuditEventOut>, Option<String>)> {
@@ -104,7 +107,11 @@ pub async fn list(
             id: AuditEventId(r.id),
             action: r.action,
             actor: match (r.actor_id, r.actor_email, r.actor_name) {
-                (Some(id), Some(email), Some(name)) => Some(UserOut { id: UserId(id), email, name }),
+                (Some(id), Some(email), Some(name)) => Some(UserOut {
+                    id: UserId(id),
+                    email,
+                    name,
+                }),
                 _ => None,
             },
             target: r.target,
@@ -113,6 +120,10 @@ pub async fn list(
             created_at: r.created_at,
         })
         .collect();
-    let next = if more { items.last().map(|e| cursor::encode(e.created_at, e.id.0)) } else { None };
+    let next = if more {
+        items.last().map(|e| cursor::encode(e.created_at, e.id.0))
+    } else {
+        None
+    };
     Ok((items, next))
 }

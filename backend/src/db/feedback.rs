@@ -2,20 +2,30 @@
 
 use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
-use insights_types::{FeedbackId, UserId, api::{FeedbackOut, UserOut}};
+use insights_types::{
+    FeedbackId, UserId,
+    api::{FeedbackOut, UserOut},
+};
 use uuid::Uuid;
 
-pub async fn create(db: &mut OrgTx, user: UserId, message: &str, page: &str) -> DbResult<FeedbackId> {
+pub async fn create(
+    db: &mut OrgTx,
+    user: UserId,
+    message: &str,
+    page: &str,
+) -> DbResult<FeedbackId> {
     let org = db.org_id();
     let id = FeedbackId::new();
-    sqlx::query("INSERT INTO feedback (id, org_id, user_id, message, page) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id.0)
-        .bind(org.0)
-        .bind(user.0)
-        .bind(message)
-        .bind(page)
-        .execute(db.conn())
-        .await?;
+    sqlx::query(
+        "INSERT INTO feedback (id, org_id, user_id, message, page) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.0)
+    .bind(org.0)
+    .bind(user.0)
+    .bind(message)
+    .bind(page)
+    .execute(db.conn())
+    .await?;
     Ok(id)
 }
 
@@ -30,7 +40,11 @@ struct Row {
     author_name: Option<String>,
 }
 
-pub async fn list(db: &mut OrgTx, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> DbResult<(Vec<FeedbackOut>, Option<String>)> {
+pub async fn list(
+    db: &mut OrgTx,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<(Vec<FeedbackOut>, Option<String>)> {
     let org = db.org_id();
     let (at, id) = after.unzip();
     let rows: Vec<Row> = sqlx::query_as(
@@ -54,12 +68,20 @@ pub async fn list(db: &mut OrgTx, after: Option<(DateTime<Utc>, Uuid)>, limit: i
             message: r.message,
             page: r.page,
             author: match (r.author_id, r.author_email, r.author_name) {
-                (Some(id), Some(email), Some(name)) => Some(UserOut { id: UserId(id), email, name }),
+                (Some(id), Some(email), Some(name)) => Some(UserOut {
+                    id: UserId(id),
+                    email,
+                    name,
+                }),
                 _ => None,
             },
             created_at: r.created_at,
         })
         .collect();
-    let next = if more { items.last().map(|f| cursor::encode(f.created_at, f.id.0)) } else { None };
+    let next = if more {
+        items.last().map(|f| cursor::encode(f.created_at, f.id.0))
+    } else {
+        None
+    };
     Ok((items, next))
 }

@@ -106,8 +106,11 @@ pub async fn get(db: &mut OrgTx, id: InvitationId) -> DbResult<InvitationRow> {
 /// Pending invitations, newest first.
 pub async fn list_pending(db: &mut OrgTx) -> DbResult<Vec<InvitationRow>> {
     let org = db.org_id();
-    Ok(sqlx::query_as(concat!(select!(), " AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
-         ORDER BY i.created_at DESC, i.id DESC"))
+    Ok(sqlx::query_as(concat!(
+        select!(),
+        " AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
+         ORDER BY i.created_at DESC, i.id DESC"
+    ))
     .bind(org.0)
     .fetch_all(db.conn())
     .await?)
@@ -131,7 +134,10 @@ pub async fn revoke(db: &mut OrgTx, id: InvitationId) -> DbResult<()> {
 }
 
 /// Which organization a token belongs to, if any (a narrow cross-tenant lookup; the token is the proof).
-pub async fn org_of_token(conn: &mut PgConnection, token_hash: &[u8]) -> DbResult<Option<insights_types::OrgId>> {
+pub async fn org_of_token(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> DbResult<Option<insights_types::OrgId>> {
     let org: Option<Uuid> = sqlx::query_scalar("SELECT invitation_org_by_token_hash($1)")
         .bind(token_hash)
         .fetch_one(conn)
@@ -140,13 +146,18 @@ pub async fn org_of_token(conn: &mut PgConnection, token_hash: &[u8]) -> DbResul
 }
 
 /// The invitation with this token in this organization, locked for update.
-pub async fn find_by_token_for_update(db: &mut OrgTx, token_hash: &[u8]) -> DbResult<InvitationRow> {
+pub async fn find_by_token_for_update(
+    db: &mut OrgTx,
+    token_hash: &[u8],
+) -> DbResult<InvitationRow> {
     let org = db.org_id();
-    Ok(sqlx::query_as(concat!(select!(), " AND i.token_hash = $2 FOR UPDATE OF i"))
-        .bind(org.0)
-        .bind(token_hash)
-        .fetch_one(db.conn())
-        .await?)
+    Ok(
+        sqlx::query_as(concat!(select!(), " AND i.token_hash = $2 FOR UPDATE OF i"))
+            .bind(org.0)
+            .bind(token_hash)
+            .fetch_one(db.conn())
+            .await?,
+    )
 }
 
 pub async fn mark_accepted(db: &mut OrgTx, id: InvitationId, by: UserId) -> DbResult<()> {
@@ -164,7 +175,10 @@ pub async fn mark_accepted(db: &mut OrgTx, id: InvitationId, by: UserId) -> DbRe
 }
 
 /// The encrypted token of a still-pending invitation (for the email job).
-pub async fn pending_token_ciphertext(db: &mut OrgTx, id: InvitationId) -> DbResult<Option<(InvitationRow, Vec<u8>)>> {
+pub async fn pending_token_ciphertext(
+    db: &mut OrgTx,
+    id: InvitationId,
+) -> DbResult<Option<(InvitationRow, Vec<u8>)>> {
     let org = db.org_id();
     let ct: Option<Option<Vec<u8>>> = sqlx::query_scalar(
         "SELECT token_ciphertext FROM invitations

@@ -3,7 +3,10 @@
 
 use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
-use insights_types::{JobRunId, OrgId, api::{JobRunOut, JobState}};
+use insights_types::{
+    JobRunId, OrgId,
+    api::{JobRunOut, JobState},
+};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -45,7 +48,13 @@ macro_rules! select {
     };
 }
 
-pub async fn create(db: &mut OrgTx, id: JobRunId, kind: &str, subject: Option<Uuid>, max_attempts: i32) -> DbResult<()> {
+pub async fn create(
+    db: &mut OrgTx,
+    id: JobRunId,
+    kind: &str,
+    subject: Option<Uuid>,
+    max_attempts: i32,
+) -> DbResult<()> {
     let org = db.org_id();
     sqlx::query("INSERT INTO job_runs (id, org_id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)")
         .bind(id.0)
@@ -70,15 +79,18 @@ pub async fn get(db: &mut OrgTx, id: JobRunId) -> DbResult<JobRunOut> {
 
 pub async fn list(
     db: &mut OrgTx,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<cursor::Position>,
     state: Option<JobState>,
     limit: i64,
 ) -> DbResult<(Vec<JobRunOut>, Option<String>)> {
     let org = db.org_id();
     let (at, id) = after.unzip();
-    let rows: Vec<Row> = sqlx::query_as(concat!(select!(), " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        select!(),
+        " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
                   AND ($4::text IS NULL OR state = $4)
-         ORDER BY created_at DESC, id DESC LIMIT $5"))
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    ))
     .bind(org.0)
     .bind(at)
     .bind(id)
@@ -87,8 +99,16 @@ pub async fn list(
     .fetch_all(db.conn())
     .await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<JobRunOut> = rows.into_iter().take(limit as usize).map(Into::into).collect();
-    let next = if more { items.last().map(|j| cursor::encode(j.created_at, j.id.0)) } else { None };
+    let items: Vec<JobRunOut> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(Into::into)
+        .collect();
+    let next = if more {
+        items.last().map(|j| cursor::encode(j.created_at, j.id.0))
+    } else {
+        None
+    };
     Ok((items, next))
 }
 
@@ -108,14 +128,20 @@ pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Option<(i32
 }
 
 /// Replaces the job's progress document (what the UI shows while it runs, or why it was skipped).
-pub async fn set_progress(db: &mut OrgTx, id: JobRunId, progress: &serde_json::Value) -> DbResult<()> {
+pub async fn set_progress(
+    db: &mut OrgTx,
+    id: JobRunId,
+    progress: &serde_json::Value,
+) -> DbResult<()> {
     let org = db.org_id();
-    sqlx::query("UPDATE job_runs SET progress = $3, updated_at = now() WHERE org_id = $1 AND id = $2")
-        .bind(org.0)
-        .bind(id.0)
-        .bind(progress)
-        .execute(db.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE job_runs SET progress = $3, updated_at = now() WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(progress)
+    .execute(db.conn())
+    .await?;
     Ok(())
 }
 
@@ -133,7 +159,12 @@ pub async fn succeed(db: &mut OrgTx, id: JobRunId) -> DbResult<()> {
 }
 
 /// Records a failed attempt: `retrying` while attempts remain, `failed` (final) otherwise.
-pub async fn fail_attempt(db: &mut OrgTx, id: JobRunId, error: &str, is_final: bool) -> DbResult<()> {
+pub async fn fail_attempt(
+    db: &mut OrgTx,
+    id: JobRunId,
+    error: &str,
+    is_final: bool,
+) -> DbResult<()> {
     let org = db.org_id();
     sqlx::query(
         "UPDATE job_runs SET state = CASE WHEN $4 THEN 'failed' ELSE 'retrying' END, last_error = $3,
@@ -152,11 +183,13 @@ pub async fn fail_attempt(db: &mut OrgTx, id: JobRunId, error: &str, is_final: b
 /// Marks a queued job as re-enqueued (so the sweeper does not pick it again at once).
 pub async fn touch(db: &mut OrgTx, id: JobRunId) -> DbResult<()> {
     let org = db.org_id();
-    sqlx::query("UPDATE job_runs SET updated_at = now() WHERE org_id = $1 AND id = $2 AND state = 'queued'")
-        .bind(org.0)
-        .bind(id.0)
-        .execute(db.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE job_runs SET updated_at = now() WHERE org_id = $1 AND id = $2 AND state = 'queued'",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .execute(db.conn())
+    .await?;
     Ok(())
 }
 
@@ -177,7 +210,11 @@ impl StaleJob {
 }
 
 /// Across tenants, through a narrow SECURITY DEFINER function.
-pub async fn stale_queued(conn: &mut PgConnection, older_than_secs: i64, limit: i32) -> DbResult<Vec<StaleJob>> {
+pub async fn stale_queued(
+    conn: &mut PgConnection,
+    older_than_secs: i64,
+    limit: i32,
+) -> DbResult<Vec<StaleJob>> {
     Ok(sqlx::query_as(
         "SELECT id, org_id, kind, subject_id FROM stale_queued_jobs(make_interval(secs => $1::double precision), $2)",
     )
@@ -189,5 +226,9 @@ pub async fn stale_queued(conn: &mut PgConnection, older_than_secs: i64, limit: 
 
 /// Job counts by kind and state across tenants, for `/metrics`.
 pub async fn counts(conn: &mut PgConnection) -> DbResult<Vec<(String, String, i64)>> {
-    Ok(sqlx::query_as("SELECT kind, state, count FROM job_run_counts()").fetch_all(conn).await?)
+    Ok(
+        sqlx::query_as("SELECT kind, state, count FROM job_run_counts()")
+            .fetch_all(conn)
+            .await?,
+    )
 }

@@ -2,7 +2,10 @@
 
 use super::{DbResult, OrgTx};
 use chrono::{DateTime, Utc};
-use insights_types::{Role, UserId, api::{MemberOut, UserOut}};
+use insights_types::{
+    Role, UserId,
+    api::{MemberOut, UserOut},
+};
 use uuid::Uuid;
 
 pub async fn add(db: &mut OrgTx, user_id: UserId, role: Role) -> DbResult<()> {
@@ -19,11 +22,12 @@ pub async fn add(db: &mut OrgTx, user_id: UserId, role: Role) -> DbResult<()> {
 /// The role of `user_id` here, if a member.
 pub async fn role_of(db: &mut OrgTx, user_id: UserId) -> DbResult<Option<Role>> {
     let org = db.org_id();
-    let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
-        .bind(org.0)
-        .bind(user_id.0)
-        .fetch_optional(db.conn())
-        .await?;
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+            .bind(org.0)
+            .bind(user_id.0)
+            .fetch_optional(db.conn())
+            .await?;
     Ok(role.and_then(|r| Role::parse(&r).ok()))
 }
 
@@ -51,10 +55,11 @@ macro_rules! member_select {
 
 pub async fn list(db: &mut OrgTx) -> DbResult<Vec<MemberOut>> {
     let org = db.org_id();
-    let rows: Vec<MemberRow> = sqlx::query_as(concat!(member_select!(), " ORDER BY m.created_at, u.id"))
-        .bind(org.0)
-        .fetch_all(db.conn())
-        .await?;
+    let rows: Vec<MemberRow> =
+        sqlx::query_as(concat!(member_select!(), " ORDER BY m.created_at, u.id"))
+            .bind(org.0)
+            .fetch_all(db.conn())
+            .await?;
     Ok(rows.into_iter().filter_map(member_out).collect())
 }
 
@@ -72,22 +77,25 @@ pub async fn get(db: &mut OrgTx, user_id: UserId) -> DbResult<MemberOut> {
 /// "not the last owner" check.
 pub async fn lock_owner_count(db: &mut OrgTx) -> DbResult<i64> {
     let org = db.org_id();
-    let owners: Vec<Uuid> =
-        sqlx::query_scalar("SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' FOR UPDATE")
-            .bind(org.0)
-            .fetch_all(db.conn())
-            .await?;
+    let owners: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' FOR UPDATE",
+    )
+    .bind(org.0)
+    .fetch_all(db.conn())
+    .await?;
     Ok(owners.len() as i64)
 }
 
 pub async fn set_role(db: &mut OrgTx, user_id: UserId, role: Role) -> DbResult<()> {
     let org = db.org_id();
-    let res = sqlx::query("UPDATE memberships SET role = $3, updated_at = now() WHERE org_id = $1 AND user_id = $2")
-        .bind(org.0)
-        .bind(user_id.0)
-        .bind(role.as_str())
-        .execute(db.conn())
-        .await?;
+    let res = sqlx::query(
+        "UPDATE memberships SET role = $3, updated_at = now() WHERE org_id = $1 AND user_id = $2",
+    )
+    .bind(org.0)
+    .bind(user_id.0)
+    .bind(role.as_str())
+    .execute(db.conn())
+    .await?;
     if res.rows_affected() == 0 {
         return Err(super::DbError::NotFound);
     }

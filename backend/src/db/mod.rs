@@ -39,10 +39,14 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => DbError::NotFound,
-            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_check_violation() => DbError::Conflict {
-                constraint: db.constraint().unwrap_or("unknown").to_owned(),
-            },
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => DbError::Unavailable(e),
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_check_violation() => {
+                DbError::Conflict {
+                    constraint: db.constraint().unwrap_or("unknown").to_owned(),
+                }
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                DbError::Unavailable(e)
+            }
             _ => DbError::Other(e),
         }
     }
@@ -58,8 +62,13 @@ pub struct Db {
 
 impl Db {
     /// Connects lazily (the first query opens a connection) as `database_role`.
-    pub fn connect_lazy(url: &secrecy::SecretString, role: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
+    pub fn connect_lazy(
+        url: &secrecy::SecretString,
+        role: &str,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        let options =
+            PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
         let set_role = format!("SET ROLE {role}");
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -84,11 +93,13 @@ impl Db {
     /// A transaction scoped to one organization (and, when known, the acting user).
     pub async fn org_tx(&self, org_id: OrgId, user_id: Option<UserId>) -> DbResult<OrgTx> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)")
-            .bind(org_id.to_string())
-            .bind(user_id.map(|u| u.to_string()).unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)",
+        )
+        .bind(org_id.to_string())
+        .bind(user_id.map(|u| u.to_string()).unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
         Ok(OrgTx { tx, org_id })
     }
 
@@ -146,6 +157,9 @@ pub mod cursor {
     use chrono::{DateTime, Utc};
     use uuid::Uuid;
 
+    /// Where a page ends: the `(created_at, id)` of its last item.
+    pub type Position = (DateTime<Utc>, Uuid);
+
     #[must_use]
     pub fn encode(at: DateTime<Utc>, id: Uuid) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
@@ -153,11 +167,16 @@ pub mod cursor {
 
     /// `None` when the cursor was not produced by [`encode`].
     #[must_use]
-    pub fn decode(s: &str) -> Option<(DateTime<Utc>, Uuid)> {
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    pub fn decode(s: &str) -> Option<Position> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()?;
         let raw = String::from_utf8(raw).ok()?;
         let (at, id) = raw.split_once('|')?;
-        Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
+        Some((
+            DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+            Uuid::parse_str(id).ok()?,
+        ))
     }
 
     #[cfg(test)]

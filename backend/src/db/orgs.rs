@@ -48,11 +48,15 @@ pub async fn create(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
         .await;
         match res.map_err(DbError::from) {
             Ok(row) => {
-                sqlx::query("RELEASE SAVEPOINT org_slug").execute(db.conn()).await?;
+                sqlx::query("RELEASE SAVEPOINT org_slug")
+                    .execute(db.conn())
+                    .await?;
                 return Ok(row);
             }
             Err(DbError::Conflict { constraint }) if constraint == "organizations_slug_key" => {
-                sqlx::query("ROLLBACK TO SAVEPOINT org_slug").execute(db.conn()).await?;
+                sqlx::query("ROLLBACK TO SAVEPOINT org_slug")
+                    .execute(db.conn())
+                    .await?;
             }
             Err(e) => return Err(e),
         }
@@ -85,7 +89,10 @@ pub async fn update_name(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
 
 /// The organizations a user belongs to, with their role, oldest membership first. Needs a user transaction
 /// (`Db::user_tx`).
-pub async fn list_for_user(conn: &mut PgConnection, user_id: insights_types::UserId) -> DbResult<Vec<(OrgRow, Role)>> {
+pub async fn list_for_user(
+    conn: &mut PgConnection,
+    user_id: insights_types::UserId,
+) -> DbResult<Vec<(OrgRow, Role)>> {
     let rows: Vec<(Uuid, String, String, DateTime<Utc>, String)> = sqlx::query_as(
         "SELECT o.id, o.name, o.slug, o.created_at, m.role
            FROM memberships m JOIN organizations o ON o.id = m.org_id
@@ -98,7 +105,15 @@ pub async fn list_for_user(conn: &mut PgConnection, user_id: insights_types::Use
     Ok(rows
         .into_iter()
         .filter_map(|(id, name, slug, created_at, role)| {
-            Some((OrgRow { id, name, slug, created_at }, Role::parse(&role).ok()?))
+            Some((
+                OrgRow {
+                    id,
+                    name,
+                    slug,
+                    created_at,
+                },
+                Role::parse(&role).ok()?,
+            ))
         })
         .collect())
 }

@@ -36,7 +36,10 @@ pub async fn insert(
 }
 
 /// The token with this digest, locked so that two concurrent refreshes cannot both rotate it.
-pub async fn find_for_update(conn: &mut PgConnection, token_hash: &[u8]) -> DbResult<Option<RefreshTokenRow>> {
+pub async fn find_for_update(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> DbResult<Option<RefreshTokenRow>> {
     Ok(sqlx::query_as(
         "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
     )
@@ -62,7 +65,11 @@ pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> DbResult
 }
 
 /// Signs a user out everywhere except the given family (after a password change).
-pub async fn revoke_user_except(conn: &mut PgConnection, user_id: UserId, keep_family: Option<Uuid>) -> DbResult<()> {
+pub async fn revoke_user_except(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    keep_family: Option<Uuid>,
+) -> DbResult<()> {
     sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = now(), updated_at = now()
           WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR family_id <> $2)",

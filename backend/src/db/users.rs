@@ -32,7 +32,13 @@ impl UserRow {
     }
 }
 
-pub async fn create(conn: &mut PgConnection, id: UserId, email: &str, name: &str, password_hash: &str) -> DbResult<UserRow> {
+pub async fn create(
+    conn: &mut PgConnection,
+    id: UserId,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> DbResult<UserRow> {
     Ok(sqlx::query_as(
         "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
          RETURNING id, email, name, password_hash, created_at",
@@ -46,20 +52,22 @@ pub async fn create(conn: &mut PgConnection, id: UserId, email: &str, name: &str
 }
 
 pub async fn find_by_email(conn: &mut PgConnection, email: &str) -> DbResult<Option<UserRow>> {
-    Ok(
-        sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(conn)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT id, email, name, password_hash, created_at FROM users WHERE email = $1",
     )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?)
 }
 
 pub async fn get(conn: &mut PgConnection, id: UserId) -> DbResult<UserRow> {
     Ok(
-        sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1")
-            .bind(id.0)
-            .fetch_one(conn)
-            .await?,
+        sqlx::query_as(
+            "SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1",
+        )
+        .bind(id.0)
+        .fetch_one(conn)
+        .await?,
     )
 }
 
@@ -74,7 +82,11 @@ pub async fn update_name(conn: &mut PgConnection, id: UserId, name: &str) -> DbR
     .await?)
 }
 
-pub async fn update_password_hash(conn: &mut PgConnection, id: UserId, password_hash: &str) -> DbResult<()> {
+pub async fn update_password_hash(
+    conn: &mut PgConnection,
+    id: UserId,
+    password_hash: &str,
+) -> DbResult<()> {
     sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
         .bind(id.0)
         .bind(password_hash)

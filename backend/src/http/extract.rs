@@ -7,7 +7,6 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::{header, request::Parts};
-use chrono::{DateTime, Utc};
 use insights_types::{FieldError, OrgId, Permission, Role, UserId};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -34,13 +33,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request("unreadable_body", "The request body could not be read.")
-            }
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request("unreadable_body", "The request body could not be read.")
+                }
+            })?;
         parse_json(&bytes).map(Json)
     }
 }
@@ -48,8 +49,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 /// Parses a JSON body, naming the offending field on a type error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, then shape: a well-formed body of the wrong shape is a 422 that names the field.
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {e}.")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("The body is not valid JSON: {e}."),
+        )
+    })?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let msg = e.into_inner().to_string();
@@ -122,17 +127,22 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn parse(&self) -> Result<(Option<(DateTime<Utc>, Uuid)>, i64), ApiError> {
+    pub fn parse(&self) -> Result<(Option<cursor::Position>, i64), ApiError> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(ApiError::bad_request("invalid_query", "`limit` must be between 1 and 200."));
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "`limit` must be between 1 and 200.",
+            ));
         }
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(c) => Some(
-                cursor::decode(c)
-                    .ok_or_else(|| ApiError::bad_request("invalid_cursor", "`cursor` is not a cursor this API issued."))?,
-            ),
+            Some(c) => Some(cursor::decode(c).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_cursor",
+                    "`cursor` is not a cursor this API issued.",
+                )
+            })?),
         };
         Ok((after, i64::from(limit)))
     }
@@ -161,12 +171,19 @@ where
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .ok_or_else(ApiError::unauthenticated)?;
-        let claims = state.tokens.verify(token.trim()).ok_or_else(|| ApiError::Unauthorized {
-            code: "invalid_token",
-            message: "The access token is invalid or expired; refresh it or sign in again.".into(),
-        })?;
+        let claims = state
+            .tokens
+            .verify(token.trim())
+            .ok_or_else(|| ApiError::Unauthorized {
+                code: "invalid_token",
+                message: "The access token is invalid or expired; refresh it or sign in again."
+                    .into(),
+            })?;
         let user = AuthUser {
             user_id: UserId(claims.sub),
             session_id: claims.sid,
@@ -189,7 +206,11 @@ pub struct OrgMember {
 impl OrgMember {
     /// 403 unless the role allows `permission`.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.role.can(permission) { Ok(()) } else { Err(ApiError::Forbidden) }
+        if self.role.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
     }
 }
 
@@ -214,7 +235,9 @@ where
             .map_err(|_| ApiError::bad_request("invalid_path", "`org_id` must be a UUID."))?;
         let state = AppState::from_ref(state);
         let mut db = state.db.org_tx(org_id, Some(user.user_id)).await?;
-        let role = crate::db::members::role_of(&mut db, user.user_id).await?.ok_or(ApiError::NotFound)?;
+        let role = crate::db::members::role_of(&mut db, user.user_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
         db.commit().await?;
         tracing::Span::current().record("org_id", tracing::field::display(org_id));
         Ok(OrgMember {
@@ -248,7 +271,10 @@ where
             return Ok(ClientIp(Some(ip)));
         }
         Ok(ClientIp(
-            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
         ))
     }
 }
@@ -280,12 +306,18 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field() {
-        assert_eq!(field_of(parse_json::<Body>(b"{}").unwrap_err()), ("email".into(), "required".into()));
+        assert_eq!(
+            field_of(parse_json::<Body>(b"{}").unwrap_err()),
+            ("email".into(), "required".into())
+        );
         assert_eq!(
             field_of(parse_json::<Body>(br#"{"email":"a","mail":1}"#).unwrap_err()),
             ("mail".into(), "unknown_field".into())
         );
-        assert_eq!(field_of(parse_json::<Body>(br#"{"email":5}"#).unwrap_err()), ("email".into(), "invalid".into()));
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"email":5}"#).unwrap_err()),
+            ("email".into(), "invalid".into())
+        );
         assert_eq!(
             field_of(parse_json::<Body>(br#"{"email":"a","inner":{"n":300}}"#).unwrap_err()),
             ("inner.n".into(), "invalid".into())
@@ -299,15 +331,42 @@ mod tests {
     #[test]
     fn malformed_json_is_a_bad_request() {
         for body in [&b"{"[..], b"not json", b"", b"{\"email\":\"a\",}"] {
-            assert!(matches!(parse_json::<Body>(body), Err(ApiError::BadRequest { code: "malformed_json", .. })));
+            assert!(matches!(
+                parse_json::<Body>(body),
+                Err(ApiError::BadRequest {
+                    code: "malformed_json",
+                    ..
+                })
+            ));
         }
     }
 
     #[test]
     fn list_query_bounds_the_limit_and_checks_the_cursor() {
         assert_eq!(ListQuery::default().parse().unwrap().1, 50);
-        assert!(ListQuery { limit: Some(0), cursor: None }.parse().is_err());
-        assert!(ListQuery { limit: Some(201), cursor: None }.parse().is_err());
-        assert!(ListQuery { limit: None, cursor: Some("zzz".into()) }.parse().is_err());
+        assert!(
+            ListQuery {
+                limit: Some(0),
+                cursor: None
+            }
+            .parse()
+            .is_err()
+        );
+        assert!(
+            ListQuery {
+                limit: Some(201),
+                cursor: None
+            }
+            .parse()
+            .is_err()
+        );
+        assert!(
+            ListQuery {
+                limit: None,
+                cursor: Some("zzz".into())
+            }
+            .parse()
+            .is_err()
+        );
     }
 }

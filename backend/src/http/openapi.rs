@@ -34,7 +34,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -47,7 +52,12 @@ pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
     let error = |desc: &str| {
         ResponseBuilder::new()
             .description(desc)
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
             .build()
     };
     for (path, item) in &mut doc.paths.paths {
@@ -63,7 +73,9 @@ pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
             let has_body = op.request_body.is_some();
             let responses = &mut op.responses.responses;
             let mut add = |code: &str, desc: &str| {
-                responses.entry(code.to_owned()).or_insert_with(|| error(desc).into());
+                responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| error(desc).into());
             };
             if path.starts_with("/api/") {
                 add("400", "Malformed request: bad JSON, query string or id");
@@ -79,9 +91,15 @@ pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
             }
             if path.contains('{') {
                 add("403", "Your role does not allow this");
-                add("404", "Not found, or belongs to an organization you are not in");
+                add(
+                    "404",
+                    "Not found, or belongs to an organization you are not in",
+                );
             }
-            if path.contains("/auth/login") || path.contains("/auth/signup") || path.contains("/invitations/lookup") {
+            if path.contains("/auth/login")
+                || path.contains("/auth/signup")
+                || path.contains("/invitations/lookup")
+            {
                 add("429", "Too many attempts; see `Retry-After`");
             }
             if path.contains("/invitations/") || path.contains("/members/") {

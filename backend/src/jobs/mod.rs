@@ -59,7 +59,13 @@ impl JobQueue {
     }
 
     /// Enqueues again a tracked job whose first enqueue was lost (see the worker's sweeper).
-    pub async fn requeue(&self, kind: &str, org_id: OrgId, job_run_id: JobRunId, subject: Option<uuid::Uuid>) -> anyhow::Result<()> {
+    pub async fn requeue(
+        &self,
+        kind: &str,
+        org_id: OrgId,
+        job_run_id: JobRunId,
+        subject: Option<uuid::Uuid>,
+    ) -> anyhow::Result<()> {
         match (kind, subject) {
             (SendInvitationEmail::KIND, Some(inv)) => {
                 self.send_invitation_email(SendInvitationEmail::V1 {
@@ -88,6 +94,9 @@ mod tests {
         let v = serde_json::to_value(&job).unwrap();
         assert_eq!(v["version"], "1");
         assert_eq!(v.as_object().unwrap().len(), 4);
-        assert_eq!(serde_json::from_value::<SendInvitationEmail>(v).unwrap(), job);
+        assert_eq!(
+            serde_json::from_value::<SendInvitationEmail>(v).unwrap(),
+            job
+        );
     }
 }

@@ -1,17 +1,29 @@
 use insights_backend::testing::{PASSWORD, TestApp};
-use insights_types::api::{AuthOut, MeOut, TokenOut};
 use insights_types::Role;
+use insights_types::api::{AuthOut, MeOut, TokenOut};
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
-async fn login(app: &TestApp, email: &str, password: &str) -> insights_backend::testing::TestResponse {
-    app.request(Method::POST, "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password })))
-        .await
+async fn login(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> insights_backend::testing::TestResponse {
+    app.request(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({ "email": email, "password": password })),
+    )
+    .await
 }
 
 async fn refresh(app: &TestApp, cookie: &str) -> insights_backend::testing::TestResponse {
-    app.send(app.raw(Method::POST, "/api/v1/auth/refresh").header(header::COOKIE, format!("insights_refresh={cookie}")))
-        .await
+    app.send(
+        app.raw(Method::POST, "/api/v1/auth/refresh")
+            .header(header::COOKIE, format!("insights_refresh={cookie}")),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -31,12 +43,24 @@ async fn signup_creates_the_user_and_organization_and_sets_a_locked_down_cookie(
     assert_eq!(out.token_type, "Bearer");
     assert_eq!(out.expires_in, 900);
     let org = out.organization.unwrap();
-    assert_eq!((org.name.as_str(), org.slug.as_str()), ("Acme SRE", "acme-sre"));
+    assert_eq!(
+        (org.name.as_str(), org.slug.as_str()),
+        ("Acme SRE", "acme-sre")
+    );
     let cookie = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
-    for part in ["insights_refresh=", "HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"] {
+    for part in [
+        "insights_refresh=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/api/v1/auth",
+    ] {
         assert!(cookie.contains(part), "{cookie}");
     }
-    assert!(!r.text.contains(&r.refresh_cookie().unwrap()), "the refresh token must not be in the body");
+    assert!(
+        !r.text.contains(&r.refresh_cookie().unwrap()),
+        "the refresh token must not be in the body"
+    );
 
     let me: MeOut = app.get("/api/v1/me", &out.access_token).await.json();
     assert_eq!(me.user.id, out.user.id);
@@ -49,7 +73,9 @@ async fn signup_creates_the_user_and_organization_and_sets_a_locked_down_cookie(
 async fn a_second_organization_with_the_same_name_gets_its_own_slug() {
     let app = TestApp::spawn(&[]).await;
     let (a, _) = app.signup("a@example.com", "Acme").await;
-    let r = app.post("/api/v1/orgs", &a.token, json!({ "name": "Acme" })).await;
+    let r = app
+        .post("/api/v1/orgs", &a.token, json!({ "name": "Acme" }))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["slug"], "acme-2");
     assert_eq!(r.body["role"], "owner");
@@ -100,7 +126,10 @@ async fn refresh_rotates_the_cookie_and_a_reused_token_revokes_the_session() {
     let r1 = refresh(&app, &first).await;
     assert_eq!(r1.status, StatusCode::OK, "{}", r1.text);
     let t: TokenOut = r1.json();
-    assert_eq!(app.get("/api/v1/me", &t.access_token).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", &t.access_token).await.status,
+        StatusCode::OK
+    );
     let second = r1.refresh_cookie().unwrap();
     assert_ne!(first, second);
 
@@ -113,13 +142,18 @@ async fn refresh_rotates_the_cookie_and_a_reused_token_revokes_the_session() {
 
     // Another login is a new family, unaffected.
     let again = login(&app, "r@example.com", PASSWORD).await;
-    assert_eq!(refresh(&app, &again.refresh_cookie().unwrap()).await.status, StatusCode::OK);
+    assert_eq!(
+        refresh(&app, &again.refresh_cookie().unwrap()).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn refresh_without_or_with_a_garbage_cookie_is_unauthorized() {
     let app = TestApp::spawn(&[]).await;
-    let none = app.request(Method::POST, "/api/v1/auth/refresh", None, None).await;
+    let none = app
+        .request(Method::POST, "/api/v1/auth/refresh", None, None)
+        .await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
     assert_eq!(none.error_code(), "no_session");
     let bad = refresh(&app, "garbage").await;
@@ -133,11 +167,24 @@ async fn logout_ends_the_session_and_clears_the_cookie() {
     let (s, _) = app.signup("l@example.com", "Acme").await;
     let cookie = s.refresh.unwrap();
     let r = app
-        .send(app.raw(Method::POST, "/api/v1/auth/logout").header(header::COOKIE, format!("insights_refresh={cookie}")))
+        .send(
+            app.raw(Method::POST, "/api/v1/auth/logout")
+                .header(header::COOKIE, format!("insights_refresh={cookie}")),
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert!(r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(refresh(&app, &cookie).await.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        refresh(&app, &cookie).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -149,7 +196,10 @@ async fn an_expired_access_token_is_refused_and_refresh_recovers() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.error_code(), "invalid_token");
     let t: TokenOut = refresh(&app, &s.refresh.unwrap()).await.json();
-    assert_eq!(app.get("/api/v1/me", &t.access_token).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", &t.access_token).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -166,25 +216,40 @@ async fn requests_without_a_token_are_unauthorized() {
 async fn login_is_rate_limited_per_ip_with_retry_after() {
     let app = TestApp::spawn(&[("INSIGHTS_AUTH_RATE_LIMIT_PER_IP", "3")]).await;
     for _ in 0..3 {
-        assert_eq!(login(&app, "x@example.com", "whatever whatever").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login(&app, "x@example.com", "whatever whatever")
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let r = login(&app, "x@example.com", "whatever whatever").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.error_code(), "rate_limited");
-    let retry: u64 = r.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
 }
 
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_account_even_from_many_ips() {
-    let app = TestApp::spawn(&[("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT", "2"), ("INSIGHTS_TRUST_FORWARDED_FOR", "true")]).await;
+    let app = TestApp::spawn(&[
+        ("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT", "2"),
+        ("INSIGHTS_TRUST_FORWARDED_FOR", "true"),
+    ])
+    .await;
     app.signup("victim@example.com", "Acme").await;
     for i in 0..2 {
         let r = app
             .send(
                 app.raw(Method::POST, "/api/v1/auth/login")
                     .header("x-forwarded-for", format!("10.0.0.{i}"))
-                    .json(&json!({ "email": "victim@example.com", "password": "guess guess guess" })),
+                    .json(
+                        &json!({ "email": "victim@example.com", "password": "guess guess guess" }),
+                    ),
             )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -220,27 +285,54 @@ async fn signup_is_rate_limited_per_ip() {
 async fn changing_the_password_signs_out_other_sessions_only() {
     let app = TestApp::spawn(&[]).await;
     let (s, _) = app.signup("p@example.com", "Acme").await;
-    let other = login(&app, "p@example.com", PASSWORD).await.refresh_cookie().unwrap();
+    let other = login(&app, "p@example.com", PASSWORD)
+        .await
+        .refresh_cookie()
+        .unwrap();
     let wrong = app
-        .post("/api/v1/me/password", &s.token, json!({ "current_password": "nope nope nope", "new_password": "a brand new password" }))
+        .post(
+            "/api/v1/me/password",
+            &s.token,
+            json!({ "current_password": "nope nope nope", "new_password": "a brand new password" }),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(wrong.body["error"]["details"]["fields"][0]["field"], "current_password");
+    assert_eq!(
+        wrong.body["error"]["details"]["fields"][0]["field"],
+        "current_password"
+    );
     let r = app
-        .post("/api/v1/me/password", &s.token, json!({ "current_password": PASSWORD, "new_password": "a brand new password" }))
+        .post(
+            "/api/v1/me/password",
+            &s.token,
+            json!({ "current_password": PASSWORD, "new_password": "a brand new password" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(refresh(&app, &other).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh(&app, s.refresh.as_ref().unwrap()).await.status, StatusCode::OK);
-    assert_eq!(login(&app, "p@example.com", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(login(&app, "p@example.com", "a brand new password").await.status, StatusCode::OK);
+    assert_eq!(
+        refresh(&app, s.refresh.as_ref().unwrap()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&app, "p@example.com", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&app, "p@example.com", "a brand new password")
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn the_profile_name_can_be_changed() {
     let app = TestApp::spawn(&[]).await;
     let (s, _) = app.signup("n@example.com", "Acme").await;
-    let r = app.patch("/api/v1/me", &s.token, json!({ "name": "  Grace Hopper " })).await;
+    let r = app
+        .patch("/api/v1/me", &s.token, json!({ "name": "  Grace Hopper " }))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["user"]["name"], "Grace Hopper");
 }

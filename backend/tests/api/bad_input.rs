@@ -7,33 +7,84 @@ use serde_json::{Value, json};
 /// Every endpoint that takes a JSON body, with a valid body for it.
 fn json_endpoints(org: &str, user: &str) -> Vec<(Method, String, Value)> {
     vec![
-        (Method::POST, "/api/v1/auth/signup".into(), json!({ "email": "new@example.com", "password": PASSWORD, "name": "N", "organization_name": "O" })),
-        (Method::POST, "/api/v1/auth/login".into(), json!({ "email": "new@example.com", "password": PASSWORD })),
+        (
+            Method::POST,
+            "/api/v1/auth/signup".into(),
+            json!({ "email": "new@example.com", "password": PASSWORD, "name": "N", "organization_name": "O" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login".into(),
+            json!({ "email": "new@example.com", "password": PASSWORD }),
+        ),
         (Method::PATCH, "/api/v1/me".into(), json!({ "name": "N" })),
-        (Method::POST, "/api/v1/me/password".into(), json!({ "current_password": PASSWORD, "new_password": PASSWORD })),
+        (
+            Method::POST,
+            "/api/v1/me/password".into(),
+            json!({ "current_password": PASSWORD, "new_password": PASSWORD }),
+        ),
         (Method::POST, "/api/v1/orgs".into(), json!({ "name": "O" })),
-        (Method::PATCH, format!("/api/v1/orgs/{org}"), json!({ "name": "O" })),
-        (Method::PATCH, format!("/api/v1/orgs/{org}/members/{user}"), json!({ "role": "owner" })),
-        (Method::POST, format!("/api/v1/orgs/{org}/invitations"), json!({ "email": "x@example.com", "role": "member" })),
-        (Method::POST, "/api/v1/invitations/accept".into(), json!({ "token": "t" })),
-        (Method::POST, "/api/v1/invitations/lookup".into(), json!({ "token": "t" })),
-        (Method::POST, format!("/api/v1/orgs/{org}/feedback"), json!({ "message": "m", "page": "/" })),
+        (
+            Method::PATCH,
+            format!("/api/v1/orgs/{org}"),
+            json!({ "name": "O" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/orgs/{org}/members/{user}"),
+            json!({ "role": "owner" }),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/invitations"),
+            json!({ "email": "x@example.com", "role": "member" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/invitations/accept".into(),
+            json!({ "token": "t" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/invitations/lookup".into(),
+            json!({ "token": "t" }),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/feedback"),
+            json!({ "message": "m", "page": "/" }),
+        ),
     ]
 }
 
 async fn counts(app: &TestApp) -> Vec<i64> {
     use secrecy::ExposeSecret;
     use sqlx::Connection;
-    let mut c = sqlx::PgConnection::connect(app.config.database_url.expose_secret()).await.unwrap();
+    let mut c = sqlx::PgConnection::connect(app.config.database_url.expose_secret())
+        .await
+        .unwrap();
     let mut out = Vec::new();
-    for t in ["users", "organizations", "memberships", "invitations", "feedback", "refresh_tokens"] {
-        out.push(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}"))).fetch_one(&mut c).await.unwrap());
+    for t in [
+        "users",
+        "organizations",
+        "memberships",
+        "invitations",
+        "feedback",
+        "refresh_tokens",
+    ] {
+        out.push(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+                .fetch_one(&mut c)
+                .await
+                .unwrap(),
+        );
     }
     out
 }
 
 #[tokio::test]
-async fn every_json_endpoint_refuses_each_class_of_bad_body_with_the_error_body_and_writes_nothing() {
+async fn every_json_endpoint_refuses_each_class_of_bad_body_with_the_error_body_and_writes_nothing()
+{
     let app = TestApp::spawn(&[]).await;
     let (s, org) = app.signup("o@example.com", "Acme").await;
     let before = counts(&app).await;
@@ -48,18 +99,65 @@ async fn every_json_endpoint_refuses_each_class_of_bad_body_with_the_error_body_
         let mut too_long = valid.clone();
         too_long[&first_field] = json!("x".repeat(5000));
         let cases: Vec<(&str, reqwest::RequestBuilder, &[StatusCode])> = vec![
-            ("malformed", app.raw(method.clone(), &path).header(header::CONTENT_TYPE, "application/json").body("{,}"), &[StatusCode::BAD_REQUEST]),
-            ("not an object", app.raw(method.clone(), &path).json(&json!([1, 2])), &[StatusCode::UNPROCESSABLE_ENTITY]),
-            ("missing field", app.raw(method.clone(), &path).json(&missing), &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::OK]),
-            ("mistyped field", app.raw(method.clone(), &path).json(&mistyped), &[StatusCode::UNPROCESSABLE_ENTITY]),
-            ("unknown field", app.raw(method.clone(), &path).json(&unknown), &[StatusCode::UNPROCESSABLE_ENTITY]),
-            ("over-long string", app.raw(method.clone(), &path).json(&too_long), &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNAUTHORIZED, StatusCode::NOT_FOUND]),
-            ("oversized body", app.raw(method.clone(), &path).header(header::CONTENT_TYPE, "application/json").body(format!("{{\"name\": \"{}\"}}", "x".repeat(70_000))), &[StatusCode::PAYLOAD_TOO_LARGE]),
-            ("wrong content type", app.raw(method.clone(), &path).header(header::CONTENT_TYPE, "text/plain").body(valid.to_string()), &[StatusCode::UNSUPPORTED_MEDIA_TYPE]),
+            (
+                "malformed",
+                app.raw(method.clone(), &path)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body("{,}"),
+                &[StatusCode::BAD_REQUEST],
+            ),
+            (
+                "not an object",
+                app.raw(method.clone(), &path).json(&json!([1, 2])),
+                &[StatusCode::UNPROCESSABLE_ENTITY],
+            ),
+            (
+                "missing field",
+                app.raw(method.clone(), &path).json(&missing),
+                &[StatusCode::UNPROCESSABLE_ENTITY, StatusCode::OK],
+            ),
+            (
+                "mistyped field",
+                app.raw(method.clone(), &path).json(&mistyped),
+                &[StatusCode::UNPROCESSABLE_ENTITY],
+            ),
+            (
+                "unknown field",
+                app.raw(method.clone(), &path).json(&unknown),
+                &[StatusCode::UNPROCESSABLE_ENTITY],
+            ),
+            (
+                "over-long string",
+                app.raw(method.clone(), &path).json(&too_long),
+                &[
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    StatusCode::UNAUTHORIZED,
+                    StatusCode::NOT_FOUND,
+                ],
+            ),
+            (
+                "oversized body",
+                app.raw(method.clone(), &path)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(format!("{{\"name\": \"{}\"}}", "x".repeat(70_000))),
+                &[StatusCode::PAYLOAD_TOO_LARGE],
+            ),
+            (
+                "wrong content type",
+                app.raw(method.clone(), &path)
+                    .header(header::CONTENT_TYPE, "text/plain")
+                    .body(valid.to_string()),
+                &[StatusCode::UNSUPPORTED_MEDIA_TYPE],
+            ),
         ];
         for (class, req, expected) in cases {
             let r = app.send(req.bearer_auth(&s.token)).await;
-            assert!(expected.contains(&r.status), "{class}: {method} {path} -> {} {}", r.status, r.text);
+            assert!(
+                expected.contains(&r.status),
+                "{class}: {method} {path} -> {} {}",
+                r.status,
+                r.text
+            );
             if r.status.is_client_error() {
                 let _ = r.error_code();
             }
@@ -81,22 +179,46 @@ async fn field_errors_name_the_field() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_code(), "validation_failed");
-    let fields: Vec<&str> = r.body["error"]["details"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, vec!["email", "password", "name", "organization_name"]);
+    let fields: Vec<&str> = r.body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        vec!["email", "password", "name", "organization_name"]
+    );
     let r = app
-        .request(Method::POST, "/api/v1/auth/signup", None, Some(json!({ "email": "a@example.com", "password": PASSWORD, "name": "A" })))
+        .request(
+            Method::POST,
+            "/api/v1/auth/signup",
+            None,
+            Some(json!({ "email": "a@example.com", "password": PASSWORD, "name": "A" })),
+        )
         .await;
-    assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "organization_name");
+    assert_eq!(
+        r.body["error"]["details"]["fields"][0]["field"],
+        "organization_name"
+    );
 }
 
 #[tokio::test]
 async fn unknown_enum_values_are_refused_with_the_field() {
     let app = TestApp::spawn(&[]).await;
     let (s, org) = app.signup("o@example.com", "Acme").await;
-    let r = app.post(&format!("/api/v1/orgs/{org}/invitations"), &s.token, json!({ "email": "a@example.com", "role": "superuser" })).await;
+    let r = app
+        .post(
+            &format!("/api/v1/orgs/{org}/invitations"),
+            &s.token,
+            json!({ "email": "a@example.com", "role": "superuser" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "role");
-    let r = app.get(&format!("/api/v1/orgs/{org}/jobs?state=exploded"), &s.token).await;
+    let r = app
+        .get(&format!("/api/v1/orgs/{org}/jobs?state=exploded"), &s.token)
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error_code(), "invalid_query");
 }
@@ -117,17 +239,23 @@ async fn malformed_ids_and_query_strings_are_bad_requests() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text);
         let _ = r.error_code();
     }
-    let r = app.delete(&format!("/api/v1/orgs/{org}/members/xyz"), &s.token).await;
+    let r = app
+        .delete(&format!("/api/v1/orgs/{org}/members/xyz"), &s.token)
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_with_the_error_body() {
     let app = TestApp::spawn(&[]).await;
-    let r = app.request(Method::GET, "/api/v1/nothing-here", None, None).await;
+    let r = app
+        .request(Method::GET, "/api/v1/nothing-here", None, None)
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.error_code(), "not_found");
-    let r = app.request(Method::PUT, "/api/v1/auth/login", None, None).await;
+    let r = app
+        .request(Method::PUT, "/api/v1/auth/login", None, None)
+        .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.error_code(), "method_not_allowed");
 }

@@ -8,24 +8,89 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 
 /// Every organization-scoped endpoint, with a valid body, and the roles allowed to call it.
-fn endpoints(org: &str, user: &str, invitation: &str, job: &str) -> Vec<(Method, String, Option<Value>, &'static [Role])> {
+fn endpoints(
+    org: &str,
+    user: &str,
+    invitation: &str,
+    job: &str,
+) -> Vec<(Method, String, Option<Value>, &'static [Role])> {
     use Role::*;
     const ALL: &[Role] = &[Owner, Admin, Member, Viewer];
     const ADMINS: &[Role] = &[Owner, Admin];
     vec![
         (Method::GET, format!("/api/v1/orgs/{org}"), None, ALL),
-        (Method::PATCH, format!("/api/v1/orgs/{org}"), Some(json!({ "name": "Renamed" })), ADMINS),
-        (Method::GET, format!("/api/v1/orgs/{org}/members"), None, ALL),
-        (Method::PATCH, format!("/api/v1/orgs/{org}/members/{user}"), Some(json!({ "role": "viewer" })), ADMINS),
-        (Method::GET, format!("/api/v1/orgs/{org}/invitations"), None, ADMINS),
-        (Method::POST, format!("/api/v1/orgs/{org}/invitations"), Some(json!({ "email": "z@example.com", "role": "viewer" })), ADMINS),
-        (Method::DELETE, format!("/api/v1/orgs/{org}/invitations/{invitation}"), None, ADMINS),
-        (Method::GET, format!("/api/v1/orgs/{org}/audit-log"), None, ADMINS),
-        (Method::GET, format!("/api/v1/orgs/{org}/jobs"), None, ADMINS),
-        (Method::GET, format!("/api/v1/orgs/{org}/jobs/{job}"), None, ADMINS),
-        (Method::POST, format!("/api/v1/orgs/{org}/feedback"), Some(json!({ "message": "hi", "page": "/" })), ALL),
-        (Method::GET, format!("/api/v1/orgs/{org}/feedback"), None, ADMINS),
-        (Method::DELETE, format!("/api/v1/orgs/{org}/members/{user}"), None, ADMINS),
+        (
+            Method::PATCH,
+            format!("/api/v1/orgs/{org}"),
+            Some(json!({ "name": "Renamed" })),
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/members"),
+            None,
+            ALL,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/orgs/{org}/members/{user}"),
+            Some(json!({ "role": "viewer" })),
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/invitations"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/invitations"),
+            Some(json!({ "email": "z@example.com", "role": "viewer" })),
+            ADMINS,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/orgs/{org}/invitations/{invitation}"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/audit-log"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/jobs"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/jobs/{job}"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/feedback"),
+            Some(json!({ "message": "hi", "page": "/" })),
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/feedback"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/orgs/{org}/members/{user}"),
+            None,
+            ADMINS,
+        ),
     ]
 }
 
@@ -33,19 +98,37 @@ fn endpoints(org: &str, user: &str, invitation: &str, job: &str) -> Vec<(Method,
 async fn a_member_of_another_organization_gets_404_from_every_org_endpoint() {
     let app = TestApp::spawn(&[]).await;
     let p = app.personas().await;
-    let inv = app.invite(&p.owner, p.org_id, "pending@example.com", Role::Member).await;
-    for (method, path, body, _) in endpoints(&p.org_id.to_string(), &p.viewer.user_id.to_string(), &inv.id.to_string(), &uuid::Uuid::nil().to_string()) {
-        let r = app.request(method.clone(), &path, Some(&p.outsider.token), body).await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {path}: {}", r.text);
+    let inv = app
+        .invite(&p.owner, p.org_id, "pending@example.com", Role::Member)
+        .await;
+    for (method, path, body, _) in endpoints(
+        &p.org_id.to_string(),
+        &p.viewer.user_id.to_string(),
+        &inv.id.to_string(),
+        &uuid::Uuid::nil().to_string(),
+    ) {
+        let r = app
+            .request(method.clone(), &path, Some(&p.outsider.token), body)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {}",
+            r.text
+        );
         assert_eq!(r.error_code(), "not_found");
         // And exactly like an organization that does not exist.
         let ghost = path.replace(&p.org_id.to_string(), &uuid::Uuid::new_v4().to_string());
-        let g = app.request(method.clone(), &ghost, Some(&p.outsider.token), None).await;
+        let g = app
+            .request(method.clone(), &ghost, Some(&p.outsider.token), None)
+            .await;
         assert_eq!(g.status, StatusCode::NOT_FOUND, "{method} {ghost}");
         assert_eq!(g.body, r.body);
     }
     // Nothing changed for the real members.
-    let r = app.get(&format!("/api/v1/orgs/{}", p.org_id), &p.viewer.token).await;
+    let r = app
+        .get(&format!("/api/v1/orgs/{}", p.org_id), &p.viewer.token)
+        .await;
     assert_eq!(r.body["name"], "Acme");
 }
 
@@ -56,22 +139,43 @@ async fn every_org_endpoint_answers_each_role_as_the_permission_table_says() {
         // A fresh organization per role, so one role's writes do not change what the next sees.
         let p = app.personas().await;
         let target = p.viewer.user_id.to_string();
-        let inv = app.invite(&p.owner, p.org_id, &format!("pending-{role}@example.com"), Role::Member).await;
-        for (method, path, body, allowed) in endpoints(&p.org_id.to_string(), &target, &inv.id.to_string(), &uuid::Uuid::nil().to_string()) {
+        let inv = app
+            .invite(
+                &p.owner,
+                p.org_id,
+                &format!("pending-{role}@example.com"),
+                Role::Member,
+            )
+            .await;
+        for (method, path, body, allowed) in endpoints(
+            &p.org_id.to_string(),
+            &target,
+            &inv.id.to_string(),
+            &uuid::Uuid::nil().to_string(),
+        ) {
             if role == Role::Viewer && method == Method::DELETE && path.contains("/members/") {
                 continue; // the viewer removing themselves is leaving, which everyone may do
             }
-            let r = app.request(method.clone(), &path, Some(&p.by_role(role).token), body).await;
+            let r = app
+                .request(method.clone(), &path, Some(&p.by_role(role).token), body)
+                .await;
             if allowed.contains(&role) {
                 // Allowed: anything but 401/403 (the nil job id is a 404 by design).
                 assert!(
-                    r.status.is_success() || (path.ends_with(&uuid::Uuid::nil().to_string()) && r.status == StatusCode::NOT_FOUND),
+                    r.status.is_success()
+                        || (path.ends_with(&uuid::Uuid::nil().to_string())
+                            && r.status == StatusCode::NOT_FOUND),
                     "{role} {method} {path}: {} {}",
                     r.status,
                     r.text
                 );
             } else {
-                assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} {method} {path}: {}", r.text);
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{role} {method} {path}: {}",
+                    r.text
+                );
                 assert_eq!(r.error_code(), "forbidden");
             }
         }
@@ -94,7 +198,9 @@ async fn row_level_security_hides_other_tenants_even_without_a_where_clause() {
     let p = app.personas().await;
     let (_, other_org) = app.signup("solo@example.com", "Solo").await;
     use secrecy::ExposeSecret;
-    let mut conn = PgConnection::connect(app.config.database_url.expose_secret()).await.unwrap();
+    let mut conn = PgConnection::connect(app.config.database_url.expose_secret())
+        .await
+        .unwrap();
     conn.execute("SET ROLE insights_app").await.unwrap();
     let is_owner: bool = sqlx::query_scalar("SELECT pg_has_role('insights_app', tableowner, 'MEMBER') FROM pg_tables WHERE tablename = 'memberships'")
         .fetch_one(&mut conn)
@@ -103,22 +209,39 @@ async fn row_level_security_hides_other_tenants_even_without_a_where_clause() {
     assert!(!is_owner, "the application role must not own the tables");
 
     let mut tx = conn.begin().await.unwrap();
-    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships").fetch_one(&mut *tx).await.unwrap();
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
     assert_eq!(none, 0, "no org set: no tenant rows");
-    sqlx::query("SELECT set_config('app.org_id', $1, true)").bind(p.org_id.to_string()).execute(&mut *tx).await.unwrap();
-    let mine: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT DISTINCT org_id FROM memberships").fetch_all(&mut *tx).await.unwrap();
-    assert_eq!(mine, vec![p.org_id.0]);
-    let audit: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT DISTINCT org_id FROM audit_events").fetch_all(&mut *tx).await.unwrap();
-    assert_eq!(audit, vec![p.org_id.0]);
-    let orgs: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations").fetch_one(&mut *tx).await.unwrap();
-    assert_eq!(orgs, 1);
-    // Writing into another tenant is refused by the policy's WITH CHECK.
-    let err = sqlx::query("INSERT INTO feedback (id, org_id, message, page) VALUES ($1, $2, 'x', '/')")
-        .bind(uuid::Uuid::now_v7())
-        .bind(other_org.0)
+    sqlx::query("SELECT set_config('app.org_id', $1, true)")
+        .bind(p.org_id.to_string())
         .execute(&mut *tx)
         .await
-        .unwrap_err();
+        .unwrap();
+    let mine: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT DISTINCT org_id FROM memberships")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(mine, vec![p.org_id.0]);
+    let audit: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT DISTINCT org_id FROM audit_events")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(audit, vec![p.org_id.0]);
+    let orgs: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(orgs, 1);
+    // Writing into another tenant is refused by the policy's WITH CHECK.
+    let err =
+        sqlx::query("INSERT INTO feedback (id, org_id, message, page) VALUES ($1, $2, 'x', '/')")
+            .bind(uuid::Uuid::now_v7())
+            .bind(other_org.0)
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("row-level security"), "{err}");
     tx.rollback().await.unwrap();
 
@@ -131,5 +254,8 @@ async fn row_level_security_hides_other_tenants_even_without_a_where_clause() {
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    assert!(unprotected.is_empty(), "tables without RLS: {unprotected:?}");
+    assert!(
+        unprotected.is_empty(),
+        "tables without RLS: {unprotected:?}"
+    );
 }

@@ -23,7 +23,12 @@ async fn readiness_fails_when_postgres_is_unreachable() {
     assert_eq!(r.body["status"], "unavailable");
     assert_ne!(r.body["checks"]["postgres"], "ok");
     assert_eq!(r.body["checks"]["redis"], "ok");
-    assert_eq!(app.request(Method::GET, "/health/live", None, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.request(Method::GET, "/health/live", None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -33,7 +38,12 @@ async fn metrics_count_requests_by_route_and_status() {
     app.request(Method::GET, "/api/v1/me", None, None).await;
     let r = app.request(Method::GET, "/metrics", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.text.contains(r#"http_requests_total{method="GET",route="/health/live",status="200"}"#), "{}", r.text);
+    assert!(
+        r.text
+            .contains(r#"http_requests_total{method="GET",route="/health/live",status="200"}"#),
+        "{}",
+        r.text
+    );
     assert!(r.text.contains(r#"route="/api/v1/me",status="401""#));
     assert!(r.text.contains("http_request_duration_seconds_bucket"));
 }
@@ -43,10 +53,20 @@ async fn responses_carry_a_request_id_and_security_headers() {
     let app = TestApp::spawn(&[]).await;
     let r = app.request(Method::GET, "/health/live", None, None).await;
     assert!(r.headers.contains_key("x-request-id"));
-    for h in ["x-content-type-options", "x-frame-options", "content-security-policy", "referrer-policy"] {
+    for h in [
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "referrer-policy",
+    ] {
         assert!(r.headers.contains_key(h), "{h}");
     }
-    let r = app.send(app.raw(Method::GET, "/health/live").header("x-request-id", "abc-123")).await;
+    let r = app
+        .send(
+            app.raw(Method::GET, "/health/live")
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
     assert_eq!(r.headers["x-request-id"], "abc-123");
 }
 
@@ -59,12 +79,20 @@ async fn cors_allows_only_the_public_origin() {
             .header("access-control-request-method", "GET")
     };
     let ok = app.send(preflight("http://localhost:8080")).await;
-    assert_eq!(ok.headers.get("access-control-allow-origin").unwrap(), "http://localhost:8080");
-    assert_eq!(ok.headers.get("access-control-allow-credentials").unwrap(), "true");
+    assert_eq!(
+        ok.headers.get("access-control-allow-origin").unwrap(),
+        "http://localhost:8080"
+    );
+    assert_eq!(
+        ok.headers.get("access-control-allow-credentials").unwrap(),
+        "true"
+    );
     let evil = app.send(preflight("https://evil.example")).await;
     // The allowed origin is fixed: a browser on another origin sees a mismatch and refuses.
     assert_ne!(
-        evil.headers.get("access-control-allow-origin").map(|v| v.to_str().unwrap()),
+        evil.headers
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
         Some("https://evil.example")
     );
 }
@@ -72,7 +100,9 @@ async fn cors_allows_only_the_public_origin() {
 #[tokio::test]
 async fn the_openapi_description_covers_every_route_with_error_bodies() {
     let app = TestApp::spawn(&[]).await;
-    let r = app.request(Method::GET, "/api/v1/openapi.json", None, None).await;
+    let r = app
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let doc = r.body;
     let paths = doc["paths"].as_object().unwrap();
@@ -100,7 +130,10 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         "/health/ready",
         "/metrics",
     ] {
-        assert!(paths.contains_key(p), "{p} missing from the OpenAPI description");
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI description"
+        );
     }
     let signup = &doc["paths"]["/api/v1/auth/signup"]["post"];
     assert!(signup["requestBody"].is_object());
@@ -108,7 +141,8 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         assert!(signup["responses"][code].is_object(), "signup lacks {code}");
     }
     assert_eq!(
-        doc["paths"]["/api/v1/orgs/{org_id}/members/{user_id}"]["patch"]["responses"]["404"]["content"]["application/json"]["schema"]["$ref"],
+        doc["paths"]["/api/v1/orgs/{org_id}/members/{user_id}"]["patch"]["responses"]["404"]["content"]
+            ["application/json"]["schema"]["$ref"],
         Value::from("#/components/schemas/ErrorBody")
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());

@@ -8,7 +8,12 @@ async fn members_see_their_organization_with_their_role() {
     let app = TestApp::spawn(&[]).await;
     let p = app.personas().await;
     for role in Role::ALL {
-        let r = app.get(&format!("/api/v1/orgs/{}", p.org_id), &p.by_role(role).token).await;
+        let r = app
+            .get(
+                &format!("/api/v1/orgs/{}", p.org_id),
+                &p.by_role(role).token,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{role}: {}", r.text);
         assert_eq!(r.body["role"], role.as_str());
         assert_eq!(r.body["name"], "Acme");
@@ -26,13 +31,24 @@ async fn admins_and_owners_rename_the_organization_and_it_is_audited() {
         (Role::Admin, StatusCode::OK),
         (Role::Owner, StatusCode::OK),
     ] {
-        let r = app.patch(&path, &p.by_role(role).token, json!({ "name": format!("Acme {role}") })).await;
+        let r = app
+            .patch(
+                &path,
+                &p.by_role(role).token,
+                json!({ "name": format!("Acme {role}") }),
+            )
+            .await;
         assert_eq!(r.status, expected, "{role}: {}", r.text);
     }
     let r = app.get(&path, &p.viewer.token).await;
     assert_eq!(r.body["name"], "Acme owner");
     assert_eq!(r.body["slug"], "acme", "renaming keeps the slug");
-    let log = app.get(&format!("{path}/audit-log?action=organization_renamed"), &p.owner.token).await;
+    let log = app
+        .get(
+            &format!("{path}/audit-log?action=organization_renamed"),
+            &p.owner.token,
+        )
+        .await;
     assert_eq!(log.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(log.body["items"][0]["details"]["to"], "Acme owner");
 }
@@ -46,23 +62,46 @@ async fn the_audit_log_records_logins_invitations_and_role_changes_with_actor_an
             reqwest::Method::POST,
             "/api/v1/auth/login",
             None,
-            Some(json!({ "email": p.member.email, "password": insights_backend::testing::PASSWORD })),
+            Some(
+                json!({ "email": p.member.email, "password": insights_backend::testing::PASSWORD }),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app
-        .patch(&format!("/api/v1/orgs/{}/members/{}", p.org_id, p.member.user_id), &p.owner.token, json!({ "role": "viewer" }))
+        .patch(
+            &format!("/api/v1/orgs/{}/members/{}", p.org_id, p.member.user_id),
+            &p.owner.token,
+            json!({ "role": "viewer" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
-    let log = app.get(&format!("/api/v1/orgs/{}/audit-log", p.org_id), &p.admin.token).await;
+    let log = app
+        .get(
+            &format!("/api/v1/orgs/{}/audit-log", p.org_id),
+            &p.admin.token,
+        )
+        .await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.text);
     let items = log.body["items"].as_array().unwrap();
-    let actions: Vec<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for a in ["login", "member_role_changed", "invitation_created", "invitation_accepted", "organization_created"] {
+    let actions: Vec<&str> = items
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "login",
+        "member_role_changed",
+        "invitation_created",
+        "invitation_accepted",
+        "organization_created",
+    ] {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
-    let change = items.iter().find(|e| e["action"] == "member_role_changed").unwrap();
+    let change = items
+        .iter()
+        .find(|e| e["action"] == "member_role_changed")
+        .unwrap();
     assert_eq!(change["actor"]["id"], p.owner.user_id.to_string());
     assert_eq!(change["details"]["from"], "member");
     assert_eq!(change["details"]["to"], "viewer");
@@ -71,7 +110,12 @@ async fn the_audit_log_records_logins_invitations_and_role_changes_with_actor_an
     assert_eq!(login["actor"]["email"], p.member.email);
 
     for role in [Role::Member, Role::Viewer] {
-        let r = app.get(&format!("/api/v1/orgs/{}/audit-log", p.org_id), &p.by_role(role).token).await;
+        let r = app
+            .get(
+                &format!("/api/v1/orgs/{}/audit-log", p.org_id),
+                &p.by_role(role).token,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{role}");
     }
 }
@@ -81,7 +125,13 @@ async fn the_audit_log_pages_with_a_cursor() {
     let app = TestApp::spawn(&[]).await;
     let p = app.personas().await;
     let base = format!("/api/v1/orgs/{}/audit-log", p.org_id);
-    let all = app.get(&format!("{base}?limit=200"), &p.owner.token).await.body["items"].as_array().unwrap().clone();
+    let all = app
+        .get(&format!("{base}?limit=200"), &p.owner.token)
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert!(all.len() >= 6, "{}", all.len());
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -109,12 +159,33 @@ async fn feedback_is_stored_with_its_page_and_visible_to_admins_only() {
     let app = TestApp::spawn(&[]).await;
     let p = app.personas().await;
     let path = format!("/api/v1/orgs/{}/feedback", p.org_id);
-    let r = app.post(&path, &p.viewer.token, json!({ "message": "The members page is great", "page": "/settings/members" })).await;
+    let r = app
+        .post(
+            &path,
+            &p.viewer.token,
+            json!({ "message": "The members page is great", "page": "/settings/members" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let bad = app.post(&path, &p.viewer.token, json!({ "message": " ", "page": "settings" })).await;
+    let bad = app
+        .post(
+            &path,
+            &p.viewer.token,
+            json!({ "message": " ", "page": "settings" }),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(bad.body["error"]["details"]["fields"].as_array().unwrap().len(), 2);
-    assert_eq!(app.get(&path, &p.member.token).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        bad.body["error"]["details"]["fields"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        app.get(&path, &p.member.token).await.status,
+        StatusCode::FORBIDDEN
+    );
     let list = app.get(&path, &p.admin.token).await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.body["items"][0]["page"], "/settings/members");

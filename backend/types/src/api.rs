@@ -268,9 +268,15 @@ impl JobState {
 
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Queued, Self::Running, Self::Retrying, Self::Succeeded, Self::Failed]
-            .into_iter()
-            .find(|j| j.as_str() == s)
+        [
+            Self::Queued,
+            Self::Running,
+            Self::Retrying,
+            Self::Succeeded,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
     }
 }
 

@@ -45,7 +45,9 @@ impl Email {
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.contains('@')
-            && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != ',' && c != '<' && c != '>');
+            && local
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && c != ',' && c != '<' && c != '>');
         if !domain_ok || !local_ok {
             return Err(invalid("must be an email address like name@example.com"));
         }
@@ -136,7 +138,11 @@ impl Name {
             ));
         }
         if s.chars().any(char::is_control) {
-            return Err(FieldError::new(field, "invalid", "must not contain control characters"));
+            return Err(FieldError::new(
+                field,
+                "invalid",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -168,7 +174,11 @@ pub fn slug_base(name: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').to_owned();
-    if out.is_empty() { "org".to_owned() } else { out }
+    if out.is_empty() {
+        "org".to_owned()
+    } else {
+        out
+    }
 }
 
 /// Collects field errors while parsing a request body, so that one response names every invalid field.
@@ -193,7 +203,11 @@ impl FieldErrors {
 
     /// `Ok(())` when nothing was recorded.
     pub fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
     }
 }
 
@@ -203,12 +217,24 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused_with_a_field_error() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@ex..com", "ada@.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@ex..com",
+            "ada@.com",
+        ] {
             let err = Email::parse(bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");
         }
@@ -221,8 +247,14 @@ mod tests {
         assert_eq!(Password::parse("short").unwrap_err().code, "too_short");
         assert!(Password::parse("twelve chars").is_ok());
         assert!(Password::parse(&"x".repeat(128)).is_ok());
-        assert_eq!(Password::parse(&"x".repeat(129)).unwrap_err().code, "too_long");
-        assert_eq!(Password::parse(&" ".repeat(20)).unwrap_err().code, "invalid");
+        assert_eq!(
+            Password::parse(&"x".repeat(129)).unwrap_err().code,
+            "too_long"
+        );
+        assert_eq!(
+            Password::parse(&" ".repeat(20)).unwrap_err().code,
+            "invalid"
+        );
         // Characters, not bytes: 12 multi-byte characters are enough.
         assert!(Password::parse(&"é".repeat(12)).is_ok());
     }
@@ -235,10 +267,24 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_bounded_and_printable() {
-        assert_eq!(Name::parse_field("name", "  Ada  ").unwrap().as_str(), "Ada");
-        assert_eq!(Name::parse_field("name", "   ").unwrap_err().code, "required");
-        assert_eq!(Name::parse_field("name", &"a".repeat(101)).unwrap_err().code, "too_long");
-        assert_eq!(Name::parse_field("name", "a\u{0}b").unwrap_err().code, "invalid");
+        assert_eq!(
+            Name::parse_field("name", "  Ada  ").unwrap().as_str(),
+            "Ada"
+        );
+        assert_eq!(
+            Name::parse_field("name", "   ").unwrap_err().code,
+            "required"
+        );
+        assert_eq!(
+            Name::parse_field("name", &"a".repeat(101))
+                .unwrap_err()
+                .code,
+            "too_long"
+        );
+        assert_eq!(
+            Name::parse_field("name", "a\u{0}b").unwrap_err().code,
+            "invalid"
+        );
     }
 
     #[test]

@@ -29,9 +29,16 @@ impl Role {
 
     /// Parses the stored or submitted spelling.
     pub fn parse(s: &str) -> Result<Self, crate::FieldError> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            crate::FieldError::new("role", "invalid", "must be one of owner, admin, member, viewer")
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                crate::FieldError::new(
+                    "role",
+                    "invalid",
+                    "must be one of owner, admin, member, viewer",
+                )
+            })
     }
 
     /// Whether this role may do `permission`. This match is the permission table; `docs/API-DESIGN.md` shows
@@ -42,7 +49,8 @@ impl Role {
         use Role::*;
         match permission {
             ViewOrganization | ListMembers | LeaveOrganization | SendFeedback => true,
-            UpdateOrganization | InviteMembers | ManageMembers | ViewAuditLog | ViewJobs | ViewFeedback => {
+            UpdateOrganization | InviteMembers | ManageMembers | ViewAuditLog | ViewJobs
+            | ViewFeedback => {
                 matches!(self, Owner | Admin)
             }
             ManageOwners => self == Owner,
@@ -52,7 +60,10 @@ impl Role {
     /// The permissions of this role, for display.
     #[must_use]
     pub fn permissions(self) -> Vec<Permission> {
-        Permission::ALL.into_iter().filter(|p| self.can(*p)).collect()
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.can(*p))
+            .collect()
     }
 }
 
@@ -139,6 +150,8 @@ mod tests {
 
     #[test]
     fn every_role_order_puts_owner_first() {
-        assert!(Role::Owner < Role::Admin && Role::Admin < Role::Member && Role::Member < Role::Viewer);
+        assert!(
+            Role::Owner < Role::Admin && Role::Admin < Role::Member && Role::Member < Role::Viewer
+        );
     }
 }

@@ -32,9 +32,16 @@ async fn list_audit_events(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Page<AuditEventOut>>, ApiError> {
     member.require(Permission::ViewAuditLog)?;
-    let (after, limit) = ListQuery { cursor: q.cursor, limit: q.limit }.parse()?;
+    let (after, limit) = ListQuery {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .parse()?;
     if q.action.as_ref().is_some_and(|a| a.len() > 64) {
-        return Err(ApiError::bad_request("invalid_query", "`action` is at most 64 characters."));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`action` is at most 64 characters.",
+        ));
     }
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     let (items, next_cursor) = db::audit::list(&mut db, after, q.action.as_deref(), limit).await?;

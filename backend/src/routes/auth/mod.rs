@@ -32,14 +32,23 @@ pub fn router() -> OpenApiRouter<AppState> {
 const WINDOW: Duration = Duration::from_secs(60);
 
 /// Counts an attempt from this IP for `action`; 429 when over the limit.
-pub(crate) async fn limit_ip(state: &AppState, action: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+pub(crate) async fn limit_ip(
+    state: &AppState,
+    action: &str,
+    ip: Option<IpAddr>,
+) -> Result<(), ApiError> {
     let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     let key = state.redis_key(&["rl", action, "ip", &ip]);
     let mut redis = state.redis.clone();
-    rate_limit::hit(&mut redis, &key, state.config.auth_rate_limit_per_ip, WINDOW)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
+    rate_limit::hit(
+        &mut redis,
+        &key,
+        state.config.auth_rate_limit_per_ip,
+        WINDOW,
+    )
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
+    .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
 fn account_key(state: &AppState, action: &str, email: &Email) -> String {
@@ -60,16 +69,29 @@ pub(crate) async fn start_session(
     Ok((access, refresh))
 }
 
-fn with_refresh_cookie(state: &AppState, status: StatusCode, body: impl serde::Serialize, refresh: &str) -> Response {
+fn with_refresh_cookie(
+    state: &AppState,
+    status: StatusCode,
+    body: impl serde::Serialize,
+    refresh: &str,
+) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();
     let cookie = tokens::refresh_cookie(refresh, state.config.refresh_token_ttl);
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).expect("cookie is ASCII"),
+    );
     resp.headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("cookie is ASCII"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
-fn auth_out(state: &AppState, user: UserOut, organization: Option<OrgOut>, access: String) -> AuthOut {
+fn auth_out(
+    state: &AppState,
+    user: UserOut,
+    organization: Option<OrgOut>,
+    access: String,
+) -> AuthOut {
     AuthOut {
         user,
         organization,
@@ -80,7 +102,11 @@ fn auth_out(state: &AppState, user: UserOut, organization: Option<OrgOut>, acces
 }
 
 /// Records an audit entry in every organization the user belongs to (logins are per user, the log per org).
-pub(crate) async fn audit_in_user_orgs(state: &AppState, user: UserId, entry: AuditEntry) -> Result<(), ApiError> {
+pub(crate) async fn audit_in_user_orgs(
+    state: &AppState,
+    user: UserId,
+    entry: AuditEntry,
+) -> Result<(), ApiError> {
     let mut tx = state.db.user_tx(user).await?;
     let orgs = db::orgs::list_for_user(&mut tx, user).await?;
     tx.commit().await.map_err(DbError::from)?;
@@ -95,14 +121,20 @@ pub(crate) async fn audit_in_user_orgs(state: &AppState, user: UserId, entry: Au
 /// Create an account, with a new organization or by accepting an invitation.
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = SignupIn,
     responses((status = 201, description = "Signed up; the refresh token is in the `insights_refresh` cookie", body = AuthOut)))]
-async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body): Json<SignupIn>) -> Result<Response, ApiError> {
+async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<SignupIn>,
+) -> Result<Response, ApiError> {
     limit_ip(&state, "signup", ip).await?;
     let mut errors = FieldErrors::default();
     let email = errors.check(Email::parse(&body.email));
     let password = errors.check(Password::parse(&body.password));
     let name = errors.check(Name::parse_field("name", &body.name));
     let org_name = match (&body.organization_name, &body.invitation_token) {
-        (Some(n), None) => errors.check(Name::parse_field("organization_name", n)).map(Some),
+        (Some(n), None) => errors
+            .check(Name::parse_field("organization_name", n))
+            .map(Some),
         (None, Some(_)) => Some(None),
         (Some(_), Some(_)) => {
             errors.push(FieldError::new(
@@ -122,14 +154,21 @@ async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body
         }
     };
     errors.finish()?;
-    let (Some(email), Some(password), Some(name), Some(org_name)) = (email, password, name, org_name) else {
+    let (Some(email), Some(password), Some(name), Some(org_name)) =
+        (email, password, name, org_name)
+    else {
         unreachable!("FieldErrors::finish returned Ok, so every field parsed");
     };
     let mut redis = state.redis.clone();
-    rate_limit::hit(&mut redis, &account_key(&state, "signup", &email), state.config.auth_rate_limit_per_account, WINDOW)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    rate_limit::hit(
+        &mut redis,
+        &account_key(&state, "signup", &email),
+        state.config.auth_rate_limit_per_account,
+        WINDOW,
+    )
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
+    .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
 
     let user_id = UserId::new();
     let invitation = match &body.invitation_token {
@@ -137,9 +176,15 @@ async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body
         Some(token) => {
             let hash = token_hash(token.trim());
             let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-            let org = db::invitations::org_of_token(&mut conn, &hash).await?.ok_or_else(|| {
-                ApiError::field("invitation_token", "invalid", "this invitation link is not valid")
-            })?;
+            let org = db::invitations::org_of_token(&mut conn, &hash)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "invitation_token",
+                        "invalid",
+                        "this invitation link is not valid",
+                    )
+                })?;
             Some((org, hash))
         }
     };
@@ -147,13 +192,21 @@ async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body
 
     let org_id = invitation.as_ref().map_or_else(OrgId::new, |(org, _)| *org);
     let mut db = state.db.org_tx(org_id, Some(user_id)).await?;
-    let user = db::users::create(db.conn(), user_id, email.as_str(), name.as_str(), &password_hash).await?;
+    let user = db::users::create(
+        db.conn(),
+        user_id,
+        email.as_str(),
+        name.as_str(),
+        &password_hash,
+    )
+    .await?;
     let org = match (&invitation, org_name) {
         (Some((_, hash)), _) => {
             let inv = db::invitations::find_by_token_for_update(&mut db, hash).await?;
             let role = check_invitation_usable(&inv, &email)?;
             db::members::add(&mut db, user_id, role).await?;
-            db::invitations::mark_accepted(&mut db, insights_types::InvitationId(inv.id), user_id).await?;
+            db::invitations::mark_accepted(&mut db, insights_types::InvitationId(inv.id), user_id)
+                .await?;
             db::audit::record(
                 &mut db,
                 AuditEntry::new(Some(user_id), "invitation_accepted", ip)
@@ -163,32 +216,58 @@ async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body
             .await?;
             db::orgs::get(&mut db).await?
         }
-        (None, Some(org_name)) => create_org_with_owner(&mut db, user_id, org_name.as_str(), ip).await?,
+        (None, Some(org_name)) => {
+            create_org_with_owner(&mut db, user_id, org_name.as_str(), ip).await?
+        }
         (None, None) => unreachable!("checked above"),
     };
-    db::audit::record(&mut db, AuditEntry::new(Some(user_id), "signup", ip).target("user", user_id)).await?;
+    db::audit::record(
+        &mut db,
+        AuditEntry::new(Some(user_id), "signup", ip).target("user", user_id),
+    )
+    .await?;
     let (access, refresh) = start_session(&state, db.conn(), user_id).await?;
     db.commit().await?;
     tracing::info!(user_id = %user_id, org_id = %org_id, "signed up");
     let out = auth_out(&state, user.out(), Some(org.out()), access);
-    Ok(with_refresh_cookie(&state, StatusCode::CREATED, out, &refresh))
+    Ok(with_refresh_cookie(
+        &state,
+        StatusCode::CREATED,
+        out,
+        &refresh,
+    ))
 }
 
 /// The role an invitation grants, if it can still be used by `email`.
-pub(crate) fn check_invitation_usable(inv: &db::invitations::InvitationRow, email: &Email) -> Result<Role, ApiError> {
+pub(crate) fn check_invitation_usable(
+    inv: &db::invitations::InvitationRow,
+    email: &Email,
+) -> Result<Role, ApiError> {
     if inv.accepted_at.is_some() {
-        return Err(ApiError::conflict("invitation_used", "This invitation has already been used."));
+        return Err(ApiError::conflict(
+            "invitation_used",
+            "This invitation has already been used.",
+        ));
     }
     if inv.revoked_at.is_some() {
-        return Err(ApiError::conflict("invitation_revoked", "This invitation was revoked. Ask for a new one."));
+        return Err(ApiError::conflict(
+            "invitation_revoked",
+            "This invitation was revoked. Ask for a new one.",
+        ));
     }
     if inv.expires_at <= Utc::now() {
-        return Err(ApiError::conflict("invitation_expired", "This invitation has expired. Ask for a new one."));
+        return Err(ApiError::conflict(
+            "invitation_expired",
+            "This invitation has expired. Ask for a new one.",
+        ));
     }
     if inv.email != email.as_str() {
         return Err(ApiError::conflict(
             "invitation_email_mismatch",
-            format!("This invitation was sent to another email address ({}).", inv.email),
+            format!(
+                "This invitation was sent to another email address ({}).",
+                inv.email
+            ),
         ));
     }
     Ok(inv.role())
@@ -216,7 +295,11 @@ pub(crate) async fn create_org_with_owner(
 /// Log in with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
     responses((status = 200, description = "Logged in; the refresh token is in the `insights_refresh` cookie", body = AuthOut)))]
-async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body): Json<LoginIn>) -> Result<Response, ApiError> {
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LoginIn>,
+) -> Result<Response, ApiError> {
     limit_ip(&state, "login", ip).await?;
     // A malformed email cannot belong to an account: answer exactly like a wrong password.
     let email = Email::parse(&body.email).ok();
@@ -237,16 +320,30 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body)
     };
     let ok = state
         .hasher
-        .verify(body.password.clone(), user.as_ref().map(|u| u.password_hash.clone()))
+        .verify(
+            body.password.clone(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
         .await?;
     let Some(user) = user.filter(|_| ok) else {
         if let Some(key) = &acct_key {
-            let _ = rate_limit::hit(&mut redis, key, state.config.auth_rate_limit_per_account, WINDOW).await;
+            let _ = rate_limit::hit(
+                &mut redis,
+                key,
+                state.config.auth_rate_limit_per_account,
+                WINDOW,
+            )
+            .await;
         }
         if let Some(email) = &email {
             let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
             if let Some(u) = db::users::find_by_email(&mut conn, email.as_str()).await? {
-                audit_in_user_orgs(&state, u.user_id(), AuditEntry::new(Some(u.user_id()), "login_failed", ip)).await?;
+                audit_in_user_orgs(
+                    &state,
+                    u.user_id(),
+                    AuditEntry::new(Some(u.user_id()), "login_failed", ip),
+                )
+                .await?;
             }
         }
         return Err(ApiError::invalid_credentials());
@@ -257,7 +354,12 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, Json(body)
     let (access, refresh) = start_session(&state, &mut tx, user_id).await?;
     tx.commit().await.map_err(DbError::from)?;
     audit_in_user_orgs(&state, user_id, AuditEntry::new(Some(user_id), "login", ip)).await?;
-    let out = auth_out(&state, user.out(), orgs.first().map(|(o, _)| o.out()), access);
+    let out = auth_out(
+        &state,
+        user.out(),
+        orgs.first().map(|(o, _)| o.out()),
+        access,
+    );
     Ok(with_refresh_cookie(&state, StatusCode::OK, out, &refresh))
 }
 
@@ -279,14 +381,23 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         resp
     };
     let Some(token) = tokens::refresh_token_from(&headers) else {
-        return Ok(unauthorized("no_session", "No refresh cookie: sign in again."));
+        return Ok(unauthorized(
+            "no_session",
+            "No refresh cookie: sign in again.",
+        ));
     };
     let mut tx = state.db.pool().begin().await.map_err(DbError::from)?;
     let Some(row) = db::refresh_tokens::find_for_update(&mut tx, &token_hash(&token)).await? else {
-        return Ok(unauthorized("invalid_session", "The session is not valid: sign in again."));
+        return Ok(unauthorized(
+            "invalid_session",
+            "The session is not valid: sign in again.",
+        ));
     };
     if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
-        return Ok(unauthorized("invalid_session", "The session has ended: sign in again."));
+        return Ok(unauthorized(
+            "invalid_session",
+            "The session has ended: sign in again.",
+        ));
     }
     if row.used_at.is_some() {
         db::refresh_tokens::revoke_family(&mut tx, row.family_id).await?;
@@ -301,7 +412,8 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let user = UserId(row.user_id);
     let next = random_token();
     let expires_at = Utc::now() + state.config.refresh_token_ttl;
-    db::refresh_tokens::insert(&mut tx, user, row.family_id, &token_hash(&next), expires_at).await?;
+    db::refresh_tokens::insert(&mut tx, user, row.family_id, &token_hash(&next), expires_at)
+        .await?;
     let access = state.tokens.issue(user, row.family_id)?;
     tx.commit().await.map_err(DbError::from)?;
     let out = TokenOut {
@@ -317,7 +429,8 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = tokens::refresh_token_from(&headers) {
         let mut tx = state.db.pool().begin().await.map_err(DbError::from)?;
-        if let Some(row) = db::refresh_tokens::find_for_update(&mut tx, &token_hash(&token)).await? {
+        if let Some(row) = db::refresh_tokens::find_for_update(&mut tx, &token_hash(&token)).await?
+        {
             db::refresh_tokens::revoke_family(&mut tx, row.family_id).await?;
         }
         tx.commit().await.map_err(DbError::from)?;

@@ -33,10 +33,21 @@ async fn create_feedback(
     if message.is_empty() {
         errors.push(FieldError::new("message", "required", "must not be empty"));
     } else if message.chars().count() > MESSAGE_MAX {
-        errors.push(FieldError::new("message", "too_long", format!("must be at most {MESSAGE_MAX} characters")));
+        errors.push(FieldError::new(
+            "message",
+            "too_long",
+            format!("must be at most {MESSAGE_MAX} characters"),
+        ));
     }
-    if !body.page.starts_with('/') || body.page.chars().count() > PAGE_MAX || body.page.chars().any(char::is_control) {
-        errors.push(FieldError::new("page", "invalid", format!("must be a path starting with '/', at most {PAGE_MAX} characters")));
+    if !body.page.starts_with('/')
+        || body.page.chars().count() > PAGE_MAX
+        || body.page.chars().any(char::is_control)
+    {
+        errors.push(FieldError::new(
+            "page",
+            "invalid",
+            format!("must be a path starting with '/', at most {PAGE_MAX} characters"),
+        ));
     }
     errors.finish()?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;

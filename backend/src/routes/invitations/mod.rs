@@ -14,7 +14,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use insights_types::api::{
-    DeliveryOut, InvitationIn, InvitationOut, InvitationPreviewOut, InvitationTokenIn, MeOut, MembershipOut, Page,
+    DeliveryOut, InvitationIn, InvitationOut, InvitationPreviewOut, InvitationTokenIn, MeOut,
+    MembershipOut, Page,
 };
 use insights_types::domain::Email;
 use insights_types::{InvitationId, JobRunId, OrgId, Permission, Role};
@@ -28,7 +29,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lookup_invitation))
 }
 
-async fn invitation_out(db: &mut db::OrgTx, row: InvitationRow, accept_url: Option<String>) -> Result<InvitationOut, ApiError> {
+async fn invitation_out(
+    db: &mut db::OrgTx,
+    row: InvitationRow,
+    accept_url: Option<String>,
+) -> Result<InvitationOut, ApiError> {
     let delivery = match row.delivery_job_id {
         Some(job) => {
             let j = db::job_runs::get(db, JobRunId(job)).await?;
@@ -69,15 +74,28 @@ async fn create_invitation(
     }
     let email = Email::parse(&body.email)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    if db::members::list(&mut db).await?.iter().any(|m| m.user.email == email.as_str()) {
-        return Err(ApiError::conflict("already_member", "This person is already a member of the organization."));
+    if db::members::list(&mut db)
+        .await?
+        .iter()
+        .any(|m| m.user.email == email.as_str())
+    {
+        return Err(ApiError::conflict(
+            "already_member",
+            "This person is already a member of the organization.",
+        ));
     }
     let token = random_token();
     let id = InvitationId::new();
     let delivery_job = if state.config.smtp.is_some() {
         let job = JobRunId::new();
-        db::job_runs::create(&mut db, job, SendInvitationEmail::KIND, Some(id.0), state.config.job_max_attempts as i32)
-            .await?;
+        db::job_runs::create(
+            &mut db,
+            job,
+            SendInvitationEmail::KIND,
+            Some(id.0),
+            state.config.job_max_attempts as i32,
+        )
+        .await?;
         Some(job)
     } else {
         None
@@ -123,14 +141,20 @@ async fn create_invitation(
 /// Pending invitations (not accepted, revoked or expired), newest first.
 #[utoipa::path(get, path = "/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path)), responses((status = 200, body = Page<InvitationOut>)))]
-async fn list_invitations(State(state): State<AppState>, member: OrgMember) -> Result<Json<Page<InvitationOut>>, ApiError> {
+async fn list_invitations(
+    State(state): State<AppState>,
+    member: OrgMember,
+) -> Result<Json<Page<InvitationOut>>, ApiError> {
     member.require(Permission::InviteMembers)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     let mut items = Vec::new();
     for row in db::invitations::list_pending(&mut db).await? {
         items.push(invitation_out(&mut db, row, None).await?);
     }
-    Ok(Json(Page { items, next_cursor: None }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// Revoke a pending invitation; its link stops working.
@@ -161,7 +185,9 @@ async fn revoke_invitation(
 async fn org_of(state: &AppState, token: &str) -> Result<(OrgId, Vec<u8>), ApiError> {
     let hash = token_hash(token.trim());
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-    let org = db::invitations::org_of_token(&mut conn, &hash).await?.ok_or(ApiError::NotFound)?;
+    let org = db::invitations::org_of_token(&mut conn, &hash)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok((org, hash))
 }
 
@@ -181,7 +207,10 @@ async fn accept_invitation(
     let email = Email::parse(&user.email)?;
     let role = crate::routes::auth::check_invitation_usable(&inv, &email)?;
     if db::members::role_of(&mut db, auth.user_id).await?.is_some() {
-        return Err(ApiError::conflict("already_member", "You are already a member of this organization."));
+        return Err(ApiError::conflict(
+            "already_member",
+            "You are already a member of this organization.",
+        ));
     }
     db::members::add(&mut db, auth.user_id, role).await?;
     db::invitations::mark_accepted(&mut db, InvitationId(inv.id), auth.user_id).await?;
@@ -197,9 +226,15 @@ async fn accept_invitation(
     let memberships = db::orgs::list_for_user(&mut tx, auth.user_id)
         .await?
         .into_iter()
-        .map(|(org, role)| MembershipOut { organization: org.out(), role })
+        .map(|(org, role)| MembershipOut {
+            organization: org.out(),
+            role,
+        })
         .collect();
-    Ok(Json(MeOut { user: user.out(), memberships }))
+    Ok(Json(MeOut {
+        user: user.out(),
+        memberships,
+    }))
 }
 
 /// What an invitation link leads to (organization, email, role), for anyone holding the token. Used invitations,

@@ -34,7 +34,11 @@ async fn list_jobs(
     Query(q): Query<JobsQuery>,
 ) -> Result<Json<Page<JobRunOut>>, ApiError> {
     member.require(Permission::ViewJobs)?;
-    let (after, limit) = ListQuery { cursor: q.cursor, limit: q.limit }.parse()?;
+    let (after, limit) = ListQuery {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .parse()?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     let (items, next_cursor) = db::job_runs::list(&mut db, after, q.state, limit).await?;
     Ok(Json(Page { items, next_cursor }))

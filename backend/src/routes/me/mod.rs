@@ -28,10 +28,16 @@ async fn load_me(state: &AppState, user: insights_types::UserId) -> Result<MeOut
     let memberships = db::orgs::list_for_user(&mut tx, user)
         .await?
         .into_iter()
-        .map(|(org, role)| MembershipOut { organization: org.out(), role })
+        .map(|(org, role)| MembershipOut {
+            organization: org.out(),
+            role,
+        })
         .collect();
     tx.commit().await.map_err(DbError::from)?;
-    Ok(MeOut { user: row.out(), memberships })
+    Ok(MeOut {
+        user: row.out(),
+        memberships,
+    })
 }
 
 /// Who you are and the organizations you belong to.
@@ -43,7 +49,11 @@ async fn get_me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Me
 /// Change your display name.
 #[utoipa::path(patch, path = "/me", tag = "me", security(("bearer" = [])), request_body = MePatch,
     responses((status = 200, body = MeOut)))]
-async fn update_me(State(state): State<AppState>, auth: AuthUser, Json(body): Json<MePatch>) -> Result<Json<MeOut>, ApiError> {
+async fn update_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Json(body): Json<MePatch>,
+) -> Result<Json<MeOut>, ApiError> {
     if let Some(name) = body.name {
         let name = Name::parse_field("name", &name)?;
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
@@ -65,14 +75,27 @@ async fn change_password(
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let user = db::users::get(&mut conn, auth.user_id).await?;
     drop(conn);
-    if !state.hasher.verify(body.current_password, Some(user.password_hash)).await? {
-        return Err(ApiError::field("current_password", "incorrect", "is not your current password"));
+    if !state
+        .hasher
+        .verify(body.current_password, Some(user.password_hash))
+        .await?
+    {
+        return Err(ApiError::field(
+            "current_password",
+            "incorrect",
+            "is not your current password",
+        ));
     }
     let hash = state.hasher.hash(new.expose().to_owned()).await?;
     let mut tx = state.db.pool().begin().await.map_err(DbError::from)?;
     db::users::update_password_hash(&mut tx, auth.user_id, &hash).await?;
     db::refresh_tokens::revoke_user_except(&mut tx, auth.user_id, Some(auth.session_id)).await?;
     tx.commit().await.map_err(DbError::from)?;
-    audit_in_user_orgs(&state, auth.user_id, AuditEntry::new(Some(auth.user_id), "password_changed", ip)).await?;
+    audit_in_user_orgs(
+        &state,
+        auth.user_id,
+        AuditEntry::new(Some(auth.user_id), "password_changed", ip),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

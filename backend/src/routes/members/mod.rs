@@ -21,11 +21,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Everyone in the organization with their role, in order of joining.
 #[utoipa::path(get, path = "/orgs/{org_id}/members", tag = "organizations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path)), responses((status = 200, body = Page<MemberOut>)))]
-async fn list_members(State(state): State<AppState>, member: OrgMember) -> Result<Json<Page<MemberOut>>, ApiError> {
+async fn list_members(
+    State(state): State<AppState>,
+    member: OrgMember,
+) -> Result<Json<Page<MemberOut>>, ApiError> {
     member.require(Permission::ListMembers)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     let items = db::members::list(&mut db).await?;
-    Ok(Json(Page { items, next_cursor: None }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// Fails with 409 if the change would leave the organization without an owner.
@@ -83,7 +89,11 @@ async fn remove_member(
     Path((_, user_id)): Path<(OrgId, UserId)>,
 ) -> Result<StatusCode, ApiError> {
     let leaving = user_id == member.user_id;
-    member.require(if leaving { Permission::LeaveOrganization } else { Permission::ManageMembers })?;
+    member.require(if leaving {
+        Permission::LeaveOrganization
+    } else {
+        Permission::ManageMembers
+    })?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     let target = db::members::get(&mut db, user_id).await?;
     if target.role == Role::Owner && !leaving {
@@ -93,9 +103,17 @@ async fn remove_member(
     db::members::remove(&mut db, user_id).await?;
     db::audit::record(
         &mut db,
-        AuditEntry::new(Some(member.user_id), if leaving { "member_left" } else { "member_removed" }, ip)
-            .target("user", user_id)
-            .details(serde_json::json!({ "email": target.user.email, "role": target.role })),
+        AuditEntry::new(
+            Some(member.user_id),
+            if leaving {
+                "member_left"
+            } else {
+                "member_removed"
+            },
+            ip,
+        )
+        .target("user", user_id)
+        .details(serde_json::json!({ "email": target.user.email, "role": target.role })),
     )
     .await?;
     db.commit().await?;

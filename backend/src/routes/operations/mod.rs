@@ -32,33 +32,46 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthO
     let limit = Duration::from_secs(2);
     let pg = tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(state.db.pool())).await;
     let mut redis = state.redis.clone();
-    let rd = tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut redis)).await;
+    let rd =
+        tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut redis)).await;
     let show = |ok: bool, e: String| serde_json::Value::String(if ok { "ok".into() } else { e });
     let pg_ok = matches!(pg, Ok(Ok(_)));
     let rd_ok = matches!(rd, Ok(Ok(_)));
     let mut checks = serde_json::Map::new();
     checks.insert(
         "postgres".into(),
-        show(pg_ok, match pg {
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "timed out".into(),
-            Ok(Ok(_)) => String::new(),
-        }),
+        show(
+            pg_ok,
+            match pg {
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "timed out".into(),
+                Ok(Ok(_)) => String::new(),
+            },
+        ),
     );
     checks.insert(
         "redis".into(),
-        show(rd_ok, match rd {
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => "timed out".into(),
-            Ok(Ok(_)) => String::new(),
-        }),
+        show(
+            rd_ok,
+            match rd {
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "timed out".into(),
+                Ok(Ok(_)) => String::new(),
+            },
+        ),
     );
     let (status, word) = if pg_ok && rd_ok {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
-    (status, axum::Json(HealthOut { status: word.into(), checks }))
+    (
+        status,
+        axum::Json(HealthOut {
+            status: word.into(),
+            checks,
+        }),
+    )
 }
 
 /// Prometheus metrics: HTTP requests by route and status, latencies, background jobs by kind and state.
@@ -72,5 +85,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             metrics::gauge!("jobs", "kind" => kind, "state" => job_state).set(n as f64);
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

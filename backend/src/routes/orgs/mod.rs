@@ -48,7 +48,10 @@ async fn create_org(
 /// An organization you belong to.
 #[utoipa::path(get, path = "/orgs/{org_id}", tag = "organizations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path)), responses((status = 200, body = OrgDetailOut)))]
-async fn get_org(State(state): State<AppState>, member: OrgMember) -> Result<Json<OrgDetailOut>, ApiError> {
+async fn get_org(
+    State(state): State<AppState>,
+    member: OrgMember,
+) -> Result<Json<OrgDetailOut>, ApiError> {
     member.require(Permission::ViewOrganization)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     let org = db::orgs::get(&mut db).await?;
