@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod binary;
 mod invitations;
 mod isolation;
 mod members;
