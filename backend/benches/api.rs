@@ -35,7 +35,11 @@ async fn probe_live(client: &reqwest::Client, base: &str, secs: u64) -> Vec<Dura
     let mut lat = Vec::new();
     while Instant::now() < end {
         let t = Instant::now();
-        let r = client.get(format!("{base}/health/live")).send().await.expect("live");
+        let r = client
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .expect("live");
         assert!(r.status().is_success());
         let _ = r.bytes().await;
         lat.push(t.elapsed());
@@ -54,20 +58,36 @@ async fn main() {
     ])
     .await;
     let (session, _) = app.signup("bench@example.com", "Bench Org").await;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let base = app.base.clone();
-    println!("Incident Insights API benchmark ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "Incident Insights API benchmark ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
 
     // 1. GET /api/v1/me
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for _ in 0..ME_CLIENTS {
-        let (client, base, token, stop) = (client.clone(), base.clone(), session.token.clone(), stop.clone());
+        let (client, base, token, stop) = (
+            client.clone(),
+            base.clone(),
+            session.token.clone(),
+            stop.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                let r = client.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await.expect("me");
+                let r = client
+                    .get(format!("{base}/api/v1/me"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("me");
                 assert_eq!(r.status(), 200);
                 let _ = r.bytes().await;
                 lat.push(t.elapsed());
@@ -94,17 +114,24 @@ async fn main() {
 
     // 2. /health/live, idle and under a login flood.
     let idle = probe_live(&client, &base, 3).await;
-    println!("GET /health/live idle: p50 {}, p99 {}", ms(percentile(&idle, 0.5)), ms(percentile(&idle, 0.99)));
+    println!(
+        "GET /health/live idle: p50 {}, p99 {}",
+        ms(percentile(&idle, 0.5)),
+        ms(percentile(&idle, 0.99))
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let logins = Arc::new(AtomicU64::new(0));
     let mut flood = Vec::new();
     for _ in 0..LOGIN_CLIENTS {
-        let (client, base, stop, logins) = (client.clone(), base.clone(), stop.clone(), logins.clone());
+        let (client, base, stop, logins) =
+            (client.clone(), base.clone(), stop.clone(), logins.clone());
         flood.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let r = client
                     .post(format!("{base}/api/v1/auth/login"))
-                    .json(&serde_json::json!({ "email": "bench@example.com", "password": PASSWORD }))
+                    .json(
+                        &serde_json::json!({ "email": "bench@example.com", "password": PASSWORD }),
+                    )
                     .send()
                     .await
                     .expect("login");

@@ -324,6 +324,12 @@ impl TestApp {
         self.request(Method::DELETE, path, Some(token), None).await
     }
 
+    /// `POST /api/v1/auth/signup` with any body, for tests of what it refuses.
+    pub async fn signup_with(&self, body: Value) -> TestResponse {
+        self.request(Method::POST, "/api/v1/auth/signup", None, Some(body))
+            .await
+    }
+
     /// Signs up with a new organization; panics unless 201.
     pub async fn signup(&self, email: &str, org: &str) -> (Session, OrgId) {
         let r = self

@@ -40,8 +40,12 @@ pub struct Worker {
 
 impl Worker {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = Db::connect_lazy(&config.database_url, &config.database_role, config.database_max_connections)
-            .context("DATABASE_URL")?;
+        let db = Db::connect_lazy(
+            &config.database_url,
+            &config.database_role,
+            config.database_max_connections,
+        )
+        .context("DATABASE_URL")?;
         let redis = tokio::time::timeout(
             Duration::from_secs(10),
             apalis_redis::connect(config.redis_url.expose_secret().to_owned()),
@@ -77,7 +81,10 @@ impl Worker {
     }
 
     /// Runs every worker and the sweeper until `shutdown` completes; in-flight jobs finish first (up to 30 s).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let prefix = state.config.redis_prefix.clone();
         let conn = self.redis.clone();
@@ -87,20 +94,31 @@ impl Worker {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx));
 
-        let monitor = Monitor::new().shutdown_timeout(Duration::from_secs(30)).register(move |_restarts| {
-            let backoff = ExponentialBackoffMaker::new(backoff_base, Duration::from_secs(600), 0.5, HasherRng::default())
+        let monitor = Monitor::new()
+            .shutdown_timeout(Duration::from_secs(30))
+            .register(move |_restarts| {
+                let backoff = ExponentialBackoffMaker::new(
+                    backoff_base,
+                    Duration::from_secs(600),
+                    0.5,
+                    HasherRng::default(),
+                )
                 .expect("valid backoff bounds")
                 .make_backoff();
-            WorkerBuilder::new(SendInvitationEmail::KIND)
-                .backend(
-                    storage::<SendInvitationEmail>(conn.clone(), &prefix, SendInvitationEmail::KIND)
+                WorkerBuilder::new(SendInvitationEmail::KIND)
+                    .backend(
+                        storage::<SendInvitationEmail>(
+                            conn.clone(),
+                            &prefix,
+                            SendInvitationEmail::KIND,
+                        )
                         .poll_with_interval(POLL_INTERVAL),
-                )
-                .data(state.clone())
-                .concurrency(concurrency)
-                .retry(RetryPolicy::retries(retries).with_backoff(backoff))
-                .build(jobs::send_invitation_email::run)
-        });
+                    )
+                    .data(state.clone())
+                    .concurrency(concurrency)
+                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
+                    .build(jobs::send_invitation_email::run)
+            });
         tracing::info!("insights-worker started");
         let result = monitor
             .run_with_signal(async move {

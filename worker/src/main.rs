@@ -13,7 +13,11 @@ async fn main() {
     };
     telemetry::init(config.log_format);
     let result = match insights_worker::Worker::build(config).await {
-        Ok(worker) => worker.run_until(insights_backend::app::shutdown_signal()).await,
+        Ok(worker) => {
+            worker
+                .run_until(insights_backend::app::shutdown_signal())
+                .await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = result {

@@ -31,7 +31,10 @@ pub async fn sweep_once(state: &WorkerState, older_than_secs: i64) -> anyhow::Re
     drop(conn);
     for job in &stale {
         let (org, id) = job.ids();
-        state.queue.requeue(&job.kind, org, id, job.subject_id).await?;
+        state
+            .queue
+            .requeue(&job.kind, org, id, job.subject_id)
+            .await?;
         let mut db = state.db.org_tx(org, None).await?;
         job_runs::touch(&mut db, id).await?;
         db.commit().await?;

@@ -30,12 +30,7 @@ async fn refresh(app: &TestApp, cookie: &str) -> insights_backend::testing::Test
 async fn signup_creates_the_user_and_organization_and_sets_a_locked_down_cookie() {
     let app = TestApp::spawn(&[]).await;
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({ "email": " Ada@Example.com ", "password": PASSWORD, "name": "Ada", "organization_name": "Acme SRE" })),
-        )
+        .signup_with(json!({ "email": " Ada@Example.com ", "password": PASSWORD, "name": "Ada", "organization_name": "Acme SRE" }))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let out: AuthOut = r.json();
@@ -88,12 +83,7 @@ async fn emails_are_unique_case_insensitively() {
     let app = TestApp::spawn(&[]).await;
     app.signup("dup@example.com", "One").await;
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({ "email": "DUP@example.com", "password": PASSWORD, "name": "B", "organization_name": "Two" })),
-        )
+        .signup_with(json!({ "email": "DUP@example.com", "password": PASSWORD, "name": "B", "organization_name": "Two" }))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "email");
@@ -271,12 +261,7 @@ async fn signup_is_rate_limited_per_ip() {
     app.signup("s1@example.com", "A").await;
     app.signup("s2@example.com", "B").await;
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({ "email": "s3@example.com", "password": PASSWORD, "name": "C", "organization_name": "C" })),
-        )
+        .signup_with(json!({ "email": "s3@example.com", "password": PASSWORD, "name": "C", "organization_name": "C" }))
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }

@@ -170,12 +170,7 @@ async fn every_json_endpoint_refuses_each_class_of_bad_body_with_the_error_body_
 async fn field_errors_name_the_field() {
     let app = TestApp::spawn(&[]).await;
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({ "email": "not-an-email", "password": "short", "name": "", "organization_name": "x".repeat(101) })),
-        )
+        .signup_with(json!({ "email": "not-an-email", "password": "short", "name": "", "organization_name": "x".repeat(101) }))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_code(), "validation_failed");
@@ -190,12 +185,7 @@ async fn field_errors_name_the_field() {
         vec!["email", "password", "name", "organization_name"]
     );
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({ "email": "a@example.com", "password": PASSWORD, "name": "A" })),
-        )
+        .signup_with(json!({ "email": "a@example.com", "password": PASSWORD, "name": "A" }))
         .await;
     assert_eq!(
         r.body["error"]["details"]["fields"][0]["field"],

@@ -8,9 +8,18 @@ fn base_env(cmd: &mut Command, database_url: &str) {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
         .env("REDIS_URL", std::env::var("REDIS_URL").unwrap())
-        .env("INSIGHTS_SECRET_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-        .env("INSIGHTS_JWT_SECRET", "a-test-secret-that-is-long-enough-for-hs256")
-        .env("INSIGHTS_REDIS_PREFIX", format!("test-{}", uuid::Uuid::new_v4().simple()));
+        .env(
+            "INSIGHTS_SECRET_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .env(
+            "INSIGHTS_JWT_SECRET",
+            "a-test-secret-that-is-long-enough-for-hs256",
+        )
+        .env(
+            "INSIGHTS_REDIS_PREFIX",
+            format!("test-{}", uuid::Uuid::new_v4().simple()),
+        );
 }
 
 #[test]
@@ -34,7 +43,9 @@ async fn migrate_then_serve_then_stop_gracefully_on_sigterm() {
     {
         use sqlx::{Connection, Executor};
         let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        c.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+        c.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap();
     }
     let mut url = url::Url::parse(&admin).unwrap();
     url.set_path(&format!("/{name}"));
@@ -42,9 +53,17 @@ async fn migrate_then_serve_then_stop_gracefully_on_sigterm() {
     let mut migrate = Command::new(env!("CARGO_BIN_EXE_insights-api"));
     base_env(&mut migrate, url.as_str());
     let out = migrate.arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut serve = Command::new(env!("CARGO_BIN_EXE_insights-api"));
     base_env(&mut serve, url.as_str());
     let mut child = serve
@@ -65,24 +84,35 @@ async fn migrate_then_serve_then_stop_gracefully_on_sigterm() {
         assert!(Instant::now() < deadline, "the API did not become ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "the API did not stop within 10 s of SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the API did not stop within 10 s of SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "{exit:?}");
     // Logs are JSON lines carrying the request id of each request.
     let mut logs = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut logs).unwrap();
-    let lines: Vec<serde_json::Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     assert!(!lines.is_empty(), "no JSON log lines: {logs}");
     assert!(
-        lines.iter().any(|l| l["span"]["request_id"].as_str().is_some_and(|id| !id.is_empty())),
+        lines.iter().any(|l| l["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())),
         "no log line with a request id: {logs}"
     );
 }

@@ -66,12 +66,7 @@ async fn signing_up_through_an_invitation_joins_the_organization_with_its_role_o
 
     // Used: it works once, and leaves the pending list.
     let again = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({ "email": "mate2@example.com", "password": PASSWORD, "name": "X", "invitation_token": token_of(&inv) })),
-        )
+        .signup_with(json!({ "email": "mate2@example.com", "password": PASSWORD, "name": "X", "invitation_token": token_of(&inv) }))
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
     assert_eq!(again.error_code(), "invitation_used");
@@ -168,12 +163,7 @@ async fn revoked_and_expired_invitations_stop_working() {
         (&app2, &revoked, "invitation_revoked"),
     ] {
         let r = app
-            .request(
-                Method::POST,
-                "/api/v1/auth/signup",
-                None,
-                Some(json!({ "email": inv.email, "password": PASSWORD, "name": "X", "invitation_token": token_of(inv) })),
-            )
+            .signup_with(json!({ "email": inv.email, "password": PASSWORD, "name": "X", "invitation_token": token_of(inv) }))
             .await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
         assert_eq!(r.error_code(), code);

@@ -18,7 +18,13 @@ pub enum Outcome {
 
 /// Runs one attempt of a tracked job and records its outcome. An error is returned to apalis, which retries
 /// with backoff until the attempts are used up.
-pub async fn tracked<F, Fut>(state: &WorkerState, org: OrgId, job: JobRunId, kind: &str, work: F) -> Result<(), anyhow::Error>
+pub async fn tracked<F, Fut>(
+    state: &WorkerState,
+    org: OrgId,
+    job: JobRunId,
+    kind: &str,
+    work: F,
+) -> Result<(), anyhow::Error>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = anyhow::Result<Outcome>>,
@@ -54,8 +60,14 @@ where
         }
     };
     db.commit().await?;
-    let state_label = if outcome.is_ok() { "succeeded" } else { "failed_attempt" };
-    metrics::counter!("job_attempts_total", "kind" => kind.to_owned(), "outcome" => state_label).increment(1);
-    metrics::histogram!("job_duration_seconds", "kind" => kind.to_owned()).record(started.elapsed().as_secs_f64());
+    let state_label = if outcome.is_ok() {
+        "succeeded"
+    } else {
+        "failed_attempt"
+    };
+    metrics::counter!("job_attempts_total", "kind" => kind.to_owned(), "outcome" => state_label)
+        .increment(1);
+    metrics::histogram!("job_duration_seconds", "kind" => kind.to_owned())
+        .record(started.elapsed().as_secs_f64());
     outcome
 }

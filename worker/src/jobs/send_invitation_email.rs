@@ -17,42 +17,56 @@ pub async fn run(job: SendInvitationEmail, state: Data<WorkerState>) -> Result<(
         job_run_id,
         invitation_id,
     } = job;
-    tracked(&state, org_id, job_run_id, SendInvitationEmail::KIND, || async {
-        let Some(mailer) = &state.mailer else {
-            anyhow::bail!("SMTP is not configured on this worker (INSIGHTS_SMTP_URL)");
-        };
-        let smtp = state.config.smtp.as_ref().context("SMTP settings")?;
-        let mut db = state.db.org_tx(org_id, None).await?;
-        let Some((inv, sealed)) = invitations::pending_token_ciphertext(&mut db, invitation_id).await? else {
-            return Ok(Outcome::Skipped("the invitation is no longer pending"));
-        };
-        let org = orgs::get(&mut db).await?;
-        db.commit().await?;
-        let token = String::from_utf8(state.secrets.open(&sealed)?).context("token is not UTF-8")?;
-        let link = state.config.public_link(&format!("join?token={token}"));
-        let inviter = inv.inviter().map_or_else(|| "Someone".to_owned(), |u| u.name);
-        let message = Message::builder()
-            .from(smtp.from.parse::<Mailbox>().context("INSIGHTS_SMTP_FROM")?)
-            .to(inv.email.parse::<Mailbox>().context("invitee address")?)
-            .subject(format!("{inviter} invited you to {} on Incident Insights", org.name))
-            .header(ContentType::TEXT_PLAIN)
-            .body(format!(
-                "{inviter} invited you to join {org} on Incident Insights as {role}.\n\n\
+    tracked(
+        &state,
+        org_id,
+        job_run_id,
+        SendInvitationEmail::KIND,
+        || async {
+            let Some(mailer) = &state.mailer else {
+                anyhow::bail!("SMTP is not configured on this worker (INSIGHTS_SMTP_URL)");
+            };
+            let smtp = state.config.smtp.as_ref().context("SMTP settings")?;
+            let mut db = state.db.org_tx(org_id, None).await?;
+            let Some((inv, sealed)) =
+                invitations::pending_token_ciphertext(&mut db, invitation_id).await?
+            else {
+                return Ok(Outcome::Skipped("the invitation is no longer pending"));
+            };
+            let org = orgs::get(&mut db).await?;
+            db.commit().await?;
+            let token =
+                String::from_utf8(state.secrets.open(&sealed)?).context("token is not UTF-8")?;
+            let link = state.config.public_link(&format!("join?token={token}"));
+            let inviter = inv
+                .inviter()
+                .map_or_else(|| "Someone".to_owned(), |u| u.name);
+            let message = Message::builder()
+                .from(smtp.from.parse::<Mailbox>().context("INSIGHTS_SMTP_FROM")?)
+                .to(inv.email.parse::<Mailbox>().context("invitee address")?)
+                .subject(format!(
+                    "{inviter} invited you to {} on Incident Insights",
+                    org.name
+                ))
+                .header(ContentType::TEXT_PLAIN)
+                .body(format!(
+                    "{inviter} invited you to join {org} on Incident Insights as {role}.\n\n\
                  Accept the invitation: {link}\n\n\
                  The link works once and expires on {expires}.\n\
                  If you did not expect this, ignore this email.\n",
-                org = org.name,
-                role = inv.role(),
-                expires = inv.expires_at.format("%Y-%m-%d %H:%M UTC"),
-            ))
-            .context("building the email")?;
-        mailer.send(message).await.context("SMTP delivery")?;
-        let mut db = state.db.org_tx(org_id, None).await?;
-        invitations::clear_token_ciphertext(&mut db, invitation_id).await?;
-        db.commit().await?;
-        tracing::info!(%invitation_id, "invitation email sent");
-        Ok(Outcome::Done)
-    })
+                    org = org.name,
+                    role = inv.role(),
+                    expires = inv.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                ))
+                .context("building the email")?;
+            mailer.send(message).await.context("SMTP delivery")?;
+            let mut db = state.db.org_tx(org_id, None).await?;
+            invitations::clear_token_ciphertext(&mut db, invitation_id).await?;
+            db.commit().await?;
+            tracing::info!(%invitation_id, "invitation email sent");
+            Ok(Outcome::Done)
+        },
+    )
     .await
     .map_err(Into::into)
 }

@@ -29,7 +29,9 @@ impl Env {
         vars.extend_from_slice(extra);
         let config = test_config(&vars).await;
         let app = TestApp::spawn_with(config.clone()).await;
-        let worker = insights_worker::Worker::build(config).await.expect("worker builds");
+        let worker = insights_worker::Worker::build(config)
+            .await
+            .expect("worker builds");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(worker.run_until(async move {
             let _ = stopped.await;
@@ -44,8 +46,17 @@ impl Env {
     /// Stops the worker gracefully, and checks that no job was left unfinished.
     async fn finish(mut self, owner_token: &str, org: insights_types::OrgId) {
         let _ = self.stop.take().unwrap().send(());
-        self.worker.take().unwrap().await.unwrap().expect("worker stops cleanly");
-        let page: Page<JobRunOut> = self.app.get(&format!("/api/v1/orgs/{org}/jobs?limit=200"), owner_token).await.json();
+        self.worker
+            .take()
+            .unwrap()
+            .await
+            .unwrap()
+            .expect("worker stops cleanly");
+        let page: Page<JobRunOut> = self
+            .app
+            .get(&format!("/api/v1/orgs/{org}/jobs?limit=200"), owner_token)
+            .await
+            .json();
         let unfinished: Vec<_> = page
             .items
             .iter()
@@ -56,18 +67,64 @@ impl Env {
 }
 
 /// Polls the job until it has ended (or 20 s pass).
-async fn wait_for_job(app: &TestApp, token: &str, org: insights_types::OrgId, job: insights_types::JobRunId) -> JobRunOut {
+async fn wait_for_job(
+    app: &TestApp,
+    token: &str,
+    org: insights_types::OrgId,
+    job: insights_types::JobRunId,
+) -> JobRunOut {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let r = app.get(&format!("/api/v1/orgs/{org}/jobs/{job}"), token).await;
+        let r = app
+            .get(&format!("/api/v1/orgs/{org}/jobs/{job}"), token)
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let j: JobRunOut = r.json();
         if matches!(j.state, JobState::Succeeded | JobState::Failed) {
             return j;
         }
-        assert!(tokio::time::Instant::now() < deadline, "job still {:?} after 20 s: {j:?}", j.state);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job still {:?} after 20 s: {j:?}",
+            j.state
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Records an invitation and its email job exactly as the API does, without pushing the job to Redis;
+/// optionally revokes the invitation right away.
+async fn record_unpushed_invitation(
+    app: &TestApp,
+    owner: &insights_backend::testing::Session,
+    org: insights_types::OrgId,
+    email: &str,
+    revoke: bool,
+) -> (insights_types::JobRunId, insights_types::InvitationId) {
+    use insights_backend::{crypto, db};
+    let job = insights_types::JobRunId::new();
+    let id = insights_types::InvitationId::new();
+    let token = crypto::random_token();
+    let mut tx = app.state.db.org_tx(org, Some(owner.user_id)).await.unwrap();
+    db::job_runs::create(&mut tx, job, "send_invitation_email", Some(id.0), 3)
+        .await
+        .unwrap();
+    let new = db::invitations::NewInvitation {
+        id,
+        email,
+        role: Role::Member,
+        token_hash: &crypto::token_hash(&token),
+        token_ciphertext: Some(app.state.secrets.seal(token.as_bytes())),
+        invited_by: owner.user_id,
+        expires_at: chrono::Utc::now() + chrono::Duration::days(7),
+        delivery_job_id: Some(job),
+    };
+    db::invitations::create(&mut tx, new).await.unwrap();
+    if revoke {
+        db::invitations::revoke(&mut tx, id).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    (job, id)
 }
 
 #[tokio::test]
@@ -75,32 +132,54 @@ async fn an_invitation_email_is_sent_by_the_worker_with_the_accept_link() {
     let sink = SmtpSink::start(0).await;
     let env = Env::start(sink.port, &[]).await;
     let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
-    let inv = env.app.invite(&owner, org, "teammate@example.com", Role::Member).await;
-    let delivery = inv.delivery.clone().expect("a delivery job when SMTP is configured");
+    let inv = env
+        .app
+        .invite(&owner, org, "teammate@example.com", Role::Member)
+        .await;
+    let delivery = inv
+        .delivery
+        .clone()
+        .expect("a delivery job when SMTP is configured");
     assert_eq!(delivery.state, JobState::Queued);
 
     let job = wait_for_job(&env.app, &owner.token, org, delivery.job_id).await;
-    assert_eq!((job.state, job.attempts, job.kind.as_str()), (JobState::Succeeded, 1, "send_invitation_email"));
+    assert_eq!(
+        (job.state, job.attempts, job.kind.as_str()),
+        (JobState::Succeeded, 1, "send_invitation_email")
+    );
     let mail = sink.messages().await;
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].rcpt, vec!["<teammate@example.com>".to_owned()]);
     // The body is quoted-printable: undo its soft line breaks and escaped '='.
     let body = mail[0].data.replace("=\n", "").replace("=3D", "=");
-    assert!(body.contains(&format!("join?token={}", token_of(&inv))), "{body}");
+    assert!(
+        body.contains(&format!("join?token={}", token_of(&inv))),
+        "{body}"
+    );
     assert!(mail[0].data.contains("Acme"));
 
     // The encrypted copy of the token is gone once sent; the listing shows the delivery.
-    let page: Page<InvitationOut> = env.app.get(&format!("/api/v1/orgs/{org}/invitations"), &owner.token).await.json();
-    assert_eq!(page.items[0].delivery.as_ref().unwrap().state, JobState::Succeeded);
+    let page: Page<InvitationOut> = env
+        .app
+        .get(&format!("/api/v1/orgs/{org}/invitations"), &owner.token)
+        .await
+        .json();
+    assert_eq!(
+        page.items[0].delivery.as_ref().unwrap().state,
+        JobState::Succeeded
+    );
     {
         use secrecy::ExposeSecret;
         use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(env.app.config.database_url.expose_secret()).await.unwrap();
-        let left: Option<Vec<u8>> = sqlx::query_scalar("SELECT token_ciphertext FROM invitations WHERE id = $1")
-            .bind(inv.id.0)
-            .fetch_one(&mut c)
+        let mut c = sqlx::PgConnection::connect(env.app.config.database_url.expose_secret())
             .await
             .unwrap();
+        let left: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT token_ciphertext FROM invitations WHERE id = $1")
+                .bind(inv.id.0)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
         assert!(left.is_none());
     }
     env.finish(&owner.token, org).await;
@@ -111,7 +190,10 @@ async fn a_transient_smtp_failure_is_retried_with_backoff_and_then_succeeds() {
     let sink = SmtpSink::start(1).await; // refuses the first conversation
     let env = Env::start(sink.port, &[]).await;
     let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
-    let inv = env.app.invite(&owner, org, "mate@example.com", Role::Viewer).await;
+    let inv = env
+        .app
+        .invite(&owner, org, "mate@example.com", Role::Viewer)
+        .await;
     let job = wait_for_job(&env.app, &owner.token, org, inv.delivery.unwrap().job_id).await;
     assert_eq!(job.state, JobState::Succeeded, "{job:?}");
     assert_eq!(job.attempts, 2);
@@ -123,10 +205,17 @@ async fn a_transient_smtp_failure_is_retried_with_backoff_and_then_succeeds() {
 #[tokio::test]
 async fn a_job_that_keeps_failing_ends_failed_with_its_error_visible() {
     // Nothing listens on this port: every attempt fails to connect.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let env = Env::start(closed, &[]).await;
     let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
-    let inv = env.app.invite(&owner, org, "mate@example.com", Role::Member).await;
+    let inv = env
+        .app
+        .invite(&owner, org, "mate@example.com", Role::Member)
+        .await;
     let job_id = inv.delivery.unwrap().job_id;
     let job = wait_for_job(&env.app, &owner.token, org, job_id).await;
     assert_eq!(job.state, JobState::Failed, "{job:?}");
@@ -135,14 +224,33 @@ async fn a_job_that_keeps_failing_ends_failed_with_its_error_visible() {
     assert!(err.contains("SMTP delivery"), "{err}");
     assert!(job.finished_at.is_some());
     // Visible on the invitation and in the failed-jobs filter.
-    let page: Page<InvitationOut> = env.app.get(&format!("/api/v1/orgs/{org}/invitations"), &owner.token).await.json();
+    let page: Page<InvitationOut> = env
+        .app
+        .get(&format!("/api/v1/orgs/{org}/invitations"), &owner.token)
+        .await
+        .json();
     let d = page.items[0].delivery.clone().unwrap();
     assert_eq!((d.state, d.attempts), (JobState::Failed, 3));
-    let failed: Page<JobRunOut> = env.app.get(&format!("/api/v1/orgs/{org}/jobs?state=failed"), &owner.token).await.json();
+    let failed: Page<JobRunOut> = env
+        .app
+        .get(
+            &format!("/api/v1/orgs/{org}/jobs?state=failed"),
+            &owner.token,
+        )
+        .await
+        .json();
     assert_eq!(failed.items.len(), 1);
     // And counted in the metrics.
-    let m = env.app.request(reqwest::Method::GET, "/metrics", None, None).await;
-    assert!(m.text.contains(r#"jobs{kind="send_invitation_email",state="failed"}"#), "{}", m.text);
+    let m = env
+        .app
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    assert!(
+        m.text
+            .contains(r#"jobs{kind="send_invitation_email",state="failed"}"#),
+        "{}",
+        m.text
+    );
     env.finish(&owner.token, org).await;
 }
 
@@ -152,37 +260,30 @@ async fn a_lost_enqueue_is_recovered_by_the_sweeper() {
     let env = Env::start(sink.port, &[]).await;
     let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
     // Record a job as the API does, but never push it (as if Redis had dropped the enqueue).
-    let job = insights_types::JobRunId::new();
-    let inv_id = insights_types::InvitationId::new();
-    {
-        let state = env.app.state.clone();
-        let mut db = state.db.org_tx(org, Some(owner.user_id)).await.unwrap();
-        insights_backend::db::job_runs::create(&mut db, job, "send_invitation_email", Some(inv_id.0), 3).await.unwrap();
-        let token = insights_backend::crypto::random_token();
-        insights_backend::db::invitations::create(
-            &mut db,
-            insights_backend::db::invitations::NewInvitation {
-                id: inv_id,
-                email: "lost@example.com",
-                role: Role::Member,
-                token_hash: &insights_backend::crypto::token_hash(&token),
-                token_ciphertext: Some(state.secrets.seal(token.as_bytes())),
-                invited_by: owner.user_id,
-                expires_at: chrono::Utc::now() + chrono::Duration::days(7),
-                delivery_job_id: Some(job),
-            },
-        )
+    let (job, inv_id) =
+        record_unpushed_invitation(&env.app, &owner, org, "lost@example.com", false).await;
+    let worker = insights_worker::Worker::build(env.app.config.clone())
         .await
         .unwrap();
-        db.commit().await.unwrap();
-    }
-    let worker = insights_worker::Worker::build(env.app.config.clone()).await.unwrap();
-    assert_eq!(insights_worker::sweeper::sweep_once(worker.state(), 0).await.unwrap(), 1);
+    assert_eq!(
+        insights_worker::sweeper::sweep_once(worker.state(), 0)
+            .await
+            .unwrap(),
+        1
+    );
     let done = wait_for_job(&env.app, &owner.token, org, job).await;
     assert_eq!(done.state, JobState::Succeeded);
-    assert_eq!(sink.messages().await[0].rcpt, vec!["<lost@example.com>".to_owned()]);
+    assert_eq!(
+        sink.messages().await[0].rcpt,
+        vec!["<lost@example.com>".to_owned()]
+    );
     // A second delivery of a finished job is ignored: no second email.
-    env.app.state.jobs.requeue("send_invitation_email", org, job, Some(inv_id.0)).await.unwrap();
+    env.app
+        .state
+        .jobs
+        .requeue("send_invitation_email", org, job, Some(inv_id.0))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.messages().await.len(), 1);
     env.finish(&owner.token, org).await;
@@ -190,36 +291,24 @@ async fn a_lost_enqueue_is_recovered_by_the_sweeper() {
 
 #[tokio::test]
 async fn a_revoked_invitation_is_not_mailed() {
-    // A sink that never answers in time would hide the skip; use one that works and check nothing arrives.
+    // A working sink, so that "nothing arrived" means the job skipped the email.
     let sink = SmtpSink::start(0).await;
     let env = Env::start(sink.port, &[]).await;
     let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
+    let (job, inv_id) =
+        record_unpushed_invitation(&env.app, &owner, org, "revoked@example.com", true).await;
     let state = env.app.state.clone();
-    let job = insights_types::JobRunId::new();
-    let inv_id = insights_types::InvitationId::new();
-    let mut db = state.db.org_tx(org, Some(owner.user_id)).await.unwrap();
-    insights_backend::db::job_runs::create(&mut db, job, "send_invitation_email", Some(inv_id.0), 3).await.unwrap();
-    insights_backend::db::invitations::create(
-        &mut db,
-        insights_backend::db::invitations::NewInvitation {
-            id: inv_id,
-            email: "revoked@example.com",
-            role: Role::Member,
-            token_hash: b"0123456789abcdef0123456789abcdef",
-            token_ciphertext: Some(state.secrets.seal(b"t")),
-            invited_by: owner.user_id,
-            expires_at: chrono::Utc::now() + chrono::Duration::days(7),
-            delivery_job_id: Some(job),
-        },
-    )
-    .await
-    .unwrap();
-    insights_backend::db::invitations::revoke(&mut db, inv_id).await.unwrap();
-    db.commit().await.unwrap();
-    state.jobs.requeue("send_invitation_email", org, job, Some(inv_id.0)).await.unwrap();
+    state
+        .jobs
+        .requeue("send_invitation_email", org, job, Some(inv_id.0))
+        .await
+        .unwrap();
     let done = wait_for_job(&env.app, &owner.token, org, job).await;
     assert_eq!(done.state, JobState::Succeeded);
-    assert_eq!(done.progress["skipped"], "the invitation is no longer pending");
+    assert_eq!(
+        done.progress["skipped"],
+        "the invitation is no longer pending"
+    );
     assert!(sink.messages().await.is_empty());
     env.finish(&owner.token, org).await;
 }
