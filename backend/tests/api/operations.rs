@@ -148,3 +148,33 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+#[tokio::test]
+async fn the_web_app_is_served_with_a_fallback_for_client_routes_but_not_for_the_api() {
+    let dir = std::env::temp_dir().join(format!("insights-web-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").unwrap();
+    std::fs::write(dir.join("insights_frontend_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let app = TestApp::spawn(&[("INSIGHTS_WEB_DIR", dir.to_str().unwrap())]).await;
+    let root = app.request(Method::GET, "/", None, None).await;
+    assert_eq!(root.status, StatusCode::OK);
+    assert!(root.text.contains("<title>app</title>"));
+    let deep = app
+        .request(Method::GET, "/settings/members", None, None)
+        .await;
+    assert_eq!(deep.status, StatusCode::OK);
+    assert!(
+        deep.text.contains("<title>app</title>"),
+        "client routes fall back to index.html"
+    );
+    let wasm = app
+        .send(app.raw(Method::GET, "/insights_frontend_bg.wasm"))
+        .await;
+    assert_eq!(wasm.headers[header::CONTENT_TYPE], "application/wasm");
+    let api = app
+        .request(Method::GET, "/api/v1/no-such-thing", None, None)
+        .await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.error_code(), "not_found");
+    std::fs::remove_dir_all(dir).unwrap();
+}
