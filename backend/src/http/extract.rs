@@ -248,7 +248,8 @@ where
     }
 }
 
-/// The client's IP: the socket peer, or the first `X-Forwarded-For` entry when configured to trust it.
+/// The client's IP: the socket peer, or — when configured to trust a proxy — the last `X-Forwarded-For`
+/// entry, the address the proxy itself saw (entries before it are whatever the client sent, so spoofable).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
@@ -265,7 +266,7 @@ where
                 .headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse().ok())
         {
             return Ok(ClientIp(Some(ip)));

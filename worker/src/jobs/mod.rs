@@ -60,14 +60,13 @@ where
         }
     };
     db.commit().await?;
-    let state_label = if outcome.is_ok() {
-        "succeeded"
-    } else {
-        "failed_attempt"
-    };
-    metrics::counter!("job_attempts_total", "kind" => kind.to_owned(), "outcome" => state_label)
-        .increment(1);
-    metrics::histogram!("job_duration_seconds", "kind" => kind.to_owned())
-        .record(started.elapsed().as_secs_f64());
+    tracing::info!(
+        %job,
+        kind,
+        attempt,
+        ok = outcome.is_ok(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "job attempt finished"
+    );
     outcome
 }

@@ -325,19 +325,19 @@ async fn login(
             user.as_ref().map(|u| u.password_hash.clone()),
         )
         .await?;
-    let Some(user) = user.filter(|_| ok) else {
-        if let Some(key) = &acct_key {
-            let _ = rate_limit::hit(
-                &mut redis,
-                key,
-                state.config.auth_rate_limit_per_account,
-                WINDOW,
-            )
-            .await;
-        }
-        if let Some(email) = &email {
-            let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-            if let Some(u) = db::users::find_by_email(&mut conn, email.as_str()).await? {
+    let user = match user {
+        Some(user) if ok => user,
+        known => {
+            if let Some(key) = &acct_key {
+                let _ = rate_limit::hit(
+                    &mut redis,
+                    key,
+                    state.config.auth_rate_limit_per_account,
+                    WINDOW,
+                )
+                .await;
+            }
+            if let Some(u) = known {
                 audit_in_user_orgs(
                     &state,
                     u.user_id(),
@@ -345,8 +345,8 @@ async fn login(
                 )
                 .await?;
             }
+            return Err(ApiError::invalid_credentials());
         }
-        return Err(ApiError::invalid_credentials());
     };
     let user_id = user.user_id();
     let mut tx = state.db.user_tx(user_id).await?;

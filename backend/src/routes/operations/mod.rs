@@ -81,8 +81,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(mut conn) = state.db.pool().acquire().await
         && let Ok(counts) = db::job_runs::counts(&mut conn).await
     {
-        for (kind, job_state, n) in counts {
-            metrics::gauge!("jobs", "kind" => kind, "state" => job_state).set(n as f64);
+        // Every state of every kind is set, so a state that emptied reads 0 rather than its last count.
+        let kinds: std::collections::BTreeSet<&str> =
+            counts.iter().map(|(k, _, _)| k.as_str()).collect();
+        for kind in kinds {
+            for s in ["queued", "running", "retrying", "succeeded", "failed"] {
+                let n = counts
+                    .iter()
+                    .find(|(k, st, _)| k == kind && st == s)
+                    .map_or(0, |c| c.2);
+                metrics::gauge!("jobs", "kind" => kind.to_owned(), "state" => s).set(n as f64);
+            }
         }
     }
     (
