@@ -1,12 +1,22 @@
 //! The Incident Insights web app: a Leptos application rendered in the browser (WASM), served by
-//! `insights-api` at `/`. This first version proves the pipeline — build, serve, load, call the API with the
-//! shared types of `insights-types` — and shows whether the API is ready. The full interface lives on top.
+//! `insights-api` at `/`. `api` is the typed client, `session` the signed-in state, `layout` the shell and
+//! guards, `components` the small design system, `pages` one module per group of pages.
 
-use insights_types::api::HealthOut;
+pub mod api;
+pub mod components;
+pub mod layout;
+pub mod pages;
+pub mod session;
+
+use layout::{Home, NotFound, OrgShell};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+use pages::auth::{Join, Login, Signup};
+use pages::org::{AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings, Section};
+use pages::profile::Profile;
+use session::Session;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 /// Entry point, run when the module is loaded.
 #[wasm_bindgen(start)]
@@ -14,65 +24,36 @@ pub fn start() {
     leptos::mount::mount_to_body(App);
 }
 
-/// The application.
+/// The application: the session, then the routes.
 #[component]
 pub fn App() -> impl IntoView {
-    let ready = LocalResource::new(check_ready);
+    let session = Session::new();
+    provide_context(session);
+    leptos::task::spawn_local(async move { session.restore().await });
     view! {
-        <header class="top">
-            <span class="brand">"Incident Insights"</span>
-        </header>
-        <main class="page">
-            <h1>"Incident analytics for on-call teams"</h1>
-            <p>
-                "Import your PagerDuty and Opsgenie history, see trends, find recurring patterns, "
-                "and act on them."
-            </p>
-            <section class="status" aria-live="polite">
-                <h2>"Service status"</h2>
-                <Suspense fallback=|| view! { <p class="muted">"Checking the API…"</p> }>
-                    {move || {
-                        ready
-                            .get()
-                            .map(|r| match r {
-                                Ok(h) => view! { <p class="ok">{format!("API {}", status_text(&h))}</p> }.into_any(),
-                                Err(e) => view! { <p class="err">{format!("API not reachable: {e}")}</p> }.into_any(),
-                            })
-                    }}
-                </Suspense>
-            </section>
-            <p class="muted">
-                "The API is described at " <a href="/api/v1/openapi.json">"/api/v1/openapi.json"</a> "."
-            </p>
-        </main>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=Home />
+                <Route path=path!("/login") view=Login />
+                <Route path=path!("/signup") view=Signup />
+                <Route path=path!("/join") view=Join />
+                <Route path=path!("/profile") view=Profile />
+                <Route path=path!("/new-organization") view=CreateOrg />
+                <ParentRoute path=path!("/orgs/:org") view=OrgShell>
+                    <Route path=path!("") view=|| view! { <Redirect path="dashboard" /> } />
+                    <Route path=path!("dashboard") view=|| view! { <Section name="Dashboard" /> } />
+                    <Route path=path!("incidents") view=|| view! { <Section name="Incidents" /> } />
+                    <Route path=path!("patterns") view=|| view! { <Section name="Patterns" /> } />
+                    <Route path=path!("runbooks") view=|| view! { <Section name="Runbooks" /> } />
+                    <Route path=path!("automations") view=|| view! { <Section name="Automations" /> } />
+                    <Route path=path!("integrations") view=|| view! { <Section name="Integrations" /> } />
+                    <Route path=path!("settings") view=OrgSettings />
+                    <Route path=path!("settings/members") view=Members />
+                    <Route path=path!("settings/invitations") view=Invitations />
+                    <Route path=path!("settings/audit") view=AuditLog />
+                    <Route path=path!("settings/feedback") view=FeedbackList />
+                </ParentRoute>
+            </Routes>
+        </Router>
     }
-}
-
-/// A sentence for a readiness answer: `ready`, or which dependency is down.
-fn status_text(h: &HealthOut) -> String {
-    if h.status == "ok" {
-        return "ready".to_owned();
-    }
-    let down: Vec<&str> = h
-        .checks
-        .iter()
-        .filter(|(_, v)| v.as_str() != Some("ok"))
-        .map(|(k, _)| k.as_str())
-        .collect();
-    format!("unavailable ({})", down.join(", "))
-}
-
-/// `GET /health/ready`, parsed into the shared `HealthOut` type.
-async fn check_ready() -> Result<HealthOut, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str("/health/ready"))
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
-    let text = JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?)
-        .await
-        .map_err(|e| format!("{e:?}"))?
-        .as_string()
-        .unwrap_or_default();
-    serde_json::from_str::<HealthOut>(&text).map_err(|_| format!("HTTP {}", resp.status()))
 }

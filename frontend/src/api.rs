@@ -1,0 +1,171 @@
+//! The typed API client: every call goes through here, with the shared request and response types of
+//! `insights-types` (no hand-copied structs). It keeps the access token in memory only, refreshes it silently
+//! through the `HttpOnly` refresh cookie shortly before it expires and whenever the API answers 401, and turns
+//! error bodies into [`ApiFailure`], which forms use to put each message beside its field.
+
+use crate::session::Session;
+use insights_types::ErrorBody;
+use insights_types::api::TokenOut;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, Response};
+
+/// A failed call: the HTTP status (0 when the network failed) and the API's error body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub body: ErrorBody,
+}
+
+impl ApiFailure {
+    fn local(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: 0,
+            body: ErrorBody {
+                error: insights_types::ErrorDetail {
+                    code: code.to_owned(),
+                    message: message.into(),
+                    details: None,
+                },
+            },
+        }
+    }
+
+    /// The sentence to show people.
+    #[must_use]
+    pub fn message(&self) -> String {
+        self.body.error.message.clone()
+    }
+
+    #[must_use]
+    pub fn code(&self) -> &str {
+        &self.body.error.code
+    }
+
+    /// The message for one field of a form, if the API named it.
+    #[must_use]
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.body
+            .field_errors()
+            .into_iter()
+            .find(|f| f.field == name)
+            .map(|f| f.message)
+    }
+
+    /// Whether any field error is present (then the banner can stay quiet).
+    #[must_use]
+    pub fn has_field_errors(&self) -> bool {
+        !self.body.field_errors().is_empty()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiFailure>;
+
+/// One HTTP exchange; returns the status and the body text.
+async fn exchange(
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> ApiResult<(u16, String)> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(b) = body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
+    }
+    let request = Request::new_with_str_and_init(path, &init)
+        .map_err(|_| ApiFailure::local("client", "bad request"))?;
+    let headers = request.headers();
+    let _ = headers.set("accept", "application/json");
+    if body.is_some() {
+        let _ = headers.set("content-type", "application/json");
+    }
+    if let Some(t) = token {
+        let _ = headers.set("authorization", &format!("Bearer {t}"));
+    }
+    let window = web_sys::window().ok_or_else(|| ApiFailure::local("client", "no window"))?;
+    let network = || {
+        ApiFailure::local(
+            "network",
+            "Cannot reach the server. Check your connection and try again.",
+        )
+    };
+    let resp: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| network())?
+        .dyn_into()
+        .map_err(|_| network())?;
+    let text = JsFuture::from(resp.text().map_err(|_| network())?)
+        .await
+        .map_err(|_| network())?
+        .as_string()
+        .unwrap_or_default();
+    Ok((resp.status(), text))
+}
+
+fn decode<T: DeserializeOwned>(status: u16, text: &str) -> ApiResult<T> {
+    if (200..300).contains(&status) {
+        let text = if text.is_empty() { "null" } else { text };
+        serde_json::from_str(text).map_err(|e| {
+            ApiFailure::local("client", format!("Unexpected answer from the server: {e}"))
+        })
+    } else {
+        Err(ApiFailure {
+            status,
+            body: serde_json::from_str(text)
+                .unwrap_or_else(|_| ApiFailure::local("http", format!("HTTP {status}")).body),
+        })
+    }
+}
+
+/// Calls the API without a token (sign-up, login, invitation look-up).
+pub async fn anonymous<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&impl Serialize>,
+) -> ApiResult<T> {
+    let body = body.map(|b| serde_json::to_string(b).expect("request serializes"));
+    let (status, text) = exchange(method, path, body.as_deref(), None).await?;
+    decode(status, &text)
+}
+
+/// Exchanges the refresh cookie for a new access token.
+pub async fn refresh_token() -> ApiResult<TokenOut> {
+    let (status, text) = exchange("POST", "/api/v1/auth/refresh", None, None).await?;
+    decode(status, &text)
+}
+
+/// Calls the API as the signed-in user; refreshes the token first when it is about to expire, and once more
+/// (then retries) on a 401. When the session is gone, signs out locally and the app redirects to login.
+pub async fn call<T: DeserializeOwned>(
+    session: Session,
+    method: &str,
+    path: &str,
+    body: Option<&impl Serialize>,
+) -> ApiResult<T> {
+    let body = body.map(|b| serde_json::to_string(b).expect("request serializes"));
+    if session.expires_soon() {
+        let _ = session.refresh().await;
+    }
+    let token = session
+        .token()
+        .ok_or_else(|| ApiFailure::local("unauthenticated", "Sign in first."))?;
+    let (status, text) = exchange(method, path, body.as_deref(), Some(&token)).await?;
+    if status == 401 && session.refresh().await.is_ok() {
+        let token = session.token().unwrap_or_default();
+        let (status, text) = exchange(method, path, body.as_deref(), Some(&token)).await?;
+        return decode(status, &text);
+    }
+    if status == 401 {
+        session.sign_out_locally();
+    }
+    decode(status, &text)
+}
+
+/// `call` without a body.
+pub async fn get<T: DeserializeOwned>(session: Session, path: &str) -> ApiResult<T> {
+    call::<T>(session, "GET", path, None::<&()>).await
+}

@@ -1,0 +1,184 @@
+//! The small design system every page uses: form fields that show their API error, buttons that disable
+//! while submitting, cards, empty and loading states, the "coming soon" panel, and the feedback dialog.
+
+use crate::api::ApiFailure;
+use crate::session::use_session;
+use insights_types::OrgId;
+use insights_types::api::{FeedbackIn, FeedbackOut};
+use leptos::prelude::*;
+
+/// A labelled input; `error` shows under it (and marks it invalid for screen readers).
+#[component]
+pub fn TextField(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    value: RwSignal<String>,
+    #[prop(into, optional)] kind: Option<String>,
+    #[prop(into, optional)] autocomplete: Option<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let described = error_id.clone();
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type=kind.unwrap_or_else(|| "text".into())
+                autocomplete=autocomplete
+                required=required
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-describedby=described
+            />
+            <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// A form's submit button: disabled and relabelled while the request runs.
+#[component]
+pub fn SubmitButton(
+    #[prop(into)] label: String,
+    #[prop(into)] busy_label: String,
+    busy: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class="btn primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+            {move || if busy.get() { busy_label.clone() } else { label.clone() }}
+        </button>
+    }
+}
+
+/// A banner for an error that belongs to no single field.
+#[component]
+pub fn ErrorBanner(error: Signal<Option<ApiFailure>>) -> impl IntoView {
+    view! {
+        <Show when=move || error.get().is_some_and(|e| !e.has_field_errors())>
+            <div class="banner error" role="alert">{move || error.get().map(|e| e.message())}</div>
+        </Show>
+    }
+}
+
+/// The field error of `name` in the last failure.
+pub fn field_error(
+    error: RwSignal<Option<ApiFailure>>,
+    name: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|e| e.field(name)))
+}
+
+#[component]
+pub fn Spinner(#[prop(into, optional)] label: Option<String>) -> impl IntoView {
+    view! {
+        <div class="loading" role="status">
+            <span class="spinner" aria-hidden="true"></span>
+            {label.unwrap_or_else(|| "Loading…".into())}
+        </div>
+    }
+}
+
+#[component]
+pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> impl IntoView {
+    view! {
+        <div class="empty">
+            <p class="empty-title">{title}</p>
+            <p class="muted">{hint}</p>
+        </div>
+    }
+}
+
+/// An honest placeholder for a section that is not built yet.
+#[component]
+pub fn ComingSoon(#[prop(into)] section: String, #[prop(into)] what: String) -> impl IntoView {
+    view! {
+        <section class="card coming-soon" aria-labelledby="coming-soon-title">
+            <h1 id="coming-soon-title">{section}</h1>
+            <p class="badge">"Coming soon"</p>
+            <p>{what}</p>
+            <p class="muted">"Nothing here is sample data: this section appears when it is built."</p>
+        </section>
+    }
+}
+
+/// The feedback button and its dialog: stores a message with the page it came from.
+#[component]
+pub fn FeedbackButton(org: Signal<Option<OrgId>>) -> impl IntoView {
+    let session = use_session();
+    let open = RwSignal::new(false);
+    let message = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiFailure>);
+    let sent = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(org) = org.get_untracked() else {
+            return;
+        };
+        let page = web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .unwrap_or_else(|| "/".into());
+        let body = FeedbackIn {
+            message: message.get_untracked(),
+            page,
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = crate::api::call::<FeedbackOut>(
+                session,
+                "POST",
+                &format!("/api/v1/orgs/{org}/feedback"),
+                Some(&body),
+            )
+            .await;
+            busy.set(false);
+            match r {
+                Ok(_) => {
+                    sent.set(true);
+                    message.set(String::new());
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <Show when=move || org.get().is_some()>
+            <button class="btn ghost" on:click=move |_| { sent.set(false); open.set(true) }>"Feedback"</button>
+        </Show>
+        <Show when=move || open.get()>
+            <div class="dialog-backdrop">
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="feedback-title">
+                    <h2 id="feedback-title">"Send feedback"</h2>
+                    <Show
+                        when=move || !sent.get()
+                        fallback=move || view! {
+                            <p>"Thank you — your message reached the team."</p>
+                            <button class="btn" on:click=move |_| open.set(false)>"Close"</button>
+                        }
+                    >
+                        <form on:submit=submit>
+                            <div class="field">
+                                <label for="feedback-message">"What works, what doesn't, what you need"</label>
+                                <textarea
+                                    id="feedback-message"
+                                    rows="5"
+                                    prop:value=move || message.get()
+                                    on:input=move |ev| message.set(event_target_value(&ev))
+                                ></textarea>
+                                <p class="field-error" role="alert">{move || error.get().and_then(|e| e.field("message"))}</p>
+                            </div>
+                            <ErrorBanner error=error.into() />
+                            <div class="actions">
+                                <button type="button" class="btn" on:click=move |_| open.set(false)>"Cancel"</button>
+                                <SubmitButton label="Send" busy_label="Sending…" busy=busy.into() />
+                            </div>
+                        </form>
+                    </Show>
+                </div>
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per group of pages.
+
+pub mod auth;
+pub mod org;
+pub mod profile;
