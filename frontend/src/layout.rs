@@ -91,14 +91,16 @@ pub fn use_org() -> Signal<Option<OrgId>> {
 #[component]
 pub fn OrgShell() -> impl IntoView {
     let org = use_org();
+    let session = use_session();
+    // Only a change of membership re-renders the page, not every change of the session.
+    let member = Memo::new(move |_| org.get().and_then(|o| session.role_in(o)).is_some());
     view! {
         <RequireAuth>
             <Frame org=org>
                 {move || {
-                    let session = use_session();
-                    match org.get().and_then(|o| session.role_in(o)) {
-                        Some(_) => view! { <Outlet /> }.into_any(),
-                        None => view! {
+                    match member.get() {
+                        true => view! { <Outlet /> }.into_any(),
+                        false => view! {
                             <section class="card">
                                 <h1>"Organization not found"</h1>
                                 <p>"It does not exist, or you are not a member of it."</p>

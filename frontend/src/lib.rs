@@ -21,6 +21,7 @@ use wasm_bindgen::prelude::*;
 /// Entry point, run when the module is loaded.
 #[wasm_bindgen(start)]
 pub fn start() {
+    console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }
 

@@ -1,21 +1,25 @@
 //! The session: who is signed in, their organizations, and the access token — in memory only (the refresh
 //! token lives in an `HttpOnly` cookie the app cannot read). Provided to every component as context.
 
-use crate::api;
+use crate::api::{self, ApiFailure};
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
 use insights_types::api::{AuthOut, MeOut, TokenOut};
 use insights_types::{OrgId, Role};
 use leptos::prelude::*;
 use std::time::Duration;
 
 #[derive(Clone, Debug, Default)]
-struct Inner {
-    token: Option<String>,
-    /// When the access token expires (ms since the epoch).
+struct Token {
+    value: Option<String>,
+    /// When the access token expires, and how long it lived (ms).
     expires_at: f64,
-    me: Option<MeOut>,
+    ttl: f64,
     /// Bumped on every new token, so a stale refresh timer does nothing.
     generation: u64,
 }
+
+type RefreshFuture = Shared<LocalBoxFuture<'static, Result<(), ApiFailure>>>;
 
 /// Whether the app knows yet if someone is signed in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,11 +29,15 @@ pub enum Status {
     SignedOut,
 }
 
-/// A cheap, copyable handle to the session state.
+/// A cheap, copyable handle to the session state. The token is kept apart from what the interface shows, so
+/// a silent refresh re-renders nothing.
 #[derive(Clone, Copy)]
 pub struct Session {
-    inner: RwSignal<Inner>,
+    token: StoredValue<Token>,
+    me: RwSignal<Option<MeOut>>,
     status: RwSignal<Status>,
+    /// The refresh under way, shared by every caller: one refresh cookie must never be sent twice.
+    refreshing: StoredValue<Option<RefreshFuture>, LocalStorage>,
 }
 
 fn now_ms() -> f64 {
@@ -40,8 +48,10 @@ impl Session {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            inner: RwSignal::new(Inner::default()),
+            token: StoredValue::new(Token::default()),
+            me: RwSignal::new(None),
             status: RwSignal::new(Status::Checking),
+            refreshing: StoredValue::new_local(None),
         }
     }
 
@@ -52,19 +62,19 @@ impl Session {
 
     #[must_use]
     pub fn token(&self) -> Option<String> {
-        self.inner.with_untracked(|i| i.token.clone())
+        self.token.with_value(|t| t.value.clone())
     }
 
     #[must_use]
     pub fn me(&self) -> Option<MeOut> {
-        self.inner.with(|i| i.me.clone())
+        self.me.get()
     }
 
     /// The caller's role in `org`, if a member.
     #[must_use]
     pub fn role_in(&self, org: OrgId) -> Option<Role> {
-        self.inner.with(|i| {
-            i.me.as_ref().and_then(|m| {
+        self.me.with(|m| {
+            m.as_ref().and_then(|m| {
                 m.memberships
                     .iter()
                     .find(|x| x.organization.id == org)
@@ -73,27 +83,29 @@ impl Session {
         })
     }
 
-    /// True when the token expires within 30 seconds.
+    /// True when the token has less than a third of its life (at most 30 s) left.
     #[must_use]
     pub fn expires_soon(&self) -> bool {
-        self.inner
-            .with_untracked(|i| i.token.is_some() && i.expires_at - now_ms() < 30_000.0)
+        self.token.with_value(|t| {
+            t.value.is_some() && t.expires_at - now_ms() < (t.ttl / 3.0).min(30_000.0)
+        })
     }
 
     fn set_token(&self, token: String, expires_in: i64) {
-        let generation = self.inner.with_untracked(|i| i.generation) + 1;
-        self.inner.update(|i| {
-            i.token = Some(token);
-            i.expires_at = now_ms() + expires_in as f64 * 1000.0;
-            i.generation = generation;
+        let ttl = (expires_in * 1000).max(1000);
+        let generation = self.token.with_value(|t| t.generation) + 1;
+        self.token.set_value(Token {
+            value: Some(token),
+            expires_at: now_ms() + ttl as f64,
+            ttl: ttl as f64,
+            generation,
         });
         // Refresh silently a minute before expiry (or at two thirds of a short lifetime).
-        let ttl_ms = (expires_in * 1000).max(1000);
-        let wait = (ttl_ms - 60_000).max(ttl_ms * 2 / 3);
+        let wait = (ttl - 60_000).max(ttl * 2 / 3);
         let this = *self;
         set_timeout(
             move || {
-                if this.inner.with_untracked(|i| i.generation) == generation {
+                if this.token.with_value(|t| t.generation) == generation {
                     leptos::task::spawn_local(async move {
                         let _ = this.refresh().await;
                     });
@@ -110,27 +122,39 @@ impl Session {
     }
 
     pub fn set_me(&self, me: MeOut) {
-        self.inner.update(|i| i.me = Some(me));
+        self.me.set(Some(me));
     }
 
-    /// Gets a new access token from the refresh cookie.
+    /// Gets a new access token from the refresh cookie; concurrent callers share one request.
     pub async fn refresh(&self) -> api::ApiResult<()> {
-        match api::refresh_token().await {
-            Ok(TokenOut {
-                access_token,
-                expires_in,
-                ..
-            }) => {
-                self.set_token(access_token, expires_in);
-                Ok(())
-            }
-            Err(e) => {
-                if e.status == 401 {
-                    self.sign_out_locally();
-                }
-                Err(e)
-            }
+        if let Some(running) = self.refreshing.with_value(Clone::clone) {
+            return running.await;
         }
+        let this = *self;
+        let fut: RefreshFuture = async move {
+            let result = match api::refresh_token().await {
+                Ok(TokenOut {
+                    access_token,
+                    expires_in,
+                    ..
+                }) => {
+                    this.set_token(access_token, expires_in);
+                    Ok(())
+                }
+                Err(e) => {
+                    if e.status == 401 {
+                        this.sign_out_locally();
+                    }
+                    Err(e)
+                }
+            };
+            this.refreshing.set_value(None);
+            result
+        }
+        .boxed_local()
+        .shared();
+        self.refreshing.set_value(Some(fut.clone()));
+        fut.await
     }
 
     /// Reloads the user and memberships.
@@ -151,7 +175,8 @@ impl Session {
 
     /// Forgets everything in memory (the server-side session may already be gone).
     pub fn sign_out_locally(&self) {
-        self.inner.set(Inner::default());
+        self.token.set_value(Token::default());
+        self.me.set(None);
         self.status.set(Status::SignedOut);
     }
 

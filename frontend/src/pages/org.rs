@@ -25,10 +25,11 @@ fn org_id() -> OrgId {
         .expect("organization pages render under /orgs/:org")
 }
 
-/// Whether the signed-in user's role allows `p` here.
-fn can(org: OrgId, p: Permission) -> Signal<bool> {
+/// Whether the signed-in user's role allows `p` here. A plain closure over the app-wide session (not a
+/// signal owned by the page), so it stays valid while a page is being torn down.
+fn can(org: OrgId, p: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
     let session = use_session();
-    Signal::derive(move || session.role_in(org).is_some_and(|r| r.can(p)))
+    move || session.role_in(org).is_some_and(|r| r.can(p))
 }
 
 #[component]
@@ -61,8 +62,8 @@ fn SettingsTabs() -> impl IntoView {
         <nav class="tabs" aria-label="Settings">
             <A href=format!("/orgs/{org}/settings") exact=true>"Organization"</A>
             <A href=format!("/orgs/{org}/settings/members")>"Members"</A>
-            <Show when=move || invite.get()><A href=format!("/orgs/{org}/settings/invitations")>"Invitations"</A></Show>
-            <Show when=move || admin.get()>
+            <Show when=move || invite()><A href=format!("/orgs/{org}/settings/invitations")>"Invitations"</A></Show>
+            <Show when=move || admin()>
                 <A href=format!("/orgs/{org}/settings/audit")>"Audit log"</A>
                 <A href=format!("/orgs/{org}/settings/feedback")>"Feedback"</A>
             </Show>
@@ -123,7 +124,7 @@ pub fn OrgSettings() -> impl IntoView {
                     Err(e) => view! { <p class="banner error">{e.message()}</p> }.into_any(),
                     Ok(d) => view! {
                         <p class="muted">{format!("Slug: {} · your role: {}", d.slug, d.role)}</p>
-                        <Show when=move || may_edit.get() fallback=move || view! { <p>{move || name.get()}</p> }>
+                        <Show when=move || may_edit() fallback=move || view! { <p>{move || name.get()}</p> }>
                             <form on:submit=submit novalidate>
                                 <TextField id="org-name" label="Name" value=name required=true error=field_error(error, "name") />
                                 <ErrorBanner error=error.into() />
@@ -194,7 +195,7 @@ pub fn Members() -> impl IntoView {
                                 {page.items.into_iter().map(|m| {
                                     let user = m.user.id;
                                     let is_owner = m.role == Role::Owner;
-                                    let may_change = move || manage.get() && (!is_owner || manage_owners.get());
+                                    let may_change = move || manage() && (!is_owner || manage_owners());
                                     let label = format!("Role of {}", m.user.name);
                                     view! {
                                         <tr data-email=m.user.email.clone()>
@@ -205,7 +206,7 @@ pub fn Members() -> impl IntoView {
                                                     <select aria-label=label.clone() class="role-select" on:change=move |ev| {
                                                         if let Ok(role) = Role::parse(&event_target_value(&ev)) { change_role(user, role) }
                                                     }>
-                                                        {Role::ALL.into_iter().filter(|r| *r != Role::Owner || manage_owners.get_untracked()).map(|r| view! {
+                                                        {Role::ALL.into_iter().filter(|r| *r != Role::Owner || manage_owners()).map(|r| view! {
                                                             <option value=r.as_str() selected=r == m.role>{r.as_str()}</option>
                                                         }).collect_view()}
                                                     </select>
@@ -301,7 +302,7 @@ pub fn Invitations() -> impl IntoView {
     view! {
         <h1>"Settings"</h1>
         <SettingsTabs />
-        <Show when=move || allowed.get() fallback=|| view! { <p class="banner">"Your role cannot invite people."</p> }>
+        <Show when=move || allowed() fallback=|| view! { <p class="banner">"Your role cannot invite people."</p> }>
             <section class="card">
                 <h2>"Invite someone"</h2>
                 <form on:submit=submit novalidate class="inline-form">
@@ -309,7 +310,7 @@ pub fn Invitations() -> impl IntoView {
                     <div class="field">
                         <label for="invite-role">"Role"</label>
                         <select id="invite-role" on:change=move |ev| { if let Ok(r) = Role::parse(&event_target_value(&ev)) { role.set(r) } }>
-                            {move || Role::ALL.into_iter().filter(|r| *r != Role::Owner || may_invite_owner.get()).map(|r| view! {
+                            {move || Role::ALL.into_iter().filter(|r| *r != Role::Owner || may_invite_owner()).map(|r| view! {
                                 <option value=r.as_str() selected=move || role.get() == r>{r.as_str()}</option>
                             }).collect_view()}
                         </select>

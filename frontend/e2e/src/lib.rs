@@ -1,0 +1,1 @@
+//! Browser tests live in `tests/browser/`; this crate has no library code.

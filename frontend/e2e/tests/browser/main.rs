@@ -1,0 +1,259 @@
+//! The web app in a real browser: Debian's Chromium, headless, driven through chromedriver (WebDriver) against
+//! the real API, PostgreSQL and Redis, with the release build of the app (`scripts/build-frontend --release`,
+//! which `scripts/test` runs first). On failure a test saves a screenshot and the page's HTML under
+//! `target/e2e-artifacts/`.
+
+mod harness;
+
+use harness::{E2e, PASSWORD};
+use insights_types::Role;
+use std::time::Duration;
+
+#[tokio::test]
+async fn signing_up_lands_on_the_dashboard_shell() {
+    let e2e = E2e::start(&[]).await;
+    e2e.run("signup", |b| async move {
+        b.goto("/signup").await;
+        b.fill("#name", "Ada Lovelace").await;
+        b.fill("#email", "ada@example.com").await;
+        b.fill("#password", PASSWORD).await;
+        b.fill("#organization_name", "Acme SRE").await;
+        b.click("button[type=submit]").await;
+        b.wait_text("main h1", "Dashboard").await;
+        assert!(b.path().await.ends_with("/dashboard"));
+        b.wait_text(".coming-soon .badge", "Coming soon").await;
+        // The shell: every section in the navigation, the organization in the switcher, the user menu.
+        let nav = b.text(".sidenav").await;
+        for s in [
+            "Dashboard",
+            "Incidents",
+            "Patterns",
+            "Runbooks",
+            "Automations",
+            "Integrations",
+            "Settings",
+        ] {
+            assert!(nav.contains(s), "{s} missing from {nav}");
+        }
+        assert!(b.text("#org-switcher").await.contains("Acme SRE"));
+        assert!(b.text(".user-menu").await.contains("Ada Lovelace"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_error() {
+    let e2e = E2e::start(&[]).await;
+    e2e.app.signup("grace@example.com", "Acme").await;
+    e2e.run("wrong-password", |b| async move {
+        b.goto("/login").await;
+        b.fill("#email", "grace@example.com").await;
+        b.fill("#password", "definitely not it").await;
+        b.click("button[type=submit]").await;
+        b.wait_text(".banner.error", "Email or password is incorrect")
+            .await;
+        assert!(b.path().await.starts_with("/login"));
+        // A field error lands beside its field.
+        b.goto("/signup").await;
+        b.fill("#name", "X").await;
+        b.fill("#email", "x@example.com").await;
+        b.fill("#password", "short").await;
+        b.fill("#organization_name", "X").await;
+        b.click("button[type=submit]").await;
+        b.wait_text("#password-error", "at least 12 characters")
+            .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_teammate_joins_through_the_link_and_a_viewer_loses_the_invite_action() {
+    let e2e = E2e::start(&[]).await;
+    let (owner, org) = e2e.app.signup("owner@example.com", "Acme SRE").await;
+    let link = e2e
+        .run("invite", |b| async move {
+            b.login("owner@example.com").await;
+            b.goto(&format!("/orgs/{org}/settings/invitations")).await;
+            b.fill("#invite-email", "teammate@example.com").await;
+            b.select("#invite-role", "member").await;
+            b.click("form.inline-form button[type=submit]").await;
+            b.wait_text(".banner.success", "teammate@example.com").await;
+            let link = b.value("#invite-link").await;
+            assert!(link.contains("/join?token="), "{link}");
+            b.wait_text(".table", "teammate@example.com").await;
+            link
+        })
+        .await;
+
+    // A second, separate browser session signs up through the link.
+    e2e.run("join", |b| {
+        let link = link.clone();
+        async move {
+            b.goto_url(&link).await;
+            b.wait_text("main h1", "Join Acme SRE").await;
+            assert_eq!(b.value("#email").await, "teammate@example.com");
+            b.fill("#name", "Tim Mate").await;
+            b.fill("#password", PASSWORD).await;
+            b.click("button[type=submit]").await;
+            b.wait_text("main h1", "Dashboard").await;
+        }
+    })
+    .await;
+
+    // The owner sees the teammate among the members and makes them a viewer.
+    let app = &e2e.app;
+    e2e.run("members", |b| async move {
+        b.login("owner@example.com").await;
+        b.goto(&format!("/orgs/{org}/settings/members")).await;
+        b.wait_text("tr[data-email='teammate@example.com']", "Tim Mate")
+            .await;
+        b.select(
+            "tr[data-email='teammate@example.com'] select.role-select",
+            "viewer",
+        )
+        .await;
+        b.wait_for(|| async {
+            let r = app
+                .get(&format!("/api/v1/orgs/{org}/members"), &owner.token)
+                .await;
+            r.text.contains("\"role\":\"viewer\"")
+        })
+        .await;
+    })
+    .await;
+
+    // The viewer no longer sees the invite action, and the server refuses it anyway.
+    e2e.run("viewer", |b| async move {
+        b.login("teammate@example.com").await;
+        b.goto(&format!("/orgs/{org}/settings/members")).await;
+        b.wait_text("tr[data-email='teammate@example.com']", "viewer")
+            .await;
+        assert_eq!(
+            b.count("a[href$='/settings/invitations']").await,
+            0,
+            "the invitations tab is hidden"
+        );
+        assert_eq!(
+            b.count("select.role-select").await,
+            0,
+            "role changes are hidden"
+        );
+        b.goto(&format!("/orgs/{org}/settings/invitations")).await;
+        b.wait_text("main", "Your role cannot invite people").await;
+    })
+    .await;
+    let login = e2e
+        .app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({ "email": "teammate@example.com", "password": PASSWORD })),
+        )
+        .await;
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let forced = e2e
+        .app
+        .post(
+            &format!("/api/v1/orgs/{org}/invitations"),
+            &token,
+            serde_json::json!({ "email": "x@example.com", "role": "member" }),
+        )
+        .await;
+    assert_eq!(forced.status, reqwest::StatusCode::FORBIDDEN);
+    let _ = Role::Viewer;
+}
+
+#[tokio::test]
+async fn the_session_is_refreshed_silently_after_the_access_token_expires() {
+    let e2e = E2e::start(&[("INSIGHTS_ACCESS_TOKEN_TTL_SECS", "2")]).await;
+    let (_, org) = e2e.app.signup("short@example.com", "Acme").await;
+    e2e.run("refresh", |b| async move {
+        b.login("short@example.com").await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The first token has expired: in-app navigation still loads data (refreshed on expiry or on 401).
+        b.goto(&format!("/orgs/{org}/settings/members")).await;
+        b.wait_text("tr[data-email='short@example.com']", "owner")
+            .await;
+        // A full reload loses the in-memory token; the refresh cookie restores the session.
+        b.reload().await;
+        b.wait_text("tr[data-email='short@example.com']", "owner")
+            .await;
+        // Deep links survive login: signed out, a page sends you to login and back.
+        b.click(".user-menu button").await;
+        b.click(".menu button").await;
+        b.wait_text("main h1", "Log in").await;
+        b.goto(&format!("/orgs/{org}/settings/members")).await;
+        b.wait_text("main h1", "Log in").await;
+        b.fill("#email", "short@example.com").await;
+        b.fill("#password", PASSWORD).await;
+        b.click("button[type=submit]").await;
+        b.wait_text("tr[data-email='short@example.com']", "owner")
+            .await;
+        assert!(b.path().await.ends_with("/settings/members"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_page_renders_at_desktop_and_mobile_widths() {
+    let e2e = E2e::start(&[]).await;
+    let p = e2e.app.personas().await;
+    let org = p.org_id;
+    e2e.app
+        .invite(&p.owner, org, "pending@example.com", Role::Member)
+        .await;
+    e2e.app
+        .post(
+            &format!("/api/v1/orgs/{org}/feedback"),
+            &p.member.token,
+            serde_json::json!({ "message": "Love the members page", "page": "/settings/members" }),
+        )
+        .await;
+    let owner = p.owner.email.clone();
+    for (label, width, height) in [("desktop", 1440, 900), ("mobile", 375, 812)] {
+        let owner = owner.clone();
+        e2e.run_sized(&format!("screens-{label}"), width, height, |b| async move {
+            for (name, path, expect) in [
+                ("login", "/login".to_owned(), "Log in"),
+                ("signup", "/signup".to_owned(), "Create your account"),
+            ] {
+                b.goto(&path).await;
+                b.wait_text("main h1", expect).await;
+                b.save_screenshot(&format!("{name}-{label}")).await;
+            }
+            b.login(&owner).await;
+            for (name, path, expect) in [
+                ("dashboard", format!("/orgs/{org}/dashboard"), "Dashboard"),
+                ("settings", format!("/orgs/{org}/settings"), "Slug"),
+                ("members", format!("/orgs/{org}/settings/members"), "viewer"),
+                (
+                    "invitations",
+                    format!("/orgs/{org}/settings/invitations"),
+                    "pending@example.com",
+                ),
+                (
+                    "audit-log",
+                    format!("/orgs/{org}/settings/audit"),
+                    "invitation_created",
+                ),
+                (
+                    "feedback",
+                    format!("/orgs/{org}/settings/feedback"),
+                    "Love the members page",
+                ),
+                ("profile", "/profile".to_owned(), "Password"),
+                (
+                    "new-organization",
+                    "/new-organization".to_owned(),
+                    "New organization",
+                ),
+            ] {
+                b.goto(&path).await;
+                b.wait_text("main", expect).await;
+                b.save_screenshot(&format!("{name}-{label}")).await;
+            }
+        })
+        .await;
+    }
+}
