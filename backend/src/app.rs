@@ -193,10 +193,7 @@ async fn get_openapi(axum::Extension(doc): axum::Extension<Arc<String>>) -> Resp
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_parts();
     let doc = Arc::new(serde_json::to_string(&doc).expect("OpenAPI serializes"));
-    let web_dir = state.config.web_dir.clone();
-    let web = ServeDir::new(&web_dir)
-        .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(web_dir.join("index.html")));
+    let web = web_app(&state.config.web_dir);
     let https = state.config.public_url.scheme() == "https";
     let origin = HeaderValue::from_str(&state.config.public_origin()).expect("origin is ASCII");
     let cors = CorsLayer::new()
@@ -246,6 +243,31 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The web app: content-hashed files under `/assets/` (gzip when the browser takes it, cached for a year),
+/// and `index.html` for every other path — the app's own routes — revalidated on each load.
+fn web_app(dir: &std::path::Path) -> Router {
+    let assets = ServeDir::new(dir.join("assets")).precompressed_gzip();
+    Router::new()
+        .nest_service("/assets", assets)
+        .fallback_service(ServeFile::new(dir.join("index.html")))
+        .layer(axum::middleware::from_fn(web_cache_headers))
+}
+
+async fn web_cache_headers(req: Request, next: axum::middleware::Next) -> Response {
+    let immutable = req.uri().path().starts_with("/assets/");
+    let mut resp = next.run(req).await;
+    if resp.status().is_success() {
+        let value = if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    resp
 }
 
 async fn api_not_found() -> ApiError {

@@ -23,6 +23,10 @@ use wasm_bindgen::prelude::*;
 pub fn start() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
+    // First render done: the first-load benchmark reads this mark.
+    if let Some(perf) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = perf.mark("insights:mounted");
+    }
 }
 
 /// The application: the session, then the routes.

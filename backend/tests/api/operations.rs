@@ -150,27 +150,36 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
 }
 
 #[tokio::test]
-async fn the_web_app_is_served_with_a_fallback_for_client_routes_but_not_for_the_api() {
+async fn the_web_app_is_served_with_cached_assets_and_a_fallback_for_client_routes() {
     let dir = std::env::temp_dir().join(format!("insights-web-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
     std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").unwrap();
-    std::fs::write(dir.join("insights_frontend_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("assets/app.0123.wasm"), b"\0asm\x01\0\0\0").unwrap();
     let app = TestApp::spawn(&[("INSIGHTS_WEB_DIR", dir.to_str().unwrap())]).await;
-    let root = app.request(Method::GET, "/", None, None).await;
-    assert_eq!(root.status, StatusCode::OK);
-    assert!(root.text.contains("<title>app</title>"));
-    let deep = app
-        .request(Method::GET, "/settings/members", None, None)
-        .await;
-    assert_eq!(deep.status, StatusCode::OK);
-    assert!(
-        deep.text.contains("<title>app</title>"),
-        "client routes fall back to index.html"
-    );
+    for path in ["/", "/settings/members", "/orgs/x/dashboard"] {
+        let r = app.request(Method::GET, path, None, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(
+            r.text.contains("<title>app</title>"),
+            "{path} falls back to index.html"
+        );
+        assert_eq!(r.headers[header::CACHE_CONTROL], "no-cache");
+    }
     let wasm = app
-        .send(app.raw(Method::GET, "/insights_frontend_bg.wasm"))
+        .send(app.raw(Method::GET, "/assets/app.0123.wasm"))
         .await;
+    assert_eq!(wasm.status, StatusCode::OK);
     assert_eq!(wasm.headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        wasm.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    let missing = app.send(app.raw(Method::GET, "/assets/gone.wasm")).await;
+    assert_eq!(
+        missing.status,
+        StatusCode::NOT_FOUND,
+        "a missing asset is not the app's page"
+    );
     let api = app
         .request(Method::GET, "/api/v1/no-such-thing", None, None)
         .await;

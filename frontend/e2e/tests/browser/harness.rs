@@ -111,18 +111,22 @@ impl E2e {
         let profile =
             std::env::temp_dir().join(format!("insights-e2e-{}", uuid::Uuid::new_v4().simple()));
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    format!("--user-data-dir={}", profile.display()),
-                    format!("--window-size={width},{height}"),
-                ]
-            }),
-        );
+        let mut chrome = serde_json::json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+                format!("--window-size={},{height}", width.max(500)),
+            ]
+        });
+        // Headless windows are at least 500 px wide: phone widths are emulated.
+        if width < 500 {
+            chrome["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": true }
+            });
+        }
+        caps.insert("goog:chromeOptions".into(), chrome);
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&self.driver.url)
@@ -138,13 +142,11 @@ impl E2e {
                 .trim_end_matches('/')
                 .to_owned(),
         };
+        let checker = browser.clone();
         let outcome = AssertUnwindSafe(async {
             let v = steps(browser).await;
             // A panic in the app (or any console error) fails the test even when the page looked right.
-            let errors = client
-                .execute("return window.__errors || []", vec![])
-                .await
-                .expect("read console errors");
+            let errors = checker.execute("return window.__errors || []").await;
             assert_eq!(
                 errors,
                 serde_json::json!([]),
@@ -303,13 +305,21 @@ impl Browser {
         }
     }
 
+    /// Runs JavaScript in the page and returns its result.
+    pub async fn execute(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}"))
+    }
+
     /// Logs in through the form and waits for the signed-in shell.
     pub async fn login(&self, email: &str) {
         self.goto("/login").await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
         self.click("button[type=submit]").await;
-        self.wait_text(".topbar", "Incident Insights").await;
+        self.element(".topbar #org-switcher").await;
     }
 
     /// Saves a screenshot under `target/screenshots/` (and `docs/screenshots/` with
