@@ -20,22 +20,39 @@ fn next_path() -> String {
         .unwrap_or_else(|| "/".to_owned())
 }
 
-/// Signs in with an auth answer, loads the memberships, and goes to `next`.
-async fn finish_sign_in(
+/// Posts a sign-up or login form. On success: signs in, loads the memberships and goes to `next` (or, without
+/// one, to the organization just joined). On failure: shows the error and re-enables the form.
+async fn authenticate(
     session: Session,
-    out: AuthOut,
-    next: String,
+    path: &str,
+    body: &impl serde::Serialize,
+    next: Option<String>,
     navigate: impl Fn(&str, NavigateOptions),
+    error: RwSignal<Option<ApiFailure>>,
+    busy: RwSignal<bool>,
 ) {
-    session.signed_in(&out);
-    let _ = session.reload_me().await;
-    navigate(
-        &next,
-        NavigateOptions {
-            replace: true,
-            ..Default::default()
-        },
-    );
+    match api::anonymous::<AuthOut>("POST", path, Some(body)).await {
+        Ok(out) => {
+            session.signed_in(&out);
+            let _ = session.reload_me().await;
+            let target = next.unwrap_or_else(|| {
+                out.organization
+                    .as_ref()
+                    .map_or_else(|| "/".to_owned(), |o| format!("/orgs/{}/dashboard", o.id))
+            });
+            navigate(
+                &target,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+        Err(e) => {
+            error.set(Some(e));
+            busy.set(false);
+        }
+    }
 }
 
 #[component]
@@ -71,13 +88,16 @@ pub fn Login() -> impl IntoView {
         let (navigate, next) = (navigate.clone(), next.clone());
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::anonymous::<AuthOut>("POST", "/api/v1/auth/login", Some(&body)).await {
-                Ok(out) => finish_sign_in(session, out, next, navigate).await,
-                Err(e) => {
-                    error.set(Some(e));
-                    busy.set(false);
-                }
-            }
+            authenticate(
+                session,
+                "/api/v1/auth/login",
+                &body,
+                Some(next),
+                navigate,
+                error,
+                busy,
+            )
+            .await;
         });
     };
     view! {
@@ -119,13 +139,16 @@ pub fn Signup() -> impl IntoView {
         let (navigate, next) = (navigate.clone(), next.clone());
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::anonymous::<AuthOut>("POST", "/api/v1/auth/signup", Some(&body)).await {
-                Ok(out) => finish_sign_in(session, out, next, navigate).await,
-                Err(e) => {
-                    error.set(Some(e));
-                    busy.set(false);
-                }
-            }
+            authenticate(
+                session,
+                "/api/v1/auth/signup",
+                &body,
+                Some(next),
+                navigate,
+                error,
+                busy,
+            )
+            .await;
         });
     };
     view! {
@@ -263,19 +286,16 @@ fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
         let navigate = navigate.clone();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::anonymous::<AuthOut>("POST", "/api/v1/auth/signup", Some(&body)).await {
-                Ok(out) => {
-                    let target = out
-                        .organization
-                        .as_ref()
-                        .map_or_else(|| "/".to_owned(), |o| format!("/orgs/{}/dashboard", o.id));
-                    finish_sign_in(session, out, target, navigate).await;
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    busy.set(false);
-                }
-            }
+            authenticate(
+                session,
+                "/api/v1/auth/signup",
+                &body,
+                None,
+                navigate,
+                error,
+                busy,
+            )
+            .await;
         });
     };
     view! {

@@ -18,6 +18,20 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
+/// Applies a change (role, removal, revocation), shows its error if any, and reloads the list.
+async fn apply(
+    session: crate::session::Session,
+    method: &str,
+    path: String,
+    body: Option<&impl serde::Serialize>,
+    error: RwSignal<Option<ApiFailure>>,
+    reload: RwSignal<u32>,
+) {
+    let r = api::call::<serde_json::Value>(session, method, &path, body).await;
+    error.set(r.err());
+    reload.update(|v| *v += 1);
+}
+
 /// The organization of the route (the shell only renders pages for members).
 fn org_id() -> OrgId {
     use_org()
@@ -154,29 +168,23 @@ pub fn Members() -> impl IntoView {
     });
     let change_role = move |user: insights_types::UserId, role: Role| {
         leptos::task::spawn_local(async move {
-            let r = api::call::<MemberOut>(
+            let path = format!("/api/v1/orgs/{org}/members/{user}");
+            apply(
                 session,
                 "PATCH",
-                &format!("/api/v1/orgs/{org}/members/{user}"),
+                path,
                 Some(&MemberPatch { role }),
+                error,
+                version,
             )
             .await;
-            error.set(r.err());
-            version.update(|v| *v += 1);
             let _ = session.reload_me().await;
         });
     };
     let remove = move |user: insights_types::UserId| {
         leptos::task::spawn_local(async move {
-            let r = api::call::<()>(
-                session,
-                "DELETE",
-                &format!("/api/v1/orgs/{org}/members/{user}"),
-                None::<&()>,
-            )
-            .await;
-            error.set(r.err());
-            version.update(|v| *v += 1);
+            let path = format!("/api/v1/orgs/{org}/members/{user}");
+            apply(session, "DELETE", path, None::<&()>, error, version).await;
         });
     };
     view! {
@@ -288,15 +296,8 @@ pub fn Invitations() -> impl IntoView {
     };
     let revoke = move |id: insights_types::InvitationId| {
         leptos::task::spawn_local(async move {
-            let r = api::call::<()>(
-                session,
-                "DELETE",
-                &format!("/api/v1/orgs/{org}/invitations/{id}"),
-                None::<&()>,
-            )
-            .await;
-            error.set(r.err());
-            version.update(|v| *v += 1);
+            let path = format!("/api/v1/orgs/{org}/invitations/{id}");
+            apply(session, "DELETE", path, None::<&()>, error, version).await;
         });
     };
     view! {
