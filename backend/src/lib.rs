@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod ingest;
 pub mod jobs;
 pub mod routes;
 pub mod state;

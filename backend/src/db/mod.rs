@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod feedback;
+pub mod incidents;
 pub mod invitations;
 pub mod job_runs;
 pub mod members;

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The audit log"),
         (name = "jobs", description = "Background jobs and their state"),
         (name = "feedback", description = "Feedback from users"),
+        (name = "incidents", description = "Incidents from every source, in one schema"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod feedback;
+pub mod incidents;
 pub mod invitations;
 pub mod jobs;
 pub mod me;
@@ -24,4 +25,5 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(jobs::router())
         .merge(feedback::router())
+        .merge(incidents::router())
 }

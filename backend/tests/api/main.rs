@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod binary;
+mod incidents;
 mod invitations;
 mod isolation;
 mod members;

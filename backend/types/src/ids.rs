@@ -65,4 +65,10 @@ typed_id!(
     JobRunId,
     /// A feedback message left by a user.
     FeedbackId,
+    /// An incident in the unified schema.
+    IncidentId,
+    /// A service incidents belong to.
+    ServiceId,
+    /// A team incidents belong to.
+    TeamId,
 );

@@ -1,0 +1,396 @@
+//! Incidents, their timeline, services and teams (the unified schema).
+
+use super::{DbResult, OrgTx, cursor};
+use crate::ingest::{NormalizedIncident, UpsertStats};
+use chrono::{DateTime, Utc};
+use insights_types::IncidentId;
+use insights_types::api::{
+    IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
+    Urgency,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Upserts the distinct services (or teams) of a batch; returns their ids by (source, external id).
+async fn upsert_refs(
+    db: &mut OrgTx,
+    table: &'static str,
+    refs: &[(IncidentSource, &crate::ingest::SourceRef)],
+) -> DbResult<HashMap<(String, String), Uuid>> {
+    let mut seen = HashMap::new();
+    for (source, r) in refs {
+        seen.entry((source.as_str().to_owned(), r.external_id.clone()))
+            .or_insert_with(|| r.name.clone());
+    }
+    if seen.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (keys, names): (Vec<(String, String)>, Vec<String>) = seen.into_iter().unzip();
+    let (sources, ext): (Vec<String>, Vec<String>) = keys.into_iter().unzip();
+    let ids: Vec<Uuid> = (0..names.len()).map(|_| Uuid::now_v7()).collect();
+    let org = db.org_id();
+    let sql = match table {
+        "services" => {
+            "INSERT INTO services (id, org_id, source, external_id, name)
+             SELECT id, $1, source, ext, name FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
+             ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
+             RETURNING id, source, external_id"
+        }
+        _ => {
+            "INSERT INTO teams (id, org_id, source, external_id, name)
+             SELECT id, $1, source, ext, name FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
+             ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
+             RETURNING id, source, external_id"
+        }
+    };
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(sql)
+        .bind(org.0)
+        .bind(&ids)
+        .bind(&sources)
+        .bind(&ext)
+        .bind(&names)
+        .fetch_all(db.conn())
+        .await?;
+    Ok(rows.into_iter().map(|(id, s, e)| ((s, e), id)).collect())
+}
+
+/// Stores a batch: services and teams, then incidents (newer versions only), then new timeline entries.
+pub async fn upsert_batch(db: &mut OrgTx, batch: &[NormalizedIncident]) -> DbResult<UpsertStats> {
+    let mut stats = UpsertStats::default();
+    if batch.is_empty() {
+        return Ok(stats);
+    }
+    let org = db.org_id();
+    let services: Vec<_> = batch
+        .iter()
+        .filter_map(|i| i.service.as_ref().map(|s| (i.source, s)))
+        .collect();
+    let teams: Vec<_> = batch
+        .iter()
+        .filter_map(|i| i.team.as_ref().map(|t| (i.source, t)))
+        .collect();
+    let service_ids = upsert_refs(db, "services", &services).await?;
+    let team_ids = upsert_refs(db, "teams", &teams).await?;
+    let ref_id = |map: &HashMap<(String, String), Uuid>,
+                  i: &NormalizedIncident,
+                  r: &Option<crate::ingest::SourceRef>| {
+        r.as_ref().and_then(|r| {
+            map.get(&(i.source.as_str().to_owned(), r.external_id.clone()))
+                .copied()
+        })
+    };
+
+    // The last version of each incident in the batch wins inside the batch, too.
+    let mut latest: HashMap<(IncidentSource, &str), &NormalizedIncident> = HashMap::new();
+    for i in batch {
+        let key = (i.source, i.external_id.as_str());
+        match latest.get(&key) {
+            Some(prev) if prev.source_updated_at > i.source_updated_at => {}
+            _ => {
+                latest.insert(key, i);
+            }
+        }
+    }
+    let items: Vec<&NormalizedIncident> = latest.into_values().collect();
+    let ids: Vec<Uuid> = items.iter().map(|_| Uuid::now_v7()).collect();
+    let col = |f: &dyn Fn(&NormalizedIncident) -> Option<String>| {
+        items.iter().map(|i| f(i)).collect::<Vec<_>>()
+    };
+    let rows: Vec<(String, String, bool)> = sqlx::query_as(
+        "INSERT INTO incidents (id, org_id, source, external_id, number, title, description, service_id, team_id,
+                                urgency, priority, status, triggered_at, acknowledged_at, resolved_at, assignees,
+                                tags, source_url, source_updated_at, raw)
+         SELECT t.id, $1, t.source, t.external_id, t.number, t.title, t.description, t.service_id, t.team_id,
+                t.urgency, t.priority, t.status, t.triggered_at, t.acknowledged_at, t.resolved_at, t.assignees,
+                ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.source_url, t.source_updated_at, t.raw
+           FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::uuid[], $9::uuid[],
+                       $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
+                       $16::jsonb[], $17::jsonb[], $18::text[], $19::timestamptz[], $20::jsonb[])
+             AS t(id, source, external_id, number, title, description, service_id, team_id, urgency, priority, status,
+                  triggered_at, acknowledged_at, resolved_at, assignees, tags, source_url, source_updated_at, raw)
+         ON CONFLICT (org_id, source, external_id) DO UPDATE SET
+                number = EXCLUDED.number, title = EXCLUDED.title, description = EXCLUDED.description,
+                service_id = EXCLUDED.service_id, team_id = EXCLUDED.team_id, urgency = EXCLUDED.urgency,
+                priority = EXCLUDED.priority, status = EXCLUDED.status, triggered_at = EXCLUDED.triggered_at,
+                acknowledged_at = EXCLUDED.acknowledged_at, resolved_at = EXCLUDED.resolved_at,
+                assignees = EXCLUDED.assignees, tags = EXCLUDED.tags, source_url = EXCLUDED.source_url,
+                source_updated_at = EXCLUDED.source_updated_at, raw = EXCLUDED.raw, updated_at = now()
+          WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
+         RETURNING source, external_id, (xmax = 0) AS inserted",
+    )
+    .bind(org.0)
+    .bind(&ids)
+    .bind(col(&|i| Some(i.source.as_str().to_owned())))
+    .bind(col(&|i| Some(i.external_id.clone())))
+    .bind(items.iter().map(|i| i.number).collect::<Vec<_>>())
+    .bind(col(&|i| Some(i.title.clone())))
+    .bind(col(&|i| i.description.clone()))
+    .bind(items.iter().map(|i| ref_id(&service_ids, i, &i.service)).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| ref_id(&team_ids, i, &i.team)).collect::<Vec<_>>())
+    .bind(col(&|i| i.urgency.map(|u| u.as_str().to_owned())))
+    .bind(col(&|i| i.priority.clone()))
+    .bind(col(&|i| Some(i.status.as_str().to_owned())))
+    .bind(items.iter().map(|i| i.triggered_at).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.acknowledged_at).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.resolved_at).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| serde_json::json!(i.assignees)).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| serde_json::json!(i.tags)).collect::<Vec<_>>())
+    .bind(col(&|i| i.source_url.clone()))
+    .bind(items.iter().map(|i| i.source_updated_at).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.raw.clone()).collect::<Vec<_>>())
+    .fetch_all(db.conn())
+    .await?;
+    for (_, _, inserted) in &rows {
+        if *inserted {
+            stats.inserted += 1
+        } else {
+            stats.updated += 1
+        }
+    }
+    stats.stale = items.len() as u64 - rows.len() as u64;
+
+    // Timeline entries: new ones only, for every incident of the batch (even a stale version may carry them).
+    let mut ev_incident = Vec::new();
+    let (
+        mut ev_source,
+        mut ev_ext,
+        mut ev_id,
+        mut ev_kind,
+        mut ev_at,
+        mut ev_actor,
+        mut ev_msg,
+        mut ev_raw,
+    ) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for i in batch {
+        for e in &i.timeline {
+            ev_incident.push(i.external_id.clone());
+            ev_source.push(i.source.as_str().to_owned());
+            ev_ext.push(e.external_id.clone());
+            ev_id.push(Uuid::now_v7());
+            ev_kind.push(e.kind.clone());
+            ev_at.push(e.at);
+            ev_actor.push(e.actor.clone());
+            ev_msg.push(e.message.clone());
+            ev_raw.push(e.raw.clone());
+        }
+    }
+    if !ev_id.is_empty() {
+        let res = sqlx::query(
+            "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
+             SELECT t.id, $1, i.id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
+               FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
+                           $9::text[], $10::jsonb[]) AS t(id, source, incident_ext, ext, kind, at, actor, message, raw)
+               JOIN incidents i ON i.org_id = $1 AND i.source = t.source AND i.external_id = t.incident_ext
+             ON CONFLICT (org_id, incident_id, external_id) DO NOTHING",
+        )
+        .bind(org.0)
+        .bind(&ev_id)
+        .bind(&ev_source)
+        .bind(&ev_incident)
+        .bind(&ev_ext)
+        .bind(&ev_kind)
+        .bind(&ev_at)
+        .bind(&ev_actor)
+        .bind(&ev_msg)
+        .bind(&ev_raw)
+        .execute(db.conn())
+        .await?;
+        stats.events_inserted = res.rows_affected();
+    }
+    Ok(stats)
+}
+
+/// Filters of the incident list (all optional, combined with AND).
+#[derive(Debug, Default, Clone)]
+pub struct IncidentFilter {
+    pub source: Option<IncidentSource>,
+    pub status: Option<IncidentStatus>,
+    pub service_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub urgency: Option<Urgency>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Case-insensitive text in the title or description.
+    pub text: Option<String>,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    source: String,
+    external_id: String,
+    number: Option<i64>,
+    title: String,
+    description: Option<String>,
+    service_id: Option<Uuid>,
+    service_name: Option<String>,
+    team_id: Option<Uuid>,
+    team_name: Option<String>,
+    urgency: Option<String>,
+    priority: Option<String>,
+    status: String,
+    triggered_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    assignees: serde_json::Value,
+    tags: Vec<String>,
+    source_url: Option<String>,
+}
+
+impl Row {
+    fn out(self) -> (IncidentOut, Option<String>) {
+        let named = |id: Option<Uuid>, name: Option<String>| {
+            Some(NamedRef {
+                id: id?,
+                name: name?,
+            })
+        };
+        (
+            IncidentOut {
+                id: IncidentId(self.id),
+                source: IncidentSource::parse(&self.source).unwrap_or(IncidentSource::Sample),
+                external_id: self.external_id,
+                number: self.number,
+                title: self.title,
+                service: named(self.service_id, self.service_name),
+                team: named(self.team_id, self.team_name),
+                urgency: self.urgency.as_deref().and_then(Urgency::parse),
+                priority: self.priority,
+                status: IncidentStatus::parse(&self.status).unwrap_or(IncidentStatus::Triggered),
+                triggered_at: self.triggered_at,
+                acknowledged_at: self.acknowledged_at,
+                resolved_at: self.resolved_at,
+                assignees: serde_json::from_value(self.assignees).unwrap_or_default(),
+                tags: self.tags,
+                source_url: self.source_url,
+            },
+            self.description,
+        )
+    }
+}
+
+macro_rules! incident_select {
+    () => {
+        "SELECT i.id, i.source, i.external_id, i.number, i.title, i.description, i.service_id, s.name AS service_name,
+                i.team_id, t.name AS team_name, i.urgency, i.priority, i.status, i.triggered_at, i.acknowledged_at,
+                i.resolved_at, i.assignees, i.tags, i.source_url
+           FROM incidents i
+           LEFT JOIN services s ON s.id = i.service_id
+           LEFT JOIN teams t ON t.id = i.team_id
+          WHERE i.org_id = $1"
+    };
+}
+
+/// One page of incidents matching `f`, newest first (or oldest first).
+pub async fn list(
+    db: &mut OrgTx,
+    f: &IncidentFilter,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<(Vec<IncidentOut>, Option<String>)> {
+    let org = db.org_id();
+    let (at, id) = after.unzip();
+    let text = f.text.as_ref().map(|t| {
+        format!(
+            "%{}%",
+            t.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let sql = if f.ascending {
+        concat!(incident_select!(), "
+            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
+            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
+            AND ($6::text IS NULL OR i.urgency = $6)
+            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
+            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) > ($10, $11))
+          ORDER BY i.triggered_at, i.id LIMIT $12")
+    } else {
+        concat!(incident_select!(), "
+            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
+            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
+            AND ($6::text IS NULL OR i.urgency = $6)
+            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
+            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) < ($10, $11))
+          ORDER BY i.triggered_at DESC, i.id DESC LIMIT $12")
+    };
+    let rows: Vec<Row> = sqlx::query_as(sql)
+        .bind(org.0)
+        .bind(f.source.map(IncidentSource::as_str))
+        .bind(f.status.map(IncidentStatus::as_str))
+        .bind(f.service_id)
+        .bind(f.team_id)
+        .bind(f.urgency.map(Urgency::as_str))
+        .bind(f.since)
+        .bind(f.until)
+        .bind(text)
+        .bind(at)
+        .bind(id)
+        .bind(limit + 1)
+        .fetch_all(db.conn())
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<IncidentOut> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| r.out().0)
+        .collect();
+    let next = if more {
+        items.last().map(|i| cursor::encode(i.triggered_at, i.id.0))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// One incident with its timeline, oldest entry first.
+pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> {
+    let org = db.org_id();
+    let row: Row = sqlx::query_as(concat!(incident_select!(), " AND i.id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_one(db.conn())
+        .await?;
+    #[derive(sqlx::FromRow)]
+    struct Event {
+        kind: String,
+        at: DateTime<Utc>,
+        actor: Option<String>,
+        message: Option<String>,
+    }
+    let timeline: Vec<Event> = sqlx::query_as(
+        "SELECT kind, at, actor, message FROM incident_events WHERE org_id = $1 AND incident_id = $2 ORDER BY at, id",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_all(db.conn())
+    .await?;
+    let (incident, description) = row.out();
+    Ok(IncidentDetailOut {
+        incident,
+        description,
+        timeline: timeline
+            .into_iter()
+            .map(|e| IncidentEventOut {
+                kind: e.kind,
+                at: e.at,
+                actor: e.actor,
+                message: e.message,
+            })
+            .collect(),
+    })
+}

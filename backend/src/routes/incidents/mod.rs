@@ -1,0 +1,111 @@
+//! Incidents in the unified schema: the filtered, cursor-paginated list and one incident with its timeline.
+
+use crate::db::incidents::{self, IncidentFilter};
+use crate::error::ApiError;
+use crate::http::{Json, ListQuery, OrgMember, Path, Query};
+use crate::state::AppState;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use insights_types::api::{
+    IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, Urgency,
+};
+use insights_types::{IncidentId, OrgId, Permission};
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_incidents))
+        .routes(routes!(get_incident))
+}
+
+/// Sort order of the incident list.
+#[derive(Debug, Default, Clone, Copy, Deserialize, utoipa::ToSchema)]
+enum IncidentSort {
+    /// Newest first (default).
+    #[default]
+    #[serde(rename = "-triggered_at")]
+    NewestFirst,
+    /// Oldest first.
+    #[serde(rename = "triggered_at")]
+    OldestFirst,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct IncidentsQuery {
+    source: Option<IncidentSource>,
+    status: Option<IncidentStatus>,
+    /// A service id (from an incident's `service.id`).
+    service: Option<uuid::Uuid>,
+    /// A team id.
+    team: Option<uuid::Uuid>,
+    urgency: Option<Urgency>,
+    /// Triggered at or after (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Triggered before (RFC 3339).
+    until: Option<DateTime<Utc>>,
+    /// Text in the title or description (case-insensitive).
+    q: Option<String>,
+    /// `-triggered_at` (newest first, default) or `triggered_at`.
+    sort: Option<IncidentSort>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Incidents from every connected source, filtered and paginated.
+#[utoipa::path(get, path = "/orgs/{org_id}/incidents", tag = "incidents", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), IncidentsQuery), responses((status = 200, body = Page<IncidentOut>)))]
+async fn list_incidents(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Query(q): Query<IncidentsQuery>,
+) -> Result<Json<Page<IncidentOut>>, ApiError> {
+    member.require(Permission::ViewOrganization)?;
+    let (after, limit) = ListQuery {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .parse()?;
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`q` is at most 200 characters.",
+        ));
+    }
+    if let (Some(since), Some(until)) = (q.since, q.until)
+        && since >= until
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`since` must be before `until`.",
+        ));
+    }
+    let filter = IncidentFilter {
+        source: q.source,
+        status: q.status,
+        service_id: q.service,
+        team_id: q.team,
+        urgency: q.urgency,
+        since: q.since,
+        until: q.until,
+        text: q.q.filter(|t| !t.trim().is_empty()),
+        ascending: matches!(q.sort.unwrap_or_default(), IncidentSort::OldestFirst),
+    };
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let (items, next_cursor) = incidents::list(&mut db, &filter, after, limit).await?;
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// One incident with its description and timeline.
+#[utoipa::path(get, path = "/orgs/{org_id}/incidents/{incident_id}", tag = "incidents", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("incident_id" = IncidentId, Path)), responses((status = 200, body = IncidentDetailOut)))]
+async fn get_incident(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path((_, id)): Path<(OrgId, IncidentId)>,
+) -> Result<Json<IncidentDetailOut>, ApiError> {
+    member.require(Permission::ViewOrganization)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    Ok(Json(incidents::get(&mut db, id).await?))
+}

@@ -1,0 +1,293 @@
+//! The unified incident schema: the batch pipeline every source uses, and the list and detail endpoints.
+
+use chrono::{Duration, TimeZone, Utc};
+use insights_backend::db::incidents::upsert_batch;
+use insights_backend::ingest::{NormalizedEvent, NormalizedIncident, SourceRef};
+use insights_backend::testing::TestApp;
+use insights_types::OrgId;
+use insights_types::api::{
+    IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, Urgency,
+};
+use reqwest::StatusCode;
+
+fn incident(ext: &str, minutes: i64, service: &str, status: IncidentStatus) -> NormalizedIncident {
+    let at = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).unwrap() + Duration::minutes(minutes);
+    NormalizedIncident {
+        source: IncidentSource::Pagerduty,
+        external_id: ext.to_owned(),
+        number: Some(minutes),
+        title: format!("Disk full on {service} ({ext})"),
+        description: Some("/var is at 99%".into()),
+        service: Some(SourceRef {
+            external_id: format!("P{service}"),
+            name: service.to_owned(),
+        }),
+        team: Some(SourceRef {
+            external_id: "PTEAM".into(),
+            name: "Platform".into(),
+        }),
+        urgency: Some(if (minutes / 60) % 2 == 0 {
+            Urgency::High
+        } else {
+            Urgency::Low
+        }),
+        priority: Some("P2".into()),
+        status,
+        triggered_at: at,
+        acknowledged_at: (status != IncidentStatus::Triggered).then(|| at + Duration::minutes(3)),
+        resolved_at: (status == IncidentStatus::Resolved).then(|| at + Duration::minutes(30)),
+        assignees: vec!["Ada".into()],
+        tags: vec!["disk".into()],
+        source_url: Some(format!("https://acme.pagerduty.com/incidents/{ext}")),
+        source_updated_at: at + Duration::minutes(30),
+        raw: serde_json::json!({ "id": ext }),
+        timeline: vec![
+            NormalizedEvent {
+                external_id: format!("{ext}-1"),
+                kind: "trigger".into(),
+                at,
+                actor: None,
+                message: Some("Triggered".into()),
+                raw: serde_json::json!({}),
+            },
+            NormalizedEvent {
+                external_id: format!("{ext}-2"),
+                kind: "acknowledge".into(),
+                at: at + Duration::minutes(3),
+                actor: Some("Ada".into()),
+                message: None,
+                raw: serde_json::json!({}),
+            },
+        ],
+    }
+}
+
+async fn store(
+    app: &TestApp,
+    org: OrgId,
+    batch: &[NormalizedIncident],
+) -> insights_backend::ingest::UpsertStats {
+    let mut db = app.state.db.org_tx(org, None).await.unwrap();
+    let stats = upsert_batch(&mut db, batch).await.unwrap();
+    db.commit().await.unwrap();
+    stats
+}
+
+#[tokio::test]
+async fn the_batch_pipeline_is_idempotent_and_never_moves_an_incident_back() {
+    let app = TestApp::spawn(&[]).await;
+    let (s, org) = app.signup("o@example.com", "Acme").await;
+    let batch = vec![
+        incident("A", 0, "api", IncidentStatus::Resolved),
+        incident("B", 10, "db", IncidentStatus::Acknowledged),
+        incident("C", 20, "api", IncidentStatus::Triggered),
+    ];
+    let first = store(&app, org, &batch).await;
+    assert_eq!(
+        (
+            first.inserted,
+            first.updated,
+            first.stale,
+            first.events_inserted
+        ),
+        (3, 0, 0, 6)
+    );
+    let again = store(&app, org, &batch).await;
+    assert_eq!(
+        (again.inserted, again.events_inserted),
+        (0, 0),
+        "a re-run duplicates nothing"
+    );
+
+    // An older version of B (triggered, changed earlier) arrives late: it must not win.
+    let mut old_b = incident("B", 10, "db", IncidentStatus::Triggered);
+    old_b.source_updated_at -= Duration::hours(1);
+    let late = store(&app, org, &[old_b]).await;
+    assert_eq!(late.stale, 1);
+    let page: Page<IncidentOut> = app
+        .get(&format!("/api/v1/orgs/{org}/incidents?limit=200"), &s.token)
+        .await
+        .json();
+    assert_eq!(page.items.len(), 3);
+    let b = page.items.iter().find(|i| i.external_id == "B").unwrap();
+    assert_eq!(b.status, IncidentStatus::Acknowledged);
+    // A newer version does win.
+    let mut new_b = incident("B", 10, "db", IncidentStatus::Resolved);
+    new_b.source_updated_at += Duration::hours(1);
+    assert_eq!(store(&app, org, &[new_b]).await.updated, 1);
+    let page: Page<IncidentOut> = app
+        .get(
+            &format!("/api/v1/orgs/{org}/incidents?status=resolved"),
+            &s.token,
+        )
+        .await
+        .json();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|i| i.external_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["B", "A"]
+    );
+}
+
+#[tokio::test]
+async fn incidents_are_filtered_sorted_and_paginated() {
+    let app = TestApp::spawn(&[]).await;
+    let (s, org) = app.signup("o@example.com", "Acme").await;
+    let batch: Vec<_> = (0..25)
+        .map(|n| {
+            incident(
+                &format!("I{n:02}"),
+                n * 60,
+                if n % 3 == 0 { "db" } else { "api" },
+                IncidentStatus::Resolved,
+            )
+        })
+        .collect();
+    store(&app, org, &batch).await;
+    let base = format!("/api/v1/orgs/{org}/incidents");
+    let get = |q: String| {
+        let (app, token, base) = (&app, s.token.clone(), base.clone());
+        async move {
+            let r = app.get(&format!("{base}?{q}"), &token).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+            r.json::<Page<IncidentOut>>()
+        }
+    };
+    // Newest first by default; oldest first on request.
+    let all = get("limit=200".into()).await;
+    assert_eq!(all.items.first().unwrap().external_id, "I24");
+    let asc = get("limit=200&sort=triggered_at".into()).await;
+    assert_eq!(asc.items.first().unwrap().external_id, "I00");
+    // Filters.
+    let db_service = all
+        .items
+        .iter()
+        .find(|i| i.service.as_ref().unwrap().name == "db")
+        .unwrap()
+        .service
+        .clone()
+        .unwrap();
+    assert_eq!(
+        get(format!("limit=200&service={}", db_service.id))
+            .await
+            .items
+            .len(),
+        9
+    );
+    assert_eq!(get("limit=200&urgency=high".into()).await.items.len(), 13);
+    assert_eq!(
+        get("limit=200&since=2026-10-01T14:00:00Z&until=2026-10-01T17:00:00Z".into())
+            .await
+            .items
+            .len(),
+        3
+    );
+    assert_eq!(get("q=I07".into()).await.items.len(), 1);
+    assert_eq!(get("q=disk%20FULL&limit=200".into()).await.items.len(), 25);
+    assert_eq!(get("source=opsgenie".into()).await.items.len(), 0);
+    // Pages cover the list once, in order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = get(match &cursor {
+            Some(c) => format!("limit=10&cursor={c}"),
+            None => "limit=10".into(),
+        })
+        .await;
+        seen.extend(page.items.into_iter().map(|i| i.external_id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        all.items
+            .iter()
+            .map(|i| i.external_id.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn an_incident_shows_its_timeline_and_stays_in_its_organization() {
+    let app = TestApp::spawn(&[]).await;
+    let p = app.personas().await;
+    store(
+        &app,
+        p.org_id,
+        &[incident("X", 0, "api", IncidentStatus::Acknowledged)],
+    )
+    .await;
+    let page: Page<IncidentOut> = app
+        .get(
+            &format!("/api/v1/orgs/{}/incidents", p.org_id),
+            &p.viewer.token,
+        )
+        .await
+        .json();
+    let id = page.items[0].id;
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{}/incidents/{id}", p.org_id),
+            &p.viewer.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let detail: IncidentDetailOut = r.json();
+    assert_eq!(detail.description.as_deref(), Some("/var is at 99%"));
+    assert_eq!(
+        detail
+            .timeline
+            .iter()
+            .map(|e| e.kind.as_str())
+            .collect::<Vec<_>>(),
+        vec!["trigger", "acknowledge"]
+    );
+    assert_eq!(detail.incident.team.as_ref().unwrap().name, "Platform");
+    // Another organization sees nothing of it.
+    let (_, other_org) = app.signup("other@example.com", "Other").await;
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{}/incidents/{id}", p.org_id),
+            &p.outsider.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .get(
+            &format!("/api/v1/orgs/{other_org}/incidents/{id}"),
+            &p.outsider.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_incident_queries_are_refused() {
+    let app = TestApp::spawn(&[]).await;
+    let (s, org) = app.signup("o@example.com", "Acme").await;
+    for q in [
+        "status=exploded",
+        "source=jira",
+        "urgency=medium",
+        "service=not-a-uuid",
+        "since=yesterday",
+        "since=2026-10-02T00:00:00Z&until=2026-10-01T00:00:00Z",
+        "sort=title",
+        "limit=0",
+        "cursor=nope",
+    ] {
+        let r = app
+            .get(&format!("/api/v1/orgs/{org}/incidents?{q}"), &s.token)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text);
+        let _ = r.error_code();
+    }
+    let r = app
+        .get(&format!("/api/v1/orgs/{org}/incidents/42"), &s.token)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
