@@ -23,9 +23,19 @@ fn incident(n: usize) -> NormalizedIncident {
         number: Some(n as i64),
         title: format!("High latency on checkout-{} (p99 > 2s)", n % 12),
         description: Some("Latency SLO burn rate above 14.4 for 5 minutes".into()),
-        service: Some(SourceRef { external_id: format!("PSVC{}", n % 12), name: format!("checkout-{}", n % 12) }),
-        team: Some(SourceRef { external_id: format!("PTEAM{}", n % 3), name: format!("team-{}", n % 3) }),
-        urgency: Some(if n.is_multiple_of(4) { Urgency::Low } else { Urgency::High }),
+        service: Some(SourceRef {
+            external_id: format!("PSVC{}", n % 12),
+            name: format!("checkout-{}", n % 12),
+        }),
+        team: Some(SourceRef {
+            external_id: format!("PTEAM{}", n % 3),
+            name: format!("team-{}", n % 3),
+        }),
+        urgency: Some(if n.is_multiple_of(4) {
+            Urgency::Low
+        } else {
+            Urgency::High
+        }),
         priority: Some("P2".into()),
         status: IncidentStatus::Resolved,
         triggered_at: at,
@@ -37,8 +47,22 @@ fn incident(n: usize) -> NormalizedIncident {
         source_updated_at: at + Duration::minutes(38),
         raw: serde_json::json!({ "id": format!("Q{n:08}"), "type": "incident", "incident_number": n }),
         timeline: vec![
-            NormalizedEvent { external_id: "t".into(), kind: "trigger".into(), at, actor: None, message: None, raw: serde_json::json!({}) },
-            NormalizedEvent { external_id: "r".into(), kind: "resolve".into(), at: at + Duration::minutes(38), actor: Some("oncall-primary".into()), message: None, raw: serde_json::json!({}) },
+            NormalizedEvent {
+                external_id: "t".into(),
+                kind: "trigger".into(),
+                at,
+                actor: None,
+                message: None,
+                raw: serde_json::json!({}),
+            },
+            NormalizedEvent {
+                external_id: "r".into(),
+                kind: "resolve".into(),
+                at: at + Duration::minutes(38),
+                actor: Some("oncall-primary".into()),
+                message: None,
+                raw: serde_json::json!({}),
+            },
         ],
     }
 }
@@ -47,9 +71,14 @@ fn incident(n: usize) -> NormalizedIncident {
 async fn main() {
     let app = TestApp::spawn(&[]).await;
     let (_, org) = app.signup("bench@example.com", "Bench").await;
-    let batches: Vec<Vec<NormalizedIncident>> =
-        (0..TOTAL).collect::<Vec<_>>().chunks(BATCH).map(|c| c.iter().map(|n| incident(*n)).collect()).collect();
-    println!("Normalize-and-store benchmark: {TOTAL} incidents, {BATCH} per batch, 2 timeline entries each");
+    let batches: Vec<Vec<NormalizedIncident>> = (0..TOTAL)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|c| c.iter().map(|n| incident(*n)).collect())
+        .collect();
+    println!(
+        "Normalize-and-store benchmark: {TOTAL} incidents, {BATCH} per batch, 2 timeline entries each"
+    );
     for round in ["insert", "update (same versions again)"] {
         let started = Instant::now();
         let mut stored = 0;
@@ -61,6 +90,9 @@ async fn main() {
         }
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(stored as usize, TOTAL);
-        println!("  {round}: {:.0} incidents/s ({TOTAL} in {secs:.1} s)", TOTAL as f64 / secs);
+        println!(
+            "  {round}: {:.0} incidents/s ({TOTAL} in {secs:.1} s)",
+            TOTAL as f64 / secs
+        );
     }
 }
