@@ -12,7 +12,7 @@ use apalis::prelude::*;
 use insights_backend::Config;
 use insights_backend::crypto::SecretBox;
 use insights_backend::db::Db;
-use insights_backend::jobs::{JobQueue, SendInvitationEmail, storage};
+use insights_backend::jobs::{GenerateSampleData, JobQueue, SendInvitationEmail, storage};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::future::Future;
@@ -94,31 +94,41 @@ impl Worker {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx));
 
+        // One apalis worker per job kind, all with the same polling, concurrency and retry policy.
+        macro_rules! job_worker {
+            ($job:ty, $handler:path) => {{
+                let (state, conn, prefix) = (state.clone(), conn.clone(), prefix.clone());
+                move |_restarts| {
+                    let backoff = ExponentialBackoffMaker::new(
+                        backoff_base,
+                        Duration::from_secs(600),
+                        0.5,
+                        HasherRng::default(),
+                    )
+                    .expect("valid backoff bounds")
+                    .make_backoff();
+                    WorkerBuilder::new(<$job>::KIND)
+                        .backend(
+                            storage::<$job>(conn.clone(), &prefix, <$job>::KIND)
+                                .poll_with_interval(POLL_INTERVAL),
+                        )
+                        .data(state.clone())
+                        .concurrency(concurrency)
+                        .retry(RetryPolicy::retries(retries).with_backoff(backoff))
+                        .build($handler)
+                }
+            }};
+        }
         let monitor = Monitor::new()
             .shutdown_timeout(Duration::from_secs(30))
-            .register(move |_restarts| {
-                let backoff = ExponentialBackoffMaker::new(
-                    backoff_base,
-                    Duration::from_secs(600),
-                    0.5,
-                    HasherRng::default(),
-                )
-                .expect("valid backoff bounds")
-                .make_backoff();
-                WorkerBuilder::new(SendInvitationEmail::KIND)
-                    .backend(
-                        storage::<SendInvitationEmail>(
-                            conn.clone(),
-                            &prefix,
-                            SendInvitationEmail::KIND,
-                        )
-                        .poll_with_interval(POLL_INTERVAL),
-                    )
-                    .data(state.clone())
-                    .concurrency(concurrency)
-                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
-                    .build(jobs::send_invitation_email::run)
-            });
+            .register(job_worker!(
+                SendInvitationEmail,
+                jobs::send_invitation_email::run
+            ))
+            .register(job_worker!(
+                GenerateSampleData,
+                jobs::generate_sample_data::run
+            ));
         tracing::info!("insights-worker started");
         let result = monitor
             .run_with_signal(async move {

@@ -3,6 +3,8 @@
 //! one round of statements, idempotently and monotonically (an older version of an incident never overwrites
 //! a newer one), keeping each raw payload for later re-normalization.
 
+pub mod sample;
+
 use chrono::{DateTime, Utc};
 use insights_types::api::{IncidentSource, IncidentStatus, Urgency};
 

@@ -24,6 +24,18 @@ impl SendInvitationEmail {
     pub const KIND: &'static str = "send_invitation_email";
 }
 
+/// Generates the built-in sample incident history for an organization.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "version")]
+pub enum GenerateSampleData {
+    #[serde(rename = "1")]
+    V1 { org_id: OrgId, job_run_id: JobRunId },
+}
+
+impl GenerateSampleData {
+    pub const KIND: &'static str = "generate_sample_data";
+}
+
 /// The Redis queue name of a job kind.
 #[must_use]
 pub fn queue_name(prefix: &str, kind: &str) -> String {
@@ -40,13 +52,15 @@ pub fn storage<T>(conn: ConnectionManager, prefix: &str, kind: &str) -> RedisSto
 #[derive(Clone, Debug)]
 pub struct JobQueue {
     invitation_email: RedisStorage<SendInvitationEmail>,
+    sample_data: RedisStorage<GenerateSampleData>,
 }
 
 impl JobQueue {
     #[must_use]
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
-            invitation_email: storage(conn, prefix, SendInvitationEmail::KIND),
+            invitation_email: storage(conn.clone(), prefix, SendInvitationEmail::KIND),
+            sample_data: storage(conn, prefix, GenerateSampleData::KIND),
         }
     }
 
@@ -56,6 +70,14 @@ impl JobQueue {
             .push(job)
             .await
             .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", SendInvitationEmail::KIND))
+    }
+
+    pub async fn generate_sample_data(&self, job: GenerateSampleData) -> anyhow::Result<()> {
+        self.sample_data
+            .clone()
+            .push(job)
+            .await
+            .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", GenerateSampleData::KIND))
     }
 
     /// Enqueues again a tracked job whose first enqueue was lost (see the worker's sweeper).
@@ -74,6 +96,10 @@ impl JobQueue {
                     invitation_id: InvitationId(inv),
                 })
                 .await
+            }
+            (GenerateSampleData::KIND, _) => {
+                self.generate_sample_data(GenerateSampleData::V1 { org_id, job_run_id })
+                    .await
             }
             _ => anyhow::bail!("cannot requeue job kind {kind:?} (subject {subject:?})"),
         }

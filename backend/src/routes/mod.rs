@@ -10,6 +10,7 @@ pub mod me;
 pub mod members;
 pub mod operations;
 pub mod orgs;
+pub mod sample_data;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,4 +27,5 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(jobs::router())
         .merge(feedback::router())
         .merge(incidents::router())
+        .merge(sample_data::router())
 }

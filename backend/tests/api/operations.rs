@@ -127,6 +127,7 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         "/api/v1/orgs/{org_id}/feedback",
         "/api/v1/orgs/{org_id}/incidents",
         "/api/v1/orgs/{org_id}/incidents/{incident_id}",
+        "/api/v1/orgs/{org_id}/sample-data",
         "/api/v1/openapi.json",
         "/health/live",
         "/health/ready",

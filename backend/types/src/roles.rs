@@ -50,7 +50,7 @@ impl Role {
         match permission {
             ViewOrganization | ListMembers | LeaveOrganization | SendFeedback => true,
             UpdateOrganization | InviteMembers | ManageMembers | ViewAuditLog | ViewJobs
-            | ViewFeedback => {
+            | ViewFeedback | ManageIntegrations => {
                 matches!(self, Owner | Admin)
             }
             ManageOwners => self == Owner,
@@ -100,10 +100,12 @@ pub enum Permission {
     ViewJobs,
     /// Read the feedback people left.
     ViewFeedback,
+    /// Connect sources of incidents (and load the sample history).
+    ManageIntegrations,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ViewOrganization,
         Permission::ListMembers,
         Permission::LeaveOrganization,
@@ -115,6 +117,7 @@ impl Permission {
         Permission::ViewAuditLog,
         Permission::ViewJobs,
         Permission::ViewFeedback,
+        Permission::ManageIntegrations,
     ];
 }
 

@@ -1,6 +1,7 @@
 //! Job handlers, one per file, and the bookkeeping every job shares: each attempt moves its `job_runs` row
 //! to `running`, then to `succeeded`, `retrying` (with the error) or `failed` (after the last attempt).
 
+pub mod generate_sample_data;
 pub mod send_invitation_email;
 
 use crate::WorkerState;

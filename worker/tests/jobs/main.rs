@@ -312,3 +312,58 @@ async fn a_revoked_invitation_is_not_mailed() {
     assert!(sink.messages().await.is_empty());
     env.finish(&owner.token, org).await;
 }
+
+/// Every incident of the organization, counted through the paginated list.
+async fn count_incidents(app: &TestApp, token: &str, org: insights_types::OrgId) -> u64 {
+    let mut n = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/orgs/{org}/incidents?limit=200&cursor={c}"),
+            None => format!("/api/v1/orgs/{org}/incidents?limit=200"),
+        };
+        let page: Page<insights_types::api::IncidentOut> = app.get(&path, token).await.json();
+        n += page.items.len() as u64;
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return n,
+        }
+    }
+}
+
+#[tokio::test]
+async fn sample_data_loads_months_of_incidents_once() {
+    let sink = SmtpSink::start(0).await;
+    let env = Env::start(sink.port, &[]).await;
+    let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
+    let r = env
+        .app
+        .post(
+            &format!("/api/v1/orgs/{org}/sample-data"),
+            &owner.token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let job: JobRunOut = r.json();
+    let done = wait_for_job(&env.app, &owner.token, org, job.id).await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    let total = done.progress["total"].as_u64().unwrap();
+    assert!(total > 500, "{total}");
+    assert_eq!(done.progress["inserted"].as_u64(), Some(total));
+    assert_eq!(count_incidents(&env.app, &owner.token, org).await, total);
+    // Loading again stores nothing twice.
+    let again: JobRunOut = env
+        .app
+        .post(
+            &format!("/api/v1/orgs/{org}/sample-data"),
+            &owner.token,
+            serde_json::json!({}),
+        )
+        .await
+        .json();
+    let done = wait_for_job(&env.app, &owner.token, org, again.id).await;
+    assert_eq!(done.progress["inserted"].as_u64(), Some(0));
+    assert_eq!(count_incidents(&env.app, &owner.token, org).await, total);
+    env.finish(&owner.token, org).await;
+}
