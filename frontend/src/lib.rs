@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 use pages::auth::{Join, Login, Signup};
+use pages::incidents::{IncidentPage, Incidents, Integrations};
 use pages::org::{AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings, Section};
 use pages::profile::Profile;
 use session::Session;
@@ -47,11 +48,12 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/orgs/:org") view=OrgShell>
                     <Route path=path!("") view=|| view! { <Redirect path="dashboard" /> } />
                     <Route path=path!("dashboard") view=|| view! { <Section name="Dashboard" /> } />
-                    <Route path=path!("incidents") view=|| view! { <Section name="Incidents" /> } />
+                    <Route path=path!("incidents") view=Incidents />
+                    <Route path=path!("incidents/:incident") view=IncidentPage />
                     <Route path=path!("patterns") view=|| view! { <Section name="Patterns" /> } />
                     <Route path=path!("runbooks") view=|| view! { <Section name="Runbooks" /> } />
                     <Route path=path!("automations") view=|| view! { <Section name="Automations" /> } />
-                    <Route path=path!("integrations") view=|| view! { <Section name="Integrations" /> } />
+                    <Route path=path!("integrations") view=Integrations />
                     <Route path=path!("settings") view=OrgSettings />
                     <Route path=path!("settings/members") view=Members />
                     <Route path=path!("settings/invitations") view=Invitations />

@@ -63,10 +63,19 @@ impl Driver {
     }
 }
 
-/// The app under test and a chromedriver.
+/// The app under test (API and worker) and a chromedriver.
 pub struct E2e {
     pub app: TestApp,
     driver: Driver,
+    stop_worker: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for E2e {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop_worker.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl E2e {
@@ -87,10 +96,19 @@ impl E2e {
             ("INSIGHTS_WEB_DIR", web.as_str()),
         ];
         vars.extend_from_slice(overrides);
-        let app = TestApp::spawn_with(test_config(&vars).await).await;
+        let config = test_config(&vars).await;
+        let app = TestApp::spawn_with(config.clone()).await;
+        let worker = insights_worker::Worker::build(config)
+            .await
+            .expect("worker builds");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(worker.run_until(async move {
+            let _ = stopped.await;
+        }));
         E2e {
             app,
             driver: Driver::start().await,
+            stop_worker: Some(stop),
         }
     }
 

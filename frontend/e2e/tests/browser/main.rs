@@ -196,6 +196,29 @@ async fn the_session_is_refreshed_silently_after_the_access_token_expires() {
 }
 
 #[tokio::test]
+async fn one_click_loads_the_sample_history_and_incidents_open_with_their_timeline() {
+    let e2e = E2e::start(&[]).await;
+    e2e.app.signup("owner@example.com", "Acme SRE").await;
+    e2e.run("sample-data", |b| async move {
+        b.login("owner@example.com").await;
+        b.click(".sidenav a[href$='/integrations']").await;
+        b.click("#load-sample").await;
+        b.wait_text(".job", "Done:").await;
+        b.click(".job a").await;
+        b.wait_text("main h1", "Incidents").await;
+        b.wait_text("table.incidents", "resolved").await;
+        // Filter, then open one incident.
+        b.select("#incident-status", "resolved").await;
+        b.wait_text("table.incidents tbody tr", "resolved").await;
+        b.click("table.incidents tbody tr a").await;
+        b.wait_text("main h2", "Timeline").await;
+        b.wait_text(".timeline", "trigger").await;
+        b.wait_text(".facts", "Time to acknowledge").await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn every_page_renders_at_desktop_and_mobile_widths() {
     let e2e = E2e::start(&[]).await;
     let p = e2e.app.personas().await;
@@ -203,6 +226,15 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
     e2e.app
         .invite(&p.owner, org, "pending@example.com", Role::Member)
         .await;
+    let sample: insights_types::api::JobRunOut = e2e
+        .app
+        .post(
+            &format!("/api/v1/orgs/{org}/sample-data"),
+            &p.owner.token,
+            serde_json::json!({}),
+        )
+        .await
+        .json();
     e2e.app
         .post(
             &format!("/api/v1/orgs/{org}/feedback"),
@@ -210,8 +242,37 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
             serde_json::json!({ "message": "Love the members page", "page": "/settings/members" }),
         )
         .await;
+    // Wait for the sample history, and pick an incident to show.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let j = e2e
+            .app
+            .get(
+                &format!("/api/v1/orgs/{org}/jobs/{}", sample.id),
+                &p.owner.token,
+            )
+            .await;
+        if j.body["state"] == "succeeded" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sample data not loaded: {}",
+            j.text
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let list = e2e
+        .app
+        .get(
+            &format!("/api/v1/orgs/{org}/incidents?status=resolved&limit=1"),
+            &p.owner.token,
+        )
+        .await;
+    let incident = list.body["items"][0]["id"].as_str().unwrap().to_owned();
     let owner = p.owner.email.clone();
     for (label, width, height) in [("desktop", 1440, 900), ("mobile", 375, 812)] {
+        let incident = incident.clone();
         let owner = owner.clone();
         e2e.run_sized(&format!("screens-{label}"), width, height, |b| async move {
             for (name, path, expect) in [
@@ -225,6 +286,17 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
             b.login(&owner).await;
             for (name, path, expect) in [
                 ("dashboard", format!("/orgs/{org}/dashboard"), "Dashboard"),
+                ("incidents", format!("/orgs/{org}/incidents"), "resolved"),
+                (
+                    "incident",
+                    format!("/orgs/{org}/incidents/{incident}"),
+                    "Timeline",
+                ),
+                (
+                    "integrations",
+                    format!("/orgs/{org}/integrations"),
+                    "Sample history",
+                ),
                 ("settings", format!("/orgs/{org}/settings"), "Slug"),
                 ("members", format!("/orgs/{org}/settings/members"), "viewer"),
                 (
