@@ -33,6 +33,33 @@ pub struct WorkerState {
     pub queue: JobQueue,
 }
 
+/// A worker running in the background (see [`Worker::spawn`]); dropping it asks it to stop.
+pub struct RunningWorker {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningWorker {
+    /// Stops gracefully (running jobs finish) and returns how the worker ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningWorker {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 pub struct Worker {
     state: WorkerState,
     redis: apalis_redis::ConnectionManager,
@@ -78,6 +105,20 @@ impl Worker {
     #[must_use]
     pub fn state(&self) -> &WorkerState {
         &self.state
+    }
+
+    /// Runs on the current runtime in the background until the returned handle is stopped (or dropped):
+    /// for embedding the worker in another process, such as a test.
+    #[must_use]
+    pub fn spawn(self) -> RunningWorker {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.run_until(async move {
+            let _ = stopped.await;
+        }));
+        RunningWorker {
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Runs every worker and the sweeper until `shutdown` completes; in-flight jobs finish first (up to 30 s).

@@ -2,10 +2,7 @@
 
 use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
-use insights_types::{
-    AuditEventId, UserId,
-    api::{AuditEventOut, UserOut},
-};
+use insights_types::{AuditEventId, UserId, api::AuditEventOut};
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -99,31 +96,17 @@ pub async fn list(
     .bind(limit + 1)
     .fetch_all(db.conn())
     .await?;
-    let more = rows.len() as i64 > limit;
     let items: Vec<AuditEventOut> = rows
         .into_iter()
-        .take(limit as usize)
         .map(|r| AuditEventOut {
             id: AuditEventId(r.id),
             action: r.action,
-            actor: match (r.actor_id, r.actor_email, r.actor_name) {
-                (Some(id), Some(email), Some(name)) => Some(UserOut {
-                    id: UserId(id),
-                    email,
-                    name,
-                }),
-                _ => None,
-            },
+            actor: super::users::joined(r.actor_id, r.actor_email, r.actor_name),
             target: r.target,
             details: r.details,
             ip: r.ip,
             created_at: r.created_at,
         })
         .collect();
-    let next = if more {
-        items.last().map(|e| cursor::encode(e.created_at, e.id.0))
-    } else {
-        None
-    };
-    Ok((items, next))
+    Ok(cursor::page(items, limit, |e| (e.created_at, e.id.0)))
 }

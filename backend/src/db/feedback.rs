@@ -2,10 +2,7 @@
 
 use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
-use insights_types::{
-    FeedbackId, UserId,
-    api::{FeedbackOut, UserOut},
-};
+use insights_types::{FeedbackId, UserId, api::FeedbackOut};
 use uuid::Uuid;
 
 pub async fn create(
@@ -59,29 +56,15 @@ pub async fn list(
     .bind(limit + 1)
     .fetch_all(db.conn())
     .await?;
-    let more = rows.len() as i64 > limit;
     let items: Vec<FeedbackOut> = rows
         .into_iter()
-        .take(limit as usize)
         .map(|r| FeedbackOut {
             id: FeedbackId(r.id),
             message: r.message,
             page: r.page,
-            author: match (r.author_id, r.author_email, r.author_name) {
-                (Some(id), Some(email), Some(name)) => Some(UserOut {
-                    id: UserId(id),
-                    email,
-                    name,
-                }),
-                _ => None,
-            },
+            author: super::users::joined(r.author_id, r.author_email, r.author_name),
             created_at: r.created_at,
         })
         .collect();
-    let next = if more {
-        items.last().map(|f| cursor::encode(f.created_at, f.id.0))
-    } else {
-        None
-    };
-    Ok((items, next))
+    Ok(cursor::page(items, limit, |f| (f.created_at, f.id.0)))
 }

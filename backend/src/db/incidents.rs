@@ -11,10 +11,27 @@ use insights_types::api::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
+/// The two tables incidents refer to by (source, external id).
+#[derive(Clone, Copy)]
+enum RefTable {
+    Services,
+    Teams,
+}
+
+macro_rules! upsert_ref_tail {
+    () => {
+        " (id, org_id, source, external_id, name)
+         SELECT id, $1, source, ext, name
+           FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
+         ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
+         RETURNING id, source, external_id"
+    };
+}
+
 /// Upserts the distinct services (or teams) of a batch; returns their ids by (source, external id).
 async fn upsert_refs(
     db: &mut OrgTx,
-    table: &'static str,
+    table: RefTable,
     refs: &[(IncidentSource, &crate::ingest::SourceRef)],
 ) -> DbResult<HashMap<(String, String), Uuid>> {
     let mut seen = HashMap::new();
@@ -30,18 +47,8 @@ async fn upsert_refs(
     let ids: Vec<Uuid> = (0..names.len()).map(|_| Uuid::now_v7()).collect();
     let org = db.org_id();
     let sql = match table {
-        "services" => {
-            "INSERT INTO services (id, org_id, source, external_id, name)
-             SELECT id, $1, source, ext, name FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
-             ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
-             RETURNING id, source, external_id"
-        }
-        _ => {
-            "INSERT INTO teams (id, org_id, source, external_id, name)
-             SELECT id, $1, source, ext, name FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
-             ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
-             RETURNING id, source, external_id"
-        }
+        RefTable::Services => concat!("INSERT INTO services", upsert_ref_tail!()),
+        RefTable::Teams => concat!("INSERT INTO teams", upsert_ref_tail!()),
     };
     let rows: Vec<(Uuid, String, String)> = sqlx::query_as(sql)
         .bind(org.0)
@@ -69,8 +76,8 @@ pub async fn upsert_batch(db: &mut OrgTx, batch: &[NormalizedIncident]) -> DbRes
         .iter()
         .filter_map(|i| i.team.as_ref().map(|t| (i.source, t)))
         .collect();
-    let service_ids = upsert_refs(db, "services", &services).await?;
-    let team_ids = upsert_refs(db, "teams", &teams).await?;
+    let service_ids = upsert_refs(db, RefTable::Services, &services).await?;
+    let team_ids = upsert_refs(db, RefTable::Teams, &teams).await?;
     let ref_id = |map: &HashMap<(String, String), Uuid>,
                   i: &NormalizedIncident,
                   r: &Option<crate::ingest::SourceRef>| {
@@ -343,18 +350,8 @@ pub async fn list(
         .bind(limit + 1)
         .fetch_all(db.conn())
         .await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<IncidentOut> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|r| r.out().0)
-        .collect();
-    let next = if more {
-        items.last().map(|i| cursor::encode(i.triggered_at, i.id.0))
-    } else {
-        None
-    };
-    Ok((items, next))
+    let items: Vec<IncidentOut> = rows.into_iter().map(|r| r.out().0).collect();
+    Ok(cursor::page(items, limit, |i| (i.triggered_at, i.id.0)))
 }
 
 /// One incident with its timeline, oldest entry first.

@@ -31,11 +31,11 @@ impl InvitationRow {
 
     #[must_use]
     pub fn inviter(&self) -> Option<UserOut> {
-        Some(UserOut {
-            id: UserId(self.inviter_id?),
-            email: self.inviter_email.clone()?,
-            name: self.inviter_name.clone()?,
-        })
+        super::users::joined(
+            self.inviter_id,
+            self.inviter_email.clone(),
+            self.inviter_name.clone(),
+        )
     }
 
     /// Pending: neither accepted, revoked nor expired.

@@ -98,18 +98,8 @@ pub async fn list(
     .bind(limit + 1)
     .fetch_all(db.conn())
     .await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<JobRunOut> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(Into::into)
-        .collect();
-    let next = if more {
-        items.last().map(|j| cursor::encode(j.created_at, j.id.0))
-    } else {
-        None
-    };
-    Ok((items, next))
+    let items: Vec<JobRunOut> = rows.into_iter().map(Into::into).collect();
+    Ok(cursor::page(items, limit, |j| (j.created_at, j.id.0)))
 }
 
 /// Records the start of an attempt and returns `(attempt, max_attempts)`; `None` when the job already ended

@@ -166,6 +166,26 @@ pub mod cursor {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
     }
 
+    /// One page out of the `limit + 1` rows a list query fetched: the first `limit`, and the cursor after the
+    /// last of them when there was more.
+    pub fn page<T>(
+        mut items: Vec<T>,
+        limit: i64,
+        position: impl Fn(&T) -> Position,
+    ) -> (Vec<T>, Option<String>) {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit as usize);
+        let next = more
+            .then(|| {
+                items.last().map(|i| {
+                    let (at, id) = position(i);
+                    encode(at, id)
+                })
+            })
+            .flatten();
+        (items, next)
+    }
+
     /// `None` when the cursor was not produced by [`encode`].
     #[must_use]
     pub fn decode(s: &str) -> Option<Position> {

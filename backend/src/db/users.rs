@@ -32,6 +32,16 @@ impl UserRow {
     }
 }
 
+/// A user from the three columns of an outer join (`None` when the user is gone).
+#[must_use]
+pub fn joined(id: Option<Uuid>, email: Option<String>, name: Option<String>) -> Option<UserOut> {
+    Some(UserOut {
+        id: UserId(id?),
+        email: email?,
+        name: name?,
+    })
+}
+
 pub async fn create(
     conn: &mut PgConnection,
     id: UserId,

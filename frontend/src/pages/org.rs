@@ -52,15 +52,11 @@ pub fn Section(#[prop(into)] name: String) -> impl IntoView {
         "Dashboard" => {
             "Trends of incident volume, MTTA and MTTR, noisy services and off-hours load, with filters and drill-down."
         }
-        "Incidents" => {
-            "Your whole PagerDuty and Opsgenie history in one searchable list, with timelines."
-        }
         "Patterns" => "Recurring incident patterns, and why each incident belongs to its pattern.",
         "Runbooks" => "Runbooks generated from your own runbooks and past fixes, with citations.",
         "Automations" => {
             "Your AWS Lambda functions as automations: by hand, on a schedule, or on matching incidents."
         }
-        "Integrations" => "Connect PagerDuty and Opsgenie and import your full incident history.",
         _ => "",
     };
     view! { <ComingSoon section=name what=what /> }

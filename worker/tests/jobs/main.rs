@@ -13,8 +13,7 @@ use std::time::Duration;
 /// An API and a worker sharing one configuration (database, Redis prefix, SMTP).
 struct Env {
     app: TestApp,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    worker: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    worker: insights_worker::RunningWorker,
 }
 
 impl Env {
@@ -31,27 +30,14 @@ impl Env {
         let app = TestApp::spawn_with(config.clone()).await;
         let worker = insights_worker::Worker::build(config)
             .await
-            .expect("worker builds");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(worker.run_until(async move {
-            let _ = stopped.await;
-        }));
-        Env {
-            app,
-            stop: Some(stop),
-            worker: Some(handle),
-        }
+            .expect("worker builds")
+            .spawn();
+        Env { app, worker }
     }
 
     /// Stops the worker gracefully, and checks that no job was left unfinished.
-    async fn finish(mut self, owner_token: &str, org: insights_types::OrgId) {
-        let _ = self.stop.take().unwrap().send(());
-        self.worker
-            .take()
-            .unwrap()
-            .await
-            .unwrap()
-            .expect("worker stops cleanly");
+    async fn finish(self, owner_token: &str, org: insights_types::OrgId) {
+        self.worker.stop().await.expect("worker stops cleanly");
         let page: Page<JobRunOut> = self
             .app
             .get(&format!("/api/v1/orgs/{org}/jobs?limit=200"), owner_token)

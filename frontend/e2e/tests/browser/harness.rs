@@ -67,15 +67,8 @@ impl Driver {
 pub struct E2e {
     pub app: TestApp,
     driver: Driver,
-    stop_worker: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for E2e {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop_worker.take() {
-            let _ = stop.send(());
-        }
-    }
+    /// Stops when the environment is dropped.
+    _worker: insights_worker::RunningWorker,
 }
 
 impl E2e {
@@ -100,15 +93,12 @@ impl E2e {
         let app = TestApp::spawn_with(config.clone()).await;
         let worker = insights_worker::Worker::build(config)
             .await
-            .expect("worker builds");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(worker.run_until(async move {
-            let _ = stopped.await;
-        }));
+            .expect("worker builds")
+            .spawn();
         E2e {
             app,
             driver: Driver::start().await,
-            stop_worker: Some(stop),
+            _worker: worker,
         }
     }
 
