@@ -84,7 +84,7 @@ async fn main() {
         let mut stored = 0;
         for batch in &batches {
             let mut db = app.state.db.org_tx(org, None).await.unwrap();
-            let stats = upsert_batch(&mut db, batch).await.unwrap();
+            let stats = upsert_batch(&mut db, None, batch).await.unwrap();
             db.commit().await.unwrap();
             stored += stats.inserted + stats.updated;
         }

@@ -57,6 +57,21 @@ pub struct Config {
     pub job_max_attempts: u32,
     /// First retry delay; doubles on each attempt (with jitter), up to 10 minutes.
     pub job_backoff: Duration,
+    /// A running job that has not sent a heartbeat for this long is taken to be dead (its worker crashed) and
+    /// is run again from its last checkpoint.
+    pub job_heartbeat_timeout: Duration,
+    /// How often the worker looks for due syncs and lost or dead jobs.
+    pub worker_tick: Duration,
+    /// PagerDuty's REST API.
+    pub pagerduty_api_url: Url,
+    /// Opsgenie's REST API for every region (default: `api.opsgenie.com` or `api.eu.opsgenie.com`).
+    pub opsgenie_api_url: Option<Url>,
+    /// Minutes between incremental syncs of a new integration.
+    pub sync_interval_minutes: u32,
+    /// Retry policy of calls to PagerDuty and Opsgenie.
+    pub source_max_attempts: u32,
+    pub source_backoff: Duration,
+    pub source_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +260,29 @@ impl Config {
             ));
         }
         let data_dir = PathBuf::from(get("INSIGHTS_DATA_DIR").unwrap_or_else(|| ".data".into()));
+        let api_url = |name: &'static str| -> Result<Option<Url>, ConfigError> {
+            let Some(raw) = get(name) else {
+                return Ok(None);
+            };
+            let url = Url::parse(raw.trim()).map_err(|e| err(name, format!("{e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(err(name, "must be an http:// or https:// URL with a host"));
+            }
+            Ok(Some(url))
+        };
+        let pagerduty_api_url = api_url("INSIGHTS_PAGERDUTY_API_URL")?
+            .unwrap_or_else(|| Url::parse("https://api.pagerduty.com").expect("valid URL"));
+        let opsgenie_api_url = api_url("INSIGHTS_OPSGENIE_API_URL")?;
+        let sync_interval_minutes = positive("INSIGHTS_SYNC_INTERVAL_MINUTES", 15)?;
+        if sync_interval_minutes > 1440 {
+            return Err(err(
+                "INSIGHTS_SYNC_INTERVAL_MINUTES",
+                "must be at most 1440 (a day)",
+            ));
+        }
+        let millis = |name: &'static str, default: u32| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_millis(u64::from(positive(name, default)?)))
+        };
 
         Ok(Config {
             database_url: database_url.into(),
@@ -274,10 +312,15 @@ impl Config {
             smtp,
             worker_concurrency: positive("INSIGHTS_WORKER_CONCURRENCY", 4)? as usize,
             job_max_attempts: positive("INSIGHTS_JOB_MAX_ATTEMPTS", 5)?,
-            job_backoff: Duration::from_millis(u64::from(positive(
-                "INSIGHTS_JOB_BACKOFF_MS",
-                2000,
-            )?)),
+            job_backoff: millis("INSIGHTS_JOB_BACKOFF_MS", 2000)?,
+            job_heartbeat_timeout: secs("INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS", 120)?,
+            worker_tick: millis("INSIGHTS_WORKER_TICK_MS", 15_000)?,
+            pagerduty_api_url,
+            opsgenie_api_url,
+            sync_interval_minutes,
+            source_max_attempts: positive("INSIGHTS_SOURCE_MAX_ATTEMPTS", 5)?,
+            source_backoff: millis("INSIGHTS_SOURCE_BACKOFF_MS", 500)?,
+            source_timeout: secs("INSIGHTS_SOURCE_TIMEOUT_SECS", 30)?,
         })
     }
 
@@ -285,6 +328,27 @@ impl Config {
     #[must_use]
     pub fn secret_key_bytes(&self) -> &[u8; 32] {
         self.secret_key.expose_secret()
+    }
+
+    /// Where the sources' APIs are.
+    #[must_use]
+    pub fn source_endpoints(&self) -> crate::ingest::connector::SourceEndpoints {
+        crate::ingest::connector::SourceEndpoints {
+            pagerduty: self.pagerduty_api_url.clone(),
+            opsgenie: self.opsgenie_api_url.clone(),
+        }
+    }
+
+    /// How calls to the sources are retried.
+    #[must_use]
+    pub fn source_policy(&self) -> crate::ingest::http::HttpPolicy {
+        crate::ingest::http::HttpPolicy {
+            max_attempts: self.source_max_attempts,
+            backoff: self.source_backoff,
+            max_backoff: (self.source_backoff * 60).min(Duration::from_secs(60)),
+            timeout: self.source_timeout,
+            ..crate::ingest::http::HttpPolicy::default()
+        }
     }
 
     /// The origin (scheme://host[:port]) browsers use, for CORS.
@@ -333,6 +397,10 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.invitation_ttl, Duration::from_secs(7 * 24 * 3600));
         assert!(c.smtp.is_none());
+        assert_eq!(c.pagerduty_api_url.as_str(), "https://api.pagerduty.com/");
+        assert!(c.opsgenie_api_url.is_none());
+        assert_eq!(c.sync_interval_minutes, 15);
+        assert_eq!(c.job_heartbeat_timeout, Duration::from_secs(120));
         assert_eq!(
             c.public_link("/join?token=a"),
             "http://localhost:8080/join?token=a"
@@ -366,6 +434,10 @@ mod tests {
             ("INSIGHTS_LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://x"),
             ("INSIGHTS_SMTP_URL", "smtp://localhost:25"),
+            ("INSIGHTS_PAGERDUTY_API_URL", "api.pagerduty.com"),
+            ("INSIGHTS_OPSGENIE_API_URL", "ftp://api.opsgenie.com"),
+            ("INSIGHTS_SYNC_INTERVAL_MINUTES", "2000"),
+            ("INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS", "0"),
         ];
         for (name, value) in cases {
             let mut vars = base();

@@ -103,3 +103,44 @@ random_secret() {
     (umask 077; head -c 32 /dev/urandom | base64 > "$file")
   fi
 }
+
+PRISM_VERSION=5.16.0
+
+# ensure_prism — Stoplight Prism (npm), which serves the official PagerDuty and Opsgenie API descriptions as
+# contract-test peers; installed once into the tools cache.
+ensure_prism() {
+  local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}"
+  PRISM="$tools/prism/node_modules/.bin/prism"
+  if [ "$(cat "$tools/prism/.version" 2>/dev/null)" != "$PRISM_VERSION" ] || [ ! -x "$PRISM" ]; then
+    log "installing @stoplight/prism-cli@$PRISM_VERSION from npm into $tools/prism (once)"
+    mkdir -p "$tools/prism"
+    npm install --silent --no-audit --no-fund --prefix "$tools/prism" "@stoplight/prism-cli@$PRISM_VERSION" >/dev/null
+    echo "$PRISM_VERSION" > "$tools/prism/.version"
+  fi
+}
+
+# start_prism DIR NAME PORT SPEC — serves SPEC's examples on 127.0.0.1:PORT in the background (pid in
+# DIR/NAME.pid, log in DIR/NAME.log). Does not wait: see wait_prism.
+start_prism() {
+  local dir="$1" name="$2" port="$3" spec="$4"
+  mkdir -p "$dir"
+  "$PRISM" mock -h 127.0.0.1 -p "$port" "$spec" >"$dir/$name.log" 2>&1 &
+  echo $! > "$dir/$name.pid"
+}
+
+# wait_prism DIR NAME PORT — waits until that Prism listens (PagerDuty's description takes ~20 s to load).
+wait_prism() {
+  local dir="$1" name="$2" port="$3" i
+  for i in $(seq 240); do
+    grep -q "Prism is listening" "$dir/$name.log" 2>/dev/null && return 0
+    kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null || break
+    sleep 0.5
+  done
+  tail -20 "$dir/$name.log" >&2; die "Prism ($name) did not start on port $port"
+}
+
+stop_prism() {
+  local dir="$1" name="$2"
+  [ -f "$dir/$name.pid" ] && kill "$(cat "$dir/$name.pid")" 2>/dev/null || true
+  rm -f "$dir/$name.pid"
+}

@@ -1,22 +1,24 @@
-//! Re-enqueues tracked jobs that stayed `queued` for over a minute: their enqueue was lost (Redis restarted,
-//! or unreachable right after the API committed the job's row). Handlers are idempotent and refuse to run a
-//! job that already ended, so a job enqueued twice still runs once to completion.
+//! Re-enqueues tracked jobs that stayed `queued` for over a minute — their enqueue was lost (Redis restarted,
+//! or unreachable right after the API committed the job's row) — and jobs `running` without a heartbeat for
+//! longer than `INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS` — their worker died (killed, out of memory, the machine
+//! went away); those resume from their last checkpoint. Handlers are idempotent and refuse to run a job that
+//! already ended or that a live worker is running, so a job enqueued twice still runs once at a time.
 
 use crate::WorkerState;
 use insights_backend::db::job_runs;
 use std::time::Duration;
 
-const EVERY: Duration = Duration::from_secs(30);
-const STALE_AFTER_SECS: i64 = 60;
+/// A job queued this long was not pushed (or its push was lost).
+const QUEUED_FOR: Duration = Duration::from_secs(60);
 
 /// Runs until `stop` turns true.
 pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            () = tokio::time::sleep(EVERY) => {}
+            () = tokio::time::sleep(state.config.worker_tick) => {}
         }
-        match sweep_once(&state, STALE_AFTER_SECS).await {
+        match sweep_once(&state, QUEUED_FOR).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(jobs = n, "re-enqueued jobs whose enqueue was lost"),
             Err(e) => tracing::error!(error = ?e, "sweeper failed"),
@@ -24,10 +26,16 @@ pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool
     }
 }
 
-/// One pass: re-enqueues jobs queued for longer than `older_than_secs`; returns how many.
-pub async fn sweep_once(state: &WorkerState, older_than_secs: i64) -> anyhow::Result<usize> {
+/// One pass: re-enqueues jobs queued for longer than `queued_for`, and dead running ones; returns how many.
+pub async fn sweep_once(state: &WorkerState, queued_for: Duration) -> anyhow::Result<usize> {
     let mut conn = state.db.pool().acquire().await?;
-    let stale = job_runs::stale_queued(&mut conn, older_than_secs, 500).await?;
+    let stale = job_runs::stale(
+        &mut conn,
+        queued_for,
+        state.config.job_heartbeat_timeout,
+        500,
+    )
+    .await?;
     drop(conn);
     for job in &stale {
         let (org, id) = job.ids();

@@ -1,13 +1,13 @@
 //! Incidents, their timeline, services and teams (the unified schema).
 
 use super::{DbResult, OrgTx, cursor};
-use crate::ingest::{NormalizedIncident, UpsertStats};
+use crate::ingest::{NormalizedEvent, NormalizedIncident, UpsertStats};
 use chrono::{DateTime, Utc};
-use insights_types::IncidentId;
 use insights_types::api::{
     IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
     Urgency,
 };
+use insights_types::{IncidentId, IntegrationId};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -61,8 +61,111 @@ async fn upsert_refs(
     Ok(rows.into_iter().map(|(id, s, e)| ((s, e), id)).collect())
 }
 
-/// Stores a batch: services and teams, then incidents (newer versions only), then new timeline entries.
-pub async fn upsert_batch(db: &mut OrgTx, batch: &[NormalizedIncident]) -> DbResult<UpsertStats> {
+/// One version of each incident of a batch: the newest (by `source_updated_at`) when it appears twice.
+fn latest_versions(batch: &[NormalizedIncident]) -> Vec<&NormalizedIncident> {
+    let mut latest: HashMap<(IncidentSource, &str), &NormalizedIncident> = HashMap::new();
+    for i in batch {
+        let key = (i.source, i.external_id.as_str());
+        match latest.get(&key) {
+            Some(prev) if prev.source_updated_at > i.source_updated_at => {}
+            _ => {
+                latest.insert(key, i);
+            }
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// The columns of the incident insert, shared by full and partial versions.
+macro_rules! incident_insert {
+    ($on_conflict:expr) => {
+        concat!(
+            "INSERT INTO incidents (id, org_id, integration_id, source, external_id, number, title, description,
+                                    service_id, team_id, urgency, priority, status, triggered_at, acknowledged_at,
+                                    resolved_at, assignees, tags, source_url, source_updated_at, raw)
+             SELECT t.id, $1, $2, t.source, t.external_id, t.number, t.title, t.description, t.service_id, t.team_id,
+                    t.urgency, t.priority, t.status, t.triggered_at, t.acknowledged_at, t.resolved_at, t.assignees,
+                    ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.source_url, t.source_updated_at, t.raw
+               FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::uuid[],
+                           $10::uuid[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::timestamptz[],
+                           $16::timestamptz[], $17::jsonb[], $18::jsonb[], $19::text[], $20::timestamptz[], $21::jsonb[])
+                 AS t(id, source, external_id, number, title, description, service_id, team_id, urgency, priority,
+                      status, triggered_at, acknowledged_at, resolved_at, assignees, tags, source_url,
+                      source_updated_at, raw)
+             ON CONFLICT (org_id, source, external_id) DO UPDATE SET ",
+            $on_conflict,
+            "
+              WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
+             RETURNING source, external_id, (xmax = 0) AS inserted"
+        )
+    };
+}
+
+/// A full version replaces what is stored, except two facts of history: the first acknowledgement stays the
+/// earliest one seen, and a resolution time survives a version that lacks it while still resolved.
+macro_rules! full_update {
+    () => {
+        "number = EXCLUDED.number, title = EXCLUDED.title, description = EXCLUDED.description,
+    service_id = EXCLUDED.service_id, team_id = EXCLUDED.team_id, urgency = EXCLUDED.urgency,
+    priority = EXCLUDED.priority, status = EXCLUDED.status, triggered_at = EXCLUDED.triggered_at,
+    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
+    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(EXCLUDED.resolved_at, incidents.resolved_at) END,
+    assignees = EXCLUDED.assignees, tags = EXCLUDED.tags, source_url = EXCLUDED.source_url,
+    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
+    source_updated_at = EXCLUDED.source_updated_at, raw = EXCLUDED.raw, updated_at = now()"
+    };
+}
+
+/// A partial version (a webhook event) carries what changed: absent fields keep their stored values, and the
+/// stored raw payload (the full one from the REST API) stays.
+macro_rules! partial_update {
+    () => {
+        "number = COALESCE(EXCLUDED.number, incidents.number), title = EXCLUDED.title,
+    description = COALESCE(EXCLUDED.description, incidents.description),
+    service_id = COALESCE(EXCLUDED.service_id, incidents.service_id),
+    team_id = COALESCE(EXCLUDED.team_id, incidents.team_id), urgency = COALESCE(EXCLUDED.urgency, incidents.urgency),
+    priority = COALESCE(EXCLUDED.priority, incidents.priority), status = EXCLUDED.status,
+    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
+    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(incidents.resolved_at, EXCLUDED.resolved_at) END,
+    assignees = CASE WHEN jsonb_array_length(EXCLUDED.assignees) > 0 THEN EXCLUDED.assignees ELSE incidents.assignees END,
+    tags = CASE WHEN cardinality(EXCLUDED.tags) > 0 THEN EXCLUDED.tags ELSE incidents.tags END,
+    source_url = COALESCE(EXCLUDED.source_url, incidents.source_url),
+    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
+    source_updated_at = EXCLUDED.source_updated_at, updated_at = now()"
+    };
+}
+
+/// Stores a batch of full versions (from a source's REST API): services and teams, then incidents (newer
+/// versions only), then new timeline entries. `integration` records where they came from.
+pub async fn upsert_batch(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    batch: &[NormalizedIncident],
+) -> DbResult<UpsertStats> {
+    store(db, integration, batch, Version::Full).await
+}
+
+/// Applies partial versions (webhook events): like [`upsert_batch`], but what a version lacks stays as stored.
+pub async fn apply_partial(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    batch: &[NormalizedIncident],
+) -> DbResult<UpsertStats> {
+    store(db, integration, batch, Version::Partial).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Version {
+    Full,
+    Partial,
+}
+
+async fn store(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    batch: &[NormalizedIncident],
+    version: Version,
+) -> DbResult<UpsertStats> {
     let mut stats = UpsertStats::default();
     if batch.is_empty() {
         return Ok(stats);
@@ -88,65 +191,64 @@ pub async fn upsert_batch(db: &mut OrgTx, batch: &[NormalizedIncident]) -> DbRes
     };
 
     // The last version of each incident in the batch wins inside the batch, too.
-    let mut latest: HashMap<(IncidentSource, &str), &NormalizedIncident> = HashMap::new();
-    for i in batch {
-        let key = (i.source, i.external_id.as_str());
-        match latest.get(&key) {
-            Some(prev) if prev.source_updated_at > i.source_updated_at => {}
-            _ => {
-                latest.insert(key, i);
-            }
-        }
-    }
-    let items: Vec<&NormalizedIncident> = latest.into_values().collect();
+    let items = latest_versions(batch);
     let ids: Vec<Uuid> = items.iter().map(|_| Uuid::now_v7()).collect();
     let col = |f: &dyn Fn(&NormalizedIncident) -> Option<String>| {
         items.iter().map(|i| f(i)).collect::<Vec<_>>()
     };
-    let rows: Vec<(String, String, bool)> = sqlx::query_as(
-        "INSERT INTO incidents (id, org_id, source, external_id, number, title, description, service_id, team_id,
-                                urgency, priority, status, triggered_at, acknowledged_at, resolved_at, assignees,
-                                tags, source_url, source_updated_at, raw)
-         SELECT t.id, $1, t.source, t.external_id, t.number, t.title, t.description, t.service_id, t.team_id,
-                t.urgency, t.priority, t.status, t.triggered_at, t.acknowledged_at, t.resolved_at, t.assignees,
-                ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.source_url, t.source_updated_at, t.raw
-           FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::uuid[], $9::uuid[],
-                       $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
-                       $16::jsonb[], $17::jsonb[], $18::text[], $19::timestamptz[], $20::jsonb[])
-             AS t(id, source, external_id, number, title, description, service_id, team_id, urgency, priority, status,
-                  triggered_at, acknowledged_at, resolved_at, assignees, tags, source_url, source_updated_at, raw)
-         ON CONFLICT (org_id, source, external_id) DO UPDATE SET
-                number = EXCLUDED.number, title = EXCLUDED.title, description = EXCLUDED.description,
-                service_id = EXCLUDED.service_id, team_id = EXCLUDED.team_id, urgency = EXCLUDED.urgency,
-                priority = EXCLUDED.priority, status = EXCLUDED.status, triggered_at = EXCLUDED.triggered_at,
-                acknowledged_at = EXCLUDED.acknowledged_at, resolved_at = EXCLUDED.resolved_at,
-                assignees = EXCLUDED.assignees, tags = EXCLUDED.tags, source_url = EXCLUDED.source_url,
-                source_updated_at = EXCLUDED.source_updated_at, raw = EXCLUDED.raw, updated_at = now()
-          WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
-         RETURNING source, external_id, (xmax = 0) AS inserted",
-    )
-    .bind(org.0)
-    .bind(&ids)
-    .bind(col(&|i| Some(i.source.as_str().to_owned())))
-    .bind(col(&|i| Some(i.external_id.clone())))
-    .bind(items.iter().map(|i| i.number).collect::<Vec<_>>())
-    .bind(col(&|i| Some(i.title.clone())))
-    .bind(col(&|i| i.description.clone()))
-    .bind(items.iter().map(|i| ref_id(&service_ids, i, &i.service)).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| ref_id(&team_ids, i, &i.team)).collect::<Vec<_>>())
-    .bind(col(&|i| i.urgency.map(|u| u.as_str().to_owned())))
-    .bind(col(&|i| i.priority.clone()))
-    .bind(col(&|i| Some(i.status.as_str().to_owned())))
-    .bind(items.iter().map(|i| i.triggered_at).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.acknowledged_at).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.resolved_at).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| serde_json::json!(i.assignees)).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| serde_json::json!(i.tags)).collect::<Vec<_>>())
-    .bind(col(&|i| i.source_url.clone()))
-    .bind(items.iter().map(|i| i.source_updated_at).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.raw.clone()).collect::<Vec<_>>())
-    .fetch_all(db.conn())
-    .await?;
+    let sql = match version {
+        Version::Full => incident_insert!(full_update!()),
+        Version::Partial => incident_insert!(partial_update!()),
+    };
+    let rows: Vec<(String, String, bool)> = sqlx::query_as(sql)
+        .bind(org.0)
+        .bind(integration.map(|i| i.0))
+        .bind(&ids)
+        .bind(col(&|i| Some(i.source.as_str().to_owned())))
+        .bind(col(&|i| Some(i.external_id.clone())))
+        .bind(items.iter().map(|i| i.number).collect::<Vec<_>>())
+        .bind(col(&|i| Some(i.title.clone())))
+        .bind(col(&|i| i.description.clone()))
+        .bind(
+            items
+                .iter()
+                .map(|i| ref_id(&service_ids, i, &i.service))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            items
+                .iter()
+                .map(|i| ref_id(&team_ids, i, &i.team))
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(&|i| i.urgency.map(|u| u.as_str().to_owned())))
+        .bind(col(&|i| i.priority.clone()))
+        .bind(col(&|i| Some(i.status.as_str().to_owned())))
+        .bind(items.iter().map(|i| i.triggered_at).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.acknowledged_at).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.resolved_at).collect::<Vec<_>>())
+        .bind(
+            items
+                .iter()
+                .map(|i| serde_json::json!(i.assignees))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            items
+                .iter()
+                .map(|i| serde_json::json!(i.tags))
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(&|i| i.source_url.clone()))
+        .bind(
+            items
+                .iter()
+                .map(|i| i.source_updated_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(items.iter().map(|i| i.raw.clone()).collect::<Vec<_>>())
+        .fetch_all(db.conn())
+        .await?;
     for (_, _, inserted) in &rows {
         if *inserted {
             stats.inserted += 1
@@ -157,63 +259,81 @@ pub async fn upsert_batch(db: &mut OrgTx, batch: &[NormalizedIncident]) -> DbRes
     stats.stale = items.len() as u64 - rows.len() as u64;
 
     // Timeline entries: new ones only, for every incident of the batch (even a stale version may carry them).
-    let mut ev_incident = Vec::new();
-    let (
-        mut ev_source,
-        mut ev_ext,
-        mut ev_id,
-        mut ev_kind,
-        mut ev_at,
-        mut ev_actor,
-        mut ev_msg,
-        mut ev_raw,
-    ) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
+    let mut events = Vec::new();
     for i in batch {
         for e in &i.timeline {
-            ev_incident.push(i.external_id.clone());
-            ev_source.push(i.source.as_str().to_owned());
-            ev_ext.push(e.external_id.clone());
-            ev_id.push(Uuid::now_v7());
-            ev_kind.push(e.kind.clone());
-            ev_at.push(e.at);
-            ev_actor.push(e.actor.clone());
-            ev_msg.push(e.message.clone());
-            ev_raw.push(e.raw.clone());
+            events.push((i.source, i.external_id.as_str(), e));
         }
     }
-    if !ev_id.is_empty() {
-        let res = sqlx::query(
-            "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
-             SELECT t.id, $1, i.id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
-               FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
-                           $9::text[], $10::jsonb[]) AS t(id, source, incident_ext, ext, kind, at, actor, message, raw)
-               JOIN incidents i ON i.org_id = $1 AND i.source = t.source AND i.external_id = t.incident_ext
-             ON CONFLICT (org_id, incident_id, external_id) DO NOTHING",
-        )
-        .bind(org.0)
-        .bind(&ev_id)
-        .bind(&ev_source)
-        .bind(&ev_incident)
-        .bind(&ev_ext)
-        .bind(&ev_kind)
-        .bind(&ev_at)
-        .bind(&ev_actor)
-        .bind(&ev_msg)
-        .bind(&ev_raw)
-        .execute(db.conn())
-        .await?;
-        stats.events_inserted = res.rows_affected();
-    }
+    stats.events_inserted = upsert_events(db, &events).await?;
     Ok(stats)
+}
+
+/// Stores timeline entries of incidents already stored, given by (source, incident external id, entry); entries
+/// already stored and entries of incidents not stored (e.g. outside an import's filter) are skipped. The
+/// first acknowledgement and the resolution they show fill in the incident's times when it lacks them (some
+/// sources only tell these through the timeline). Returns how many entries were new.
+pub async fn upsert_events(
+    db: &mut OrgTx,
+    events: &[(IncidentSource, &str, &NormalizedEvent)],
+) -> DbResult<u64> {
+    let org = db.org_id();
+    let mut ev_incident = Vec::new();
+    let (mut ev_source, mut ev_ext, mut ev_id, mut ev_kind) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ev_at, mut ev_actor, mut ev_msg, mut ev_raw) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &(source, incident, e) in events {
+        ev_incident.push(incident);
+        ev_source.push(source.as_str());
+        ev_ext.push(e.external_id.as_str());
+        ev_id.push(Uuid::now_v7());
+        ev_kind.push(e.kind.as_str());
+        ev_at.push(e.at);
+        ev_actor.push(e.actor.as_deref());
+        ev_msg.push(e.message.as_deref());
+        ev_raw.push(&e.raw);
+    }
+    if ev_id.is_empty() {
+        return Ok(0);
+    }
+    let (inserted,): (i64,) = sqlx::query_as(
+        "WITH ins AS (
+            INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
+            SELECT t.id, $1, i.id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
+              FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
+                          $9::text[], $10::jsonb[]) AS t(id, source, incident_ext, ext, kind, at, actor, message, raw)
+              JOIN incidents i ON i.org_id = $1 AND i.source = t.source AND i.external_id = t.incident_ext
+            ON CONFLICT (org_id, incident_id, external_id) DO NOTHING
+            RETURNING incident_id, kind, at),
+         times AS (
+            SELECT incident_id, min(at) FILTER (WHERE kind = 'acknowledge') AS ack,
+                   max(at) FILTER (WHERE kind = 'resolve') AS res
+              FROM ins GROUP BY incident_id),
+         filled AS (
+            UPDATE incidents i SET acknowledged_at = LEAST(i.acknowledged_at, times.ack),
+                   resolved_at = CASE WHEN i.status = 'resolved' THEN COALESCE(i.resolved_at, times.res) END
+              FROM times
+             WHERE i.org_id = $1 AND i.id = times.incident_id AND (times.ack IS NOT NULL OR times.res IS NOT NULL)
+               AND (i.acknowledged_at IS NULL OR i.acknowledged_at > times.ack
+                    OR (i.status = 'resolved' AND i.resolved_at IS NULL))
+            RETURNING 1)
+         -- `filled` runs although nothing reads it: data-modifying WITH clauses always run to completion.
+         SELECT count(*) FROM ins",
+    )
+    .bind(org.0)
+    .bind(&ev_id)
+    .bind(&ev_source)
+    .bind(&ev_incident)
+    .bind(&ev_ext)
+    .bind(&ev_kind)
+    .bind(&ev_at)
+    .bind(&ev_actor)
+    .bind(&ev_msg)
+    .bind(&ev_raw)
+    .fetch_one(db.conn())
+    .await?;
+    Ok(inserted as u64)
 }
 
 /// Filters of the incident list (all optional, combined with AND).

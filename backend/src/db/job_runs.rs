@@ -199,16 +199,20 @@ impl StaleJob {
     }
 }
 
-/// Across tenants, through a narrow SECURITY DEFINER function.
-pub async fn stale_queued(
+/// Jobs queued for longer than `queued_for` (their enqueue was lost) or running without a heartbeat for
+/// longer than `silent_for` (their worker died), across tenants, through a narrow SECURITY DEFINER function.
+pub async fn stale(
     conn: &mut PgConnection,
-    older_than_secs: i64,
+    queued_for: std::time::Duration,
+    silent_for: std::time::Duration,
     limit: i32,
 ) -> DbResult<Vec<StaleJob>> {
     Ok(sqlx::query_as(
-        "SELECT id, org_id, kind, subject_id FROM stale_queued_jobs(make_interval(secs => $1::double precision), $2)",
+        "SELECT id, org_id, kind, subject_id
+           FROM stale_jobs(make_interval(secs => $1::double precision), make_interval(secs => $2::double precision), $3)",
     )
-    .bind(older_than_secs as f64)
+    .bind(queued_for.as_secs_f64())
+    .bind(silent_for.as_secs_f64())
     .bind(limit)
     .fetch_all(conn)
     .await?)

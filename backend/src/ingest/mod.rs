@@ -1,9 +1,19 @@
-//! The ingestion pipeline's common end: every source (PagerDuty, Opsgenie, the sample generator) maps what it
-//! fetched into [`NormalizedIncident`]s, and [`crate::db::incidents::upsert_batch`] stores a batch of them in
-//! one round of statements, idempotently and monotonically (an older version of an incident never overwrites
-//! a newer one), keeping each raw payload for later re-normalization.
+//! Ingestion: every source (PagerDuty, Opsgenie, the sample generator) maps what it fetched into
+//! [`NormalizedIncident`]s and [`NormalizedEvent`]s, and [`crate::db::incidents::upsert_batch`] stores a batch
+//! of them in one round of statements, idempotently and monotonically (an older version of an incident never
+//! overwrites a newer one), keeping each raw payload for later re-normalization.
+//!
+//! - [`connector`]: one interface over the sources: check a credential, walk a history or the recent
+//!   changes page by page with a resumable cursor, read a webhook.
+//! - [`pagerduty`], [`opsgenie`]: the two REST APIs and their webhooks; [`sample`]: generated history.
+//! - [`http`]: the client they share (rate limits, retries); [`window`]: paging a time range under offset caps.
 
+pub mod connector;
+pub mod http;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod sample;
+pub mod window;
 
 use chrono::{DateTime, Utc};
 use insights_types::api::{IncidentSource, IncidentStatus, Urgency};
@@ -43,7 +53,9 @@ pub struct NormalizedIncident {
 /// One timeline entry (log entry, note, state change).
 #[derive(Clone, Debug)]
 pub struct NormalizedEvent {
+    /// Unique within its incident in the source (a log entry id); stored once.
     pub external_id: String,
+    /// One of [`event_kind`]'s values.
     pub kind: String,
     pub at: DateTime<Utc>,
     pub actor: Option<String>,
@@ -59,4 +71,23 @@ pub struct UpsertStats {
     /// Versions older than what is stored, left alone.
     pub stale: u64,
     pub events_inserted: u64,
+}
+
+/// The kinds of timeline entries, the same for every source. `acknowledge` and `resolve` entries also fill in
+/// an incident's acknowledgement and resolution times when its source does not state them.
+pub mod event_kind {
+    pub const TRIGGER: &str = "trigger";
+    pub const ACKNOWLEDGE: &str = "acknowledge";
+    pub const UNACKNOWLEDGE: &str = "unacknowledge";
+    pub const RESOLVE: &str = "resolve";
+    pub const REOPEN: &str = "reopen";
+    pub const ASSIGN: &str = "assign";
+    pub const ESCALATE: &str = "escalate";
+    pub const NOTIFY: &str = "notify";
+    pub const NOTE: &str = "note";
+    pub const SNOOZE: &str = "snooze";
+    pub const PRIORITY: &str = "priority";
+    pub const URGENCY: &str = "urgency";
+    /// Anything else the source records (its own type name is in `raw`).
+    pub const OTHER: &str = "other";
 }

@@ -68,7 +68,7 @@ async fn store(
     batch: &[NormalizedIncident],
 ) -> insights_backend::ingest::UpsertStats {
     let mut db = app.state.db.org_tx(org, None).await.unwrap();
-    let stats = upsert_batch(&mut db, batch).await.unwrap();
+    let stats = upsert_batch(&mut db, None, batch).await.unwrap();
     db.commit().await.unwrap();
     stats
 }

@@ -71,4 +71,8 @@ typed_id!(
     ServiceId,
     /// A team incidents belong to.
     TeamId,
+    /// A connection to PagerDuty or Opsgenie.
+    IntegrationId,
+    /// One webhook delivery received from a source.
+    WebhookDeliveryId,
 );

@@ -23,7 +23,7 @@ pub async fn run(job: GenerateSampleData, state: Data<WorkerState>) -> Result<()
         let mut inserted = 0u64;
         for batch in history.chunks(BATCH) {
             let mut db = state.db.org_tx(org_id, None).await?;
-            let stats = incidents::upsert_batch(&mut db, batch).await?;
+            let stats = incidents::upsert_batch(&mut db, None, batch).await?;
             stored += batch.len();
             inserted += stats.inserted;
             let progress = serde_json::json!({ "total": total, "processed": stored, "inserted": inserted });

@@ -252,7 +252,7 @@ async fn a_lost_enqueue_is_recovered_by_the_sweeper() {
         .await
         .unwrap();
     assert_eq!(
-        insights_worker::sweeper::sweep_once(worker.state(), 0)
+        insights_worker::sweeper::sweep_once(worker.state(), Duration::ZERO)
             .await
             .unwrap(),
         1
