@@ -89,14 +89,18 @@ CREATE FUNCTION webhook_target(p_integration uuid)
     AS $$ SELECT org_id, kind, webhook_secret FROM integrations
           WHERE id = p_integration AND deleting_at IS NULL $$;
 
--- Integrations whose incremental sync is due and not already running, for the worker's scheduler.
+-- Integrations whose scheduled sync is due and not already running, for the worker's scheduler. One whose
+-- first import was cancelled (and never finished) waits for someone to start it again.
 CREATE FUNCTION due_integrations(p_limit integer)
     RETURNS TABLE (id uuid, org_id uuid)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$ SELECT i.id, i.org_id FROM integrations i
+            CROSS JOIN LATERAL (SELECT j.state FROM job_runs j
+                                 WHERE j.subject_id = i.id AND j.kind = 'sync_integration'
+                                 ORDER BY j.created_at DESC LIMIT 1) last
           WHERE i.paused_at IS NULL AND i.deleting_at IS NULL AND i.next_sync_at <= now()
-            AND NOT EXISTS (SELECT 1 FROM job_runs j WHERE j.subject_id = i.id AND j.kind = 'sync_integration'
-                                                       AND j.state IN ('queued', 'running', 'retrying'))
+            AND last.state NOT IN ('queued', 'running', 'retrying')
+            AND (i.sync_watermark IS NOT NULL OR last.state <> 'cancelled')
           ORDER BY i.next_sync_at LIMIT p_limit $$;
 
 -- Jobs whose enqueue was lost (queued too long) or whose worker died (running without a heartbeat).

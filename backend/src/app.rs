@@ -170,6 +170,7 @@ pub fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", routes::api_v1().merge(openapi_route()))
         .merge(routes::operations::router())
+        .merge(routes::webhooks::router())
         .split_for_parts();
     openapi::add_common_errors(&mut doc);
     (router, doc)
@@ -212,7 +213,12 @@ pub fn router(state: AppState) -> Router {
     let mut router = api
         .route("/api/{*rest}", any(api_not_found))
         .route("/api", any(api_not_found))
-        .route("/hooks/{*rest}", any(api_not_found))
+        .route("/hooks", any(api_not_found))
+        .route("/hooks/{source}", any(api_not_found))
+        .route(
+            "/hooks/{source}/{integration_id}/{*rest}",
+            any(api_not_found),
+        )
         .fallback_service(web)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(doc))

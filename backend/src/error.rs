@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 429 with `Retry-After`.
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
+    /// 502: a service we called on the caller's behalf (PagerDuty, Opsgenie) failed or could not be reached.
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
     /// 503: a dependency is down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -87,6 +90,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -94,7 +98,10 @@ impl ApiError {
 
     fn body(&self) -> ErrorDetail {
         let (code, message, details) = match self {
-            Self::BadRequest { code, message } | Self::Unauthorized { code, message } | Self::Conflict { code, message } => {
+            Self::BadRequest { code, message }
+            | Self::Unauthorized { code, message }
+            | Self::Conflict { code, message }
+            | Self::Upstream { code, message } => {
                 ((*code).to_owned(), message.clone(), None)
             }
             Self::Validation(fields) => (

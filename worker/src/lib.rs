@@ -1,8 +1,10 @@
 //! The worker: one apalis worker per job kind (one file per job in `jobs/`), fed from Redis queues, plus the
-//! sweeper that re-enqueues tracked jobs whose enqueue was lost. Every attempt is recorded in `job_runs`, so
+//! scheduler that starts incremental syncs when they are due, and the sweeper that re-enqueues tracked jobs
+//! whose enqueue was lost or whose worker died. Every attempt is recorded in `job_runs`, so
 //! users see state, attempts and the last error; failures retry with exponential backoff.
 
 pub mod jobs;
+pub mod scheduler;
 pub mod sweeper;
 
 use anyhow::Context;
@@ -12,7 +14,10 @@ use apalis::prelude::*;
 use insights_backend::Config;
 use insights_backend::crypto::SecretBox;
 use insights_backend::db::Db;
-use insights_backend::jobs::{GenerateSampleData, JobQueue, SendInvitationEmail, storage};
+use insights_backend::jobs::{
+    DeleteIntegration, GenerateSampleData, Job, JobQueue, ProcessWebhook, SendInvitationEmail,
+    SyncIntegration, storage,
+};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::future::Future;
@@ -133,7 +138,8 @@ impl Worker {
         let backoff_base = state.config.job_backoff;
         let concurrency = state.config.worker_concurrency;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx));
+        let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
+        let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
 
         // One apalis worker per job kind, all with the same polling, concurrency and retry policy.
         macro_rules! job_worker {
@@ -169,6 +175,12 @@ impl Worker {
             .register(job_worker!(
                 GenerateSampleData,
                 jobs::generate_sample_data::run
+            ))
+            .register(job_worker!(SyncIntegration, jobs::sync_integration::run))
+            .register(job_worker!(ProcessWebhook, jobs::process_webhook::run))
+            .register(job_worker!(
+                DeleteIntegration,
+                jobs::delete_integration::run
             ));
         tracing::info!("insights-worker started");
         let result = monitor
@@ -179,6 +191,7 @@ impl Worker {
             .await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        let _ = scheduler.await;
         result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
         tracing::info!("insights-worker stopped");
         Ok(())

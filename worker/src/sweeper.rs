@@ -39,13 +39,14 @@ pub async fn sweep_once(state: &WorkerState, queued_for: Duration) -> anyhow::Re
     drop(conn);
     for job in &stale {
         let (org, id) = job.ids();
+        // Back to `queued` first, so that the delivery below finds a job it may start.
+        let mut db = state.db.org_tx(org, None).await?;
+        job_runs::requeued(&mut db, id, state.config.job_heartbeat_timeout).await?;
+        db.commit().await?;
         state
             .queue
             .requeue(&job.kind, org, id, job.subject_id)
             .await?;
-        let mut db = state.db.org_tx(org, None).await?;
-        job_runs::touch(&mut db, id).await?;
-        db.commit().await?;
     }
     Ok(stale.len())
 }

@@ -67,6 +67,30 @@ pub async fn create(
     Ok(())
 }
 
+/// Like [`create`], but creates nothing (and returns `false`) when a unique index forbids a second active job
+/// of this kind for the subject (e.g. one sync per integration).
+pub async fn create_exclusive(
+    db: &mut OrgTx,
+    id: JobRunId,
+    kind: &str,
+    subject: Uuid,
+    max_attempts: i32,
+) -> DbResult<bool> {
+    let org = db.org_id();
+    let res = sqlx::query(
+        "INSERT INTO job_runs (id, org_id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id.0)
+    .bind(org.0)
+    .bind(kind)
+    .bind(subject)
+    .bind(max_attempts)
+    .execute(db.conn())
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
 pub async fn get(db: &mut OrgTx, id: JobRunId) -> DbResult<JobRunOut> {
     let org = db.org_id();
     let row: Row = sqlx::query_as(concat!(select!(), " AND id = $2"))
@@ -102,19 +126,217 @@ pub async fn list(
     Ok(cursor::page(items, limit, |j| (j.created_at, j.id.0)))
 }
 
-/// Records the start of an attempt and returns `(attempt, max_attempts)`; `None` when the job already ended
-/// (a duplicate delivery), in which case the worker must not run it again.
-pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Option<(i32, i32)>> {
+/// One attempt at a job. Its number fences every write of the attempt: once a job has been taken over (its
+/// worker looked dead and another attempt started), the old attempt's writes change nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub job: JobRunId,
+    pub number: i32,
+    pub max: i32,
+    /// What the job is about (an invitation, an integration…).
+    pub subject: Option<Uuid>,
+}
+
+impl Attempt {
+    #[must_use]
+    pub fn is_last(&self) -> bool {
+        self.number >= self.max
+    }
+}
+
+/// Whether a delivered job may run.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Start {
+    Run(Attempt),
+    /// It already ended (succeeded, failed or cancelled): a duplicate delivery.
+    Ended,
+    /// A live attempt is running it elsewhere.
+    Busy,
+}
+
+/// Starts an attempt of a queued or retrying job (one whose cancellation was asked for ends `cancelled`).
+pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Start> {
     let org = db.org_id();
-    Ok(sqlx::query_as(
-        "UPDATE job_runs SET state = 'running', attempts = attempts + 1, updated_at = now()
-          WHERE org_id = $1 AND id = $2 AND state NOT IN ('succeeded', 'failed')
-          RETURNING attempts, max_attempts",
+    let started: Option<(i32, i32, Option<Uuid>)> = sqlx::query_as(
+        "UPDATE job_runs SET state = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
+                heartbeat_at = now(), updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'retrying') AND cancel_requested_at IS NULL
+          RETURNING attempts, max_attempts, subject_id",
     )
     .bind(org.0)
     .bind(id.0)
     .fetch_optional(db.conn())
-    .await?)
+    .await?;
+    if let Some((number, max, subject)) = started {
+        return Ok(Start::Run(Attempt {
+            job: id,
+            number,
+            max,
+            subject,
+        }));
+    }
+    let state: Option<String> = sqlx::query_scalar(
+        "UPDATE job_runs SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
+                finished_at = CASE WHEN state IN ('queued', 'retrying') THEN now() ELSE finished_at END
+          WHERE org_id = $1 AND id = $2 RETURNING state",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(match state.as_deref() {
+        Some("running") => Start::Busy,
+        _ => Start::Ended,
+    })
+}
+
+/// What a live attempt learns when it reports in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Continue,
+    /// Someone asked to cancel the job: stop at the next safe point.
+    CancelRequested,
+    /// Another attempt took the job over: stop now, write nothing more.
+    Lost,
+}
+
+fn liveness(row: Option<bool>) -> Liveness {
+    match row {
+        None => Liveness::Lost,
+        Some(true) => Liveness::CancelRequested,
+        Some(false) => Liveness::Continue,
+    }
+}
+
+/// Tells that `attempt` is alive (see `INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS`).
+pub async fn heartbeat(db: &mut OrgTx, attempt: Attempt) -> DbResult<Liveness> {
+    let org = db.org_id();
+    let row: Option<bool> = sqlx::query_scalar(
+        "UPDATE job_runs SET heartbeat_at = now()
+          WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
+          RETURNING cancel_requested_at IS NOT NULL",
+    )
+    .bind(org.0)
+    .bind(attempt.job.0)
+    .bind(attempt.number)
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(liveness(row))
+}
+
+/// Saves where `attempt` stands (resumed from after a crash) and its progress, in the caller's transaction —
+/// the one that stores the work done up to here.
+pub async fn checkpoint(
+    db: &mut OrgTx,
+    attempt: Attempt,
+    checkpoint: &serde_json::Value,
+    progress: &serde_json::Value,
+) -> DbResult<Liveness> {
+    let org = db.org_id();
+    let row: Option<bool> = sqlx::query_scalar(
+        "UPDATE job_runs SET checkpoint = $4, progress = $5, heartbeat_at = now(), updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
+          RETURNING cancel_requested_at IS NOT NULL",
+    )
+    .bind(org.0)
+    .bind(attempt.job.0)
+    .bind(attempt.number)
+    .bind(checkpoint)
+    .bind(progress)
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(liveness(row))
+}
+
+/// The saved checkpoint and progress of a job (`None` before its first checkpoint).
+pub async fn saved_checkpoint(
+    db: &mut OrgTx,
+    id: JobRunId,
+) -> DbResult<(Option<serde_json::Value>, serde_json::Value)> {
+    let org = db.org_id();
+    Ok(
+        sqlx::query_as("SELECT checkpoint, progress FROM job_runs WHERE org_id = $1 AND id = $2")
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_one(db.conn())
+            .await?,
+    )
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    Succeeded,
+    Cancelled,
+    /// Failed: `retrying` while attempts remain, `failed` after the last.
+    Failed {
+        error: String,
+    },
+    /// Interrupted by a worker shutting down: back to `queued`, the attempt not counted.
+    Released,
+}
+
+/// Records how `attempt` ended; `false` when the job had been taken over (nothing was written).
+pub async fn finish(db: &mut OrgTx, attempt: Attempt, how: &Finish) -> DbResult<bool> {
+    let org = db.org_id();
+    let (state, error) = match how {
+        Finish::Succeeded => ("succeeded", None),
+        Finish::Cancelled => ("cancelled", None),
+        Finish::Failed { error } if attempt.is_last() => ("failed", Some(error)),
+        Finish::Failed { error } => ("retrying", Some(error)),
+        Finish::Released => ("queued", None),
+    };
+    let res = sqlx::query(
+        "UPDATE job_runs SET state = $4,
+                last_error = CASE WHEN $4 IN ('failed', 'retrying') THEN $5 WHEN $4 = 'succeeded' THEN NULL
+                                  ELSE last_error END,
+                attempts = CASE WHEN $4 = 'queued' THEN attempts - 1 ELSE attempts END,
+                finished_at = CASE WHEN $4 IN ('succeeded', 'failed', 'cancelled') THEN now() END,
+                updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(org.0)
+    .bind(attempt.job.0)
+    .bind(attempt.number)
+    .bind(state)
+    .bind(error.map(|e| e.chars().take(2000).collect::<String>()))
+    .execute(db.conn())
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Asks a job to stop: a queued or retrying one is cancelled at once, a running one at its next checkpoint.
+/// Returns its state after the request, or `None` when it had already ended.
+pub async fn request_cancel(db: &mut OrgTx, id: JobRunId) -> DbResult<Option<JobState>> {
+    let org = db.org_id();
+    let state: Option<String> = sqlx::query_scalar(
+        "UPDATE job_runs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
+                state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+                finished_at = CASE WHEN state = 'running' THEN finished_at ELSE now() END, updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'running', 'retrying')
+          RETURNING state",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(state.as_deref().and_then(JobState::parse))
+}
+
+/// Sets a new job's first checkpoint (what it should start from), in the transaction that creates it.
+pub async fn set_checkpoint(
+    db: &mut OrgTx,
+    id: JobRunId,
+    checkpoint: &serde_json::Value,
+) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query("UPDATE job_runs SET checkpoint = $3 WHERE org_id = $1 AND id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(checkpoint)
+        .execute(db.conn())
+        .await?;
+    Ok(())
 }
 
 /// Replaces the job's progress document (what the UI shows while it runs, or why it was skipped).
@@ -135,49 +357,24 @@ pub async fn set_progress(
     Ok(())
 }
 
-pub async fn succeed(db: &mut OrgTx, id: JobRunId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
-        "UPDATE job_runs SET state = 'succeeded', last_error = NULL, finished_at = now(), updated_at = now()
-          WHERE org_id = $1 AND id = $2",
-    )
-    .bind(org.0)
-    .bind(id.0)
-    .execute(db.conn())
-    .await?;
-    Ok(())
-}
-
-/// Records a failed attempt: `retrying` while attempts remain, `failed` (final) otherwise.
-pub async fn fail_attempt(
+/// Marks a stale job as re-enqueued: a queued one is touched (so the sweeper does not pick it again at once),
+/// a running one whose heartbeat stopped `silent_for` ago goes back to `queued`.
+pub async fn requeued(
     db: &mut OrgTx,
     id: JobRunId,
-    error: &str,
-    is_final: bool,
+    silent_for: std::time::Duration,
 ) -> DbResult<()> {
     let org = db.org_id();
     sqlx::query(
-        "UPDATE job_runs SET state = CASE WHEN $4 THEN 'failed' ELSE 'retrying' END, last_error = $3,
-                finished_at = CASE WHEN $4 THEN now() END, updated_at = now()
-          WHERE org_id = $1 AND id = $2",
+        "UPDATE job_runs SET state = 'queued', updated_at = now()
+          WHERE org_id = $1 AND id = $2
+            AND (state = 'queued'
+                 OR (state = 'running'
+                     AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => $3::double precision)))",
     )
     .bind(org.0)
     .bind(id.0)
-    .bind(error.chars().take(2000).collect::<String>())
-    .bind(is_final)
-    .execute(db.conn())
-    .await?;
-    Ok(())
-}
-
-/// Marks a queued job as re-enqueued (so the sweeper does not pick it again at once).
-pub async fn touch(db: &mut OrgTx, id: JobRunId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
-        "UPDATE job_runs SET updated_at = now() WHERE org_id = $1 AND id = $2 AND state = 'queued'",
-    )
-    .bind(org.0)
-    .bind(id.0)
+    .bind(silent_for.as_secs_f64())
     .execute(db.conn())
     .await?;
     Ok(())

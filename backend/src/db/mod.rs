@@ -6,12 +6,14 @@
 pub mod audit;
 pub mod feedback;
 pub mod incidents;
+pub mod integrations;
 pub mod invitations;
 pub mod job_runs;
 pub mod members;
 pub mod orgs;
 pub mod refresh_tokens;
 pub mod users;
+pub mod webhooks;
 
 use insights_types::{OrgId, UserId};
 use secrecy::ExposeSecret;

@@ -55,6 +55,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("The body is not valid JSON: {e}."),
         )
     })?;
+    parse_json_value("", value).map_err(|e| ApiError::Validation(vec![e]))
+}
+
+/// Deserializes a JSON value found at `prefix` (empty for a whole body), naming the offending field (under
+/// the prefix) on a type error.
+pub fn parse_json_value<T: DeserializeOwned>(
+    prefix: &str,
+    value: serde_json::Value,
+) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let msg = e.into_inner().to_string();
@@ -67,7 +76,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             (if path == "." { String::new() } else { path }, "invalid")
         };
-        ApiError::Validation(vec![FieldError::new(field, code, msg)])
+        let field = match (prefix, field.as_str()) {
+            ("", f) => f.to_owned(),
+            (p, "") => p.to_owned(),
+            (p, f) => format!("{p}.{f}"),
+        };
+        FieldError::new(field, code, msg)
     })
 }
 

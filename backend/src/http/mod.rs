@@ -5,4 +5,4 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 
-pub use extract::{AuthUser, ClientIp, Json, ListQuery, OrgMember, Path, Query};
+pub use extract::{AuthUser, ClientIp, Json, ListQuery, OrgMember, Path, Query, parse_json_value};

@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Background jobs and their state"),
         (name = "feedback", description = "Feedback from users"),
         (name = "incidents", description = "Incidents from every source, in one schema"),
+        (name = "integrations", description = "PagerDuty and Opsgenie connections, their imports and syncs"),
+        (name = "webhooks", description = "Deliveries from PagerDuty and Opsgenie"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -90,7 +92,7 @@ pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
                 add("415", "Body is not application/json");
                 add("422", "Invalid fields; `details.fields` names each");
             }
-            if path.contains('{') {
+            if path.contains('{') && path.starts_with("/api/") {
                 add("403", "Your role does not allow this");
                 add(
                     "404",

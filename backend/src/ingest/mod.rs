@@ -13,6 +13,7 @@ pub mod http;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod sample;
+pub mod sync;
 pub mod window;
 
 use chrono::{DateTime, Utc};

@@ -1,12 +1,18 @@
 //! Background job payloads and the producer side of their queues. Payloads are small and versioned, and carry
 //! ids only — never rows or secrets; the worker loads what it needs. Every job has a `job_runs` row (created in
-//! the same transaction as the change that asked for it) that records its state, attempts and last error.
-//! If an enqueue is lost (Redis down at the wrong moment), the worker's sweeper enqueues it again.
+//! the same transaction as the change that asked for it) that records its state, attempts, last error,
+//! progress and — for long jobs — the checkpoint to resume from. If an enqueue is lost (Redis down at the
+//! wrong moment), or a worker dies mid-job, the worker's sweeper enqueues it again.
 
 use apalis::prelude::TaskSink;
 use apalis_redis::{Config as QueueConfig, ConnectionManager, RedisStorage};
-use insights_types::{InvitationId, JobRunId, OrgId};
+use insights_types::{IntegrationId, InvitationId, JobRunId, OrgId, WebhookDeliveryId};
 use serde::{Deserialize, Serialize};
+
+/// A job payload with its queue's name.
+pub trait Job: Serialize + for<'de> Deserialize<'de> + Send + Sync + Unpin + 'static {
+    const KIND: &'static str;
+}
 
 /// Sends the email of an invitation (only when SMTP is configured).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -20,8 +26,8 @@ pub enum SendInvitationEmail {
     },
 }
 
-impl SendInvitationEmail {
-    pub const KIND: &'static str = "send_invitation_email";
+impl Job for SendInvitationEmail {
+    const KIND: &'static str = "send_invitation_email";
 }
 
 /// Generates the built-in sample incident history for an organization.
@@ -32,8 +38,57 @@ pub enum GenerateSampleData {
     V1 { org_id: OrgId, job_run_id: JobRunId },
 }
 
-impl GenerateSampleData {
-    pub const KIND: &'static str = "generate_sample_data";
+impl Job for GenerateSampleData {
+    const KIND: &'static str = "generate_sample_data";
+}
+
+/// Imports from an integration: a backfill of its history or an incremental sync, as the job's checkpoint
+/// says (set when the job is created, advanced after every page).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "version")]
+pub enum SyncIntegration {
+    #[serde(rename = "1")]
+    V1 {
+        org_id: OrgId,
+        job_run_id: JobRunId,
+        integration_id: IntegrationId,
+    },
+}
+
+impl Job for SyncIntegration {
+    const KIND: &'static str = "sync_integration";
+}
+
+/// Applies one webhook delivery (stored in `webhook_deliveries`) to the incidents.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "version")]
+pub enum ProcessWebhook {
+    #[serde(rename = "1")]
+    V1 {
+        org_id: OrgId,
+        job_run_id: JobRunId,
+        delivery_id: WebhookDeliveryId,
+    },
+}
+
+impl Job for ProcessWebhook {
+    const KIND: &'static str = "process_webhook";
+}
+
+/// Deletes an integration together with the incidents it imported, in batches.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "version")]
+pub enum DeleteIntegration {
+    #[serde(rename = "1")]
+    V1 {
+        org_id: OrgId,
+        job_run_id: JobRunId,
+        integration_id: IntegrationId,
+    },
+}
+
+impl Job for DeleteIntegration {
+    const KIND: &'static str = "delete_integration";
 }
 
 /// The Redis queue name of a job kind.
@@ -51,36 +106,37 @@ pub fn storage<T>(conn: ConnectionManager, prefix: &str, kind: &str) -> RedisSto
 /// Pushes jobs onto their queues.
 #[derive(Clone, Debug)]
 pub struct JobQueue {
-    invitation_email: RedisStorage<SendInvitationEmail>,
-    sample_data: RedisStorage<GenerateSampleData>,
+    conn: ConnectionManager,
+    prefix: String,
 }
 
 impl JobQueue {
     #[must_use]
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
-            invitation_email: storage(conn.clone(), prefix, SendInvitationEmail::KIND),
-            sample_data: storage(conn, prefix, GenerateSampleData::KIND),
+            conn,
+            prefix: prefix.to_owned(),
         }
     }
 
-    pub async fn send_invitation_email(&self, job: SendInvitationEmail) -> anyhow::Result<()> {
-        self.invitation_email
-            .clone()
+    /// Pushes a job onto its kind's queue.
+    pub async fn push<T: Job>(&self, job: T) -> anyhow::Result<()> {
+        storage::<T>(self.conn.clone(), &self.prefix, T::KIND)
             .push(job)
             .await
-            .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", SendInvitationEmail::KIND))
+            .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", T::KIND))
     }
 
-    pub async fn generate_sample_data(&self, job: GenerateSampleData) -> anyhow::Result<()> {
-        self.sample_data
-            .clone()
-            .push(job)
-            .await
-            .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", GenerateSampleData::KIND))
+    /// Pushes a job whose `job_runs` row is committed; a failed push is logged, not returned: the sweeper
+    /// enqueues the job again within a minute, so the request that asked for it still succeeds.
+    pub async fn push_or_sweep<T: Job>(&self, job_run_id: JobRunId, job: T) {
+        if let Err(e) = self.push(job).await {
+            tracing::warn!(error = %e, %job_run_id, "enqueue failed; the sweeper will retry");
+        }
     }
 
-    /// Enqueues again a tracked job whose first enqueue was lost (see the worker's sweeper).
+    /// Enqueues again a tracked job whose first enqueue was lost, or whose worker died (see the worker's
+    /// sweeper): the payload is rebuilt from the job's row (kind, organization, subject).
     pub async fn requeue(
         &self,
         kind: &str,
@@ -90,7 +146,7 @@ impl JobQueue {
     ) -> anyhow::Result<()> {
         match (kind, subject) {
             (SendInvitationEmail::KIND, Some(inv)) => {
-                self.send_invitation_email(SendInvitationEmail::V1 {
+                self.push(SendInvitationEmail::V1 {
                     org_id,
                     job_run_id,
                     invitation_id: InvitationId(inv),
@@ -98,8 +154,32 @@ impl JobQueue {
                 .await
             }
             (GenerateSampleData::KIND, _) => {
-                self.generate_sample_data(GenerateSampleData::V1 { org_id, job_run_id })
+                self.push(GenerateSampleData::V1 { org_id, job_run_id })
                     .await
+            }
+            (SyncIntegration::KIND, Some(id)) => {
+                self.push(SyncIntegration::V1 {
+                    org_id,
+                    job_run_id,
+                    integration_id: IntegrationId(id),
+                })
+                .await
+            }
+            (ProcessWebhook::KIND, Some(id)) => {
+                self.push(ProcessWebhook::V1 {
+                    org_id,
+                    job_run_id,
+                    delivery_id: WebhookDeliveryId(id),
+                })
+                .await
+            }
+            (DeleteIntegration::KIND, Some(id)) => {
+                self.push(DeleteIntegration::V1 {
+                    org_id,
+                    job_run_id,
+                    integration_id: IntegrationId(id),
+                })
+                .await
             }
             _ => anyhow::bail!("cannot requeue job kind {kind:?} (subject {subject:?})"),
         }
@@ -124,5 +204,13 @@ mod tests {
             serde_json::from_value::<SendInvitationEmail>(v).unwrap(),
             job
         );
+        let sync = SyncIntegration::V1 {
+            org_id: OrgId::new(),
+            job_run_id: JobRunId::new(),
+            integration_id: IntegrationId::new(),
+        };
+        let v = serde_json::to_value(&sync).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 4);
+        assert_eq!(serde_json::from_value::<SyncIntegration>(v).unwrap(), sync);
     }
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod feedback;
 pub mod incidents;
+pub mod integrations;
 pub mod invitations;
 pub mod jobs;
 pub mod me;
@@ -11,6 +12,7 @@ pub mod members;
 pub mod operations;
 pub mod orgs;
 pub mod sample_data;
+pub mod webhooks;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,4 +30,5 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(feedback::router())
         .merge(incidents::router())
         .merge(sample_data::router())
+        .merge(integrations::router())
 }

@@ -181,6 +181,122 @@ pub fn slug_base(name: &str) -> String {
     }
 }
 
+/// An API key or token of another service: trimmed, 8 to 256 characters, no spaces or control characters.
+/// Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiSecret(String);
+
+impl ApiSecret {
+    pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(field, "required", "must not be empty"));
+        }
+        if !(8..=256).contains(&s.chars().count()) {
+            return Err(FieldError::new(
+                field,
+                "invalid",
+                "must be 8 to 256 characters: paste the whole key",
+            ));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(FieldError::new(
+                field,
+                "invalid",
+                "must not contain spaces or line breaks: paste the key alone",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiSecret(<redacted>)")
+    }
+}
+
+/// Minutes between incremental syncs: 1 to 1440 (a day).
+pub fn sync_interval(field: &str, minutes: u32) -> Result<u32, FieldError> {
+    if (1..=1440).contains(&minutes) {
+        Ok(minutes)
+    } else {
+        Err(FieldError::new(
+            field,
+            "out_of_range",
+            "must be between 1 and 1440 minutes",
+        ))
+    }
+}
+
+/// Checks what to import from PagerDuty; `at` is the field path of the options (e.g. `options`).
+pub fn check_pagerduty_options(
+    at: &str,
+    o: &crate::api::PagerDutyOptions,
+    now: chrono::DateTime<chrono::Utc>,
+    errors: &mut FieldErrors,
+) {
+    check_since(at, o.since, now, errors);
+    for (name, ids) in [("service_ids", &o.service_ids), ("team_ids", &o.team_ids)] {
+        if ids.len() > 100 {
+            errors.push(FieldError::new(
+                format!("{at}.{name}"),
+                "too_long",
+                "at most 100 ids",
+            ));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let ok = (2..=20).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric());
+            if !ok {
+                errors.push(FieldError::new(
+                    format!("{at}.{name}[{i}]"),
+                    "invalid",
+                    "must be a PagerDuty id such as PIJ90N7 (letters and digits)",
+                ));
+            }
+        }
+    }
+}
+
+/// Checks what to import from Opsgenie.
+pub fn check_opsgenie_options(
+    at: &str,
+    o: &crate::api::OpsgenieOptions,
+    now: chrono::DateTime<chrono::Utc>,
+    errors: &mut FieldErrors,
+) {
+    check_since(at, o.since, now, errors);
+    if let Some(q) = &o.query
+        && (q.chars().count() > 1000 || q.chars().any(char::is_control))
+    {
+        errors.push(FieldError::new(
+            format!("{at}.query"),
+            "invalid",
+            "must be at most 1000 characters on one line",
+        ));
+    }
+}
+
+fn check_since(
+    at: &str,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+    errors: &mut FieldErrors,
+) {
+    if since.is_some_and(|s| s > now) {
+        errors.push(FieldError::new(
+            format!("{at}.since"),
+            "in_future",
+            "must not be in the future",
+        ));
+    }
+}
+
 /// Collects field errors while parsing a request body, so that one response names every invalid field.
 #[derive(Default, Debug)]
 pub struct FieldErrors(pub Vec<FieldError>);

@@ -7,7 +7,7 @@ use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data};
 use insights_backend::db::{incidents, job_runs};
 use insights_backend::ingest::sample;
-use insights_backend::jobs::GenerateSampleData;
+use insights_backend::jobs::{GenerateSampleData, Job};
 
 /// Days of history generated.
 pub const DAYS: u32 = 180;
@@ -15,7 +15,7 @@ const BATCH: usize = 1_000;
 
 pub async fn run(job: GenerateSampleData, state: Data<WorkerState>) -> Result<(), BoxDynError> {
     let GenerateSampleData::V1 { org_id, job_run_id } = job;
-    tracked(&state, org_id, job_run_id, GenerateSampleData::KIND, || async {
+    tracked(&state, org_id, job_run_id, GenerateSampleData::KIND, None, |_| async {
         let seed = u64::from_le_bytes(org_id.0.as_bytes()[..8].try_into().expect("8 bytes"));
         let history = tokio::task::spawn_blocking(move || sample::generate(seed, chrono::Utc::now(), DAYS)).await?;
         let total = history.len();

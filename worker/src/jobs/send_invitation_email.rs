@@ -6,7 +6,7 @@ use crate::WorkerState;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use insights_backend::db::{invitations, orgs};
-use insights_backend::jobs::SendInvitationEmail;
+use insights_backend::jobs::{Job, SendInvitationEmail};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncTransport, Message};
 
@@ -22,7 +22,8 @@ pub async fn run(job: SendInvitationEmail, state: Data<WorkerState>) -> Result<(
         org_id,
         job_run_id,
         SendInvitationEmail::KIND,
-        || async {
+        None,
+        |_| async {
             let Some(mailer) = &state.mailer else {
                 anyhow::bail!("SMTP is not configured on this worker (INSIGHTS_SMTP_URL)");
             };

@@ -8,7 +8,7 @@ use crate::db::invitations::{InvitationRow, NewInvitation};
 use crate::db::{self, DbError};
 use crate::error::ApiError;
 use crate::http::{AuthUser, ClientIp, Json, OrgMember, Path};
-use crate::jobs::SendInvitationEmail;
+use crate::jobs::{Job, SendInvitationEmail};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -125,15 +125,12 @@ async fn create_invitation(
     let out = invitation_out(&mut db, row, Some(accept_url)).await?;
     db.commit().await?;
     if let Some(job_run_id) = delivery_job {
-        // The job row is committed; if this push is lost, the worker's sweeper enqueues it again.
         let job = SendInvitationEmail::V1 {
             org_id: member.org_id,
             job_run_id,
             invitation_id: id,
         };
-        if let Err(e) = state.jobs.send_invitation_email(job).await {
-            tracing::warn!(error = %e, job_run_id = %job_run_id, "enqueue failed; the sweeper will retry");
-        }
+        state.jobs.push_or_sweep(job_run_id, job).await;
     }
     Ok((StatusCode::CREATED, Json(out)))
 }

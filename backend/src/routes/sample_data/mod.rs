@@ -5,7 +5,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::{self};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember};
-use crate::jobs::GenerateSampleData;
+use crate::jobs::{GenerateSampleData, Job};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -44,15 +44,15 @@ async fn load_sample_data(
     .await?;
     let out = db::job_runs::get(&mut tx, job).await?;
     tx.commit().await?;
-    if let Err(e) = state
+    state
         .jobs
-        .generate_sample_data(GenerateSampleData::V1 {
-            org_id: member.org_id,
-            job_run_id: job,
-        })
-        .await
-    {
-        tracing::warn!(error = %e, job_run_id = %job, "enqueue failed; the sweeper will retry");
-    }
+        .push_or_sweep(
+            job,
+            GenerateSampleData::V1 {
+                org_id: member.org_id,
+                job_run_id: job,
+            },
+        )
+        .await;
     Ok((StatusCode::ACCEPTED, Json(out)))
 }

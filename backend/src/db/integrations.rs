@@ -1,0 +1,405 @@
+//! Integrations (PagerDuty and Opsgenie connections) and their sync runs. Credentials and webhook secrets are
+//! stored sealed (AES-256-GCM, see `crypto`); this module moves the sealed bytes and never sees them open.
+
+use super::{DbResult, OrgTx, cursor};
+use chrono::{DateTime, Utc};
+use insights_types::api::{
+    IntegrationKind, IntegrationOptions, JobState, OpsgenieRegion, SyncMode, SyncRunOut,
+};
+use insights_types::{IntegrationId, JobRunId, UserId};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// The job kind of syncs (`job_runs.kind`).
+pub const SYNC_KIND: &str = "sync_integration";
+
+/// An integration as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub name: String,
+    pub region: Option<String>,
+    pub credentials: Vec<u8>,
+    pub credentials_updated_at: DateTime<Utc>,
+    pub options: serde_json::Value,
+    pub sync_interval_minutes: i32,
+    pub webhook_secret: Option<Vec<u8>>,
+    pub sync_watermark: Option<DateTime<Utc>>,
+    pub next_sync_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub deleting_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IntegrationRow {
+    #[must_use]
+    pub fn id(&self) -> IntegrationId {
+        IntegrationId(self.id)
+    }
+
+    #[must_use]
+    pub fn kind(&self) -> IntegrationKind {
+        IntegrationKind::parse(&self.kind).unwrap_or(IntegrationKind::Pagerduty)
+    }
+
+    #[must_use]
+    pub fn region(&self) -> Option<OpsgenieRegion> {
+        self.region.as_deref().and_then(OpsgenieRegion::parse)
+    }
+
+    /// What to import, as stored.
+    #[must_use]
+    pub fn options(&self) -> IntegrationOptions {
+        match self.kind() {
+            IntegrationKind::Pagerduty => IntegrationOptions::Pagerduty(
+                serde_json::from_value(self.options.clone()).unwrap_or_default(),
+            ),
+            IntegrationKind::Opsgenie => IntegrationOptions::Opsgenie(
+                serde_json::from_value(self.options.clone()).unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+macro_rules! select {
+    () => {
+        "SELECT id, kind, name, region, credentials, credentials_updated_at, options, sync_interval_minutes,
+                webhook_secret, sync_watermark, next_sync_at, paused_at, deleting_at, created_at, updated_at
+           FROM integrations WHERE org_id = $1"
+    };
+}
+
+/// A new integration.
+pub struct NewIntegration<'a> {
+    pub id: IntegrationId,
+    pub kind: IntegrationKind,
+    pub name: &'a str,
+    pub region: Option<OpsgenieRegion>,
+    pub credentials: Vec<u8>,
+    pub options: &'a serde_json::Value,
+    pub sync_interval_minutes: u32,
+    pub webhook_secret: Option<Vec<u8>>,
+    pub created_by: UserId,
+}
+
+pub async fn create(db: &mut OrgTx, new: NewIntegration<'_>) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query(
+        "INSERT INTO integrations (id, org_id, kind, name, region, credentials, options, sync_interval_minutes,
+                                   webhook_secret, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new.id.0)
+    .bind(org.0)
+    .bind(new.kind.as_str())
+    .bind(new.name)
+    .bind(new.region.map(OpsgenieRegion::as_str))
+    .bind(new.credentials)
+    .bind(new.options)
+    .bind(new.sync_interval_minutes as i32)
+    .bind(new.webhook_secret)
+    .bind(new.created_by.0)
+    .execute(db.conn())
+    .await?;
+    Ok(())
+}
+
+/// One integration (also one being deleted).
+pub async fn get(db: &mut OrgTx, id: IntegrationId) -> DbResult<IntegrationRow> {
+    let org = db.org_id();
+    Ok(sqlx::query_as(concat!(select!(), " AND id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_one(db.conn())
+        .await?)
+}
+
+/// Every integration of the organization, oldest first.
+pub async fn list(db: &mut OrgTx) -> DbResult<Vec<IntegrationRow>> {
+    let org = db.org_id();
+    Ok(
+        sqlx::query_as(concat!(select!(), " ORDER BY created_at, id"))
+            .bind(org.0)
+            .fetch_all(db.conn())
+            .await?,
+    )
+}
+
+/// Changes to an integration; `None` leaves a column alone.
+#[derive(Default)]
+pub struct Changes<'a> {
+    pub name: Option<&'a str>,
+    pub credentials: Option<Vec<u8>>,
+    pub region: Option<OpsgenieRegion>,
+    pub options: Option<&'a serde_json::Value>,
+    pub sync_interval_minutes: Option<u32>,
+    pub paused: Option<bool>,
+    pub webhook_secret: Option<Vec<u8>>,
+}
+
+pub async fn update(db: &mut OrgTx, id: IntegrationId, c: Changes<'_>) -> DbResult<()> {
+    let org = db.org_id();
+    let new_credentials = c.credentials.is_some();
+    let res = sqlx::query(
+        "UPDATE integrations SET name = coalesce($3, name), credentials = coalesce($4, credentials),
+                credentials_updated_at = CASE WHEN $5 THEN now() ELSE credentials_updated_at END,
+                region = coalesce($6, region), options = coalesce($7, options),
+                sync_interval_minutes = coalesce($8, sync_interval_minutes),
+                paused_at = CASE WHEN $9 IS NULL THEN paused_at WHEN $9 THEN coalesce(paused_at, now()) END,
+                webhook_secret = coalesce($10, webhook_secret),
+                -- A new interval or a resume takes effect from now.
+                next_sync_at = CASE WHEN $8 IS NOT NULL OR $9 = false
+                                    THEN now() + make_interval(mins => coalesce($8, sync_interval_minutes))
+                                    ELSE next_sync_at END,
+                updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND deleting_at IS NULL",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(c.name)
+    .bind(c.credentials)
+    .bind(new_credentials)
+    .bind(c.region.map(OpsgenieRegion::as_str))
+    .bind(c.options)
+    .bind(c.sync_interval_minutes.map(|m| m as i32))
+    .bind(c.paused)
+    .bind(c.webhook_secret)
+    .execute(db.conn())
+    .await?;
+    if res.rows_affected() == 0 {
+        return Err(super::DbError::NotFound);
+    }
+    Ok(())
+}
+
+/// After a successful sync: changes up to `until` are imported; the next sync is one interval from now.
+pub async fn synced(db: &mut OrgTx, id: IntegrationId, until: DateTime<Utc>) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query(
+        "UPDATE integrations SET sync_watermark = greatest(sync_watermark, $3),
+                next_sync_at = now() + make_interval(mins => sync_interval_minutes), updated_at = now()
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(until)
+    .execute(db.conn())
+    .await?;
+    Ok(())
+}
+
+/// Pushes the next scheduled sync one interval away (after one was started or failed).
+pub async fn schedule_next(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query(
+        "UPDATE integrations SET next_sync_at = now() + make_interval(mins => sync_interval_minutes)
+          WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .execute(db.conn())
+    .await?;
+    Ok(())
+}
+
+/// Marks an integration as being deleted with its data (it disappears from schedules and webhooks).
+pub async fn mark_deleting(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query(
+        "UPDATE integrations SET deleting_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .execute(db.conn())
+    .await?;
+    Ok(())
+}
+
+/// Deletes the integration row; its incidents stay (their `integration_id` is cleared).
+pub async fn delete(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
+    let org = db.org_id();
+    let res = sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .execute(db.conn())
+        .await?;
+    if res.rows_affected() == 0 {
+        return Err(super::DbError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes up to `limit` incidents imported by the integration (their timelines go with them); returns how
+/// many.
+pub async fn purge_incidents(db: &mut OrgTx, id: IntegrationId, limit: i64) -> DbResult<u64> {
+    let org = db.org_id();
+    let res = sqlx::query(
+        "DELETE FROM incidents WHERE org_id = $1 AND id IN (
+             SELECT id FROM incidents WHERE org_id = $1 AND integration_id = $2 LIMIT $3)",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(limit)
+    .execute(db.conn())
+    .await?;
+    Ok(res.rows_affected())
+}
+
+/// Incidents imported through the integration.
+pub async fn incident_count(db: &mut OrgTx, id: IntegrationId) -> DbResult<i64> {
+    let org = db.org_id();
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM incidents WHERE org_id = $1 AND integration_id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_one(db.conn())
+    .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: Uuid,
+    state: String,
+    mode: Option<String>,
+    progress: serde_json::Value,
+    attempts: i32,
+    max_attempts: i32,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<RunRow> for SyncRunOut {
+    fn from(r: RunRow) -> Self {
+        SyncRunOut {
+            id: JobRunId(r.id),
+            mode: match r.mode.as_deref() {
+                Some("incremental") => SyncMode::Incremental,
+                _ => SyncMode::Backfill,
+            },
+            state: JobState::parse(&r.state).unwrap_or(JobState::Failed),
+            progress: serde_json::from_value(r.progress).unwrap_or_default(),
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+macro_rules! select_runs {
+    () => {
+        "SELECT id, state, checkpoint->>'mode' AS mode, progress, attempts, max_attempts, last_error, created_at,
+                started_at, finished_at
+           FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'"
+    };
+}
+
+/// The integration's syncs, newest first.
+pub async fn runs(
+    db: &mut OrgTx,
+    id: IntegrationId,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<(Vec<SyncRunOut>, Option<String>)> {
+    let org = db.org_id();
+    let (at, run) = after.unzip();
+    let rows: Vec<RunRow> = sqlx::query_as(concat!(
+        select_runs!(),
+        " AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+          ORDER BY created_at DESC, id DESC LIMIT $5"
+    ))
+    .bind(org.0)
+    .bind(id.0)
+    .bind(at)
+    .bind(run)
+    .bind(limit + 1)
+    .fetch_all(db.conn())
+    .await?;
+    let items: Vec<SyncRunOut> = rows.into_iter().map(Into::into).collect();
+    Ok(cursor::page(items, limit, |r| (r.created_at, r.id.0)))
+}
+
+/// The running sync if there is one, else the latest; and the error of the latest finished sync if it failed.
+pub async fn current_run(
+    db: &mut OrgTx,
+    id: IntegrationId,
+) -> DbResult<(Option<SyncRunOut>, Option<String>)> {
+    let org = db.org_id();
+    let active: Option<RunRow> = sqlx::query_as(concat!(
+        select_runs!(),
+        " AND state IN ('queued', 'running', 'retrying') ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(db.conn())
+    .await?;
+    let last_finished: Option<RunRow> = sqlx::query_as(concat!(
+        select_runs!(),
+        " AND state IN ('succeeded', 'failed', 'cancelled') ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(db.conn())
+    .await?;
+    let failure = last_finished
+        .as_ref()
+        .filter(|r| r.state == "failed")
+        .and_then(|r| r.last_error.clone());
+    Ok((active.or(last_finished).map(Into::into), failure))
+}
+
+/// The active sync of an integration, if any.
+pub async fn active_run(db: &mut OrgTx, id: IntegrationId) -> DbResult<Option<JobRunId>> {
+    let org = db.org_id();
+    let run: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
+            AND state IN ('queued', 'running', 'retrying')",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(run.map(JobRunId))
+}
+
+/// Integrations whose scheduled sync is due (across tenants, through a SECURITY DEFINER function).
+pub async fn due(
+    conn: &mut PgConnection,
+    limit: i32,
+) -> DbResult<Vec<(IntegrationId, insights_types::OrgId)>> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as("SELECT id, org_id FROM due_integrations($1)")
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(i, o)| (IntegrationId(i), insights_types::OrgId(o)))
+        .collect())
+}
+
+/// Where a webhook for `id` goes: its organization, kind and sealed secret (across tenants: the caller then
+/// authenticates the delivery with the secret).
+pub async fn webhook_target(
+    conn: &mut PgConnection,
+    id: IntegrationId,
+) -> DbResult<Option<(insights_types::OrgId, IntegrationKind, Option<Vec<u8>>)>> {
+    let row: Option<(Uuid, String, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT org_id, kind, webhook_secret FROM webhook_target($1)")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(org, kind, secret)| {
+        Some((
+            insights_types::OrgId(org),
+            IntegrationKind::parse(&kind)?,
+            secret,
+        ))
+    }))
+}

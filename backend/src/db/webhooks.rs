@@ -1,0 +1,77 @@
+//! Webhook deliveries: stored once per delivery id (duplicates are recognized here), processed by a job.
+
+use super::{DbResult, OrgTx};
+use chrono::{DateTime, Utc};
+use insights_types::{IntegrationId, JobRunId, WebhookDeliveryId};
+
+/// Records a delivery; `false` when one with the same key was already recorded (a redelivery).
+pub async fn record(
+    db: &mut OrgTx,
+    id: WebhookDeliveryId,
+    integration: IntegrationId,
+    key: &str,
+    event_type: Option<&str>,
+    payload: &serde_json::Value,
+    job: JobRunId,
+) -> DbResult<bool> {
+    let org = db.org_id();
+    let res = sqlx::query(
+        "INSERT INTO webhook_deliveries (id, org_id, integration_id, delivery_key, event_type, payload, job_run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (integration_id, delivery_key) DO NOTHING",
+    )
+    .bind(id.0)
+    .bind(org.0)
+    .bind(integration.0)
+    .bind(key)
+    .bind(event_type)
+    .bind(payload)
+    .bind(job.0)
+    .execute(db.conn())
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// A delivery to process: its integration and payload.
+pub async fn get(
+    db: &mut OrgTx,
+    id: WebhookDeliveryId,
+) -> DbResult<(IntegrationId, serde_json::Value, Option<DateTime<Utc>>)> {
+    let org = db.org_id();
+    let (integration, payload, processed): (uuid::Uuid, serde_json::Value, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "SELECT integration_id, payload, processed_at FROM webhook_deliveries WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_one(db.conn())
+        .await?;
+    Ok((IntegrationId(integration), payload, processed))
+}
+
+pub async fn mark_processed(db: &mut OrgTx, id: WebhookDeliveryId) -> DbResult<()> {
+    let org = db.org_id();
+    sqlx::query(
+        "UPDATE webhook_deliveries SET processed_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .execute(db.conn())
+    .await?;
+    Ok(())
+}
+
+/// When the integration's last delivery arrived.
+pub async fn last_delivery_at(
+    db: &mut OrgTx,
+    integration: IntegrationId,
+) -> DbResult<Option<DateTime<Utc>>> {
+    let org = db.org_id();
+    Ok(sqlx::query_scalar(
+        "SELECT max(created_at) FROM webhook_deliveries WHERE org_id = $1 AND integration_id = $2",
+    )
+    .bind(org.0)
+    .bind(integration.0)
+    .fetch_one(db.conn())
+    .await?)
+}

@@ -1,0 +1,700 @@
+//! Integrations: connect PagerDuty or Opsgenie (the credential is checked with one call, then stored
+//! encrypted and never shown again), follow the import, sync now, cancel, change settings, rotate the webhook
+//! secret, and disconnect — keeping or deleting what was imported.
+
+use crate::crypto::random_token;
+use crate::db::audit::AuditEntry;
+use crate::db::integrations::{self, Changes, IntegrationRow, NewIntegration};
+use crate::db::{self, OrgTx};
+use crate::error::ApiError;
+use crate::http::{ClientIp, Json, ListQuery, OrgMember, Path, Query};
+use crate::ingest::connector::Connector;
+use crate::ingest::http::SourceError;
+use crate::ingest::sync::{self, SyncStart};
+use crate::jobs::{DeleteIntegration, Job, SyncIntegration};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use insights_types::api::{
+    IntegrationIn, IntegrationKind, IntegrationOptions, IntegrationOut, IntegrationPatch,
+    IntegrationStatus, JobRunOut, JobState, OpsgenieOptions, OpsgenieRegion, Page,
+    PagerDutyOptions, SyncMode, SyncRunOut, WebhookOut,
+};
+use insights_types::domain::{
+    ApiSecret, FieldErrors, Name, check_opsgenie_options, check_pagerduty_options, sync_interval,
+};
+use insights_types::{FieldError, IntegrationId, JobRunId, OrgId, Permission};
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The header Opsgenie must send with every webhook, holding the integration's secret.
+pub const OPSGENIE_SECRET_HEADER: &str = "X-Insights-Webhook-Secret";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_integration, list_integrations))
+        .routes(routes!(
+            get_integration,
+            update_integration,
+            delete_integration
+        ))
+        .routes(routes!(sync_integration))
+        .routes(routes!(cancel_sync))
+        .routes(routes!(list_sync_runs))
+        .routes(routes!(rotate_webhook_secret))
+}
+
+/// A connected integration as the API shows it; `webhook_secret` only right after it was made.
+async fn integration_out(
+    state: &AppState,
+    db: &mut OrgTx,
+    row: &IntegrationRow,
+    webhook_secret: Option<String>,
+) -> Result<IntegrationOut, ApiError> {
+    let (current_run, last_error) = integrations::current_run(db, row.id()).await?;
+    let incidents = integrations::incident_count(db, row.id()).await?;
+    let last_delivery_at = db::webhooks::last_delivery_at(db, row.id()).await?;
+    let kind = row.kind();
+    let status = if row.deleting_at.is_some() {
+        IntegrationStatus::Deleting
+    } else if row.paused_at.is_some() {
+        IntegrationStatus::Paused
+    } else {
+        match &current_run {
+            Some(r) if r.state.is_active() && r.mode == SyncMode::Backfill => {
+                IntegrationStatus::Backfilling
+            }
+            Some(r) if r.state.is_active() => IntegrationStatus::Syncing,
+            _ if last_error.is_some() => IntegrationStatus::Failing,
+            _ => IntegrationStatus::Active,
+        }
+    };
+    Ok(IntegrationOut {
+        id: row.id(),
+        kind,
+        name: row.name.clone(),
+        region: row.region(),
+        options: row.options(),
+        status,
+        sync_interval_minutes: row.sync_interval_minutes as u32,
+        synced_until: row.sync_watermark,
+        next_sync_at: row.next_sync_at.filter(|_| row.paused_at.is_none()),
+        current_run,
+        last_error,
+        incidents,
+        webhook: WebhookOut {
+            url: state
+                .config
+                .public_link(&format!("hooks/{}/{}", kind.as_str(), row.id)),
+            secret_set: row.webhook_secret.is_some(),
+            header: (kind == IntegrationKind::Opsgenie).then(|| OPSGENIE_SECRET_HEADER.to_owned()),
+            secret: webhook_secret,
+            last_delivery_at,
+        },
+        credentials_updated_at: row.credentials_updated_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Checks a credential against the source with one call. A credential the source refuses is a 422 on
+/// `field`; a source that cannot be reached is a 502.
+async fn verify(connector: &Connector, field: &str) -> Result<(), ApiError> {
+    match connector.verify().await {
+        Ok(()) => Ok(()),
+        Err(
+            e @ (SourceError::Unauthorized { .. }
+            | SourceError::Forbidden { .. }
+            | SourceError::NotFound { .. }
+            | SourceError::Rejected { .. }),
+        ) => Err(ApiError::field(field, "rejected", e.to_string())),
+        Err(e) => Err(ApiError::Upstream {
+            code: "source_unavailable",
+            message: format!("{e}. Nothing was saved; try again in a moment."),
+        }),
+    }
+}
+
+/// A validated connection request.
+struct Connect {
+    kind: IntegrationKind,
+    name: Name,
+    secret: ApiSecret,
+    region: Option<OpsgenieRegion>,
+    options: IntegrationOptions,
+    interval: u32,
+}
+
+fn parse_connect(body: IntegrationIn, default_interval: u32) -> Result<Connect, ApiError> {
+    let now = Utc::now();
+    let mut errors = FieldErrors::default();
+    let (kind, name, secret, region, options, interval) = match body {
+        IntegrationIn::Pagerduty {
+            name,
+            credentials,
+            options,
+            sync_interval_minutes,
+        } => {
+            check_pagerduty_options("options", &options, now, &mut errors);
+            (
+                IntegrationKind::Pagerduty,
+                name,
+                ApiSecret::parse_field("credentials.api_token", &credentials.api_token),
+                None,
+                IntegrationOptions::Pagerduty(options),
+                sync_interval_minutes,
+            )
+        }
+        IntegrationIn::Opsgenie {
+            name,
+            credentials,
+            region,
+            options,
+            sync_interval_minutes,
+        } => {
+            check_opsgenie_options("options", &options, now, &mut errors);
+            (
+                IntegrationKind::Opsgenie,
+                name,
+                ApiSecret::parse_field("credentials.api_key", &credentials.api_key),
+                Some(region),
+                IntegrationOptions::Opsgenie(options),
+                sync_interval_minutes,
+            )
+        }
+    };
+    let name = errors.check(Name::parse_field("name", &name));
+    let secret = errors.check(secret);
+    let interval = errors.check(sync_interval(
+        "sync_interval_minutes",
+        interval.unwrap_or(default_interval),
+    ));
+    errors.finish()?;
+    Ok(Connect {
+        kind,
+        name: name.expect("checked"),
+        secret: secret.expect("checked"),
+        region,
+        options,
+        interval: interval.expect("checked"),
+    })
+}
+
+/// Connect PagerDuty or Opsgenie. The credential is checked with one read call first (422 with a sentence
+/// when the source refuses it); then it is stored encrypted and the import of the history starts (follow it
+/// in `current_run`). For Opsgenie the answer holds the webhook secret, shown this once.
+#[utoipa::path(post, path = "/orgs/{org_id}/integrations", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path)), request_body = IntegrationIn,
+    responses((status = 201, body = IntegrationOut), (status = 502, description = "The source could not be reached", body = insights_types::ErrorBody)))]
+async fn create_integration(
+    State(state): State<AppState>,
+    member: OrgMember,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<IntegrationIn>,
+) -> Result<(StatusCode, Json<IntegrationOut>), ApiError> {
+    member.require(Permission::ManageIntegrations)?;
+    let c = parse_connect(body, state.config.sync_interval_minutes)?;
+    let secret_field = match c.kind {
+        IntegrationKind::Pagerduty => "credentials.api_token",
+        IntegrationKind::Opsgenie => "credentials.api_key",
+    };
+    let connector = Connector::new(
+        c.kind,
+        c.secret.expose().to_owned().into(),
+        c.region,
+        &c.options,
+        &state.config.source_endpoints(),
+        state.config.source_policy(),
+    )
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    verify(&connector, secret_field).await?;
+
+    // Opsgenie cannot sign its webhooks: it sends a secret header we make up; PagerDuty makes its own signing
+    // secret, which the user pastes in later.
+    let webhook_secret = (c.kind == IntegrationKind::Opsgenie).then(random_token);
+    let id = IntegrationId::new();
+    let options = serde_json::to_value(&c.options).expect("options serialize");
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    integrations::create(
+        &mut db,
+        NewIntegration {
+            id,
+            kind: c.kind,
+            name: c.name.as_str(),
+            region: c.region,
+            credentials: sync::seal_credential(
+                &state.secrets,
+                &c.secret.expose().to_owned().into(),
+            ),
+            options: &options,
+            sync_interval_minutes: c.interval,
+            webhook_secret: webhook_secret
+                .as_ref()
+                .map(|s| state.secrets.seal(s.as_bytes())),
+            created_by: member.user_id,
+        },
+    )
+    .await?;
+    let row = integrations::get(&mut db, id).await?;
+    let started = sync::start(
+        &mut db,
+        &row,
+        SyncMode::Backfill,
+        state.config.job_max_attempts as i32,
+    )
+    .await?;
+    db::audit::record(
+        &mut db,
+        AuditEntry::new(Some(member.user_id), "integration_created", ip)
+            .target("integration", id)
+            .details(serde_json::json!({ "kind": c.kind, "name": c.name.as_str() })),
+    )
+    .await?;
+    let row = integrations::get(&mut db, id).await?;
+    let out = integration_out(&state, &mut db, &row, webhook_secret).await?;
+    db.commit().await?;
+    push_sync(&state, member.org_id, id, started).await;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn push_sync(state: &AppState, org_id: OrgId, integration_id: IntegrationId, s: SyncStart) {
+    if let SyncStart::Started(job_run_id, _) = s {
+        state
+            .jobs
+            .push_or_sweep(
+                job_run_id,
+                SyncIntegration::V1 {
+                    org_id,
+                    job_run_id,
+                    integration_id,
+                },
+            )
+            .await;
+    }
+}
+
+/// Every integration of the organization, with its current sync.
+#[utoipa::path(get, path = "/orgs/{org_id}/integrations", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path)), responses((status = 200, body = Page<IntegrationOut>)))]
+async fn list_integrations(
+    State(state): State<AppState>,
+    member: OrgMember,
+) -> Result<Json<Page<IntegrationOut>>, ApiError> {
+    member.require(Permission::ViewOrganization)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let rows = integrations::list(&mut db).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(integration_out(&state, &mut db, row, None).await?);
+    }
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// One integration: settings, status, the running (or last) sync with its progress, and webhook setup.
+#[utoipa::path(get, path = "/orgs/{org_id}/integrations/{integration_id}", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path)), responses((status = 200, body = IntegrationOut)))]
+async fn get_integration(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+) -> Result<Json<IntegrationOut>, ApiError> {
+    member.require(Permission::ViewOrganization)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let row = integrations::get(&mut db, id).await?;
+    Ok(Json(integration_out(&state, &mut db, &row, None).await?))
+}
+
+/// Change the name, credential (checked first), region, options, sync interval, pause, or — for PagerDuty —
+/// the webhook signing secret.
+#[utoipa::path(patch, path = "/orgs/{org_id}/integrations/{integration_id}", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path)), request_body = IntegrationPatch,
+    responses((status = 200, body = IntegrationOut), (status = 502, description = "The source could not be reached", body = insights_types::ErrorBody)))]
+async fn update_integration(
+    State(state): State<AppState>,
+    member: OrgMember,
+    ClientIp(ip): ClientIp,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+    Json(patch): Json<IntegrationPatch>,
+) -> Result<Json<IntegrationOut>, ApiError> {
+    member.require(Permission::ManageIntegrations)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let row = integrations::get(&mut db, id).await?;
+    db.commit().await?;
+    if row.deleting_at.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    let kind = row.kind();
+    let mut errors = FieldErrors::default();
+    let name = patch
+        .name
+        .as_deref()
+        .and_then(|n| errors.check(Name::parse_field("name", n)));
+    let options = match &patch.options {
+        None => None,
+        Some(v) => match kind {
+            IntegrationKind::Pagerduty => {
+                match crate::http::parse_json_value::<PagerDutyOptions>("options", v.clone()) {
+                    Ok(o) => {
+                        check_pagerduty_options("options", &o, Utc::now(), &mut errors);
+                        Some(IntegrationOptions::Pagerduty(o))
+                    }
+                    Err(e) => {
+                        errors.push(e);
+                        None
+                    }
+                }
+            }
+            IntegrationKind::Opsgenie => {
+                match crate::http::parse_json_value::<OpsgenieOptions>("options", v.clone()) {
+                    Ok(o) => {
+                        check_opsgenie_options("options", &o, Utc::now(), &mut errors);
+                        Some(IntegrationOptions::Opsgenie(o))
+                    }
+                    Err(e) => {
+                        errors.push(e);
+                        None
+                    }
+                }
+            }
+        },
+    };
+    let secret_field = match kind {
+        IntegrationKind::Pagerduty => "api_token",
+        IntegrationKind::Opsgenie => "api_key",
+    };
+    let secret = match &patch.credentials {
+        None => None,
+        Some(v) => match v.get(secret_field).and_then(|s| s.as_str()) {
+            Some(s) if v.as_object().is_some_and(|o| o.len() == 1) => errors.check(
+                ApiSecret::parse_field(&format!("credentials.{secret_field}"), s),
+            ),
+            _ => {
+                errors.push(FieldError::new(
+                    "credentials",
+                    "invalid",
+                    format!("must be {{\"{secret_field}\": \"…\"}} for {}", kind.label()),
+                ));
+                None
+            }
+        },
+    };
+    if patch.region.is_some() && kind == IntegrationKind::Pagerduty {
+        errors.push(FieldError::new(
+            "region",
+            "not_applicable",
+            "PagerDuty integrations have no region",
+        ));
+    }
+    let interval = patch
+        .sync_interval_minutes
+        .and_then(|m| errors.check(sync_interval("sync_interval_minutes", m)));
+    let webhook_secret = match (&patch.webhook_secret, kind) {
+        (None, _) => None,
+        (Some(s), IntegrationKind::Pagerduty) => {
+            errors.check(ApiSecret::parse_field("webhook_secret", s))
+        }
+        (Some(_), IntegrationKind::Opsgenie) => {
+            errors.push(FieldError::new(
+                "webhook_secret",
+                "not_applicable",
+                "Opsgenie's webhook secret is made here: rotate it with POST …/webhook-secret",
+            ));
+            None
+        }
+    };
+    errors.finish()?;
+
+    // A new credential (or region) is checked before it replaces the old one.
+    if secret.is_some() || patch.region.is_some() {
+        let credential = match &secret {
+            Some(s) => s.expose().to_owned().into(),
+            None => sync::open_credential(&state.secrets, &row.credentials)
+                .map_err(ApiError::Internal)?,
+        };
+        let connector = Connector::new(
+            kind,
+            credential,
+            patch.region.or(row.region()),
+            options.as_ref().unwrap_or(&row.options()),
+            &state.config.source_endpoints(),
+            state.config.source_policy(),
+        )
+        .map_err(|e| ApiError::Internal(e.into()))?;
+        verify(&connector, &format!("credentials.{secret_field}")).await?;
+    }
+    let options_json = options
+        .as_ref()
+        .map(|o| serde_json::to_value(o).expect("options serialize"));
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    integrations::update(
+        &mut db,
+        id,
+        Changes {
+            name: name.as_ref().map(Name::as_str),
+            credentials: secret
+                .as_ref()
+                .map(|s| sync::seal_credential(&state.secrets, &s.expose().to_owned().into())),
+            region: patch.region,
+            options: options_json.as_ref(),
+            sync_interval_minutes: interval,
+            paused: patch.paused,
+            webhook_secret: webhook_secret
+                .as_ref()
+                .map(|s| state.secrets.seal(s.expose().as_bytes())),
+        },
+    )
+    .await?;
+    let changed: Vec<&str> = [
+        ("name", patch.name.is_some()),
+        ("credentials", patch.credentials.is_some()),
+        ("region", patch.region.is_some()),
+        ("options", patch.options.is_some()),
+        (
+            "sync_interval_minutes",
+            patch.sync_interval_minutes.is_some(),
+        ),
+        ("paused", patch.paused.is_some()),
+        ("webhook_secret", patch.webhook_secret.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    db::audit::record(
+        &mut db,
+        AuditEntry::new(Some(member.user_id), "integration_updated", ip)
+            .target("integration", id)
+            .details(serde_json::json!({ "changed": changed })),
+    )
+    .await?;
+    let row = integrations::get(&mut db, id).await?;
+    let out = integration_out(&state, &mut db, &row, None).await?;
+    db.commit().await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DeleteQuery {
+    /// `keep` the imported incidents (they stay, no longer linked to an integration) or `delete` them.
+    data: DataChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum DataChoice {
+    Keep,
+    Delete,
+}
+
+/// Disconnect. `?data=keep` removes the integration at once (204) and keeps its incidents; `?data=delete`
+/// also deletes every incident it imported, in the background (202 with the job). Syncs stop either way.
+#[utoipa::path(delete, path = "/orgs/{org_id}/integrations/{integration_id}", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path), DeleteQuery),
+    responses((status = 204, description = "Removed; incidents kept"), (status = 202, description = "Being deleted with its incidents", body = JobRunOut)))]
+async fn delete_integration(
+    State(state): State<AppState>,
+    member: OrgMember,
+    ClientIp(ip): ClientIp,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+    Query(q): Query<DeleteQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    member.require(Permission::ManageIntegrations)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let row = integrations::get(&mut db, id).await?;
+    if row.deleting_at.is_some() {
+        return Err(ApiError::conflict(
+            "already_deleting",
+            "This integration is already being deleted.",
+        ));
+    }
+    if let Some(run) = integrations::active_run(&mut db, id).await? {
+        db::job_runs::request_cancel(&mut db, run).await?;
+    }
+    db::audit::record(
+        &mut db,
+        AuditEntry::new(Some(member.user_id), "integration_deleted", ip)
+            .target("integration", id)
+            .details(serde_json::json!({ "kind": row.kind, "name": row.name, "data": q.data })),
+    )
+    .await?;
+    if q.data == DataChoice::Keep {
+        integrations::delete(&mut db, id).await?;
+        db.commit().await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    integrations::mark_deleting(&mut db, id).await?;
+    let job = JobRunId::new();
+    db::job_runs::create(
+        &mut db,
+        job,
+        DeleteIntegration::KIND,
+        Some(id.0),
+        state.config.job_max_attempts as i32,
+    )
+    .await?;
+    let out = db::job_runs::get(&mut db, job).await?;
+    db.commit().await?;
+    state
+        .jobs
+        .push_or_sweep(
+            job,
+            DeleteIntegration::V1 {
+                org_id: member.org_id,
+                job_run_id: job,
+                integration_id: id,
+            },
+        )
+        .await;
+    Ok((StatusCode::ACCEPTED, Json(out)).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SyncQuery {
+    /// `incremental` (default): the changes since the last sync; `backfill`: import the whole history again
+    /// (e.g. after changing the options). Nothing is stored twice either way.
+    mode: Option<SyncMode>,
+}
+
+/// Sync now. Answers 202 with the sync (or with the one already queued or running, which is not doubled).
+#[utoipa::path(post, path = "/orgs/{org_id}/integrations/{integration_id}/sync", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path), SyncQuery),
+    responses((status = 202, body = SyncRunOut)))]
+async fn sync_integration(
+    State(state): State<AppState>,
+    member: OrgMember,
+    ClientIp(ip): ClientIp,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+    Query(q): Query<SyncQuery>,
+) -> Result<(StatusCode, Json<SyncRunOut>), ApiError> {
+    member.require(Permission::ManageIntegrations)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let row = integrations::get(&mut db, id).await?;
+    if row.deleting_at.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    let started = sync::start(
+        &mut db,
+        &row,
+        q.mode.unwrap_or(SyncMode::Incremental),
+        state.config.job_max_attempts as i32,
+    )
+    .await?;
+    if let SyncStart::Started(job, mode) = started {
+        db::audit::record(
+            &mut db,
+            AuditEntry::new(Some(member.user_id), "integration_sync_requested", ip)
+                .target("integration", id)
+                .details(serde_json::json!({ "job": job, "mode": mode })),
+        )
+        .await?;
+    }
+    let (run, _) = integrations::current_run(&mut db, id).await?;
+    db.commit().await?;
+    push_sync(&state, member.org_id, id, started).await;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(run.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sync run vanished")))?),
+    ))
+}
+
+/// Cancel the running sync: a queued one stops at once, a running one after its current page (what it
+/// stored stays). 409 when nothing is running.
+#[utoipa::path(post, path = "/orgs/{org_id}/integrations/{integration_id}/cancel", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path)),
+    responses((status = 202, body = SyncRunOut), (status = 409, description = "No sync is running", body = insights_types::ErrorBody)))]
+async fn cancel_sync(
+    State(state): State<AppState>,
+    member: OrgMember,
+    ClientIp(ip): ClientIp,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+) -> Result<(StatusCode, Json<SyncRunOut>), ApiError> {
+    member.require(Permission::ManageIntegrations)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    integrations::get(&mut db, id).await?;
+    let Some(run) = integrations::active_run(&mut db, id).await? else {
+        return Err(ApiError::conflict(
+            "not_running",
+            "No sync of this integration is queued or running.",
+        ));
+    };
+    let state_after = db::job_runs::request_cancel(&mut db, run).await?;
+    db::audit::record(
+        &mut db,
+        AuditEntry::new(Some(member.user_id), "integration_sync_cancelled", ip)
+            .target("integration", id)
+            .details(serde_json::json!({ "job": run, "state": state_after.map(JobState::as_str) })),
+    )
+    .await?;
+    let (current, _) = integrations::current_run(&mut db, id).await?;
+    db.commit().await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(current.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sync run vanished")))?),
+    ))
+}
+
+/// The integration's syncs, newest first.
+#[utoipa::path(get, path = "/orgs/{org_id}/integrations/{integration_id}/runs", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path), ListQuery),
+    responses((status = 200, body = Page<SyncRunOut>)))]
+async fn list_sync_runs(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page<SyncRunOut>>, ApiError> {
+    member.require(Permission::ViewOrganization)?;
+    let (after, limit) = q.parse()?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    integrations::get(&mut db, id).await?;
+    let (items, next_cursor) = integrations::runs(&mut db, id, after, limit).await?;
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Opsgenie: make a new webhook secret (the old one stops working at once); the answer shows it, this once.
+/// PagerDuty makes its own signing secret: paste it with `PATCH` `webhook_secret` instead (409 here).
+#[utoipa::path(post, path = "/orgs/{org_id}/integrations/{integration_id}/webhook-secret", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path)),
+    responses((status = 200, body = IntegrationOut), (status = 409, description = "A PagerDuty integration", body = insights_types::ErrorBody)))]
+async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    member: OrgMember,
+    ClientIp(ip): ClientIp,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+) -> Result<Json<IntegrationOut>, ApiError> {
+    member.require(Permission::ManageIntegrations)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let row = integrations::get(&mut db, id).await?;
+    if row.kind() != IntegrationKind::Opsgenie {
+        return Err(ApiError::conflict(
+            "signed_by_pagerduty",
+            "PagerDuty makes the signing secret when you create the webhook subscription: paste it as `webhook_secret` with PATCH.",
+        ));
+    }
+    let secret = random_token();
+    integrations::update(
+        &mut db,
+        id,
+        Changes {
+            webhook_secret: Some(state.secrets.seal(secret.as_bytes())),
+            ..Changes::default()
+        },
+    )
+    .await?;
+    db::audit::record(
+        &mut db,
+        AuditEntry::new(Some(member.user_id), "webhook_secret_rotated", ip)
+            .target("integration", id),
+    )
+    .await?;
+    let row = integrations::get(&mut db, id).await?;
+    let out = integration_out(&state, &mut db, &row, Some(secret)).await?;
+    db.commit().await?;
+    Ok(Json(out))
+}

@@ -1,0 +1,157 @@
+//! Webhooks from PagerDuty (v3, signed with HMAC-SHA256 over the raw body) and Opsgenie (a per-integration
+//! secret header). A delivery is authenticated, deduplicated by its delivery id (`X-Webhook-Id`, else the
+//! event id, else a digest of the body), stored, and answered at once; a job applies it. Redeliveries change
+//! nothing, and an event that arrives late never moves an incident back to an older state (the pipeline only
+//! applies versions newer than what it holds).
+
+use super::integrations::OPSGENIE_SECRET_HEADER;
+use crate::db::{self, integrations};
+use crate::error::ApiError;
+use crate::http::Path;
+use crate::ingest::pagerduty;
+use crate::jobs::{Job, ProcessWebhook};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use insights_types::api::IntegrationKind;
+use insights_types::{IntegrationId, JobRunId, WebhookDeliveryId};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// PagerDuty guarantees deliveries up to 55 KB and drops those over 256 KB.
+pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive_webhook))
+        .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
+}
+
+/// What happened to a delivery.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct WebhookAck {
+    /// `accepted` (stored, being applied) or `duplicate` (already received; ignored).
+    status: &'static str,
+}
+
+/// Receive a webhook. `source` is `pagerduty` (authenticated by `X-PagerDuty-Signature`) or `opsgenie`
+/// (authenticated by the `X-Insights-Webhook-Secret` header). 202 when accepted, 200 for a redelivery, 401
+/// when it cannot be authenticated, 404 for an unknown integration.
+#[utoipa::path(post, path = "/hooks/{source}/{integration_id}", tag = "webhooks",
+    params(("source" = String, Path, description = "`pagerduty` or `opsgenie`"), ("integration_id" = IntegrationId, Path)),
+    request_body(content = Object, description = "The source's webhook payload, as it sends it"),
+    responses((status = 202, body = WebhookAck), (status = 200, description = "A redelivery", body = WebhookAck),
+              (status = 400, description = "Not JSON", body = insights_types::ErrorBody),
+              (status = 401, description = "Not authenticated", body = insights_types::ErrorBody),
+              (status = 404, description = "No such integration", body = insights_types::ErrorBody),
+              (status = 413, description = "Body over 256 KiB", body = insights_types::ErrorBody)))]
+async fn receive_webhook(
+    State(state): State<AppState>,
+    Path((source, id)): Path<(String, IntegrationId)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, axum::Json<WebhookAck>), ApiError> {
+    let kind = IntegrationKind::parse(&source).ok_or(ApiError::NotFound)?;
+    let mut conn = state.db.pool().acquire().await.map_err(db::DbError::from)?;
+    let target = integrations::webhook_target(&mut conn, id).await?;
+    drop(conn);
+    let Some((org_id, target_kind, sealed)) = target else {
+        return Err(ApiError::NotFound);
+    };
+    if target_kind != kind {
+        return Err(ApiError::NotFound);
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let secret = match sealed {
+        Some(s) => state
+            .secrets
+            .open(&s)
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        None => {
+            return Err(ApiError::Unauthorized {
+                code: "webhook_secret_missing",
+                message: "This integration has no webhook signing secret yet: paste the one PagerDuty showed into the integration's settings.".into(),
+            });
+        }
+    };
+    let authentic = match kind {
+        IntegrationKind::Pagerduty => header("x-pagerduty-signature")
+            .is_some_and(|sig| pagerduty::webhook::verify_signature(&secret, &body, sig)),
+        IntegrationKind::Opsgenie => header(OPSGENIE_SECRET_HEADER)
+            .is_some_and(|given| bool::from(given.trim().as_bytes().ct_eq(&secret))),
+    };
+    if !authentic {
+        return Err(ApiError::Unauthorized {
+            code: "bad_signature",
+            message: match kind {
+                IntegrationKind::Pagerduty => {
+                    "The X-PagerDuty-Signature does not match this integration's signing secret."
+                }
+                IntegrationKind::Opsgenie => {
+                    "The X-Insights-Webhook-Secret header does not match this integration's secret."
+                }
+            }
+            .into(),
+        });
+    }
+    let payload: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("The body is not valid JSON: {e}."),
+        )
+    })?;
+    let event_type = payload
+        .pointer("/event/event_type")
+        .or_else(|| payload.get("action"))
+        .and_then(|v| v.as_str());
+    let key = header("x-webhook-id")
+        .map(str::to_owned)
+        .or_else(|| {
+            payload
+                .pointer("/event/id")
+                .and_then(|v| v.as_str())
+                .map(|e| format!("event:{e}"))
+        })
+        .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(&body))));
+
+    let delivery = WebhookDeliveryId::new();
+    let job = JobRunId::new();
+    let mut tx = state.db.org_tx(org_id, None).await?;
+    db::job_runs::create(
+        &mut tx,
+        job,
+        ProcessWebhook::KIND,
+        Some(delivery.0),
+        state.config.job_max_attempts as i32,
+    )
+    .await?;
+    let new = db::webhooks::record(&mut tx, delivery, id, &key, event_type, &payload, job).await?;
+    if !new {
+        // Rolled back with the job row: a redelivery creates nothing.
+        return Ok((
+            StatusCode::OK,
+            axum::Json(WebhookAck {
+                status: "duplicate",
+            }),
+        ));
+    }
+    tx.commit().await?;
+    state
+        .jobs
+        .push_or_sweep(
+            job,
+            ProcessWebhook::V1 {
+                org_id,
+                job_run_id: job,
+                delivery_id: delivery,
+            },
+        )
+        .await;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(WebhookAck { status: "accepted" }),
+    ))
+}

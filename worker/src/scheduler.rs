@@ -1,0 +1,59 @@
+//! Starts the scheduled incremental syncs: every tick, integrations whose `next_sync_at` has passed (and that
+//! are not paused, being deleted or already syncing) get a sync job. Several workers may run this at once: a
+//! unique index lets only one sync per integration exist, so a race starts it once.
+
+use crate::WorkerState;
+use insights_backend::db::integrations;
+use insights_backend::ingest::sync::{self, SyncStart};
+use insights_backend::jobs::SyncIntegration;
+use insights_types::api::SyncMode;
+
+/// Runs until `stop` turns true.
+pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(state.config.worker_tick) => {}
+        }
+        match tick(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(syncs = n, "scheduled syncs started"),
+            Err(e) => tracing::error!(error = ?e, "scheduler failed"),
+        }
+    }
+}
+
+/// One pass: starts the syncs that are due; returns how many.
+pub async fn tick(state: &WorkerState) -> anyhow::Result<usize> {
+    let mut conn = state.db.pool().acquire().await?;
+    let due = integrations::due(&mut conn, 200).await?;
+    drop(conn);
+    let mut started = 0;
+    for (integration_id, org_id) in due {
+        let mut db = state.db.org_tx(org_id, None).await?;
+        let row = integrations::get(&mut db, integration_id).await?;
+        let start = sync::start(
+            &mut db,
+            &row,
+            SyncMode::Incremental,
+            state.config.job_max_attempts as i32,
+        )
+        .await?;
+        db.commit().await?;
+        if let SyncStart::Started(job_run_id, _) = start {
+            started += 1;
+            state
+                .queue
+                .push_or_sweep(
+                    job_run_id,
+                    SyncIntegration::V1 {
+                        org_id,
+                        job_run_id,
+                        integration_id,
+                    },
+                )
+                .await;
+        }
+    }
+    Ok(started)
+}
