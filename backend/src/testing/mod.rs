@@ -1,9 +1,11 @@
 //! Test support (feature `testing`), shared by the integration tests of the backend and the worker: a fresh
 //! database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0, and
-//! typed request helpers with personas.
+//! typed request helpers with personas; and [`fake_pagerduty`], a PagerDuty API on loopback.
 //!
 //! Needs `DATABASE_URL` (a role that may create databases; `scripts/test` starts a private cluster) and
 //! `REDIS_URL` in the environment.
+
+pub mod fake_pagerduty;
 
 use crate::{App, Config};
 use base64::Engine;

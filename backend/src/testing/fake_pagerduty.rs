@@ -1,0 +1,569 @@
+//! A PagerDuty REST API on loopback that speaks the documented wire protocol — for the worker's end-to-end
+//! tests, the browser tests and the backfill benchmark, where the connector's real client code talks to it.
+//!
+//! It serves `GET /incidents` and `GET /log_entries` as PagerDuty does: the `Token token=` header, `since`/
+//! `until`, `offset`/`limit` (at most 100) with `more` and `total`, `statuses[]`, `service_ids[]`,
+//! `team_ids[]`, `include[]=incidents`, and PagerDuty's refusals (400 for `offset + limit > 10,000` and for an
+//! incidents range over 180 days, 401 for a wrong token). Its history is generated from the index (the
+//! `n`-th incident and its three log entries are computed, not stored), so a million incidents cost no
+//! memory; "live" incidents triggered, acknowledged and resolved by a test come after the history.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+const MAX_OFFSET: u64 = 10_000;
+const SERVICES: [&str; 12] = [
+    "checkout-api",
+    "payments-gateway",
+    "search",
+    "auth",
+    "inventory",
+    "notifications",
+    "web-frontend",
+    "mobile-api",
+    "data-pipeline",
+    "postgres-main",
+    "kafka",
+    "edge-proxy",
+];
+const TEAMS: [&str; 3] = ["Payments", "Growth", "Platform"];
+const PROBLEMS: [&str; 4] = [
+    "High latency on {} (p99 > 2s)",
+    "{} 5xx error rate above 5%",
+    "Pod CrashLoopBackOff: {}",
+    "Disk usage above 90% on {}",
+];
+
+/// The generated part of the history: `count` resolved incidents, one every `spacing` from `start`, each
+/// acknowledged a third of a spacing after it was triggered and resolved two thirds after.
+#[derive(Clone, Copy, Debug)]
+pub struct History {
+    pub start: DateTime<Utc>,
+    pub count: u64,
+    pub spacing: Duration,
+}
+
+impl History {
+    /// `count` incidents ending an hour before now.
+    #[must_use]
+    pub fn recent(count: u64, spacing: Duration) -> Self {
+        let end = Utc::now() - Duration::hours(1);
+        Self {
+            start: end - spacing * i32::try_from(count).unwrap_or(i32::MAX),
+            count,
+            spacing,
+        }
+    }
+
+    fn end(&self) -> DateTime<Utc> {
+        self.start + self.spacing * i32::try_from(self.count).unwrap_or(i32::MAX)
+    }
+
+    fn entry_step(&self) -> Duration {
+        self.spacing / 3
+    }
+}
+
+struct Live {
+    incident: Value,
+}
+
+struct FakeState {
+    token: String,
+    history: History,
+    live: Vec<Live>,
+    /// Log entries of live incidents, oldest first (each embeds its incident's id).
+    live_entries: Vec<Value>,
+    requests: u64,
+    delay: std::time::Duration,
+    /// Every n-th request answers 429 with `ratelimit-reset`.
+    throttle_every: Option<u64>,
+}
+
+/// The running fake; stops when dropped.
+pub struct FakePagerDuty {
+    /// Its base URL, for `INSIGHTS_PAGERDUTY_API_URL`.
+    pub url: String,
+    state: Arc<Mutex<FakeState>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for FakePagerDuty {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The id of the `n`-th generated incident (PagerDuty ids are short upper-case strings).
+#[must_use]
+pub fn incident_id(n: u64) -> String {
+    format!("Q{n:07}")
+}
+
+fn reference(kind: &str, id: &str, summary: &str) -> Value {
+    json!({ "id": id, "type": format!("{kind}_reference"), "summary": summary })
+}
+
+fn generated_incident(h: &History, n: u64) -> Value {
+    let created = h.start + h.spacing * n as i32;
+    let step = h.entry_step();
+    let s = (n % SERVICES.len() as u64) as usize;
+    let service = SERVICES[s];
+    let team = TEAMS[s % TEAMS.len()];
+    let title = PROBLEMS[(n / 7 % PROBLEMS.len() as u64) as usize].replace("{}", service);
+    let id = incident_id(n);
+    json!({
+        "id": id, "type": "incident", "summary": format!("[#{}] {title}", n + 1),
+        "incident_number": n + 1, "title": title,
+        "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
+        "created_at": iso(created), "updated_at": iso(created + step * 2),
+        "status": "resolved", "urgency": if n % 4 == 0 { "low" } else { "high" },
+        "service": reference("service", &format!("PSVC{s:02}"), service),
+        "teams": [reference("team", &format!("PTEAM{}", s % TEAMS.len()), team)],
+        "priority": if n % 3 == 0 { json!({ "id": "PPRI1", "summary": "P1" }) } else { Value::Null },
+        "assignments": [], "acknowledgements": [],
+        "last_status_change_at": iso(created + step * 2), "resolved_at": iso(created + step * 2),
+    })
+}
+
+fn generated_entry(h: &History, e: u64, include_incident: bool) -> Value {
+    let n = e / 3;
+    let at = h.start + h.entry_step() * e as i32;
+    let (kind, summary) = [
+        ("trigger_log_entry", "Triggered"),
+        ("acknowledge_log_entry", "Acknowledged"),
+        ("resolve_log_entry", "Resolved"),
+    ][(e % 3) as usize];
+    let incident = if include_incident {
+        generated_incident(h, n)
+    } else {
+        reference("incident", &incident_id(n), "")
+    };
+    json!({
+        "id": format!("L{e:08}"), "type": kind, "summary": summary,
+        "created_at": iso(at), "agent": reference("user", "PUSER1", "Ada Lovelace"),
+        "channel": { "type": "api" }, "incident": incident,
+    })
+}
+
+/// `[from, to)` as indexes of an arithmetic sequence `start + k·step`, `k < count`.
+fn index_range(
+    start: DateTime<Utc>,
+    step: Duration,
+    count: u64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> std::ops::Range<u64> {
+    let step_ms = step.num_milliseconds().max(1);
+    let first = |t: DateTime<Utc>| -> u64 {
+        let d = (t - start).num_milliseconds();
+        if d <= 0 {
+            0
+        } else {
+            ((d + step_ms - 1) / step_ms).min(count as i64) as u64
+        }
+    };
+    let (a, b) = (first(from), first(to));
+    a..b.max(a)
+}
+
+fn error(status: StatusCode, message: &str, code: u32) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": { "message": message, "code": code, "errors": [message] } })),
+    )
+        .into_response()
+}
+
+/// Query pairs, with repeated keys kept (`statuses[]=a&statuses[]=b`).
+fn pairs(q: &[(String, String)], key: &str) -> Vec<String> {
+    q.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+fn one(q: &[(String, String)], key: &str) -> Option<String> {
+    pairs(q, key).into_iter().next()
+}
+
+impl FakePagerDuty {
+    /// Starts on a free loopback port, accepting `token`.
+    pub async fn start(token: &str, history: History) -> FakePagerDuty {
+        let state = Arc::new(Mutex::new(FakeState {
+            token: token.to_owned(),
+            history,
+            live: Vec::new(),
+            live_entries: Vec::new(),
+            requests: 0,
+            delay: std::time::Duration::ZERO,
+            throttle_every: None,
+        }));
+        let app = axum::Router::new()
+            .route("/incidents", get(list_incidents))
+            .route("/log_entries", get(list_log_entries))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        FakePagerDuty {
+            url,
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut FakeState) -> T) -> T {
+        f(&mut self.state.lock().expect("fake state"))
+    }
+
+    /// Requests answered so far.
+    #[must_use]
+    pub fn requests(&self) -> u64 {
+        self.with(|s| s.requests)
+    }
+
+    /// Delays every answer (to catch a sync in the middle).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.with(|s| s.delay = delay);
+    }
+
+    /// Makes every `n`-th request a 429 with `ratelimit-reset: 0.05` (PagerDuty's rate limit).
+    pub fn throttle_every(&self, n: Option<u64>) {
+        self.with(|s| s.throttle_every = n);
+    }
+
+    /// Triggers a new incident now on service `s` (an index into the dozen services); returns its id.
+    pub fn trigger(&self, title: &str, s: usize) -> String {
+        self.with(|st| {
+            let n = st.live.len();
+            let id = format!("LIVE{n:04}");
+            let now = Utc::now();
+            let service = SERVICES[s % SERVICES.len()];
+            let incident = json!({
+                "id": id, "type": "incident", "summary": title, "incident_number": 900_000 + n, "title": title,
+                "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
+                "created_at": iso(now), "updated_at": iso(now), "status": "triggered", "urgency": "high",
+                "service": reference("service", &format!("PSVC{:02}", s % SERVICES.len()), service),
+                "teams": [reference("team", &format!("PTEAM{}", s % TEAMS.len()), TEAMS[s % TEAMS.len()])],
+                "assignments": [{ "at": iso(now), "assignee": reference("user", "PUSER1", "Ada Lovelace") }],
+                "acknowledgements": [], "last_status_change_at": iso(now),
+            });
+            st.live.push(Live { incident });
+            st.live_entries.push(json!({
+                "id": format!("LE{:06}", st.live_entries.len()), "type": "trigger_log_entry", "summary": "Triggered",
+                "created_at": iso(now), "channel": { "type": "api" }, "incident": { "id": id },
+            }));
+            id
+        })
+    }
+
+    /// Moves a live incident to `status` (`acknowledged` or `resolved`) now, with its log entry.
+    pub fn change(&self, id: &str, status: &str) {
+        self.with(|st| {
+            let now = Utc::now();
+            let live = st
+                .live
+                .iter_mut()
+                .find(|l| l.incident["id"] == id)
+                .expect("a live incident");
+            let i = &mut live.incident;
+            i["status"] = json!(status);
+            i["updated_at"] = json!(iso(now));
+            i["last_status_change_at"] = json!(iso(now));
+            let kind = match status {
+                "acknowledged" => {
+                    i["acknowledgements"] = json!([{ "at": iso(now), "acknowledger": reference("user", "PUSER1", "Ada Lovelace") }]);
+                    "acknowledge_log_entry"
+                }
+                "resolved" => {
+                    i["resolved_at"] = json!(iso(now));
+                    i["acknowledgements"] = json!([]);
+                    "resolve_log_entry"
+                }
+                other => panic!("unsupported status {other}"),
+            };
+            let n = st.live_entries.len();
+            st.live_entries.push(json!({
+                "id": format!("LE{n:06}"), "type": kind, "summary": kind, "created_at": iso(now),
+                "agent": reference("user", "PUSER1", "Ada Lovelace"), "channel": { "type": "website" },
+                "incident": { "id": id },
+            }));
+        });
+    }
+
+    /// A live incident as the API would show it now (for webhook payloads).
+    #[must_use]
+    pub fn incident(&self, id: &str) -> Value {
+        self.with(|st| {
+            st.live
+                .iter()
+                .find(|l| l.incident["id"] == id)
+                .map(|l| l.incident.clone())
+                .expect("a live incident")
+        })
+    }
+}
+
+type Shared = Arc<Mutex<FakeState>>;
+
+/// Common checks of every request: the token, the required headers, throttling and delay. `Err` is the
+/// answer to send instead.
+async fn admit(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let (delay, token_ok, throttled) = {
+        let mut s = state.lock().expect("fake state");
+        s.requests += 1;
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let ok = auth == format!("Token token={}", s.token);
+        let throttled = s.throttle_every.is_some_and(|n| s.requests % n == 0);
+        (s.delay, ok, throttled)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if !token_ok {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "Authentication failed",
+            2006,
+        ));
+    }
+    if throttled {
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Rate Limit Exceeded", 2020);
+        r.headers_mut()
+            .insert("ratelimit-reset", "0.05".parse().expect("header"));
+        return Err(r);
+    }
+    Ok(())
+}
+
+struct Paging {
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    offset: u64,
+    limit: u64,
+    total: bool,
+}
+
+fn paging(q: &[(String, String)], max_span: Option<Duration>) -> Result<Paging, Response> {
+    let time = |k: &str| -> Result<Option<DateTime<Utc>>, Response> {
+        match one(q, k) {
+            None => Ok(None),
+            Some(v) => DateTime::parse_from_rfc3339(&v)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|_| error(StatusCode::BAD_REQUEST, "Invalid Input Provided", 2001)),
+        }
+    };
+    let num = |k: &str, default: u64| -> Result<u64, Response> {
+        one(q, k).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| error(StatusCode::BAD_REQUEST, "Invalid Input Provided", 2001))
+        })
+    };
+    let until = time("until")?.unwrap_or_else(Utc::now);
+    let since = time("since")?.unwrap_or(until - Duration::days(30));
+    let (offset, limit) = (num("offset", 0)?, num("limit", 25)?);
+    if limit > 100 || offset + limit > MAX_OFFSET {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Offset must be less than 10000.",
+            2001,
+        ));
+    }
+    if max_span.is_some_and(|m| until - since > m) || since > until {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "The date range may be at most 6 months.",
+            2001,
+        ));
+    }
+    Ok(Paging {
+        since,
+        until,
+        offset,
+        limit,
+        total: one(q, "total").as_deref() == Some("true"),
+    })
+}
+
+fn page(key: &str, items: Vec<Value>, p: &Paging, total: u64) -> Response {
+    let more = p.offset + (items.len() as u64) < total;
+    axum::Json(json!({
+        key: items, "offset": p.offset, "limit": p.limit, "more": more,
+        "total": if p.total { json!(total) } else { Value::Null },
+    }))
+    .into_response()
+}
+
+fn created_in(v: &Value, p: &Paging) -> bool {
+    v["created_at"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .is_some_and(|t| t >= p.since && t < p.until)
+}
+
+async fn list_incidents(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = admit(&state, &headers).await {
+        return r;
+    }
+    let p = match paging(&q, Some(Duration::days(180))) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (statuses, services, teams) = (
+        pairs(&q, "statuses[]"),
+        pairs(&q, "service_ids[]"),
+        pairs(&q, "team_ids[]"),
+    );
+    let keep = |i: &Value| {
+        (statuses.is_empty() || statuses.iter().any(|s| i["status"] == *s))
+            && (services.is_empty() || services.iter().any(|s| i["service"]["id"] == *s))
+            && (teams.is_empty() || teams.iter().any(|t| i["teams"][0]["id"] == *t))
+    };
+    let s = state.lock().expect("fake state");
+    let h = s.history;
+    let range = index_range(h.start, h.spacing, h.count, p.since, p.until);
+    let live: Vec<&Value> = s
+        .live
+        .iter()
+        .map(|l| &l.incident)
+        .filter(|i| created_in(i, &p) && keep(i))
+        .collect();
+    let filtered = !(statuses.is_empty() && services.is_empty() && teams.is_empty());
+    let (items, total) = if filtered {
+        // Small test histories only: walk the window.
+        let all: Vec<Value> = range
+            .map(|n| generated_incident(&h, n))
+            .filter(|i| keep(i))
+            .chain(live.into_iter().cloned())
+            .collect();
+        let total = all.len() as u64;
+        let items = all
+            .into_iter()
+            .skip(p.offset as usize)
+            .take(p.limit as usize)
+            .collect();
+        (items, total)
+    } else {
+        let generated = range.end - range.start;
+        let total = generated + live.len() as u64;
+        let items = (p.offset..(p.offset + p.limit).min(total))
+            .map(|k| {
+                if k < generated {
+                    generated_incident(&h, range.start + k)
+                } else {
+                    live[(k - generated) as usize].clone()
+                }
+            })
+            .collect();
+        (items, total)
+    };
+    page("incidents", items, &p, total)
+}
+
+async fn list_log_entries(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = admit(&state, &headers).await {
+        return r;
+    }
+    let p = match paging(&q, None) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let include = pairs(&q, "include[]").iter().any(|v| v == "incidents");
+    let s = state.lock().expect("fake state");
+    let h = s.history;
+    let range = index_range(
+        h.start,
+        h.entry_step(),
+        h.count * 3,
+        p.since,
+        p.until.min(h.end()),
+    );
+    let live: Vec<&Value> = s
+        .live_entries
+        .iter()
+        .filter(|e| created_in(e, &p))
+        .collect();
+    let generated = range.end - range.start;
+    let total = generated + live.len() as u64;
+    let items = (p.offset..(p.offset + p.limit).min(total))
+        .map(|k| {
+            if k < generated {
+                generated_entry(&h, range.start + k, include)
+            } else {
+                let mut e = live[(k - generated) as usize].clone();
+                let id = e["incident"]["id"].as_str().unwrap_or_default().to_owned();
+                e["incident"] = if include {
+                    s.live
+                        .iter()
+                        .find(|l| l.incident["id"] == id)
+                        .map_or(Value::Null, |l| l.incident.clone())
+                } else {
+                    reference("incident", &id, "")
+                };
+                e
+            }
+        })
+        .collect();
+    page("log_entries", items, &p, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_ranges_map_to_index_ranges_half_open() {
+        let start = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let step = Duration::minutes(10);
+        assert_eq!(index_range(start, step, 100, start, start + step * 3), 0..3);
+        assert_eq!(
+            index_range(
+                start,
+                step,
+                100,
+                start + Duration::minutes(1),
+                start + step * 3
+            ),
+            1..3
+        );
+        assert_eq!(
+            index_range(start, step, 100, start - step, start + step * 1000),
+            0..100
+        );
+        assert_eq!(index_range(start, step, 100, start + step * 5, start), 5..5);
+    }
+}
