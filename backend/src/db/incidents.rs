@@ -426,6 +426,44 @@ pub async fn list(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<(Vec<IncidentOut>, Option<String>)> {
+    let rows = rows(db, f, after, limit).await?;
+    let items: Vec<IncidentOut> = rows.into_iter().map(|r| r.out().0).collect();
+    Ok(cursor::page(items, limit, |i| (i.triggered_at, i.id.0)))
+}
+
+/// Like [`list`], with each incident's description and timeline (for exports).
+pub async fn list_detailed(
+    db: &mut OrgTx,
+    f: &IncidentFilter,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<(Vec<IncidentDetailOut>, Option<String>)> {
+    let rows = rows(db, f, after, limit).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut timelines = timelines(db, &ids).await?;
+    let items: Vec<IncidentDetailOut> = rows
+        .into_iter()
+        .map(|r| {
+            let (incident, description) = r.out();
+            IncidentDetailOut {
+                timeline: timelines.remove(&incident.id.0).unwrap_or_default(),
+                incident,
+                description,
+            }
+        })
+        .collect();
+    Ok(cursor::page(items, limit, |i| {
+        (i.incident.triggered_at, i.incident.id.0)
+    }))
+}
+
+/// The rows of a page (`limit + 1`, to tell whether there is more).
+async fn rows(
+    db: &mut OrgTx,
+    f: &IncidentFilter,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<Vec<Row>> {
     let org = db.org_id();
     let (at, id) = after.unzip();
     let text = f.text.as_ref().map(|t| {
@@ -470,8 +508,7 @@ pub async fn list(
         .bind(limit + 1)
         .fetch_all(db.conn())
         .await?;
-    let items: Vec<IncidentOut> = rows.into_iter().map(|r| r.out().0).collect();
-    Ok(cursor::page(items, limit, |i| (i.triggered_at, i.id.0)))
+    Ok(rows)
 }
 
 /// One incident with its timeline, oldest entry first.
@@ -482,32 +519,44 @@ pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> 
         .bind(id.0)
         .fetch_one(db.conn())
         .await?;
+    let mut timelines = timelines(db, &[id.0]).await?;
+    let (incident, description) = row.out();
+    Ok(IncidentDetailOut {
+        incident,
+        description,
+        timeline: timelines.remove(&id.0).unwrap_or_default(),
+    })
+}
+
+/// The timelines of some incidents, each oldest entry first.
+async fn timelines(db: &mut OrgTx, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<IncidentEventOut>>> {
     #[derive(sqlx::FromRow)]
     struct Event {
+        incident_id: Uuid,
         kind: String,
         at: DateTime<Utc>,
         actor: Option<String>,
         message: Option<String>,
     }
-    let timeline: Vec<Event> = sqlx::query_as(
-        "SELECT kind, at, actor, message FROM incident_events WHERE org_id = $1 AND incident_id = $2 ORDER BY at, id",
+    let org = db.org_id();
+    let events: Vec<Event> = sqlx::query_as(
+        "SELECT incident_id, kind, at, actor, message FROM incident_events
+          WHERE org_id = $1 AND incident_id = ANY($2) ORDER BY incident_id, at, id",
     )
     .bind(org.0)
-    .bind(id.0)
+    .bind(ids)
     .fetch_all(db.conn())
     .await?;
-    let (incident, description) = row.out();
-    Ok(IncidentDetailOut {
-        incident,
-        description,
-        timeline: timeline
-            .into_iter()
-            .map(|e| IncidentEventOut {
+    let mut out: HashMap<Uuid, Vec<IncidentEventOut>> = HashMap::new();
+    for e in events {
+        out.entry(e.incident_id)
+            .or_default()
+            .push(IncidentEventOut {
                 kind: e.kind,
                 at: e.at,
                 actor: e.actor,
                 message: e.message,
-            })
-            .collect(),
-    })
+            });
+    }
+    Ok(out)
 }

@@ -8,6 +8,9 @@
 //! `n`-th incident and its three log entries are computed, not stored), so a million incidents cost no
 //! memory; "live" incidents triggered, acknowledged and resolved by a test come after the history.
 
+// Handlers answer `Err(response)` early, as axum handlers do.
+#![allow(clippy::result_large_err)]
+
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -128,10 +131,10 @@ fn generated_incident(h: &History, n: u64) -> Value {
         "incident_number": n + 1, "title": title,
         "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
         "created_at": iso(created), "updated_at": iso(created + step * 2),
-        "status": "resolved", "urgency": if n % 4 == 0 { "low" } else { "high" },
+        "status": "resolved", "urgency": if n.is_multiple_of(4) { "low" } else { "high" },
         "service": reference("service", &format!("PSVC{s:02}"), service),
         "teams": [reference("team", &format!("PTEAM{}", s % TEAMS.len()), team)],
-        "priority": if n % 3 == 0 { json!({ "id": "PPRI1", "summary": "P1" }) } else { Value::Null },
+        "priority": if n.is_multiple_of(3) { json!({ "id": "PPRI1", "summary": "P1" }) } else { Value::Null },
         "assignments": [], "acknowledgements": [],
         "last_status_change_at": iso(created + step * 2), "resolved_at": iso(created + step * 2),
     })
@@ -338,7 +341,9 @@ async fn admit(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let ok = auth == format!("Token token={}", s.token);
-        let throttled = s.throttle_every.is_some_and(|n| s.requests % n == 0);
+        let throttled = s
+            .throttle_every
+            .is_some_and(|n| s.requests.is_multiple_of(n));
         (s.delay, ok, throttled)
     };
     if !delay.is_zero() {

@@ -54,6 +54,11 @@ fn json_endpoints(org: &str, user: &str) -> Vec<(Method, String, Value)> {
             format!("/api/v1/orgs/{org}/feedback"),
             json!({ "message": "m", "page": "/" }),
         ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/integrations"),
+            json!({ "credentials": { "api_token": "t0ken-abcdef" }, "kind": "pagerduty", "name": "PD" }),
+        ),
     ]
 }
 
@@ -71,6 +76,8 @@ async fn counts(app: &TestApp) -> Vec<i64> {
         "invitations",
         "feedback",
         "refresh_tokens",
+        "integrations",
+        "job_runs",
     ] {
         out.push(
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))

@@ -291,3 +291,87 @@ async fn bad_incident_queries_are_refused() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_history_exports_as_csv_and_json_lines_with_the_list_filters() {
+    let app = TestApp::spawn(&[]).await;
+    let p = app.personas().await;
+    let mut batch: Vec<_> = (0..1_205)
+        .map(|n| incident(&format!("E{n:04}"), n, "api", IncidentStatus::Resolved))
+        .collect();
+    batch[3].title = "=HYPERLINK(\"http://evil\"), \"quoted\"".into();
+    batch[4].service = Some(SourceRef {
+        external_id: "Pdb".into(),
+        name: "db".into(),
+    });
+    for chunk in batch.chunks(500) {
+        store(&app, p.org_id, chunk).await;
+    }
+    let base = format!("/api/v1/orgs/{}/incidents/export", p.org_id);
+
+    // CSV: a header, then every incident oldest first (more than one internal chunk), safely quoted.
+    let r = app
+        .get(&format!("{base}?format=csv"), &p.viewer.token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        r.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"incidents-")
+    );
+    let lines: Vec<&str> = r.text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1 + 1_205);
+    assert!(lines[0].starts_with("id,source,external_id,number,title,status"));
+    assert!(lines[1].contains(",E0000,"), "{}", lines[1]);
+    assert!(lines[1_205].contains(",E1204,"));
+    assert!(
+        lines[4].contains(r#""'=HYPERLINK(""http://evil""), ""quoted""""#),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[1].contains(",3.0,30.0,"),
+        "minutes to ack and resolve: {}",
+        lines[1]
+    );
+
+    // JSON lines, filtered like the list: each line an incident with its timeline.
+    let page: Page<IncidentOut> = app
+        .get(
+            &format!("/api/v1/orgs/{}/incidents?q=E0004", p.org_id),
+            &p.viewer.token,
+        )
+        .await
+        .json();
+    let db = page.items[0].service.clone().unwrap();
+    let r = app
+        .get(
+            &format!("{base}?format=jsonl&service={}", db.id),
+            &p.viewer.token,
+        )
+        .await;
+    assert_eq!(r.headers["content-type"], "application/x-ndjson");
+    let rows: Vec<IncidentDetailOut> = r
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].incident.external_id, "E0004");
+    assert_eq!(rows[0].timeline.len(), 2);
+    assert_eq!(rows[0].description.as_deref(), Some("/var is at 99%"));
+
+    // Bad requests and other tenants.
+    let r = app
+        .get(&format!("{base}?format=xml"), &p.viewer.token)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app.get(&base, &p.viewer.token).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "the format is required");
+    let r = app
+        .get(&format!("{base}?format=csv"), &p.outsider.token)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

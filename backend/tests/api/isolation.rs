@@ -2,6 +2,7 @@
 //! PostgreSQL row-level security hides other tenants' rows even from a query that forgets its WHERE clause.
 
 use insights_backend::testing::TestApp;
+use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
 use insights_types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -14,6 +15,8 @@ fn endpoints(
     invitation: &str,
     job: &str,
 ) -> Vec<(Method, String, Option<Value>, &'static [Role])> {
+    // A missing integration and incident: allowed roles get 404, like the nil job.
+    let nil = uuid::Uuid::nil();
     use Role::*;
     const ALL: &[Role] = &[Owner, Admin, Member, Viewer];
     const ADMINS: &[Role] = &[Owner, Admin];
@@ -86,6 +89,86 @@ fn endpoints(
             ADMINS,
         ),
         (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/incidents"),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/incidents/{nil}"),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/incidents/export?format=csv"),
+            None,
+            ALL,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/sample-data"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/integrations"),
+            None,
+            ALL,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/integrations"),
+            Some(
+                json!({ "kind": "pagerduty", "name": "PD", "credentials": { "api_token": PD_TOKEN } }),
+            ),
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/integrations/{nil}"),
+            None,
+            ALL,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/orgs/{org}/integrations/{nil}"),
+            Some(json!({ "name": "Renamed" })),
+            ADMINS,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/orgs/{org}/integrations/{nil}?data=keep"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/integrations/{nil}/sync"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/integrations/{nil}/cancel"),
+            None,
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/integrations/{nil}/runs"),
+            None,
+            ALL,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/integrations/{nil}/webhook-secret"),
+            None,
+            ADMINS,
+        ),
+        (
             Method::DELETE,
             format!("/api/v1/orgs/{org}/members/{user}"),
             None,
@@ -94,9 +177,60 @@ fn endpoints(
     ]
 }
 
+const PD_TOKEN: &str = "isolation-token-1";
+
+/// An app whose PagerDuty is a fake accepting `PD_TOKEN`.
+async fn app_with_pagerduty() -> (TestApp, FakePagerDuty) {
+    let pd = FakePagerDuty::start(PD_TOKEN, History::recent(1, chrono::Duration::hours(1))).await;
+    let app = TestApp::spawn(&[("INSIGHTS_PAGERDUTY_API_URL", &pd.url)]).await;
+    (app, pd)
+}
+
+#[tokio::test]
+async fn the_endpoint_table_covers_every_organization_route_of_the_api_description() {
+    let (app, _pd) = app_with_pagerduty().await;
+    let doc = app
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    let id = "X";
+    let listed: std::collections::BTreeSet<(String, String)> = endpoints(id, id, id, id)
+        .into_iter()
+        .map(|(m, p, _, _)| {
+            // Back to the template: ids become their parameter names.
+            let p = p
+                .split('?')
+                .next()
+                .unwrap()
+                .replace(&uuid::Uuid::nil().to_string(), "{id}");
+            (m.to_string(), p.replace("/X", "/{id}"))
+        })
+        .collect();
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/orgs/{org_id}") {
+            continue;
+        }
+        let template = regex_like_ids(path);
+        for method in item.as_object().unwrap().keys() {
+            let m = method.to_uppercase();
+            assert!(
+                listed.contains(&(m.clone(), template.clone())),
+                "{m} {path} is missing from the isolation and permission table"
+            );
+        }
+    }
+}
+
+/// `/api/v1/orgs/{org_id}/members/{user_id}` → `/api/v1/orgs/{id}/members/{id}`.
+fn regex_like_ids(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 #[tokio::test]
 async fn a_member_of_another_organization_gets_404_from_every_org_endpoint() {
-    let app = TestApp::spawn(&[]).await;
+    let (app, _pd) = app_with_pagerduty().await;
     let p = app.personas().await;
     let inv = app
         .invite(&p.owner, p.org_id, "pending@example.com", Role::Member)
@@ -134,7 +268,7 @@ async fn a_member_of_another_organization_gets_404_from_every_org_endpoint() {
 
 #[tokio::test]
 async fn every_org_endpoint_answers_each_role_as_the_permission_table_says() {
-    let app = TestApp::spawn(&[]).await;
+    let (app, _pd) = app_with_pagerduty().await;
     for role in Role::ALL {
         // A fresh organization per role, so one role's writes do not change what the next sees.
         let p = app.personas().await;
@@ -160,10 +294,10 @@ async fn every_org_endpoint_answers_each_role_as_the_permission_table_says() {
                 .request(method.clone(), &path, Some(&p.by_role(role).token), body)
                 .await;
             if allowed.contains(&role) {
-                // Allowed: anything but 401/403 (the nil job id is a 404 by design).
+                // Allowed: anything but 401/403 (a nil id is a 404 by design).
                 assert!(
                     r.status.is_success()
-                        || (path.ends_with(&uuid::Uuid::nil().to_string())
+                        || (path.contains(&uuid::Uuid::nil().to_string())
                             && r.status == StatusCode::NOT_FOUND),
                     "{role} {method} {path}: {} {}",
                     r.status,

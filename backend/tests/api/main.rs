@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod incidents;
+mod integrations;
 mod invitations;
 mod isolation;
 mod members;

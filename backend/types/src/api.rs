@@ -610,26 +610,39 @@ pub struct OpsgenieOptions {
 /// `POST /api/v1/orgs/{org_id}/integrations`: connect a tool. The credential is checked with one call first.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IntegrationIn {
-    Pagerduty {
-        name: String,
-        credentials: PagerDutyCredentials,
-        #[serde(default)]
-        options: PagerDutyOptions,
-        /// Minutes between incremental syncs (1–1440, default 15).
-        #[serde(default)]
-        sync_interval_minutes: Option<u32>,
-    },
-    Opsgenie {
-        name: String,
-        credentials: OpsgenieCredentials,
-        region: OpsgenieRegion,
-        #[serde(default)]
-        options: OpsgenieOptions,
-        #[serde(default)]
-        sync_interval_minutes: Option<u32>,
-    },
+    Pagerduty(PagerDutyIn),
+    Opsgenie(OpsgenieIn),
+}
+
+/// Connect PagerDuty (`"kind": "pagerduty"`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutyIn {
+    pub name: String,
+    pub credentials: PagerDutyCredentials,
+    #[serde(default)]
+    pub options: PagerDutyOptions,
+    /// Minutes between incremental syncs (1–1440, default 15).
+    #[serde(default)]
+    pub sync_interval_minutes: Option<u32>,
+}
+
+/// Connect Opsgenie (`"kind": "opsgenie"`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OpsgenieIn {
+    pub name: String,
+    pub credentials: OpsgenieCredentials,
+    pub region: OpsgenieRegion,
+    #[serde(default)]
+    pub options: OpsgenieOptions,
+    /// Minutes between incremental syncs (1–1440, default 15).
+    #[serde(default)]
+    pub sync_interval_minutes: Option<u32>,
 }
 
 /// Options of either kind, as stored and shown.

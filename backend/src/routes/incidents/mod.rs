@@ -1,4 +1,7 @@
-//! Incidents in the unified schema: the filtered, cursor-paginated list and one incident with its timeline.
+//! Incidents in the unified schema: the filtered, cursor-paginated list, one incident with its timeline, and
+//! the export of the whole (filtered) history as CSV or JSON lines.
+
+mod export;
 
 use crate::db::incidents::{self, IncidentFilter};
 use crate::error::ApiError;
@@ -17,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_incidents))
         .routes(routes!(get_incident))
+        .routes(routes!(export::export_incidents))
 }
 
 /// Sort order of the incident list.
@@ -31,9 +35,20 @@ enum IncidentSort {
     OldestFirst,
 }
 
+/// Order and page of the incident list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct IncidentsQuery {
+struct PageQuery {
+    /// `-triggered_at` (newest first, default) or `triggered_at`.
+    sort: Option<IncidentSort>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The filters of the incident list and the export.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FilterQuery {
     source: Option<IncidentSource>,
     status: Option<IncidentStatus>,
     /// A service id (from an incident's `service.id`).
@@ -47,19 +62,46 @@ struct IncidentsQuery {
     until: Option<DateTime<Utc>>,
     /// Text in the title or description (case-insensitive).
     q: Option<String>,
-    /// `-triggered_at` (newest first, default) or `triggered_at`.
-    sort: Option<IncidentSort>,
-    cursor: Option<String>,
-    limit: Option<u32>,
+}
+
+impl FilterQuery {
+    fn parse(self, ascending: bool) -> Result<IncidentFilter, ApiError> {
+        if self.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "`q` is at most 200 characters.",
+            ));
+        }
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && since >= until
+        {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "`since` must be before `until`.",
+            ));
+        }
+        Ok(IncidentFilter {
+            source: self.source,
+            status: self.status,
+            service_id: self.service,
+            team_id: self.team,
+            urgency: self.urgency,
+            since: self.since,
+            until: self.until,
+            text: self.q.filter(|t| !t.trim().is_empty()),
+            ascending,
+        })
+    }
 }
 
 /// Incidents from every connected source, filtered and paginated.
 #[utoipa::path(get, path = "/orgs/{org_id}/incidents", tag = "incidents", security(("bearer" = [])),
-    params(("org_id" = OrgId, Path), IncidentsQuery), responses((status = 200, body = Page<IncidentOut>)))]
+    params(("org_id" = OrgId, Path), FilterQuery, PageQuery), responses((status = 200, body = Page<IncidentOut>)))]
 async fn list_incidents(
     State(state): State<AppState>,
     member: OrgMember,
-    Query(q): Query<IncidentsQuery>,
+    Query(filter): Query<FilterQuery>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<IncidentOut>>, ApiError> {
     member.require(Permission::ViewOrganization)?;
     let (after, limit) = ListQuery {
@@ -67,31 +109,10 @@ async fn list_incidents(
         limit: q.limit,
     }
     .parse()?;
-    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "`q` is at most 200 characters.",
-        ));
-    }
-    if let (Some(since), Some(until)) = (q.since, q.until)
-        && since >= until
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "`since` must be before `until`.",
-        ));
-    }
-    let filter = IncidentFilter {
-        source: q.source,
-        status: q.status,
-        service_id: q.service,
-        team_id: q.team,
-        urgency: q.urgency,
-        since: q.since,
-        until: q.until,
-        text: q.q.filter(|t| !t.trim().is_empty()),
-        ascending: matches!(q.sort.unwrap_or_default(), IncidentSort::OldestFirst),
-    };
+    let filter = filter.parse(matches!(
+        q.sort.unwrap_or_default(),
+        IncidentSort::OldestFirst
+    ))?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     let (items, next_cursor) = incidents::list(&mut db, &filter, after, limit).await?;
     Ok(Json(Page { items, next_cursor }))

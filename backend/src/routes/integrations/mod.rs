@@ -7,7 +7,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::integrations::{self, Changes, IntegrationRow, NewIntegration};
 use crate::db::{self, OrgTx};
 use crate::error::ApiError;
-use crate::http::{ClientIp, Json, ListQuery, OrgMember, Path, Query};
+use crate::http::{ClientIp, Json, ListQuery, OrgMember, Path, Query, parse_json_value};
 use crate::ingest::connector::Connector;
 use crate::ingest::http::SourceError;
 use crate::ingest::sync::{self, SyncStart};
@@ -18,8 +18,8 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use insights_types::api::{
     IntegrationIn, IntegrationKind, IntegrationOptions, IntegrationOut, IntegrationPatch,
-    IntegrationStatus, JobRunOut, JobState, OpsgenieOptions, OpsgenieRegion, Page,
-    PagerDutyOptions, SyncMode, SyncRunOut, WebhookOut,
+    IntegrationStatus, JobRunOut, JobState, OpsgenieIn, OpsgenieOptions, OpsgenieRegion, Page,
+    PagerDutyIn, PagerDutyOptions, SyncMode, SyncRunOut, WebhookOut,
 };
 use insights_types::domain::{
     ApiSecret, FieldErrors, Name, check_opsgenie_options, check_pagerduty_options, sync_interval,
@@ -126,16 +126,33 @@ struct Connect {
     interval: u32,
 }
 
-fn parse_connect(body: IntegrationIn, default_interval: u32) -> Result<Connect, ApiError> {
+/// Reads the body by its `kind` (so that field errors name their full path, which serde cannot do through
+/// an internally tagged enum), then checks every field.
+fn parse_connect(body: serde_json::Value, default_interval: u32) -> Result<Connect, ApiError> {
+    let mut fields = match body {
+        serde_json::Value::Object(map) => map,
+        _ => return Err(ApiError::field("", "invalid", "must be a JSON object")),
+    };
+    let body = match fields.remove("kind").as_ref().and_then(|k| k.as_str()) {
+        Some("pagerduty") => IntegrationIn::Pagerduty(parse_json_value("", fields.into())?),
+        Some("opsgenie") => IntegrationIn::Opsgenie(parse_json_value("", fields.into())?),
+        _ => {
+            return Err(ApiError::field(
+                "kind",
+                "invalid",
+                "must be pagerduty or opsgenie",
+            ));
+        }
+    };
     let now = Utc::now();
     let mut errors = FieldErrors::default();
     let (kind, name, secret, region, options, interval) = match body {
-        IntegrationIn::Pagerduty {
+        IntegrationIn::Pagerduty(PagerDutyIn {
             name,
             credentials,
             options,
             sync_interval_minutes,
-        } => {
+        }) => {
             check_pagerduty_options("options", &options, now, &mut errors);
             (
                 IntegrationKind::Pagerduty,
@@ -146,13 +163,13 @@ fn parse_connect(body: IntegrationIn, default_interval: u32) -> Result<Connect, 
                 sync_interval_minutes,
             )
         }
-        IntegrationIn::Opsgenie {
+        IntegrationIn::Opsgenie(OpsgenieIn {
             name,
             credentials,
             region,
             options,
             sync_interval_minutes,
-        } => {
+        }) => {
             check_opsgenie_options("options", &options, now, &mut errors);
             (
                 IntegrationKind::Opsgenie,
@@ -191,7 +208,7 @@ async fn create_integration(
     State(state): State<AppState>,
     member: OrgMember,
     ClientIp(ip): ClientIp,
-    Json(body): Json<IntegrationIn>,
+    Json(body): Json<serde_json::Value>,
 ) -> Result<(StatusCode, Json<IntegrationOut>), ApiError> {
     member.require(Permission::ManageIntegrations)?;
     let c = parse_connect(body, state.config.sync_interval_minutes)?;
@@ -337,7 +354,7 @@ async fn update_integration(
         None => None,
         Some(v) => match kind {
             IntegrationKind::Pagerduty => {
-                match crate::http::parse_json_value::<PagerDutyOptions>("options", v.clone()) {
+                match parse_json_value::<PagerDutyOptions>("options", v.clone()) {
                     Ok(o) => {
                         check_pagerduty_options("options", &o, Utc::now(), &mut errors);
                         Some(IntegrationOptions::Pagerduty(o))
@@ -349,7 +366,7 @@ async fn update_integration(
                 }
             }
             IntegrationKind::Opsgenie => {
-                match crate::http::parse_json_value::<OpsgenieOptions>("options", v.clone()) {
+                match parse_json_value::<OpsgenieOptions>("options", v.clone()) {
                     Ok(o) => {
                         check_opsgenie_options("options", &o, Utc::now(), &mut errors);
                         Some(IntegrationOptions::Opsgenie(o))
