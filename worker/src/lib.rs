@@ -137,6 +137,13 @@ impl Worker {
         let retries = state.config.job_max_attempts.saturating_sub(1) as usize;
         let backoff_base = state.config.job_backoff;
         let concurrency = state.config.worker_concurrency;
+        // Each process registers its workers under its own names: apalis refuses a second live worker of the
+        // same name, so replicas (or a restart after a crash) would otherwise fail to start.
+        let instance = format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
@@ -145,6 +152,7 @@ impl Worker {
         macro_rules! job_worker {
             ($job:ty, $handler:path) => {{
                 let (state, conn, prefix) = (state.clone(), conn.clone(), prefix.clone());
+                let name = format!("{}@{instance}", <$job>::KIND);
                 move |_restarts| {
                     let backoff = ExponentialBackoffMaker::new(
                         backoff_base,
@@ -154,7 +162,7 @@ impl Worker {
                     )
                     .expect("valid backoff bounds")
                     .make_backoff();
-                    WorkerBuilder::new(<$job>::KIND)
+                    WorkerBuilder::new(name.clone())
                         .backend(
                             storage::<$job>(conn.clone(), &prefix, <$job>::KIND)
                                 .poll_with_interval(POLL_INTERVAL),
@@ -182,10 +190,13 @@ impl Worker {
                 DeleteIntegration,
                 jobs::delete_integration::run
             ));
-        tracing::info!("insights-worker started");
+        tracing::info!(%instance, "insights-worker started");
+        let asked_to_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let asked = asked_to_stop.clone();
         let result = monitor
             .run_with_signal(async move {
                 shutdown.await;
+                asked.store(true, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
             })
             .await;
@@ -193,6 +204,9 @@ impl Worker {
         let _ = sweeper.await;
         let _ = scheduler.await;
         result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
+        if !asked_to_stop.load(std::sync::atomic::Ordering::Relaxed) {
+            anyhow::bail!("the job workers stopped on their own (see the errors logged above)");
+        }
         tracing::info!("insights-worker stopped");
         Ok(())
     }

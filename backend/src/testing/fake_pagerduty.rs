@@ -236,6 +236,13 @@ impl FakePagerDuty {
         }
     }
 
+    /// Stops answering (as if PagerDuty were unreachable).
+    pub fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut FakeState) -> T) -> T {
         f(&mut self.state.lock().expect("fake state"))
     }

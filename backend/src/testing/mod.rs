@@ -110,9 +110,9 @@ pub async fn fresh_database() -> String {
     with_database(&admin_url(), &name)
 }
 
-/// Configuration for a test app on port 0 with a fresh database and Redis prefix. `overrides` replace or add
-/// environment settings.
-pub async fn test_config(overrides: &[(&str, &str)]) -> Config {
+/// The environment of a test app on port 0 with a fresh database and Redis prefix; `overrides` replace or
+/// add settings. (Also what a test passes to a worker it runs as a separate process.)
+pub async fn test_env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".into(), fresh_database().await),
         ("REDIS_URL".into(), redis_url()),
@@ -141,6 +141,18 @@ pub async fn test_config(overrides: &[(&str, &str)]) -> Config {
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
+    vars
+}
+
+/// Configuration for a test app on port 0 with a fresh database and Redis prefix. `overrides` replace or add
+/// environment settings.
+pub async fn test_config(overrides: &[(&str, &str)]) -> Config {
+    config_from(&test_env(overrides).await)
+}
+
+/// The configuration of an environment made by [`test_env`].
+#[must_use]
+pub fn config_from(vars: &HashMap<String, String>) -> Config {
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration")
 }
 

@@ -2,6 +2,7 @@
 //! conversation, and the job's state, attempts and last error are visible through the API.
 
 mod smtp;
+mod sync;
 
 use insights_backend::testing::{TestApp, test_config, token_of};
 use insights_types::Role;

@@ -1,0 +1,576 @@
+//! Imports end to end: the API connects an integration, the worker pulls the history from a PagerDuty that
+//! speaks the REST API's wire protocol (`FakePagerDuty`), through the real connector, into PostgreSQL; then
+//! incremental syncs, webhooks, cancellation, deletion, rate limits, an unreachable source — and a worker
+//! process killed in the middle of a backfill.
+
+use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_backend::testing::{Session, TestApp, config_from, test_env};
+use insights_types::api::{
+    IncidentOut, IntegrationOut, IntegrationStatus, JobState, Page, SyncRunOut,
+};
+use insights_types::{IntegrationId, JobRunId, OrgId};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+
+const TOKEN: &str = "pd-e2e-token-1";
+
+struct Sync {
+    app: TestApp,
+    pd: FakePagerDuty,
+    vars: HashMap<String, String>,
+    owner: Session,
+    org: OrgId,
+}
+
+/// An API, a fake PagerDuty with `incidents` in its history (one every 30 minutes), and a signed-up owner.
+/// The worker is not started: tests start it (in process, or as a process).
+async fn setup(incidents: u64) -> Sync {
+    let pd = FakePagerDuty::start(
+        TOKEN,
+        History::recent(incidents, chrono::Duration::minutes(30)),
+    )
+    .await;
+    let vars = test_env(&[
+        ("INSIGHTS_PAGERDUTY_API_URL", &pd.url),
+        ("INSIGHTS_JOB_MAX_ATTEMPTS", "4"),
+        ("INSIGHTS_JOB_BACKOFF_MS", "100"),
+        ("INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS", "2"),
+        ("INSIGHTS_WORKER_TICK_MS", "200"),
+        ("INSIGHTS_SOURCE_BACKOFF_MS", "10"),
+        ("INSIGHTS_SOURCE_MAX_ATTEMPTS", "3"),
+        ("INSIGHTS_SOURCE_TIMEOUT_SECS", "5"),
+    ])
+    .await;
+    let app = TestApp::spawn_with(config_from(&vars)).await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    Sync {
+        app,
+        pd,
+        vars,
+        owner,
+        org,
+    }
+}
+
+impl Sync {
+    async fn worker(&self) -> insights_worker::RunningWorker {
+        insights_worker::Worker::build(config_from(&self.vars))
+            .await
+            .expect("worker builds")
+            .spawn()
+    }
+
+    /// Connects PagerDuty, importing the whole history (from 2009: years of empty windows first).
+    async fn connect(&self) -> IntegrationOut {
+        self.connect_with(json!({})).await
+    }
+
+    async fn connect_with(&self, options: serde_json::Value) -> IntegrationOut {
+        let r = self
+            .app
+            .post(
+                &format!("/api/v1/orgs/{}/integrations", self.org),
+                &self.owner.token,
+                json!({ "kind": "pagerduty", "name": "PD", "credentials": { "api_token": TOKEN }, "options": options }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()
+    }
+
+    async fn integration(&self, id: IntegrationId) -> IntegrationOut {
+        self.app
+            .get(
+                &format!("/api/v1/orgs/{}/integrations/{id}", self.org),
+                &self.owner.token,
+            )
+            .await
+            .json()
+    }
+
+    /// Polls the integration until `done` says yes (or `secs` pass).
+    async fn wait_for(
+        &self,
+        id: IntegrationId,
+        secs: u64,
+        what: &str,
+        done: impl Fn(&IntegrationOut) -> bool,
+    ) -> IntegrationOut {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let i = self.integration(id).await;
+            if done(&i) {
+                return i;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still waiting for {what} after {secs} s: {i:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the sync `run` has ended; returns it.
+    async fn finished(&self, id: IntegrationId, run: JobRunId, secs: u64) -> SyncRunOut {
+        let i = self
+            .wait_for(id, secs, "the sync to end", |i| {
+                i.current_run
+                    .as_ref()
+                    .is_some_and(|r| r.id == run && !r.state.is_active())
+            })
+            .await;
+        i.current_run.unwrap()
+    }
+
+    async fn sync_now(&self, id: IntegrationId) -> SyncRunOut {
+        let r = self
+            .app
+            .post(
+                &format!("/api/v1/orgs/{}/integrations/{id}/sync", self.org),
+                &self.owner.token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        r.json()
+    }
+
+    async fn db(&self) -> sqlx::PgConnection {
+        use secrecy::ExposeSecret;
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(self.app.config.database_url.expose_secret())
+            .await
+            .unwrap()
+    }
+
+    /// (incidents, distinct external ids, timeline entries, incidents with an acknowledgement time).
+    async fn counts(&self) -> (i64, i64, i64, i64) {
+        let mut c = self.db().await;
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM incidents), (SELECT count(DISTINCT external_id) FROM incidents),
+                    (SELECT count(*) FROM incident_events),
+                    (SELECT count(*) FROM incidents WHERE acknowledged_at IS NOT NULL)",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+    }
+
+    async fn incident(&self, external_id: &str) -> IncidentOut {
+        let page: Page<IncidentOut> = self
+            .app
+            .get(
+                &format!("/api/v1/orgs/{}/incidents?limit=200", self.org),
+                &self.owner.token,
+            )
+            .await
+            .json();
+        page.items
+            .into_iter()
+            .find(|i| i.external_id == external_id)
+            .unwrap_or_else(|| panic!("incident {external_id} not stored"))
+    }
+}
+
+#[tokio::test]
+async fn a_backfill_imports_every_incident_and_its_timeline_then_syncs_changes() {
+    let s = setup(1_500).await;
+    let worker = s.worker().await;
+    let i = s.connect().await;
+    let run = s.finished(i.id, i.current_run.unwrap().id, 60).await;
+    assert_eq!(run.state, JobState::Succeeded, "{run:#?}");
+    let p = &run.progress;
+    assert_eq!(
+        (p.fetched, p.stored, p.events, p.errors),
+        (1_500, 1_500, 4_500, 0),
+        "{p:#?}"
+    );
+    assert_eq!(p.percent, Some(100.0));
+    assert!(
+        p.pages >= 60,
+        "15 incident pages and 45 log-entry pages at least: {p:#?}"
+    );
+    assert_eq!(s.counts().await, (1_500, 1_500, 4_500, 1_500));
+    let i = s.integration(i.id).await;
+    assert_eq!((i.status, i.incidents), (IntegrationStatus::Active, 1_500));
+    assert!(i.synced_until.is_some() && i.next_sync_at.is_some());
+    // Times come from the source; the acknowledgement from the timeline (PagerDuty clears it on resolve).
+    let first = s.incident("Q0001499").await;
+    assert_eq!(
+        (first.acknowledged_at.unwrap() - first.triggered_at).num_minutes(),
+        10
+    );
+    assert_eq!(
+        (first.resolved_at.unwrap() - first.triggered_at).num_minutes(),
+        20
+    );
+    assert_eq!(
+        first.source_url.as_deref(),
+        Some("https://acme.pagerduty.com/incidents/Q0001499")
+    );
+
+    // Incremental: a new incident, then its acknowledgement and resolution, each picked up by "sync now".
+    let live = s.pd.trigger("Checkout is down", 0);
+    let run = s.sync_now(i.id).await;
+    assert_eq!(run.mode, insights_types::api::SyncMode::Incremental);
+    assert_eq!(
+        s.finished(i.id, run.id, 30).await.state,
+        JobState::Succeeded
+    );
+    assert_eq!(
+        s.incident(&live).await.status,
+        insights_types::api::IncidentStatus::Triggered
+    );
+    s.pd.change(&live, "acknowledged");
+    let run = s.sync_now(i.id).await;
+    s.finished(i.id, run.id, 30).await;
+    let acked = s.incident(&live).await;
+    assert_eq!(
+        acked.status,
+        insights_types::api::IncidentStatus::Acknowledged
+    );
+    assert!(acked.acknowledged_at.is_some());
+    s.pd.change(&live, "resolved");
+    let run = s.sync_now(i.id).await;
+    let done = s.finished(i.id, run.id, 30).await;
+    assert_eq!(
+        done.progress.fetched, 1,
+        "only what changed is read again: {done:#?}"
+    );
+    let resolved = s.incident(&live).await;
+    assert_eq!(
+        resolved.status,
+        insights_types::api::IncidentStatus::Resolved
+    );
+    assert_eq!(
+        resolved.acknowledged_at, acked.acknowledged_at,
+        "the first acknowledgement stays"
+    );
+    assert_eq!(s.counts().await.0, 1_501);
+    worker.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_scheduler_starts_due_syncs_by_itself() {
+    let s = setup(30).await;
+    let worker = s.worker().await;
+    let i = s.connect().await;
+    s.finished(i.id, i.current_run.clone().unwrap().id, 30)
+        .await;
+    let live = s.pd.trigger("Queue depth above threshold", 3);
+    // Due now (as if fifteen minutes had passed).
+    let mut c = s.db().await;
+    sqlx::query("UPDATE integrations SET next_sync_at = now() - interval '1 second'")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let before = i.current_run.unwrap().id;
+    let i = s
+        .wait_for(i.id, 20, "a scheduled sync to succeed", |i| {
+            i.current_run
+                .as_ref()
+                .is_some_and(|r| r.id != before && r.state == JobState::Succeeded)
+        })
+        .await;
+    assert_eq!(
+        i.current_run.unwrap().mode,
+        insights_types::api::SyncMode::Incremental
+    );
+    assert_eq!(s.incident(&live).await.title, "Queue depth above threshold");
+    assert!(i.next_sync_at.unwrap() > chrono::Utc::now() + chrono::Duration::minutes(14));
+    worker.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out_and_an_unreachable_source_fails_the_sync_visibly() {
+    let s = setup(400).await;
+    s.pd.throttle_every(Some(3));
+    let worker = s.worker().await;
+    let i = s.connect().await;
+    let run = s.finished(i.id, i.current_run.unwrap().id, 60).await;
+    assert_eq!(run.state, JobState::Succeeded, "{run:#?}");
+    assert_eq!(s.counts().await.0, 400);
+    assert!(
+        run.progress.requests > run.progress.pages,
+        "the 429s were retried: {:#?}",
+        run.progress
+    );
+
+    // PagerDuty goes away: the sync retries with backoff, then fails with the reason, visible to the user.
+    let mut s = s;
+    s.pd.stop();
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/orgs/{}/integrations/{}/sync", s.org, i.id),
+            &s.owner.token,
+            json!({}),
+        )
+        .await;
+    let run: SyncRunOut = r.json();
+    let failed = s.finished(i.id, run.id, 60).await;
+    assert_eq!(
+        (failed.state, failed.attempts),
+        (JobState::Failed, 4),
+        "{failed:#?}"
+    );
+    let i = s.integration(i.id).await;
+    assert_eq!(i.status, IntegrationStatus::Failing);
+    let why = i.last_error.unwrap();
+    assert!(why.contains("PagerDuty is unavailable"), "{why}");
+    assert_eq!(s.counts().await.0, 400, "nothing lost");
+    worker.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cancelled_backfill_stops_after_its_current_page_and_keeps_what_it_stored() {
+    let s = setup(3_000).await;
+    s.pd.set_delay(Duration::from_millis(150));
+    let worker = s.worker().await;
+    let i = s.connect().await;
+    s.wait_for(i.id, 60, "a few pages of incidents", |i| {
+        i.current_run
+            .as_ref()
+            .is_some_and(|r| r.progress.stored >= 300)
+    })
+    .await;
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/orgs/{}/integrations/{}/cancel", s.org, i.id),
+            &s.owner.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let run = s.finished(i.id, i.current_run.unwrap().id, 30).await;
+    assert_eq!(run.state, JobState::Cancelled);
+    let stored = s.counts().await.0;
+    assert!(stored > 0 && stored < 3_000, "{stored}");
+    assert_eq!(stored as u64, run.progress.stored);
+    let i = s.integration(i.id).await;
+    assert_eq!(i.status, IntegrationStatus::Active);
+    assert!(
+        i.synced_until.is_none(),
+        "a cancelled backfill has not synced anything yet"
+    );
+    worker.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_them_back() {
+    let s = setup(10).await;
+    let worker = s.worker().await;
+    let i = s.connect().await;
+    s.finished(i.id, i.current_run.unwrap().id, 30).await;
+    s.app
+        .patch(
+            &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
+            &s.owner.token,
+            json!({ "webhook_secret": "pd-signing-secret" }),
+        )
+        .await;
+    let live = s.pd.trigger("Payment provider timeouts", 1);
+    let event = |id: &str, kind: &str, at: &str| {
+        let mut data = s.pd.incident(&live);
+        data["status"] = json!(kind);
+        json!({ "event": { "id": id, "event_type": format!("incident.{kind}"), "resource_type": "incident",
+                           "occurred_at": at, "data": data } })
+        .to_string()
+    };
+    let (env, hook) = (&s, format!("/hooks/pagerduty/{}", i.id));
+    let hook = &hook;
+    let deliver = |body: String| async move {
+        let s = env;
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"pd-signing-secret").unwrap();
+        mac.update(body.as_bytes());
+        let sig = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+        let r = s
+            .app
+            .send(
+                s.app
+                    .raw(Method::POST, hook)
+                    .header("content-type", "application/json")
+                    .header("x-pagerduty-signature", sig)
+                    .body(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    };
+    let now = chrono::Utc::now();
+    let t = |secs: i64| (now + chrono::Duration::seconds(secs)).to_rfc3339();
+    deliver(event("e1", "triggered", &t(0))).await;
+    deliver(event("e3", "resolved", &t(20))).await;
+    // Delivered late: the acknowledgement happened before the resolution.
+    deliver(event("e2", "acknowledged", &t(10))).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let incident = loop {
+        let page: Page<IncidentOut> = s
+            .app
+            .get(
+                &format!("/api/v1/orgs/{}/incidents?q=Payment", s.org),
+                &s.owner.token,
+            )
+            .await
+            .json();
+        let done = page
+            .items
+            .first()
+            .is_some_and(|i| i.status == insights_types::api::IncidentStatus::Resolved);
+        let jobs: Page<insights_types::api::JobRunOut> = s
+            .app
+            .get(
+                &format!("/api/v1/orgs/{}/jobs?limit=200", s.org),
+                &s.owner.token,
+            )
+            .await
+            .json();
+        let pending = jobs
+            .items
+            .iter()
+            .any(|j| j.kind == "process_webhook" && j.state.is_active());
+        if done && !pending {
+            break page.items[0].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "webhooks not applied: {page:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        incident.status,
+        insights_types::api::IncidentStatus::Resolved,
+        "the late event lost"
+    );
+    assert!(incident.resolved_at.is_some());
+    assert_eq!(s.counts().await.0, 11);
+    worker.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn deleting_an_integration_with_its_data_removes_exactly_its_incidents() {
+    let s = setup(250).await;
+    let worker = s.worker().await;
+    let i = s.connect().await;
+    s.finished(i.id, i.current_run.unwrap().id, 30).await;
+    // The sample history is not the integration's: it stays.
+    let sample = s
+        .app
+        .post(
+            &format!("/api/v1/orgs/{}/sample-data", s.org),
+            &s.owner.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(sample.status, StatusCode::ACCEPTED);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut samples = 0;
+    while samples == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut c = s.db().await;
+        samples = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM incidents WHERE source = 'sample'
+              AND NOT EXISTS (SELECT 1 FROM job_runs WHERE kind = 'generate_sample_data' AND state <> 'succeeded')",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    }
+    let r = s
+        .app
+        .delete(
+            &format!("/api/v1/orgs/{}/integrations/{}?data=delete", s.org, i.id),
+            &s.owner.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = s
+            .app
+            .get(
+                &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
+                &s.owner.token,
+            )
+            .await;
+        if r.status == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", r.text);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut c = s.db().await;
+    let (pd, sample): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE source = 'pagerduty'), count(*) FILTER (WHERE source = 'sample') FROM incidents",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!((pd, sample), (0, samples));
+    worker.stop().await.unwrap();
+}
+
+/// The worker binary, run as its own process with the test's environment.
+fn worker_process(vars: &HashMap<String, String>) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_insights-worker"))
+        .env_clear()
+        .envs(vars)
+        .env("INSIGHTS_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the worker binary starts")
+}
+
+#[tokio::test]
+async fn a_worker_killed_in_the_middle_of_a_backfill_resumes_and_stores_every_incident_exactly_once()
+ {
+    let s = setup(5_000).await;
+    // Slow enough to be caught in the middle: ~50 incident pages and ~150 log-entry pages.
+    s.pd.set_delay(Duration::from_millis(25));
+    let mut first = worker_process(&s.vars);
+    // From where the history starts, so that every page holds incidents (no empty windows to count).
+    let since =
+        chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 5_000);
+    let i = s.connect_with(json!({ "since": since })).await;
+    let run = i.current_run.unwrap().id;
+    s.wait_for(i.id, 60, "the backfill to be under way", |i| {
+        i.current_run
+            .as_ref()
+            .is_some_and(|r| r.progress.stored >= 1_500)
+    })
+    .await;
+    first.kill().expect("SIGKILL"); // no graceful shutdown: the process just dies
+    first.wait().unwrap();
+    let at_kill = s.integration(i.id).await.current_run.unwrap();
+    assert_eq!(
+        at_kill.state,
+        JobState::Running,
+        "dead, but nobody knows yet"
+    );
+    assert!(at_kill.progress.stored < 5_000, "{at_kill:#?}");
+
+    let mut second = worker_process(&s.vars);
+    let done = s.finished(i.id, run, 120).await;
+    second.kill().ok();
+    second.wait().ok();
+    assert_eq!(done.state, JobState::Succeeded, "{done:#?}");
+    assert_eq!(done.attempts, 2, "the second attempt resumed the first");
+    assert_eq!(
+        s.counts().await,
+        (5_000, 5_000, 15_000, 5_000),
+        "every incident and timeline entry, each once"
+    );
+    // 50 incident pages and 150 log-entry pages in all: a restart from the beginning would count the
+    // pages of the first attempt twice.
+    assert!(
+        done.progress.pages <= 201,
+        "resumed from the checkpoint, not from the start: {:#?}",
+        done.progress
+    );
+}
