@@ -12,6 +12,8 @@ pub mod webhook;
 mod model;
 mod normalize;
 
+pub use normalize::INCIDENT_TAG;
+
 #[cfg(test)]
 mod contract_tests;
 #[cfg(test)]
@@ -331,13 +333,18 @@ impl Opsgenie {
             .await;
         let page = match answer {
             Ok(page) => page,
+            // Said once, by the backfill; incremental syncs skip the phase quietly.
             Err(SourceError::Forbidden { status, .. }) if first_call => {
-                skipped.push(no_incident_api(status));
+                if mode == Mode::Backfill {
+                    skipped.push(no_incident_api(status));
+                }
                 w.from = w.end;
                 return Ok(None);
             }
             Err(SourceError::NotFound { .. }) if first_call => {
-                skipped.push(no_incident_api(404));
+                if mode == Mode::Backfill {
+                    skipped.push(no_incident_api(404));
+                }
                 w.from = w.end;
                 return Ok(None);
             }

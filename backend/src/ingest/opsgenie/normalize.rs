@@ -70,6 +70,11 @@ pub(super) fn alert(raw: &Value, teams: &TeamNames) -> Result<NormalizedIncident
 }
 
 /// An incident from `/v1/incidents/` (no acknowledgement, no report: resolution time is the last update).
+/// The tag that tells an Opsgenie incident (a record that groups alerts, on Standard and Enterprise plans)
+/// from an alert, which is what pages people and what the unified schema counts as an incident elsewhere:
+/// analytics that count pages leave these out.
+pub const INCIDENT_TAG: &str = "opsgenie:incident";
+
 pub(super) fn incident(raw: &Value, teams: &TeamNames) -> Result<NormalizedIncident, String> {
     let id = id_of(raw)
         .ok_or_else(|| format!("An incident without an id was skipped ({}).", describe(raw)))?;
@@ -102,7 +107,9 @@ pub(super) fn incident(raw: &Value, teams: &TeamNames) -> Result<NormalizedIncid
         acknowledged_at: None,
         resolved_at: if resolved { updated } else { None },
         assignees: text(raw, "owner").map(str::to_owned).into_iter().collect(),
-        tags: tags(raw),
+        tags: std::iter::once(INCIDENT_TAG.to_owned())
+            .chain(tags(raw))
+            .collect(),
         source_url: None,
         source_updated_at: updated.unwrap_or(created).max(created),
         raw: raw.clone(),
@@ -487,6 +494,7 @@ mod tests {
         assert_eq!(i.team.unwrap().name, "Payments");
         assert_eq!(i.urgency, Some(Urgency::High));
         assert_eq!(i.assignees, vec!["grace"]);
+        assert_eq!(i.tags, vec![INCIDENT_TAG, "sev1"], "told apart from alerts");
         let open = incident(
             &json!({"id": "inc-2", "message": "m", "status": "open",
                                     "createdAt": "2024-03-05T10:00:00Z"}),

@@ -806,6 +806,10 @@ async fn a_plan_without_the_incident_api_skips_incidents_with_a_sentence() {
         1,
         "asked once"
     );
+    // Incremental syncs skip the phase quietly: the backfill said it once.
+    let w = walk(&c, c.changes(day(1), day(2))).await;
+    assert!(w.skipped.is_empty(), "{:?}", w.skipped);
+    assert_eq!(requests_to(&server, "/v1/incidents/").await.len(), 2);
 }
 
 /// A server that answers the first `n` requests to `p` with `template`, and the fake account after.
