@@ -5,7 +5,6 @@
 use crate::WorkerState;
 use insights_backend::db::integrations;
 use insights_backend::ingest::sync::{self, SyncStart};
-use insights_backend::jobs::SyncIntegration;
 use insights_types::api::SyncMode;
 
 /// Runs until `stop` turns true.
@@ -40,20 +39,10 @@ pub async fn tick(state: &WorkerState) -> anyhow::Result<usize> {
         )
         .await?;
         db.commit().await?;
-        if let SyncStart::Started(job_run_id, _) = start {
+        if matches!(start, SyncStart::Started(..)) {
             started += 1;
-            state
-                .queue
-                .push_or_sweep(
-                    job_run_id,
-                    SyncIntegration::V1 {
-                        org_id,
-                        job_run_id,
-                        integration_id,
-                    },
-                )
-                .await;
         }
+        sync::push(&state.queue, org_id, integration_id, start).await;
     }
     Ok(started)
 }

@@ -97,6 +97,21 @@ impl Default for HttpPolicy {
     }
 }
 
+#[cfg(test)]
+impl HttpPolicy {
+    /// Tiny waits and timeouts, so that connector tests of retries run in milliseconds.
+    pub fn for_tests() -> Self {
+        Self {
+            max_attempts: 3,
+            backoff: Duration::from_millis(2),
+            max_backoff: Duration::from_millis(10),
+            max_rate_limited: 5,
+            max_wait: Duration::from_secs(2),
+            timeout: Duration::from_millis(500),
+        }
+    }
+}
+
 /// A source's HTTP client; clones share the pacing state and the request counter.
 #[derive(Clone, Debug)]
 pub struct SourceHttp {

@@ -40,6 +40,27 @@ pub enum SyncStart {
     AlreadyRunning(JobRunId),
 }
 
+/// Pushes a started sync onto its queue (after the transaction that created it committed).
+pub async fn push(
+    queue: &crate::jobs::JobQueue,
+    org_id: insights_types::OrgId,
+    integration_id: insights_types::IntegrationId,
+    start: SyncStart,
+) {
+    if let SyncStart::Started(job_run_id, _) = start {
+        queue
+            .push_or_sweep(
+                job_run_id,
+                crate::jobs::SyncIntegration::V1 {
+                    org_id,
+                    job_run_id,
+                    integration_id,
+                },
+            )
+            .await;
+    }
+}
+
 /// Creates a sync job for `integration` in the caller's transaction. An incremental sync of an integration
 /// that never finished a backfill becomes a backfill.
 pub async fn start(

@@ -16,14 +16,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 const KEY: &str = "test-key";
 
 fn policy() -> HttpPolicy {
-    HttpPolicy {
-        max_attempts: 3,
-        backoff: StdDuration::from_millis(5),
-        max_backoff: StdDuration::from_millis(20),
-        max_rate_limited: 5,
-        max_wait: StdDuration::from_secs(5),
-        timeout: StdDuration::from_millis(500),
-    }
+    HttpPolicy::for_tests()
 }
 
 fn connector(base: &str, options: OpsgenieOptions) -> Opsgenie {

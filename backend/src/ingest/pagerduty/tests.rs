@@ -19,14 +19,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 const TOKEN: &str = "test-token";
 
 fn policy() -> HttpPolicy {
-    HttpPolicy {
-        max_attempts: 3,
-        backoff: StdDuration::from_millis(1),
-        max_backoff: StdDuration::from_millis(5),
-        max_rate_limited: 3,
-        max_wait: StdDuration::from_secs(2),
-        timeout: StdDuration::from_millis(500),
-    }
+    HttpPolicy::for_tests()
 }
 
 fn connector_at(base: &str, options: PagerDutyOptions) -> PagerDuty {

@@ -11,7 +11,7 @@ use crate::http::{ClientIp, Json, ListQuery, OrgMember, Path, Query, parse_json_
 use crate::ingest::connector::Connector;
 use crate::ingest::http::SourceError;
 use crate::ingest::sync::{self, SyncStart};
-use crate::jobs::{DeleteIntegration, Job, SyncIntegration};
+use crate::jobs::{DeleteIntegration, Job};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -271,24 +271,8 @@ async fn create_integration(
     let row = integrations::get(&mut db, id).await?;
     let out = integration_out(&state, &mut db, &row, webhook_secret).await?;
     db.commit().await?;
-    push_sync(&state, member.org_id, id, started).await;
+    sync::push(&state.jobs, member.org_id, id, started).await;
     Ok((StatusCode::CREATED, Json(out)))
-}
-
-async fn push_sync(state: &AppState, org_id: OrgId, integration_id: IntegrationId, s: SyncStart) {
-    if let SyncStart::Started(job_run_id, _) = s {
-        state
-            .jobs
-            .push_or_sweep(
-                job_run_id,
-                SyncIntegration::V1 {
-                    org_id,
-                    job_run_id,
-                    integration_id,
-                },
-            )
-            .await;
-    }
 }
 
 /// Every integration of the organization, with its current sync.
@@ -613,7 +597,7 @@ async fn sync_integration(
     }
     let (run, _) = integrations::current_run(&mut db, id).await?;
     db.commit().await?;
-    push_sync(&state, member.org_id, id, started).await;
+    sync::push(&state.jobs, member.org_id, id, started).await;
     Ok((
         StatusCode::ACCEPTED,
         Json(run.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sync run vanished")))?),
