@@ -1,11 +1,12 @@
 //! The typed API client: every call goes through here, with the shared request and response types of
 //! `insights-types` (no hand-copied structs). It keeps the access token in memory only, refreshes it silently
 //! through the `HttpOnly` refresh cookie shortly before it expires and whenever the API answers 401, and turns
-//! error bodies into [`ApiFailure`], which forms use to put each message beside its field.
+//! error bodies into [`ApiFailure`], which forms use to put each message beside its field. Downloads (exports)
+//! go through the same path: the token is sent as a header, and the answer is saved from a `Blob`.
 
 use crate::session::Session;
-use insights_types::ErrorBody;
 use insights_types::api::TokenOut;
+use insights_types::{ErrorBody, FieldError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
@@ -33,6 +34,21 @@ impl ApiFailure {
         }
     }
 
+    /// Field errors found in the browser (with the same validators as the API) before anything is sent.
+    #[must_use]
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        Self {
+            status: 422,
+            body: ErrorBody {
+                error: insights_types::ErrorDetail {
+                    code: "validation_failed".to_owned(),
+                    message: "Some fields need attention.".to_owned(),
+                    details: Some(FieldError::details(&fields)),
+                },
+            },
+        }
+    }
+
     /// The sentence to show people.
     #[must_use]
     pub fn message(&self) -> String {
@@ -54,6 +70,22 @@ impl ApiFailure {
             .map(|f| f.message)
     }
 
+    /// The first message for a field or any field under it (`options.service_ids` also finds
+    /// `options.service_ids[2]`).
+    #[must_use]
+    pub fn field_under(&self, prefix: &str) -> Option<String> {
+        self.body
+            .field_errors()
+            .into_iter()
+            .find(|f| {
+                f.field == prefix
+                    || f.field
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
+            })
+            .map(|f| f.message)
+    }
+
     /// Whether any field error is present (then the banner can stay quiet).
     #[must_use]
     pub fn has_field_errors(&self) -> bool {
@@ -63,13 +95,21 @@ impl ApiFailure {
 
 pub type ApiResult<T> = Result<T, ApiFailure>;
 
-/// One HTTP exchange; returns the status and the body text.
-async fn exchange(
+fn network() -> ApiFailure {
+    ApiFailure::local(
+        "network",
+        "Cannot reach the server. Check your connection and try again.",
+    )
+}
+
+/// Sends one request; returns the response, whatever its status.
+async fn send(
     method: &str,
     path: &str,
     body: Option<&str>,
     token: Option<&str>,
-) -> ApiResult<(u16, String)> {
+    accept: &str,
+) -> ApiResult<Response> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
@@ -79,7 +119,7 @@ async fn exchange(
     let request = Request::new_with_str_and_init(path, &init)
         .map_err(|_| ApiFailure::local("client", "bad request"))?;
     let headers = request.headers();
-    let _ = headers.set("accept", "application/json");
+    let _ = headers.set("accept", accept);
     if body.is_some() {
         let _ = headers.set("content-type", "application/json");
     }
@@ -87,22 +127,30 @@ async fn exchange(
         let _ = headers.set("authorization", &format!("Bearer {t}"));
     }
     let window = web_sys::window().ok_or_else(|| ApiFailure::local("client", "no window"))?;
-    let network = || {
-        ApiFailure::local(
-            "network",
-            "Cannot reach the server. Check your connection and try again.",
-        )
-    };
-    let resp: Response = JsFuture::from(window.fetch_with_request(&request))
+    JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(|_| network())?
         .dyn_into()
-        .map_err(|_| network())?;
-    let text = JsFuture::from(resp.text().map_err(|_| network())?)
+        .map_err(|_| network())
+}
+
+async fn text_of(resp: &Response) -> ApiResult<String> {
+    Ok(JsFuture::from(resp.text().map_err(|_| network())?)
         .await
         .map_err(|_| network())?
         .as_string()
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// One HTTP exchange; returns the status and the body text.
+async fn exchange(
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> ApiResult<(u16, String)> {
+    let resp = send(method, path, body, token, "application/json").await?;
+    let text = text_of(&resp).await?;
     Ok((resp.status(), text))
 }
 
@@ -113,11 +161,16 @@ fn decode<T: DeserializeOwned>(status: u16, text: &str) -> ApiResult<T> {
             ApiFailure::local("client", format!("Unexpected answer from the server: {e}"))
         })
     } else {
-        Err(ApiFailure {
-            status,
-            body: serde_json::from_str(text)
-                .unwrap_or_else(|_| ApiFailure::local("http", format!("HTTP {status}")).body),
-        })
+        Err(failure(status, text))
+    }
+}
+
+/// The failure an error answer describes.
+fn failure(status: u16, text: &str) -> ApiFailure {
+    ApiFailure {
+        status,
+        body: serde_json::from_str(text)
+            .unwrap_or_else(|_| ApiFailure::local("http", format!("HTTP {status}")).body),
     }
 }
 
@@ -168,4 +221,73 @@ pub async fn call<T: DeserializeOwned>(
 /// `call` without a body.
 pub async fn get<T: DeserializeOwned>(session: Session, path: &str) -> ApiResult<T> {
     call::<T>(session, "GET", path, None::<&()>).await
+}
+
+/// Downloads a file from the API as the signed-in user (the token is in memory, so a plain link cannot carry
+/// it) and hands it to the browser to save, named after the server's `Content-Disposition` or `fallback_name`.
+/// Returns the file name.
+pub async fn download(session: Session, path: &str, fallback_name: &str) -> ApiResult<String> {
+    if session.expires_soon() {
+        let _ = session.refresh().await;
+    }
+    let token = session
+        .token()
+        .ok_or_else(|| ApiFailure::local("unauthenticated", "Sign in first."))?;
+    let mut resp = send("GET", path, None, Some(&token), "*/*").await?;
+    if resp.status() == 401 && session.refresh().await.is_ok() {
+        let token = session.token().unwrap_or_default();
+        resp = send("GET", path, None, Some(&token), "*/*").await?;
+    }
+    if !(200..300).contains(&resp.status()) {
+        let text = text_of(&resp).await?;
+        return Err(failure(resp.status(), &text));
+    }
+    let name = resp
+        .headers()
+        .get("content-disposition")
+        .ok()
+        .flatten()
+        .and_then(|h| attachment_name(&h))
+        .unwrap_or_else(|| fallback_name.to_owned());
+    let blob: web_sys::Blob = JsFuture::from(resp.blob().map_err(|_| network())?)
+        .await
+        .map_err(|_| network())?
+        .dyn_into()
+        .map_err(|_| network())?;
+    save_blob(&blob, &name)?;
+    Ok(name)
+}
+
+/// The file name of `attachment; filename="incidents.csv"`.
+fn attachment_name(header: &str) -> Option<String> {
+    header.split(';').find_map(|part| {
+        let value = part.trim().strip_prefix("filename=")?;
+        let value = value.trim_matches('"');
+        (!value.is_empty() && !value.contains(['/', '\\'])).then(|| value.to_owned())
+    })
+}
+
+/// Saves a `Blob` through a temporary object URL and a click on a `download` link.
+fn save_blob(blob: &web_sys::Blob, name: &str) -> ApiResult<()> {
+    let fail = || ApiFailure::local("client", "The browser could not save the file.");
+    let url = web_sys::Url::create_object_url_with_blob(blob).map_err(|_| fail())?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(fail)?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| fail())?
+        .dyn_into()
+        .map_err(|_| fail())?;
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    // The download has started from the URL; release it a little later.
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(10),
+    );
+    Ok(())
 }

@@ -1,5 +1,6 @@
-//! The small design system every page uses: form fields that show their API error, buttons that disable
-//! while submitting, cards, empty and loading states, the "coming soon" panel, and the feedback dialog.
+//! The small design system every page uses: form fields that show their API error, copyable values, buttons
+//! that disable while submitting, cards, empty and loading states, the "coming soon" panel, and the feedback
+//! dialog.
 
 use crate::api::ApiFailure;
 use crate::session::use_session;
@@ -7,7 +8,8 @@ use insights_types::OrgId;
 use insights_types::api::{FeedbackIn, FeedbackOut};
 use leptos::prelude::*;
 
-/// A labelled input; `error` shows under it (and marks it invalid for screen readers).
+/// A labelled input; `hint` shows under the label, `error` under the input (and marks it invalid for screen
+/// readers).
 #[component]
 pub fn TextField(
     #[prop(into)] id: String,
@@ -15,18 +17,26 @@ pub fn TextField(
     value: RwSignal<String>,
     #[prop(into, optional)] kind: Option<String>,
     #[prop(into, optional)] autocomplete: Option<String>,
+    #[prop(into, optional)] placeholder: Option<String>,
+    #[prop(into, optional)] hint: Option<String>,
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
-    let described = error_id.clone();
+    let hint_id = format!("{id}-hint");
+    let described = match hint {
+        Some(_) => format!("{hint_id} {error_id}"),
+        None => error_id.clone(),
+    };
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
             <input
                 id=id
                 type=kind.unwrap_or_else(|| "text".into())
                 autocomplete=autocomplete
+                placeholder=placeholder
                 required=required
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
@@ -34,6 +44,39 @@ pub fn TextField(
                 aria-describedby=described
             />
             <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// A value to copy (a URL, a secret): read-only, selectable, with a Copy button that says when it worked.
+#[component]
+pub fn CopyField(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    #[prop(into)] value: Signal<String>,
+) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.navigator().clipboard().write_text(&value.get_untracked());
+            copied.set(true);
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <div class="copy-row">
+                <input id=id readonly=true prop:value=move || value.get()
+                    on:focus=|ev| {
+                        use wasm_bindgen::JsCast;
+                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                            input.select();
+                        }
+                    } />
+                <button type="button" class="btn" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
         </div>
     }
 }
@@ -62,12 +105,61 @@ pub fn ErrorBanner(error: Signal<Option<ApiFailure>>) -> impl IntoView {
     }
 }
 
+/// Keeps Tab and Shift+Tab inside a modal dialog: past its last control, back to its first, and the reverse.
+pub fn trap_focus(dialog: &web_sys::Element, ev: &leptos::ev::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    if ev.key() != "Tab" {
+        return;
+    }
+    let Ok(nodes) = dialog.query_selector_all(
+        "button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea, a[href]",
+    ) else {
+        return;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..nodes.length())
+        .filter_map(|i| nodes.item(i))
+        .filter_map(|n| n.dyn_into().ok())
+        .collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return;
+    };
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let radio_name = |e: &web_sys::Element| {
+        e.dyn_ref::<web_sys::HtmlInputElement>()
+            .filter(|i| i.type_() == "radio")
+            .map(|i| i.name())
+    };
+    // A radio group is one stop: any of its radios counts as the first.
+    let at_first = active.as_ref().is_some_and(|a| {
+        a == first.as_ref() || (radio_name(a).is_some() && radio_name(a) == radio_name(first))
+    });
+    let at_last = active.as_ref().is_some_and(|a| a == last.as_ref());
+    if ev.shift_key() && at_first {
+        ev.prevent_default();
+        let _ = last.focus();
+    } else if !ev.shift_key() && at_last {
+        ev.prevent_default();
+        let _ = first.focus();
+    }
+}
+
 /// The field error of `name` in the last failure.
 pub fn field_error(
     error: RwSignal<Option<ApiFailure>>,
     name: &'static str,
 ) -> Signal<Option<String>> {
     Signal::derive(move || error.get().and_then(|e| e.field(name)))
+}
+
+/// The first field error of `name` or of anything under it (`options.service_ids[3]`).
+pub fn field_error_under(
+    error: RwSignal<Option<ApiFailure>>,
+    name: impl Into<String>,
+) -> Signal<Option<String>> {
+    let name = name.into();
+    Signal::derive(move || error.get().and_then(|e| e.field_under(&name)))
 }
 
 #[component]

@@ -1,19 +1,22 @@
 //! The Incident Insights web app: a Leptos application rendered in the browser (WASM), served by
 //! `insights-api` at `/`. `api` is the typed client, `session` the signed-in state, `layout` the shell and
-//! guards, `components` the small design system, `pages` one module per group of pages.
+//! guards, `components` the small design system, `time` the clock and how times read, `pages` one module per
+//! group of pages.
 
 pub mod api;
 pub mod components;
 pub mod layout;
 pub mod pages;
 pub mod session;
+pub mod time;
 
 use layout::{Home, NotFound, OrgShell};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 use pages::auth::{Join, Login, Signup};
-use pages::incidents::{IncidentPage, Incidents, Integrations};
+use pages::incidents::{IncidentPage, Incidents};
+use pages::integrations::Integrations;
 use pages::org::{AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings, Section};
 use pages::profile::Profile;
 use session::Session;

@@ -1,18 +1,19 @@
-//! Incidents: the unified history (filters, newest first, "load more"), one incident with its timeline, and
-//! the integrations page's one-click sample history.
+//! Incidents: the unified history (filters kept in the URL, newest first, "load more", export of what the
+//! filters select as CSV or JSON lines) and one incident with its details, its link in the source, and its
+//! timeline.
 
 use crate::api::{self, ApiFailure};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
 use crate::session::use_session;
-use insights_types::api::{
-    IncidentDetailOut, IncidentOut, IncidentStatus, JobRunOut, JobState, Page,
-};
-use insights_types::{IncidentId, OrgId, Permission};
+use crate::time;
+use insights_types::api::{IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page};
+use insights_types::{IncidentId, OrgId};
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
-use std::time::Duration;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
 
 fn org_id() -> OrgId {
     use_org()
@@ -39,40 +40,161 @@ fn status_class(s: IncidentStatus) -> &'static str {
     }
 }
 
+/// The list's filters, as in the page's URL (dates as `yyyy-mm-dd`, in UTC) — so a filtered view can be
+/// linked, reloaded and gone back to.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Filters {
+    q: String,
+    status: String,
+    source: String,
+    urgency: String,
+    since: String,
+    until: String,
+}
+
+impl Filters {
+    fn from_query(map: &ParamsMap) -> Self {
+        let get = |k: &str| map.get(k).unwrap_or_default();
+        Self {
+            q: get("q"),
+            status: get("status"),
+            source: get("source"),
+            urgency: get("urgency"),
+            since: get("since"),
+            until: get("until"),
+        }
+    }
+
+    fn pairs(&self) -> [(&'static str, &str); 6] {
+        [
+            ("q", self.q.trim()),
+            ("status", &self.status),
+            ("source", &self.source),
+            ("urgency", &self.urgency),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+    }
+
+    /// The page's query string.
+    fn url_query(&self) -> String {
+        self.pairs()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", js_sys::encode_uri_component(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// The API's query parameters (dates become the UTC day's bounds).
+    fn api_query(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (k, v) in self.pairs() {
+            let v = match k {
+                "since" => time::day_start(v).map(time::rfc3339),
+                "until" => time::day_end(v).map(time::rfc3339),
+                _ => (!v.is_empty()).then(|| v.to_owned()),
+            };
+            if let Some(v) = v {
+                out.push(format!("{k}={}", js_sys::encode_uri_component(&v)));
+            }
+        }
+        out
+    }
+
+    /// The date range's error, if the end comes before the start.
+    fn range_error(&self) -> Option<String> {
+        match (time::day_start(&self.since), time::day_start(&self.until)) {
+            (Some(a), Some(b)) if a > b => Some("must not be before the start date".into()),
+            _ => None,
+        }
+    }
+}
+
+/// A source, for people.
+fn source_label(s: IncidentSource) -> &'static str {
+    match s {
+        IncidentSource::Pagerduty => "PagerDuty",
+        IncidentSource::Opsgenie => "Opsgenie",
+        IncidentSource::Sample => "Sample",
+    }
+}
+
+/// A filter `<select>` whose options are `(value, label)`; changing it applies the filters.
+#[component]
+fn FilterSelect(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    options: &'static [(&'static str, &'static str)],
+    #[prop(into)] apply: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id on:change=move |ev| { value.set(event_target_value(&ev)); apply.run(()) }>
+                {options.iter().map(|(v, l)| view! {
+                    <option value=*v selected=move || value.get() == *v>{*l}</option>
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
 #[component]
 pub fn Incidents() -> impl IntoView {
     let session = use_session();
     let org = org_id();
-    let status = RwSignal::new(String::new());
-    let text = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    let query = use_query_map();
+    let applied = Memo::new(move |_| Filters::from_query(&query.read()));
+    let initial = applied.get_untracked();
+    let q = RwSignal::new(initial.q);
+    let status = RwSignal::new(initial.status);
+    let source = RwSignal::new(initial.source);
+    let urgency = RwSignal::new(initial.urgency);
+    let since = RwSignal::new(initial.since);
+    let until = RwSignal::new(initial.until);
     let items = RwSignal::new(Vec::<IncidentOut>::new());
     let cursor = RwSignal::new(None::<String>);
     let loading = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiFailure>);
+    let range_error = RwSignal::new(None::<String>);
+    // Answers to an older request are dropped.
+    let generation = StoredValue::new(0u32);
+    let typed = move || Filters {
+        q: q.get_untracked(),
+        status: status.get_untracked(),
+        source: source.get_untracked(),
+        urgency: urgency.get_untracked(),
+        since: since.get_untracked(),
+        until: until.get_untracked(),
+    };
+
     let load = move |more: bool| {
-        let mut query = vec!["limit=50".to_owned()];
-        if !status.get_untracked().is_empty() {
-            query.push(format!("status={}", status.get_untracked()));
-        }
-        let q = text.get_untracked();
-        if !q.trim().is_empty() {
-            query.push(format!("q={}", js_sys::encode_uri_component(q.trim())));
-        }
+        let mut params = applied.get_untracked().api_query();
+        params.push("limit=50".to_owned());
         if more {
             if let Some(c) = cursor.get_untracked() {
-                query.push(format!("cursor={c}"));
+                params.push(format!("cursor={}", js_sys::encode_uri_component(&c)));
             }
         } else {
             items.set(Vec::new());
+            cursor.set(None);
         }
+        let mine = generation.get_value() + 1;
+        generation.set_value(mine);
         loading.set(true);
         leptos::task::spawn_local(async move {
-            match api::get::<Page<IncidentOut>>(
+            let r = api::get::<Page<IncidentOut>>(
                 session,
-                &format!("/api/v1/orgs/{org}/incidents?{}", query.join("&")),
+                &format!("/api/v1/orgs/{org}/incidents?{}", params.join("&")),
             )
-            .await
-            {
+            .await;
+            if generation.try_get_value() != Some(mine) {
+                return;
+            }
+            match r {
                 Ok(page) => {
                     items.update(|i| i.extend(page.items));
                     cursor.set(page.next_cursor);
@@ -83,45 +205,130 @@ pub fn Incidents() -> impl IntoView {
             loading.set(false);
         });
     };
-    load(false);
+    // The URL is the truth: when it changes (a filter applied, back, a link), the form follows and the list
+    // is read again.
+    Effect::new(move |_| {
+        let f = applied.get();
+        q.set(f.q);
+        status.set(f.status);
+        source.set(f.source);
+        urgency.set(f.urgency);
+        since.set(f.since);
+        until.set(f.until);
+        load(false);
+    });
+    let apply = Callback::new(move |()| {
+        let f = typed();
+        range_error.set(f.range_error());
+        if range_error.get_untracked().is_some() {
+            return;
+        }
+        if f == applied.get_untracked() {
+            load(false);
+        } else {
+            let qs = f.url_query();
+            let sep = if qs.is_empty() { "" } else { "?" };
+            navigate(
+                &format!("/orgs/{org}/incidents{sep}{qs}"),
+                NavigateOptions::default(),
+            );
+        }
+    });
+
+    let exporting = RwSignal::new(None::<&'static str>);
+    let exported = RwSignal::new(None::<String>);
+    let export_error = RwSignal::new(None::<ApiFailure>);
+    let export = move |format: &'static str, ext: &'static str| {
+        let mut params = vec![format!("format={format}")];
+        params.extend(applied.get_untracked().api_query());
+        exporting.set(Some(format));
+        exported.set(None);
+        export_error.set(None);
+        leptos::task::spawn_local(async move {
+            let r = api::download(
+                session,
+                &format!("/api/v1/orgs/{org}/incidents/export?{}", params.join("&")),
+                &format!("incidents.{ext}"),
+            )
+            .await;
+            let _ = exporting.try_set(None);
+            match r {
+                Ok(name) => {
+                    let _ = exported.try_set(Some(name));
+                }
+                Err(e) => {
+                    let _ = export_error.try_set(Some(e));
+                }
+            }
+        });
+    };
+
     view! {
-        <h1>"Incidents"</h1>
-        <form class="filters" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); load(false) }>
-            <div class="field">
+        <div class="page-head">
+            <h1>"Incidents"</h1>
+            <div class="export" role="group" aria-label="Export the incidents shown">
+                <button class="btn small" id="export-csv" disabled=move || exporting.get().is_some()
+                    on:click=move |_| export("csv", "csv")>
+                    {move || if exporting.get() == Some("csv") { "Exporting…" } else { "Export CSV" }}
+                </button>
+                <button class="btn small" id="export-jsonl" disabled=move || exporting.get().is_some()
+                    on:click=move |_| export("jsonl", "jsonl")>
+                    {move || if exporting.get() == Some("jsonl") { "Exporting…" } else { "Export JSON lines" }}
+                </button>
+            </div>
+        </div>
+        <p class="sr-only" role="status">{move || exported.get().map(|n| format!("Exported {n}."))}</p>
+        <ErrorBanner error=export_error.into() />
+        <form class="filters" aria-label="Filters" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); apply.run(()) }>
+            <div class="field grow">
                 <label for="incident-q">"Search"</label>
                 <input id="incident-q" type="search" placeholder="Title or description"
-                    prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev)) />
+                    prop:value=move || q.get() on:input=move |ev| q.set(event_target_value(&ev)) />
+            </div>
+            <FilterSelect id="incident-status" label="Status" value=status apply=apply options=&[
+                ("", "Any"), ("triggered", "Triggered"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved"),
+            ] />
+            <FilterSelect id="incident-source" label="Source" value=source apply=apply options=&[
+                ("", "Any"), ("pagerduty", "PagerDuty"), ("opsgenie", "Opsgenie"), ("sample", "Sample"),
+            ] />
+            <FilterSelect id="incident-urgency" label="Urgency" value=urgency apply=apply options=&[
+                ("", "Any"), ("high", "High"), ("low", "Low"),
+            ] />
+            <div class="field">
+                <label for="incident-since">"From (UTC)"</label>
+                <input id="incident-since" type="date" prop:value=move || since.get()
+                    on:change=move |ev| { since.set(event_target_value(&ev)); apply.run(()) } />
             </div>
             <div class="field">
-                <label for="incident-status">"Status"</label>
-                <select id="incident-status" on:change=move |ev| { status.set(event_target_value(&ev)); load(false) }>
-                    <option value="">"Any"</option>
-                    <option value="triggered">"Triggered"</option>
-                    <option value="acknowledged">"Acknowledged"</option>
-                    <option value="resolved">"Resolved"</option>
-                </select>
+                <label for="incident-until">"To (UTC)"</label>
+                <input id="incident-until" type="date" prop:value=move || until.get()
+                    aria-invalid=move || range_error.get().is_some().to_string() aria-describedby="incident-until-error"
+                    on:change=move |ev| { until.set(event_target_value(&ev)); apply.run(()) } />
+                <p class="field-error" id="incident-until-error" role="alert">{move || range_error.get()}</p>
             </div>
             <button class="btn" type="submit">"Apply"</button>
         </form>
         <ErrorBanner error=error.into() />
         <section class="card">
             <Show when=move || !items.get().is_empty() || loading.get() fallback=move || view! {
-                <EmptyState title="No incidents" hint="Incidents appear here once a source is connected — or load the sample history under Integrations." />
+                <EmptyState title="No incidents" hint="Nothing matches these filters — or no source is connected yet: connect one, or load the sample history, under Integrations." />
             }>
                 <table class="table incidents">
                     <thead><tr>
-                        <th scope="col">"Incident"</th><th scope="col">"Service"</th><th scope="col">"Status"</th>
-                        <th scope="col">"Triggered"</th><th scope="col">"To ack"</th><th scope="col">"To resolve"</th>
+                        <th scope="col">"Incident"</th><th scope="col">"Source"</th><th scope="col">"Service"</th>
+                        <th scope="col">"Status"</th><th scope="col">"Triggered (UTC)"</th><th scope="col">"To ack"</th>
+                        <th scope="col">"To resolve"</th>
                     </tr></thead>
                     <tbody>
                         <For each=move || items.get() key=|i| i.id let:i>
-                            <tr>
+                            <tr data-source=i.source.as_str()>
                                 <td><A href=format!("/orgs/{org}/incidents/{}", i.id)>{i.title.clone()}</A></td>
+                                <td>{source_label(i.source)}</td>
                                 <td>{i.service.as_ref().map(|s| s.name.clone()).unwrap_or_default()}</td>
                                 <td><span class=status_class(i.status)>{i.status.as_str()}</span></td>
-                                <td>{i.triggered_at.format("%Y-%m-%d %H:%M").to_string()}</td>
-                                <td>{span(i.triggered_at, i.acknowledged_at)}</td>
-                                <td>{span(i.triggered_at, i.resolved_at)}</td>
+                                <td class="nowrap">{i.triggered_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                                <td class="nowrap">{span(i.triggered_at, i.acknowledged_at)}</td>
+                                <td class="nowrap">{span(i.triggered_at, i.resolved_at)}</td>
                             </tr>
                         </For>
                     </tbody>
@@ -165,10 +372,29 @@ pub fn IncidentPage() -> impl IntoView {
                         <section class="card">
                             <dl class="facts">
                                 <dt>"Status"</dt><dd><span class=status_class(i.status)>{i.status.as_str()}</span></dd>
-                                <dt>"Service"</dt><dd>{i.service.map(|s| s.name).unwrap_or_default()}</dd>
-                                <dt>"Team"</dt><dd>{i.team.map(|t| t.name).unwrap_or_default()}</dd>
+                                <dt>"Service"</dt><dd>{i.service.map(|s| s.name).unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Team"</dt><dd>{i.team.map(|t| t.name).unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Urgency"</dt><dd>{i.urgency.map(|u| u.as_str()).unwrap_or("—")}</dd>
-                                <dt>"Source"</dt><dd>{format!("{} #{}", i.source.as_str(), i.number.map(|n| n.to_string()).unwrap_or_else(|| i.external_id.clone()))}</dd>
+                                <dt>"Priority"</dt><dd class="priority">{i.priority.clone().unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Assignees"</dt>
+                                <dd class="assignees">{if i.assignees.is_empty() { "—".to_owned() } else { i.assignees.join(", ") }}</dd>
+                                <dt>"Tags"</dt>
+                                <dd class="tags">{if i.tags.is_empty() {
+                                    view! { "—" }.into_any()
+                                } else {
+                                    view! { <ul class="tag-list">{i.tags.iter().map(|t| view! { <li class="pill tag">{t.clone()}</li> }).collect_view()}</ul> }.into_any()
+                                }}</dd>
+                                <dt>"Source"</dt>
+                                <dd class="source">
+                                    {format!("{} #{}", source_label(i.source), i.number.map(|n| n.to_string()).unwrap_or_else(|| i.external_id.clone()))}
+                                    {i.source_url.clone().map(|url| view! {
+                                        " · " <a href=url target="_blank" rel="noopener noreferrer" class="source-link">
+                                            {format!("Open in {}", source_label(i.source))}
+                                            <span class="sr-only">" (opens in a new tab)"</span>
+                                        </a>
+                                    })}
+                                </dd>
+                                <dt>"Triggered"</dt><dd>{time::when(i.triggered_at)}</dd>
                                 <dt>"Time to acknowledge"</dt><dd>{span(i.triggered_at, i.acknowledged_at)}</dd>
                                 <dt>"Time to resolve"</dt><dd>{span(i.triggered_at, i.resolved_at)}</dd>
                             </dl>
@@ -194,108 +420,4 @@ pub fn IncidentPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Integrations: connectors are coming; the sample history is one click away.
-#[component]
-pub fn Integrations() -> impl IntoView {
-    let session = use_session();
-    let org = org_id();
-    let allowed = move || {
-        session
-            .role_in(org)
-            .is_some_and(|r| r.can(Permission::ManageIntegrations))
-    };
-    let job = RwSignal::new(None::<JobRunOut>);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let poll = move |id: insights_types::JobRunId| {
-        leptos::task::spawn_local(async move {
-            loop {
-                match api::get::<JobRunOut>(session, &format!("/api/v1/orgs/{org}/jobs/{id}")).await
-                {
-                    Ok(j) => {
-                        let done = matches!(j.state, JobState::Succeeded | JobState::Failed);
-                        job.set(Some(j));
-                        if done {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        error.set(Some(e));
-                        break;
-                    }
-                }
-                gloo_sleep(Duration::from_millis(500)).await;
-            }
-        });
-    };
-    let load = move |_| {
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::call::<JobRunOut>(
-                session,
-                "POST",
-                &format!("/api/v1/orgs/{org}/sample-data"),
-                None::<&()>,
-            )
-            .await
-            {
-                Ok(j) => {
-                    let id = j.id;
-                    job.set(Some(j));
-                    poll(id);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    view! {
-        <h1>"Integrations"</h1>
-        <section class="card">
-            <h2>"PagerDuty and Opsgenie"</h2>
-            <p class="badge">"Coming soon"</p>
-            <p>"Connect PagerDuty or Opsgenie to import your whole incident history, then keep it in sync."</p>
-        </section>
-        <section class="card">
-            <h2>"Sample history"</h2>
-            <p>"Six months of realistic incidents over a dozen services — recurring problems, incident storms, night pages — so you can try everything before connecting a tool. Loading it twice adds nothing."</p>
-            <ErrorBanner error=error.into() />
-            <Show when=allowed fallback=|| view! { <p class="muted">"Admins and owners can load it."</p> }>
-                <button class="btn primary" id="load-sample" on:click=load
-                    disabled=move || job.get().is_some_and(|j| !matches!(j.state, JobState::Succeeded | JobState::Failed))>
-                    "Load sample history"
-                </button>
-            </Show>
-            {move || job.get().map(|j| {
-                let total = j.progress["total"].as_u64().unwrap_or(0);
-                let done = j.progress["processed"].as_u64().unwrap_or(0);
-                let pct = (done * 100).checked_div(total).unwrap_or(0);
-                view! {
-                    <div class="job" role="status">
-                        <progress max="100" value=pct.to_string()></progress>
-                        <p>{match j.state {
-                            JobState::Succeeded => format!("Done: {total} incidents."),
-                            JobState::Failed => format!("Failed: {}", j.last_error.clone().unwrap_or_default()),
-                            _ => format!("{} — {done} of {total}", j.state.as_str()),
-                        }}</p>
-                        <Show when=move || j.state == JobState::Succeeded>
-                            <A href=format!("/orgs/{org}/incidents")>"See the incidents"</A>
-                        </Show>
-                    </div>
-                }
-            })}
-        </section>
-    }
-}
-
-/// Waits without blocking the page.
-async fn gloo_sleep(d: Duration) {
-    let (tx, rx) = futures::channel::oneshot::channel::<()>();
-    set_timeout(
-        move || {
-            let _ = tx.send(());
-        },
-        d,
-    );
-    let _ = rx.await;
 }

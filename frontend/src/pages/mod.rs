@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod incidents;
+pub mod integrations;
 pub mod org;
 pub mod profile;

@@ -5,6 +5,8 @@
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 use insights_backend::testing::{TestApp, test_config};
+use insights_types::api::{IntegrationOut, IntegrationStatus};
+use insights_types::{IntegrationId, OrgId};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -238,6 +240,17 @@ impl Browser {
         el.clear()
             .await
             .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        if text.is_empty() {
+            // Clearing fires no `input` event, and typing nothing fires none either: the app would not know.
+            self.client
+                .execute(
+                    "arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",
+                    vec![serde_json::to_value(&el).expect("element")],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("input event on {css}: {e}"));
+            return;
+        }
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
@@ -278,9 +291,33 @@ impl Browser {
             .map_or(0, |v| v.len())
     }
 
+    /// An attribute of the first element matching `css`.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.element(css)
+            .await
+            .attr(name)
+            .await
+            .unwrap_or_else(|e| panic!("read {name} of {css}: {e}"))
+    }
+
+    /// Types keys (e.g. `"\u{E00C}"`, Escape) into the element that has the focus.
+    pub async fn press(&self, keys: &str) {
+        let el = self
+            .client
+            .active_element()
+            .await
+            .expect("a focused element");
+        el.send_keys(keys).await.expect("keys");
+    }
+
     /// Waits until an element matching `css` contains `needle`.
     pub async fn wait_text(&self, css: &str, needle: &str) {
-        let deadline = Instant::now() + WAIT;
+        self.wait_text_within(css, needle, WAIT).await;
+    }
+
+    /// `wait_text` with its own time limit (for work that takes longer, like an import).
+    pub async fn wait_text_within(&self, css: &str, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
         loop {
             if let Ok(els) = self.client.find_all(Locator::Css(css)).await {
                 for el in els {
@@ -291,7 +328,19 @@ impl Browser {
             }
             assert!(
                 Instant::now() < deadline,
-                "no {css} containing {needle:?} within {WAIT:?}"
+                "no {css} containing {needle:?} within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until nothing matches `css`.
+    pub async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.count(css).await > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{css} still there after {WAIT:?}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -342,5 +391,53 @@ impl Browser {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
         }
+    }
+}
+
+/// Connects PagerDuty through the API (as the wizard would) and returns the integration.
+pub async fn connect_pagerduty(
+    app: &TestApp,
+    org: OrgId,
+    token: &str,
+    name: &str,
+    api_token: &str,
+) -> IntegrationOut {
+    let r = app
+        .post(
+            &format!("/api/v1/orgs/{org}/integrations"),
+            token,
+            serde_json::json!({ "kind": "pagerduty", "name": name, "credentials": { "api_token": api_token } }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
+    r.json()
+}
+
+/// Waits (up to a minute) until the integration's import has finished, and returns it.
+pub async fn wait_synced(
+    app: &TestApp,
+    org: OrgId,
+    token: &str,
+    id: IntegrationId,
+) -> IntegrationOut {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = app
+            .get(&format!("/api/v1/orgs/{org}/integrations/{id}"), token)
+            .await;
+        let out: IntegrationOut = r.json();
+        let idle = out
+            .current_run
+            .as_ref()
+            .is_some_and(|run| !run.state.is_active());
+        if idle && out.status == IntegrationStatus::Active {
+            return out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the import did not finish: {}",
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -4,8 +4,11 @@
 //! `target/e2e-artifacts/`.
 
 mod harness;
+mod incidents;
+mod integrations;
 
-use harness::{E2e, PASSWORD};
+use harness::{E2e, PASSWORD, connect_pagerduty, wait_synced};
+use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
 use insights_types::Role;
 use std::time::Duration;
 
@@ -206,6 +209,7 @@ async fn one_click_loads_the_sample_history_and_incidents_open_with_their_timeli
         b.wait_text(".job", "Done:").await;
         b.click(".job a").await;
         b.wait_text("main h1", "Incidents").await;
+        assert_eq!(b.value("#incident-source").await, "sample");
         b.wait_text("table.incidents", "resolved").await;
         // Filter, then open one incident.
         b.select("#incident-status", "resolved").await;
@@ -220,7 +224,12 @@ async fn one_click_loads_the_sample_history_and_incidents_open_with_their_timeli
 
 #[tokio::test]
 async fn every_page_renders_at_desktop_and_mobile_widths() {
-    let e2e = E2e::start(&[]).await;
+    let fake = FakePagerDuty::start(
+        "pd-token-screens",
+        History::recent(120, chrono::Duration::hours(6)),
+    )
+    .await;
+    let e2e = E2e::start(&[("INSIGHTS_PAGERDUTY_API_URL", &fake.url)]).await;
     let p = e2e.app.personas().await;
     let org = p.org_id;
     e2e.app
@@ -262,10 +271,20 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // A connected PagerDuty, its import finished.
+    let pd = connect_pagerduty(
+        &e2e.app,
+        org,
+        &p.owner.token,
+        "PagerDuty (production)",
+        "pd-token-screens",
+    )
+    .await;
+    wait_synced(&e2e.app, org, &p.owner.token, pd.id).await;
     let list = e2e
         .app
         .get(
-            &format!("/api/v1/orgs/{org}/incidents?status=resolved&limit=1"),
+            &format!("/api/v1/orgs/{org}/incidents?status=resolved&source=sample&limit=1"),
             &p.owner.token,
         )
         .await;
@@ -295,7 +314,7 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                 (
                     "integrations",
                     format!("/orgs/{org}/integrations"),
-                    "Sample history",
+                    "Up to date",
                 ),
                 ("settings", format!("/orgs/{org}/settings"), "Slug"),
                 ("members", format!("/orgs/{org}/settings/members"), "viewer"),
@@ -325,6 +344,17 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                 b.wait_text("main", expect).await;
                 b.save_screenshot(&format!("{name}-{label}")).await;
             }
+            // The connect wizard's form, and the disconnect dialog.
+            b.goto(&format!("/orgs/{org}/integrations")).await;
+            b.click("#connect-pagerduty").await;
+            b.click("#wizard-next").await;
+            b.wait_text(".wizard", "PagerDuty API key").await;
+            b.save_screenshot(&format!("connect-pagerduty-{label}"))
+                .await;
+            b.goto(&format!("/orgs/{org}/integrations")).await;
+            b.click(".integration [data-action=disconnect]").await;
+            b.wait_text(".dialog", "Keep them").await;
+            b.save_screenshot(&format!("disconnect-{label}")).await;
         })
         .await;
     }
