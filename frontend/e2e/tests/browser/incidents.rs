@@ -73,21 +73,32 @@ async fn the_incident_filters_live_in_the_url_and_export_sends_them_with_the_tok
             ))
             .await;
             b.wait_text("#incident-until-error", "must not be before the start date").await;
+            // Back to a valid range before exporting.
+            b.execute(&format!(
+                "const i = document.querySelector('#incident-until'); i.value = '{until}'; \
+                 i.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
+            ))
+            .await;
+            b.wait_for(|| async {
+                b.execute("return document.querySelector('#incident-until-error').textContent").await == ""
+            })
+            .await;
 
-            // Export: the current filters and the access token go with the request; the answer is saved
-            // under the server's file name. (The page's fetch is observed, and the export answered in the page,
-            // so the test checks what the app sends and saves.)
+            // Export: the current filters and the access token go with the request to the real endpoint, and its
+            // answer is saved under the server's file name. (The page's fetch, its object URLs and the download
+            // link are observed; the saved file is read back from its Blob.)
             b.execute(
                 "window.__exports = []; window.__saved = []; const f = window.fetch; \
                  window.fetch = (r, ...rest) => { \
                    if (String(r.url).includes('/incidents/export')) { \
-                     window.__exports.push({ url: r.url, auth: r.headers.get('authorization') }); \
-                     return Promise.resolve(new Response('id,title\\n1,Disk full\\n', { status: 200, headers: { \
-                       'content-type': 'text/csv', 'content-disposition': 'attachment; filename=\"acme-incidents.csv\"' } })); } \
+                     window.__exports.push({ url: r.url, auth: r.headers.get('authorization') }); } \
                    return f(r, ...rest); }; \
+                 const blobs = new Map(); const create = URL.createObjectURL; \
+                 URL.createObjectURL = (b) => { const u = create.call(URL, b); blobs.set(u, b); return u; }; \
                  const click = HTMLAnchorElement.prototype.click; \
                  HTMLAnchorElement.prototype.click = function () { \
-                   if (this.download) { window.__saved.push({ name: this.download, href: this.href }); return; } \
+                   if (this.download) { const name = this.download, href = this.href; \
+                     blobs.get(href).text().then(text => window.__saved.push({ name, href, text })); return; } \
                    return click.call(this); }; \
                  return true;",
             )
@@ -101,12 +112,31 @@ async fn the_incident_filters_live_in_the_url_and_export_sends_them_with_the_tok
             }
             assert!(sent["auth"].as_str().is_some_and(|a| a.starts_with("Bearer ")), "{sent}");
             let saved = b.execute("return window.__saved[0]").await;
-            assert_eq!(saved["name"], "acme-incidents.csv");
+            assert!(
+                saved["name"].as_str().is_some_and(|n| n.starts_with("incidents-") && n.ends_with(".csv")),
+                "{saved}"
+            );
             assert!(saved["href"].as_str().is_some_and(|h| h.starts_with("blob:")), "{saved}");
+            let csv = saved["text"].as_str().unwrap_or_default().to_owned();
+            let rows: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+            assert!(rows[0].starts_with("id,source,external_id"), "{csv}");
+            assert!(rows.len() > 1, "the filtered incidents are in the file: {csv}");
+            assert!(
+                rows[1..].iter().all(|r| r.contains(",sample,") && r.contains(",low,")),
+                "only what the filters select: {csv}"
+            );
             b.click("#export-jsonl").await;
             b.wait_for(|| async { b.execute("return window.__saved.length").await == 2 }).await;
             let sent = b.execute("return window.__exports[1].url").await;
             assert!(sent.as_str().is_some_and(|u| u.contains("format=jsonl")), "{sent}");
+            let jsonl = b.execute("return window.__saved[1].text").await;
+            let lines: Vec<serde_json::Value> = jsonl
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+                .collect();
+            assert_eq!(lines.len(), rows.len() - 1, "the same incidents in both formats");
         }
     })
     .await;

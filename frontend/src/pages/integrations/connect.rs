@@ -10,8 +10,8 @@ use crate::components::{ErrorBanner, SubmitButton, TextField, field_error, field
 use crate::time;
 use insights_types::FieldError;
 use insights_types::api::{
-    IntegrationIn, IntegrationKind, IntegrationOut, OpsgenieCredentials, OpsgenieOptions,
-    OpsgenieRegion, PagerDutyCredentials, PagerDutyOptions,
+    IntegrationIn, IntegrationKind, IntegrationOut, OpsgenieCredentials, OpsgenieIn,
+    OpsgenieOptions, OpsgenieRegion, PagerDutyCredentials, PagerDutyIn, PagerDutyOptions,
 };
 use insights_types::domain::{
     ApiSecret, FieldErrors, Name, check_opsgenie_options, check_pagerduty_options, sync_interval,
@@ -105,12 +105,12 @@ impl Form {
                     statuses: Vec::new(),
                 };
                 check_pagerduty_options("options", &options, now, &mut errors);
-                IntegrationIn::Pagerduty {
+                IntegrationIn::Pagerduty(PagerDutyIn {
                     name,
                     credentials: PagerDutyCredentials { api_token: key },
                     options,
                     sync_interval_minutes,
-                }
+                })
             }
             IntegrationKind::Opsgenie => {
                 let query = self.query.get_untracked().trim().to_owned();
@@ -119,13 +119,13 @@ impl Form {
                     query: (!query.is_empty()).then_some(query),
                 };
                 check_opsgenie_options("options", &options, now, &mut errors);
-                IntegrationIn::Opsgenie {
+                IntegrationIn::Opsgenie(OpsgenieIn {
                     name,
                     credentials: OpsgenieCredentials { api_key: key },
                     region: self.region.get_untracked(),
                     options,
                     sync_interval_minutes,
-                }
+                })
             }
         };
         errors.finish().map_err(ApiFailure::invalid)?;
