@@ -128,6 +128,14 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         "/api/v1/orgs/{org_id}/incidents",
         "/api/v1/orgs/{org_id}/incidents/{incident_id}",
         "/api/v1/orgs/{org_id}/sample-data",
+        "/api/v1/orgs/{org_id}/incidents/export",
+        "/api/v1/orgs/{org_id}/integrations",
+        "/api/v1/orgs/{org_id}/integrations/{integration_id}",
+        "/api/v1/orgs/{org_id}/integrations/{integration_id}/sync",
+        "/api/v1/orgs/{org_id}/integrations/{integration_id}/cancel",
+        "/api/v1/orgs/{org_id}/integrations/{integration_id}/runs",
+        "/api/v1/orgs/{org_id}/integrations/{integration_id}/webhook-secret",
+        "/hooks/{source}/{integration_id}",
         "/api/v1/openapi.json",
         "/health/live",
         "/health/ready",
@@ -149,6 +157,17 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         Value::from("#/components/schemas/ErrorBody")
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    let connect = &doc["paths"]["/api/v1/orgs/{org_id}/integrations"]["post"];
+    for code in ["201", "422", "502"] {
+        assert!(connect["responses"][code].is_object(), "connect lacks {code}");
+    }
+    for schema in ["IntegrationIn", "PagerDutyIn", "OpsgenieIn", "IntegrationOut", "SyncRunOut"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
+    }
+    let hook = &doc["paths"]["/hooks/{source}/{integration_id}"]["post"];
+    for code in ["200", "202", "401", "404", "413"] {
+        assert!(hook["responses"][code].is_object(), "the webhook lacks {code}");
+    }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
