@@ -272,6 +272,10 @@ pub enum Finish {
     Failed {
         error: String,
     },
+    /// Failed for good at once: another attempt could not help (e.g. a revoked credential).
+    FailedForGood {
+        error: String,
+    },
     /// Interrupted by a worker shutting down: back to `queued`, the attempt not counted.
     Released,
 }
@@ -283,6 +287,7 @@ pub async fn finish(db: &mut OrgTx, attempt: Attempt, how: &Finish) -> DbResult<
         Finish::Succeeded => ("succeeded", None),
         Finish::Cancelled => ("cancelled", None),
         Finish::Failed { error } if attempt.is_last() => ("failed", Some(error)),
+        Finish::FailedForGood { error } => ("failed", Some(error)),
         Finish::Failed { error } => ("retrying", Some(error)),
         Finish::Released => ("queued", None),
     };

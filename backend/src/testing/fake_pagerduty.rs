@@ -253,6 +253,11 @@ impl FakePagerDuty {
         self.with(|s| s.requests)
     }
 
+    /// Accepts another token from now on (as if the key in use had been revoked).
+    pub fn set_token(&self, token: &str) {
+        self.with(|s| s.token = token.to_owned());
+    }
+
     /// Delays every answer (to catch a sync in the middle).
     pub fn set_delay(&self, delay: std::time::Duration) {
         self.with(|s| s.delay = delay);

@@ -159,14 +159,29 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     let connect = &doc["paths"]["/api/v1/orgs/{org_id}/integrations"]["post"];
     for code in ["201", "422", "502"] {
-        assert!(connect["responses"][code].is_object(), "connect lacks {code}");
+        assert!(
+            connect["responses"][code].is_object(),
+            "connect lacks {code}"
+        );
     }
-    for schema in ["IntegrationIn", "PagerDutyIn", "OpsgenieIn", "IntegrationOut", "SyncRunOut"] {
-        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
+    for schema in [
+        "IntegrationIn",
+        "PagerDutyIn",
+        "OpsgenieIn",
+        "IntegrationOut",
+        "SyncRunOut",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
     }
     let hook = &doc["paths"]["/hooks/{source}/{integration_id}"]["post"];
     for code in ["200", "202", "401", "404", "413"] {
-        assert!(hook["responses"][code].is_object(), "the webhook lacks {code}");
+        assert!(
+            hook["responses"][code].is_object(),
+            "the webhook lacks {code}"
+        );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }

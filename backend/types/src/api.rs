@@ -675,7 +675,7 @@ pub struct IntegrationPatch {
     pub options: Option<serde_json::Value>,
     #[serde(default)]
     pub sync_interval_minutes: Option<u32>,
-    /// Pause (true) or resume (false) scheduled syncs and webhooks.
+    /// Pause (true) or resume (false) the scheduled syncs (webhooks are still applied).
     #[serde(default)]
     pub paused: Option<bool>,
     /// PagerDuty only: the signing secret PagerDuty showed when the webhook subscription was created.

@@ -32,6 +32,9 @@ pub enum Outcome {
     Interrupted,
     /// Another attempt took the job over (this one looked dead): write nothing more.
     Lost,
+    /// Failed in a way another attempt cannot fix (a refused credential, a refused request): recorded as
+    /// `failed` at once, with this reason, instead of being retried.
+    FailedForGood(String),
 }
 
 const RUNNING: u8 = 0;
@@ -136,6 +139,10 @@ where
         ),
         Ok(Outcome::Cancelled) => (Finish::Cancelled, None, Ok(())),
         Ok(Outcome::Interrupted) => (Finish::Released, None, Ok(())),
+        Ok(Outcome::FailedForGood(error)) => {
+            tracing::error!(%job, kind, attempt = attempt.number, %error, "job failed for good; not retried");
+            (Finish::FailedForGood { error }, None, Ok(()))
+        }
         Ok(Outcome::Lost) => {
             tracing::warn!(%job, kind, attempt = attempt.number, "another attempt took this job over; stopping");
             return Ok(());

@@ -85,13 +85,21 @@ async fn sync(
         if let Some(stop) = ctx.should_stop() {
             return Ok(stop);
         }
-        let step = connector.step(&cursor).await.with_context(|| {
+        let reading = || {
             format!(
                 "reading {} ({})",
                 kind.label(),
                 Connector::progress(&cursor).phase
             )
-        })?;
+        };
+        let step = match connector.step(&cursor).await {
+            Ok(step) => step,
+            // A refused credential or request will be refused again: say so now instead of retrying.
+            Err(e) if !e.is_transient() => {
+                return Ok(Outcome::FailedForGood(format!("{}: {e}", reading())));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(reading())),
+        };
 
         let mut db = state.db.org_tx(ctx.org, None).await?;
         let stats = incidents::upsert_batch(&mut db, Some(integration_id), &step.incidents).await?;

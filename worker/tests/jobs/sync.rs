@@ -325,6 +325,30 @@ async fn rate_limits_are_waited_out_and_an_unreachable_source_fails_the_sync_vis
 }
 
 #[tokio::test]
+async fn a_revoked_key_fails_the_sync_at_once_with_the_reason_instead_of_retrying() {
+    let s = setup(20).await;
+    let worker = s.worker().await;
+    let i = s.connect().await;
+    s.finished(i.id, i.current_run.unwrap().id, 30).await;
+    s.pd.set_token("a-new-key-nobody-gave-us");
+    let run = s.sync_now(i.id).await;
+    let failed = s.finished(i.id, run.id, 30).await;
+    assert_eq!(
+        (failed.state, failed.attempts),
+        (JobState::Failed, 1),
+        "{failed:#?}"
+    );
+    let i = s.integration(i.id).await;
+    assert_eq!(i.status, IntegrationStatus::Failing);
+    let why = i.last_error.unwrap();
+    assert!(
+        why.contains("PagerDuty refused the credential (HTTP 401)"),
+        "{why}"
+    );
+    worker.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_cancelled_backfill_stops_after_its_current_page_and_keeps_what_it_stored() {
     let s = setup(3_000).await;
     s.pd.set_delay(Duration::from_millis(150));
