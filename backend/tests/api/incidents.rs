@@ -635,3 +635,33 @@ async fn the_integration_an_incident_came_from_is_recorded() {
         Some(integration)
     );
 }
+
+#[tokio::test]
+async fn a_timeline_entry_cannot_point_at_another_organizations_incident() {
+    let app = TestApp::spawn(&[]).await;
+    let (_, org) = app.signup("o@example.com", "Acme").await;
+    let (_, other_org) = app.signup("other@example.com", "Other").await;
+    store(
+        &app,
+        org,
+        &[incident("A", 0, "api", IncidentStatus::Resolved)],
+    )
+    .await;
+    let theirs = stored(&app, org, "A").await.unwrap().id;
+    // Row-level security lets the row in (it is of the acting organization); the foreign key must not.
+    let mut db = app.state.db.org_tx(other_org, None).await.unwrap();
+    let err = sqlx::query(
+        "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at)
+         VALUES ($1, $2, $3, 'x', 'note', now())",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(other_org.0)
+    .bind(theirs)
+    .execute(db.conn())
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.constraint()),
+        Some("incident_events_incident_fkey")
+    );
+}
