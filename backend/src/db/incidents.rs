@@ -1,14 +1,16 @@
 //! Incidents, their timeline, services and teams (the unified schema).
 
 use super::{DbResult, OrgTx, cursor};
-use crate::ingest::{NormalizedEvent, NormalizedIncident, UpsertStats};
+use crate::ingest::{NormalizedEvent, NormalizedIncident, UpsertStats, event_kind};
 use chrono::{DateTime, Utc};
 use insights_types::api::{
     IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
     Urgency,
 };
 use insights_types::{IncidentId, IntegrationId};
-use std::collections::HashMap;
+use sqlx::Row as _;
+use sqlx::types::Json;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// The two tables incidents refer to by (source, external id).
@@ -76,7 +78,8 @@ fn latest_versions(batch: &[NormalizedIncident]) -> Vec<&NormalizedIncident> {
     latest.into_values().collect()
 }
 
-/// The columns of the incident insert, shared by full and partial versions.
+/// The columns of the incident insert, shared by full and partial versions. `RETURNING` gives the id of each
+/// incident written (the new one, or the stored one it updated); a stale version returns nothing.
 macro_rules! incident_insert {
     ($on_conflict:expr) => {
         concat!(
@@ -96,7 +99,8 @@ macro_rules! incident_insert {
             $on_conflict,
             "
               WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
-             RETURNING source, external_id, (xmax = 0) AS inserted"
+             -- xmax is 0 on a row version this statement inserted, our transaction id on one it updated.
+             RETURNING id, source, external_id, (xmax = 0) AS inserted"
         )
     };
 }
@@ -170,7 +174,6 @@ async fn store(
     if batch.is_empty() {
         return Ok(stats);
     }
-    let org = db.org_id();
     let services: Vec<_> = batch
         .iter()
         .filter_map(|i| i.service.as_ref().map(|s| (i.source, s)))
@@ -179,8 +182,44 @@ async fn store(
         .iter()
         .filter_map(|i| i.team.as_ref().map(|t| (i.source, t)))
         .collect();
-    let service_ids = upsert_refs(db, RefTable::Services, &services).await?;
-    let team_ids = upsert_refs(db, RefTable::Teams, &teams).await?;
+    let refs = Refs {
+        services: upsert_refs(db, RefTable::Services, &services).await?,
+        teams: upsert_refs(db, RefTable::Teams, &teams).await?,
+    };
+    // The last version of each incident in the batch wins inside the batch, too.
+    let items = latest_versions(batch);
+    let rows = upsert_incidents(db, integration, &items, &refs, version).await?;
+    let written: HashMap<(&str, &str), (Uuid, bool)> = rows
+        .iter()
+        .map(|(id, source, ext, inserted)| ((source.as_str(), ext.as_str()), (*id, *inserted)))
+        .collect();
+    stats.inserted = written.values().filter(|(_, inserted)| *inserted).count() as u64;
+    stats.updated = written.len() as u64 - stats.inserted;
+    stats.stale = (items.len() - written.len()) as u64;
+    stats.events_inserted = store_timelines(db, batch, &items, &written).await?;
+    Ok(stats)
+}
+
+/// One array parameter of an UNNEST statement: `f` of each row.
+fn col<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
+}
+
+/// The ids of a batch's services and teams by (source, external id).
+struct Refs {
+    services: HashMap<(String, String), Uuid>,
+    teams: HashMap<(String, String), Uuid>,
+}
+
+/// Upserts `items` (distinct incidents); returns (id, source, external id, inserted) of each incident written,
+/// stale versions left out.
+async fn upsert_incidents(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    items: &[&NormalizedIncident],
+    refs: &Refs,
+    version: Version,
+) -> DbResult<Vec<(Uuid, String, String, bool)>> {
     let ref_id = |map: &HashMap<(String, String), Uuid>,
                   i: &NormalizedIncident,
                   r: &Option<crate::ingest::SourceRef>| {
@@ -189,84 +228,119 @@ async fn store(
                 .copied()
         })
     };
-
-    // The last version of each incident in the batch wins inside the batch, too.
-    let items = latest_versions(batch);
-    let ids: Vec<Uuid> = items.iter().map(|_| Uuid::now_v7()).collect();
-    let col = |f: &dyn Fn(&NormalizedIncident) -> Option<String>| {
-        items.iter().map(|i| f(i)).collect::<Vec<_>>()
-    };
     let sql = match version {
         Version::Full => incident_insert!(full_update!()),
         Version::Partial => incident_insert!(partial_update!()),
     };
-    let rows: Vec<(String, String, bool)> = sqlx::query_as(sql)
-        .bind(org.0)
+    Ok(sqlx::query_as(sql)
+        .bind(db.org_id().0)
         .bind(integration.map(|i| i.0))
-        .bind(&ids)
-        .bind(col(&|i| Some(i.source.as_str().to_owned())))
-        .bind(col(&|i| Some(i.external_id.clone())))
-        .bind(items.iter().map(|i| i.number).collect::<Vec<_>>())
-        .bind(col(&|i| Some(i.title.clone())))
-        .bind(col(&|i| i.description.clone()))
-        .bind(
-            items
-                .iter()
-                .map(|i| ref_id(&service_ids, i, &i.service))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            items
-                .iter()
-                .map(|i| ref_id(&team_ids, i, &i.team))
-                .collect::<Vec<_>>(),
-        )
-        .bind(col(&|i| i.urgency.map(|u| u.as_str().to_owned())))
-        .bind(col(&|i| i.priority.clone()))
-        .bind(col(&|i| Some(i.status.as_str().to_owned())))
-        .bind(items.iter().map(|i| i.triggered_at).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.acknowledged_at).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.resolved_at).collect::<Vec<_>>())
-        .bind(
-            items
-                .iter()
-                .map(|i| serde_json::json!(i.assignees))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            items
-                .iter()
-                .map(|i| serde_json::json!(i.tags))
-                .collect::<Vec<_>>(),
-        )
-        .bind(col(&|i| i.source_url.clone()))
-        .bind(
-            items
-                .iter()
-                .map(|i| i.source_updated_at)
-                .collect::<Vec<_>>(),
-        )
-        .bind(items.iter().map(|i| i.raw.clone()).collect::<Vec<_>>())
+        .bind(col(items, |_| Uuid::now_v7()))
+        .bind(col(items, |i| i.source.as_str()))
+        .bind(col(items, |i| i.external_id.as_str()))
+        .bind(col(items, |i| i.number))
+        .bind(col(items, |i| i.title.as_str()))
+        .bind(col(items, |i| i.description.as_deref()))
+        .bind(col(items, |i| ref_id(&refs.services, i, &i.service)))
+        .bind(col(items, |i| ref_id(&refs.teams, i, &i.team)))
+        .bind(col(items, |i| i.urgency.map(Urgency::as_str)))
+        .bind(col(items, |i| i.priority.as_deref()))
+        .bind(col(items, |i| i.status.as_str()))
+        .bind(col(items, |i| i.triggered_at))
+        .bind(col(items, |i| i.acknowledged_at))
+        .bind(col(items, |i| i.resolved_at))
+        .bind(col(items, |i| Json(&i.assignees)))
+        .bind(col(items, |i| Json(&i.tags)))
+        .bind(col(items, |i| i.source_url.as_deref()))
+        .bind(col(items, |i| i.source_updated_at))
+        .bind(col(items, |i| &i.raw))
         .fetch_all(db.conn())
-        .await?;
-    for (_, _, inserted) in &rows {
-        if *inserted {
-            stats.inserted += 1
-        } else {
-            stats.updated += 1
-        }
-    }
-    stats.stale = items.len() as u64 - rows.len() as u64;
+        .await?)
+}
 
-    // Timeline entries: new ones only, for every incident of the batch (even a stale version may carry them).
-    let mut events = Vec::new();
+/// Stores the timeline entries of every version in `batch` (even a stale version may carry new ones), each
+/// entry once, given the newest versions `items` and the incidents `written` by (source, external id) to
+/// (id, inserted). Returns how many entries were new.
+async fn store_timelines(
+    db: &mut OrgTx,
+    batch: &[NormalizedIncident],
+    items: &[&NormalizedIncident],
+    written: &HashMap<(&str, &str), (Uuid, bool)>,
+) -> DbResult<u64> {
+    let mut seen = HashSet::new();
+    let mut entries: HashMap<(IncidentSource, &str), Vec<&NormalizedEvent>> = HashMap::new();
     for i in batch {
         for e in &i.timeline {
-            events.push((i.source, i.external_id.as_str(), e));
+            if seen.insert((i.source, i.external_id.as_str(), e.external_id.as_str())) {
+                entries
+                    .entry((i.source, i.external_id.as_str()))
+                    .or_default()
+                    .push(e);
+            }
         }
     }
-    stats.events_inserted = upsert_events(db, &events).await?;
-    Ok(stats)
+    // The entries of an incident inserted just now are all new: unless they change its times, a plain insert.
+    // The others are checked against what is stored, by the id just written or, for a stale version, looked up.
+    let (mut new, mut others, mut stale) = (Vec::new(), Vec::new(), Vec::new());
+    for item in items {
+        let Some(list) = entries.get(&(item.source, item.external_id.as_str())) else {
+            continue;
+        };
+        match written.get(&(item.source.as_str(), item.external_id.as_str())) {
+            Some(&(id, true)) if !fills_times(item, list) => {
+                new.extend(list.iter().map(|e| (id, *e)));
+            }
+            Some(&(id, _)) => others.extend(list.iter().map(|e| (id, *e))),
+            None => stale.push((item.source, item.external_id.as_str())),
+        }
+    }
+    if !stale.is_empty() {
+        for ((source, ext), id) in incident_ids(db, &stale).await? {
+            if let Some(list) = entries.get(&(source, ext.as_str())) {
+                others.extend(list.iter().map(|e| (id, *e)));
+            }
+        }
+    }
+    Ok(insert_events(db, &new, Entries::OfNewIncidents).await?
+        + insert_events(db, &others, Entries::Any).await?)
+}
+
+/// Whether timeline entries would change the times of an incident stored just now as `stored` (what the
+/// `filled` part of [`insert_events`] does, decided without reading it back).
+fn fills_times(stored: &NormalizedIncident, entries: &[&NormalizedEvent]) -> bool {
+    let ack = entries
+        .iter()
+        .filter(|e| e.kind == event_kind::ACKNOWLEDGE)
+        .map(|e| e.at)
+        .min();
+    let resolve = entries.iter().any(|e| e.kind == event_kind::RESOLVE);
+    (ack.is_some() || resolve)
+        && (stored
+            .acknowledged_at
+            .is_none_or(|a| ack.is_some_and(|e| a > e))
+            || (stored.status == IncidentStatus::Resolved && stored.resolved_at.is_none()))
+}
+
+/// The ids of the stored incidents among `keys` (source, external id); the others are left out.
+async fn incident_ids(
+    db: &mut OrgTx,
+    keys: &[(IncidentSource, &str)],
+) -> DbResult<Vec<((IncidentSource, String), Uuid)>> {
+    let org = db.org_id();
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT i.id, i.source, i.external_id
+           FROM UNNEST($2::text[], $3::text[]) AS k(source, external_id)
+           JOIN incidents i ON i.org_id = $1 AND i.source = k.source AND i.external_id = k.external_id",
+    )
+    .bind(org.0)
+    .bind(keys.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|(_, e)| *e).collect::<Vec<_>>())
+    .fetch_all(db.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, source, ext)| Some(((IncidentSource::parse(&source)?, ext), id)))
+        .collect())
 }
 
 /// Stores timeline entries of incidents already stored, given by (source, incident external id, entry); entries
@@ -277,33 +351,54 @@ pub async fn upsert_events(
     db: &mut OrgTx,
     events: &[(IncidentSource, &str, &NormalizedEvent)],
 ) -> DbResult<u64> {
-    let org = db.org_id();
-    let mut ev_incident = Vec::new();
-    let (mut ev_source, mut ev_ext, mut ev_id, mut ev_kind) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut ev_at, mut ev_actor, mut ev_msg, mut ev_raw) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for &(source, incident, e) in events {
-        ev_incident.push(incident);
-        ev_source.push(source.as_str());
-        ev_ext.push(e.external_id.as_str());
-        ev_id.push(Uuid::now_v7());
-        ev_kind.push(e.kind.as_str());
-        ev_at.push(e.at);
-        ev_actor.push(e.actor.as_deref());
-        ev_msg.push(e.message.as_deref());
-        ev_raw.push(&e.raw);
-    }
-    if ev_id.is_empty() {
+    let keys: HashSet<_> = events.iter().map(|&(s, i, _)| (s, i)).collect();
+    let keys: Vec<_> = keys.into_iter().collect();
+    if keys.is_empty() {
         return Ok(0);
     }
-    let (inserted,): (i64,) = sqlx::query_as(
-        "WITH ins AS (
-            INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
-            SELECT t.id, $1, i.id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
-              FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
-                          $9::text[], $10::jsonb[]) AS t(id, source, incident_ext, ext, kind, at, actor, message, raw)
-              JOIN incidents i ON i.org_id = $1 AND i.source = t.source AND i.external_id = t.incident_ext
+    let ids: HashMap<_, _> = incident_ids(db, &keys).await?.into_iter().collect();
+    let rows: Vec<_> = events
+        .iter()
+        .filter_map(|&(s, i, e)| Some((*ids.get(&(s, i.to_owned()))?, e)))
+        .collect();
+    insert_events(db, &rows, Entries::Any).await
+}
+
+/// What [`insert_events`] may assume about the entries it is given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entries {
+    /// Any entries of stored incidents: those already stored are skipped, and the new ones fill in times.
+    Any,
+    /// Distinct entries of incidents inserted in this transaction that cannot change their times (see
+    /// [`fills_times`]): none can be stored yet, so a plain insert.
+    OfNewIncidents,
+}
+
+macro_rules! event_insert {
+    () => {
+        "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
+         SELECT t.id, $1, t.incident_id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
+           FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
+                       $9::jsonb[]) AS t(id, incident_id, ext, kind, at, actor, message, raw)"
+    };
+}
+
+/// Inserts timeline entries by incident id (ids read in this transaction, under the org); returns how many
+/// were new.
+async fn insert_events(
+    db: &mut OrgTx,
+    rows: &[(Uuid, &NormalizedEvent)],
+    entries: Entries,
+) -> DbResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let sql = match entries {
+        Entries::OfNewIncidents => event_insert!(),
+        Entries::Any => concat!(
+            "WITH ins AS (",
+            event_insert!(),
+            "
             ON CONFLICT (org_id, incident_id, external_id) DO NOTHING
             RETURNING incident_id, kind, at),
          times AS (
@@ -319,21 +414,23 @@ pub async fn upsert_events(
                     OR (i.status = 'resolved' AND i.resolved_at IS NULL))
             RETURNING 1)
          -- `filled` runs although nothing reads it: data-modifying WITH clauses always run to completion.
-         SELECT count(*) FROM ins",
-    )
-    .bind(org.0)
-    .bind(&ev_id)
-    .bind(&ev_source)
-    .bind(&ev_incident)
-    .bind(&ev_ext)
-    .bind(&ev_kind)
-    .bind(&ev_at)
-    .bind(&ev_actor)
-    .bind(&ev_msg)
-    .bind(&ev_raw)
-    .fetch_one(db.conn())
-    .await?;
-    Ok(inserted as u64)
+         SELECT count(*) FROM ins"
+        ),
+    };
+    let query = sqlx::query(sql)
+        .bind(db.org_id().0)
+        .bind(col(rows, |_| Uuid::now_v7()))
+        .bind(col(rows, |(id, _)| *id))
+        .bind(col(rows, |(_, e)| e.external_id.as_str()))
+        .bind(col(rows, |(_, e)| e.kind.as_str()))
+        .bind(col(rows, |(_, e)| e.at))
+        .bind(col(rows, |(_, e)| e.actor.as_deref()))
+        .bind(col(rows, |(_, e)| e.message.as_deref()))
+        .bind(col(rows, |(_, e)| &e.raw));
+    Ok(match entries {
+        Entries::OfNewIncidents => query.execute(db.conn()).await?.rows_affected(),
+        Entries::Any => query.fetch_one(db.conn()).await?.try_get::<i64, _>(0)? as u64,
+    })
 }
 
 /// Filters of the incident list (all optional, combined with AND).
