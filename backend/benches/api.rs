@@ -51,6 +51,9 @@ async fn probe_live(client: &reqwest::Client, base: &str, secs: u64) -> Vec<Dura
 
 #[tokio::main]
 async fn main() {
+    if !insights_backend::testing::benchmarking() {
+        return;
+    }
     let app = TestApp::spawn(&[
         ("INSIGHTS_AUTH_RATE_LIMIT_PER_IP", "1000000"),
         ("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT", "1000000"),

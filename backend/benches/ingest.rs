@@ -192,6 +192,9 @@ impl Bench {
 
 #[tokio::main]
 async fn main() {
+    if !insights_backend::testing::benchmarking() {
+        return;
+    }
     let total = env_usize("INGEST_BENCH_TOTAL", 1_000_000);
     let batch = env_usize("INGEST_BENCH_BATCH", 1_000);
     let url = fresh_database().await;

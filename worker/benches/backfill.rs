@@ -94,6 +94,9 @@ async fn run(size: u64) {
 
 #[tokio::main]
 async fn main() {
+    if !insights_backend::testing::benchmarking() {
+        return;
+    }
     let sizes: Vec<u64> = std::env::var("BACKFILL_BENCH_SIZES")
         .unwrap_or_else(|_| "10000,100000".into())
         .split(',')

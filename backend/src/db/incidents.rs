@@ -105,11 +105,14 @@ macro_rules! incident_insert {
     };
 }
 
-/// A full version replaces what is stored, except two facts of history: the first acknowledgement stays the
-/// earliest one seen, and a resolution time survives a version that lacks it while still resolved.
+/// A full version replaces what is stored, except two facts of history — the first acknowledgement stays the
+/// earliest one seen, and a resolution time survives a version that lacks it while still resolved — and the
+/// description, which list endpoints (Opsgenie's, PagerDuty's) often leave out: a version without one keeps
+/// the stored one (from a webhook, or an earlier read).
 macro_rules! full_update {
     () => {
-        "number = EXCLUDED.number, title = EXCLUDED.title, description = EXCLUDED.description,
+        "number = EXCLUDED.number, title = EXCLUDED.title,
+    description = COALESCE(EXCLUDED.description, incidents.description),
     service_id = EXCLUDED.service_id, team_id = EXCLUDED.team_id, urgency = EXCLUDED.urgency,
     priority = EXCLUDED.priority, status = EXCLUDED.status, triggered_at = EXCLUDED.triggered_at,
     acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),

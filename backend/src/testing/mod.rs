@@ -18,6 +18,17 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use tokio::sync::OnceCell;
 
+/// Whether a benchmark binary was started by `cargo bench`, which passes `--bench`. `cargo test --all-targets`
+/// runs bench binaries too, without it: they should then only prove that they build, not measure for minutes.
+#[must_use]
+pub fn benchmarking() -> bool {
+    let yes = std::env::args().any(|a| a == "--bench");
+    if !yes {
+        eprintln!("not measuring: run it with `cargo bench`");
+    }
+    yes
+}
+
 /// The environment variable holding the test cluster's admin URL.
 fn admin_url() -> String {
     std::env::var("DATABASE_URL")

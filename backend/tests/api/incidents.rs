@@ -749,3 +749,33 @@ async fn a_timeline_entry_cannot_point_at_another_organizations_incident() {
         Some("incident_events_incident_fkey")
     );
 }
+
+#[tokio::test]
+async fn a_full_version_without_a_description_keeps_the_stored_one() {
+    let app = TestApp::spawn(&[]).await;
+    let (s, org) = app.signup("o@example.com", "Acme").await;
+    store(
+        &app,
+        org,
+        &[incident("D", 0, "api", IncidentStatus::Triggered)],
+    )
+    .await;
+    // A later version from a list endpoint that does not return descriptions.
+    let mut listed = incident("D", 0, "api", IncidentStatus::Resolved);
+    listed.description = None;
+    listed.source_updated_at += Duration::hours(1);
+    assert_eq!(store(&app, org, &[listed]).await.updated, 1);
+    let page: Page<IncidentOut> = app
+        .get(&format!("/api/v1/orgs/{org}/incidents"), &s.token)
+        .await
+        .json();
+    let d: IncidentDetailOut = app
+        .get(
+            &format!("/api/v1/orgs/{org}/incidents/{}", page.items[0].id),
+            &s.token,
+        )
+        .await
+        .json();
+    assert_eq!(d.incident.status, IncidentStatus::Resolved);
+    assert_eq!(d.description.as_deref(), Some("/var is at 99%"));
+}

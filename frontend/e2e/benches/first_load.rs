@@ -24,6 +24,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    if !insights_backend::testing::benchmarking() {
+        return;
+    }
     let e2e = harness::E2e::start(&[]).await;
     let mut cold = Vec::new();
     let mut warm = Vec::new();
