@@ -84,6 +84,23 @@ impl Board {
         self.session
     }
 
+    /// Changes an integration (`PATCH`) and shows the answer.
+    pub async fn patch(
+        self,
+        id: IntegrationId,
+        patch: &insights_types::api::IntegrationPatch,
+    ) -> api::ApiResult<IntegrationOut> {
+        let out = api::call::<IntegrationOut>(
+            self.session,
+            "PATCH",
+            &self.path(&format!("/{id}")),
+            Some(patch),
+        )
+        .await?;
+        self.put(out.clone());
+        Ok(out)
+    }
+
     /// One integration, as last read.
     pub fn get(&self, id: IntegrationId) -> Signal<Option<IntegrationOut>> {
         let list = self.list;
@@ -186,8 +203,8 @@ fn focus_by_id(id: &str) {
     }
 }
 
-#[component]
-pub fn Integrations() -> impl IntoView {
+/// The organization of the page, and whether the signed-in user may manage its integrations.
+pub(super) fn org_and_permission() -> (OrgId, Session, impl Fn() -> bool + Copy) {
     let session = use_session();
     let org = use_org()
         .get_untracked()
@@ -197,6 +214,12 @@ pub fn Integrations() -> impl IntoView {
             .role_in(org)
             .is_some_and(|r| r.can(Permission::ManageIntegrations))
     };
+    (org, session, allowed)
+}
+
+#[component]
+pub fn Integrations() -> impl IntoView {
+    let (org, session, allowed) = org_and_permission();
     let board = Board::new(org, session);
     board.refresh();
     board.tick();

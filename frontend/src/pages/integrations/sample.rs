@@ -2,10 +2,7 @@
 
 use crate::api::{self, ApiFailure};
 use crate::components::ErrorBanner;
-use crate::layout::use_org;
-use crate::session::use_session;
 use crate::time;
-use insights_types::Permission;
 use insights_types::api::{JobRunOut, JobState};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -13,15 +10,7 @@ use std::time::Duration;
 
 #[component]
 pub fn SampleHistory() -> impl IntoView {
-    let session = use_session();
-    let org = use_org()
-        .get_untracked()
-        .expect("integration pages render under /orgs/:org");
-    let allowed = move || {
-        session
-            .role_in(org)
-            .is_some_and(|r| r.can(Permission::ManageIntegrations))
-    };
+    let (org, session, allowed) = super::org_and_permission();
     let job = RwSignal::new(None::<JobRunOut>);
     let error = RwSignal::new(None::<ApiFailure>);
     let poll = move |id: insights_types::JobRunId| {

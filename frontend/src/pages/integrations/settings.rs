@@ -3,13 +3,13 @@
 
 use super::connect::{parse_interval, parse_since};
 use super::{Board, options_since, split_ids};
-use crate::api::{self, ApiFailure};
+use crate::api::ApiFailure;
 use crate::components::{ErrorBanner, SubmitButton, TextField, field_error, field_error_under};
 use crate::time;
 use insights_types::IntegrationId;
 use insights_types::api::{
-    IntegrationKind, IntegrationOptions, IntegrationOut, IntegrationPatch, OpsgenieOptions,
-    OpsgenieRegion, PagerDutyOptions,
+    IntegrationKind, IntegrationOptions, IntegrationPatch, OpsgenieOptions, OpsgenieRegion,
+    PagerDutyOptions,
 };
 use insights_types::domain::{
     ApiSecret, FieldErrors, Name, check_opsgenie_options, check_pagerduty_options,
@@ -122,17 +122,10 @@ pub fn SettingsForm(
         error.set(None);
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r = api::call::<IntegrationOut>(
-                board.session(),
-                "PATCH",
-                &board.path(&format!("/{id}")),
-                Some(&patch),
-            )
-            .await;
+            let r = board.patch(id, &patch).await;
             let _ = busy.try_set(false);
             match r {
-                Ok(out) => {
-                    board.put(out);
+                Ok(_) => {
                     key.set(String::new());
                     saved.set(Some(if options_changed {
                         "Saved. The new import options apply from the next sync; to apply them to the history already imported, run a Full re-import.".to_owned()

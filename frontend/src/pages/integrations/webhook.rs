@@ -72,17 +72,10 @@ fn PagerDutySteps(board: Board, id: IntegrationId, url: Signal<String>) -> impl 
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r = api::call::<IntegrationOut>(
-                board.session(),
-                "PATCH",
-                &board.path(&format!("/{id}")),
-                Some(&body),
-            )
-            .await;
+            let r = board.patch(id, &body).await;
             let _ = busy.try_set(false);
             match r {
-                Ok(out) => {
-                    board.put(out);
+                Ok(_) => {
                     secret.set(String::new());
                     error.set(None);
                     saved.set(true);
