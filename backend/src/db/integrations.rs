@@ -369,6 +369,23 @@ pub async fn active_run(db: &mut OrgTx, id: IntegrationId) -> DbResult<Option<Jo
     Ok(run.map(JobRunId))
 }
 
+/// The checkpoint of the integration's last sync, if that sync failed (for a backfill to resume from it).
+pub async fn failed_backfill(
+    db: &mut OrgTx,
+    id: IntegrationId,
+) -> DbResult<Option<serde_json::Value>> {
+    let org = db.org_id();
+    let last: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
+        "SELECT state, checkpoint FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
+          ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(last.and_then(|(state, checkpoint)| (state == "failed").then_some(checkpoint).flatten()))
+}
+
 /// Integrations whose scheduled sync is due (across tenants, through a SECURITY DEFINER function).
 pub async fn due(
     conn: &mut PgConnection,

@@ -62,7 +62,9 @@ pub async fn push(
 }
 
 /// Creates a sync job for `integration` in the caller's transaction. An incremental sync of an integration
-/// that never finished a backfill becomes a backfill.
+/// that never finished a backfill becomes a backfill — the one that failed, resumed from where it stopped, when
+/// the last sync was a failed backfill (a scheduled sync, or "sync now", after PagerDuty was down for an hour);
+/// an explicit backfill starts over.
 pub async fn start(
     db: &mut OrgTx,
     integration: &IntegrationRow,
@@ -72,16 +74,22 @@ pub async fn start(
     if let Some(active) = integrations::active_run(db, integration.id()).await? {
         return Ok(SyncStart::AlreadyRunning(active));
     }
-    let (mode, since) = match (mode, integration.sync_watermark) {
-        (SyncMode::Incremental, Some(w)) => (SyncMode::Incremental, Some(w - OVERLAP)),
-        _ => (SyncMode::Backfill, None),
-    };
-    let checkpoint = SyncCheckpoint {
+    let fresh = |mode, since| SyncCheckpoint {
         mode,
         since,
         until: Utc::now(),
         cursor: None,
     };
+    let checkpoint = match (mode, integration.sync_watermark) {
+        (SyncMode::Incremental, Some(w)) => fresh(SyncMode::Incremental, Some(w - OVERLAP)),
+        (SyncMode::Incremental, None) => integrations::failed_backfill(db, integration.id())
+            .await?
+            .and_then(|c| serde_json::from_value::<SyncCheckpoint>(c).ok())
+            .filter(|c| c.mode == SyncMode::Backfill)
+            .unwrap_or_else(|| fresh(SyncMode::Backfill, None)),
+        (SyncMode::Backfill, _) => fresh(SyncMode::Backfill, None),
+    };
+    let mode = checkpoint.mode;
     let job = JobRunId::new();
     if !job_runs::create_exclusive(db, job, SYNC_KIND, integration.id, max_attempts).await? {
         // Another request started one between our check and our insert.

@@ -86,6 +86,8 @@ struct FakeState {
     delay: std::time::Duration,
     /// Every n-th request answers 429 with `ratelimit-reset`.
     throttle_every: Option<u64>,
+    /// Every request answers 503 (an outage).
+    down: bool,
 }
 
 /// The running fake; stops when dropped.
@@ -212,6 +214,7 @@ impl FakePagerDuty {
             requests: 0,
             delay: std::time::Duration::ZERO,
             throttle_every: None,
+            down: false,
         }));
         let app = axum::Router::new()
             .route("/incidents", get(list_incidents))
@@ -261,6 +264,11 @@ impl FakePagerDuty {
     /// Delays every answer (to catch a sync in the middle).
     pub fn set_delay(&self, delay: std::time::Duration) {
         self.with(|s| s.delay = delay);
+    }
+
+    /// Starts (`true`) or ends an outage: every request answers 503 meanwhile.
+    pub fn set_down(&self, down: bool) {
+        self.with(|s| s.down = down);
     }
 
     /// Makes every `n`-th request a 429 with `ratelimit-reset: 0.05` (PagerDuty's rate limit).
@@ -345,7 +353,7 @@ type Shared = Arc<Mutex<FakeState>>;
 /// Common checks of every request: the token, the required headers, throttling and delay. `Err` is the
 /// answer to send instead.
 async fn admit(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
-    let (delay, token_ok, throttled) = {
+    let (delay, token_ok, throttled, down) = {
         let mut s = state.lock().expect("fake state");
         s.requests += 1;
         let auth = headers
@@ -356,10 +364,17 @@ async fn admit(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
         let throttled = s
             .throttle_every
             .is_some_and(|n| s.requests.is_multiple_of(n));
-        (s.delay, ok, throttled)
+        (s.delay, ok, throttled, s.down)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    if down {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            0,
+        ));
     }
     if !token_ok {
         return Err(error(

@@ -325,6 +325,43 @@ async fn rate_limits_are_waited_out_and_an_unreachable_source_fails_the_sync_vis
 }
 
 #[tokio::test]
+async fn a_backfill_that_failed_in_an_outage_resumes_where_it_stopped_on_the_next_sync() {
+    let s = setup(3_000).await;
+    s.pd.set_delay(Duration::from_millis(10));
+    let worker = s.worker().await;
+    let since =
+        chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 3_000);
+    let i = s.connect_with(json!({ "since": since })).await;
+    s.wait_for(i.id, 60, "a third of the incidents", |i| {
+        i.current_run
+            .as_ref()
+            .is_some_and(|r| r.progress.stored >= 1_000)
+    })
+    .await;
+    s.pd.set_down(true);
+    let failed = s.finished(i.id, i.current_run.unwrap().id, 60).await;
+    assert_eq!(failed.state, JobState::Failed, "{failed:#?}");
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("503"),
+        "{failed:#?}"
+    );
+    let before = failed.progress.pages;
+    s.pd.set_down(false);
+    let run = s.sync_now(i.id).await;
+    assert_eq!(run.mode, insights_types::api::SyncMode::Backfill);
+    let done = s.finished(i.id, run.id, 60).await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:#?}");
+    assert_eq!(s.counts().await, (3_000, 3_000, 9_000, 3_000));
+    // 30 incident pages and 90 log-entry pages in all: the second sync read only what the first had not.
+    assert_eq!(before + done.progress.pages, 120, "{failed:#?} {done:#?}");
+    worker.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_revoked_key_fails_the_sync_at_once_with_the_reason_instead_of_retrying() {
     let s = setup(20).await;
     let worker = s.worker().await;
