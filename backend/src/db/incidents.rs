@@ -5,9 +5,9 @@ use crate::ingest::{NormalizedEvent, NormalizedIncident, UpsertStats, event_kind
 use chrono::{DateTime, Utc};
 use insights_types::api::{
     IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
-    Urgency,
+    ServiceOut, TeamOut, Urgency,
 };
-use insights_types::{IncidentId, IntegrationId};
+use insights_types::{IncidentId, IntegrationId, ServiceId, TeamId};
 use sqlx::Row as _;
 use sqlx::types::Json;
 use std::collections::{HashMap, HashSet};
@@ -659,4 +659,46 @@ async fn timelines(db: &mut OrgTx, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<I
             });
     }
     Ok(out)
+}
+
+/// Every service (or team) of the organization, by name: `(id, name, source, external id)`.
+async fn refs(db: &mut OrgTx, table: RefTable) -> DbResult<Vec<(Uuid, String, String, String)>> {
+    let org = db.org_id();
+    let sql = match table {
+        RefTable::Services => {
+            "SELECT id, name, source, external_id FROM services WHERE org_id = $1 ORDER BY lower(name), id"
+        }
+        RefTable::Teams => {
+            "SELECT id, name, source, external_id FROM teams WHERE org_id = $1 ORDER BY lower(name), id"
+        }
+    };
+    Ok(sqlx::query_as(sql).bind(org.0).fetch_all(db.conn()).await?)
+}
+
+/// Every service incidents refer to, by name.
+pub async fn services(db: &mut OrgTx) -> DbResult<Vec<ServiceOut>> {
+    Ok(refs(db, RefTable::Services)
+        .await?
+        .into_iter()
+        .map(|(id, name, source, external_id)| ServiceOut {
+            id: ServiceId(id),
+            name,
+            source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Sample),
+            external_id,
+        })
+        .collect())
+}
+
+/// Every team incidents refer to, by name.
+pub async fn teams(db: &mut OrgTx) -> DbResult<Vec<TeamOut>> {
+    Ok(refs(db, RefTable::Teams)
+        .await?
+        .into_iter()
+        .map(|(id, name, source, external_id)| TeamOut {
+            id: TeamId(id),
+            name,
+            source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Sample),
+            external_id,
+        })
+        .collect())
 }

@@ -779,3 +779,58 @@ async fn a_full_version_without_a_description_keeps_the_stored_one() {
     assert_eq!(d.incident.status, IncidentStatus::Resolved);
     assert_eq!(d.description.as_deref(), Some("/var is at 99%"));
 }
+
+#[tokio::test]
+async fn services_and_teams_are_listed_by_name_for_the_filters() {
+    let app = TestApp::spawn(&[]).await;
+    let (s, org) = app.signup("o@example.com", "Acme").await;
+    store(
+        &app,
+        org,
+        &[
+            incident("S1", 0, "db", IncidentStatus::Resolved),
+            incident("S2", 1, "api", IncidentStatus::Resolved),
+            incident("S3", 2, "db", IncidentStatus::Resolved),
+        ],
+    )
+    .await;
+    let services: Page<insights_types::api::ServiceOut> = app
+        .get(&format!("/api/v1/orgs/{org}/services"), &s.token)
+        .await
+        .json();
+    assert_eq!(
+        services
+            .items
+            .iter()
+            .map(|s| (s.name.as_str(), s.external_id.as_str(), s.source))
+            .collect::<Vec<_>>(),
+        vec![
+            ("api", "Papi", IncidentSource::Pagerduty),
+            ("db", "Pdb", IncidentSource::Pagerduty)
+        ]
+    );
+    let teams: Page<insights_types::api::TeamOut> = app
+        .get(&format!("/api/v1/orgs/{org}/teams"), &s.token)
+        .await
+        .json();
+    assert_eq!(teams.items.len(), 1);
+    assert_eq!(teams.items[0].name, "Platform");
+    // An id from the list filters the incidents.
+    let db = &services.items[1];
+    let page: Page<IncidentOut> = app
+        .get(
+            &format!("/api/v1/orgs/{org}/incidents?service={}", db.id),
+            &s.token,
+        )
+        .await
+        .json();
+    assert_eq!(page.items.len(), 2);
+    let by_team: Page<IncidentOut> = app
+        .get(
+            &format!("/api/v1/orgs/{org}/incidents?team={}", teams.items[0].id),
+            &s.token,
+        )
+        .await
+        .json();
+    assert_eq!(by_team.items.len(), 3);
+}

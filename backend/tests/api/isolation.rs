@@ -107,6 +107,13 @@ fn endpoints(
             ALL,
         ),
         (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/services"),
+            None,
+            ALL,
+        ),
+        (Method::GET, format!("/api/v1/orgs/{org}/teams"), None, ALL),
+        (
             Method::POST,
             format!("/api/v1/orgs/{org}/sample-data"),
             None,

@@ -129,6 +129,8 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         "/api/v1/orgs/{org_id}/incidents/{incident_id}",
         "/api/v1/orgs/{org_id}/sample-data",
         "/api/v1/orgs/{org_id}/incidents/export",
+        "/api/v1/orgs/{org_id}/services",
+        "/api/v1/orgs/{org_id}/teams",
         "/api/v1/orgs/{org_id}/integrations",
         "/api/v1/orgs/{org_id}/integrations/{integration_id}",
         "/api/v1/orgs/{org_id}/integrations/{integration_id}/sync",

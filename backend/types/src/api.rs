@@ -431,6 +431,28 @@ pub struct NamedRef {
     pub name: String,
 }
 
+/// A service incidents belong to, as its source names it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServiceOut {
+    pub id: ServiceId,
+    pub name: String,
+    pub source: IncidentSource,
+    /// Its id in the source.
+    pub external_id: String,
+}
+
+/// A team incidents belong to, as its source names it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TeamOut {
+    pub id: TeamId,
+    pub name: String,
+    pub source: IncidentSource,
+    /// Its id in the source.
+    pub external_id: String,
+}
+
 /// An incident in the unified schema.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

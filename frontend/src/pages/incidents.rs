@@ -7,7 +7,9 @@ use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
 use crate::session::use_session;
 use crate::time;
-use insights_types::api::{IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page};
+use insights_types::api::{
+    IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, ServiceOut, TeamOut,
+};
 use insights_types::{IncidentId, OrgId};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -48,6 +50,8 @@ struct Filters {
     status: String,
     source: String,
     urgency: String,
+    service: String,
+    team: String,
     since: String,
     until: String,
 }
@@ -60,17 +64,21 @@ impl Filters {
             status: get("status"),
             source: get("source"),
             urgency: get("urgency"),
+            service: get("service"),
+            team: get("team"),
             since: get("since"),
             until: get("until"),
         }
     }
 
-    fn pairs(&self) -> [(&'static str, &str); 6] {
+    fn pairs(&self) -> [(&'static str, &str); 8] {
         [
             ("q", self.q.trim()),
             ("status", &self.status),
             ("source", &self.source),
             ("urgency", &self.urgency),
+            ("service", &self.service),
+            ("team", &self.team),
             ("since", &self.since),
             ("until", &self.until),
         ]
@@ -141,6 +149,46 @@ fn FilterSelect(
     }
 }
 
+/// A filter `<select>` whose options (`(value, label)`) come from the API, after "Any"; changing it applies
+/// the filters.
+#[component]
+fn ListSelect(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    options: Signal<Vec<(String, String)>>,
+    #[prop(into)] apply: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id on:change=move |ev| { value.set(event_target_value(&ev)); apply.run(()) }>
+                <option value="" selected=move || value.get().is_empty()>"Any"</option>
+                {move || options.get().into_iter().map(|(v, l)| {
+                    let chosen = v.clone();
+                    view! { <option value=v selected=move || value.get() == chosen>{l}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// Options for a service or team filter: `(id, name)`, the source added when several sources are listed.
+fn ref_options(items: Vec<(String, String, IncidentSource)>) -> Vec<(String, String)> {
+    let mixed = items.windows(2).any(|w| w[0].2 != w[1].2);
+    items
+        .into_iter()
+        .map(|(id, name, source)| {
+            let label = if mixed {
+                format!("{name} ({})", source_label(source))
+            } else {
+                name
+            };
+            (id, label)
+        })
+        .collect()
+}
+
 #[component]
 pub fn Incidents() -> impl IntoView {
     let session = use_session();
@@ -153,6 +201,8 @@ pub fn Incidents() -> impl IntoView {
     let status = RwSignal::new(initial.status);
     let source = RwSignal::new(initial.source);
     let urgency = RwSignal::new(initial.urgency);
+    let service = RwSignal::new(initial.service);
+    let team = RwSignal::new(initial.team);
     let since = RwSignal::new(initial.since);
     let until = RwSignal::new(initial.until);
     let items = RwSignal::new(Vec::<IncidentOut>::new());
@@ -167,9 +217,43 @@ pub fn Incidents() -> impl IntoView {
         status: status.get_untracked(),
         source: source.get_untracked(),
         urgency: urgency.get_untracked(),
+        service: service.get_untracked(),
+        team: team.get_untracked(),
         since: since.get_untracked(),
         until: until.get_untracked(),
     };
+    let services = LocalResource::new(move || async move {
+        api::get::<Page<ServiceOut>>(session, &format!("/api/v1/orgs/{org}/services")).await
+    });
+    let teams = LocalResource::new(move || async move {
+        api::get::<Page<TeamOut>>(session, &format!("/api/v1/orgs/{org}/teams")).await
+    });
+    let service_options = Signal::derive(move || {
+        let items = services
+            .get()
+            .and_then(Result::ok)
+            .map(|p| p.items)
+            .unwrap_or_default();
+        ref_options(
+            items
+                .into_iter()
+                .map(|s| (s.id.to_string(), s.name, s.source))
+                .collect(),
+        )
+    });
+    let team_options = Signal::derive(move || {
+        let items = teams
+            .get()
+            .and_then(Result::ok)
+            .map(|p| p.items)
+            .unwrap_or_default();
+        ref_options(
+            items
+                .into_iter()
+                .map(|t| (t.id.to_string(), t.name, t.source))
+                .collect(),
+        )
+    });
 
     let load = move |more: bool| {
         let mut params = applied.get_untracked().api_query();
@@ -213,6 +297,8 @@ pub fn Incidents() -> impl IntoView {
         status.set(f.status);
         source.set(f.source);
         urgency.set(f.urgency);
+        service.set(f.service);
+        team.set(f.team);
         since.set(f.since);
         until.set(f.until);
         load(false);
@@ -294,6 +380,8 @@ pub fn Incidents() -> impl IntoView {
             <FilterSelect id="incident-urgency" label="Urgency" value=urgency apply=apply options=&[
                 ("", "Any"), ("high", "High"), ("low", "Low"),
             ] />
+            <ListSelect id="incident-service" label="Service" value=service options=service_options apply=apply />
+            <ListSelect id="incident-team" label="Team" value=team options=team_options apply=apply />
             <div class="field">
                 <label for="incident-since">"From (UTC)"</label>
                 <input id="incident-since" type="date" prop:value=move || since.get()

@@ -10,7 +10,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use insights_types::api::{
-    IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, Urgency,
+    IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, ServiceOut, TeamOut,
+    Urgency,
 };
 use insights_types::{IncidentId, OrgId, Permission};
 use serde::Deserialize;
@@ -21,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_incidents))
         .routes(routes!(get_incident))
         .routes(routes!(export::export_incidents))
+        .routes(routes!(list_services))
+        .routes(routes!(list_teams))
 }
 
 /// Sort order of the incident list.
@@ -129,4 +132,34 @@ async fn get_incident(
     member.require(Permission::ViewOrganization)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
     Ok(Json(incidents::get(&mut db, id).await?))
+}
+
+/// Every service incidents belong to, by name (for filters).
+#[utoipa::path(get, path = "/orgs/{org_id}/services", tag = "incidents", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path)), responses((status = 200, body = Page<ServiceOut>)))]
+async fn list_services(
+    State(state): State<AppState>,
+    member: OrgMember,
+) -> Result<Json<Page<ServiceOut>>, ApiError> {
+    member.require(Permission::ViewOrganization)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    Ok(Json(Page {
+        items: incidents::services(&mut db).await?,
+        next_cursor: None,
+    }))
+}
+
+/// Every team incidents belong to, by name (for filters).
+#[utoipa::path(get, path = "/orgs/{org_id}/teams", tag = "incidents", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path)), responses((status = 200, body = Page<TeamOut>)))]
+async fn list_teams(
+    State(state): State<AppState>,
+    member: OrgMember,
+) -> Result<Json<Page<TeamOut>>, ApiError> {
+    member.require(Permission::ViewOrganization)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    Ok(Json(Page {
+        items: incidents::teams(&mut db).await?,
+        next_cursor: None,
+    }))
 }

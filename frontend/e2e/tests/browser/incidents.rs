@@ -137,6 +137,31 @@ async fn the_incident_filters_live_in_the_url_and_export_sends_them_with_the_tok
                 .map(|l| serde_json::from_str(l).expect("each line is JSON"))
                 .collect();
             assert_eq!(lines.len(), rows.len() - 1, "the same incidents in both formats");
+
+            // The service filter lists the services by name; choosing one shows only its incidents.
+            b.goto(&format!("/orgs/{org}/incidents")).await;
+            b.wait_for(|| async {
+                b.execute("return [...document.querySelectorAll('#incident-service option')].some(o => o.textContent === 'search')")
+                    .await
+                    == true
+            })
+            .await;
+            let search = b
+                .execute("return [...document.querySelectorAll('#incident-service option')].find(o => o.textContent === 'search').value")
+                .await;
+            b.select("#incident-service", search.as_str().unwrap_or_default()).await;
+            b.wait_for(|| async {
+                b.execute("return location.search").await.as_str().is_some_and(|s| s.contains("service="))
+            })
+            .await;
+            b.wait_for(|| async {
+                let services = b
+                    .execute("return [...document.querySelectorAll('table.incidents tbody tr td:nth-child(3)')].map(td => td.textContent)")
+                    .await;
+                let services: Vec<String> = serde_json::from_value(services).unwrap_or_default();
+                !services.is_empty() && services.iter().all(|s| s == "search")
+            })
+            .await;
         }
     })
     .await;
