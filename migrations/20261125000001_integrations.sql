@@ -113,11 +113,28 @@ CREATE FUNCTION stale_jobs(p_queued_for interval, p_silent_for interval, p_limit
           ORDER BY updated_at LIMIT p_limit $$;
 CREATE INDEX job_runs_running_idx ON job_runs (heartbeat_at) WHERE state = 'running';
 
+-- Retention: processed webhook deliveries (and their jobs) older than `p_older_than` — redeliveries come within
+-- minutes, so a week is plenty to deduplicate — across tenants, for the worker's scheduler.
+CREATE FUNCTION purge_webhook_deliveries(p_older_than interval)
+    RETURNS bigint
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$ WITH gone AS (
+              DELETE FROM webhook_deliveries
+               WHERE processed_at IS NOT NULL AND created_at < now() - p_older_than
+           RETURNING job_run_id),
+         jobs AS (
+              DELETE FROM job_runs j USING gone
+               WHERE j.id = gone.job_run_id AND j.state IN ('succeeded', 'failed', 'cancelled')
+           RETURNING 1)
+          SELECT count(*) FROM gone $$;
+
 DROP FUNCTION stale_queued_jobs(interval, integer);
 
 REVOKE ALL ON FUNCTION webhook_target(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION due_integrations(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION stale_jobs(interval, interval, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION purge_webhook_deliveries(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION webhook_target(uuid) TO insights_app;
 GRANT EXECUTE ON FUNCTION due_integrations(integer) TO insights_app;
 GRANT EXECUTE ON FUNCTION stale_jobs(interval, interval, integer) TO insights_app;
+GRANT EXECUTE ON FUNCTION purge_webhook_deliveries(interval) TO insights_app;

@@ -1,9 +1,14 @@
 //! Starts the scheduled incremental syncs: every tick, integrations whose `next_sync_at` has passed (and that
 //! are not paused, being deleted or already syncing) get a sync job. Several workers may run this at once: a
-//! unique index lets only one sync per integration exist, so a race starts it once.
+//! unique index lets only one sync per integration exist, so a race starts it once. It also keeps webhook
+//! deliveries for a week only (long enough to recognize redeliveries).
 
 use crate::WorkerState;
-use insights_backend::db::integrations;
+use insights_backend::db::{integrations, webhooks};
+use std::time::Duration;
+
+/// How long processed webhook deliveries (and their jobs) are kept.
+pub const WEBHOOK_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 use insights_backend::ingest::sync::{self, SyncStart};
 use insights_types::api::SyncMode;
 
@@ -22,9 +27,13 @@ pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool
     }
 }
 
-/// One pass: starts the syncs that are due; returns how many.
+/// One pass: starts the syncs that are due (returns how many), and drops old webhook deliveries.
 pub async fn tick(state: &WorkerState) -> anyhow::Result<usize> {
     let mut conn = state.db.pool().acquire().await?;
+    let purged = webhooks::purge(&mut conn, WEBHOOK_RETENTION).await?;
+    if purged > 0 {
+        tracing::info!(deliveries = purged, "old webhook deliveries deleted");
+    }
     let due = integrations::due(&mut conn, 200).await?;
     drop(conn);
     let mut started = 0;

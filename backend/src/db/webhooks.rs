@@ -75,3 +75,17 @@ pub async fn last_delivery_at(
     .fetch_one(db.conn())
     .await?)
 }
+
+/// Deletes processed deliveries older than `older_than`, and their jobs, across tenants (retention); returns
+/// how many deliveries went.
+pub async fn purge(
+    conn: &mut sqlx::PgConnection,
+    older_than: std::time::Duration,
+) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT purge_webhook_deliveries(make_interval(secs => $1::double precision))",
+    )
+    .bind(older_than.as_secs_f64())
+    .fetch_one(conn)
+    .await?)
+}

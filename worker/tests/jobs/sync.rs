@@ -509,6 +509,29 @@ async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_the
     );
     assert!(incident.resolved_at.is_some());
     assert_eq!(s.counts().await.0, 11);
+
+    // Deliveries are kept a week (to recognize redeliveries), then go with their jobs.
+    let mut c = s.db().await;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET created_at = now() - interval '8 days' WHERE delivery_key = 'event:e1'",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let state = insights_worker::Worker::build(config_from(&s.vars))
+        .await
+        .unwrap();
+    insights_worker::scheduler::tick(state.state())
+        .await
+        .unwrap();
+    let (deliveries, jobs): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM webhook_deliveries),
+                (SELECT count(*) FROM job_runs WHERE kind = 'process_webhook')",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!((deliveries, jobs), (2, 2));
     worker.stop().await.unwrap();
 }
 

@@ -98,6 +98,19 @@ async fn integration_out(
     })
 }
 
+/// The retry policy of a credential check: someone is waiting on the form, so two attempts and a shorter
+/// timeout, not a sync's patience.
+fn check_policy(state: &AppState) -> crate::ingest::http::HttpPolicy {
+    let policy = state.config.source_policy();
+    crate::ingest::http::HttpPolicy {
+        max_attempts: policy.max_attempts.min(2),
+        max_rate_limited: 2,
+        max_wait: std::time::Duration::from_secs(5),
+        timeout: policy.timeout.min(std::time::Duration::from_secs(15)),
+        ..policy
+    }
+}
+
 /// Checks a credential against the source with one call. A credential the source refuses is a 422 on
 /// `field`; a source that cannot be reached is a 502.
 async fn verify(connector: &Connector, field: &str) -> Result<(), ApiError> {
@@ -222,7 +235,7 @@ async fn create_integration(
         c.region,
         &c.options,
         &state.config.source_endpoints(),
-        state.config.source_policy(),
+        check_policy(&state),
     )
     .map_err(|e| ApiError::Internal(e.into()))?;
     verify(&connector, secret_field).await?;
@@ -422,7 +435,7 @@ async fn update_integration(
             patch.region.or(row.region()),
             options.as_ref().unwrap_or(&row.options()),
             &state.config.source_endpoints(),
-            state.config.source_policy(),
+            check_policy(&state),
         )
         .map_err(|e| ApiError::Internal(e.into()))?;
         verify(&connector, &format!("credentials.{secret_field}")).await?;
