@@ -11,7 +11,7 @@ use crate::db::{DbResult, OrgTx, job_runs};
 use chrono::{DateTime, Duration, Utc};
 use insights_types::JobRunId;
 use insights_types::api::SyncMode;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// How far back an incremental sync looks past the last one: sources record some changes a little late.
@@ -114,9 +114,9 @@ struct StoredCredential {
 
 /// Seals a credential for storage.
 #[must_use]
-pub fn seal_credential(secrets: &SecretBox, secret: &SecretString) -> Vec<u8> {
+pub fn seal_credential(secrets: &SecretBox, secret: &str) -> Vec<u8> {
     let json = serde_json::to_vec(&StoredCredential {
-        secret: secret.expose_secret().to_owned(),
+        secret: secret.to_owned(),
     })
     .expect("credential serializes");
     secrets.seal(&json)

@@ -1,13 +1,15 @@
 //! Integrations: connect PagerDuty or Opsgenie (the credential is checked with one call, then stored
 //! encrypted and never shown again), follow the import, sync now, cancel, change settings, rotate the webhook
-//! secret, and disconnect — keeping or deleting what was imported.
+//! secret, and disconnect — keeping or deleting what was imported. [`input`] reads and checks the bodies.
+
+mod input;
 
 use crate::crypto::random_token;
 use crate::db::audit::AuditEntry;
 use crate::db::integrations::{self, Changes, IntegrationRow, NewIntegration};
 use crate::db::{self, OrgTx};
 use crate::error::ApiError;
-use crate::http::{ClientIp, Json, ListQuery, OrgMember, Path, Query, parse_json_value};
+use crate::http::{ClientIp, Json, ListQuery, OrgMember, Path, Query};
 use crate::ingest::connector::Connector;
 use crate::ingest::http::SourceError;
 use crate::ingest::sync::{self, SyncStart};
@@ -15,16 +17,12 @@ use crate::jobs::{DeleteIntegration, Job};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
 use insights_types::api::{
-    IntegrationIn, IntegrationKind, IntegrationOptions, IntegrationOut, IntegrationPatch,
-    IntegrationStatus, JobRunOut, JobState, OpsgenieIn, OpsgenieOptions, OpsgenieRegion, Page,
-    PagerDutyIn, PagerDutyOptions, SyncMode, SyncRunOut, WebhookOut,
+    IntegrationIn, IntegrationKind, IntegrationOut, IntegrationPatch, IntegrationStatus, JobRunOut,
+    JobState, Page, SyncMode, SyncRunOut, WebhookOut,
 };
-use insights_types::domain::{
-    ApiSecret, FieldErrors, Name, check_opsgenie_options, check_pagerduty_options, sync_interval,
-};
-use insights_types::{FieldError, IntegrationId, JobRunId, OrgId, Permission};
+use insights_types::domain::Name;
+use insights_types::{IntegrationId, JobRunId, OrgId, Permission};
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -129,88 +127,6 @@ async fn verify(connector: &Connector, field: &str) -> Result<(), ApiError> {
     }
 }
 
-/// A validated connection request.
-struct Connect {
-    kind: IntegrationKind,
-    name: Name,
-    secret: ApiSecret,
-    region: Option<OpsgenieRegion>,
-    options: IntegrationOptions,
-    interval: u32,
-}
-
-/// Reads the body by its `kind` (so that field errors name their full path, which serde cannot do through
-/// an internally tagged enum), then checks every field.
-fn parse_connect(body: serde_json::Value, default_interval: u32) -> Result<Connect, ApiError> {
-    let mut fields = match body {
-        serde_json::Value::Object(map) => map,
-        _ => return Err(ApiError::field("", "invalid", "must be a JSON object")),
-    };
-    let body = match fields.remove("kind").as_ref().and_then(|k| k.as_str()) {
-        Some("pagerduty") => IntegrationIn::Pagerduty(parse_json_value("", fields.into())?),
-        Some("opsgenie") => IntegrationIn::Opsgenie(parse_json_value("", fields.into())?),
-        _ => {
-            return Err(ApiError::field(
-                "kind",
-                "invalid",
-                "must be pagerduty or opsgenie",
-            ));
-        }
-    };
-    let now = Utc::now();
-    let mut errors = FieldErrors::default();
-    let (kind, name, secret, region, options, interval) = match body {
-        IntegrationIn::Pagerduty(PagerDutyIn {
-            name,
-            credentials,
-            options,
-            sync_interval_minutes,
-        }) => {
-            check_pagerduty_options("options", &options, now, &mut errors);
-            (
-                IntegrationKind::Pagerduty,
-                name,
-                ApiSecret::parse_field("credentials.api_token", &credentials.api_token),
-                None,
-                IntegrationOptions::Pagerduty(options),
-                sync_interval_minutes,
-            )
-        }
-        IntegrationIn::Opsgenie(OpsgenieIn {
-            name,
-            credentials,
-            region,
-            options,
-            sync_interval_minutes,
-        }) => {
-            check_opsgenie_options("options", &options, now, &mut errors);
-            (
-                IntegrationKind::Opsgenie,
-                name,
-                ApiSecret::parse_field("credentials.api_key", &credentials.api_key),
-                Some(region),
-                IntegrationOptions::Opsgenie(options),
-                sync_interval_minutes,
-            )
-        }
-    };
-    let name = errors.check(Name::parse_field("name", &name));
-    let secret = errors.check(secret);
-    let interval = errors.check(sync_interval(
-        "sync_interval_minutes",
-        interval.unwrap_or(default_interval),
-    ));
-    errors.finish()?;
-    Ok(Connect {
-        kind,
-        name: name.expect("checked"),
-        secret: secret.expect("checked"),
-        region,
-        options,
-        interval: interval.expect("checked"),
-    })
-}
-
 /// Connect PagerDuty or Opsgenie. The credential is checked with one read call first (422 with a sentence
 /// when the source refuses it); then it is stored encrypted and the import of the history starts (follow it
 /// in `current_run`). For Opsgenie the answer holds the webhook secret, shown this once.
@@ -224,11 +140,8 @@ async fn create_integration(
     Json(body): Json<serde_json::Value>,
 ) -> Result<(StatusCode, Json<IntegrationOut>), ApiError> {
     member.require(Permission::ManageIntegrations)?;
-    let c = parse_connect(body, state.config.sync_interval_minutes)?;
-    let secret_field = match c.kind {
-        IntegrationKind::Pagerduty => "credentials.api_token",
-        IntegrationKind::Opsgenie => "credentials.api_key",
-    };
+    let c = input::parse_connect(body, state.config.sync_interval_minutes)?;
+    let secret_field = format!("credentials.{}", input::secret_field(c.kind));
     let connector = Connector::new(
         c.kind,
         c.secret.expose().to_owned().into(),
@@ -238,7 +151,7 @@ async fn create_integration(
         check_policy(&state),
     )
     .map_err(|e| ApiError::Internal(e.into()))?;
-    verify(&connector, secret_field).await?;
+    verify(&connector, &secret_field).await?;
 
     // Opsgenie cannot sign its webhooks: it sends a secret header we make up; PagerDuty makes its own signing
     // secret, which the user pastes in later.
@@ -253,10 +166,7 @@ async fn create_integration(
             kind: c.kind,
             name: c.name.as_str(),
             region: c.region,
-            credentials: sync::seal_credential(
-                &state.secrets,
-                &c.secret.expose().to_owned().into(),
-            ),
+            credentials: sync::seal_credential(&state.secrets, c.secret.expose()),
             options: &options,
             sync_interval_minutes: c.interval,
             webhook_secret: webhook_secret
@@ -342,85 +252,14 @@ async fn update_integration(
         return Err(ApiError::NotFound);
     }
     let kind = row.kind();
-    let mut errors = FieldErrors::default();
-    let name = patch
-        .name
-        .as_deref()
-        .and_then(|n| errors.check(Name::parse_field("name", n)));
-    let options = match &patch.options {
-        None => None,
-        Some(v) => match kind {
-            IntegrationKind::Pagerduty => {
-                match parse_json_value::<PagerDutyOptions>("options", v.clone()) {
-                    Ok(o) => {
-                        check_pagerduty_options("options", &o, Utc::now(), &mut errors);
-                        Some(IntegrationOptions::Pagerduty(o))
-                    }
-                    Err(e) => {
-                        errors.push(e);
-                        None
-                    }
-                }
-            }
-            IntegrationKind::Opsgenie => {
-                match parse_json_value::<OpsgenieOptions>("options", v.clone()) {
-                    Ok(o) => {
-                        check_opsgenie_options("options", &o, Utc::now(), &mut errors);
-                        Some(IntegrationOptions::Opsgenie(o))
-                    }
-                    Err(e) => {
-                        errors.push(e);
-                        None
-                    }
-                }
-            }
-        },
-    };
-    let secret_field = match kind {
-        IntegrationKind::Pagerduty => "api_token",
-        IntegrationKind::Opsgenie => "api_key",
-    };
-    let secret = match &patch.credentials {
-        None => None,
-        Some(v) => match v.get(secret_field).and_then(|s| s.as_str()) {
-            Some(s) if v.as_object().is_some_and(|o| o.len() == 1) => errors.check(
-                ApiSecret::parse_field(&format!("credentials.{secret_field}"), s),
-            ),
-            _ => {
-                errors.push(FieldError::new(
-                    "credentials",
-                    "invalid",
-                    format!("must be {{\"{secret_field}\": \"…\"}} for {}", kind.label()),
-                ));
-                None
-            }
-        },
-    };
-    if patch.region.is_some() && kind == IntegrationKind::Pagerduty {
-        errors.push(FieldError::new(
-            "region",
-            "not_applicable",
-            "PagerDuty integrations have no region",
-        ));
-    }
-    let interval = patch
-        .sync_interval_minutes
-        .and_then(|m| errors.check(sync_interval("sync_interval_minutes", m)));
-    let webhook_secret = match (&patch.webhook_secret, kind) {
-        (None, _) => None,
-        (Some(s), IntegrationKind::Pagerduty) => {
-            errors.check(ApiSecret::parse_field("webhook_secret", s))
-        }
-        (Some(_), IntegrationKind::Opsgenie) => {
-            errors.push(FieldError::new(
-                "webhook_secret",
-                "not_applicable",
-                "Opsgenie's webhook secret is made here: rotate it with POST …/webhook-secret",
-            ));
-            None
-        }
-    };
-    errors.finish()?;
+    let input::Update {
+        name,
+        options,
+        secret,
+        interval,
+        webhook_secret,
+    } = input::parse_update(kind, &patch)?;
+    let secret_field = input::secret_field(kind);
 
     // A new credential (or region) is checked before it replaces the old one.
     if secret.is_some() || patch.region.is_some() {
@@ -451,7 +290,7 @@ async fn update_integration(
             name: name.as_ref().map(Name::as_str),
             credentials: secret
                 .as_ref()
-                .map(|s| sync::seal_credential(&state.secrets, &s.expose().to_owned().into())),
+                .map(|s| sync::seal_credential(&state.secrets, s.expose())),
             region: patch.region,
             options: options_json.as_ref(),
             sync_interval_minutes: interval,
