@@ -1,7 +1,7 @@
 //! A PagerDuty REST API on loopback that speaks the documented wire protocol — for the worker's end-to-end
 //! tests, the browser tests and the backfill benchmark, where the connector's real client code talks to it.
 //!
-//! It serves `GET /incidents` and `GET /log_entries` as PagerDuty does: the `Token token=` header, `since`/
+//! It serves `GET /incidents`, `GET /log_entries` and `POST /webhook_subscriptions` as PagerDuty does: the `Token token=` header, `since`/
 //! `until`, `offset`/`limit` (at most 100) with `more` and `total`, `statuses[]`, `service_ids[]`,
 //! `team_ids[]`, `include[]=incidents`, and PagerDuty's refusals (400 for `offset + limit > 10,000` and for an
 //! incidents range over 180 days, 401 for a wrong token). Its history is generated from the index (the
@@ -88,6 +88,10 @@ struct FakeState {
     throttle_every: Option<u64>,
     /// Every request answers 503 (an outage).
     down: bool,
+    /// The key may only read (creating a webhook subscription is refused).
+    read_only: bool,
+    /// Webhook subscriptions created: (url, signing secret).
+    subscriptions: Vec<(String, String)>,
 }
 
 /// The running fake; stops when dropped.
@@ -215,10 +219,16 @@ impl FakePagerDuty {
             delay: std::time::Duration::ZERO,
             throttle_every: None,
             down: false,
+            read_only: false,
+            subscriptions: Vec::new(),
         }));
         let app = axum::Router::new()
             .route("/incidents", get(list_incidents))
             .route("/log_entries", get(list_log_entries))
+            .route(
+                "/webhook_subscriptions",
+                axum::routing::post(create_subscription),
+            )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -264,6 +274,17 @@ impl FakePagerDuty {
     /// Delays every answer (to catch a sync in the middle).
     pub fn set_delay(&self, delay: std::time::Duration) {
         self.with(|s| s.delay = delay);
+    }
+
+    /// Makes the key read-only (`true`): creating a webhook subscription is refused with 403.
+    pub fn set_read_only(&self, read_only: bool) {
+        self.with(|s| s.read_only = read_only);
+    }
+
+    /// The webhook subscriptions created so far: (delivery URL, signing secret).
+    #[must_use]
+    pub fn subscriptions(&self) -> Vec<(String, String)> {
+        self.with(|s| s.subscriptions.clone())
     }
 
     /// Starts (`true`) or ends an outage: every request answers 503 meanwhile.
@@ -390,6 +411,42 @@ async fn admit(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
         return Err(r);
     }
     Ok(())
+}
+
+/// `POST /webhook_subscriptions`: answers with the new subscription and its signing secret (only in this
+/// answer, as PagerDuty does).
+async fn create_subscription(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = admit(&state, &headers).await {
+        return r;
+    }
+    let mut s = state.lock().expect("fake state");
+    if s.read_only {
+        return error(StatusCode::FORBIDDEN, "Access Denied", 2010);
+    }
+    let Some(url) = body
+        .pointer("/webhook_subscription/delivery_method/url")
+        .and_then(Value::as_str)
+    else {
+        return error(StatusCode::BAD_REQUEST, "Invalid Input Provided", 2001);
+    };
+    let n = s.subscriptions.len();
+    let secret = format!("fake-signing-secret-{n}");
+    s.subscriptions.push((url.to_owned(), secret.clone()));
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({ "webhook_subscription": {
+            "id": format!("PWH{n:04}"), "type": "webhook_subscription",
+            "delivery_method": { "id": format!("PDM{n:04}"), "type": "http_delivery_method", "url": url,
+                                 "secret": secret, "temporarily_disabled": false },
+            "events": body["webhook_subscription"]["events"].clone(),
+            "filter": body["webhook_subscription"]["filter"].clone(),
+        }})),
+    )
+        .into_response()
 }
 
 struct Paging {

@@ -638,3 +638,74 @@ async fn pagerduty_webhooks_are_verified_deduplicated_and_queued() {
         .collect();
     assert_eq!(webhook_jobs.len(), 1);
 }
+
+#[tokio::test]
+async fn the_pagerduty_webhook_can_be_created_in_pagerduty_in_one_step_with_a_key_that_may_write() {
+    let e = env().await;
+    let (s, org) = e.app.signup("o@example.com", "Acme").await;
+    let i = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
+    let path = format!(
+        "/api/v1/orgs/{org}/integrations/{}/webhook-subscription",
+        i.id
+    );
+    // A read-only key: PagerDuty refuses, and the answer says what to do instead.
+    e.pagerduty.set_read_only(true);
+    let r = e.app.post(&path, &s.token, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let field = &r.body["error"]["details"]["fields"][0];
+    assert_eq!(field["field"], "webhook");
+    assert!(
+        field["message"]
+            .as_str()
+            .unwrap()
+            .contains("paste its signing secret"),
+        "{field}"
+    );
+    // A key that may write: the subscription points at this integration's URL, and its secret is kept.
+    e.pagerduty.set_read_only(false);
+    let r = e.app.post(&path, &s.token, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let out: IntegrationOut = r.json();
+    assert!(out.webhook.secret_set);
+    assert!(
+        !r.text.contains("fake-signing-secret"),
+        "the secret is never shown"
+    );
+    let subs = e.pagerduty.subscriptions();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].0, out.webhook.url);
+    // PagerDuty's deliveries, signed with that secret, are accepted.
+    let body = br#"{"event":{"id":"w1","event_type":"incident.triggered","resource_type":"incident","occurred_at":"2026-11-01T10:00:00Z","data":{"id":"PX9","type":"incident","title":"Disk full","status":"triggered"}}}"#;
+    let r = e
+        .app
+        .send(
+            e.app
+                .raw(Method::POST, &format!("/hooks/pagerduty/{}", i.id))
+                .header("content-type", "application/json")
+                .header("x-pagerduty-signature", sign(&subs[0].1, body))
+                .body(&body[..]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    // Opsgenie has no such call.
+    let og = connect(
+        &e.app,
+        &s,
+        org,
+        json!({ "kind": "opsgenie", "name": "OG", "credentials": { "api_key": OG_KEY }, "region": "us" }),
+    )
+    .await;
+    let r = e
+        .app
+        .post(
+            &format!(
+                "/api/v1/orgs/{org}/integrations/{}/webhook-subscription",
+                og.id
+            ),
+            &s.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.error_code(), "added_in_opsgenie");
+}

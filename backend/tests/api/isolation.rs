@@ -176,6 +176,12 @@ fn endpoints(
             ADMINS,
         ),
         (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/integrations/{nil}/webhook-subscription"),
+            None,
+            ADMINS,
+        ),
+        (
             Method::DELETE,
             format!("/api/v1/orgs/{org}/members/{user}"),
             None,

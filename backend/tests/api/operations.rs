@@ -137,6 +137,7 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         "/api/v1/orgs/{org_id}/integrations/{integration_id}/cancel",
         "/api/v1/orgs/{org_id}/integrations/{integration_id}/runs",
         "/api/v1/orgs/{org_id}/integrations/{integration_id}/webhook-secret",
+        "/api/v1/orgs/{org_id}/integrations/{integration_id}/webhook-subscription",
         "/hooks/{source}/{integration_id}",
         "/api/v1/openapi.json",
         "/health/live",

@@ -159,3 +159,17 @@ async fn a_changes_step_is_accepted_and_pagerdutys_example_log_entry_maps() {
     assert!(step.skipped[0].starts_with("incident PT4KHLK came without its details"));
     assert_eq!(step.next.unwrap().phase, Phase::Changes);
 }
+
+#[tokio::test]
+async fn creating_a_webhook_subscription_passes_prisms_validation() {
+    // PagerDuty's example answer hides the secret (it is only in the real creation answer): the request was
+    // accepted, and the missing secret is reported as such rather than stored.
+    let err = connector()
+        .create_webhook_subscription("https://insights.example.com/hooks/pagerduty/01")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SourceError::Malformed { detail, .. } if detail.contains("without its signing secret")),
+        "{err:?}"
+    );
+}

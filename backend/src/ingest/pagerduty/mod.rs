@@ -38,6 +38,22 @@ const MAX_SPAN_DAYS: i64 = 180;
 /// The vendor type versions the API; Prism (and any strict server) also needs plain JSON listed.
 const ACCEPT: &str = "application/vnd.pagerduty+json;version=2, application/json";
 
+/// The incident events a webhook subscription asks for.
+pub const WEBHOOK_EVENTS: [&str; 12] = [
+    "incident.acknowledged",
+    "incident.annotated",
+    "incident.delegated",
+    "incident.escalated",
+    "incident.priority_updated",
+    "incident.reassigned",
+    "incident.reopened",
+    "incident.resolved",
+    "incident.responder.added",
+    "incident.responder.replied",
+    "incident.triggered",
+    "incident.unacknowledged",
+];
+
 /// What a walk is reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -377,6 +393,53 @@ impl PagerDuty {
     }
 
     /// `GET {base}/{path}?{query}` with PagerDuty's headers, through the shared client (retries, rate limits).
+    /// Creates a v3 webhook subscription for the whole account that sends every incident event to `url`,
+    /// and returns PagerDuty's signing secret (shown by PagerDuty only in this answer). Needs a key with
+    /// write access; a read-only key is refused (403).
+    pub async fn create_webhook_subscription(&self, url: &str) -> Result<String, SourceError> {
+        let body = serde_json::json!({ "webhook_subscription": {
+            "type": "webhook_subscription",
+            "delivery_method": { "type": "http_delivery_method", "url": url },
+            "description": "Incident Insights: incident changes within seconds",
+            "events": WEBHOOK_EVENTS,
+            "filter": { "type": "account_reference" },
+        }});
+        let auth = format!("Token token={}", self.token.expose_secret());
+        let created: Value = self
+            .http
+            .json(|client| {
+                client
+                    .post(self.url("webhook_subscriptions"))
+                    .header(reqwest::header::AUTHORIZATION, &auth)
+                    .header(reqwest::header::ACCEPT, ACCEPT)
+                    .json(&body)
+            })
+            .await
+            .map_err(|e| match e {
+                SourceError::Forbidden {
+                    source_name,
+                    status,
+                    ..
+                } => SourceError::Forbidden {
+                    source_name,
+                    status,
+                    detail: "this key cannot create webhook subscriptions (it is read-only): create the \
+                             webhook in PagerDuty and paste its signing secret instead"
+                        .into(),
+                },
+                other => other,
+            })?;
+        created
+            .pointer("/webhook_subscription/delivery_method/secret")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| SourceError::Malformed {
+                source_name: self.http.name(),
+                detail: "the new webhook subscription came without its signing secret".into(),
+            })
+    }
+
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

@@ -1553,3 +1553,63 @@ fn unreadable_webhooks_are_errors_that_say_why() {
             .contains("occurred_at is not a time")
     );
 }
+
+// --- webhook subscriptions ---
+
+#[tokio::test]
+async fn a_webhook_subscription_for_the_account_is_created_and_its_secret_returned() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/webhook_subscriptions"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "webhook_subscription": {
+            "id": "PWH1", "type": "webhook_subscription",
+            "delivery_method": { "id": "PDM1", "type": "http_delivery_method", "url": "https://x/hooks", "secret": "s3cr3t" },
+        }})))
+        .mount(&server)
+        .await;
+    let pd = connector(&server, PagerDutyOptions::default());
+    let secret = pd
+        .create_webhook_subscription("https://insights.example.com/hooks/pagerduty/01")
+        .await
+        .unwrap();
+    assert_eq!(secret, "s3cr3t");
+    let sent = requests_to(&server, "/webhook_subscriptions").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        header(&sent[0], "authorization").as_deref(),
+        Some("Token token=test-token")
+    );
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    let sub = &body["webhook_subscription"];
+    assert_eq!(sub["type"], "webhook_subscription");
+    assert_eq!(
+        sub["delivery_method"],
+        json!({ "type": "http_delivery_method", "url": "https://insights.example.com/hooks/pagerduty/01" })
+    );
+    assert_eq!(sub["filter"], json!({ "type": "account_reference" }));
+    assert_eq!(
+        sub["events"].as_array().unwrap().len(),
+        WEBHOOK_EVENTS.len()
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_create_a_webhook_subscription_and_is_told_what_to_do() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/webhook_subscriptions"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "error": { "message": "Access Denied", "code": 2010 } })),
+        )
+        .mount(&server)
+        .await;
+    let err = connector(&server, PagerDutyOptions::default())
+        .create_webhook_subscription("https://insights.example.com/hooks/pagerduty/01")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SourceError::Forbidden { detail, .. } if detail.contains("read-only") && detail.contains("paste its signing secret")),
+        "{err:?}"
+    );
+}

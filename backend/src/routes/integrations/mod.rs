@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel_sync))
         .routes(routes!(list_sync_runs))
         .routes(routes!(rotate_webhook_secret))
+        .routes(routes!(subscribe_webhook))
 }
 
 /// A connected integration as the API shows it; `webhook_secret` only right after it was made.
@@ -112,18 +113,24 @@ fn check_policy(state: &AppState) -> crate::ingest::http::HttpPolicy {
 /// Checks a credential against the source with one call. A credential the source refuses is a 422 on
 /// `field`; a source that cannot be reached is a 502.
 async fn verify(connector: &Connector, field: &str) -> Result<(), ApiError> {
-    match connector.verify().await {
-        Ok(()) => Ok(()),
-        Err(
-            e @ (SourceError::Unauthorized { .. }
-            | SourceError::Forbidden { .. }
-            | SourceError::NotFound { .. }
-            | SourceError::Rejected { .. }),
-        ) => Err(ApiError::field(field, "rejected", e.to_string())),
-        Err(e) => Err(ApiError::Upstream {
+    connector
+        .verify()
+        .await
+        .map_err(|e| source_failure(e, field))
+}
+
+/// A call made on the caller's behalf failed: what the source refused is a 422 on `field` with its reason;
+/// a source that cannot be reached (or answers nonsense) is a 502.
+fn source_failure(e: SourceError, field: &str) -> ApiError {
+    match e {
+        SourceError::Unauthorized { .. }
+        | SourceError::Forbidden { .. }
+        | SourceError::NotFound { .. }
+        | SourceError::Rejected { .. } => ApiError::field(field, "rejected", e.to_string()),
+        _ => ApiError::Upstream {
             code: "source_unavailable",
             message: format!("{e}. Nothing was saved; try again in a moment."),
-        }),
+        },
     }
 }
 
@@ -548,6 +555,69 @@ async fn rotate_webhook_secret(
     .await?;
     let row = integrations::get(&mut db, id).await?;
     let out = integration_out(&state, &mut db, &row, Some(secret)).await?;
+    db.commit().await?;
+    Ok(Json(out))
+}
+
+/// PagerDuty: create the webhook subscription in PagerDuty with this integration's key (the whole account,
+/// every incident event, to this integration's webhook URL) and keep the signing secret PagerDuty returns —
+/// the two manual steps in one. Needs a key with write access: a read-only key gets a 422 that says so (then
+/// create the webhook in PagerDuty and paste its secret with `PATCH webhook_secret`). Opsgenie: 409.
+#[utoipa::path(post, path = "/orgs/{org_id}/integrations/{integration_id}/webhook-subscription", tag = "integrations", security(("bearer" = [])),
+    params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path)),
+    responses((status = 200, body = IntegrationOut), (status = 409, description = "An Opsgenie integration", body = insights_types::ErrorBody),
+              (status = 502, description = "PagerDuty could not be reached", body = insights_types::ErrorBody)))]
+async fn subscribe_webhook(
+    State(state): State<AppState>,
+    member: OrgMember,
+    ClientIp(ip): ClientIp,
+    Path((_, id)): Path<(OrgId, IntegrationId)>,
+) -> Result<Json<IntegrationOut>, ApiError> {
+    member.require(Permission::ManageIntegrations)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let row = integrations::get(&mut db, id).await?;
+    db.commit().await?;
+    if row.deleting_at.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    let connector = Connector::new(
+        row.kind(),
+        sync::open_credential(&state.secrets, &row.credentials).map_err(ApiError::Internal)?,
+        row.region(),
+        &row.options(),
+        &state.config.source_endpoints(),
+        check_policy(&state),
+    )
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let Connector::Pagerduty(pagerduty) = connector else {
+        return Err(ApiError::conflict(
+            "added_in_opsgenie",
+            "Opsgenie's webhook is added in Opsgenie (Settings → Integrations → Webhook), with this integration's URL and secret header.",
+        ));
+    };
+    let url = state.config.public_link(&format!("hooks/pagerduty/{id}"));
+    let secret = pagerduty
+        .create_webhook_subscription(&url)
+        .await
+        .map_err(|e| source_failure(e, "webhook"))?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    integrations::update(
+        &mut db,
+        id,
+        Changes {
+            webhook_secret: Some(state.secrets.seal(secret.as_bytes())),
+            ..Changes::default()
+        },
+    )
+    .await?;
+    db::audit::record(
+        &mut db,
+        AuditEntry::new(Some(member.user_id), "webhook_subscription_created", ip)
+            .target("integration", id),
+    )
+    .await?;
+    let row = integrations::get(&mut db, id).await?;
+    let out = integration_out(&state, &mut db, &row, None).await?;
     db.commit().await?;
     Ok(Json(out))
 }

@@ -442,6 +442,50 @@ async fn connecting_opsgenie_shows_the_webhook_secret_once_and_rotating_makes_a_
     .await;
 }
 
+#[tokio::test]
+async fn the_pagerduty_webhook_is_created_in_one_click_when_the_key_may_write() {
+    let fake = FakePagerDuty::start(
+        "pd-token-hook",
+        History::recent(5, chrono::Duration::hours(1)),
+    )
+    .await;
+    let e2e = E2e::start(&[("INSIGHTS_PAGERDUTY_API_URL", &fake.url)]).await;
+    let (owner, org) = e2e.app.signup("owner@example.com", "Acme SRE").await;
+    let i = connect_pagerduty(&e2e.app, org, &owner.token, "PagerDuty", "pd-token-hook").await;
+    wait_synced(&e2e.app, org, &owner.token, i.id).await;
+    let (fake_ref, e2e_ref, token) = (&fake, &e2e, owner.token.clone());
+    e2e.run("webhook-one-click", |b| async move {
+        b.login("owner@example.com").await;
+        b.goto(&format!("/orgs/{org}/integrations")).await;
+        b.click(".integration [data-action=webhook]").await;
+        b.wait_text(".integration .panel", "Create it in PagerDuty for me")
+            .await;
+        // A read-only key: PagerDuty's refusal says what to do instead; nothing is saved.
+        fake_ref.set_read_only(true);
+        b.click(".integration button[id^='webhook-subscribe-']")
+            .await;
+        b.wait_text(
+            ".integration p[id^='webhook-subscribe-error-']",
+            "paste its signing secret",
+        )
+        .await;
+        assert!(fake_ref.subscriptions().is_empty());
+        // A key that may write: one click creates the webhook and keeps its secret.
+        fake_ref.set_read_only(false);
+        b.click(".integration button[id^='webhook-subscribe-']")
+            .await;
+        b.wait_text(".integration .banner.success", "Signing secret saved")
+            .await;
+        b.wait_text(".integration", "set up").await;
+        let subs = fake_ref.subscriptions();
+        assert_eq!(subs.len(), 1);
+        let listed = integrations_of(&e2e_ref.app, org, &token).await;
+        assert!(listed[0].webhook.secret_set);
+        assert_eq!(subs[0].0, listed[0].webhook.url);
+    })
+    .await;
+}
+
 /// The integrations of an organization, through the API.
 async fn integrations_of(app: &TestApp, org: OrgId, token: &str) -> Vec<IntegrationOut> {
     app.get(&format!("/api/v1/orgs/{org}/integrations"), token)

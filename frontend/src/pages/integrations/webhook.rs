@@ -1,5 +1,6 @@
-//! Webhook setup, step by step in the tool's own words: PagerDuty's Generic Webhooks (v3), whose signing secret
-//! the user pastes back here; Opsgenie's Webhook integration with a custom header holding a secret made here,
+//! Webhook setup, step by step in the tool's own words: PagerDuty's Generic Webhooks (v3), created here in one
+//! step when the key may write, or by hand with the signing secret pasted back here; Opsgenie's Webhook
+//! integration with a custom header holding a secret made here,
 //! shown once, and rotated on demand.
 
 use super::Board;
@@ -86,7 +87,44 @@ fn PagerDutySteps(board: Board, id: IntegrationId, url: Signal<String>) -> impl 
             }
         });
     };
+    let creating = RwSignal::new(false);
+    let create_error = RwSignal::new(None::<ApiFailure>);
+    let create = move |_| {
+        creating.set(true);
+        create_error.set(None);
+        saved.set(false);
+        leptos::task::spawn_local(async move {
+            let r = api::call::<IntegrationOut>(
+                board.session(),
+                "POST",
+                &board.path(&format!("/{id}/webhook-subscription")),
+                None::<&()>,
+            )
+            .await;
+            let _ = creating.try_set(false);
+            match r {
+                Ok(out) => {
+                    board.put(out);
+                    let _ = saved.try_set(true);
+                }
+                Err(e) => {
+                    let _ = create_error.try_set(Some(e));
+                }
+            }
+        });
+    };
     view! {
+        <div class="one-step">
+            <p>"In one step: create the webhook in PagerDuty with this integration's key, and keep its signing secret. This needs a key that may write; with a read-only key, follow the steps below."</p>
+            <button type="button" class="btn small" id=format!("webhook-subscribe-{id}") on:click=create disabled=move || creating.get()>
+                {move || if creating.get() { "Creating the webhook in PagerDuty…" } else { "Create it in PagerDuty for me" }}
+            </button>
+            <p class="field-error" role="alert" id=format!("webhook-subscribe-error-{id}")>
+                {move || field_error(create_error, "webhook").get()}
+            </p>
+            <ErrorBanner error=create_error.into() />
+        </div>
+        <p class="muted">"Or by hand:"</p>
         <ol class="steps">
             <li>"In PagerDuty, open "<span class="path">"Integrations → Generic Webhooks (v3)"</span>" and choose "<strong>"New Webhook"</strong>"."</li>
             <li>
