@@ -538,6 +538,26 @@ async fn rotate_webhook_secret(
         ));
     }
     let secret = random_token();
+    let audit = AuditEntry::new(Some(member.user_id), "webhook_secret_rotated", ip);
+    let out = keep_webhook_secret(&state, db, id, &secret, audit).await?;
+    Ok(Json(IntegrationOut {
+        webhook: WebhookOut {
+            secret: Some(secret),
+            ..out.webhook
+        },
+        ..out
+    }))
+}
+
+/// Stores a new webhook secret (sealed) with its audit entry, and answers with the integration (the secret
+/// itself is not in the answer).
+async fn keep_webhook_secret(
+    state: &AppState,
+    mut db: OrgTx,
+    id: IntegrationId,
+    secret: &str,
+    audit: AuditEntry,
+) -> Result<IntegrationOut, ApiError> {
     integrations::update(
         &mut db,
         id,
@@ -547,16 +567,11 @@ async fn rotate_webhook_secret(
         },
     )
     .await?;
-    db::audit::record(
-        &mut db,
-        AuditEntry::new(Some(member.user_id), "webhook_secret_rotated", ip)
-            .target("integration", id),
-    )
-    .await?;
+    db::audit::record(&mut db, audit.target("integration", id)).await?;
     let row = integrations::get(&mut db, id).await?;
-    let out = integration_out(&state, &mut db, &row, Some(secret)).await?;
+    let out = integration_out(state, &mut db, &row, None).await?;
     db.commit().await?;
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// PagerDuty: create the webhook subscription in PagerDuty with this integration's key (the whole account,
@@ -600,24 +615,9 @@ async fn subscribe_webhook(
         .create_webhook_subscription(&url)
         .await
         .map_err(|e| source_failure(e, "webhook"))?;
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    integrations::update(
-        &mut db,
-        id,
-        Changes {
-            webhook_secret: Some(state.secrets.seal(secret.as_bytes())),
-            ..Changes::default()
-        },
-    )
-    .await?;
-    db::audit::record(
-        &mut db,
-        AuditEntry::new(Some(member.user_id), "webhook_subscription_created", ip)
-            .target("integration", id),
-    )
-    .await?;
-    let row = integrations::get(&mut db, id).await?;
-    let out = integration_out(&state, &mut db, &row, None).await?;
-    db.commit().await?;
-    Ok(Json(out))
+    let db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let audit = AuditEntry::new(Some(member.user_id), "webhook_subscription_created", ip);
+    Ok(Json(
+        keep_webhook_secret(&state, db, id, &secret, audit).await?,
+    ))
 }
