@@ -8,7 +8,7 @@
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
-use insights_backend::testing::{PASSWORD, TestApp};
+use insights_testing::{PASSWORD, TestApp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -51,7 +51,7 @@ async fn probe_live(client: &reqwest::Client, base: &str, secs: u64) -> Vec<Dura
 
 #[tokio::main]
 async fn main() {
-    if !insights_backend::testing::benchmarking() {
+    if !insights_testing::benchmarking() {
         return;
     }
     let app = TestApp::spawn(&[

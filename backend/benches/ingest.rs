@@ -16,9 +16,9 @@
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
 use chrono::{Duration, TimeZone, Utc};
-use insights_backend::db::incidents::upsert_batch;
-use insights_backend::ingest::{NormalizedEvent, NormalizedIncident, SourceRef};
-use insights_backend::testing::{TestApp, fresh_database};
+use insights_core::db::incidents::upsert_batch;
+use insights_ingest::{NormalizedEvent, NormalizedIncident, SourceRef};
+use insights_testing::{TestApp, fresh_database};
 use insights_types::OrgId;
 use insights_types::api::{IncidentSource, IncidentStatus, Urgency};
 use sqlx::{Connection, Executor, PgConnection};
@@ -192,7 +192,7 @@ impl Bench {
 
 #[tokio::main]
 async fn main() {
-    if !insights_backend::testing::benchmarking() {
+    if !insights_testing::benchmarking() {
         return;
     }
     let total = env_usize("INGEST_BENCH_TOTAL", 1_000_000);

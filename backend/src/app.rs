@@ -3,12 +3,8 @@
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
-use crate::config::Config;
-use crate::crypto::SecretBox;
-use crate::db::Db;
 use crate::error::{ApiError, error_response};
 use crate::http::{middleware, openapi};
-use crate::jobs::JobQueue;
 use crate::routes;
 use crate::state::AppState;
 use anyhow::Context;
@@ -17,6 +13,11 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use insights_core::config::Config;
+use insights_core::crypto::SecretBox;
+use insights_core::db::Db;
+use insights_core::jobs::JobQueue;
+use insights_core::telemetry::shutdown_signal;
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -109,29 +110,6 @@ impl App {
         tracing::info!("insights-api stopped");
         Ok(())
     }
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received");
 }
 
 /// Connects the shared state of the API (also used by the worker's tests and the benchmark).

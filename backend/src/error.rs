@@ -182,9 +182,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::db::DbError> for ApiError {
-    fn from(e: crate::db::DbError) -> Self {
-        use crate::db::DbError;
+impl From<insights_core::db::DbError> for ApiError {
+    fn from(e: insights_core::db::DbError) -> Self {
+        use insights_core::db::DbError;
         match e {
             DbError::NotFound => Self::NotFound,
             DbError::Conflict { constraint } => match constraint.as_str() {

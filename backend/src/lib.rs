@@ -1,20 +1,13 @@
-//! The Incident Insights backend: configuration, domain rules, data access, the HTTP API and the payloads of
-//! background jobs. `insights-api` (this crate's binary) serves it; `insights-worker` runs the jobs.
+//! The Incident Insights HTTP API: the app and its middleware, extractors, errors, authentication, and one
+//! module per resource under `routes/`. `insights-api` (this crate's binary) serves it; the shared parts
+//! (configuration, database, jobs) are in `insights-core`, the sources in `insights-ingest`.
 
 pub mod app;
 pub mod auth;
-pub mod config;
-pub mod crypto;
-pub mod db;
 pub mod error;
 pub mod http;
-pub mod ingest;
-pub mod jobs;
 pub mod routes;
 pub mod state;
-pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use app::App;
-pub use config::Config;
+pub use insights_core::Config;

@@ -1,7 +1,8 @@
 //! `insights-api`: serves the HTTP API and the web app. `insights-api migrate` applies the database
 //! migrations and exits.
 
-use insights_backend::{App, Config, db, telemetry};
+use insights_api::App;
+use insights_core::{Config, db, telemetry};
 
 #[tokio::main]
 async fn main() {

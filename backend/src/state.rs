@@ -2,10 +2,10 @@
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
-use crate::config::Config;
-use crate::crypto::SecretBox;
-use crate::db::Db;
-use crate::jobs::JobQueue;
+use insights_core::config::Config;
+use insights_core::crypto::SecretBox;
+use insights_core::db::Db;
+use insights_core::jobs::JobQueue;
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
 

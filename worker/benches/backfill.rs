@@ -7,8 +7,8 @@
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
-use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
-use insights_backend::testing::{TestApp, config_from, test_env};
+use insights_testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_testing::{TestApp, config_from, test_env};
 use insights_types::api::{IntegrationOut, JobState};
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,7 @@ async fn run(size: u64) {
 
 #[tokio::main]
 async fn main() {
-    if !insights_backend::testing::benchmarking() {
+    if !insights_testing::benchmarking() {
         return;
     }
     let sizes: Vec<u64> = std::env::var("BACKFILL_BENCH_SIZES")

@@ -11,10 +11,10 @@ use anyhow::Context;
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::{HasherRng, RetryPolicy};
 use apalis::prelude::*;
-use insights_backend::Config;
-use insights_backend::crypto::SecretBox;
-use insights_backend::db::Db;
-use insights_backend::jobs::{
+use insights_core::Config;
+use insights_core::crypto::SecretBox;
+use insights_core::db::Db;
+use insights_core::jobs::{
     DeleteIntegration, GenerateSampleData, Job, JobQueue, ProcessWebhook, SendInvitationEmail,
     SyncIntegration, storage,
 };

@@ -1,6 +1,6 @@
 //! `insights-worker`: runs every background job and schedule until SIGTERM or Ctrl-C.
 
-use insights_backend::{Config, telemetry};
+use insights_core::{Config, telemetry};
 
 #[tokio::main]
 async fn main() {
@@ -15,7 +15,7 @@ async fn main() {
     let result = match insights_worker::Worker::build(config).await {
         Ok(worker) => {
             worker
-                .run_until(insights_backend::app::shutdown_signal())
+                .run_until(insights_core::telemetry::shutdown_signal())
                 .await
         }
         Err(e) => Err(e),

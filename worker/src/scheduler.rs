@@ -4,12 +4,12 @@
 //! deliveries for a week only (long enough to recognize redeliveries).
 
 use crate::WorkerState;
-use insights_backend::db::{integrations, webhooks};
+use insights_core::db::{integrations, webhooks};
 use std::time::Duration;
 
 /// How long processed webhook deliveries (and their jobs) are kept.
 pub const WEBHOOK_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
-use insights_backend::ingest::sync::{self, SyncStart};
+use insights_core::sync::{self, SyncStart};
 use insights_types::api::SyncMode;
 
 /// Runs until `stop` turns true.

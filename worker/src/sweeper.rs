@@ -5,7 +5,7 @@
 //! already ended or that a live worker is running, so a job enqueued twice still runs once at a time.
 
 use crate::WorkerState;
-use insights_backend::db::job_runs;
+use insights_core::db::job_runs;
 use std::time::Duration;
 
 /// A job queued this long was not pushed (or its push was lost).

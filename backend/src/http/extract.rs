@@ -2,11 +2,11 @@
 //! missing field a 422 naming the field, a non-UUID id a 400, an oversized body a 413, a missing token a 401,
 //! and an organization the caller does not belong to a 404 (exactly like one that does not exist).
 
-use crate::db::cursor;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::{header, request::Parts};
+use insights_core::db::cursor;
 use insights_types::{FieldError, OrgId, Permission, Role, UserId};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -249,7 +249,7 @@ where
             .map_err(|_| ApiError::bad_request("invalid_path", "`org_id` must be a UUID."))?;
         let state = AppState::from_ref(state);
         let mut db = state.db.org_tx(org_id, Some(user.user_id)).await?;
-        let role = crate::db::members::role_of(&mut db, user.user_id)
+        let role = insights_core::db::members::role_of(&mut db, user.user_id)
             .await?
             .ok_or(ApiError::NotFound)?;
         db.commit().await?;

@@ -1,14 +1,10 @@
-use insights_backend::testing::{PASSWORD, TestApp};
+use insights_testing::{PASSWORD, TestApp};
 use insights_types::Role;
 use insights_types::api::{AuthOut, MeOut, TokenOut};
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
-async fn login(
-    app: &TestApp,
-    email: &str,
-    password: &str,
-) -> insights_backend::testing::TestResponse {
+async fn login(app: &TestApp, email: &str, password: &str) -> insights_testing::TestResponse {
     app.request(
         Method::POST,
         "/api/v1/auth/login",
@@ -18,7 +14,7 @@ async fn login(
     .await
 }
 
-async fn refresh(app: &TestApp, cookie: &str) -> insights_backend::testing::TestResponse {
+async fn refresh(app: &TestApp, cookie: &str) -> insights_testing::TestResponse {
     app.send(
         app.raw(Method::POST, "/api/v1/auth/refresh")
             .header(header::COOKIE, format!("insights_refresh={cookie}")),

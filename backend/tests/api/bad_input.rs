@@ -1,6 +1,6 @@
 //! Every class of bad input gets a 4xx with the error body — never a 500, never a partial write.
 
-use insights_backend::testing::{PASSWORD, TestApp};
+use insights_testing::{PASSWORD, TestApp};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 

@@ -1,9 +1,9 @@
 //! The unified incident schema: the batch pipeline every source uses, and the list and detail endpoints.
 
 use chrono::{Duration, TimeZone, Utc};
-use insights_backend::db::incidents::upsert_batch;
-use insights_backend::ingest::{NormalizedEvent, NormalizedIncident, SourceRef};
-use insights_backend::testing::TestApp;
+use insights_core::db::incidents::upsert_batch;
+use insights_ingest::{NormalizedEvent, NormalizedIncident, SourceRef};
+use insights_testing::TestApp;
 use insights_types::OrgId;
 use insights_types::api::{
     IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, Urgency,
@@ -66,7 +66,7 @@ async fn store(
     app: &TestApp,
     org: OrgId,
     batch: &[NormalizedIncident],
-) -> insights_backend::ingest::UpsertStats {
+) -> insights_ingest::UpsertStats {
     let mut db = app.state.db.org_tx(org, None).await.unwrap();
     let stats = upsert_batch(&mut db, None, batch).await.unwrap();
     db.commit().await.unwrap();
@@ -422,7 +422,7 @@ fn entry(ext: &str, kind: &str, at: chrono::DateTime<Utc>) -> NormalizedEvent {
     }
 }
 
-fn stats(s: insights_backend::ingest::UpsertStats) -> (u64, u64, u64, u64) {
+fn stats(s: insights_ingest::UpsertStats) -> (u64, u64, u64, u64) {
     (s.inserted, s.updated, s.stale, s.events_inserted)
 }
 
@@ -532,7 +532,7 @@ async fn timeline_entries_fill_in_the_times_a_source_left_out() {
 
 #[tokio::test]
 async fn partial_versions_keep_what_they_leave_out() {
-    use insights_backend::db::incidents::apply_partial;
+    use insights_core::db::incidents::apply_partial;
     let app = TestApp::spawn(&[]).await;
     let (_, org) = app.signup("o@example.com", "Acme").await;
     let full = incident("A", 0, "api", IncidentStatus::Triggered);
@@ -601,7 +601,7 @@ async fn partial_versions_keep_what_they_leave_out() {
 
 #[tokio::test]
 async fn upsert_events_adds_new_entries_of_stored_incidents_only() {
-    use insights_backend::db::incidents::upsert_events;
+    use insights_core::db::incidents::upsert_events;
     let app = TestApp::spawn(&[]).await;
     let (_, org) = app.signup("o@example.com", "Acme").await;
     let (_, other_org) = app.signup("other@example.com", "Other").await;

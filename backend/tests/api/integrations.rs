@@ -3,8 +3,8 @@
 //! sync now, cancel, disconnect; and the webhook receiver's authentication and deduplication.
 
 use hmac::{Hmac, Mac};
-use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
-use insights_backend::testing::{Session, TestApp};
+use insights_testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_testing::{Session, TestApp};
 use insights_types::OrgId;
 use insights_types::api::{
     AuditEventOut, IntegrationOut, IntegrationStatus, JobRunOut, JobState, Page, SyncMode,
@@ -134,8 +134,7 @@ async fn connecting_pagerduty_checks_the_token_stores_it_encrypted_and_queues_th
             .windows(PD_TOKEN.len())
             .any(|w| w == PD_TOKEN.as_bytes())
     );
-    let opened =
-        insights_backend::ingest::sync::open_credential(&e.app.state.secrets, &sealed).unwrap();
+    let opened = insights_core::sync::open_credential(&e.app.state.secrets, &sealed).unwrap();
     assert_eq!(opened.expose_secret(), PD_TOKEN);
 
     // The job, the audit entry, and the list (readable by every member).

@@ -1,4 +1,4 @@
-use insights_backend::testing::{PASSWORD, TestApp, token_of};
+use insights_testing::{PASSWORD, TestApp, token_of};
 use insights_types::Role;
 use insights_types::api::{InvitationOut, InvitationPreviewOut, MeOut, Page};
 use reqwest::{Method, StatusCode};

@@ -1,8 +1,8 @@
 //! Tenant isolation: every organization-scoped endpoint answers 404 to a member of another organization, and
 //! PostgreSQL row-level security hides other tenants' rows even from a query that forgets its WHERE clause.
 
-use insights_backend::testing::TestApp;
-use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_testing::TestApp;
+use insights_testing::fake_pagerduty::{FakePagerDuty, History};
 use insights_types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

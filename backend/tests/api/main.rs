@@ -1,4 +1,4 @@
-//! Integration tests of the HTTP API against a real PostgreSQL and Redis (see `insights_backend::testing`).
+//! Integration tests of the HTTP API against a real PostgreSQL and Redis (see `insights_testing`).
 
 mod auth;
 mod bad_input;

@@ -1,4 +1,4 @@
-use insights_backend::testing::TestApp;
+use insights_testing::TestApp;
 use insights_types::Role;
 use insights_types::api::{MemberOut, Page};
 use reqwest::StatusCode;

@@ -1,4 +1,4 @@
-use insights_backend::testing::TestApp;
+use insights_testing::TestApp;
 use insights_types::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -62,9 +62,7 @@ async fn the_audit_log_records_logins_invitations_and_role_changes_with_actor_an
             reqwest::Method::POST,
             "/api/v1/auth/login",
             None,
-            Some(
-                json!({ "email": p.member.email, "password": insights_backend::testing::PASSWORD }),
-            ),
+            Some(json!({ "email": p.member.email, "password": insights_testing::PASSWORD })),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);

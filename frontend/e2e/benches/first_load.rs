@@ -24,7 +24,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    if !insights_backend::testing::benchmarking() {
+    if !insights_testing::benchmarking() {
         return;
     }
     let e2e = harness::E2e::start(&[]).await;

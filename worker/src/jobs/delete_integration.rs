@@ -5,8 +5,8 @@
 use super::{Outcome, tracked};
 use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data, WorkerContext};
-use insights_backend::db::{DbError, integrations, job_runs};
-use insights_backend::jobs::{DeleteIntegration, Job};
+use insights_core::db::{DbError, integrations, job_runs};
+use insights_core::jobs::{DeleteIntegration, Job};
 
 const BATCH: i64 = 10_000;
 

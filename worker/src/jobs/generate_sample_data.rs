@@ -5,9 +5,9 @@
 use super::{Outcome, tracked};
 use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data};
-use insights_backend::db::{incidents, job_runs};
-use insights_backend::ingest::sample;
-use insights_backend::jobs::{GenerateSampleData, Job};
+use insights_core::db::{incidents, job_runs};
+use insights_core::jobs::{GenerateSampleData, Job};
+use insights_ingest::sample;
 
 /// Days of history generated.
 pub const DAYS: u32 = 180;

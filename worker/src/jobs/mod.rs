@@ -12,7 +12,7 @@ pub mod sync_integration;
 
 use crate::WorkerState;
 use apalis::prelude::WorkerContext;
-use insights_backend::db::job_runs::{self, Attempt, Finish, Liveness, Start};
+use insights_core::db::job_runs::{self, Attempt, Finish, Liveness, Start};
 use insights_types::{JobRunId, OrgId};
 use std::future::Future;
 use std::sync::Arc;
@@ -72,7 +72,7 @@ impl JobCtx {
     /// returns why to stop, if the work should stop now.
     pub async fn checkpoint(
         &self,
-        db: &mut insights_backend::db::OrgTx,
+        db: &mut insights_core::db::OrgTx,
         checkpoint: &serde_json::Value,
         progress: &serde_json::Value,
     ) -> anyhow::Result<Option<Outcome>> {

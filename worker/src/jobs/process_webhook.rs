@@ -6,9 +6,9 @@
 use super::{Outcome, tracked};
 use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data};
-use insights_backend::db::{DbError, incidents, integrations, webhooks};
-use insights_backend::ingest::connector::parse_webhook;
-use insights_backend::jobs::{Job, ProcessWebhook};
+use insights_core::db::{DbError, incidents, integrations, webhooks};
+use insights_core::jobs::{Job, ProcessWebhook};
+use insights_ingest::connector::parse_webhook;
 use insights_types::api::IntegrationOptions;
 
 pub async fn run(job: ProcessWebhook, state: Data<WorkerState>) -> Result<(), BoxDynError> {
@@ -56,11 +56,11 @@ pub async fn run(job: ProcessWebhook, state: Data<WorkerState>) -> Result<(), Bo
 /// cannot be evaluated here, so Opsgenie events are all taken).
 fn within_filters(
     options: &IntegrationOptions,
-    incident: &insights_backend::ingest::NormalizedIncident,
+    incident: &insights_ingest::NormalizedIncident,
 ) -> bool {
     match options {
         IntegrationOptions::Pagerduty(o) => {
-            let listed = |ids: &[String], r: &Option<insights_backend::ingest::SourceRef>| {
+            let listed = |ids: &[String], r: &Option<insights_ingest::SourceRef>| {
                 ids.is_empty() || r.as_ref().is_some_and(|r| ids.contains(&r.external_id))
             };
             listed(&o.service_ids, &incident.service) && listed(&o.team_ids, &incident.team)

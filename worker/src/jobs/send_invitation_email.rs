@@ -5,8 +5,8 @@ use super::{Outcome, tracked};
 use crate::WorkerState;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
-use insights_backend::db::{invitations, orgs};
-use insights_backend::jobs::{Job, SendInvitationEmail};
+use insights_core::db::{invitations, orgs};
+use insights_core::jobs::{Job, SendInvitationEmail};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncTransport, Message};
 

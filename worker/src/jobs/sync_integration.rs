@@ -10,10 +10,10 @@ use super::{JobCtx, Outcome, tracked};
 use crate::WorkerState;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data, WorkerContext};
-use insights_backend::db::{DbError, incidents, integrations};
-use insights_backend::ingest::connector::{Connector, Cursor};
-use insights_backend::ingest::sync::{self, SyncCheckpoint};
-use insights_backend::jobs::{Job, SyncIntegration};
+use insights_core::db::{DbError, incidents, integrations};
+use insights_core::jobs::{Job, SyncIntegration};
+use insights_core::sync::{self, SyncCheckpoint};
+use insights_ingest::connector::{Connector, Cursor};
 use insights_types::IntegrationId;
 use insights_types::api::{SyncMode, SyncProgress};
 use std::time::Instant;
@@ -57,7 +57,7 @@ async fn sync(
         Err(e) => return Err(e.into()),
     };
     let (checkpoint, progress) =
-        insights_backend::db::job_runs::saved_checkpoint(&mut db, ctx.attempt.job).await?;
+        insights_core::db::job_runs::saved_checkpoint(&mut db, ctx.attempt.job).await?;
     db.commit().await?;
     let mut checkpoint: SyncCheckpoint =
         serde_json::from_value(checkpoint.context("the sync job has no checkpoint")?)

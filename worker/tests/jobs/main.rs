@@ -4,7 +4,7 @@
 mod smtp;
 mod sync;
 
-use insights_backend::testing::{TestApp, test_config, token_of};
+use insights_testing::{TestApp, test_config, token_of};
 use insights_types::Role;
 use insights_types::api::{InvitationOut, JobRunOut, JobState, Page};
 use reqwest::StatusCode;
@@ -83,12 +83,12 @@ async fn wait_for_job(
 /// optionally revokes the invitation right away.
 async fn record_unpushed_invitation(
     app: &TestApp,
-    owner: &insights_backend::testing::Session,
+    owner: &insights_testing::Session,
     org: insights_types::OrgId,
     email: &str,
     revoke: bool,
 ) -> (insights_types::JobRunId, insights_types::InvitationId) {
-    use insights_backend::{crypto, db};
+    use insights_core::{crypto, db};
     let job = insights_types::JobRunId::new();
     let id = insights_types::InvitationId::new();
     let token = crypto::random_token();

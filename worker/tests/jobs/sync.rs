@@ -3,8 +3,8 @@
 //! incremental syncs, webhooks, cancellation, deletion, rate limits, an unreachable source — and a worker
 //! process killed in the middle of a backfill.
 
-use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
-use insights_backend::testing::{Session, TestApp, config_from, test_env};
+use insights_testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_testing::{Session, TestApp, config_from, test_env};
 use insights_types::api::{
     IncidentOut, IntegrationOut, IntegrationStatus, JobState, Page, SyncRunOut,
 };

@@ -1,10 +1,10 @@
 //! The audit log of an organization (admins and owners).
 
-use crate::db;
 use crate::error::ApiError;
 use crate::http::{Json, ListQuery, OrgMember, Query};
 use crate::state::AppState;
 use axum::extract::State;
+use insights_core::db;
 use insights_types::api::{AuditEventOut, Page};
 use insights_types::{OrgId, Permission};
 use serde::Deserialize;

@@ -2,9 +2,6 @@
 //! stored hashed, rotated on every use, and travel only in an `HttpOnly; Secure; SameSite=Strict` cookie.
 
 use crate::auth::{rate_limit, tokens};
-use crate::crypto::{random_token, token_hash};
-use crate::db::audit::AuditEntry;
-use crate::db::{self, DbError, OrgTx};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json};
 use crate::state::AppState;
@@ -12,6 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use insights_core::crypto::{random_token, token_hash};
+use insights_core::db::audit::AuditEntry;
+use insights_core::db::{self, DbError, OrgTx};
 use insights_types::api::{AuthOut, LoginIn, OrgOut, SignupIn, TokenOut, UserOut};
 use insights_types::domain::{Email, FieldErrors, Name, Password};
 use insights_types::{FieldError, OrgId, Role, UserId};

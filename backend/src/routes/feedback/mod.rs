@@ -1,11 +1,11 @@
 //! Feedback: anyone in an organization can leave a message from the page they are on; admins read them.
 
-use crate::db;
 use crate::error::ApiError;
 use crate::http::{Json, ListQuery, OrgMember, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use insights_core::db;
 use insights_types::api::{FeedbackIn, FeedbackOut, Page};
 use insights_types::domain::FieldErrors;
 use insights_types::{FieldError, OrgId, Permission};

@@ -5,7 +5,6 @@
 //! however large the history, and a client that goes away stops the reading.
 
 use super::FilterQuery;
-use crate::db::incidents;
 use crate::error::ApiError;
 use crate::http::{OrgMember, Query};
 use crate::state::AppState;
@@ -13,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use insights_core::db::incidents;
 use insights_types::api::IncidentDetailOut;
 use insights_types::{OrgId, Permission};
 use serde::Deserialize;
@@ -93,7 +93,7 @@ pub async fn export_incidents(
                 let mut t = db.org_tx(org, Some(user)).await?;
                 let page = incidents::list_detailed(&mut t, &filter, after, CHUNK).await?;
                 t.commit().await?;
-                Ok::<_, crate::db::DbError>(page)
+                Ok::<_, insights_core::db::DbError>(page)
             }
             .await;
             let (items, next) = match page {

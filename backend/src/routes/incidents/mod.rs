@@ -3,12 +3,12 @@
 
 mod export;
 
-use crate::db::incidents::{self, IncidentFilter};
 use crate::error::ApiError;
 use crate::http::{Json, ListQuery, OrgMember, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use insights_core::db::incidents::{self, IncidentFilter};
 use insights_types::api::{
     IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, ServiceOut, TeamOut,
     Urgency,

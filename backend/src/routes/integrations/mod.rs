@@ -4,19 +4,19 @@
 
 mod input;
 
-use crate::crypto::random_token;
-use crate::db::audit::AuditEntry;
-use crate::db::integrations::{self, Changes, IntegrationRow, NewIntegration};
-use crate::db::{self, OrgTx};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json, ListQuery, OrgMember, Path, Query};
-use crate::ingest::connector::Connector;
-use crate::ingest::http::SourceError;
-use crate::ingest::sync::{self, SyncStart};
-use crate::jobs::{DeleteIntegration, Job};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use insights_core::crypto::random_token;
+use insights_core::db::audit::AuditEntry;
+use insights_core::db::integrations::{self, Changes, IntegrationRow, NewIntegration};
+use insights_core::db::{self, OrgTx};
+use insights_core::jobs::{DeleteIntegration, Job};
+use insights_core::sync::{self, SyncStart};
+use insights_ingest::client::SourceError;
+use insights_ingest::connector::Connector;
 use insights_types::api::{
     IntegrationIn, IntegrationKind, IntegrationOut, IntegrationPatch, IntegrationStatus, JobRunOut,
     JobState, Page, SyncMode, SyncRunOut, WebhookOut,
@@ -99,9 +99,9 @@ async fn integration_out(
 
 /// The retry policy of a credential check: someone is waiting on the form, so two attempts and a shorter
 /// timeout, not a sync's patience.
-fn check_policy(state: &AppState) -> crate::ingest::http::HttpPolicy {
+fn check_policy(state: &AppState) -> insights_ingest::client::HttpPolicy {
     let policy = state.config.source_policy();
-    crate::ingest::http::HttpPolicy {
+    insights_ingest::client::HttpPolicy {
         max_attempts: policy.max_attempts.min(2),
         max_rate_limited: 2,
         max_wait: std::time::Duration::from_secs(5),

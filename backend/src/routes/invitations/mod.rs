@@ -2,17 +2,17 @@
 //! of the creation answer (and in the email, when SMTP is configured), is stored hashed, expires after 7 days
 //! and works once.
 
-use crate::crypto::{random_token, token_hash};
-use crate::db::audit::AuditEntry;
-use crate::db::invitations::{InvitationRow, NewInvitation};
-use crate::db::{self, DbError};
 use crate::error::ApiError;
 use crate::http::{AuthUser, ClientIp, Json, OrgMember, Path};
-use crate::jobs::{Job, SendInvitationEmail};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
+use insights_core::crypto::{random_token, token_hash};
+use insights_core::db::audit::AuditEntry;
+use insights_core::db::invitations::{InvitationRow, NewInvitation};
+use insights_core::db::{self, DbError};
+use insights_core::jobs::{Job, SendInvitationEmail};
 use insights_types::api::{
     DeliveryOut, InvitationIn, InvitationOut, InvitationPreviewOut, InvitationTokenIn, MeOut,
     MembershipOut, Page,

@@ -1,10 +1,10 @@
 //! Background jobs of an organization: their state, attempts and last error (admins and owners).
 
-use crate::db;
 use crate::error::ApiError;
 use crate::http::{Json, ListQuery, OrgMember, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
+use insights_core::db;
 use insights_types::api::{JobRunOut, JobState, Page};
 use insights_types::{JobRunId, OrgId, Permission};
 use serde::Deserialize;

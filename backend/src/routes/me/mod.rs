@@ -1,13 +1,13 @@
 //! The signed-in user: profile, memberships, password change.
 
-use crate::db::audit::AuditEntry;
-use crate::db::{self, DbError};
 use crate::error::ApiError;
 use crate::http::{AuthUser, ClientIp, Json};
 use crate::routes::auth::audit_in_user_orgs;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use insights_core::db::audit::AuditEntry;
+use insights_core::db::{self, DbError};
 use insights_types::api::{MeOut, MePatch, MembershipOut, PasswordChangeIn};
 use insights_types::domain::{Name, Password};
 use utoipa_axum::{router::OpenApiRouter, routes};

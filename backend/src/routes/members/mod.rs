@@ -1,13 +1,13 @@
 //! Members of an organization: list, change a role, remove (or leave). The last owner can neither leave nor
 //! be demoted; only owners may touch the owner role.
 
-use crate::db::audit::AuditEntry;
-use crate::db::{self, OrgTx};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember, Path};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use insights_core::db::audit::AuditEntry;
+use insights_core::db::{self, OrgTx};
 use insights_types::api::{MemberOut, MemberPatch, Page};
 use insights_types::{OrgId, Permission, Role, UserId};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -1,10 +1,10 @@
 //! Operations: liveness, readiness (PostgreSQL and Redis) and Prometheus metrics.
 
-use crate::db;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use insights_core::db;
 use insights_types::api::HealthOut;
 use std::time::Duration;
 use utoipa_axum::{router::OpenApiRouter, routes};

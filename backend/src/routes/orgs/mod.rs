@@ -1,13 +1,13 @@
 //! Organizations: create another one, read and rename it.
 
-use crate::db::audit::AuditEntry;
-use crate::db::{self, orgs::OrgRow};
 use crate::error::ApiError;
 use crate::http::{AuthUser, ClientIp, Json, OrgMember};
 use crate::routes::auth::create_org_with_owner;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use insights_core::db::audit::AuditEntry;
+use insights_core::db::{self, orgs::OrgRow};
 use insights_types::api::{OrgDetailOut, OrgIn, OrgPatch};
 use insights_types::domain::Name;
 use insights_types::{OrgId, Permission, Role};

@@ -1,14 +1,14 @@
 //! The built-in sample source: one call loads a realistic incident history, through the same pipeline as
 //! PagerDuty and Opsgenie, so the whole product can be tried without an account there.
 
-use crate::db::audit::AuditEntry;
-use crate::db::{self};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember};
-use crate::jobs::{GenerateSampleData, Job};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use insights_core::db::audit::AuditEntry;
+use insights_core::db::{self};
+use insights_core::jobs::{GenerateSampleData, Job};
 use insights_types::api::JobRunOut;
 use insights_types::{JobRunId, OrgId, Permission};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -5,15 +5,15 @@
 //! applies versions newer than what it holds).
 
 use super::integrations::OPSGENIE_SECRET_HEADER;
-use crate::db::{self, integrations};
 use crate::error::ApiError;
 use crate::http::Path;
-use crate::ingest::pagerduty;
-use crate::jobs::{Job, ProcessWebhook};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
+use insights_core::db::{self, integrations};
+use insights_core::jobs::{Job, ProcessWebhook};
+use insights_ingest::pagerduty;
 use insights_types::api::IntegrationKind;
 use insights_types::{IntegrationId, JobRunId, WebhookDeliveryId};
 use serde::Serialize;

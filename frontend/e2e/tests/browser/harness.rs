@@ -4,7 +4,7 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
-use insights_backend::testing::{TestApp, test_config};
+use insights_testing::{TestApp, test_config};
 use insights_types::api::{IntegrationOut, IntegrationStatus};
 use insights_types::{IntegrationId, OrgId};
 use std::future::Future;
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use insights_backend::testing::PASSWORD;
+pub use insights_testing::PASSWORD;
 
 const WAIT: Duration = Duration::from_secs(20);
 

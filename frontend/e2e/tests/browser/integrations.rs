@@ -3,8 +3,8 @@
 //! secret (against Prism serving Opsgenie's API description).
 
 use crate::harness::{E2e, connect_pagerduty, wait_synced};
-use insights_backend::testing::TestApp;
-use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_testing::TestApp;
+use insights_testing::fake_pagerduty::{FakePagerDuty, History};
 use insights_types::OrgId;
 use insights_types::api::{IntegrationOut, Page};
 use std::time::Duration;

@@ -8,7 +8,7 @@ mod incidents;
 mod integrations;
 
 use harness::{E2e, PASSWORD, connect_pagerduty, wait_synced};
-use insights_backend::testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_testing::fake_pagerduty::{FakePagerDuty, History};
 use insights_types::Role;
 use std::time::Duration;
 

@@ -1,0 +1,704 @@
+//! Incidents, their timeline, services and teams (the unified schema).
+
+use super::{DbResult, OrgTx, cursor};
+use chrono::{DateTime, Utc};
+use insights_ingest::{NormalizedEvent, NormalizedIncident, UpsertStats, event_kind};
+use insights_types::api::{
+    IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
+    ServiceOut, TeamOut, Urgency,
+};
+use insights_types::{IncidentId, IntegrationId, ServiceId, TeamId};
+use sqlx::Row as _;
+use sqlx::types::Json;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// The two tables incidents refer to by (source, external id).
+#[derive(Clone, Copy)]
+enum RefTable {
+    Services,
+    Teams,
+}
+
+macro_rules! upsert_ref_tail {
+    () => {
+        " (id, org_id, source, external_id, name)
+         SELECT id, $1, source, ext, name
+           FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
+         ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
+         RETURNING id, source, external_id"
+    };
+}
+
+/// Upserts the distinct services (or teams) of a batch; returns their ids by (source, external id).
+async fn upsert_refs(
+    db: &mut OrgTx,
+    table: RefTable,
+    refs: &[(IncidentSource, &insights_ingest::SourceRef)],
+) -> DbResult<HashMap<(String, String), Uuid>> {
+    let mut seen = HashMap::new();
+    for (source, r) in refs {
+        seen.entry((source.as_str().to_owned(), r.external_id.clone()))
+            .or_insert_with(|| r.name.clone());
+    }
+    if seen.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (keys, names): (Vec<(String, String)>, Vec<String>) = seen.into_iter().unzip();
+    let (sources, ext): (Vec<String>, Vec<String>) = keys.into_iter().unzip();
+    let ids: Vec<Uuid> = (0..names.len()).map(|_| Uuid::now_v7()).collect();
+    let org = db.org_id();
+    let sql = match table {
+        RefTable::Services => concat!("INSERT INTO services", upsert_ref_tail!()),
+        RefTable::Teams => concat!("INSERT INTO teams", upsert_ref_tail!()),
+    };
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(sql)
+        .bind(org.0)
+        .bind(&ids)
+        .bind(&sources)
+        .bind(&ext)
+        .bind(&names)
+        .fetch_all(db.conn())
+        .await?;
+    Ok(rows.into_iter().map(|(id, s, e)| ((s, e), id)).collect())
+}
+
+/// One version of each incident of a batch: the newest (by `source_updated_at`) when it appears twice.
+fn latest_versions(batch: &[NormalizedIncident]) -> Vec<&NormalizedIncident> {
+    let mut latest: HashMap<(IncidentSource, &str), &NormalizedIncident> = HashMap::new();
+    for i in batch {
+        let key = (i.source, i.external_id.as_str());
+        match latest.get(&key) {
+            Some(prev) if prev.source_updated_at > i.source_updated_at => {}
+            _ => {
+                latest.insert(key, i);
+            }
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// The columns of the incident insert, shared by full and partial versions. `RETURNING` gives the id of each
+/// incident written (the new one, or the stored one it updated); a stale version returns nothing.
+macro_rules! incident_insert {
+    ($on_conflict:expr) => {
+        concat!(
+            "INSERT INTO incidents (id, org_id, integration_id, source, external_id, number, title, description,
+                                    service_id, team_id, urgency, priority, status, triggered_at, acknowledged_at,
+                                    resolved_at, assignees, tags, source_url, source_updated_at, raw)
+             SELECT t.id, $1, $2, t.source, t.external_id, t.number, t.title, t.description, t.service_id, t.team_id,
+                    t.urgency, t.priority, t.status, t.triggered_at, t.acknowledged_at, t.resolved_at, t.assignees,
+                    ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.source_url, t.source_updated_at, t.raw
+               FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::uuid[],
+                           $10::uuid[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::timestamptz[],
+                           $16::timestamptz[], $17::jsonb[], $18::jsonb[], $19::text[], $20::timestamptz[], $21::jsonb[])
+                 AS t(id, source, external_id, number, title, description, service_id, team_id, urgency, priority,
+                      status, triggered_at, acknowledged_at, resolved_at, assignees, tags, source_url,
+                      source_updated_at, raw)
+             ON CONFLICT (org_id, source, external_id) DO UPDATE SET ",
+            $on_conflict,
+            "
+              WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
+             -- xmax is 0 on a row version this statement inserted, our transaction id on one it updated.
+             RETURNING id, source, external_id, (xmax = 0) AS inserted"
+        )
+    };
+}
+
+/// A full version replaces what is stored, except two facts of history — the first acknowledgement stays the
+/// earliest one seen, and a resolution time survives a version that lacks it while still resolved — and the
+/// description, which list endpoints (Opsgenie's, PagerDuty's) often leave out: a version without one keeps
+/// the stored one (from a webhook, or an earlier read).
+macro_rules! full_update {
+    () => {
+        "number = EXCLUDED.number, title = EXCLUDED.title,
+    description = COALESCE(EXCLUDED.description, incidents.description),
+    service_id = EXCLUDED.service_id, team_id = EXCLUDED.team_id, urgency = EXCLUDED.urgency,
+    priority = EXCLUDED.priority, status = EXCLUDED.status, triggered_at = EXCLUDED.triggered_at,
+    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
+    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(EXCLUDED.resolved_at, incidents.resolved_at) END,
+    assignees = EXCLUDED.assignees, tags = EXCLUDED.tags, source_url = EXCLUDED.source_url,
+    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
+    source_updated_at = EXCLUDED.source_updated_at, raw = EXCLUDED.raw, updated_at = now()"
+    };
+}
+
+/// A partial version (a webhook event) carries what changed: absent fields keep their stored values, and the
+/// stored raw payload (the full one from the REST API) stays.
+macro_rules! partial_update {
+    () => {
+        "number = COALESCE(EXCLUDED.number, incidents.number), title = EXCLUDED.title,
+    description = COALESCE(EXCLUDED.description, incidents.description),
+    service_id = COALESCE(EXCLUDED.service_id, incidents.service_id),
+    team_id = COALESCE(EXCLUDED.team_id, incidents.team_id), urgency = COALESCE(EXCLUDED.urgency, incidents.urgency),
+    priority = COALESCE(EXCLUDED.priority, incidents.priority), status = EXCLUDED.status,
+    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
+    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(incidents.resolved_at, EXCLUDED.resolved_at) END,
+    assignees = CASE WHEN jsonb_array_length(EXCLUDED.assignees) > 0 THEN EXCLUDED.assignees ELSE incidents.assignees END,
+    tags = CASE WHEN cardinality(EXCLUDED.tags) > 0 THEN EXCLUDED.tags ELSE incidents.tags END,
+    source_url = COALESCE(EXCLUDED.source_url, incidents.source_url),
+    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
+    source_updated_at = EXCLUDED.source_updated_at, updated_at = now()"
+    };
+}
+
+/// Stores a batch of full versions (from a source's REST API): services and teams, then incidents (newer
+/// versions only), then new timeline entries. `integration` records where they came from.
+pub async fn upsert_batch(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    batch: &[NormalizedIncident],
+) -> DbResult<UpsertStats> {
+    store(db, integration, batch, Version::Full).await
+}
+
+/// Applies partial versions (webhook events): like [`upsert_batch`], but what a version lacks stays as stored.
+pub async fn apply_partial(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    batch: &[NormalizedIncident],
+) -> DbResult<UpsertStats> {
+    store(db, integration, batch, Version::Partial).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Version {
+    Full,
+    Partial,
+}
+
+async fn store(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    batch: &[NormalizedIncident],
+    version: Version,
+) -> DbResult<UpsertStats> {
+    let mut stats = UpsertStats::default();
+    if batch.is_empty() {
+        return Ok(stats);
+    }
+    let services: Vec<_> = batch
+        .iter()
+        .filter_map(|i| i.service.as_ref().map(|s| (i.source, s)))
+        .collect();
+    let teams: Vec<_> = batch
+        .iter()
+        .filter_map(|i| i.team.as_ref().map(|t| (i.source, t)))
+        .collect();
+    let refs = Refs {
+        services: upsert_refs(db, RefTable::Services, &services).await?,
+        teams: upsert_refs(db, RefTable::Teams, &teams).await?,
+    };
+    // The last version of each incident in the batch wins inside the batch, too.
+    let items = latest_versions(batch);
+    let rows = upsert_incidents(db, integration, &items, &refs, version).await?;
+    let written: HashMap<(&str, &str), (Uuid, bool)> = rows
+        .iter()
+        .map(|(id, source, ext, inserted)| ((source.as_str(), ext.as_str()), (*id, *inserted)))
+        .collect();
+    stats.inserted = written.values().filter(|(_, inserted)| *inserted).count() as u64;
+    stats.updated = written.len() as u64 - stats.inserted;
+    stats.stale = (items.len() - written.len()) as u64;
+    stats.events_inserted = store_timelines(db, batch, &items, &written).await?;
+    Ok(stats)
+}
+
+/// One array parameter of an UNNEST statement: `f` of each row.
+fn col<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
+}
+
+/// The ids of a batch's services and teams by (source, external id).
+struct Refs {
+    services: HashMap<(String, String), Uuid>,
+    teams: HashMap<(String, String), Uuid>,
+}
+
+/// Upserts `items` (distinct incidents); returns (id, source, external id, inserted) of each incident written,
+/// stale versions left out.
+async fn upsert_incidents(
+    db: &mut OrgTx,
+    integration: Option<IntegrationId>,
+    items: &[&NormalizedIncident],
+    refs: &Refs,
+    version: Version,
+) -> DbResult<Vec<(Uuid, String, String, bool)>> {
+    let ref_id = |map: &HashMap<(String, String), Uuid>,
+                  i: &NormalizedIncident,
+                  r: &Option<insights_ingest::SourceRef>| {
+        r.as_ref().and_then(|r| {
+            map.get(&(i.source.as_str().to_owned(), r.external_id.clone()))
+                .copied()
+        })
+    };
+    let sql = match version {
+        Version::Full => incident_insert!(full_update!()),
+        Version::Partial => incident_insert!(partial_update!()),
+    };
+    Ok(sqlx::query_as(sql)
+        .bind(db.org_id().0)
+        .bind(integration.map(|i| i.0))
+        .bind(col(items, |_| Uuid::now_v7()))
+        .bind(col(items, |i| i.source.as_str()))
+        .bind(col(items, |i| i.external_id.as_str()))
+        .bind(col(items, |i| i.number))
+        .bind(col(items, |i| i.title.as_str()))
+        .bind(col(items, |i| i.description.as_deref()))
+        .bind(col(items, |i| ref_id(&refs.services, i, &i.service)))
+        .bind(col(items, |i| ref_id(&refs.teams, i, &i.team)))
+        .bind(col(items, |i| i.urgency.map(Urgency::as_str)))
+        .bind(col(items, |i| i.priority.as_deref()))
+        .bind(col(items, |i| i.status.as_str()))
+        .bind(col(items, |i| i.triggered_at))
+        .bind(col(items, |i| i.acknowledged_at))
+        .bind(col(items, |i| i.resolved_at))
+        .bind(col(items, |i| Json(&i.assignees)))
+        .bind(col(items, |i| Json(&i.tags)))
+        .bind(col(items, |i| i.source_url.as_deref()))
+        .bind(col(items, |i| i.source_updated_at))
+        .bind(col(items, |i| &i.raw))
+        .fetch_all(db.conn())
+        .await?)
+}
+
+/// Stores the timeline entries of every version in `batch` (even a stale version may carry new ones), each
+/// entry once, given the newest versions `items` and the incidents `written` by (source, external id) to
+/// (id, inserted). Returns how many entries were new.
+async fn store_timelines(
+    db: &mut OrgTx,
+    batch: &[NormalizedIncident],
+    items: &[&NormalizedIncident],
+    written: &HashMap<(&str, &str), (Uuid, bool)>,
+) -> DbResult<u64> {
+    let mut seen = HashSet::new();
+    let mut entries: HashMap<(IncidentSource, &str), Vec<&NormalizedEvent>> = HashMap::new();
+    for i in batch {
+        for e in &i.timeline {
+            if seen.insert((i.source, i.external_id.as_str(), e.external_id.as_str())) {
+                entries
+                    .entry((i.source, i.external_id.as_str()))
+                    .or_default()
+                    .push(e);
+            }
+        }
+    }
+    // The entries of an incident inserted just now are all new: unless they change its times, a plain insert.
+    // The others are checked against what is stored, by the id just written or, for a stale version, looked up.
+    let (mut new, mut others, mut stale) = (Vec::new(), Vec::new(), Vec::new());
+    for item in items {
+        let Some(list) = entries.get(&(item.source, item.external_id.as_str())) else {
+            continue;
+        };
+        match written.get(&(item.source.as_str(), item.external_id.as_str())) {
+            Some(&(id, true)) if !fills_times(item, list) => {
+                new.extend(list.iter().map(|e| (id, *e)));
+            }
+            Some(&(id, _)) => others.extend(list.iter().map(|e| (id, *e))),
+            None => stale.push((item.source, item.external_id.as_str())),
+        }
+    }
+    if !stale.is_empty() {
+        for ((source, ext), id) in incident_ids(db, &stale).await? {
+            if let Some(list) = entries.get(&(source, ext.as_str())) {
+                others.extend(list.iter().map(|e| (id, *e)));
+            }
+        }
+    }
+    Ok(insert_events(db, &new, Entries::OfNewIncidents).await?
+        + insert_events(db, &others, Entries::Any).await?)
+}
+
+/// Whether timeline entries would change the times of an incident stored just now as `stored` (what the
+/// `filled` part of [`insert_events`] does, decided without reading it back).
+fn fills_times(stored: &NormalizedIncident, entries: &[&NormalizedEvent]) -> bool {
+    let ack = entries
+        .iter()
+        .filter(|e| e.kind == event_kind::ACKNOWLEDGE)
+        .map(|e| e.at)
+        .min();
+    let resolve = entries.iter().any(|e| e.kind == event_kind::RESOLVE);
+    (ack.is_some() || resolve)
+        && (stored
+            .acknowledged_at
+            .is_none_or(|a| ack.is_some_and(|e| a > e))
+            || (stored.status == IncidentStatus::Resolved && stored.resolved_at.is_none()))
+}
+
+/// The ids of the stored incidents among `keys` (source, external id); the others are left out.
+async fn incident_ids(
+    db: &mut OrgTx,
+    keys: &[(IncidentSource, &str)],
+) -> DbResult<Vec<((IncidentSource, String), Uuid)>> {
+    let org = db.org_id();
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT i.id, i.source, i.external_id
+           FROM UNNEST($2::text[], $3::text[]) AS k(source, external_id)
+           JOIN incidents i ON i.org_id = $1 AND i.source = k.source AND i.external_id = k.external_id",
+    )
+    .bind(org.0)
+    .bind(keys.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|(_, e)| *e).collect::<Vec<_>>())
+    .fetch_all(db.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, source, ext)| Some(((IncidentSource::parse(&source)?, ext), id)))
+        .collect())
+}
+
+/// Stores timeline entries of incidents already stored, given by (source, incident external id, entry); entries
+/// already stored and entries of incidents not stored (e.g. outside an import's filter) are skipped. The
+/// first acknowledgement and the resolution they show fill in the incident's times when it lacks them (some
+/// sources only tell these through the timeline). Returns how many entries were new.
+pub async fn upsert_events(
+    db: &mut OrgTx,
+    events: &[(IncidentSource, &str, &NormalizedEvent)],
+) -> DbResult<u64> {
+    let keys: HashSet<_> = events.iter().map(|&(s, i, _)| (s, i)).collect();
+    let keys: Vec<_> = keys.into_iter().collect();
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let ids: HashMap<_, _> = incident_ids(db, &keys).await?.into_iter().collect();
+    let rows: Vec<_> = events
+        .iter()
+        .filter_map(|&(s, i, e)| Some((*ids.get(&(s, i.to_owned()))?, e)))
+        .collect();
+    insert_events(db, &rows, Entries::Any).await
+}
+
+/// What [`insert_events`] may assume about the entries it is given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entries {
+    /// Any entries of stored incidents: those already stored are skipped, and the new ones fill in times.
+    Any,
+    /// Distinct entries of incidents inserted in this transaction that cannot change their times (see
+    /// [`fills_times`]): none can be stored yet, so a plain insert.
+    OfNewIncidents,
+}
+
+macro_rules! event_insert {
+    () => {
+        "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
+         SELECT t.id, $1, t.incident_id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
+           FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
+                       $9::jsonb[]) AS t(id, incident_id, ext, kind, at, actor, message, raw)"
+    };
+}
+
+/// Inserts timeline entries by incident id (ids read in this transaction, under the org); returns how many
+/// were new.
+async fn insert_events(
+    db: &mut OrgTx,
+    rows: &[(Uuid, &NormalizedEvent)],
+    entries: Entries,
+) -> DbResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let sql = match entries {
+        Entries::OfNewIncidents => event_insert!(),
+        Entries::Any => concat!(
+            "WITH ins AS (",
+            event_insert!(),
+            "
+            ON CONFLICT (org_id, incident_id, external_id) DO NOTHING
+            RETURNING incident_id, kind, at),
+         times AS (
+            SELECT incident_id, min(at) FILTER (WHERE kind = 'acknowledge') AS ack,
+                   max(at) FILTER (WHERE kind = 'resolve') AS res
+              FROM ins GROUP BY incident_id),
+         filled AS (
+            UPDATE incidents i SET acknowledged_at = LEAST(i.acknowledged_at, times.ack),
+                   resolved_at = CASE WHEN i.status = 'resolved' THEN COALESCE(i.resolved_at, times.res) END
+              FROM times
+             WHERE i.org_id = $1 AND i.id = times.incident_id AND (times.ack IS NOT NULL OR times.res IS NOT NULL)
+               AND (i.acknowledged_at IS NULL OR i.acknowledged_at > times.ack
+                    OR (i.status = 'resolved' AND i.resolved_at IS NULL))
+            RETURNING 1)
+         -- `filled` runs although nothing reads it: data-modifying WITH clauses always run to completion.
+         SELECT count(*) FROM ins"
+        ),
+    };
+    let query = sqlx::query(sql)
+        .bind(db.org_id().0)
+        .bind(col(rows, |_| Uuid::now_v7()))
+        .bind(col(rows, |(id, _)| *id))
+        .bind(col(rows, |(_, e)| e.external_id.as_str()))
+        .bind(col(rows, |(_, e)| e.kind.as_str()))
+        .bind(col(rows, |(_, e)| e.at))
+        .bind(col(rows, |(_, e)| e.actor.as_deref()))
+        .bind(col(rows, |(_, e)| e.message.as_deref()))
+        .bind(col(rows, |(_, e)| &e.raw));
+    Ok(match entries {
+        Entries::OfNewIncidents => query.execute(db.conn()).await?.rows_affected(),
+        Entries::Any => query.fetch_one(db.conn()).await?.try_get::<i64, _>(0)? as u64,
+    })
+}
+
+/// Filters of the incident list (all optional, combined with AND).
+#[derive(Debug, Default, Clone)]
+pub struct IncidentFilter {
+    pub source: Option<IncidentSource>,
+    pub status: Option<IncidentStatus>,
+    pub service_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub urgency: Option<Urgency>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Case-insensitive text in the title or description.
+    pub text: Option<String>,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    source: String,
+    external_id: String,
+    number: Option<i64>,
+    title: String,
+    description: Option<String>,
+    service_id: Option<Uuid>,
+    service_name: Option<String>,
+    team_id: Option<Uuid>,
+    team_name: Option<String>,
+    urgency: Option<String>,
+    priority: Option<String>,
+    status: String,
+    triggered_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    assignees: serde_json::Value,
+    tags: Vec<String>,
+    source_url: Option<String>,
+}
+
+impl Row {
+    fn out(self) -> (IncidentOut, Option<String>) {
+        let named = |id: Option<Uuid>, name: Option<String>| {
+            Some(NamedRef {
+                id: id?,
+                name: name?,
+            })
+        };
+        (
+            IncidentOut {
+                id: IncidentId(self.id),
+                source: IncidentSource::parse(&self.source).unwrap_or(IncidentSource::Sample),
+                external_id: self.external_id,
+                number: self.number,
+                title: self.title,
+                service: named(self.service_id, self.service_name),
+                team: named(self.team_id, self.team_name),
+                urgency: self.urgency.as_deref().and_then(Urgency::parse),
+                priority: self.priority,
+                status: IncidentStatus::parse(&self.status).unwrap_or(IncidentStatus::Triggered),
+                triggered_at: self.triggered_at,
+                acknowledged_at: self.acknowledged_at,
+                resolved_at: self.resolved_at,
+                assignees: serde_json::from_value(self.assignees).unwrap_or_default(),
+                tags: self.tags,
+                source_url: self.source_url,
+            },
+            self.description,
+        )
+    }
+}
+
+macro_rules! incident_select {
+    () => {
+        "SELECT i.id, i.source, i.external_id, i.number, i.title, i.description, i.service_id, s.name AS service_name,
+                i.team_id, t.name AS team_name, i.urgency, i.priority, i.status, i.triggered_at, i.acknowledged_at,
+                i.resolved_at, i.assignees, i.tags, i.source_url
+           FROM incidents i
+           LEFT JOIN services s ON s.id = i.service_id
+           LEFT JOIN teams t ON t.id = i.team_id
+          WHERE i.org_id = $1"
+    };
+}
+
+/// One page of incidents matching `f`, newest first (or oldest first).
+pub async fn list(
+    db: &mut OrgTx,
+    f: &IncidentFilter,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<(Vec<IncidentOut>, Option<String>)> {
+    let rows = rows(db, f, after, limit).await?;
+    let items: Vec<IncidentOut> = rows.into_iter().map(|r| r.out().0).collect();
+    Ok(cursor::page(items, limit, |i| (i.triggered_at, i.id.0)))
+}
+
+/// Like [`list`], with each incident's description and timeline (for exports).
+pub async fn list_detailed(
+    db: &mut OrgTx,
+    f: &IncidentFilter,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<(Vec<IncidentDetailOut>, Option<String>)> {
+    let rows = rows(db, f, after, limit).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut timelines = timelines(db, &ids).await?;
+    let items: Vec<IncidentDetailOut> = rows
+        .into_iter()
+        .map(|r| {
+            let (incident, description) = r.out();
+            IncidentDetailOut {
+                timeline: timelines.remove(&incident.id.0).unwrap_or_default(),
+                incident,
+                description,
+            }
+        })
+        .collect();
+    Ok(cursor::page(items, limit, |i| {
+        (i.incident.triggered_at, i.incident.id.0)
+    }))
+}
+
+/// The rows of a page (`limit + 1`, to tell whether there is more).
+async fn rows(
+    db: &mut OrgTx,
+    f: &IncidentFilter,
+    after: Option<cursor::Position>,
+    limit: i64,
+) -> DbResult<Vec<Row>> {
+    let org = db.org_id();
+    let (at, id) = after.unzip();
+    let text = f.text.as_ref().map(|t| {
+        format!(
+            "%{}%",
+            t.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let sql = if f.ascending {
+        concat!(incident_select!(), "
+            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
+            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
+            AND ($6::text IS NULL OR i.urgency = $6)
+            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
+            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) > ($10, $11))
+          ORDER BY i.triggered_at, i.id LIMIT $12")
+    } else {
+        concat!(incident_select!(), "
+            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
+            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
+            AND ($6::text IS NULL OR i.urgency = $6)
+            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
+            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) < ($10, $11))
+          ORDER BY i.triggered_at DESC, i.id DESC LIMIT $12")
+    };
+    let rows: Vec<Row> = sqlx::query_as(sql)
+        .bind(org.0)
+        .bind(f.source.map(IncidentSource::as_str))
+        .bind(f.status.map(IncidentStatus::as_str))
+        .bind(f.service_id)
+        .bind(f.team_id)
+        .bind(f.urgency.map(Urgency::as_str))
+        .bind(f.since)
+        .bind(f.until)
+        .bind(text)
+        .bind(at)
+        .bind(id)
+        .bind(limit + 1)
+        .fetch_all(db.conn())
+        .await?;
+    Ok(rows)
+}
+
+/// One incident with its timeline, oldest entry first.
+pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> {
+    let org = db.org_id();
+    let row: Row = sqlx::query_as(concat!(incident_select!(), " AND i.id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_one(db.conn())
+        .await?;
+    let mut timelines = timelines(db, &[id.0]).await?;
+    let (incident, description) = row.out();
+    Ok(IncidentDetailOut {
+        incident,
+        description,
+        timeline: timelines.remove(&id.0).unwrap_or_default(),
+    })
+}
+
+/// The timelines of some incidents, each oldest entry first.
+async fn timelines(db: &mut OrgTx, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<IncidentEventOut>>> {
+    #[derive(sqlx::FromRow)]
+    struct Event {
+        incident_id: Uuid,
+        kind: String,
+        at: DateTime<Utc>,
+        actor: Option<String>,
+        message: Option<String>,
+    }
+    let org = db.org_id();
+    let events: Vec<Event> = sqlx::query_as(
+        "SELECT incident_id, kind, at, actor, message FROM incident_events
+          WHERE org_id = $1 AND incident_id = ANY($2) ORDER BY incident_id, at, id",
+    )
+    .bind(org.0)
+    .bind(ids)
+    .fetch_all(db.conn())
+    .await?;
+    let mut out: HashMap<Uuid, Vec<IncidentEventOut>> = HashMap::new();
+    for e in events {
+        out.entry(e.incident_id)
+            .or_default()
+            .push(IncidentEventOut {
+                kind: e.kind,
+                at: e.at,
+                actor: e.actor,
+                message: e.message,
+            });
+    }
+    Ok(out)
+}
+
+/// Every service (or team) of the organization, by name: `(id, name, source, external id)`.
+async fn refs(db: &mut OrgTx, table: RefTable) -> DbResult<Vec<(Uuid, String, String, String)>> {
+    let org = db.org_id();
+    let sql = match table {
+        RefTable::Services => {
+            "SELECT id, name, source, external_id FROM services WHERE org_id = $1 ORDER BY lower(name), id"
+        }
+        RefTable::Teams => {
+            "SELECT id, name, source, external_id FROM teams WHERE org_id = $1 ORDER BY lower(name), id"
+        }
+    };
+    Ok(sqlx::query_as(sql).bind(org.0).fetch_all(db.conn()).await?)
+}
+
+/// Every service incidents refer to, by name.
+pub async fn services(db: &mut OrgTx) -> DbResult<Vec<ServiceOut>> {
+    Ok(refs(db, RefTable::Services)
+        .await?
+        .into_iter()
+        .map(|(id, name, source, external_id)| ServiceOut {
+            id: ServiceId(id),
+            name,
+            source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Sample),
+            external_id,
+        })
+        .collect())
+}
+
+/// Every team incidents refer to, by name.
+pub async fn teams(db: &mut OrgTx) -> DbResult<Vec<TeamOut>> {
+    Ok(refs(db, RefTable::Teams)
+        .await?
+        .into_iter()
+        .map(|(id, name, source, external_id)| TeamOut {
+            id: TeamId(id),
+            name,
+            source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Sample),
+            external_id,
+        })
+        .collect())
+}

@@ -1,0 +1,216 @@
+//! Data access. One pool connects as the configured URL and switches to the application role
+//! (`SET ROLE insights_app`), which does not own the tables, so PostgreSQL row-level security applies to every
+//! query. Tenant data is only reached through an [`OrgTx`]: a transaction that has set `app.org_id`, whose
+//! repository functions also scope every statement by that org id in SQL — two walls, either enough alone.
+
+pub mod audit;
+pub mod feedback;
+pub mod incidents;
+pub mod integrations;
+pub mod invitations;
+pub mod job_runs;
+pub mod members;
+pub mod orgs;
+pub mod refresh_tokens;
+pub mod users;
+pub mod webhooks;
+
+use insights_types::{OrgId, UserId};
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool, Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Embedded migrations (`migrations/` at the repository root).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("not found")]
+    NotFound,
+    /// A named unique or check constraint refused the write.
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    #[error(transparent)]
+    Other(sqlx::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => DbError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_check_violation() => {
+                DbError::Conflict {
+                    constraint: db.constraint().unwrap_or("unknown").to_owned(),
+                }
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                DbError::Unavailable(e)
+            }
+            _ => DbError::Other(e),
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// The application's connection pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    /// Connects lazily (the first query opens a connection) as `database_role`.
+    pub fn connect_lazy(
+        url: &secrecy::SecretString,
+        role: &str,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        let options =
+            PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
+        let set_role = format!("SET ROLE {role}");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                let set_role = set_role.clone();
+                Box::pin(async move {
+                    conn.execute(sqlx::AssertSqlSafe(set_role)).await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// The raw pool, for health checks and tables without tenant data.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A transaction scoped to one organization (and, when known, the acting user).
+    pub async fn org_tx(&self, org_id: OrgId, user_id: Option<UserId>) -> DbResult<OrgTx> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)",
+        )
+        .bind(org_id.to_string())
+        .bind(user_id.map(|u| u.to_string()).unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
+        Ok(OrgTx { tx, org_id })
+    }
+
+    /// A transaction acting as one user, outside any organization: it may read that user's memberships and
+    /// organizations, nothing of other tenants.
+    pub async fn user_tx(&self, user_id: UserId) -> DbResult<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('app.user_id', $1, true)")
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+/// Runs the migrations with the URL's own role (the owner of the tables), then returns.
+pub async fn migrate(url: &secrecy::SecretString) -> anyhow::Result<()> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url.expose_secret())
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// A transaction in which `app.org_id` is set: the only way to reach tenant data. Repository functions read
+/// the org id from it and put it in their `WHERE` clauses.
+#[derive(Debug)]
+pub struct OrgTx {
+    tx: Transaction<'static, Postgres>,
+    org_id: OrgId,
+}
+
+impl OrgTx {
+    #[must_use]
+    pub fn org_id(&self) -> OrgId {
+        self.org_id
+    }
+
+    /// The connection, for repository functions.
+    pub fn conn(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> DbResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Decodes and encodes the opaque `(created_at, id)` cursors of list endpoints.
+pub mod cursor {
+    use base64::Engine;
+    use chrono::{DateTime, Utc};
+    use uuid::Uuid;
+
+    /// Where a page ends: the `(created_at, id)` of its last item.
+    pub type Position = (DateTime<Utc>, Uuid);
+
+    #[must_use]
+    pub fn encode(at: DateTime<Utc>, id: Uuid) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
+    }
+
+    /// One page out of the `limit + 1` rows a list query fetched: the first `limit`, and the cursor after the
+    /// last of them when there was more.
+    pub fn page<T>(
+        mut items: Vec<T>,
+        limit: i64,
+        position: impl Fn(&T) -> Position,
+    ) -> (Vec<T>, Option<String>) {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit as usize);
+        let next = more
+            .then(|| {
+                items.last().map(|i| {
+                    let (at, id) = position(i);
+                    encode(at, id)
+                })
+            })
+            .flatten();
+        (items, next)
+    }
+
+    /// `None` when the cursor was not produced by [`encode`].
+    #[must_use]
+    pub fn decode(s: &str) -> Option<Position> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let (at, id) = raw.split_once('|')?;
+        Some((
+            DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+            Uuid::parse_str(id).ok()?,
+        ))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn cursors_round_trip_and_garbage_is_refused() {
+            let at = chrono::Utc::now();
+            let id = uuid::Uuid::now_v7();
+            assert_eq!(super::decode(&super::encode(at, id)), Some((at, id)));
+            assert_eq!(super::decode("nope"), None);
+            assert_eq!(super::decode(""), None);
+        }
+    }
+}
