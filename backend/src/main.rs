@@ -1,11 +1,23 @@
 //! `insights-api`: serves the HTTP API and the web app. `insights-api migrate` applies the database
-//! migrations and exits.
+//! migrations and exits; `insights-api openapi` prints the OpenAPI description (no configuration needed).
 
 use insights_api::App;
 use insights_core::{Config, db, telemetry};
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("openapi") {
+        let (_, doc) = insights_backend::app::api_parts();
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = serde_json::to_writer_pretty(&mut out, &doc)
+            .map_err(std::io::Error::from)
+            .and_then(|()| std::io::Write::write_all(&mut out, b"\n"))
+        {
+            eprintln!("insights-api: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -24,7 +36,7 @@ async fn main() {
         },
         Some(other) => {
             eprintln!(
-                "insights-api: unknown command {other:?}; use `insights-api` (serve) or `insights-api migrate`"
+                "insights-api: unknown command {other:?}; use `insights-api` (serve), `insights-api migrate` or `insights-api openapi`"
             );
             std::process::exit(2);
         }

@@ -119,6 +119,23 @@ ensure_prism() {
   fi
 }
 
+OPENAPI_VALIDATOR_VERSION=0.9.0
+
+# ensure_openapi_validator — openapi-spec-validator (PyPI), which checks this API's own OpenAPI description
+# against the OpenAPI 3.1 schema and resolves every $ref; installed once into a venv in the tools cache.
+ensure_openapi_validator() {
+  local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}" venv
+  venv="$tools/openapi-spec-validator"
+  OPENAPI_VALIDATOR="$venv/bin/openapi-spec-validator"
+  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$OPENAPI_VALIDATOR_VERSION" ] || [ ! -x "$OPENAPI_VALIDATOR" ]; then
+    log "installing openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION from PyPI into $venv (once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: install python3-venv)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+    echo "$OPENAPI_VALIDATOR_VERSION" > "$venv/.version"
+  fi
+}
+
 # start_prism DIR NAME PORT SPEC — serves SPEC's examples on 127.0.0.1:PORT in the background (pid in
 # DIR/NAME.pid, log in DIR/NAME.log). Does not wait: see wait_prism.
 start_prism() {

@@ -49,9 +49,10 @@ impl Modify for BearerAuth {
 
 /// Adds the error responses every operation can give, by rule, so no handler repeats them: 400 and 500
 /// everywhere; 401 where a token is required; 413, 415 and 422 where there is a JSON body; 403 and 404 under
-/// an organization or with an id in the path; 429 on the rate-limited auth endpoints.
+/// an organization or with an id in the path; 429 on the rate-limited auth endpoints. A response a handler
+/// gave no description gets its status's reason phrase: OpenAPI requires one.
 pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     let error = |desc: &str| {
         ResponseBuilder::new()
             .description(desc)
@@ -107,6 +108,19 @@ pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
             }
             if path.contains("/invitations/") || path.contains("/members/") {
                 add("409", "Conflicts with the current state; `code` says how");
+            }
+            for (code, response) in responses.iter_mut() {
+                if let RefOr::T(r) = response
+                    && r.description.is_empty()
+                {
+                    r.description = code
+                        .parse()
+                        .ok()
+                        .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+                        .and_then(|c| c.canonical_reason())
+                        .unwrap_or("Response")
+                        .to_owned();
+                }
             }
         }
     }

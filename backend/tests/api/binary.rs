@@ -1,4 +1,5 @@
-//! The `insights-api` binary itself: start-up validation, `migrate`, serving, and graceful shutdown on SIGTERM.
+//! The `insights-api` binary itself: start-up validation, `migrate`, serving, graceful shutdown on SIGTERM, and
+//! `openapi`.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,4 +116,21 @@ async fn migrate_then_serve_then_stop_gracefully_on_sigterm() {
             .is_some_and(|id| !id.is_empty())),
         "no log line with a request id: {logs}"
     );
+}
+
+#[test]
+fn the_openapi_command_prints_the_served_description_without_any_configuration() {
+    let out = Command::new(env!("CARGO_BIN_EXE_insights-api"))
+        .arg("openapi")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let served = serde_json::to_value(insights_backend::app::api_parts().1).unwrap();
+    assert_eq!(printed, served);
 }

@@ -392,17 +392,135 @@ async fn row_level_security_hides_other_tenants_even_without_a_where_clause() {
     assert!(err.to_string().contains("row-level security"), "{err}");
     tx.rollback().await.unwrap();
 
-    // Every table with an org_id column has row-level security enabled and forced.
-    let unprotected: Vec<String> = sqlx::query_scalar(
-        "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id'
-          WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
-            AND NOT (c.relrowsecurity AND c.relforcerowsecurity)",
+    let unwalled = unwalled_tenant_relations(&mut conn).await;
+    assert!(unwalled.is_empty(), "tenant data without RLS: {unwalled:?}");
+}
+
+/// Tenant data that row-level security does not wall off, one line per relation: every table, partitioned
+/// table and partition with an `org_id` column must have row-level security enabled and forced and at least
+/// one policy (`enable_tenant_rls` does all three), and no materialized view may have `org_id` (it cannot have
+/// policies: rollups are tables).
+async fn unwalled_tenant_relations(conn: &mut PgConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT c.oid::regclass::text || CASE
+                  WHEN c.relkind = 'm' THEN ': materialized view (cannot have row-level security)'
+                  WHEN NOT (c.relrowsecurity AND c.relforcerowsecurity) THEN ': row-level security not forced'
+                  ELSE ': no policy' END
+           FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped
+          WHERE c.relkind IN ('r', 'p', 'm')
+            AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+            AND (c.relkind = 'm'
+                 OR NOT (c.relrowsecurity AND c.relforcerowsecurity)
+                 OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))
+          ORDER BY 1",
     )
-    .fetch_all(&mut conn)
+    .fetch_all(conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_new_tenant_table_is_walled_off_once_it_calls_the_rls_helper() {
+    use insights_backend::db::Db;
+    use insights_types::OrgId;
+    let url = insights_backend::testing::fresh_database().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    conn.execute(
+        "CREATE TABLE scratch_notes (
+             id         uuid        PRIMARY KEY,
+             org_id     uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+             body       text        NOT NULL,
+             created_at timestamptz NOT NULL DEFAULT now(),
+             updated_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE scratch_events (
+             org_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+             at     date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE scratch_events_2026 PARTITION OF scratch_events
+             FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         CREATE TABLE scratch_no_policy (org_id uuid NOT NULL);
+         ALTER TABLE scratch_no_policy ENABLE ROW LEVEL SECURITY;
+         ALTER TABLE scratch_no_policy FORCE ROW LEVEL SECURITY;
+         CREATE MATERIALIZED VIEW scratch_rollup AS SELECT org_id, count(*) FROM scratch_notes GROUP BY org_id;",
+    )
     .await
     .unwrap();
-    assert!(
-        unprotected.is_empty(),
-        "tables without RLS: {unprotected:?}"
+
+    // The catalog check flags each way a relation can escape the wall.
+    assert_eq!(
+        unwalled_tenant_relations(&mut conn).await,
+        [
+            "scratch_events: row-level security not forced",
+            "scratch_events_2026: row-level security not forced",
+            "scratch_no_policy: no policy",
+            "scratch_notes: row-level security not forced",
+            "scratch_rollup: materialized view (cannot have row-level security)",
+        ]
     );
+    // The helper on a table and on a partitioned table's parent (which covers its partitions) clears it.
+    conn.execute(
+        "SELECT enable_tenant_rls('scratch_notes');
+         SELECT enable_tenant_rls('scratch_events');
+         DROP TABLE scratch_no_policy;
+         DROP MATERIALIZED VIEW scratch_rollup;
+         GRANT SELECT, INSERT ON scratch_notes, scratch_events, scratch_events_2026 TO insights_app;",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        unwalled_tenant_relations(&mut conn).await,
+        Vec::<String>::new()
+    );
+
+    // Rows of two organizations, written by the (superuser) test connection, which RLS does not restrict.
+    let (mine, theirs) = (OrgId(uuid::Uuid::now_v7()), OrgId(uuid::Uuid::now_v7()));
+    for org in [mine, theirs] {
+        for insert in [
+            "INSERT INTO organizations (id, name, slug) VALUES ($1, 'Org', $1::text)",
+            "INSERT INTO scratch_notes (id, org_id, body) VALUES (gen_random_uuid(), $1, 'note')",
+            "INSERT INTO scratch_events (org_id, at) VALUES ($1, '2026-06-01')",
+        ] {
+            sqlx::query(insert)
+                .bind(org.0)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+
+    // The application role, in an organization's transaction, sees and writes only that organization's rows.
+    let db = Db::connect_lazy(&url.clone().into(), "insights_app", 1).unwrap();
+    let mut tx = db.org_tx(mine, None).await.unwrap();
+    for table in ["scratch_notes", "scratch_events", "scratch_events_2026"] {
+        let orgs: Vec<uuid::Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT org_id FROM {table}"
+        )))
+        .fetch_all(tx.conn())
+        .await
+        .unwrap();
+        assert_eq!(orgs, [mine.0], "{table}");
+    }
+    for insert in [
+        "INSERT INTO scratch_notes (id, org_id, body) VALUES (gen_random_uuid(), $1, 'x')",
+        "INSERT INTO scratch_events (org_id, at) VALUES ($1, '2026-07-01')",
+        "INSERT INTO scratch_events_2026 (org_id, at) VALUES ($1, '2026-07-01')",
+    ] {
+        let mut sp = tx.conn().begin().await.unwrap(); // a savepoint
+        let err = sqlx::query(insert)
+            .bind(theirs.0)
+            .execute(&mut *sp)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("row-level security"),
+            "{insert}: {err}"
+        );
+        sp.rollback().await.unwrap();
+    }
+    sqlx::query("INSERT INTO scratch_notes (id, org_id, body) VALUES (gen_random_uuid(), $1, 'x')")
+        .bind(mine.0)
+        .execute(tx.conn())
+        .await
+        .unwrap();
 }

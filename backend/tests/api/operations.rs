@@ -189,6 +189,38 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
+#[test]
+fn every_reference_in_the_openapi_description_resolves() {
+    let doc = serde_json::to_value(insights_backend::app::api_parts().1).unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.iter().any(|r| r == "#/components/schemas/ErrorBody"));
+    let dangling: std::collections::BTreeSet<&String> = refs
+        .iter()
+        .filter(|r| r.strip_prefix('#').and_then(|p| doc.pointer(p)).is_none())
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "references to nothing (register the schema, or `#[param(inline)]` a query enum): {dangling:?}"
+    );
+}
+
+/// Every `$ref` in a JSON document.
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
 #[tokio::test]
 async fn the_web_app_is_served_with_cached_assets_and_a_fallback_for_client_routes() {
     let dir = std::env::temp_dir().join(format!("insights-web-{}", uuid::Uuid::new_v4().simple()));

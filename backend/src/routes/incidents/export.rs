@@ -33,6 +33,7 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct FormatQuery {
     /// `csv` or `jsonl`.
+    #[param(inline)]
     format: ExportFormat,
 }
 

@@ -43,6 +43,7 @@ enum IncidentSort {
 #[into_params(parameter_in = Query)]
 struct PageQuery {
     /// `-triggered_at` (newest first, default) or `triggered_at`.
+    #[param(inline)]
     sort: Option<IncidentSort>,
     cursor: Option<String>,
     limit: Option<u32>,

@@ -340,6 +340,7 @@ async fn update_integration(
 #[into_params(parameter_in = Query)]
 struct DeleteQuery {
     /// `keep` the imported incidents (they stay, no longer linked to an integration) or `delete` them.
+    #[param(inline)]
     data: DataChoice,
 }
 
