@@ -7,7 +7,7 @@ use insights_core::{Config, db, telemetry};
 #[tokio::main]
 async fn main() {
     if std::env::args().nth(1).as_deref() == Some("openapi") {
-        let (_, doc) = insights_backend::app::api_parts();
+        let (_, doc) = insights_api::app::api_parts();
         let mut out = std::io::stdout().lock();
         if let Err(e) = serde_json::to_writer_pretty(&mut out, &doc)
             .map_err(std::io::Error::from)

@@ -131,6 +131,6 @@ fn the_openapi_command_prints_the_served_description_without_any_configuration()
         String::from_utf8_lossy(&out.stderr)
     );
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let served = serde_json::to_value(insights_backend::app::api_parts().1).unwrap();
+    let served = serde_json::to_value(insights_api::app::api_parts().1).unwrap();
     assert_eq!(printed, served);
 }

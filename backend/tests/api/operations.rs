@@ -191,7 +191,7 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
 
 #[test]
 fn every_reference_in_the_openapi_description_resolves() {
-    let doc = serde_json::to_value(insights_backend::app::api_parts().1).unwrap();
+    let doc = serde_json::to_value(insights_api::app::api_parts().1).unwrap();
     let mut refs = Vec::new();
     collect_refs(&doc, &mut refs);
     assert!(refs.iter().any(|r| r == "#/components/schemas/ErrorBody"));
