@@ -423,9 +423,9 @@ async fn unwalled_tenant_relations(conn: &mut PgConnection) -> Vec<String> {
 
 #[tokio::test]
 async fn a_new_tenant_table_is_walled_off_once_it_calls_the_rls_helper() {
-    use insights_api::db::Db;
+    use insights_core::db::Db;
     use insights_types::OrgId;
-    let url = insights_api::testing::fresh_database().await;
+    let url = insights_testing::fresh_database().await;
     let mut conn = PgConnection::connect(&url).await.unwrap();
     conn.execute(
         "CREATE TABLE scratch_notes (
