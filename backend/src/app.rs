@@ -129,7 +129,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
     .await
     .context("REDIS_URL: Redis did not answer within 10 s")?
     .context("REDIS_URL: cannot connect to Redis")?;
-    let jobs = JobQueue::new(redis.clone(), &config.redis_prefix);
+    let jobs = JobQueue::new(redis.clone(), &config.redis_prefix, config.job_max_attempts);
     let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     Ok(AppState {
         tokens: TokenKeys::new(&config.jwt_secret, config.access_token_ttl),

@@ -204,6 +204,12 @@ impl From<insights_core::db::DbError> for ApiError {
     }
 }
 
+impl From<insights_core::invitations::Unusable> for ApiError {
+    fn from(e: insights_core::invitations::Unusable) -> Self {
+        Self::conflict(e.code(), e.to_string())
+    }
+}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(v: Vec<FieldError>) -> Self {
         Self::Validation(v)

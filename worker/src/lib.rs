@@ -14,10 +14,7 @@ use apalis::prelude::*;
 use insights_core::Config;
 use insights_core::crypto::SecretBox;
 use insights_core::db::Db;
-use insights_core::jobs::{
-    DeleteIntegration, GenerateSampleData, Job, JobQueue, ProcessWebhook, SendInvitationEmail,
-    SyncIntegration, storage,
-};
+use insights_core::jobs::{Job, JobQueue, storage};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::future::Future;
@@ -94,7 +91,7 @@ impl Worker {
             ),
             None => None,
         };
-        let queue = JobQueue::new(redis.clone(), &config.redis_prefix);
+        let queue = JobQueue::new(redis.clone(), &config.redis_prefix, config.job_max_attempts);
         Ok(Self {
             state: WorkerState {
                 secrets: SecretBox::new(config.secret_key_bytes()),
@@ -174,22 +171,15 @@ impl Worker {
                 }
             }};
         }
-        let monitor = Monitor::new()
-            .shutdown_timeout(Duration::from_secs(30))
-            .register(job_worker!(
-                SendInvitationEmail,
-                jobs::send_invitation_email::run
-            ))
-            .register(job_worker!(
-                GenerateSampleData,
-                jobs::generate_sample_data::run
-            ))
-            .register(job_worker!(SyncIntegration, jobs::sync_integration::run))
-            .register(job_worker!(ProcessWebhook, jobs::process_webhook::run))
-            .register(job_worker!(
-                DeleteIntegration,
-                jobs::delete_integration::run
-            ));
+        // Every kind of `for_each_job!`, each handled by `jobs::<kind>::run`.
+        macro_rules! register_jobs {
+            ($( $(#[$doc:meta])* $kind:ident : $name:ident { $($subject:tt)* } ),* $(,)?) => {
+                Monitor::new()
+                    .shutdown_timeout(Duration::from_secs(30))
+                    $( .register(job_worker!(insights_core::jobs::$name, jobs::$kind::run)) )*
+            };
+        }
+        let monitor = insights_core::for_each_job!(register_jobs);
         tracing::info!(%instance, "insights-worker started");
         let asked_to_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let asked = asked_to_stop.clone();

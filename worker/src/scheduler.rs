@@ -40,18 +40,12 @@ pub async fn tick(state: &WorkerState) -> anyhow::Result<usize> {
     for (integration_id, org_id) in due {
         let mut db = state.db.org_tx(org_id, None).await?;
         let row = integrations::get(&mut db, integration_id).await?;
-        let start = sync::start(
-            &mut db,
-            &row,
-            SyncMode::Incremental,
-            state.config.job_max_attempts as i32,
-        )
-        .await?;
+        let start = sync::start(&mut db, &state.queue, &row, SyncMode::Incremental).await?;
         db.commit().await?;
         if matches!(start, SyncStart::Started(..)) {
             started += 1;
         }
-        sync::push(&state.queue, org_id, integration_id, start).await;
+        start.push(&state.queue).await;
     }
     Ok(started)
 }

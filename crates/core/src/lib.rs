@@ -1,12 +1,15 @@
 //! What the API and the worker share: typed configuration ([`config`]), secrets at rest ([`crypto`]), the
 //! database — pool, tenant transactions, one repository per table, embedded migrations ([`db`]) — the producer
 //! side of background jobs ([`jobs`]), logging and process signals ([`telemetry`]), and the integration
-//! service that starts syncs, seals credentials and builds connectors ([`sync`]).
+//! service that starts syncs, seals credentials and builds connectors ([`sync`]), and the domain rules that
+//! span tables ([`orgs`], [`invitations`]).
 
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod invitations;
 pub mod jobs;
+pub mod orgs;
 pub mod sync;
 pub mod telemetry;
 

@@ -5,8 +5,9 @@
 
 use crate::config::Config;
 use crate::crypto::SecretBox;
-use crate::db::integrations::{self, IntegrationRow, SYNC_KIND};
-use crate::db::{DbResult, OrgTx, job_runs};
+use crate::db::integrations::{self, IntegrationRow};
+use crate::db::{DbError, DbResult, OrgTx, job_runs};
+use crate::jobs::{JobQueue, Pending, SyncIntegration};
 use chrono::{DateTime, Duration, Utc};
 use insights_ingest::connector::{Connector, Cursor};
 use insights_types::JobRunId;
@@ -32,32 +33,30 @@ pub struct SyncCheckpoint {
 }
 
 /// What asking for a sync did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum SyncStart {
-    /// A new sync job (committed with the caller's transaction, then to be pushed).
-    Started(JobRunId, SyncMode),
+    /// A new sync job, recorded in the caller's transaction: push it after the commit
+    /// ([`JobQueue::push`]).
+    Started(Pending<SyncIntegration>, SyncMode),
     /// A sync was already queued or running.
     AlreadyRunning(JobRunId),
 }
 
-/// Pushes a started sync onto its queue (after the transaction that created it committed).
-pub async fn push(
-    queue: &crate::jobs::JobQueue,
-    org_id: insights_types::OrgId,
-    integration_id: insights_types::IntegrationId,
-    start: SyncStart,
-) {
-    if let SyncStart::Started(job_run_id, _) = start {
-        queue
-            .push_or_sweep(
-                job_run_id,
-                crate::jobs::SyncIntegration::V1 {
-                    org_id,
-                    job_run_id,
-                    integration_id,
-                },
-            )
-            .await;
+impl SyncStart {
+    /// The job that runs the sync, new or already there.
+    #[must_use]
+    pub fn job_run_id(&self) -> JobRunId {
+        match self {
+            Self::Started(pending, _) => pending.job_run_id(),
+            Self::AlreadyRunning(id) => *id,
+        }
+    }
+
+    /// Pushes a started sync onto its queue (after the transaction that created it committed).
+    pub async fn push(self, queue: &JobQueue) {
+        if let Self::Started(pending, _) = self {
+            queue.push(pending).await;
+        }
     }
 }
 
@@ -67,9 +66,9 @@ pub async fn push(
 /// an explicit backfill starts over.
 pub async fn start(
     db: &mut OrgTx,
+    queue: &JobQueue,
     integration: &IntegrationRow,
     mode: SyncMode,
-    max_attempts: i32,
 ) -> DbResult<SyncStart> {
     if let Some(active) = integrations::active_run(db, integration.id()).await? {
         return Ok(SyncStart::AlreadyRunning(active));
@@ -90,15 +89,17 @@ pub async fn start(
         (SyncMode::Backfill, _) => fresh(SyncMode::Backfill, None),
     };
     let mode = checkpoint.mode;
-    let job = JobRunId::new();
-    if !job_runs::create_exclusive(db, job, SYNC_KIND, integration.id, max_attempts).await? {
+    let Some(job) = queue
+        .record_exclusive::<SyncIntegration>(db, integration.id())
+        .await?
+    else {
         // Another request started one between our check and our insert.
         let active = integrations::active_run(db, integration.id()).await?;
-        return Ok(SyncStart::AlreadyRunning(active.unwrap_or(job)));
-    }
+        return Ok(SyncStart::AlreadyRunning(active.ok_or(DbError::NotFound)?));
+    };
     job_runs::set_checkpoint(
         db,
-        job,
+        job.job_run_id(),
         &serde_json::to_value(&checkpoint).expect("checkpoint serializes"),
     )
     .await?;

@@ -215,6 +215,37 @@ impl Connector {
     }
 }
 
+/// Why a webhook delivery was not accepted as coming from the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookAuthError {
+    #[error("The X-PagerDuty-Signature does not match this integration's signing secret.")]
+    BadPagerDutySignature,
+    #[error("The X-Insights-Webhook-Secret header does not match this integration's secret.")]
+    BadOpsgenieSecret,
+}
+
+/// Authenticates a webhook delivery of `kind` with the integration's `secret`: PagerDuty's v3 signature
+/// (HMAC-SHA256 of the raw body, every `v1=` value tried) or Opsgenie's secret header. `header` looks up a
+/// request header by its lower-case name.
+pub fn authenticate_webhook<'a>(
+    kind: IntegrationKind,
+    secret: &[u8],
+    header: impl Fn(&str) -> Option<&'a str>,
+    body: &[u8],
+) -> Result<(), WebhookAuthError> {
+    let authentic = match kind {
+        IntegrationKind::Pagerduty => header("x-pagerduty-signature")
+            .is_some_and(|sig| pagerduty::webhook::verify_signature(secret, body, sig)),
+        IntegrationKind::Opsgenie => header(&opsgenie::webhook::SECRET_HEADER.to_ascii_lowercase())
+            .is_some_and(|given| opsgenie::webhook::verify_secret(secret, given)),
+    };
+    match (authentic, kind) {
+        (true, _) => Ok(()),
+        (false, IntegrationKind::Pagerduty) => Err(WebhookAuthError::BadPagerDutySignature),
+        (false, IntegrationKind::Opsgenie) => Err(WebhookAuthError::BadOpsgenieSecret),
+    }
+}
+
 /// Reads a webhook delivery of `kind` (already authenticated).
 pub fn parse_webhook(kind: IntegrationKind, body: &[u8]) -> Result<WebhookUpdate, String> {
     match kind {

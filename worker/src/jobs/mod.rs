@@ -4,11 +4,13 @@
 //! requests; a long job saves checkpoints through its [`JobCtx`], so a crashed or interrupted attempt is
 //! resumed by the next one instead of starting over.
 
-pub mod delete_integration;
-pub mod generate_sample_data;
-pub mod process_webhook;
-pub mod send_invitation_email;
-pub mod sync_integration;
+// One module per kind of `insights_core::for_each_job!`, each with its handler `run`.
+macro_rules! job_modules {
+    ($( $(#[$doc:meta])* $kind:ident : $name:ident { $($subject:tt)* } ),* $(,)?) => {
+        $( pub mod $kind; )*
+    };
+}
+insights_core::for_each_job!(job_modules);
 
 use crate::WorkerState;
 use apalis::prelude::WorkerContext;

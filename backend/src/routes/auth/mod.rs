@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use insights_core::crypto::{random_token, token_hash};
 use insights_core::db::audit::AuditEntry;
-use insights_core::db::{self, DbError, OrgTx};
+use insights_core::db::{self, DbError};
+use insights_core::{invitations, orgs};
 use insights_types::api::{AuthOut, LoginIn, OrgOut, SignupIn, TokenOut, UserOut};
 use insights_types::domain::{Email, FieldErrors, Name, Password};
-use insights_types::{FieldError, OrgId, Role, UserId};
+use insights_types::{FieldError, OrgId, UserId};
 use sqlx::PgConnection;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -203,7 +204,7 @@ async fn signup(
     let org = match (&invitation, org_name) {
         (Some((_, hash)), _) => {
             let inv = db::invitations::find_by_token_for_update(&mut db, hash).await?;
-            let role = check_invitation_usable(&inv, &email)?;
+            let role = invitations::usable_by(&inv, &email)?;
             db::members::add(&mut db, user_id, role).await?;
             db::invitations::mark_accepted(&mut db, insights_types::InvitationId(inv.id), user_id)
                 .await?;
@@ -217,7 +218,7 @@ async fn signup(
             db::orgs::get(&mut db).await?
         }
         (None, Some(org_name)) => {
-            create_org_with_owner(&mut db, user_id, org_name.as_str(), ip).await?
+            orgs::create_with_owner(&mut db, user_id, org_name.as_str(), ip).await?
         }
         (None, None) => unreachable!("checked above"),
     };
@@ -236,60 +237,6 @@ async fn signup(
         out,
         &refresh,
     ))
-}
-
-/// The role an invitation grants, if it can still be used by `email`.
-pub(crate) fn check_invitation_usable(
-    inv: &db::invitations::InvitationRow,
-    email: &Email,
-) -> Result<Role, ApiError> {
-    if inv.accepted_at.is_some() {
-        return Err(ApiError::conflict(
-            "invitation_used",
-            "This invitation has already been used.",
-        ));
-    }
-    if inv.revoked_at.is_some() {
-        return Err(ApiError::conflict(
-            "invitation_revoked",
-            "This invitation was revoked. Ask for a new one.",
-        ));
-    }
-    if inv.expires_at <= Utc::now() {
-        return Err(ApiError::conflict(
-            "invitation_expired",
-            "This invitation has expired. Ask for a new one.",
-        ));
-    }
-    if inv.email != email.as_str() {
-        return Err(ApiError::conflict(
-            "invitation_email_mismatch",
-            format!(
-                "This invitation was sent to another email address ({}).",
-                inv.email
-            ),
-        ));
-    }
-    Ok(inv.role())
-}
-
-/// Creates the organization of `db` with `owner` as its first owner.
-pub(crate) async fn create_org_with_owner(
-    db: &mut OrgTx,
-    owner: UserId,
-    name: &str,
-    ip: Option<IpAddr>,
-) -> Result<db::orgs::OrgRow, ApiError> {
-    let org = db::orgs::create(db, name).await?;
-    db::members::add(db, owner, Role::Owner).await?;
-    db::audit::record(
-        db,
-        AuditEntry::new(Some(owner), "organization_created", ip)
-            .target("organization", org.id)
-            .details(serde_json::json!({ "name": name })),
-    )
-    .await?;
-    Ok(org)
 }
 
 /// Log in with email and password.

@@ -12,7 +12,8 @@ use insights_core::crypto::{random_token, token_hash};
 use insights_core::db::audit::AuditEntry;
 use insights_core::db::invitations::{InvitationRow, NewInvitation};
 use insights_core::db::{self, DbError};
-use insights_core::jobs::{Job, SendInvitationEmail};
+use insights_core::invitations;
+use insights_core::jobs::{Pending, SendInvitationEmail};
 use insights_types::api::{
     DeliveryOut, InvitationIn, InvitationOut, InvitationPreviewOut, InvitationTokenIn, MeOut,
     MembershipOut, Page,
@@ -86,19 +87,14 @@ async fn create_invitation(
     }
     let token = random_token();
     let id = InvitationId::new();
-    let delivery_job = if state.config.smtp.is_some() {
-        let job = JobRunId::new();
-        db::job_runs::create(
-            &mut db,
-            job,
-            SendInvitationEmail::KIND,
-            Some(id.0),
-            state.config.job_max_attempts as i32,
-        )
-        .await?;
-        Some(job)
-    } else {
-        None
+    let delivery_job = match state.config.smtp {
+        Some(_) => Some(
+            state
+                .jobs
+                .record::<SendInvitationEmail>(&mut db, id)
+                .await?,
+        ),
+        None => None,
     };
     let row = db::invitations::create(
         &mut db,
@@ -107,10 +103,12 @@ async fn create_invitation(
             email: email.as_str(),
             role: body.role,
             token_hash: &token_hash(&token),
-            token_ciphertext: delivery_job.map(|_| state.secrets.seal(token.as_bytes())),
+            token_ciphertext: delivery_job
+                .as_ref()
+                .map(|_| state.secrets.seal(token.as_bytes())),
             invited_by: member.user_id,
             expires_at: Utc::now() + state.config.invitation_ttl,
-            delivery_job_id: delivery_job,
+            delivery_job_id: delivery_job.as_ref().map(Pending::job_run_id),
         },
     )
     .await?;
@@ -124,13 +122,8 @@ async fn create_invitation(
     let accept_url = state.config.public_link(&format!("join?token={token}"));
     let out = invitation_out(&mut db, row, Some(accept_url)).await?;
     db.commit().await?;
-    if let Some(job_run_id) = delivery_job {
-        let job = SendInvitationEmail::V1 {
-            org_id: member.org_id,
-            job_run_id,
-            invitation_id: id,
-        };
-        state.jobs.push_or_sweep(job_run_id, job).await;
+    if let Some(job) = delivery_job {
+        state.jobs.push(job).await;
     }
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -202,7 +195,7 @@ async fn accept_invitation(
     let user = db::users::get(db.conn(), auth.user_id).await?;
     let inv = db::invitations::find_by_token_for_update(&mut db, &hash).await?;
     let email = Email::parse(&user.email)?;
-    let role = crate::routes::auth::check_invitation_usable(&inv, &email)?;
+    let role = invitations::usable_by(&inv, &email)?;
     if db::members::role_of(&mut db, auth.user_id).await?.is_some() {
         return Err(ApiError::conflict(
             "already_member",
@@ -248,7 +241,7 @@ async fn lookup_invitation(
     let mut db = state.db.org_tx(org_id, None).await?;
     let inv = db::invitations::find_by_token_for_update(&mut db, &hash).await?;
     let email = Email::parse(&inv.email)?;
-    let role = crate::routes::auth::check_invitation_usable(&inv, &email)?;
+    let role = invitations::usable_by(&inv, &email)?;
     let org = db::orgs::get(&mut db).await?;
     Ok(Json(InvitationPreviewOut {
         organization: org.out(),

@@ -2,7 +2,6 @@
 
 use crate::error::ApiError;
 use crate::http::{AuthUser, ClientIp, Json, OrgMember};
-use crate::routes::auth::create_org_with_owner;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,7 +39,8 @@ async fn create_org(
 ) -> Result<(StatusCode, Json<OrgDetailOut>), ApiError> {
     let name = Name::parse_field("name", &body.name)?;
     let mut db = state.db.org_tx(OrgId::new(), Some(auth.user_id)).await?;
-    let org = create_org_with_owner(&mut db, auth.user_id, name.as_str(), ip).await?;
+    let org =
+        insights_core::orgs::create_with_owner(&mut db, auth.user_id, name.as_str(), ip).await?;
     db.commit().await?;
     Ok((StatusCode::CREATED, Json(detail(org, Role::Owner))))
 }

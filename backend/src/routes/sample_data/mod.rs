@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use insights_core::db::audit::AuditEntry;
 use insights_core::db::{self};
-use insights_core::jobs::{GenerateSampleData, Job};
+use insights_core::jobs::GenerateSampleData;
 use insights_types::api::JobRunOut;
-use insights_types::{JobRunId, OrgId, Permission};
+use insights_types::{OrgId, Permission};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,32 +27,16 @@ async fn load_sample_data(
     ClientIp(ip): ClientIp,
 ) -> Result<(StatusCode, Json<JobRunOut>), ApiError> {
     member.require(Permission::ManageIntegrations)?;
-    let job = JobRunId::new();
     let mut tx = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    db::job_runs::create(
-        &mut tx,
-        job,
-        GenerateSampleData::KIND,
-        None,
-        state.config.job_max_attempts as i32,
-    )
-    .await?;
+    let job = state.jobs.record::<GenerateSampleData>(&mut tx, ()).await?;
     db::audit::record(
         &mut tx,
-        AuditEntry::new(Some(member.user_id), "sample_data_requested", ip).target("job", job),
+        AuditEntry::new(Some(member.user_id), "sample_data_requested", ip)
+            .target("job", job.job_run_id()),
     )
     .await?;
-    let out = db::job_runs::get(&mut tx, job).await?;
+    let out = db::job_runs::get(&mut tx, job.job_run_id()).await?;
     tx.commit().await?;
-    state
-        .jobs
-        .push_or_sweep(
-            job,
-            GenerateSampleData::V1 {
-                org_id: member.org_id,
-                job_run_id: job,
-            },
-        )
-        .await;
+    state.jobs.push(job).await;
     Ok((StatusCode::ACCEPTED, Json(out)))
 }

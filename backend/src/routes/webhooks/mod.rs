@@ -4,7 +4,6 @@
 //! nothing, and an event that arrives late never moves an incident back to an older state (the pipeline only
 //! applies versions newer than what it holds).
 
-use super::integrations::OPSGENIE_SECRET_HEADER;
 use crate::error::ApiError;
 use crate::http::Path;
 use crate::state::AppState;
@@ -12,13 +11,12 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use insights_core::db::{self, integrations};
-use insights_core::jobs::{Job, ProcessWebhook};
-use insights_ingest::pagerduty;
+use insights_core::jobs::ProcessWebhook;
+use insights_ingest::connector::authenticate_webhook;
 use insights_types::api::IntegrationKind;
-use insights_types::{IntegrationId, JobRunId, WebhookDeliveryId};
+use insights_types::{IntegrationId, WebhookDeliveryId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// PagerDuty guarantees deliveries up to 55 KB and drops those over 256 KB.
@@ -77,26 +75,10 @@ async fn receive_webhook(
             });
         }
     };
-    let authentic = match kind {
-        IntegrationKind::Pagerduty => header("x-pagerduty-signature")
-            .is_some_and(|sig| pagerduty::webhook::verify_signature(&secret, &body, sig)),
-        IntegrationKind::Opsgenie => header(OPSGENIE_SECRET_HEADER)
-            .is_some_and(|given| bool::from(given.trim().as_bytes().ct_eq(&secret))),
-    };
-    if !authentic {
-        return Err(ApiError::Unauthorized {
-            code: "bad_signature",
-            message: match kind {
-                IntegrationKind::Pagerduty => {
-                    "The X-PagerDuty-Signature does not match this integration's signing secret."
-                }
-                IntegrationKind::Opsgenie => {
-                    "The X-Insights-Webhook-Secret header does not match this integration's secret."
-                }
-            }
-            .into(),
-        });
-    }
+    authenticate_webhook(kind, &secret, header, &body).map_err(|e| ApiError::Unauthorized {
+        code: "bad_signature",
+        message: e.to_string(),
+    })?;
     let payload: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "malformed_json",
@@ -118,17 +100,21 @@ async fn receive_webhook(
         .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(&body))));
 
     let delivery = WebhookDeliveryId::new();
-    let job = JobRunId::new();
     let mut tx = state.db.org_tx(org_id, None).await?;
-    db::job_runs::create(
+    let job = state
+        .jobs
+        .record::<ProcessWebhook>(&mut tx, delivery)
+        .await?;
+    let new = db::webhooks::record(
         &mut tx,
-        job,
-        ProcessWebhook::KIND,
-        Some(delivery.0),
-        state.config.job_max_attempts as i32,
+        delivery,
+        id,
+        &key,
+        event_type,
+        &payload,
+        job.job_run_id(),
     )
     .await?;
-    let new = db::webhooks::record(&mut tx, delivery, id, &key, event_type, &payload, job).await?;
     if !new {
         // Rolled back with the job row: a redelivery creates nothing.
         return Ok((
@@ -139,17 +125,7 @@ async fn receive_webhook(
         ));
     }
     tx.commit().await?;
-    state
-        .jobs
-        .push_or_sweep(
-            job,
-            ProcessWebhook::V1 {
-                org_id,
-                job_run_id: job,
-                delivery_id: delivery,
-            },
-        )
-        .await;
+    state.jobs.push(job).await;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(WebhookAck { status: "accepted" }),

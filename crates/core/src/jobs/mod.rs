@@ -1,95 +1,136 @@
-//! Background job payloads and the producer side of their queues. Payloads are small and versioned, and carry
-//! ids only — never rows or secrets; the worker loads what it needs. Every job has a `job_runs` row (created in
-//! the same transaction as the change that asked for it) that records its state, attempts, last error,
-//! progress and — for long jobs — the checkpoint to resume from. If an enqueue is lost (Redis down at the
-//! wrong moment), or a worker dies mid-job, the worker's sweeper enqueues it again.
+//! Background jobs: their payloads, declared once in [`for_each_job!`], and the producer side of their queues.
+//! Payloads are small and versioned, and carry ids only — never rows or secrets; the worker loads what it
+//! needs. Every job has a `job_runs` row that records its state, attempts, last error, progress and — for long
+//! jobs — the checkpoint to resume from. The row is created by [`JobQueue::record`] in the same transaction as
+//! the change that asks for the job, and the payload is pushed once that transaction committed
+//! ([`JobQueue::push`]). If a push is lost (Redis down at the wrong moment), or a worker dies mid-job, the
+//! worker's sweeper rebuilds the payload from the row ([`JobQueue::requeue`]) and pushes it again.
+//!
+//! Adding a job kind: one entry in [`for_each_job!`] (its payload) and one handler file in the worker
+//! (`worker/src/jobs/<kind>.rs`, a `run` function); the worker registers it from the same list.
 
+use crate::db::{DbResult, OrgTx, job_runs};
 use apalis::prelude::TaskSink;
 use apalis_redis::{Config as QueueConfig, ConnectionManager, RedisStorage};
 use insights_types::{IntegrationId, InvitationId, JobRunId, OrgId, WebhookDeliveryId};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-/// A job payload with its queue's name.
+/// A job payload: its kind (the queue's name and `job_runs.kind`), the organization and `job_runs` row it
+/// belongs to, and the row it works on (its subject), from which the sweeper rebuilds it.
 pub trait Job: Serialize + for<'de> Deserialize<'de> + Send + Sync + Unpin + 'static {
     const KIND: &'static str;
+    /// The id of the row the job works on (`()` for jobs of a whole organization).
+    type Subject: Copy + Send;
+    /// The payload for a job of `org_id` on `subject`, tracked by `job_run_id`.
+    fn new(org_id: OrgId, job_run_id: JobRunId, subject: Self::Subject) -> Self;
+    fn org_id(&self) -> OrgId;
+    fn job_run_id(&self) -> JobRunId;
+    /// The subject as stored in `job_runs.subject_id`.
+    fn subject_id(subject: Self::Subject) -> Option<Uuid>;
+    /// The payload again, from its `job_runs` row (`None` if the row lacks the subject this kind needs).
+    fn rebuild(org_id: OrgId, job_run_id: JobRunId, subject_id: Option<Uuid>) -> Option<Self>;
 }
 
-/// Sends the email of an invitation (only when SMTP is configured).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "version")]
-pub enum SendInvitationEmail {
-    #[serde(rename = "1")]
-    V1 {
-        org_id: OrgId,
-        job_run_id: JobRunId,
-        invitation_id: InvitationId,
-    },
+/// Every job kind, once: `$callback!` receives the list as `$(#[doc] kind: Payload { subject: IdType })*`
+/// (the braces empty for a job of a whole organization). This crate declares the payloads from it; the worker
+/// registers one apalis worker per entry (handler `jobs::<kind>::run`), and [`JobQueue::requeue`] dispatches
+/// on it — so a kind cannot be declared without being run, or run without being re-enqueued after a crash.
+#[macro_export]
+macro_rules! for_each_job {
+    ($callback:ident) => {
+        $callback! {
+            /// Sends the email of an invitation (only when SMTP is configured).
+            send_invitation_email: SendInvitationEmail { invitation_id: InvitationId },
+            /// Generates the built-in sample incident history for an organization.
+            generate_sample_data: GenerateSampleData {},
+            /// Imports from an integration: a backfill of its history or an incremental sync, as the job's
+            /// checkpoint says (set when the job is created, advanced after every page).
+            sync_integration: SyncIntegration { integration_id: IntegrationId },
+            /// Applies one webhook delivery (stored in `webhook_deliveries`) to the incidents.
+            process_webhook: ProcessWebhook { delivery_id: WebhookDeliveryId },
+            /// Deletes an integration together with the incidents it imported, in batches.
+            delete_integration: DeleteIntegration { integration_id: IntegrationId },
+        }
+    };
 }
 
-impl Job for SendInvitationEmail {
-    const KIND: &'static str = "send_invitation_email";
+/// Declares the payload of each job kind (see [`for_each_job!`]): a versioned enum (`{"version": "1", …}` on
+/// the wire) carrying the organization, the `job_runs` row and the subject's id.
+macro_rules! declare_jobs {
+    ($( $(#[$doc:meta])* $kind:ident : $name:ident { $($subject:ident : $id:ty)? } ),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+            #[serde(tag = "version")]
+            pub enum $name {
+                #[serde(rename = "1")]
+                V1 { org_id: OrgId, job_run_id: JobRunId, $($subject: $id)? },
+            }
+
+            impl Job for $name {
+                const KIND: &'static str = stringify!($kind);
+                type Subject = declare_jobs!(@subject_type $($id)?);
+
+                #[allow(unused_variables)]
+                fn new(org_id: OrgId, job_run_id: JobRunId, subject: Self::Subject) -> Self {
+                    Self::V1 { org_id, job_run_id, $($subject: subject)? }
+                }
+
+                fn org_id(&self) -> OrgId {
+                    let Self::V1 { org_id, .. } = self;
+                    *org_id
+                }
+
+                fn job_run_id(&self) -> JobRunId {
+                    let Self::V1 { job_run_id, .. } = self;
+                    *job_run_id
+                }
+
+                #[allow(unused_variables)]
+                fn subject_id(subject: Self::Subject) -> Option<Uuid> {
+                    declare_jobs!(@subject_id subject $($id)?)
+                }
+
+                #[allow(unused_variables)]
+                fn rebuild(org_id: OrgId, job_run_id: JobRunId, subject_id: Option<Uuid>) -> Option<Self> {
+                    Some(Self::V1 { org_id, job_run_id, $($subject: <$id>::from(subject_id?))? })
+                }
+            }
+        )*
+
+        impl JobQueue {
+            /// Enqueues again a tracked job whose first enqueue was lost, or whose worker died (see the
+            /// worker's sweeper): the payload is rebuilt from the job's row (kind, organization, subject).
+            pub async fn requeue(
+                &self,
+                kind: &str,
+                org_id: OrgId,
+                job_run_id: JobRunId,
+                subject_id: Option<Uuid>,
+            ) -> anyhow::Result<()> {
+                $(
+                    if kind == <$name as Job>::KIND {
+                        let Some(job) = <$name as Job>::rebuild(org_id, job_run_id, subject_id) else {
+                            anyhow::bail!("cannot requeue job {job_run_id} of kind {kind}: it has no subject");
+                        };
+                        return self.push_payload(job).await;
+                    }
+                )*
+                anyhow::bail!("cannot requeue job {job_run_id}: unknown job kind {kind:?}")
+            }
+        }
+
+        /// The kind names of every job, as in `job_runs.kind`.
+        pub const KINDS: &[&str] = &[$(stringify!($kind)),*];
+    };
+    (@subject_type $id:ty) => { $id };
+    (@subject_type) => { () };
+    (@subject_id $subject:ident $id:ty) => { Some($subject.into()) };
+    (@subject_id $subject:ident) => { None };
 }
 
-/// Generates the built-in sample incident history for an organization.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "version")]
-pub enum GenerateSampleData {
-    #[serde(rename = "1")]
-    V1 { org_id: OrgId, job_run_id: JobRunId },
-}
-
-impl Job for GenerateSampleData {
-    const KIND: &'static str = "generate_sample_data";
-}
-
-/// Imports from an integration: a backfill of its history or an incremental sync, as the job's checkpoint
-/// says (set when the job is created, advanced after every page).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "version")]
-pub enum SyncIntegration {
-    #[serde(rename = "1")]
-    V1 {
-        org_id: OrgId,
-        job_run_id: JobRunId,
-        integration_id: IntegrationId,
-    },
-}
-
-impl Job for SyncIntegration {
-    const KIND: &'static str = "sync_integration";
-}
-
-/// Applies one webhook delivery (stored in `webhook_deliveries`) to the incidents.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "version")]
-pub enum ProcessWebhook {
-    #[serde(rename = "1")]
-    V1 {
-        org_id: OrgId,
-        job_run_id: JobRunId,
-        delivery_id: WebhookDeliveryId,
-    },
-}
-
-impl Job for ProcessWebhook {
-    const KIND: &'static str = "process_webhook";
-}
-
-/// Deletes an integration together with the incidents it imported, in batches.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "version")]
-pub enum DeleteIntegration {
-    #[serde(rename = "1")]
-    V1 {
-        org_id: OrgId,
-        job_run_id: JobRunId,
-        integration_id: IntegrationId,
-    },
-}
-
-impl Job for DeleteIntegration {
-    const KIND: &'static str = "delete_integration";
-}
+for_each_job!(declare_jobs);
 
 /// The Redis queue name of a job kind.
 #[must_use]
@@ -103,86 +144,98 @@ pub fn storage<T>(conn: ConnectionManager, prefix: &str, kind: &str) -> RedisSto
     RedisStorage::new(conn).with_config(QueueConfig::default().queue(queue_name(prefix, kind)))
 }
 
-/// Pushes jobs onto their queues.
+/// A job whose `job_runs` row was written in a transaction that has not committed yet: hand it to
+/// [`JobQueue::push`] once it has (a job pushed earlier could start before its row is visible, or run for a
+/// change that was rolled back).
+#[must_use = "push the job once its transaction committed"]
+#[derive(Debug)]
+pub struct Pending<J> {
+    job: J,
+}
+
+impl<J: Job> Pending<J> {
+    #[must_use]
+    pub fn job_run_id(&self) -> JobRunId {
+        self.job.job_run_id()
+    }
+}
+
+/// Records tracked jobs and pushes them onto their queues.
 #[derive(Clone, Debug)]
 pub struct JobQueue {
     conn: ConnectionManager,
     prefix: String,
+    max_attempts: u32,
 }
 
 impl JobQueue {
+    /// Queues under `prefix`; each job recorded here is tried at most `max_attempts` times.
     #[must_use]
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(conn: ConnectionManager, prefix: &str, max_attempts: u32) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),
+            max_attempts,
         }
     }
 
-    /// Pushes a job onto its kind's queue.
-    pub async fn push<T: Job>(&self, job: T) -> anyhow::Result<()> {
-        storage::<T>(self.conn.clone(), &self.prefix, T::KIND)
+    fn max_attempts(&self) -> i32 {
+        i32::try_from(self.max_attempts).unwrap_or(i32::MAX)
+    }
+
+    /// Records a job on `subject` in the caller's transaction; push it after the commit.
+    pub async fn record<J: Job>(
+        &self,
+        db: &mut OrgTx,
+        subject: J::Subject,
+    ) -> DbResult<Pending<J>> {
+        let job = J::new(db.org_id(), JobRunId::new(), subject);
+        job_runs::create(
+            db,
+            job.job_run_id(),
+            J::KIND,
+            J::subject_id(subject),
+            self.max_attempts(),
+        )
+        .await?;
+        Ok(Pending { job })
+    }
+
+    /// Like [`Self::record`], but records nothing (and returns `None`) when this kind already has an active
+    /// job for the subject (a unique index allows one, e.g. one sync per integration).
+    pub async fn record_exclusive<J: Job>(
+        &self,
+        db: &mut OrgTx,
+        subject: J::Subject,
+    ) -> DbResult<Option<Pending<J>>> {
+        let job = J::new(db.org_id(), JobRunId::new(), subject);
+        let subject_id = J::subject_id(subject).ok_or(crate::db::DbError::NotFound)?;
+        let created = job_runs::create_exclusive(
+            db,
+            job.job_run_id(),
+            J::KIND,
+            subject_id,
+            self.max_attempts(),
+        )
+        .await?;
+        Ok(created.then_some(Pending { job }))
+    }
+
+    /// Pushes a recorded job whose transaction committed. A failed push is logged, not returned: the sweeper
+    /// enqueues the job again within a minute, so the request that asked for it still succeeds.
+    pub async fn push<J: Job>(&self, pending: Pending<J>) {
+        let job_run_id = pending.job_run_id();
+        if let Err(e) = self.push_payload(pending.job).await {
+            tracing::warn!(error = %e, %job_run_id, kind = J::KIND, "enqueue failed; the sweeper will retry");
+        }
+    }
+
+    /// Pushes a payload onto its kind's queue.
+    async fn push_payload<J: Job>(&self, job: J) -> anyhow::Result<()> {
+        storage::<J>(self.conn.clone(), &self.prefix, J::KIND)
             .push(job)
             .await
-            .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", T::KIND))
-    }
-
-    /// Pushes a job whose `job_runs` row is committed; a failed push is logged, not returned: the sweeper
-    /// enqueues the job again within a minute, so the request that asked for it still succeeds.
-    pub async fn push_or_sweep<T: Job>(&self, job_run_id: JobRunId, job: T) {
-        if let Err(e) = self.push(job).await {
-            tracing::warn!(error = %e, %job_run_id, "enqueue failed; the sweeper will retry");
-        }
-    }
-
-    /// Enqueues again a tracked job whose first enqueue was lost, or whose worker died (see the worker's
-    /// sweeper): the payload is rebuilt from the job's row (kind, organization, subject).
-    pub async fn requeue(
-        &self,
-        kind: &str,
-        org_id: OrgId,
-        job_run_id: JobRunId,
-        subject: Option<uuid::Uuid>,
-    ) -> anyhow::Result<()> {
-        match (kind, subject) {
-            (SendInvitationEmail::KIND, Some(inv)) => {
-                self.push(SendInvitationEmail::V1 {
-                    org_id,
-                    job_run_id,
-                    invitation_id: InvitationId(inv),
-                })
-                .await
-            }
-            (GenerateSampleData::KIND, _) => {
-                self.push(GenerateSampleData::V1 { org_id, job_run_id })
-                    .await
-            }
-            (SyncIntegration::KIND, Some(id)) => {
-                self.push(SyncIntegration::V1 {
-                    org_id,
-                    job_run_id,
-                    integration_id: IntegrationId(id),
-                })
-                .await
-            }
-            (ProcessWebhook::KIND, Some(id)) => {
-                self.push(ProcessWebhook::V1 {
-                    org_id,
-                    job_run_id,
-                    delivery_id: WebhookDeliveryId(id),
-                })
-                .await
-            }
-            (DeleteIntegration::KIND, Some(id)) => {
-                self.push(DeleteIntegration::V1 {
-                    org_id,
-                    job_run_id,
-                    integration_id: IntegrationId(id),
-                })
-                .await
-            }
-            _ => anyhow::bail!("cannot requeue job kind {kind:?} (subject {subject:?})"),
-        }
+            .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", J::KIND))
     }
 }
 
@@ -192,11 +245,7 @@ mod tests {
 
     #[test]
     fn payloads_are_versioned_and_carry_ids_only() {
-        let job = SendInvitationEmail::V1 {
-            org_id: OrgId::new(),
-            job_run_id: JobRunId::new(),
-            invitation_id: InvitationId::new(),
-        };
+        let job = SendInvitationEmail::new(OrgId::new(), JobRunId::new(), InvitationId::new());
         let v = serde_json::to_value(&job).unwrap();
         assert_eq!(v["version"], "1");
         assert_eq!(v.as_object().unwrap().len(), 4);
@@ -204,13 +253,38 @@ mod tests {
             serde_json::from_value::<SendInvitationEmail>(v).unwrap(),
             job
         );
-        let sync = SyncIntegration::V1 {
-            org_id: OrgId::new(),
-            job_run_id: JobRunId::new(),
-            integration_id: IntegrationId::new(),
-        };
-        let v = serde_json::to_value(&sync).unwrap();
-        assert_eq!(v.as_object().unwrap().len(), 4);
-        assert_eq!(serde_json::from_value::<SyncIntegration>(v).unwrap(), sync);
+        let sample = GenerateSampleData::new(OrgId::new(), JobRunId::new(), ());
+        let v = serde_json::to_value(&sample).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 3);
+        assert_eq!(
+            serde_json::from_value::<GenerateSampleData>(v).unwrap(),
+            sample
+        );
+    }
+
+    #[test]
+    fn a_payload_is_rebuilt_from_its_row() {
+        let (org, run, integration) = (OrgId::new(), JobRunId::new(), IntegrationId::new());
+        let job = SyncIntegration::new(org, run, integration);
+        let subject = SyncIntegration::subject_id(integration);
+        assert_eq!(subject, Some(integration.0));
+        assert_eq!(SyncIntegration::rebuild(org, run, subject), Some(job));
+        // A kind that works on a row cannot be rebuilt without it; one of a whole organization can.
+        assert_eq!(SyncIntegration::rebuild(org, run, None), None);
+        assert_eq!(
+            GenerateSampleData::rebuild(org, run, None),
+            Some(GenerateSampleData::new(org, run, ()))
+        );
+    }
+
+    #[test]
+    fn kinds_are_the_queue_names_and_unique() {
+        assert_eq!(SendInvitationEmail::KIND, "send_invitation_email");
+        assert_eq!(DeleteIntegration::KIND, "delete_integration");
+        let mut kinds = KINDS.to_vec();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), KINDS.len());
+        assert!(KINDS.contains(&SyncIntegration::KIND));
     }
 }

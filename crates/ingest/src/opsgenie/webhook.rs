@@ -9,6 +9,17 @@ use crate::connector::WebhookUpdate;
 use chrono::Utc;
 use insights_types::api::{IncidentSource, IncidentStatus};
 use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+/// The header Opsgenie must send with every webhook, holding the integration's secret (Opsgenie cannot sign
+/// its webhooks: the product makes the secret up and the user adds it to the webhook's headers).
+pub const SECRET_HEADER: &str = "X-Insights-Webhook-Secret";
+
+/// Whether the secret header `given` is the integration's `secret` (constant-time).
+#[must_use]
+pub fn verify_secret(secret: &[u8], given: &str) -> bool {
+    !secret.is_empty() && bool::from(given.trim().as_bytes().ct_eq(secret))
+}
 
 /// Reads a delivery. Its `event_type` is Opsgenie's action name (`Create`, `Close`, …).
 pub fn parse(body: &[u8]) -> Result<WebhookUpdate, String> {
