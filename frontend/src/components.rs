@@ -2,10 +2,10 @@
 //! that disable while submitting, cards, empty and loading states, the "coming soon" panel, and the feedback
 //! dialog.
 
-use crate::api::ApiFailure;
+use crate::api::{self, ApiFailure};
 use crate::session::use_session;
 use insights_types::OrgId;
-use insights_types::api::{FeedbackIn, FeedbackOut};
+use insights_types::api::FeedbackIn;
 use leptos::prelude::*;
 
 /// A labelled input; `hint` shows under the label, `error` under the input (and marks it invalid for screen
@@ -218,13 +218,7 @@ pub fn FeedbackButton(org: Signal<Option<OrgId>>) -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r = crate::api::call::<FeedbackOut>(
-                session,
-                "POST",
-                &format!("/api/v1/orgs/{org}/feedback"),
-                Some(&body),
-            )
-            .await;
+            let r = api::feedback::send_feedback(session, org, &body).await;
             busy.set(false);
             match r {
                 Ok(_) => {

@@ -132,7 +132,7 @@ impl Session {
         }
         let this = *self;
         let fut: RefreshFuture = async move {
-            let result = match api::refresh_token().await {
+            let result = match api::auth::refresh().await {
                 Ok(TokenOut {
                     access_token,
                     expires_in,
@@ -159,7 +159,7 @@ impl Session {
 
     /// Reloads the user and memberships.
     pub async fn reload_me(&self) -> api::ApiResult<()> {
-        let me: MeOut = api::get(*self, "/api/v1/me").await?;
+        let me = api::me::get_me(*self).await?;
         self.set_me(me);
         Ok(())
     }
@@ -182,8 +182,7 @@ impl Session {
 
     /// Ends the session on the server too.
     pub async fn log_out(&self) {
-        let _: api::ApiResult<()> =
-            api::anonymous("POST", "/api/v1/auth/logout", None::<&()>).await;
+        let _ = api::auth::logout().await;
         self.sign_out_locally();
     }
 }

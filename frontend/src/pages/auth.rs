@@ -1,11 +1,9 @@
 //! Sign up, log in, and the invitation link (`/join?token=…`), for signed-in and signed-out visitors.
 
-use crate::api::{self, ApiFailure};
+use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{ErrorBanner, Spinner, SubmitButton, TextField, field_error};
 use crate::session::{Session, Status, use_session};
-use insights_types::api::{
-    AuthOut, InvitationPreviewOut, InvitationTokenIn, LoginIn, MeOut, SignupIn,
-};
+use insights_types::api::{AuthOut, InvitationTokenIn, LoginIn, SignupIn};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
@@ -20,18 +18,17 @@ fn next_path() -> String {
         .unwrap_or_else(|| "/".to_owned())
 }
 
-/// Posts a sign-up or login form. On success: signs in, loads the memberships and goes to `next` (or, without
-/// one, to the organization just joined). On failure: shows the error and re-enables the form.
+/// Sends a sign-up or login form (`request`). On success: signs in, loads the memberships and goes to `next`
+/// (or, without one, to the organization just joined). On failure: shows the error and re-enables the form.
 async fn authenticate(
     session: Session,
-    path: &str,
-    body: &impl serde::Serialize,
+    request: impl Future<Output = ApiResult<AuthOut>>,
     next: Option<String>,
     navigate: impl Fn(&str, NavigateOptions),
     error: RwSignal<Option<ApiFailure>>,
     busy: RwSignal<bool>,
 ) {
-    match api::anonymous::<AuthOut>("POST", path, Some(body)).await {
+    match request.await {
         Ok(out) => {
             session.signed_in(&out);
             let _ = session.reload_me().await;
@@ -90,8 +87,7 @@ pub fn Login() -> impl IntoView {
         leptos::task::spawn_local(async move {
             authenticate(
                 session,
-                "/api/v1/auth/login",
-                &body,
+                api::auth::login(&body),
                 Some(next),
                 navigate,
                 error,
@@ -141,8 +137,7 @@ pub fn Signup() -> impl IntoView {
         leptos::task::spawn_local(async move {
             authenticate(
                 session,
-                "/api/v1/auth/signup",
-                &body,
+                api::auth::signup(&body),
                 Some(next),
                 navigate,
                 error,
@@ -181,14 +176,7 @@ pub fn Join() -> impl IntoView {
         let token = token.clone();
         LocalResource::new(move || {
             let token = token.clone();
-            async move {
-                api::anonymous::<InvitationPreviewOut>(
-                    "POST",
-                    "/api/v1/invitations/lookup",
-                    Some(&InvitationTokenIn { token }),
-                )
-                .await
-            }
+            async move { api::invitations::lookup_invitation(&InvitationTokenIn { token }).await }
         })
     };
     view! {
@@ -235,9 +223,7 @@ fn AcceptAsSignedIn(token: String) -> impl IntoView {
         let navigate = navigate.clone();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::call::<MeOut>(session, "POST", "/api/v1/invitations/accept", Some(&body))
-                .await
-            {
+            match api::invitations::accept_invitation(session, &body).await {
                 Ok(me) => {
                     let org = me.memberships.last().map(|m| m.organization.id);
                     session.set_me(me);
@@ -288,8 +274,7 @@ fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             authenticate(
                 session,
-                "/api/v1/auth/signup",
-                &body,
+                api::auth::signup(&body),
                 None,
                 navigate,
                 error,

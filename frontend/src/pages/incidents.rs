@@ -7,9 +7,7 @@ use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
 use crate::session::use_session;
 use crate::time;
-use insights_types::api::{
-    IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, ServiceOut, TeamOut,
-};
+use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus};
 use insights_types::{IncidentId, OrgId};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -222,12 +220,10 @@ pub fn Incidents() -> impl IntoView {
         since: since.get_untracked(),
         until: until.get_untracked(),
     };
-    let services = LocalResource::new(move || async move {
-        api::get::<Page<ServiceOut>>(session, &format!("/api/v1/orgs/{org}/services")).await
-    });
-    let teams = LocalResource::new(move || async move {
-        api::get::<Page<TeamOut>>(session, &format!("/api/v1/orgs/{org}/teams")).await
-    });
+    let services =
+        LocalResource::new(move || async move { api::services::list_services(session, org).await });
+    let teams =
+        LocalResource::new(move || async move { api::teams::list_teams(session, org).await });
     let service_options = Signal::derive(move || {
         let items = services
             .get()
@@ -256,25 +252,20 @@ pub fn Incidents() -> impl IntoView {
     });
 
     let load = move |more: bool| {
-        let mut params = applied.get_untracked().api_query();
-        params.push("limit=50".to_owned());
-        if more {
-            if let Some(c) = cursor.get_untracked() {
-                params.push(format!("cursor={}", js_sys::encode_uri_component(&c)));
-            }
+        let filters = applied.get_untracked().api_query();
+        let after = if more {
+            cursor.get_untracked()
         } else {
             items.set(Vec::new());
             cursor.set(None);
-        }
+            None
+        };
         let mine = generation.get_value() + 1;
         generation.set_value(mine);
         loading.set(true);
         leptos::task::spawn_local(async move {
-            let r = api::get::<Page<IncidentOut>>(
-                session,
-                &format!("/api/v1/orgs/{org}/incidents?{}", params.join("&")),
-            )
-            .await;
+            let r =
+                api::incidents::list_incidents(session, org, &filters, 50, after.as_deref()).await;
             if generation.try_get_value() != Some(mine) {
                 return;
             }
@@ -324,19 +315,13 @@ pub fn Incidents() -> impl IntoView {
     let exporting = RwSignal::new(None::<&'static str>);
     let exported = RwSignal::new(None::<String>);
     let export_error = RwSignal::new(None::<ApiFailure>);
-    let export = move |format: &'static str, ext: &'static str| {
-        let mut params = vec![format!("format={format}")];
-        params.extend(applied.get_untracked().api_query());
+    let export = move |format: &'static str| {
+        let filters = applied.get_untracked().api_query();
         exporting.set(Some(format));
         exported.set(None);
         export_error.set(None);
         leptos::task::spawn_local(async move {
-            let r = api::download(
-                session,
-                &format!("/api/v1/orgs/{org}/incidents/export?{}", params.join("&")),
-                &format!("incidents.{ext}"),
-            )
-            .await;
+            let r = api::incidents::export_incidents(session, org, format, &filters).await;
             let _ = exporting.try_set(None);
             match r {
                 Ok(name) => {
@@ -354,11 +339,11 @@ pub fn Incidents() -> impl IntoView {
             <h1>"Incidents"</h1>
             <div class="export" role="group" aria-label="Export the incidents shown">
                 <button class="btn small" id="export-csv" disabled=move || exporting.get().is_some()
-                    on:click=move |_| export("csv", "csv")>
+                    on:click=move |_| export("csv")>
                     {move || if exporting.get() == Some("csv") { "Exporting…" } else { "Export CSV" }}
                 </button>
                 <button class="btn small" id="export-jsonl" disabled=move || exporting.get().is_some()
-                    on:click=move |_| export("jsonl", "jsonl")>
+                    on:click=move |_| export("jsonl")>
                     {move || if exporting.get() == Some("jsonl") { "Exporting…" } else { "Export JSON lines" }}
                 </button>
             </div>
@@ -439,12 +424,9 @@ pub fn IncidentPage() -> impl IntoView {
         let id: Option<IncidentId> = params.read().get("incident").and_then(|s| s.parse().ok());
         async move {
             match id {
-                Some(id) => api::get::<IncidentDetailOut>(
-                    session,
-                    &format!("/api/v1/orgs/{org}/incidents/{id}"),
-                )
-                .await
-                .map(Some),
+                Some(id) => api::incidents::get_incident(session, org, id)
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         }

@@ -16,8 +16,7 @@ pub fn SampleHistory() -> impl IntoView {
     let poll = move |id: insights_types::JobRunId| {
         leptos::task::spawn_local(async move {
             loop {
-                match api::get::<JobRunOut>(session, &format!("/api/v1/orgs/{org}/jobs/{id}")).await
-                {
+                match api::jobs::get_job(session, org, id).await {
                     Ok(j) => {
                         let done = !j.state.is_active();
                         if job.try_set(Some(j)).is_some() || done {
@@ -36,14 +35,7 @@ pub fn SampleHistory() -> impl IntoView {
     let load = move |_| {
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::call::<JobRunOut>(
-                session,
-                "POST",
-                &format!("/api/v1/orgs/{org}/sample-data"),
-                None::<&()>,
-            )
-            .await
-            {
+            match api::sample_data::load_sample_data(session, org).await {
                 Ok(j) => {
                     let id = j.id;
                     job.set(Some(j));

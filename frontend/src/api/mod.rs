@@ -1,11 +1,26 @@
-//! The typed API client: every call goes through here, with the shared request and response types of
-//! `insights-types` (no hand-copied structs). It keeps the access token in memory only, refreshes it silently
-//! through the `HttpOnly` refresh cookie shortly before it expires and whenever the API answers 401, and turns
-//! error bodies into [`ApiFailure`], which forms use to put each message beside its field. Downloads (exports)
-//! go through the same path: the token is sent as a header, and the answer is saved from a `Blob`.
+//! The typed API client. This module is the transport: every request goes through it, with the shared request
+//! and response types of `insights-types` (no hand-copied structs). It keeps the access token in memory only,
+//! refreshes it silently through the `HttpOnly` refresh cookie shortly before it expires and whenever the API
+//! answers 401, and turns error bodies into [`ApiFailure`], which forms use to put each message beside its
+//! field. Downloads (exports) go through the same path: the token is sent as a header, and the answer is saved
+//! from a `Blob`. Pages never write an API path: each endpoint has one typed function in the module of its
+//! resource below.
+
+pub mod audit;
+pub mod auth;
+pub mod feedback;
+pub mod incidents;
+pub mod integrations;
+pub mod invitations;
+pub mod jobs;
+pub mod me;
+pub mod members;
+pub mod orgs;
+pub mod sample_data;
+pub mod services;
+pub mod teams;
 
 use crate::session::Session;
-use insights_types::api::TokenOut;
 use insights_types::{ErrorBody, FieldError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -174,8 +189,11 @@ fn failure(status: u16, text: &str) -> ApiFailure {
     }
 }
 
+/// No request body.
+const NO_BODY: Option<&()> = None;
+
 /// Calls the API without a token (sign-up, login, invitation look-up).
-pub async fn anonymous<T: DeserializeOwned>(
+async fn anonymous<T: DeserializeOwned>(
     method: &str,
     path: &str,
     body: Option<&impl Serialize>,
@@ -185,15 +203,9 @@ pub async fn anonymous<T: DeserializeOwned>(
     decode(status, &text)
 }
 
-/// Exchanges the refresh cookie for a new access token.
-pub async fn refresh_token() -> ApiResult<TokenOut> {
-    let (status, text) = exchange("POST", "/api/v1/auth/refresh", None, None).await?;
-    decode(status, &text)
-}
-
 /// Calls the API as the signed-in user; refreshes the token first when it is about to expire, and once more
 /// (then retries) on a 401. When the session is gone, signs out locally and the app redirects to login.
-pub async fn call<T: DeserializeOwned>(
+async fn call<T: DeserializeOwned>(
     session: Session,
     method: &str,
     path: &str,
@@ -219,14 +231,14 @@ pub async fn call<T: DeserializeOwned>(
 }
 
 /// `call` without a body.
-pub async fn get<T: DeserializeOwned>(session: Session, path: &str) -> ApiResult<T> {
-    call::<T>(session, "GET", path, None::<&()>).await
+async fn get<T: DeserializeOwned>(session: Session, path: &str) -> ApiResult<T> {
+    call::<T>(session, "GET", path, NO_BODY).await
 }
 
 /// Downloads a file from the API as the signed-in user (the token is in memory, so a plain link cannot carry
 /// it) and hands it to the browser to save, named after the server's `Content-Disposition` or `fallback_name`.
 /// Returns the file name.
-pub async fn download(session: Session, path: &str, fallback_name: &str) -> ApiResult<String> {
+async fn download(session: Session, path: &str, fallback_name: &str) -> ApiResult<String> {
     if session.expires_soon() {
         let _ = session.refresh().await;
     }
