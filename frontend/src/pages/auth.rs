@@ -18,37 +18,65 @@ fn next_path() -> String {
         .unwrap_or_else(|| "/".to_owned())
 }
 
-/// Sends a sign-up or login form (`request`). On success: signs in, loads the memberships and goes to `next`
-/// (or, without one, to the organization just joined). On failure: shows the error and re-enables the form.
-async fn authenticate(
+/// A sign-up or login form: its error and busy state, and where it goes once signed in.
+#[derive(Clone)]
+struct AuthForm<N> {
     session: Session,
-    request: impl Future<Output = ApiResult<AuthOut>>,
-    next: Option<String>,
-    navigate: impl Fn(&str, NavigateOptions),
     error: RwSignal<Option<ApiFailure>>,
     busy: RwSignal<bool>,
-) {
-    match request.await {
-        Ok(out) => {
-            session.signed_in(&out);
-            let _ = session.reload_me().await;
-            let target = next.unwrap_or_else(|| {
-                out.organization
-                    .as_ref()
-                    .map_or_else(|| "/".to_owned(), |o| format!("/orgs/{}/dashboard", o.id))
-            });
-            navigate(
-                &target,
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
-        }
-        Err(e) => {
-            error.set(Some(e));
-            busy.set(false);
-        }
+    /// Where to go after signing in; without it, to the organization just joined.
+    next: Option<String>,
+    navigate: N,
+}
+
+/// The state of a new sign-up or login form that goes to `next` once signed in.
+fn auth_form(next: Option<String>) -> AuthForm<impl Fn(&str, NavigateOptions) + Clone + 'static> {
+    AuthForm {
+        session: use_session(),
+        error: RwSignal::new(None),
+        busy: RwSignal::new(false),
+        next,
+        navigate: use_navigate(),
+    }
+}
+
+impl<N: Fn(&str, NavigateOptions) + Clone + 'static> AuthForm<N> {
+    /// Sends the form (`request`, not started yet), disabled meanwhile. On success: signs in, loads the
+    /// memberships and goes to `next` (or, without one, to the organization just joined). On failure: shows
+    /// the error and re-enables the form.
+    fn send(&self, request: impl Future<Output = ApiResult<AuthOut>> + 'static) {
+        let Self {
+            session,
+            error,
+            busy,
+            next,
+            navigate,
+        } = self.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match request.await {
+                Ok(out) => {
+                    session.signed_in(&out);
+                    let _ = session.reload_me().await;
+                    let target = next.unwrap_or_else(|| {
+                        out.organization
+                            .as_ref()
+                            .map_or_else(|| "/".to_owned(), |o| format!("/orgs/{}/dashboard", o.id))
+                    });
+                    navigate(
+                        &target,
+                        NavigateOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    );
+                }
+                Err(e) => {
+                    error.set(Some(e));
+                    busy.set(false);
+                }
+            }
+        });
     }
 }
 
@@ -57,44 +85,29 @@ pub fn Login() -> impl IntoView {
     let session = use_session();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let navigate = use_navigate();
     let next = next_path();
+    let form = auth_form(Some(next.clone()));
+    let (busy, error) = (form.busy, form.error);
     let signup_href = format!("/signup?next={}", js_sys::encode_uri_component(&next));
-    {
-        let (navigate, next) = (navigate.clone(), next.clone());
-        Effect::new(move |_| {
-            if session.status() == Status::SignedIn {
-                navigate(
-                    &next,
-                    NavigateOptions {
-                        replace: true,
-                        ..Default::default()
-                    },
-                );
-            }
-        });
-    }
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if session.status() == Status::SignedIn {
+            navigate(
+                &next,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = LoginIn {
             email: email.get_untracked(),
             password: password.get_untracked(),
         };
-        let (navigate, next) = (navigate.clone(), next.clone());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            authenticate(
-                session,
-                api::auth::login(&body),
-                Some(next),
-                navigate,
-                error,
-                busy,
-            )
-            .await;
-        });
+        form.send(async move { api::auth::login(&body).await });
     };
     view! {
         <main class="centered">
@@ -114,15 +127,12 @@ pub fn Login() -> impl IntoView {
 
 #[component]
 pub fn Signup() -> impl IntoView {
-    let session = use_session();
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let org = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let navigate = use_navigate();
-    let next = next_path();
+    let form = auth_form(Some(next_path()));
+    let (busy, error) = (form.busy, form.error);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = SignupIn {
@@ -132,19 +142,7 @@ pub fn Signup() -> impl IntoView {
             organization_name: Some(org.get_untracked()),
             invitation_token: None,
         };
-        let (navigate, next) = (navigate.clone(), next.clone());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            authenticate(
-                session,
-                api::auth::signup(&body),
-                Some(next),
-                navigate,
-                error,
-                busy,
-            )
-            .await;
-        });
+        form.send(async move { api::auth::signup(&body).await });
     };
     view! {
         <main class="centered">
@@ -249,13 +247,11 @@ fn AcceptAsSignedIn(token: String) -> impl IntoView {
 
 #[component]
 fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
-    let session = use_session();
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let email_value = RwSignal::new(email.clone());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let navigate = use_navigate();
+    let form = auth_form(None);
+    let (busy, error) = (form.busy, form.error);
     let login_href = format!(
         "/login?next={}",
         js_sys::encode_uri_component(&format!("/join?token={token}"))
@@ -269,19 +265,7 @@ fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
             organization_name: None,
             invitation_token: Some(token.clone()),
         };
-        let navigate = navigate.clone();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            authenticate(
-                session,
-                api::auth::signup(&body),
-                None,
-                navigate,
-                error,
-                busy,
-            )
-            .await;
-        });
+        form.send(async move { api::auth::signup(&body).await });
     };
     view! {
         <form on:submit=submit novalidate>

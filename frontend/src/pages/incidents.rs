@@ -2,12 +2,12 @@
 //! filters select as CSV or JSON lines) and one incident with its details, its link in the source, and its
 //! timeline.
 
-use crate::api::{self, ApiFailure};
+use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
 use crate::session::use_session;
 use crate::time;
-use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus};
+use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus, Page};
 use insights_types::{IncidentId, OrgId};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -171,8 +171,19 @@ fn ListSelect(
     }
 }
 
-/// Options for a service or team filter: `(id, name)`, the source added when several sources are listed.
-fn ref_options(items: Vec<(String, String, IncidentSource)>) -> Vec<(String, String)> {
+/// Options for a service or team filter, from the API's list (none until it answers): `(id, name)` as
+/// `parts` gives them, the source added when several sources are listed.
+fn ref_options<T>(
+    list: Option<ApiResult<Page<T>>>,
+    parts: impl Fn(T) -> (String, String, IncidentSource),
+) -> Vec<(String, String)> {
+    let items: Vec<_> = list
+        .and_then(Result::ok)
+        .map(|p| p.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(parts)
+        .collect();
     let mixed = items.windows(2).any(|w| w[0].2 != w[1].2);
     items
         .into_iter()
@@ -225,31 +236,10 @@ pub fn Incidents() -> impl IntoView {
     let teams =
         LocalResource::new(move || async move { api::teams::list_teams(session, org).await });
     let service_options = Signal::derive(move || {
-        let items = services
-            .get()
-            .and_then(Result::ok)
-            .map(|p| p.items)
-            .unwrap_or_default();
-        ref_options(
-            items
-                .into_iter()
-                .map(|s| (s.id.to_string(), s.name, s.source))
-                .collect(),
-        )
+        ref_options(services.get(), |s| (s.id.to_string(), s.name, s.source))
     });
-    let team_options = Signal::derive(move || {
-        let items = teams
-            .get()
-            .and_then(Result::ok)
-            .map(|p| p.items)
-            .unwrap_or_default();
-        ref_options(
-            items
-                .into_iter()
-                .map(|t| (t.id.to_string(), t.name, t.source))
-                .collect(),
-        )
-    });
+    let team_options =
+        Signal::derive(move || ref_options(teams.get(), |t| (t.id.to_string(), t.name, t.source)));
 
     let load = move |more: bool| {
         let filters = applied.get_untracked().api_query();

@@ -1,6 +1,6 @@
 //! The audit log tab of the settings: who did what and when, newest first, a page at a time.
 
-use super::{SettingsTabs, org_id};
+use super::{SettingsHead, org_id};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, Spinner};
 use crate::session::use_session;
@@ -30,8 +30,7 @@ pub fn AuditLog() -> impl IntoView {
     };
     load(None);
     view! {
-        <h1>"Settings"</h1>
-        <SettingsTabs />
+        <SettingsHead />
         <section class="card">
             <h2>"Audit log"</h2>
             <ErrorBanner error=error.into() />

@@ -1,6 +1,6 @@
 //! The feedback tab of the settings: the messages sent with the Feedback button, newest first.
 
-use super::{SettingsTabs, org_id};
+use super::{SettingsHead, org_id};
 use crate::api;
 use crate::components::{EmptyState, Spinner};
 use crate::session::use_session;
@@ -15,8 +15,7 @@ pub fn FeedbackList() -> impl IntoView {
             move || async move { api::feedback::list_feedback(session, org, 100).await },
         );
     view! {
-        <h1>"Settings"</h1>
-        <SettingsTabs />
+        <SettingsHead />
         <section class="card">
             <h2>"Feedback"</h2>
             <Suspense fallback=|| view! { <Spinner /> }>

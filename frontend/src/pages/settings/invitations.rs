@@ -1,7 +1,7 @@
 //! The invitations tab of the settings: invite someone (the link is shown once), and the pending invitations
 //! with their revocation.
 
-use super::{SettingsTabs, apply, can, org_id};
+use super::{SettingsHead, apply, can, org_id};
 use crate::api::{self, ApiFailure};
 use crate::components::{EmptyState, ErrorBanner, Spinner, SubmitButton, TextField, field_error};
 use crate::session::use_session;
@@ -64,8 +64,7 @@ pub fn Invitations() -> impl IntoView {
         });
     };
     view! {
-        <h1>"Settings"</h1>
-        <SettingsTabs />
+        <SettingsHead />
         <Show when=move || allowed() fallback=|| view! { <p class="banner">"Your role cannot invite people."</p> }>
             <section class="card">
                 <h2>"Invite someone"</h2>

@@ -1,6 +1,6 @@
 //! The members tab of the settings: who belongs to the organization, their roles, and removing them.
 
-use super::{SettingsTabs, apply, can, org_id};
+use super::{SettingsHead, apply, can, org_id};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, Spinner};
 use crate::session::use_session;
@@ -36,8 +36,7 @@ pub fn Members() -> impl IntoView {
         });
     };
     view! {
-        <h1>"Settings"</h1>
-        <SettingsTabs />
+        <SettingsHead />
         <section class="card">
             <h2>"Members"</h2>
             <ErrorBanner error=error.into() />

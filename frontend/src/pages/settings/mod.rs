@@ -45,13 +45,14 @@ fn can(org: OrgId, p: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 's
     move || session.role_in(org).is_some_and(|r| r.can(p))
 }
 
-/// Tabs of the settings area.
+/// The title and tabs of the settings area, above each tab's page.
 #[component]
-fn SettingsTabs() -> impl IntoView {
+fn SettingsHead() -> impl IntoView {
     let org = org_id();
     let admin = can(org, Permission::ViewAuditLog);
     let invite = can(org, Permission::InviteMembers);
     view! {
+        <h1>"Settings"</h1>
         <nav class="tabs" aria-label="Settings">
             <A href=format!("/orgs/{org}/settings") exact=true>"Organization"</A>
             <A href=format!("/orgs/{org}/settings/members")>"Members"</A>

@@ -1,6 +1,6 @@
 //! The organization tab of the settings (its name), and creating another organization.
 
-use super::{SettingsTabs, can, org_id};
+use super::{SettingsHead, can, org_id};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, Spinner, SubmitButton, TextField, field_error};
 use crate::layout::{Frame, RequireAuth};
@@ -47,8 +47,7 @@ pub fn OrgSettings() -> impl IntoView {
         });
     };
     view! {
-        <h1>"Settings"</h1>
-        <SettingsTabs />
+        <SettingsHead />
         <section class="card">
             <h2>"Organization"</h2>
             <Suspense fallback=|| view! { <Spinner /> }>
