@@ -162,6 +162,7 @@ pub fn field_error_under(
     Signal::derive(move || error.get().and_then(|e| e.field_under(&name)))
 }
 
+/// A loading indicator, announced to screen readers; `label` defaults to "Loading…".
 #[component]
 pub fn Spinner(#[prop(into, optional)] label: Option<String>) -> impl IntoView {
     view! {
@@ -172,6 +173,7 @@ pub fn Spinner(#[prop(into, optional)] label: Option<String>) -> impl IntoView {
     }
 }
 
+/// What an empty list shows: a title, and a hint at how to fill it.
 #[component]
 pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> impl IntoView {
     view! {

@@ -70,6 +70,7 @@ impl ApiFailure {
         self.body.error.message.clone()
     }
 
+    /// The API's error code (`validation_failed`, `not_found`…), for deciding what to do.
     #[must_use]
     pub fn code(&self) -> &str {
         &self.body.error.code

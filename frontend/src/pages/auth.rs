@@ -80,6 +80,7 @@ impl<N: Fn(&str, NavigateOptions) + Clone + 'static> AuthForm<N> {
     }
 }
 
+/// `/login?next=…`: signs in, then goes to `next` (a visitor already signed in goes there at once).
 #[component]
 pub fn Login() -> impl IntoView {
     let session = use_session();
@@ -125,6 +126,7 @@ pub fn Login() -> impl IntoView {
     }
 }
 
+/// `/signup?next=…`: creates an account with its first organization, then goes to `next`.
 #[component]
 pub fn Signup() -> impl IntoView {
     let name = RwSignal::new(String::new());

@@ -198,6 +198,7 @@ fn ref_options<T>(
         .collect()
 }
 
+/// `/orgs/:org/incidents`: the filtered history, newest first, with "load more" and the export.
 #[component]
 pub fn Incidents() -> impl IntoView {
     let session = use_session();
@@ -405,6 +406,7 @@ pub fn Incidents() -> impl IntoView {
     }
 }
 
+/// `/orgs/:org/incidents/:incident`: one incident, its facts, its link in the source, and its timeline.
 #[component]
 pub fn IncidentPage() -> impl IntoView {
     let session = use_session();

@@ -7,6 +7,7 @@ use crate::session::use_session;
 use insights_types::api::{MePatch, PasswordChangeIn};
 use leptos::prelude::*;
 
+/// `/profile`: the signed-in user's name and password.
 #[component]
 pub fn Profile() -> impl IntoView {
     view! { <RequireAuth><Frame org=Signal::derive(|| None)><ProfileForms /></Frame></RequireAuth> }

@@ -3,6 +3,7 @@
 use crate::components::ComingSoon;
 use leptos::prelude::*;
 
+/// The "coming soon" panel of the section `name` (Dashboard, Patterns, Runbooks, Automations).
 #[component]
 pub fn Section(#[prop(into)] name: String) -> impl IntoView {
     let what = match name.as_str() {

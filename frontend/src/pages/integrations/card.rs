@@ -30,6 +30,7 @@ enum Panel {
     Webhook,
 }
 
+/// The card of one integration of the board.
 #[component]
 pub fn IntegrationCard(board: Board, id: IntegrationId) -> impl IntoView {
     let session = board.session();

@@ -133,6 +133,7 @@ impl Form {
     }
 }
 
+/// The wizard that connects a tool of `kind`; `close` goes back to the board.
 #[component]
 pub fn ConnectWizard(
     board: Board,

@@ -129,6 +129,7 @@ impl Board {
         self.watch();
     }
 
+    /// Takes an integration off the list (it was disconnected).
     pub fn remove(self, id: IntegrationId) {
         self.list.update(|l| l.retain(|i| i.id != id));
     }
@@ -206,6 +207,7 @@ pub(super) fn org_and_permission() -> (OrgId, Session, impl Fn() -> bool + Copy)
     (org, session, allowed)
 }
 
+/// `/orgs/:org/integrations`: the connected tools, connecting another, and the sample history.
 #[component]
 pub fn Integrations() -> impl IntoView {
     let (org, session, allowed) = org_and_permission();

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use std::time::Duration;
 
+/// The sample history's card: load it (admins and owners), and follow its job until it is done.
 #[component]
 pub fn SampleHistory() -> impl IntoView {
     let (org, session, allowed) = super::org_and_permission();

@@ -7,6 +7,7 @@ use crate::session::use_session;
 use insights_types::api::AuditEventOut;
 use leptos::prelude::*;
 
+/// `/orgs/:org/settings/audit`: the audit log, 50 events at a time.
 #[component]
 pub fn AuditLog() -> impl IntoView {
     let session = use_session();

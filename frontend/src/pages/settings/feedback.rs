@@ -6,6 +6,7 @@ use crate::components::{EmptyState, Spinner};
 use crate::session::use_session;
 use leptos::prelude::*;
 
+/// `/orgs/:org/settings/feedback`: the last 100 feedback messages.
 #[component]
 pub fn FeedbackList() -> impl IntoView {
     let session = use_session();

@@ -9,6 +9,7 @@ use insights_types::api::{InvitationIn, InvitationOut};
 use insights_types::{InvitationId, Permission, Role};
 use leptos::prelude::*;
 
+/// `/orgs/:org/settings/invitations`: invite someone, and the pending invitations.
 #[component]
 pub fn Invitations() -> impl IntoView {
     let session = use_session();

@@ -8,6 +8,7 @@ use insights_types::api::MemberPatch;
 use insights_types::{Permission, Role, UserId};
 use leptos::prelude::*;
 
+/// `/orgs/:org/settings/members`: the members, with their roles for those who may change them.
 #[component]
 pub fn Members() -> impl IntoView {
     let session = use_session();

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
+/// `/orgs/:org/settings`: the organization's name (editable by those allowed).
 #[component]
 pub fn OrgSettings() -> impl IntoView {
     let session = use_session();
