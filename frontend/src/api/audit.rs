@@ -7,15 +7,15 @@ use insights_types::api::{AuditEventOut, Page};
 
 /// `GET /api/v1/orgs/{org}/audit-log?limit=…&cursor=…`: a page of events, newest first; `cursor` is the
 /// previous page's `next_cursor`.
-pub async fn list_audit_events(
+pub fn list_audit_events(
     session: Session,
     org: OrgId,
     limit: u32,
     cursor: Option<&str>,
-) -> ApiResult<Page<AuditEventOut>> {
+) -> impl Future<Output = ApiResult<Page<AuditEventOut>>> {
     let path = match cursor {
         Some(c) => format!("/api/v1/orgs/{org}/audit-log?limit={limit}&cursor={c}"),
         None => format!("/api/v1/orgs/{org}/audit-log?limit={limit}"),
     };
-    get(session, &path).await
+    get(session, path)
 }

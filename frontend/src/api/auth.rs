@@ -5,21 +5,21 @@ use super::{ApiResult, NO_BODY, anonymous};
 use insights_types::api::{AuthOut, LoginIn, SignupIn, TokenOut};
 
 /// `POST /api/v1/auth/signup`: creates an account (with a new organization, or through an invitation).
-pub async fn signup(body: &SignupIn) -> ApiResult<AuthOut> {
-    anonymous("POST", "/api/v1/auth/signup", Some(body)).await
+pub fn signup(body: &SignupIn) -> impl Future<Output = ApiResult<AuthOut>> {
+    anonymous("POST", "/api/v1/auth/signup".to_owned(), Some(body))
 }
 
 /// `POST /api/v1/auth/login`.
-pub async fn login(body: &LoginIn) -> ApiResult<AuthOut> {
-    anonymous("POST", "/api/v1/auth/login", Some(body)).await
+pub fn login(body: &LoginIn) -> impl Future<Output = ApiResult<AuthOut>> {
+    anonymous("POST", "/api/v1/auth/login".to_owned(), Some(body))
 }
 
 /// `POST /api/v1/auth/refresh`: exchanges the refresh cookie for a new access token.
-pub async fn refresh() -> ApiResult<TokenOut> {
-    anonymous("POST", "/api/v1/auth/refresh", NO_BODY).await
+pub fn refresh() -> impl Future<Output = ApiResult<TokenOut>> {
+    anonymous("POST", "/api/v1/auth/refresh".to_owned(), NO_BODY)
 }
 
 /// `POST /api/v1/auth/logout`: ends the session on the server and clears the refresh cookie.
-pub async fn logout() -> ApiResult<()> {
-    anonymous("POST", "/api/v1/auth/logout", NO_BODY).await
+pub fn logout() -> impl Future<Output = ApiResult<()>> {
+    anonymous("POST", "/api/v1/auth/logout".to_owned(), NO_BODY)
 }

@@ -6,21 +6,21 @@ use insights_types::OrgId;
 use insights_types::api::{FeedbackIn, FeedbackOut, Page};
 
 /// `POST /api/v1/orgs/{org}/feedback`.
-pub async fn send_feedback(
+pub fn send_feedback(
     session: Session,
     org: OrgId,
     body: &FeedbackIn,
-) -> ApiResult<FeedbackOut> {
+) -> impl Future<Output = ApiResult<FeedbackOut>> {
     let path = format!("/api/v1/orgs/{org}/feedback");
-    call(session, "POST", &path, Some(body)).await
+    call(session, "POST", path, Some(body))
 }
 
 /// `GET /api/v1/orgs/{org}/feedback?limit=…`: the newest messages.
-pub async fn list_feedback(
+pub fn list_feedback(
     session: Session,
     org: OrgId,
     limit: u32,
-) -> ApiResult<Page<FeedbackOut>> {
+) -> impl Future<Output = ApiResult<Page<FeedbackOut>>> {
     let path = format!("/api/v1/orgs/{org}/feedback?limit={limit}");
-    get(session, &path).await
+    get(session, path)
 }

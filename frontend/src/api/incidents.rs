@@ -8,42 +8,42 @@ use insights_types::{IncidentId, OrgId};
 
 /// `GET /api/v1/orgs/{org}/incidents?{filters}&limit=…&cursor=…`: a page of incidents, newest first;
 /// `cursor` is the previous page's `next_cursor`.
-pub async fn list_incidents(
+pub fn list_incidents(
     session: Session,
     org: OrgId,
     filters: &[String],
     limit: u32,
     cursor: Option<&str>,
-) -> ApiResult<Page<IncidentOut>> {
+) -> impl Future<Output = ApiResult<Page<IncidentOut>>> {
     let mut params = filters.to_vec();
     params.push(format!("limit={limit}"));
     if let Some(c) = cursor {
         params.push(format!("cursor={}", js_sys::encode_uri_component(c)));
     }
     let path = format!("/api/v1/orgs/{org}/incidents?{}", params.join("&"));
-    get(session, &path).await
+    get(session, path)
 }
 
 /// `GET /api/v1/orgs/{org}/incidents/export?format={format}&{filters}`: downloads every incident the filters
 /// select (`format` is `csv` or `jsonl`) and saves the file, named by the server or `incidents.{format}`.
 /// Returns the file name.
-pub async fn export_incidents(
+pub fn export_incidents(
     session: Session,
     org: OrgId,
     format: &str,
     filters: &[String],
-) -> ApiResult<String> {
+) -> impl Future<Output = ApiResult<String>> {
     let mut params = vec![format!("format={format}")];
     params.extend_from_slice(filters);
     let path = format!("/api/v1/orgs/{org}/incidents/export?{}", params.join("&"));
-    download(session, &path, &format!("incidents.{format}")).await
+    download(session, path, format!("incidents.{format}"))
 }
 
 /// `GET /api/v1/orgs/{org}/incidents/{id}`: one incident, its description and its timeline.
-pub async fn get_incident(
+pub fn get_incident(
     session: Session,
     org: OrgId,
     id: IncidentId,
-) -> ApiResult<IncidentDetailOut> {
-    get(session, &format!("/api/v1/orgs/{org}/incidents/{id}")).await
+) -> impl Future<Output = ApiResult<IncidentDetailOut>> {
+    get(session, format!("/api/v1/orgs/{org}/incidents/{id}"))
 }

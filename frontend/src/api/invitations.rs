@@ -9,33 +9,50 @@ use insights_types::api::{
 use insights_types::{InvitationId, OrgId};
 
 /// `GET /api/v1/orgs/{org}/invitations`: the pending invitations.
-pub async fn list_invitations(session: Session, org: OrgId) -> ApiResult<Page<InvitationOut>> {
-    get(session, &format!("/api/v1/orgs/{org}/invitations")).await
+pub fn list_invitations(
+    session: Session,
+    org: OrgId,
+) -> impl Future<Output = ApiResult<Page<InvitationOut>>> {
+    get(session, format!("/api/v1/orgs/{org}/invitations"))
 }
 
 /// `POST /api/v1/orgs/{org}/invitations`: the answer holds the link, shown only this once.
-pub async fn create_invitation(
+pub fn create_invitation(
     session: Session,
     org: OrgId,
     body: &InvitationIn,
-) -> ApiResult<InvitationOut> {
+) -> impl Future<Output = ApiResult<InvitationOut>> {
     let path = format!("/api/v1/orgs/{org}/invitations");
-    call(session, "POST", &path, Some(body)).await
+    call(session, "POST", path, Some(body))
 }
 
 /// `DELETE /api/v1/orgs/{org}/invitations/{id}`: revokes a pending invitation.
-pub async fn revoke_invitation(session: Session, org: OrgId, id: InvitationId) -> ApiResult<()> {
+pub fn revoke_invitation(
+    session: Session,
+    org: OrgId,
+    id: InvitationId,
+) -> impl Future<Output = ApiResult<()>> {
     let path = format!("/api/v1/orgs/{org}/invitations/{id}");
-    call(session, "DELETE", &path, NO_BODY).await
+    call(session, "DELETE", path, NO_BODY)
 }
 
 /// `POST /api/v1/invitations/lookup`: what an invitation link is for, without signing in.
-pub async fn lookup_invitation(body: &InvitationTokenIn) -> ApiResult<InvitationPreviewOut> {
-    anonymous("POST", "/api/v1/invitations/lookup", Some(body)).await
+pub fn lookup_invitation(
+    body: &InvitationTokenIn,
+) -> impl Future<Output = ApiResult<InvitationPreviewOut>> {
+    anonymous("POST", "/api/v1/invitations/lookup".to_owned(), Some(body))
 }
 
 /// `POST /api/v1/invitations/accept`: joins the organization as the signed-in user; answers with the
 /// memberships after joining.
-pub async fn accept_invitation(session: Session, body: &InvitationTokenIn) -> ApiResult<MeOut> {
-    call(session, "POST", "/api/v1/invitations/accept", Some(body)).await
+pub fn accept_invitation(
+    session: Session,
+    body: &InvitationTokenIn,
+) -> impl Future<Output = ApiResult<MeOut>> {
+    call(
+        session,
+        "POST",
+        "/api/v1/invitations/accept".to_owned(),
+        Some(body),
+    )
 }

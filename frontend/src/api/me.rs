@@ -5,16 +5,24 @@ use crate::session::Session;
 use insights_types::api::{MeOut, MePatch, PasswordChangeIn};
 
 /// `GET /api/v1/me`: the user and their memberships.
-pub async fn get_me(session: Session) -> ApiResult<MeOut> {
-    get(session, "/api/v1/me").await
+pub fn get_me(session: Session) -> impl Future<Output = ApiResult<MeOut>> {
+    get(session, "/api/v1/me".to_owned())
 }
 
 /// `PATCH /api/v1/me`: changes the user's name.
-pub async fn update_me(session: Session, body: &MePatch) -> ApiResult<MeOut> {
-    call(session, "PATCH", "/api/v1/me", Some(body)).await
+pub fn update_me(session: Session, body: &MePatch) -> impl Future<Output = ApiResult<MeOut>> {
+    call(session, "PATCH", "/api/v1/me".to_owned(), Some(body))
 }
 
 /// `POST /api/v1/me/password`: changes the password (the user's other sessions are signed out).
-pub async fn change_password(session: Session, body: &PasswordChangeIn) -> ApiResult<()> {
-    call(session, "POST", "/api/v1/me/password", Some(body)).await
+pub fn change_password(
+    session: Session,
+    body: &PasswordChangeIn,
+) -> impl Future<Output = ApiResult<()>> {
+    call(
+        session,
+        "POST",
+        "/api/v1/me/password".to_owned(),
+        Some(body),
+    )
 }

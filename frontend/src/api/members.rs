@@ -6,23 +6,30 @@ use insights_types::api::{MemberOut, MemberPatch, Page};
 use insights_types::{OrgId, UserId};
 
 /// `GET /api/v1/orgs/{org}/members`.
-pub async fn list_members(session: Session, org: OrgId) -> ApiResult<Page<MemberOut>> {
-    get(session, &format!("/api/v1/orgs/{org}/members")).await
+pub fn list_members(
+    session: Session,
+    org: OrgId,
+) -> impl Future<Output = ApiResult<Page<MemberOut>>> {
+    get(session, format!("/api/v1/orgs/{org}/members"))
 }
 
 /// `PATCH /api/v1/orgs/{org}/members/{user}`: changes a member's role.
-pub async fn update_member(
+pub fn update_member(
     session: Session,
     org: OrgId,
     user: UserId,
     body: &MemberPatch,
-) -> ApiResult<MemberOut> {
+) -> impl Future<Output = ApiResult<MemberOut>> {
     let path = format!("/api/v1/orgs/{org}/members/{user}");
-    call(session, "PATCH", &path, Some(body)).await
+    call(session, "PATCH", path, Some(body))
 }
 
 /// `DELETE /api/v1/orgs/{org}/members/{user}`: removes a member (or, for oneself, leaves).
-pub async fn remove_member(session: Session, org: OrgId, user: UserId) -> ApiResult<()> {
+pub fn remove_member(
+    session: Session,
+    org: OrgId,
+    user: UserId,
+) -> impl Future<Output = ApiResult<()>> {
     let path = format!("/api/v1/orgs/{org}/members/{user}");
-    call(session, "DELETE", &path, NO_BODY).await
+    call(session, "DELETE", path, NO_BODY)
 }

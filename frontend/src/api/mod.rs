@@ -4,7 +4,8 @@
 //! answers 401, and turns error bodies into [`ApiFailure`], which forms use to put each message beside its
 //! field. Downloads (exports) go through the same path: the token is sent as a header, and the answer is saved
 //! from a `Blob`. Pages never write an API path: each endpoint has one typed function in the module of its
-//! resource below.
+//! resource below. Those are plain functions that return the transport's future (awaited like an `async fn`):
+//! an `async fn` wrapper per endpoint would add its own state machine to the WASM bundle.
 
 pub mod audit;
 pub mod auth;
@@ -196,11 +197,11 @@ const NO_BODY: Option<&()> = None;
 /// Calls the API without a token (sign-up, login, invitation look-up).
 async fn anonymous<T: DeserializeOwned>(
     method: &str,
-    path: &str,
+    path: String,
     body: Option<&impl Serialize>,
 ) -> ApiResult<T> {
     let body = body.map(|b| serde_json::to_string(b).expect("request serializes"));
-    let (status, text) = exchange(method, path, body.as_deref(), None).await?;
+    let (status, text) = exchange(method, &path, body.as_deref(), None).await?;
     decode(status, &text)
 }
 
@@ -209,7 +210,7 @@ async fn anonymous<T: DeserializeOwned>(
 async fn call<T: DeserializeOwned>(
     session: Session,
     method: &str,
-    path: &str,
+    path: String,
     body: Option<&impl Serialize>,
 ) -> ApiResult<T> {
     let body = body.map(|b| serde_json::to_string(b).expect("request serializes"));
@@ -219,10 +220,10 @@ async fn call<T: DeserializeOwned>(
     let token = session
         .token()
         .ok_or_else(|| ApiFailure::local("unauthenticated", "Sign in first."))?;
-    let (status, text) = exchange(method, path, body.as_deref(), Some(&token)).await?;
+    let (status, text) = exchange(method, &path, body.as_deref(), Some(&token)).await?;
     if status == 401 && session.refresh().await.is_ok() {
         let token = session.token().unwrap_or_default();
-        let (status, text) = exchange(method, path, body.as_deref(), Some(&token)).await?;
+        let (status, text) = exchange(method, &path, body.as_deref(), Some(&token)).await?;
         return decode(status, &text);
     }
     if status == 401 {
@@ -232,24 +233,24 @@ async fn call<T: DeserializeOwned>(
 }
 
 /// `call` without a body.
-async fn get<T: DeserializeOwned>(session: Session, path: &str) -> ApiResult<T> {
+async fn get<T: DeserializeOwned>(session: Session, path: String) -> ApiResult<T> {
     call::<T>(session, "GET", path, NO_BODY).await
 }
 
 /// Downloads a file from the API as the signed-in user (the token is in memory, so a plain link cannot carry
 /// it) and hands it to the browser to save, named after the server's `Content-Disposition` or `fallback_name`.
 /// Returns the file name.
-async fn download(session: Session, path: &str, fallback_name: &str) -> ApiResult<String> {
+async fn download(session: Session, path: String, fallback_name: String) -> ApiResult<String> {
     if session.expires_soon() {
         let _ = session.refresh().await;
     }
     let token = session
         .token()
         .ok_or_else(|| ApiFailure::local("unauthenticated", "Sign in first."))?;
-    let mut resp = send("GET", path, None, Some(&token), "*/*").await?;
+    let mut resp = send("GET", &path, None, Some(&token), "*/*").await?;
     if resp.status() == 401 && session.refresh().await.is_ok() {
         let token = session.token().unwrap_or_default();
-        resp = send("GET", path, None, Some(&token), "*/*").await?;
+        resp = send("GET", &path, None, Some(&token), "*/*").await?;
     }
     if !(200..300).contains(&resp.status()) {
         let text = text_of(&resp).await?;
@@ -261,7 +262,7 @@ async fn download(session: Session, path: &str, fallback_name: &str) -> ApiResul
         .ok()
         .flatten()
         .and_then(|h| attachment_name(&h))
-        .unwrap_or_else(|| fallback_name.to_owned());
+        .unwrap_or(fallback_name);
     let blob: web_sys::Blob = JsFuture::from(resp.blob().map_err(|_| network())?)
         .await
         .map_err(|_| network())?

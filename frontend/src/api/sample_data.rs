@@ -6,7 +6,10 @@ use insights_types::OrgId;
 use insights_types::api::JobRunOut;
 
 /// `POST /api/v1/orgs/{org}/sample-data`: starts loading the sample history; answers with its job.
-pub async fn load_sample_data(session: Session, org: OrgId) -> ApiResult<JobRunOut> {
+pub fn load_sample_data(
+    session: Session,
+    org: OrgId,
+) -> impl Future<Output = ApiResult<JobRunOut>> {
     let path = format!("/api/v1/orgs/{org}/sample-data");
-    call(session, "POST", &path, NO_BODY).await
+    call(session, "POST", path, NO_BODY)
 }

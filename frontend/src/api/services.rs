@@ -6,6 +6,9 @@ use insights_types::OrgId;
 use insights_types::api::{Page, ServiceOut};
 
 /// `GET /api/v1/orgs/{org}/services`.
-pub async fn list_services(session: Session, org: OrgId) -> ApiResult<Page<ServiceOut>> {
-    get(session, &format!("/api/v1/orgs/{org}/services")).await
+pub fn list_services(
+    session: Session,
+    org: OrgId,
+) -> impl Future<Output = ApiResult<Page<ServiceOut>>> {
+    get(session, format!("/api/v1/orgs/{org}/services"))
 }

@@ -6,6 +6,6 @@ use insights_types::OrgId;
 use insights_types::api::{Page, TeamOut};
 
 /// `GET /api/v1/orgs/{org}/teams`.
-pub async fn list_teams(session: Session, org: OrgId) -> ApiResult<Page<TeamOut>> {
-    get(session, &format!("/api/v1/orgs/{org}/teams")).await
+pub fn list_teams(session: Session, org: OrgId) -> impl Future<Output = ApiResult<Page<TeamOut>>> {
+    get(session, format!("/api/v1/orgs/{org}/teams"))
 }
