@@ -2,10 +2,10 @@
 //! that disable while submitting, cards, empty and loading states, the "coming soon" panel, and the feedback
 //! dialog.
 
-use crate::api::ApiFailure;
+use crate::api::{self, ApiFailure};
 use crate::session::use_session;
 use insights_types::OrgId;
-use insights_types::api::{FeedbackIn, FeedbackOut};
+use insights_types::api::FeedbackIn;
 use leptos::prelude::*;
 
 /// A labelled input; `hint` shows under the label, `error` under the input (and marks it invalid for screen
@@ -162,6 +162,7 @@ pub fn field_error_under(
     Signal::derive(move || error.get().and_then(|e| e.field_under(&name)))
 }
 
+/// A loading indicator, announced to screen readers; `label` defaults to "Loading…".
 #[component]
 pub fn Spinner(#[prop(into, optional)] label: Option<String>) -> impl IntoView {
     view! {
@@ -172,6 +173,7 @@ pub fn Spinner(#[prop(into, optional)] label: Option<String>) -> impl IntoView {
     }
 }
 
+/// What an empty list shows: a title, and a hint at how to fill it.
 #[component]
 pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> impl IntoView {
     view! {
@@ -218,13 +220,7 @@ pub fn FeedbackButton(org: Signal<Option<OrgId>>) -> impl IntoView {
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r = crate::api::call::<FeedbackOut>(
-                session,
-                "POST",
-                &format!("/api/v1/orgs/{org}/feedback"),
-                Some(&body),
-            )
-            .await;
+            let r = api::feedback::send_feedback(session, org, &body).await;
             busy.set(false);
             match r {
                 Ok(_) => {

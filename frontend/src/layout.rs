@@ -201,6 +201,7 @@ pub fn Frame(org: Signal<Option<OrgId>>, children: Children) -> impl IntoView {
     }
 }
 
+/// The page of an unknown address.
 #[component]
 pub fn NotFound() -> impl IntoView {
     view! {

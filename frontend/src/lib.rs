@@ -17,8 +17,9 @@ use leptos_router::path;
 use pages::auth::{Join, Login, Signup};
 use pages::incidents::{IncidentPage, Incidents};
 use pages::integrations::Integrations;
-use pages::org::{AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings, Section};
 use pages::profile::Profile;
+use pages::sections::Section;
+use pages::settings::{AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings};
 use session::Session;
 use wasm_bindgen::prelude::*;
 

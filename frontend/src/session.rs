@@ -45,6 +45,7 @@ fn now_ms() -> f64 {
 }
 
 impl Session {
+    /// A session that does not know yet whether anyone is signed in.
     #[must_use]
     pub fn new() -> Self {
         Self {
@@ -55,16 +56,19 @@ impl Session {
         }
     }
 
+    /// Whether someone is signed in (tracked).
     #[must_use]
     pub fn status(&self) -> Status {
         self.status.get()
     }
 
+    /// The access token, if any (not tracked).
     #[must_use]
     pub fn token(&self) -> Option<String> {
         self.token.with_value(|t| t.value.clone())
     }
 
+    /// The signed-in user and their memberships (tracked).
     #[must_use]
     pub fn me(&self) -> Option<MeOut> {
         self.me.get()
@@ -121,6 +125,7 @@ impl Session {
         self.status.set(Status::SignedIn);
     }
 
+    /// Replaces the user and memberships (after a change of name, or joining an organization).
     pub fn set_me(&self, me: MeOut) {
         self.me.set(Some(me));
     }
@@ -132,7 +137,7 @@ impl Session {
         }
         let this = *self;
         let fut: RefreshFuture = async move {
-            let result = match api::refresh_token().await {
+            let result = match api::auth::refresh().await {
                 Ok(TokenOut {
                     access_token,
                     expires_in,
@@ -159,7 +164,7 @@ impl Session {
 
     /// Reloads the user and memberships.
     pub async fn reload_me(&self) -> api::ApiResult<()> {
-        let me: MeOut = api::get(*self, "/api/v1/me").await?;
+        let me = api::me::get_me(*self).await?;
         self.set_me(me);
         Ok(())
     }
@@ -182,8 +187,7 @@ impl Session {
 
     /// Ends the session on the server too.
     pub async fn log_out(&self) {
-        let _: api::ApiResult<()> =
-            api::anonymous("POST", "/api/v1/auth/logout", None::<&()>).await;
+        let _ = api::auth::logout().await;
         self.sign_out_locally();
     }
 }

@@ -1,11 +1,9 @@
 //! Sign up, log in, and the invitation link (`/join?token=…`), for signed-in and signed-out visitors.
 
-use crate::api::{self, ApiFailure};
+use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{ErrorBanner, Spinner, SubmitButton, TextField, field_error};
 use crate::session::{Session, Status, use_session};
-use insights_types::api::{
-    AuthOut, InvitationPreviewOut, InvitationTokenIn, LoginIn, MeOut, SignupIn,
-};
+use insights_types::api::{AuthOut, InvitationTokenIn, LoginIn, SignupIn};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
@@ -20,85 +18,97 @@ fn next_path() -> String {
         .unwrap_or_else(|| "/".to_owned())
 }
 
-/// Posts a sign-up or login form. On success: signs in, loads the memberships and goes to `next` (or, without
-/// one, to the organization just joined). On failure: shows the error and re-enables the form.
-async fn authenticate(
+/// A sign-up or login form: its error and busy state, and where it goes once signed in.
+#[derive(Clone)]
+struct AuthForm<N> {
     session: Session,
-    path: &str,
-    body: &impl serde::Serialize,
-    next: Option<String>,
-    navigate: impl Fn(&str, NavigateOptions),
     error: RwSignal<Option<ApiFailure>>,
     busy: RwSignal<bool>,
-) {
-    match api::anonymous::<AuthOut>("POST", path, Some(body)).await {
-        Ok(out) => {
-            session.signed_in(&out);
-            let _ = session.reload_me().await;
-            let target = next.unwrap_or_else(|| {
-                out.organization
-                    .as_ref()
-                    .map_or_else(|| "/".to_owned(), |o| format!("/orgs/{}/dashboard", o.id))
-            });
+    /// Where to go after signing in; without it, to the organization just joined.
+    next: Option<String>,
+    navigate: N,
+}
+
+/// The state of a new sign-up or login form that goes to `next` once signed in.
+fn auth_form(next: Option<String>) -> AuthForm<impl Fn(&str, NavigateOptions) + Clone + 'static> {
+    AuthForm {
+        session: use_session(),
+        error: RwSignal::new(None),
+        busy: RwSignal::new(false),
+        next,
+        navigate: use_navigate(),
+    }
+}
+
+impl<N: Fn(&str, NavigateOptions) + Clone + 'static> AuthForm<N> {
+    /// Sends the form (`request`, not started yet), disabled meanwhile. On success: signs in, loads the
+    /// memberships and goes to `next` (or, without one, to the organization just joined). On failure: shows
+    /// the error and re-enables the form.
+    fn send(&self, request: impl Future<Output = ApiResult<AuthOut>> + 'static) {
+        let Self {
+            session,
+            error,
+            busy,
+            next,
+            navigate,
+        } = self.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match request.await {
+                Ok(out) => {
+                    session.signed_in(&out);
+                    let _ = session.reload_me().await;
+                    let target = next.unwrap_or_else(|| {
+                        out.organization
+                            .as_ref()
+                            .map_or_else(|| "/".to_owned(), |o| format!("/orgs/{}/dashboard", o.id))
+                    });
+                    navigate(
+                        &target,
+                        NavigateOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    );
+                }
+                Err(e) => {
+                    error.set(Some(e));
+                    busy.set(false);
+                }
+            }
+        });
+    }
+}
+
+/// `/login?next=…`: signs in, then goes to `next` (a visitor already signed in goes there at once).
+#[component]
+pub fn Login() -> impl IntoView {
+    let session = use_session();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let next = next_path();
+    let form = auth_form(Some(next.clone()));
+    let (busy, error) = (form.busy, form.error);
+    let signup_href = format!("/signup?next={}", js_sys::encode_uri_component(&next));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if session.status() == Status::SignedIn {
             navigate(
-                &target,
+                &next,
                 NavigateOptions {
                     replace: true,
                     ..Default::default()
                 },
             );
         }
-        Err(e) => {
-            error.set(Some(e));
-            busy.set(false);
-        }
-    }
-}
-
-#[component]
-pub fn Login() -> impl IntoView {
-    let session = use_session();
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let navigate = use_navigate();
-    let next = next_path();
-    let signup_href = format!("/signup?next={}", js_sys::encode_uri_component(&next));
-    {
-        let (navigate, next) = (navigate.clone(), next.clone());
-        Effect::new(move |_| {
-            if session.status() == Status::SignedIn {
-                navigate(
-                    &next,
-                    NavigateOptions {
-                        replace: true,
-                        ..Default::default()
-                    },
-                );
-            }
-        });
-    }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = LoginIn {
             email: email.get_untracked(),
             password: password.get_untracked(),
         };
-        let (navigate, next) = (navigate.clone(), next.clone());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            authenticate(
-                session,
-                "/api/v1/auth/login",
-                &body,
-                Some(next),
-                navigate,
-                error,
-                busy,
-            )
-            .await;
-        });
+        form.send(async move { api::auth::login(&body).await });
     };
     view! {
         <main class="centered">
@@ -116,17 +126,15 @@ pub fn Login() -> impl IntoView {
     }
 }
 
+/// `/signup?next=…`: creates an account with its first organization, then goes to `next`.
 #[component]
 pub fn Signup() -> impl IntoView {
-    let session = use_session();
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let org = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let navigate = use_navigate();
-    let next = next_path();
+    let form = auth_form(Some(next_path()));
+    let (busy, error) = (form.busy, form.error);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = SignupIn {
@@ -136,20 +144,7 @@ pub fn Signup() -> impl IntoView {
             organization_name: Some(org.get_untracked()),
             invitation_token: None,
         };
-        let (navigate, next) = (navigate.clone(), next.clone());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            authenticate(
-                session,
-                "/api/v1/auth/signup",
-                &body,
-                Some(next),
-                navigate,
-                error,
-                busy,
-            )
-            .await;
-        });
+        form.send(async move { api::auth::signup(&body).await });
     };
     view! {
         <main class="centered">
@@ -181,14 +176,7 @@ pub fn Join() -> impl IntoView {
         let token = token.clone();
         LocalResource::new(move || {
             let token = token.clone();
-            async move {
-                api::anonymous::<InvitationPreviewOut>(
-                    "POST",
-                    "/api/v1/invitations/lookup",
-                    Some(&InvitationTokenIn { token }),
-                )
-                .await
-            }
+            async move { api::invitations::lookup_invitation(&InvitationTokenIn { token }).await }
         })
     };
     view! {
@@ -235,9 +223,7 @@ fn AcceptAsSignedIn(token: String) -> impl IntoView {
         let navigate = navigate.clone();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::call::<MeOut>(session, "POST", "/api/v1/invitations/accept", Some(&body))
-                .await
-            {
+            match api::invitations::accept_invitation(session, &body).await {
                 Ok(me) => {
                     let org = me.memberships.last().map(|m| m.organization.id);
                     session.set_me(me);
@@ -263,13 +249,11 @@ fn AcceptAsSignedIn(token: String) -> impl IntoView {
 
 #[component]
 fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
-    let session = use_session();
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let email_value = RwSignal::new(email.clone());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let navigate = use_navigate();
+    let form = auth_form(None);
+    let (busy, error) = (form.busy, form.error);
     let login_href = format!(
         "/login?next={}",
         js_sys::encode_uri_component(&format!("/join?token={token}"))
@@ -283,20 +267,7 @@ fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
             organization_name: None,
             invitation_token: Some(token.clone()),
         };
-        let navigate = navigate.clone();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            authenticate(
-                session,
-                "/api/v1/auth/signup",
-                &body,
-                None,
-                navigate,
-                error,
-                busy,
-            )
-            .await;
-        });
+        form.send(async move { api::auth::signup(&body).await });
     };
     view! {
         <form on:submit=submit novalidate>

@@ -2,14 +2,12 @@
 //! filters select as CSV or JSON lines) and one incident with its details, its link in the source, and its
 //! timeline.
 
-use crate::api::{self, ApiFailure};
+use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
 use crate::session::use_session;
 use crate::time;
-use insights_types::api::{
-    IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, ServiceOut, TeamOut,
-};
+use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus, Page};
 use insights_types::{IncidentId, OrgId};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -173,8 +171,19 @@ fn ListSelect(
     }
 }
 
-/// Options for a service or team filter: `(id, name)`, the source added when several sources are listed.
-fn ref_options(items: Vec<(String, String, IncidentSource)>) -> Vec<(String, String)> {
+/// Options for a service or team filter, from the API's list (none until it answers): `(id, name)` as
+/// `parts` gives them, the source added when several sources are listed.
+fn ref_options<T>(
+    list: Option<ApiResult<Page<T>>>,
+    parts: impl Fn(T) -> (String, String, IncidentSource),
+) -> Vec<(String, String)> {
+    let items: Vec<_> = list
+        .and_then(Result::ok)
+        .map(|p| p.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(parts)
+        .collect();
     let mixed = items.windows(2).any(|w| w[0].2 != w[1].2);
     items
         .into_iter()
@@ -189,6 +198,7 @@ fn ref_options(items: Vec<(String, String, IncidentSource)>) -> Vec<(String, Str
         .collect()
 }
 
+/// `/orgs/:org/incidents`: the filtered history, newest first, with "load more" and the export.
 #[component]
 pub fn Incidents() -> impl IntoView {
     let session = use_session();
@@ -222,59 +232,31 @@ pub fn Incidents() -> impl IntoView {
         since: since.get_untracked(),
         until: until.get_untracked(),
     };
-    let services = LocalResource::new(move || async move {
-        api::get::<Page<ServiceOut>>(session, &format!("/api/v1/orgs/{org}/services")).await
-    });
-    let teams = LocalResource::new(move || async move {
-        api::get::<Page<TeamOut>>(session, &format!("/api/v1/orgs/{org}/teams")).await
-    });
+    let services =
+        LocalResource::new(move || async move { api::services::list_services(session, org).await });
+    let teams =
+        LocalResource::new(move || async move { api::teams::list_teams(session, org).await });
     let service_options = Signal::derive(move || {
-        let items = services
-            .get()
-            .and_then(Result::ok)
-            .map(|p| p.items)
-            .unwrap_or_default();
-        ref_options(
-            items
-                .into_iter()
-                .map(|s| (s.id.to_string(), s.name, s.source))
-                .collect(),
-        )
+        ref_options(services.get(), |s| (s.id.to_string(), s.name, s.source))
     });
-    let team_options = Signal::derive(move || {
-        let items = teams
-            .get()
-            .and_then(Result::ok)
-            .map(|p| p.items)
-            .unwrap_or_default();
-        ref_options(
-            items
-                .into_iter()
-                .map(|t| (t.id.to_string(), t.name, t.source))
-                .collect(),
-        )
-    });
+    let team_options =
+        Signal::derive(move || ref_options(teams.get(), |t| (t.id.to_string(), t.name, t.source)));
 
     let load = move |more: bool| {
-        let mut params = applied.get_untracked().api_query();
-        params.push("limit=50".to_owned());
-        if more {
-            if let Some(c) = cursor.get_untracked() {
-                params.push(format!("cursor={}", js_sys::encode_uri_component(&c)));
-            }
+        let filters = applied.get_untracked().api_query();
+        let after = if more {
+            cursor.get_untracked()
         } else {
             items.set(Vec::new());
             cursor.set(None);
-        }
+            None
+        };
         let mine = generation.get_value() + 1;
         generation.set_value(mine);
         loading.set(true);
         leptos::task::spawn_local(async move {
-            let r = api::get::<Page<IncidentOut>>(
-                session,
-                &format!("/api/v1/orgs/{org}/incidents?{}", params.join("&")),
-            )
-            .await;
+            let r =
+                api::incidents::list_incidents(session, org, &filters, 50, after.as_deref()).await;
             if generation.try_get_value() != Some(mine) {
                 return;
             }
@@ -324,19 +306,13 @@ pub fn Incidents() -> impl IntoView {
     let exporting = RwSignal::new(None::<&'static str>);
     let exported = RwSignal::new(None::<String>);
     let export_error = RwSignal::new(None::<ApiFailure>);
-    let export = move |format: &'static str, ext: &'static str| {
-        let mut params = vec![format!("format={format}")];
-        params.extend(applied.get_untracked().api_query());
+    let export = move |format: &'static str| {
+        let filters = applied.get_untracked().api_query();
         exporting.set(Some(format));
         exported.set(None);
         export_error.set(None);
         leptos::task::spawn_local(async move {
-            let r = api::download(
-                session,
-                &format!("/api/v1/orgs/{org}/incidents/export?{}", params.join("&")),
-                &format!("incidents.{ext}"),
-            )
-            .await;
+            let r = api::incidents::export_incidents(session, org, format, &filters).await;
             let _ = exporting.try_set(None);
             match r {
                 Ok(name) => {
@@ -354,11 +330,11 @@ pub fn Incidents() -> impl IntoView {
             <h1>"Incidents"</h1>
             <div class="export" role="group" aria-label="Export the incidents shown">
                 <button class="btn small" id="export-csv" disabled=move || exporting.get().is_some()
-                    on:click=move |_| export("csv", "csv")>
+                    on:click=move |_| export("csv")>
                     {move || if exporting.get() == Some("csv") { "Exporting…" } else { "Export CSV" }}
                 </button>
                 <button class="btn small" id="export-jsonl" disabled=move || exporting.get().is_some()
-                    on:click=move |_| export("jsonl", "jsonl")>
+                    on:click=move |_| export("jsonl")>
                     {move || if exporting.get() == Some("jsonl") { "Exporting…" } else { "Export JSON lines" }}
                 </button>
             </div>
@@ -430,6 +406,7 @@ pub fn Incidents() -> impl IntoView {
     }
 }
 
+/// `/orgs/:org/incidents/:incident`: one incident, its facts, its link in the source, and its timeline.
 #[component]
 pub fn IncidentPage() -> impl IntoView {
     let session = use_session();
@@ -439,12 +416,9 @@ pub fn IncidentPage() -> impl IntoView {
         let id: Option<IncidentId> = params.read().get("incident").and_then(|s| s.parse().ok());
         async move {
             match id {
-                Some(id) => api::get::<IncidentDetailOut>(
-                    session,
-                    &format!("/api/v1/orgs/{org}/incidents/{id}"),
-                )
-                .await
-                .map(Some),
+                Some(id) => api::incidents::get_incident(session, org, id)
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         }

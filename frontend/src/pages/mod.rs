@@ -3,5 +3,6 @@
 pub mod auth;
 pub mod incidents;
 pub mod integrations;
-pub mod org;
 pub mod profile;
+pub mod sections;
+pub mod settings;

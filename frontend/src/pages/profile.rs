@@ -4,9 +4,10 @@ use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, SubmitButton, TextField, field_error};
 use crate::layout::{Frame, RequireAuth};
 use crate::session::use_session;
-use insights_types::api::{MeOut, MePatch, PasswordChangeIn};
+use insights_types::api::{MePatch, PasswordChangeIn};
 use leptos::prelude::*;
 
+/// `/profile`: the signed-in user's name and password.
 #[component]
 pub fn Profile() -> impl IntoView {
     view! { <RequireAuth><Frame org=Signal::derive(|| None)><ProfileForms /></Frame></RequireAuth> }
@@ -32,7 +33,7 @@ fn ProfileForms() -> impl IntoView {
         name_busy.set(true);
         name_saved.set(false);
         leptos::task::spawn_local(async move {
-            let r = api::call::<MeOut>(session, "PATCH", "/api/v1/me", Some(&body)).await;
+            let r = api::me::update_me(session, &body).await;
             name_busy.set(false);
             match r {
                 Ok(me) => {
@@ -53,7 +54,7 @@ fn ProfileForms() -> impl IntoView {
         pw_busy.set(true);
         pw_saved.set(false);
         leptos::task::spawn_local(async move {
-            let r = api::call::<()>(session, "POST", "/api/v1/me/password", Some(&body)).await;
+            let r = api::me::change_password(session, &body).await;
             pw_busy.set(false);
             match r {
                 Ok(()) => {

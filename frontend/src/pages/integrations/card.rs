@@ -9,12 +9,18 @@ use super::webhook::{WebhookSetup, webhook_state};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, trap_focus};
 use crate::time;
-use insights_types::api::{
-    IntegrationOut, IntegrationPatch, IntegrationStatus, JobRunOut, SyncRunOut,
-};
+use insights_types::api::{IntegrationOut, IntegrationPatch, IntegrationStatus, SyncMode};
 use insights_types::{IntegrationId, Permission};
 use leptos::prelude::*;
 use leptos_router::components::A;
+
+/// An action of the card's buttons.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Sync(SyncMode),
+    Cancel,
+    Pause(bool),
+}
 
 /// Which panel of the card is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +30,7 @@ enum Panel {
     Webhook,
 }
 
+/// The card of one integration of the board.
 #[component]
 pub fn IntegrationCard(board: Board, id: IntegrationId) -> impl IntoView {
     let session = board.session();
@@ -47,18 +54,24 @@ pub fn IntegrationCard(board: Board, id: IntegrationId) -> impl IntoView {
     let disconnect_button = NodeRef::<leptos::html::Button>::new();
 
     // One action: a request, then the list read again (and watched while it runs).
-    let act = move |method: &'static str, rest: String, body: Option<IntegrationPatch>| {
+    let act = move |action: Action| {
         acting.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let path = board.path(&format!("/{id}{rest}"));
-            let r = match body {
-                Some(b) => api::call::<IntegrationOut>(session, method, &path, Some(&b))
-                    .await
-                    .map(|out| board.put(out)),
-                None => api::call::<SyncRunOut>(session, method, &path, None::<&()>)
+            let r = match action {
+                Action::Sync(mode) => api::integrations::sync_integration(session, org, id, mode)
                     .await
                     .map(drop),
+                Action::Cancel => api::integrations::cancel_sync(session, org, id)
+                    .await
+                    .map(drop),
+                Action::Pause(paused) => {
+                    let patch = IntegrationPatch {
+                        paused: Some(paused),
+                        ..IntegrationPatch::default()
+                    };
+                    board.patch(id, &patch).await.map(drop)
+                }
             };
             let _ = acting.try_set(false);
             if let Err(e) = r {
@@ -66,17 +79,6 @@ pub fn IntegrationCard(board: Board, id: IntegrationId) -> impl IntoView {
             }
             board.refresh();
         });
-    };
-    let sync = move |mode: &'static str| act("POST", format!("/sync?mode={mode}"), None);
-    let pause = move |paused: bool| {
-        act(
-            "PATCH",
-            String::new(),
-            Some(IntegrationPatch {
-                paused: Some(paused),
-                ..IntegrationPatch::default()
-            }),
-        );
     };
     let toggle = move |p: Panel| panel.update(|v| *v = if *v == p { Panel::None } else { p });
 
@@ -150,18 +152,18 @@ pub fn IntegrationCard(board: Board, id: IntegrationId) -> impl IntoView {
             <Show when=move || manage() && !deleting()>
                 <div class="integration-actions" role="group" aria-label="Actions">
                     <button class="btn small" data-action="sync" disabled=move || acting.get() || running()
-                        on:click=move |_| sync("incremental")>"Sync now"</button>
+                        on:click=move |_| act(Action::Sync(SyncMode::Incremental))>"Sync now"</button>
                     <button class="btn small" data-action="backfill" disabled=move || acting.get() || running()
                         title="Import the whole history again (nothing is stored twice)"
-                        on:click=move |_| sync("backfill")>"Full re-import"</button>
+                        on:click=move |_| act(Action::Sync(SyncMode::Backfill))>"Full re-import"</button>
                     <Show when=running>
                         <button class="btn small" data-action="cancel" disabled=move || acting.get()
-                            on:click=move |_| act("POST", "/cancel".into(), None)>"Cancel sync"</button>
+                            on:click=move |_| act(Action::Cancel)>"Cancel sync"</button>
                     </Show>
                     <Show when=move || status.get() == Some(IntegrationStatus::Paused) fallback=move || view! {
-                        <button class="btn small" data-action="pause" disabled=move || acting.get() on:click=move |_| pause(true)>"Pause"</button>
+                        <button class="btn small" data-action="pause" disabled=move || acting.get() on:click=move |_| act(Action::Pause(true))>"Pause"</button>
                     }>
-                        <button class="btn small" data-action="resume" disabled=move || acting.get() on:click=move |_| pause(false)>"Resume"</button>
+                        <button class="btn small" data-action="resume" disabled=move || acting.get() on:click=move |_| act(Action::Pause(false))>"Resume"</button>
                     </Show>
                     <button class="btn small" data-action="settings" aria-expanded=move || (panel.get() == Panel::Settings).to_string()
                         aria-controls=format!("settings-{id}") on:click=move |_| toggle(Panel::Settings)>"Settings"</button>
@@ -220,13 +222,8 @@ fn DisconnectDialog(
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r = api::call::<Option<JobRunOut>>(
-                board.session(),
-                "DELETE",
-                &board.path(&format!("/{id}?data={data}")),
-                None::<&()>,
-            )
-            .await;
+            let r =
+                api::integrations::delete_integration(board.session(), board.org, id, data).await;
             let _ = busy.try_set(false);
             match r {
                 Ok(None) => board.remove(id),

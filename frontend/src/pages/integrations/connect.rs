@@ -133,6 +133,7 @@ impl Form {
     }
 }
 
+/// The wizard that connects a tool of `kind`; `close` goes back to the board.
 #[component]
 pub fn ConnectWizard(
     board: Board,
@@ -165,9 +166,7 @@ pub fn ConnectWizard(
         error.set(None);
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r =
-                api::call::<IntegrationOut>(board.session(), "POST", &board.path(""), Some(&body))
-                    .await;
+            let r = api::integrations::create_integration(board.session(), board.org, &body).await;
             let _ = busy.try_set(false);
             match r {
                 Ok(out) => {

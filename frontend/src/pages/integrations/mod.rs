@@ -17,7 +17,7 @@ use crate::time;
 use card::IntegrationCard;
 use connect::ConnectWizard;
 use insights_types::api::{
-    IntegrationKind, IntegrationOptions, IntegrationOut, IntegrationStatus, Page,
+    IntegrationKind, IntegrationOptions, IntegrationOut, IntegrationPatch, IntegrationStatus,
 };
 use insights_types::{IntegrationId, OrgId, Permission};
 use leptos::prelude::*;
@@ -73,12 +73,7 @@ impl Board {
         });
     }
 
-    /// The integrations' API path, with `rest` after it.
-    #[must_use]
-    pub fn path(&self, rest: &str) -> String {
-        format!("/api/v1/orgs/{}/integrations{rest}", self.org)
-    }
-
+    /// The signed-in user's session, for the page's requests.
     #[must_use]
     pub fn session(&self) -> Session {
         self.session
@@ -88,15 +83,9 @@ impl Board {
     pub async fn patch(
         self,
         id: IntegrationId,
-        patch: &insights_types::api::IntegrationPatch,
+        patch: &IntegrationPatch,
     ) -> api::ApiResult<IntegrationOut> {
-        let out = api::call::<IntegrationOut>(
-            self.session,
-            "PATCH",
-            &self.path(&format!("/{id}")),
-            Some(patch),
-        )
-        .await?;
+        let out = api::integrations::update_integration(self.session, self.org, id, patch).await?;
         self.put(out.clone());
         Ok(out)
     }
@@ -109,7 +98,7 @@ impl Board {
 
     /// Reads the list once; `false` when the page is gone.
     async fn fetch(self) -> bool {
-        let r = api::get::<Page<IntegrationOut>>(self.session, &self.path("")).await;
+        let r = api::integrations::list_integrations(self.session, self.org).await;
         match r {
             Ok(page) => {
                 let gone = self.list.try_set(page.items).is_some();
@@ -140,6 +129,7 @@ impl Board {
         self.watch();
     }
 
+    /// Takes an integration off the list (it was disconnected).
     pub fn remove(self, id: IntegrationId) {
         self.list.update(|l| l.retain(|i| i.id != id));
     }
@@ -217,6 +207,7 @@ pub(super) fn org_and_permission() -> (OrgId, Session, impl Fn() -> bool + Copy)
     (org, session, allowed)
 }
 
+/// `/orgs/:org/integrations`: the connected tools, connecting another, and the sample history.
 #[component]
 pub fn Integrations() -> impl IntoView {
     let (org, session, allowed) = org_and_permission();

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use std::time::Duration;
 
+/// The sample history's card: load it (admins and owners), and follow its job until it is done.
 #[component]
 pub fn SampleHistory() -> impl IntoView {
     let (org, session, allowed) = super::org_and_permission();
@@ -16,8 +17,7 @@ pub fn SampleHistory() -> impl IntoView {
     let poll = move |id: insights_types::JobRunId| {
         leptos::task::spawn_local(async move {
             loop {
-                match api::get::<JobRunOut>(session, &format!("/api/v1/orgs/{org}/jobs/{id}")).await
-                {
+                match api::jobs::get_job(session, org, id).await {
                     Ok(j) => {
                         let done = !j.state.is_active();
                         if job.try_set(Some(j)).is_some() || done {
@@ -36,14 +36,7 @@ pub fn SampleHistory() -> impl IntoView {
     let load = move |_| {
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::call::<JobRunOut>(
-                session,
-                "POST",
-                &format!("/api/v1/orgs/{org}/sample-data"),
-                None::<&()>,
-            )
-            .await
-            {
+            match api::sample_data::load_sample_data(session, org).await {
                 Ok(j) => {
                     let id = j.id;
                     job.set(Some(j));

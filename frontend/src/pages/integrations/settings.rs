@@ -16,6 +16,7 @@ use insights_types::domain::{
 };
 use leptos::prelude::*;
 
+/// The settings form of one integration; `close` folds its panel.
 #[component]
 pub fn SettingsForm(
     board: Board,

@@ -94,13 +94,8 @@ fn PagerDutySteps(board: Board, id: IntegrationId, url: Signal<String>) -> impl 
         create_error.set(None);
         saved.set(false);
         leptos::task::spawn_local(async move {
-            let r = api::call::<IntegrationOut>(
-                board.session(),
-                "POST",
-                &board.path(&format!("/{id}/webhook-subscription")),
-                None::<&()>,
-            )
-            .await;
+            let r = api::integrations::create_webhook_subscription(board.session(), board.org, id)
+                .await;
             let _ = creating.try_set(false);
             match r {
                 Ok(out) => {
@@ -162,13 +157,7 @@ fn OpsgenieSteps(
     let rotate = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r = api::call::<IntegrationOut>(
-                board.session(),
-                "POST",
-                &board.path(&format!("/{id}/webhook-secret")),
-                None::<&()>,
-            )
-            .await;
+            let r = api::integrations::rotate_webhook_secret(board.session(), board.org, id).await;
             let _ = busy.try_set(false);
             match r {
                 Ok(mut out) => {

@@ -1,11 +1,27 @@
-//! The typed API client: every call goes through here, with the shared request and response types of
-//! `insights-types` (no hand-copied structs). It keeps the access token in memory only, refreshes it silently
-//! through the `HttpOnly` refresh cookie shortly before it expires and whenever the API answers 401, and turns
-//! error bodies into [`ApiFailure`], which forms use to put each message beside its field. Downloads (exports)
-//! go through the same path: the token is sent as a header, and the answer is saved from a `Blob`.
+//! The typed API client. This module is the transport: every request goes through it, with the shared request
+//! and response types of `insights-types` (no hand-copied structs). It keeps the access token in memory only,
+//! refreshes it silently through the `HttpOnly` refresh cookie shortly before it expires and whenever the API
+//! answers 401, and turns error bodies into [`ApiFailure`], which forms use to put each message beside its
+//! field. Downloads (exports) go through the same path: the token is sent as a header, and the answer is saved
+//! from a `Blob`. Pages never write an API path: each endpoint has one typed function in the module of its
+//! resource below. Those are plain functions that return the transport's future (awaited like an `async fn`):
+//! an `async fn` wrapper per endpoint would add its own state machine to the WASM bundle.
+
+pub mod audit;
+pub mod auth;
+pub mod feedback;
+pub mod incidents;
+pub mod integrations;
+pub mod invitations;
+pub mod jobs;
+pub mod me;
+pub mod members;
+pub mod orgs;
+pub mod sample_data;
+pub mod services;
+pub mod teams;
 
 use crate::session::Session;
-use insights_types::api::TokenOut;
 use insights_types::{ErrorBody, FieldError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -55,6 +71,7 @@ impl ApiFailure {
         self.body.error.message.clone()
     }
 
+    /// The API's error code (`validation_failed`, `not_found`…), for deciding what to do.
     #[must_use]
     pub fn code(&self) -> &str {
         &self.body.error.code
@@ -174,29 +191,26 @@ fn failure(status: u16, text: &str) -> ApiFailure {
     }
 }
 
+/// No request body.
+const NO_BODY: Option<&()> = None;
+
 /// Calls the API without a token (sign-up, login, invitation look-up).
-pub async fn anonymous<T: DeserializeOwned>(
+async fn anonymous<T: DeserializeOwned>(
     method: &str,
-    path: &str,
+    path: String,
     body: Option<&impl Serialize>,
 ) -> ApiResult<T> {
     let body = body.map(|b| serde_json::to_string(b).expect("request serializes"));
-    let (status, text) = exchange(method, path, body.as_deref(), None).await?;
-    decode(status, &text)
-}
-
-/// Exchanges the refresh cookie for a new access token.
-pub async fn refresh_token() -> ApiResult<TokenOut> {
-    let (status, text) = exchange("POST", "/api/v1/auth/refresh", None, None).await?;
+    let (status, text) = exchange(method, &path, body.as_deref(), None).await?;
     decode(status, &text)
 }
 
 /// Calls the API as the signed-in user; refreshes the token first when it is about to expire, and once more
 /// (then retries) on a 401. When the session is gone, signs out locally and the app redirects to login.
-pub async fn call<T: DeserializeOwned>(
+async fn call<T: DeserializeOwned>(
     session: Session,
     method: &str,
-    path: &str,
+    path: String,
     body: Option<&impl Serialize>,
 ) -> ApiResult<T> {
     let body = body.map(|b| serde_json::to_string(b).expect("request serializes"));
@@ -206,10 +220,10 @@ pub async fn call<T: DeserializeOwned>(
     let token = session
         .token()
         .ok_or_else(|| ApiFailure::local("unauthenticated", "Sign in first."))?;
-    let (status, text) = exchange(method, path, body.as_deref(), Some(&token)).await?;
+    let (status, text) = exchange(method, &path, body.as_deref(), Some(&token)).await?;
     if status == 401 && session.refresh().await.is_ok() {
         let token = session.token().unwrap_or_default();
-        let (status, text) = exchange(method, path, body.as_deref(), Some(&token)).await?;
+        let (status, text) = exchange(method, &path, body.as_deref(), Some(&token)).await?;
         return decode(status, &text);
     }
     if status == 401 {
@@ -219,24 +233,24 @@ pub async fn call<T: DeserializeOwned>(
 }
 
 /// `call` without a body.
-pub async fn get<T: DeserializeOwned>(session: Session, path: &str) -> ApiResult<T> {
-    call::<T>(session, "GET", path, None::<&()>).await
+async fn get<T: DeserializeOwned>(session: Session, path: String) -> ApiResult<T> {
+    call::<T>(session, "GET", path, NO_BODY).await
 }
 
 /// Downloads a file from the API as the signed-in user (the token is in memory, so a plain link cannot carry
 /// it) and hands it to the browser to save, named after the server's `Content-Disposition` or `fallback_name`.
 /// Returns the file name.
-pub async fn download(session: Session, path: &str, fallback_name: &str) -> ApiResult<String> {
+async fn download(session: Session, path: String, fallback_name: String) -> ApiResult<String> {
     if session.expires_soon() {
         let _ = session.refresh().await;
     }
     let token = session
         .token()
         .ok_or_else(|| ApiFailure::local("unauthenticated", "Sign in first."))?;
-    let mut resp = send("GET", path, None, Some(&token), "*/*").await?;
+    let mut resp = send("GET", &path, None, Some(&token), "*/*").await?;
     if resp.status() == 401 && session.refresh().await.is_ok() {
         let token = session.token().unwrap_or_default();
-        resp = send("GET", path, None, Some(&token), "*/*").await?;
+        resp = send("GET", &path, None, Some(&token), "*/*").await?;
     }
     if !(200..300).contains(&resp.status()) {
         let text = text_of(&resp).await?;
@@ -248,7 +262,7 @@ pub async fn download(session: Session, path: &str, fallback_name: &str) -> ApiR
         .ok()
         .flatten()
         .and_then(|h| attachment_name(&h))
-        .unwrap_or_else(|| fallback_name.to_owned());
+        .unwrap_or(fallback_name);
     let blob: web_sys::Blob = JsFuture::from(resp.blob().map_err(|_| network())?)
         .await
         .map_err(|_| network())?

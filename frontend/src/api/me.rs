@@ -1,0 +1,28 @@
+//! The signed-in user: who they are with their memberships, their name, their password.
+
+use super::{ApiResult, call, get};
+use crate::session::Session;
+use insights_types::api::{MeOut, MePatch, PasswordChangeIn};
+
+/// `GET /api/v1/me`: the user and their memberships.
+pub fn get_me(session: Session) -> impl Future<Output = ApiResult<MeOut>> {
+    get(session, "/api/v1/me".to_owned())
+}
+
+/// `PATCH /api/v1/me`: changes the user's name.
+pub fn update_me(session: Session, body: &MePatch) -> impl Future<Output = ApiResult<MeOut>> {
+    call(session, "PATCH", "/api/v1/me".to_owned(), Some(body))
+}
+
+/// `POST /api/v1/me/password`: changes the password (the user's other sessions are signed out).
+pub fn change_password(
+    session: Session,
+    body: &PasswordChangeIn,
+) -> impl Future<Output = ApiResult<()>> {
+    call(
+        session,
+        "POST",
+        "/api/v1/me/password".to_owned(),
+        Some(body),
+    )
+}
