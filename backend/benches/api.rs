@@ -1,4 +1,4 @@
-//! API benchmark (`cargo bench -p insights-backend --bench api`), against a real PostgreSQL and Redis
+//! API benchmark (`cargo bench -p insights-api --bench api`), against a real PostgreSQL and Redis
 //! (`DATABASE_URL`, `REDIS_URL`, as `scripts/test` sets them). Prints:
 //! 1. authenticated `GET /api/v1/me`: requests per second and p50/p99 latency, 16 concurrent clients;
 //! 2. p99 of `GET /health/live` alone, then while 4 clients hammer `POST /auth/login` (argon2id each) —

@@ -1,4 +1,4 @@
-//! Normalize-and-store throughput (`cargo bench -p insights-backend --bench ingest`): incidents per second
+//! Normalize-and-store throughput (`cargo bench -p insights-api --bench ingest`): incidents per second
 //! into PostgreSQL through the batch pipeline every source uses (`db::incidents::upsert_batch`), each incident
 //! with two timeline entries, over a dozen services and three teams.
 //!
