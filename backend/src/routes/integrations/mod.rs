@@ -13,6 +13,7 @@ mod update;
 mod webhook;
 
 use crate::error::ApiError;
+use crate::http::OrgMember;
 use crate::state::AppState;
 use insights_core::db::integrations::{self, IntegrationRow};
 use insights_core::db::{self, OrgTx};
@@ -23,6 +24,7 @@ use insights_types::api::{
     IntegrationKind, IntegrationOptions, IntegrationOut, IntegrationStatus, OpsgenieRegion,
     SyncMode, WebhookOut,
 };
+use insights_types::{IntegrationId, Permission};
 use secrecy::SecretString;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -96,6 +98,23 @@ async fn integration_out(
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
+}
+
+/// An integration a manager may act on (404 once it is being deleted), read in a transaction of its own, so
+/// that no transaction stays open while the source is called.
+async fn live_integration(
+    state: &AppState,
+    member: &OrgMember,
+    id: IntegrationId,
+) -> Result<IntegrationRow, ApiError> {
+    member.require(Permission::ManageIntegrations)?;
+    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let row = integrations::get(&mut db, id).await?;
+    db.commit().await?;
+    if row.deleting_at.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(row)
 }
 
 /// The retry policy of a credential check: someone is waiting on the form, so two attempts and a shorter

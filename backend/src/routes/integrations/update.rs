@@ -1,6 +1,6 @@
 //! Changing an integration: name, credential (checked first), region, options, interval, pause, webhook secret.
 
-use super::{checking_connector, input, integration_out, verify};
+use super::{checking_connector, input, integration_out, live_integration, verify};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember, Path};
 use crate::state::AppState;
@@ -10,7 +10,7 @@ use insights_core::db::integrations::{self, Changes};
 use insights_core::{db, sync};
 use insights_types::api::{IntegrationOut, IntegrationPatch};
 use insights_types::domain::Name;
-use insights_types::{IntegrationId, OrgId, Permission};
+use insights_types::{IntegrationId, OrgId};
 
 /// Change the name, credential (checked first), region, options, sync interval, pause, or — for PagerDuty —
 /// the webhook signing secret.
@@ -24,13 +24,7 @@ pub(super) async fn update_integration(
     Path((_, id)): Path<(OrgId, IntegrationId)>,
     Json(patch): Json<IntegrationPatch>,
 ) -> Result<Json<IntegrationOut>, ApiError> {
-    member.require(Permission::ManageIntegrations)?;
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    let row = integrations::get(&mut db, id).await?;
-    db.commit().await?;
-    if row.deleting_at.is_some() {
-        return Err(ApiError::NotFound);
-    }
+    let row = live_integration(&state, &member, id).await?;
     let kind = row.kind();
     let input::Update {
         name,

@@ -1,6 +1,6 @@
 //! Webhook setup: a new Opsgenie secret, or the PagerDuty subscription created in one click.
 
-use super::{checking_connector, integration_out, source_failure};
+use super::{checking_connector, integration_out, live_integration, source_failure};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember, Path};
 use crate::state::AppState;
@@ -85,13 +85,7 @@ pub(super) async fn subscribe_webhook(
     ClientIp(ip): ClientIp,
     Path((_, id)): Path<(OrgId, IntegrationId)>,
 ) -> Result<Json<IntegrationOut>, ApiError> {
-    member.require(Permission::ManageIntegrations)?;
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    let row = integrations::get(&mut db, id).await?;
-    db.commit().await?;
-    if row.deleting_at.is_some() {
-        return Err(ApiError::NotFound);
-    }
+    let row = live_integration(&state, &member, id).await?;
     let connector = checking_connector(
         &state,
         row.kind(),
