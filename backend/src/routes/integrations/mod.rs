@@ -83,9 +83,11 @@ async fn integration_out(
         last_error,
         incidents,
         webhook: WebhookOut {
-            url: state
-                .config
-                .public_link(&format!("hooks/{}/{}", kind.as_str(), row.id)),
+            url: state.config.server.public_url.link(&format!(
+                "hooks/{}/{}",
+                kind.as_str(),
+                row.id
+            )),
             secret_set: row.webhook_secret.is_some(),
             header: (kind == IntegrationKind::Opsgenie).then(|| OPSGENIE_SECRET_HEADER.to_owned()),
             secret: webhook_secret,
@@ -100,7 +102,7 @@ async fn integration_out(
 /// The retry policy of a credential check: someone is waiting on the form, so two attempts and a shorter
 /// timeout, not a sync's patience.
 fn check_policy(state: &AppState) -> insights_ingest::client::HttpPolicy {
-    let policy = state.config.source_policy();
+    let policy = state.config.sources.policy();
     insights_ingest::client::HttpPolicy {
         max_attempts: policy.max_attempts.min(2),
         max_rate_limited: 2,
@@ -147,14 +149,14 @@ async fn create_integration(
     Json(body): Json<serde_json::Value>,
 ) -> Result<(StatusCode, Json<IntegrationOut>), ApiError> {
     member.require(Permission::ManageIntegrations)?;
-    let c = input::parse_connect(body, state.config.sync_interval_minutes)?;
+    let c = input::parse_connect(body, state.config.sources.sync_interval_minutes)?;
     let secret_field = format!("credentials.{}", input::secret_field(c.kind));
     let connector = Connector::new(
         c.kind,
         c.secret.expose().to_owned().into(),
         c.region,
         &c.options,
-        &state.config.source_endpoints(),
+        &state.config.sources.endpoints(),
         check_policy(&state),
     )
     .map_err(|e| ApiError::Internal(e.into()))?;
@@ -188,7 +190,7 @@ async fn create_integration(
         &mut db,
         &row,
         SyncMode::Backfill,
-        state.config.job_max_attempts as i32,
+        state.config.jobs.max_attempts as i32,
     )
     .await?;
     db::audit::record(
@@ -280,7 +282,7 @@ async fn update_integration(
             credential,
             patch.region.or(row.region()),
             options.as_ref().unwrap_or(&row.options()),
-            &state.config.source_endpoints(),
+            &state.config.sources.endpoints(),
             check_policy(&state),
         )
         .map_err(|e| ApiError::Internal(e.into()))?;
@@ -394,7 +396,7 @@ async fn delete_integration(
         job,
         DeleteIntegration::KIND,
         Some(id.0),
-        state.config.job_max_attempts as i32,
+        state.config.jobs.max_attempts as i32,
     )
     .await?;
     let out = db::job_runs::get(&mut db, job).await?;
@@ -442,7 +444,7 @@ async fn sync_integration(
         &mut db,
         &row,
         q.mode.unwrap_or(SyncMode::Incremental),
-        state.config.job_max_attempts as i32,
+        state.config.jobs.max_attempts as i32,
     )
     .await?;
     if let SyncStart::Started(job, mode) = started {
@@ -600,7 +602,7 @@ async fn subscribe_webhook(
         sync::open_credential(&state.secrets, &row.credentials).map_err(ApiError::Internal)?,
         row.region(),
         &row.options(),
-        &state.config.source_endpoints(),
+        &state.config.sources.endpoints(),
         check_policy(&state),
     )
     .map_err(|e| ApiError::Internal(e.into()))?;
@@ -610,7 +612,11 @@ async fn subscribe_webhook(
             "Opsgenie's webhook is added in Opsgenie (Settings → Integrations → Webhook), with this integration's URL and secret header.",
         ));
     };
-    let url = state.config.public_link(&format!("hooks/pagerduty/{id}"));
+    let url = state
+        .config
+        .server
+        .public_url
+        .link(&format!("hooks/pagerduty/{id}"));
     let secret = pagerduty
         .create_webhook_subscription(&url)
         .await

@@ -93,7 +93,7 @@ async fn create_invitation(
             job,
             SendInvitationEmail::KIND,
             Some(id.0),
-            state.config.job_max_attempts as i32,
+            state.config.jobs.max_attempts as i32,
         )
         .await?;
         Some(job)
@@ -109,7 +109,7 @@ async fn create_invitation(
             token_hash: &token_hash(&token),
             token_ciphertext: delivery_job.map(|_| state.secrets.seal(token.as_bytes())),
             invited_by: member.user_id,
-            expires_at: Utc::now() + state.config.invitation_ttl,
+            expires_at: Utc::now() + state.config.auth.invitation_ttl,
             delivery_job_id: delivery_job,
         },
     )
@@ -121,7 +121,11 @@ async fn create_invitation(
             .details(serde_json::json!({ "email": email.as_str(), "role": body.role })),
     )
     .await?;
-    let accept_url = state.config.public_link(&format!("join?token={token}"));
+    let accept_url = state
+        .config
+        .server
+        .public_url
+        .link(&format!("join?token={token}"));
     let out = invitation_out(&mut db, row, Some(accept_url)).await?;
     db.commit().await?;
     if let Some(job_run_id) = delivery_job {

@@ -34,7 +34,7 @@ async fn load_sample_data(
         job,
         GenerateSampleData::KIND,
         None,
-        state.config.job_max_attempts as i32,
+        state.config.jobs.max_attempts as i32,
     )
     .await?;
     db::audit::record(

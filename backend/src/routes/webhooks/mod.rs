@@ -125,7 +125,7 @@ async fn receive_webhook(
         job,
         ProcessWebhook::KIND,
         Some(delivery.0),
-        state.config.job_max_attempts as i32,
+        state.config.jobs.max_attempts as i32,
     )
     .await?;
     let new = db::webhooks::record(&mut tx, delivery, id, &key, event_type, &payload, job).await?;
