@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use insights_core::config::Config;
+use insights_core::config::ApiConfig;
 use insights_core::crypto::SecretBox;
 use insights_core::db::Db;
 use insights_core::jobs::JobQueue;
@@ -62,11 +62,11 @@ pub fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
 }
 
 impl App {
-    /// Connects to PostgreSQL (lazily) and Redis, and binds `config.bind`.
-    pub async fn build(config: Config) -> anyhow::Result<App> {
-        let listener = TcpListener::bind(config.bind)
+    /// Connects to PostgreSQL (lazily) and Redis, and binds `config.server.bind`.
+    pub async fn build(config: ApiConfig) -> anyhow::Result<App> {
+        let listener = TcpListener::bind(config.server.bind)
             .await
-            .with_context(|| format!("cannot listen on INSIGHTS_BIND={}", config.bind))?;
+            .with_context(|| format!("cannot listen on INSIGHTS_BIND={}", config.server.bind))?;
         let state = state(config).await?;
         let router = router(state.clone());
         Ok(App {
@@ -98,7 +98,7 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.local_addr(), public_url = %self.state.config.public_url, "insights-api listening");
+        tracing::info!(addr = %self.local_addr(), public_url = %self.state.config.server.public_url, "insights-api listening");
         axum::serve(
             self.listener,
             self.router
@@ -113,15 +113,15 @@ impl App {
 }
 
 /// Connects the shared state of the API (also used by the worker's tests and the benchmark).
-pub async fn state(config: Config) -> anyhow::Result<AppState> {
+pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
     let db = Db::connect_lazy(
-        &config.database_url,
-        &config.database_role,
-        config.database_max_connections,
+        &config.database.url,
+        &config.database.role,
+        config.database.max_connections,
     )
     .context("DATABASE_URL")?;
     let redis_client =
-        redis::Client::open(config.redis_url.expose_secret()).context("REDIS_URL")?;
+        redis::Client::open(config.jobs.redis_url.expose_secret()).context("REDIS_URL")?;
     let redis = tokio::time::timeout(
         Duration::from_secs(10),
         redis::aio::ConnectionManager::new(redis_client),
@@ -129,11 +129,15 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
     .await
     .context("REDIS_URL: Redis did not answer within 10 s")?
     .context("REDIS_URL: cannot connect to Redis")?;
-    let jobs = JobQueue::new(redis.clone(), &config.redis_prefix, config.job_max_attempts);
+    let jobs = JobQueue::new(
+        redis.clone(),
+        &config.jobs.redis_prefix,
+        config.jobs.max_attempts,
+    );
     let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     Ok(AppState {
-        tokens: TokenKeys::new(&config.jwt_secret, config.access_token_ttl),
-        secrets: SecretBox::new(config.secret_key_bytes()),
+        tokens: TokenKeys::new(&config.auth.jwt_secret, config.auth.access_token_ttl),
+        secrets: SecretBox::new(config.general.secret_key_bytes()),
         hasher: PasswordHasher::new(cpus),
         metrics: prometheus(),
         config: Arc::new(config),
@@ -172,9 +176,10 @@ async fn get_openapi(axum::Extension(doc): axum::Extension<Arc<String>>) -> Resp
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_parts();
     let doc = Arc::new(serde_json::to_string(&doc).expect("OpenAPI serializes"));
-    let web = web_app(&state.config.web_dir);
-    let https = state.config.public_url.scheme() == "https";
-    let origin = HeaderValue::from_str(&state.config.public_origin()).expect("origin is ASCII");
+    let web = web_app(&state.config.server.web_dir);
+    let https = state.config.server.public_url.scheme() == "https";
+    let origin = HeaderValue::from_str(&state.config.server.public_url.ascii_origin())
+        .expect("origin is ASCII");
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::exact(origin))
         .allow_credentials(true)

@@ -2,7 +2,8 @@
 //! migrations and exits; `insights-api openapi` prints the OpenAPI description (no configuration needed).
 
 use insights_api::App;
-use insights_core::{Config, db, telemetry};
+use insights_core::config::{self, ApiConfig};
+use insights_core::{db, telemetry};
 
 #[tokio::main]
 async fn main() {
@@ -18,16 +19,17 @@ async fn main() {
         }
         return;
     }
-    let config = match Config::from_env() {
+    let config = match ApiConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("insights-api: {e}");
             std::process::exit(2);
         }
     };
-    telemetry::init(config.log_format);
+    telemetry::init(config.general.log_format);
+    config::warn_unknown_variables();
     let result = match std::env::args().nth(1).as_deref() {
-        Some("migrate") => db::migrate(&config.database_url)
+        Some("migrate") => db::migrate(&config.database.url)
             .await
             .map(|()| tracing::info!("migrations applied")),
         None | Some("serve") => match App::build(config).await {

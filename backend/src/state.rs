@@ -2,7 +2,7 @@
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
-use insights_core::config::Config;
+use insights_core::config::ApiConfig;
 use insights_core::crypto::SecretBox;
 use insights_core::db::Db;
 use insights_core::jobs::JobQueue;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub config: Arc<Config>,
+    pub config: Arc<ApiConfig>,
     pub db: Db,
     pub redis: ConnectionManager,
     pub jobs: JobQueue,
@@ -25,7 +25,7 @@ impl AppState {
     /// A Redis key under this deployment's prefix.
     #[must_use]
     pub fn redis_key(&self, parts: &[&str]) -> String {
-        let mut k = self.config.redis_prefix.clone();
+        let mut k = self.config.jobs.redis_prefix.clone();
         for p in parts {
             k.push(':');
             k.push_str(p);

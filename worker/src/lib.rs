@@ -11,7 +11,7 @@ use anyhow::Context;
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::{HasherRng, RetryPolicy};
 use apalis::prelude::*;
-use insights_core::Config;
+use insights_core::config::WorkerConfig;
 use insights_core::crypto::SecretBox;
 use insights_core::db::Db;
 use insights_core::jobs::{Job, JobQueue, storage};
@@ -27,7 +27,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// What job handlers share.
 #[derive(Clone)]
 pub struct WorkerState {
-    pub config: Arc<Config>,
+    pub config: Arc<WorkerConfig>,
     pub db: Db,
     pub secrets: SecretBox,
     /// Present when `INSIGHTS_SMTP_URL` is set.
@@ -68,16 +68,18 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    /// Takes a [`WorkerConfig`], or the whole [`insights_core::Config`] (tests).
+    pub async fn build(config: impl Into<WorkerConfig>) -> anyhow::Result<Self> {
+        let config = config.into();
         let db = Db::connect_lazy(
-            &config.database_url,
-            &config.database_role,
-            config.database_max_connections,
+            &config.database.url,
+            &config.database.role,
+            config.database.max_connections,
         )
         .context("DATABASE_URL")?;
         let redis = tokio::time::timeout(
             Duration::from_secs(10),
-            apalis_redis::connect(config.redis_url.expose_secret().to_owned()),
+            apalis_redis::connect(config.jobs.redis_url.expose_secret().to_owned()),
         )
         .await
         .context("REDIS_URL: Redis did not answer within 10 s")?
@@ -91,10 +93,14 @@ impl Worker {
             ),
             None => None,
         };
-        let queue = JobQueue::new(redis.clone(), &config.redis_prefix, config.job_max_attempts);
+        let queue = JobQueue::new(
+            redis.clone(),
+            &config.jobs.redis_prefix,
+            config.jobs.max_attempts,
+        );
         Ok(Self {
             state: WorkerState {
-                secrets: SecretBox::new(config.secret_key_bytes()),
+                secrets: SecretBox::new(config.general.secret_key_bytes()),
                 config: Arc::new(config),
                 db,
                 mailer,
@@ -129,11 +135,11 @@ impl Worker {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
-        let prefix = state.config.redis_prefix.clone();
+        let prefix = state.config.jobs.redis_prefix.clone();
         let conn = self.redis.clone();
-        let retries = state.config.job_max_attempts.saturating_sub(1) as usize;
-        let backoff_base = state.config.job_backoff;
-        let concurrency = state.config.worker_concurrency;
+        let retries = state.config.jobs.max_attempts.saturating_sub(1) as usize;
+        let backoff_base = state.config.jobs.backoff;
+        let concurrency = state.config.jobs.worker_concurrency;
         // Each process registers its workers under its own names: apalis refuses a second live worker of the
         // same name, so replicas (or a restart after a crash) would otherwise fail to start.
         let instance = format!(

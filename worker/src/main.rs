@@ -1,17 +1,19 @@
 //! `insights-worker`: runs every background job and schedule until SIGTERM or Ctrl-C.
 
-use insights_core::{Config, telemetry};
+use insights_core::config::{self, WorkerConfig};
+use insights_core::telemetry;
 
 #[tokio::main]
 async fn main() {
-    let config = match Config::from_env() {
+    let config = match WorkerConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("insights-worker: {e}");
             std::process::exit(2);
         }
     };
-    telemetry::init(config.log_format);
+    telemetry::init(config.general.log_format);
+    config::warn_unknown_variables();
     let result = match insights_worker::Worker::build(config).await {
         Ok(worker) => {
             worker

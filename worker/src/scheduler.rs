@@ -17,7 +17,7 @@ pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            () = tokio::time::sleep(state.config.worker_tick) => {}
+            () = tokio::time::sleep(state.config.jobs.worker_tick) => {}
         }
         match tick(&state).await {
             Ok(0) => {}

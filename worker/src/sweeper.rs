@@ -16,7 +16,7 @@ pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            () = tokio::time::sleep(state.config.worker_tick) => {}
+            () = tokio::time::sleep(state.config.jobs.worker_tick) => {}
         }
         match sweep_once(&state, QUEUED_FOR).await {
             Ok(0) => {}
@@ -32,7 +32,7 @@ pub async fn sweep_once(state: &WorkerState, queued_for: Duration) -> anyhow::Re
     let stale = job_runs::stale(
         &mut conn,
         queued_for,
-        state.config.job_heartbeat_timeout,
+        state.config.jobs.heartbeat_timeout,
         500,
     )
     .await?;
@@ -41,7 +41,7 @@ pub async fn sweep_once(state: &WorkerState, queued_for: Duration) -> anyhow::Re
         let (org, id) = job.ids();
         // Back to `queued` first, so that the delivery below finds a job it may start.
         let mut db = state.db.org_tx(org, None).await?;
-        job_runs::requeued(&mut db, id, state.config.job_heartbeat_timeout).await?;
+        job_runs::requeued(&mut db, id, state.config.jobs.heartbeat_timeout).await?;
         db.commit().await?;
         state
             .queue

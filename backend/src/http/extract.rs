@@ -275,7 +275,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        if state.config.trust_forwarded_for
+        if state.config.auth.trust_forwarded_for
             && let Some(ip) = parts
                 .headers
                 .get("x-forwarded-for")

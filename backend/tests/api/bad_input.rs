@@ -65,7 +65,7 @@ fn json_endpoints(org: &str, user: &str) -> Vec<(Method, String, Value)> {
 async fn counts(app: &TestApp) -> Vec<i64> {
     use secrecy::ExposeSecret;
     use sqlx::Connection;
-    let mut c = sqlx::PgConnection::connect(app.config.database_url.expose_secret())
+    let mut c = sqlx::PgConnection::connect(app.config.database.url.expose_secret())
         .await
         .unwrap();
     let mut out = Vec::new();

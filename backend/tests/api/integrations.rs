@@ -121,7 +121,7 @@ async fn connecting_pagerduty_checks_the_token_stores_it_encrypted_and_queues_th
     // Stored sealed: the bytes do not hold the token, the key opens them.
     use secrecy::ExposeSecret;
     use sqlx::Connection;
-    let mut c = sqlx::PgConnection::connect(e.app.config.database_url.expose_secret())
+    let mut c = sqlx::PgConnection::connect(e.app.config.database.url.expose_secret())
         .await
         .unwrap();
     let sealed: Vec<u8> = sqlx::query_scalar("SELECT credentials FROM integrations WHERE id = $1")

@@ -345,7 +345,7 @@ async fn row_level_security_hides_other_tenants_even_without_a_where_clause() {
     let p = app.personas().await;
     let (_, other_org) = app.signup("solo@example.com", "Solo").await;
     use secrecy::ExposeSecret;
-    let mut conn = PgConnection::connect(app.config.database_url.expose_secret())
+    let mut conn = PgConnection::connect(app.config.database.url.expose_secret())
         .await
         .unwrap();
     conn.execute("SET ROLE insights_app").await.unwrap();

@@ -3,7 +3,7 @@
 //! backfill of the history up to now, or the changes since the last sync — and the checkpoint then records
 //! how far it got.
 
-use crate::config::Config;
+use crate::config::SourcesConfig;
 use crate::crypto::SecretBox;
 use crate::db::integrations::{self, IntegrationRow};
 use crate::db::{DbError, DbResult, OrgTx, job_runs};
@@ -134,14 +134,14 @@ pub fn open_credential(secrets: &SecretBox, sealed: &[u8]) -> anyhow::Result<Sec
 pub fn connector(
     row: &IntegrationRow,
     secrets: &SecretBox,
-    config: &Config,
+    sources: &SourcesConfig,
 ) -> anyhow::Result<Connector> {
     Ok(Connector::new(
         row.kind(),
         open_credential(secrets, &row.credentials)?,
         row.region(),
         &row.options(),
-        &config.source_endpoints(),
-        config.source_policy(),
+        &sources.endpoints(),
+        sources.policy(),
     )?)
 }

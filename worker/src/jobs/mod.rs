@@ -187,7 +187,7 @@ where
 
 /// Tells the database this attempt is alive, four times per heartbeat timeout, until aborted.
 async fn beat(state: WorkerState, ctx: JobCtx) {
-    let every = (state.config.job_heartbeat_timeout / 4).max(Duration::from_millis(200));
+    let every = (state.config.jobs.heartbeat_timeout / 4).max(Duration::from_millis(200));
     loop {
         tokio::time::sleep(every).await;
         let live = async {

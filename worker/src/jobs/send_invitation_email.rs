@@ -38,7 +38,7 @@ pub async fn run(job: SendInvitationEmail, state: Data<WorkerState>) -> Result<(
             db.commit().await?;
             let token =
                 String::from_utf8(state.secrets.open(&sealed)?).context("token is not UTF-8")?;
-            let link = state.config.public_link(&format!("join?token={token}"));
+            let link = state.config.public_url.link(&format!("join?token={token}"));
             let inviter = inv
                 .inviter()
                 .map_or_else(|| "Someone".to_owned(), |u| u.name);

@@ -65,7 +65,7 @@ async fn sync(
     let mut progress: SyncProgress = serde_json::from_value(progress).unwrap_or_default();
 
     let kind = row.kind();
-    let connector = sync::connector(&row, &state.secrets, &state.config)
+    let connector = sync::connector(&row, &state.secrets, &state.config.sources)
         .context("the integration's settings cannot be used")?;
     let mut cursor: Cursor = match checkpoint.cursor.clone() {
         Some(c) => c,

@@ -158,7 +158,7 @@ async fn an_invitation_email_is_sent_by_the_worker_with_the_accept_link() {
     {
         use secrecy::ExposeSecret;
         use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(env.app.config.database_url.expose_secret())
+        let mut c = sqlx::PgConnection::connect(env.app.config.database.url.expose_secret())
             .await
             .unwrap();
         let left: Option<Vec<u8>> =

@@ -140,7 +140,7 @@ impl Sync {
     async fn db(&self) -> sqlx::PgConnection {
         use secrecy::ExposeSecret;
         use sqlx::Connection;
-        sqlx::PgConnection::connect(self.app.config.database_url.expose_secret())
+        sqlx::PgConnection::connect(self.app.config.database.url.expose_secret())
             .await
             .unwrap()
     }

@@ -44,7 +44,7 @@ pub(crate) async fn limit_ip(
     rate_limit::hit(
         &mut redis,
         &key,
-        state.config.auth_rate_limit_per_ip,
+        state.config.auth.rate_limit_per_ip,
         WINDOW,
     )
     .await
@@ -64,7 +64,7 @@ pub(crate) async fn start_session(
 ) -> Result<(String, String), ApiError> {
     let family = Uuid::now_v7();
     let refresh = random_token();
-    let expires_at = Utc::now() + state.config.refresh_token_ttl;
+    let expires_at = Utc::now() + state.config.auth.refresh_token_ttl;
     db::refresh_tokens::insert(conn, user, family, &token_hash(&refresh), expires_at).await?;
     let access = state.tokens.issue(user, family)?;
     Ok((access, refresh))
@@ -77,7 +77,7 @@ fn with_refresh_cookie(
     refresh: &str,
 ) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();
-    let cookie = tokens::refresh_cookie(refresh, state.config.refresh_token_ttl);
+    let cookie = tokens::refresh_cookie(refresh, state.config.auth.refresh_token_ttl);
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).expect("cookie is ASCII"),
@@ -98,7 +98,7 @@ fn auth_out(
         organization,
         access_token: access,
         token_type: "Bearer".into(),
-        expires_in: state.config.access_token_ttl.as_secs() as i64,
+        expires_in: state.config.auth.access_token_ttl.as_secs() as i64,
     }
 }
 
@@ -164,7 +164,7 @@ async fn signup(
     rate_limit::hit(
         &mut redis,
         &account_key(&state, "signup", &email),
-        state.config.auth_rate_limit_per_account,
+        state.config.auth.rate_limit_per_account,
         WINDOW,
     )
     .await
@@ -253,7 +253,7 @@ async fn login(
     let mut redis = state.redis.clone();
     let acct_key = email.as_ref().map(|e| account_key(&state, "login", e));
     if let Some(key) = &acct_key {
-        rate_limit::is_over(&mut redis, key, state.config.auth_rate_limit_per_account)
+        rate_limit::is_over(&mut redis, key, state.config.auth.rate_limit_per_account)
             .await
             .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
@@ -279,7 +279,7 @@ async fn login(
                 let _ = rate_limit::hit(
                     &mut redis,
                     key,
-                    state.config.auth_rate_limit_per_account,
+                    state.config.auth.rate_limit_per_account,
                     WINDOW,
                 )
                 .await;
@@ -358,7 +358,7 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     db::refresh_tokens::mark_used(&mut tx, row.id).await?;
     let user = UserId(row.user_id);
     let next = random_token();
-    let expires_at = Utc::now() + state.config.refresh_token_ttl;
+    let expires_at = Utc::now() + state.config.auth.refresh_token_ttl;
     db::refresh_tokens::insert(&mut tx, user, row.family_id, &token_hash(&next), expires_at)
         .await?;
     let access = state.tokens.issue(user, row.family_id)?;
@@ -366,7 +366,7 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let out = TokenOut {
         access_token: access,
         token_type: "Bearer".into(),
-        expires_in: state.config.access_token_ttl.as_secs() as i64,
+        expires_in: state.config.auth.access_token_ttl.as_secs() as i64,
     };
     Ok(with_refresh_cookie(&state, StatusCode::OK, out, &next))
 }

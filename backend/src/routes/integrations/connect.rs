@@ -26,7 +26,7 @@ pub(super) async fn create_integration(
     Json(body): Json<serde_json::Value>,
 ) -> Result<(StatusCode, Json<IntegrationOut>), ApiError> {
     member.require(Permission::ManageIntegrations)?;
-    let c = input::parse_connect(body, state.config.sync_interval_minutes)?;
+    let c = input::parse_connect(body, state.config.sources.sync_interval_minutes)?;
     let secret_field = format!("credentials.{}", input::secret_field(c.kind));
     let connector = checking_connector(
         &state,

@@ -85,9 +85,11 @@ async fn integration_out(
         last_error,
         incidents,
         webhook: WebhookOut {
-            url: state
-                .config
-                .public_link(&format!("hooks/{}/{}", kind.as_str(), row.id)),
+            url: state.config.server.public_url.link(&format!(
+                "hooks/{}/{}",
+                kind.as_str(),
+                row.id
+            )),
             secret_set: row.webhook_secret.is_some(),
             header: (kind == IntegrationKind::Opsgenie)
                 .then(|| opsgenie::webhook::SECRET_HEADER.to_owned()),
@@ -120,7 +122,7 @@ async fn live_integration(
 /// The retry policy of a credential check: someone is waiting on the form, so two attempts and a shorter
 /// timeout, not a sync's patience.
 fn check_policy(state: &AppState) -> insights_ingest::client::HttpPolicy {
-    let policy = state.config.source_policy();
+    let policy = state.config.sources.policy();
     insights_ingest::client::HttpPolicy {
         max_attempts: policy.max_attempts.min(2),
         max_rate_limited: 2,
@@ -144,7 +146,7 @@ fn checking_connector(
         credential,
         region,
         options,
-        &state.config.source_endpoints(),
+        &state.config.sources.endpoints(),
         check_policy(state),
     )
     .map_err(|e| ApiError::Internal(e.into()))

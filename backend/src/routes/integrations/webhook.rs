@@ -99,7 +99,11 @@ pub(super) async fn subscribe_webhook(
             "Opsgenie's webhook is added in Opsgenie (Settings → Integrations → Webhook), with this integration's URL and secret header.",
         ));
     };
-    let url = state.config.public_link(&format!("hooks/pagerduty/{id}"));
+    let url = state
+        .config
+        .server
+        .public_url
+        .link(&format!("hooks/pagerduty/{id}"));
     let secret = pagerduty
         .create_webhook_subscription(&url)
         .await

@@ -107,7 +107,7 @@ async fn create_invitation(
                 .as_ref()
                 .map(|_| state.secrets.seal(token.as_bytes())),
             invited_by: member.user_id,
-            expires_at: Utc::now() + state.config.invitation_ttl,
+            expires_at: Utc::now() + state.config.auth.invitation_ttl,
             delivery_job_id: delivery_job.as_ref().map(Pending::job_run_id),
         },
     )
@@ -119,7 +119,11 @@ async fn create_invitation(
             .details(serde_json::json!({ "email": email.as_str(), "role": body.role })),
     )
     .await?;
-    let accept_url = state.config.public_link(&format!("join?token={token}"));
+    let accept_url = state
+        .config
+        .server
+        .public_url
+        .link(&format!("join?token={token}"));
     let out = invitation_out(&mut db, row, Some(accept_url)).await?;
     db.commit().await?;
     if let Some(job) = delivery_job {

@@ -147,6 +147,7 @@ impl E2e {
             base: self
                 .app
                 .config
+                .server
                 .public_url
                 .as_str()
                 .trim_end_matches('/')

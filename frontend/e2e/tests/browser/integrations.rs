@@ -23,6 +23,7 @@ async fn an_owner_connects_pagerduty_watches_the_import_and_finds_its_incidents(
     let base = e2e
         .app
         .config
+        .server
         .public_url
         .as_str()
         .trim_end_matches('/')

@@ -1,0 +1,33 @@
+//! The database section: PostgreSQL.
+
+use super::ConfigError;
+use super::env::Env;
+use super::vars;
+use secrecy::SecretString;
+
+/// Read by both binaries.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: SecretString,
+    /// The role the application switches to after connecting (`SET ROLE`): not the owner of the tables, so
+    /// row-level security applies to it.
+    pub role: String,
+    pub max_connections: u32,
+}
+
+impl DatabaseConfig {
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(DatabaseConfig {
+            url: env
+                .required_url(vars::DATABASE_URL, &["postgres", "postgresql"])?
+                .into(),
+            role: env.word(
+                vars::DATABASE_ROLE,
+                "insights_app",
+                |c| c.is_ascii_alphanumeric() || c == '_',
+                "letters, digits and '_'",
+            )?,
+            max_connections: env.positive(vars::DATABASE_MAX_CONNECTIONS, 20)?,
+        })
+    }
+}

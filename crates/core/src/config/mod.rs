@@ -1,0 +1,142 @@
+//! Typed configuration from the environment, in sections, validated at start-up. A missing or malformed
+//! setting stops the process with one line that names it. Secrets are wrapped so `Debug` never prints them;
+//! each secret may also be given as a file with the `_FILE` suffix (Kubernetes secrets).
+//!
+//! A section ([`GeneralConfig`], [`ServerConfig`], [`DatabaseConfig`], [`JobsConfig`], [`AuthConfig`],
+//! [`SourcesConfig`], [`SmtpConfig`]) is one struct with its own `from_env` loader; every loader reads
+//! through the shared reader [`Env`], by the constants of [`vars`], which also lists each section's
+//! variables. Each binary loads only the sections it reads: [`ApiConfig`] (every section) and
+//! [`WorkerConfig`] (no server or auth section). [`Config`] holds every section; the test harness builds
+//! one and hands it to both. Any `INSIGHTS_*` variable that [`vars`] does not list is reported at start-up
+//! ([`warn_unknown_variables`]).
+//!
+//! Sections still to come follow the same pattern (a file here with a struct and its `from_env`, its
+//! variables in [`vars`], a field in the configuration of each binary that reads it): `vector`
+//! (`QDRANT_URL`), `llm` (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `INSIGHTS_LLM_MODEL`,
+//! `INSIGHTS_EMBEDDING_MODEL`), `aws` (the SDK reads its own `AWS_*` variables) and `events`.
+
+mod auth;
+mod database;
+mod env;
+mod general;
+mod jobs;
+mod server;
+mod smtp;
+mod sources;
+mod unknown;
+pub mod vars;
+
+pub use auth::AuthConfig;
+pub use database::DatabaseConfig;
+pub use env::{Env, Var};
+pub use general::{GeneralConfig, LogFormat};
+pub use jobs::JobsConfig;
+pub use server::{PublicUrl, ServerConfig};
+pub use smtp::SmtpConfig;
+pub use sources::SourcesConfig;
+pub use unknown::{UnknownVariable, unknown_variables, warn_unknown_variables};
+
+/// A setting that could not be used: names the variable and says why.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+/// Every section: what the API reads ([`ApiConfig`]), and what the test harness builds to run the API and
+/// the worker from one environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub general: GeneralConfig,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub jobs: JobsConfig,
+    pub auth: AuthConfig,
+    pub sources: SourcesConfig,
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// What `insights-api` reads: every section (the sources to check credentials, the smtp section to know
+/// whether to enqueue invitation emails). It becomes a struct of its own when a section comes that the API
+/// does not read.
+pub type ApiConfig = Config;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&Env::process())
+    }
+
+    /// Reads settings through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::load(&Env::new(get))
+    }
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let WorkerConfig {
+            general,
+            public_url: _,
+            database,
+            jobs,
+            sources,
+            smtp,
+        } = WorkerConfig::load(env)?;
+        Ok(Config {
+            server: ServerConfig::from_env(env)?,
+            auth: AuthConfig::from_env(env)?,
+            general,
+            database,
+            jobs,
+            sources,
+            smtp,
+        })
+    }
+}
+
+/// What `insights-worker` reads: no server section but its public URL (for the links it mails), and no auth
+/// section, so a missing `INSIGHTS_JWT_SECRET` does not stop it.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub general: GeneralConfig,
+    pub public_url: PublicUrl,
+    pub database: DatabaseConfig,
+    pub jobs: JobsConfig,
+    pub sources: SourcesConfig,
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl WorkerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&Env::process())
+    }
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(WorkerConfig {
+            general: GeneralConfig::from_env(env)?,
+            public_url: PublicUrl::from_env(env)?,
+            database: DatabaseConfig::from_env(env)?,
+            jobs: JobsConfig::from_env(env)?,
+            sources: SourcesConfig::from_env(env)?,
+            smtp: SmtpConfig::from_env(env)?,
+        })
+    }
+}
+
+/// The worker's part of the whole configuration (tests run the API and the worker from one).
+impl From<Config> for WorkerConfig {
+    fn from(c: Config) -> Self {
+        WorkerConfig {
+            general: c.general,
+            public_url: c.server.public_url,
+            database: c.database,
+            jobs: c.jobs,
+            sources: c.sources,
+            smtp: c.smtp,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
