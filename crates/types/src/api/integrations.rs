@@ -77,6 +77,13 @@ impl OpsgenieRegion {
     }
 }
 
+#[cfg(feature = "sqlx")]
+crate::ids::stored_as_text!(
+    IntegrationKind => IntegrationKind::parse,
+    OpsgenieRegion => OpsgenieRegion::parse,
+    SyncMode => SyncMode::parse,
+);
+
 /// A PagerDuty REST API key (account key, read-only is enough; or a user's key).
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -240,6 +247,23 @@ pub enum IntegrationStatus {
 pub enum SyncMode {
     Backfill,
     Incremental,
+}
+
+impl SyncMode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Backfill => "backfill",
+            Self::Incremental => "incremental",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Backfill, Self::Incremental]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 /// How a sync is going: stored as the job's `progress` while it runs, and kept when it ends.
