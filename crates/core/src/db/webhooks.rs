@@ -2,7 +2,7 @@
 
 use super::{DbResult, OrgTx};
 use chrono::{DateTime, Utc};
-use insights_types::{IntegrationId, JobRunId, WebhookDeliveryId};
+use insights_types::{IntegrationId, JobRunId, OrgId, WebhookDeliveryId};
 
 /// Records a delivery; `false` when one with the same key was already recorded (a redelivery).
 pub async fn record(
@@ -15,18 +15,18 @@ pub async fn record(
     job: JobRunId,
 ) -> DbResult<bool> {
     let org = db.org_id();
-    let res = sqlx::query(
+    let res = sqlx::query!(
         "INSERT INTO webhook_deliveries (id, org_id, integration_id, delivery_key, event_type, payload, job_run_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (integration_id, delivery_key) DO NOTHING",
+        id as WebhookDeliveryId,
+        org as OrgId,
+        integration as IntegrationId,
+        key,
+        event_type,
+        payload,
+        job as JobRunId,
     )
-    .bind(id.0)
-    .bind(org.0)
-    .bind(integration.0)
-    .bind(key)
-    .bind(event_type)
-    .bind(payload)
-    .bind(job.0)
     .execute(db.conn())
     .await?;
     Ok(res.rows_affected() == 1)
@@ -38,24 +38,24 @@ pub async fn get(
     id: WebhookDeliveryId,
 ) -> DbResult<(IntegrationId, serde_json::Value, Option<DateTime<Utc>>)> {
     let org = db.org_id();
-    let (integration, payload, processed): (uuid::Uuid, serde_json::Value, Option<DateTime<Utc>>) =
-        sqlx::query_as(
-            "SELECT integration_id, payload, processed_at FROM webhook_deliveries WHERE org_id = $1 AND id = $2",
-        )
-        .bind(org.0)
-        .bind(id.0)
-        .fetch_one(db.conn())
-        .await?;
-    Ok((IntegrationId(integration), payload, processed))
+    let row = sqlx::query!(
+        r#"SELECT integration_id AS "integration_id: IntegrationId", payload, processed_at
+             FROM webhook_deliveries WHERE org_id = $1 AND id = $2"#,
+        org as OrgId,
+        id as WebhookDeliveryId,
+    )
+    .fetch_one(db.conn())
+    .await?;
+    Ok((row.integration_id, row.payload, row.processed_at))
 }
 
 pub async fn mark_processed(db: &mut OrgTx, id: WebhookDeliveryId) -> DbResult<()> {
     let org = db.org_id();
-    sqlx::query(
+    sqlx::query!(
         "UPDATE webhook_deliveries SET processed_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
+        org as OrgId,
+        id as WebhookDeliveryId,
     )
-    .bind(org.0)
-    .bind(id.0)
     .execute(db.conn())
     .await?;
     Ok(())
@@ -67,11 +67,11 @@ pub async fn last_delivery_at(
     integration: IntegrationId,
 ) -> DbResult<Option<DateTime<Utc>>> {
     let org = db.org_id();
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT max(created_at) FROM webhook_deliveries WHERE org_id = $1 AND integration_id = $2",
+        org as OrgId,
+        integration as IntegrationId,
     )
-    .bind(org.0)
-    .bind(integration.0)
     .fetch_one(db.conn())
     .await?)
 }
@@ -82,10 +82,10 @@ pub async fn purge(
     conn: &mut sqlx::PgConnection,
     older_than: std::time::Duration,
 ) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT purge_webhook_deliveries(make_interval(secs => $1::double precision))",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT purge_webhook_deliveries(make_interval(secs => $1::double precision)) AS "purged!""#,
+        older_than.as_secs_f64(),
     )
-    .bind(older_than.as_secs_f64())
     .fetch_one(conn)
     .await?)
 }
