@@ -2,7 +2,7 @@
 
 use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
-use insights_types::{AuditEventId, OrgId, UserId, api::AuditEventOut};
+use insights_types::{AuditEventId, UserId, api::AuditEventOut};
 use std::net::IpAddr;
 
 /// What to record.
@@ -40,21 +40,17 @@ impl AuditEntry {
 }
 
 pub async fn record(db: &mut OrgTx, entry: AuditEntry) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
-        "INSERT INTO audit_events (id, org_id, actor_id, action, target, details, ip)
+    org_execute!(
+        db,
+        "INSERT INTO audit_events (org_id, id, actor_id, action, target, details, ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7::text::inet)",
         AuditEventId::new() as AuditEventId,
-        org as OrgId,
         entry.actor as Option<UserId>,
         entry.action,
         entry.target,
         entry.details,
         entry.ip.map(|ip| ip.to_string()),
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 struct Row {
@@ -76,9 +72,9 @@ pub async fn list(
     action: Option<&str>,
     limit: i64,
 ) -> DbResult<(Vec<AuditEventOut>, Option<String>)> {
-    let org = db.org_id();
     let (at, id) = after.unzip();
-    let rows = sqlx::query_as!(
+    let rows = org_query_as!(
+        db,
         Row,
         r#"SELECT e.id AS "id: AuditEventId", e.action, e.target, e.details, host(e.ip) AS ip, e.created_at,
                   u.id AS "actor_id?: UserId", u.email AS "actor_email?", u.name AS "actor_name?"
@@ -88,7 +84,6 @@ pub async fn list(
               AND ($4::text IS NULL OR e.action = $4)
             ORDER BY e.created_at DESC, e.id DESC
             LIMIT $5"#,
-        org as OrgId,
         at,
         id,
         action,

@@ -2,7 +2,7 @@
 
 use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
-use insights_types::{FeedbackId, OrgId, UserId, api::FeedbackOut};
+use insights_types::{FeedbackId, UserId, api::FeedbackOut};
 
 pub async fn create(
     db: &mut OrgTx,
@@ -10,18 +10,15 @@ pub async fn create(
     message: &str,
     page: &str,
 ) -> DbResult<FeedbackId> {
-    let org = db.org_id();
     let id = FeedbackId::new();
-    sqlx::query!(
-        "INSERT INTO feedback (id, org_id, user_id, message, page) VALUES ($1, $2, $3, $4, $5)",
+    org_execute!(
+        db,
+        "INSERT INTO feedback (org_id, id, user_id, message, page) VALUES ($1, $2, $3, $4, $5)",
         id as FeedbackId,
-        org as OrgId,
         user as UserId,
         message,
         page,
-    )
-    .execute(db.conn())
-    .await?;
+    )?;
     Ok(id)
 }
 
@@ -40,16 +37,15 @@ pub async fn list(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<(Vec<FeedbackOut>, Option<String>)> {
-    let org = db.org_id();
     let (at, id) = after.unzip();
-    let rows = sqlx::query_as!(
+    let rows = org_query_as!(
+        db,
         Row,
         r#"SELECT f.id AS "id: FeedbackId", f.message, f.page, f.created_at, u.id AS "author_id?: UserId",
                   u.email AS "author_email?", u.name AS "author_name?"
              FROM feedback f LEFT JOIN users u ON u.id = f.user_id
             WHERE f.org_id = $1 AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3))
             ORDER BY f.created_at DESC, f.id DESC LIMIT $4"#,
-        org as OrgId,
         at,
         id,
         limit + 1,

@@ -7,7 +7,7 @@ use insights_types::api::{
     IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
     ServiceOut, TeamOut, Urgency,
 };
-use insights_types::{IncidentId, IntegrationId, OrgId};
+use insights_types::{IncidentId, IntegrationId};
 use sqlx::types::Json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -25,13 +25,13 @@ type RefIds = HashMap<(IncidentSource, String), Uuid>;
 /// Upserts `$names` into `$table` (services or teams) by (source, external id); evaluates to their ids.
 macro_rules! upsert_refs_into {
     ($table:literal, $db:expr, $ids:expr, $sources:expr, $ext:expr, $names:expr) => {
-        sqlx::query!(
+        org_query!(
+            $db,
             "INSERT INTO " + $table + r#" (id, org_id, source, external_id, name)
              SELECT id, $1, source, ext, name
                FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
              ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
              RETURNING id, source AS "source: IncidentSource", external_id"#,
-            $db.org_id() as OrgId,
             $ids as Vec<Uuid>,
             $sources as Vec<IncidentSource>,
             $ext as Vec<String>,
@@ -90,7 +90,8 @@ fn latest_versions(batch: &[NormalizedIncident]) -> Vec<&NormalizedIncident> {
 /// nothing.
 macro_rules! upsert_incidents_query {
     ($on_conflict:literal, $db:expr, $integration:expr, $items:expr, $services:expr, $teams:expr) => {
-        sqlx::query!(
+        org_query!(
+            $db,
             "INSERT INTO incidents (id, org_id, integration_id, source, external_id, number, title, description,
                                     service_id, team_id, urgency, priority, status, triggered_at, acknowledged_at,
                                     resolved_at, assignees, tags, source_url, source_updated_at, raw)
@@ -107,7 +108,6 @@ macro_rules! upsert_incidents_query {
               WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
              -- xmax is 0 on a row version this statement inserted, our transaction id on one it updated.
              RETURNING id, source AS "source: IncidentSource", external_id, (xmax = 0) AS "inserted!""#,
-            $db.org_id() as OrgId,
             $integration as Option<IntegrationId>,
             col($items, |_| Uuid::now_v7()) as Vec<Uuid>,
             col($items, |i| i.source) as Vec<IncidentSource>,
@@ -341,12 +341,11 @@ async fn incident_ids(
     db: &mut OrgTx,
     keys: &[(IncidentSource, &str)],
 ) -> DbResult<Vec<((IncidentSource, String), Uuid)>> {
-    let org = db.org_id();
-    let rows = sqlx::query!(
+    let rows = org_query!(
+        db,
         r#"SELECT i.id, i.source AS "source: IncidentSource", i.external_id
              FROM UNNEST($2::text[], $3::text[]) AS k(source, external_id)
              JOIN incidents i ON i.org_id = $1 AND i.source = k.source AND i.external_id = k.external_id"#,
-        org as OrgId,
         col(keys, |(s, _)| *s) as Vec<IncidentSource>,
         col(keys, |(_, e)| *e) as Vec<&str>,
     )
@@ -390,15 +389,15 @@ enum Entries {
     OfNewIncidents,
 }
 
-/// `sqlx::$query!` of the timeline insert of `$rows` (by incident id), between `$before` and `$after`.
+/// `$query!` ([`org_rows_changed!`] or [`org_query_scalar!`]) of the timeline insert of `$rows` (by incident id), between `$before` and `$after`.
 macro_rules! insert_events_query {
     ($query:ident, $before:literal, $after:literal, $db:expr, $rows:expr) => {
-        sqlx::$query!(
+        $query!(
+            $db,
             $before + "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
              SELECT t.id, $1, t.incident_id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
                FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
                            $9::jsonb[]) AS t(id, incident_id, ext, kind, at, actor, message, raw)" + $after,
-            $db.org_id() as OrgId,
             col($rows, |_| Uuid::now_v7()) as Vec<Uuid>,
             col($rows, |(id, _)| *id) as Vec<Uuid>,
             col($rows, |(_, e)| e.external_id.as_str()) as Vec<&str>,
@@ -422,12 +421,9 @@ async fn insert_events(
         return Ok(0);
     }
     Ok(match entries {
-        Entries::OfNewIncidents => insert_events_query!(query, "", "", db, rows)
-            .execute(db.conn())
-            .await?
-            .rows_affected(),
+        Entries::OfNewIncidents => insert_events_query!(org_rows_changed, "", "", db, rows)?,
         Entries::Any => insert_events_query!(
-            query_scalar,
+            org_query_scalar,
             "WITH ins AS (",
             r#"
             ON CONFLICT (org_id, incident_id, external_id) DO NOTHING
@@ -526,8 +522,9 @@ impl Row {
 
 /// The incidents of the organization (`$1`), with their service and team names, matching the SQL `$part`s.
 macro_rules! select_incidents {
-    ($($part:literal),+; $($arg:expr),+ $(,)?) => {
-        sqlx::query_as!(
+    ($db:expr, [$($part:literal),+] $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
             Row,
             r#"SELECT i.id AS "id: IncidentId", i.source AS "source: IncidentSource", i.external_id, i.number,
                       i.title, i.description, i.service_id, s.name AS "service_name?", i.team_id,
@@ -537,8 +534,8 @@ macro_rules! select_incidents {
                  FROM incidents i
                  LEFT JOIN services s ON s.id = i.service_id
                  LEFT JOIN teams t ON t.id = i.team_id
-                WHERE i.org_id = $1"# $(+ $part)+,
-            $($arg),+
+                WHERE i.org_id = $1"# $(+ $part)+
+            $(, $arg)*
         )
     };
 }
@@ -588,7 +585,6 @@ async fn rows(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<Vec<Row>> {
-    let org = db.org_id();
     let (at, id) = after.unzip();
     let text = f.text.as_ref().map(|t| {
         format!(
@@ -602,7 +598,8 @@ async fn rows(
     macro_rules! page {
         ($after_cursor:literal, $order:literal) => {
             select_incidents!(
-                "
+                db,
+                ["
             AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
             AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
             AND ($6::text IS NULL OR i.urgency = $6)
@@ -613,8 +610,7 @@ async fn rows(
                 " ($10, $11))
           ORDER BY ",
                 $order,
-                " LIMIT $12";
-                org as OrgId,
+                " LIMIT $12"],
                 f.source as Option<IncidentSource>,
                 f.status as Option<IncidentStatus>,
                 f.service_id,
@@ -641,8 +637,7 @@ async fn rows(
 
 /// One incident with its timeline, oldest entry first.
 pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> {
-    let org = db.org_id();
-    let row = select_incidents!(" AND i.id = $2"; org as OrgId, id as IncidentId)
+    let row = select_incidents!(db, [" AND i.id = $2"], id as IncidentId)
         .fetch_one(db.conn())
         .await
         .read_from("incidents")?;
@@ -657,11 +652,10 @@ pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> 
 
 /// The timelines of some incidents, each oldest entry first.
 async fn timelines(db: &mut OrgTx, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<IncidentEventOut>>> {
-    let org = db.org_id();
-    let events = sqlx::query!(
+    let events = org_query!(
+        db,
         "SELECT incident_id, kind, at, actor, message FROM incident_events
           WHERE org_id = $1 AND incident_id = ANY($2) ORDER BY incident_id, at, id",
-        org as OrgId,
         ids,
     )
     .fetch_all(db.conn())
@@ -683,12 +677,12 @@ async fn timelines(db: &mut OrgTx, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<I
 /// Every row of `$table` (services or teams) as `$out`, by name.
 macro_rules! refs_by_name {
     ($out:ident, $table:literal, $db:expr) => {
-        sqlx::query_as!(
+        org_query_as!(
+            $db,
             $out,
             r#"SELECT id AS "id: _", name, source AS "source: IncidentSource", external_id FROM "#
                 + $table
                 + " WHERE org_id = $1 ORDER BY lower(name), id",
-            $db.org_id() as OrgId,
         )
         .fetch_all($db.conn())
         .await

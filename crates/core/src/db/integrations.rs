@@ -8,6 +8,7 @@ use insights_types::api::{
 };
 use insights_types::{IntegrationId, JobRunId, OrgId, UserId};
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 /// The job kind of syncs (`job_runs.kind`).
@@ -65,14 +66,15 @@ impl IntegrationRow {
 
 /// The integrations of the organization (`$1`) matching `$tail`.
 macro_rules! select_integrations {
-    ($tail:literal, $($arg:expr),+ $(,)?) => {
-        sqlx::query_as!(
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
             IntegrationRow,
             r#"SELECT id, kind AS "kind: IntegrationKind", name, region AS "region: OpsgenieRegion", credentials,
                       credentials_updated_at, options, sync_interval_minutes, webhook_secret, sync_watermark,
                       next_sync_at, paused_at, deleting_at, created_at, updated_at
-                 FROM integrations WHERE org_id = $1"# + $tail,
-            $($arg),+
+                 FROM integrations WHERE org_id = $1"# + $tail
+            $(, $arg)*
         )
     };
 }
@@ -91,13 +93,12 @@ pub struct NewIntegration<'a> {
 }
 
 pub async fn create(db: &mut OrgTx, new: NewIntegration<'_>) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
-        "INSERT INTO integrations (id, org_id, kind, name, region, credentials, options, sync_interval_minutes,
+    org_execute!(
+        db,
+        "INSERT INTO integrations (org_id, id, kind, name, region, credentials, options, sync_interval_minutes,
                                    webhook_secret, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         new.id as IntegrationId,
-        org as OrgId,
         new.kind as IntegrationKind,
         new.name,
         new.region as Option<OpsgenieRegion>,
@@ -107,15 +108,11 @@ pub async fn create(db: &mut OrgTx, new: NewIntegration<'_>) -> DbResult<()> {
         new.webhook_secret,
         new.created_by as UserId,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// One integration (also one being deleted).
 pub async fn get(db: &mut OrgTx, id: IntegrationId) -> DbResult<IntegrationRow> {
-    let org = db.org_id();
-    select_integrations!(" AND id = $2", org as OrgId, id as IntegrationId)
+    select_integrations!(db, " AND id = $2", id as IntegrationId)
         .fetch_one(db.conn())
         .await
         .read_from("integrations")
@@ -123,8 +120,7 @@ pub async fn get(db: &mut OrgTx, id: IntegrationId) -> DbResult<IntegrationRow> 
 
 /// Every integration of the organization, oldest first.
 pub async fn list(db: &mut OrgTx) -> DbResult<Vec<IntegrationRow>> {
-    let org = db.org_id();
-    select_integrations!(" ORDER BY created_at, id", org as OrgId)
+    select_integrations!(db, " ORDER BY created_at, id")
         .fetch_all(db.conn())
         .await
         .read_from("integrations")
@@ -143,9 +139,9 @@ pub struct Changes<'a> {
 }
 
 pub async fn update(db: &mut OrgTx, id: IntegrationId, c: Changes<'_>) -> DbResult<()> {
-    let org = db.org_id();
     let new_credentials = c.credentials.is_some();
-    let res = sqlx::query!(
+    super::found(org_rows_changed!(
+        db,
         "UPDATE integrations SET name = coalesce($3, name), credentials = coalesce($4, credentials),
                 credentials_updated_at = CASE WHEN $5 THEN now() ELSE credentials_updated_at END,
                 region = coalesce($6, region), options = coalesce($7, options),
@@ -158,7 +154,6 @@ pub async fn update(db: &mut OrgTx, id: IntegrationId, c: Changes<'_>) -> DbResu
                                     ELSE next_sync_at END,
                 updated_at = now()
           WHERE org_id = $1 AND id = $2 AND deleting_at IS NULL",
-        org as OrgId,
         id as IntegrationId,
         c.name,
         c.credentials,
@@ -168,90 +163,66 @@ pub async fn update(db: &mut OrgTx, id: IntegrationId, c: Changes<'_>) -> DbResu
         c.sync_interval_minutes.map(|m| m as i32),
         c.paused,
         c.webhook_secret,
-    )
-    .execute(db.conn())
-    .await?;
-    super::found(res)
+    ))
 }
 
 /// After a successful sync: changes up to `until` are imported; the next sync is one interval from now.
 pub async fn synced(db: &mut OrgTx, id: IntegrationId, until: DateTime<Utc>) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE integrations SET sync_watermark = greatest(sync_watermark, $3),
                 next_sync_at = now() + make_interval(mins => sync_interval_minutes), updated_at = now()
           WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as IntegrationId,
         until,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Pushes the next scheduled sync one interval away (after one was started or failed).
 pub async fn schedule_next(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE integrations SET next_sync_at = now() + make_interval(mins => sync_interval_minutes)
           WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as IntegrationId,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Marks an integration as being deleted with its data (it disappears from schedules and webhooks).
 pub async fn mark_deleting(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE integrations SET deleting_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as IntegrationId,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Deletes the integration row; its incidents stay (their `integration_id` is cleared).
 pub async fn delete(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
-    let org = db.org_id();
-    let res = sqlx::query!(
+    super::found(org_rows_changed!(
+        db,
         "DELETE FROM integrations WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as IntegrationId,
-    )
-    .execute(db.conn())
-    .await?;
-    super::found(res)
+    ))
 }
 
 /// Deletes up to `limit` incidents imported by the integration (their timelines go with them); returns how
 /// many.
 pub async fn purge_incidents(db: &mut OrgTx, id: IntegrationId, limit: i64) -> DbResult<u64> {
-    let org = db.org_id();
-    let res = sqlx::query!(
+    org_rows_changed!(
+        db,
         "DELETE FROM incidents WHERE org_id = $1 AND id IN (
              SELECT id FROM incidents WHERE org_id = $1 AND integration_id = $2 LIMIT $3)",
-        org as OrgId,
         id as IntegrationId,
         limit,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected())
 }
 
 /// Incidents imported through the integration.
 pub async fn incident_count(db: &mut OrgTx, id: IntegrationId) -> DbResult<i64> {
-    let org = db.org_id();
-    Ok(sqlx::query_scalar!(
+    Ok(org_query_scalar!(
+        db,
         r#"SELECT count(*) AS "count!" FROM incidents WHERE org_id = $1 AND integration_id = $2"#,
-        org as OrgId,
         id as IntegrationId,
     )
     .fetch_one(db.conn())
@@ -261,7 +232,7 @@ pub async fn incident_count(db: &mut OrgTx, id: IntegrationId) -> DbResult<i64> 
 struct RunRow {
     id: JobRunId,
     state: JobState,
-    mode: Option<SyncMode>,
+    mode: Option<Json<SyncMode>>,
     progress: serde_json::Value,
     attempts: i32,
     max_attempts: i32,
@@ -276,7 +247,7 @@ impl From<RunRow> for SyncRunOut {
         SyncRunOut {
             id: r.id,
             // Absent before the first checkpoint.
-            mode: r.mode.unwrap_or(SyncMode::Backfill),
+            mode: r.mode.map_or(SyncMode::Backfill, |m| m.0),
             state: r.state,
             progress: serde_json::from_value(r.progress).unwrap_or_default(),
             attempts: r.attempts,
@@ -291,13 +262,14 @@ impl From<RunRow> for SyncRunOut {
 
 /// The syncs of the integration `$2` in the organization `$1` matching `$tail`.
 macro_rules! select_runs {
-    ($tail:literal, $($arg:expr),+ $(,)?) => {
-        sqlx::query_as!(
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
             RunRow,
-            r#"SELECT id AS "id: JobRunId", state AS "state: JobState", checkpoint->>'mode' AS "mode: SyncMode",
+            r#"SELECT id AS "id: JobRunId", state AS "state: JobState", checkpoint->'mode' AS "mode: Json<SyncMode>",
                       progress, attempts, max_attempts, last_error, created_at, started_at, finished_at
-                 FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'"# + $tail,
-            $($arg),+
+                 FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'"# + $tail
+            $(, $arg)*
         )
     };
 }
@@ -309,11 +281,10 @@ pub async fn runs(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<(Vec<SyncRunOut>, Option<String>)> {
-    let org = db.org_id();
     let (at, run) = after.unzip();
     let rows = select_runs!(
+        db,
         " AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) ORDER BY created_at DESC, id DESC LIMIT $5",
-        org as OrgId,
         id as IntegrationId,
         at,
         run,
@@ -331,18 +302,17 @@ pub async fn current_run(
     db: &mut OrgTx,
     id: IntegrationId,
 ) -> DbResult<(Option<SyncRunOut>, Option<String>)> {
-    let org = db.org_id();
     let active = select_runs!(
+        db,
         " AND state IN ('queued', 'running', 'retrying') ORDER BY created_at DESC LIMIT 1",
-        org as OrgId,
         id as IntegrationId,
     )
     .fetch_optional(db.conn())
     .await
     .read_from("job_runs")?;
     let last_finished = select_runs!(
+        db,
         " AND state IN ('succeeded', 'failed', 'cancelled') ORDER BY created_at DESC LIMIT 1",
-        org as OrgId,
         id as IntegrationId,
     )
     .fetch_optional(db.conn())
@@ -357,12 +327,11 @@ pub async fn current_run(
 
 /// The active sync of an integration, if any.
 pub async fn active_run(db: &mut OrgTx, id: IntegrationId) -> DbResult<Option<JobRunId>> {
-    let org = db.org_id();
-    Ok(sqlx::query_scalar!(
+    Ok(org_query_scalar!(
+        db,
         r#"SELECT id AS "id: JobRunId" FROM job_runs
             WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
               AND state IN ('queued', 'running', 'retrying')"#,
-        org as OrgId,
         id as IntegrationId,
     )
     .fetch_optional(db.conn())
@@ -374,12 +343,11 @@ pub async fn failed_backfill(
     db: &mut OrgTx,
     id: IntegrationId,
 ) -> DbResult<Option<serde_json::Value>> {
-    let org = db.org_id();
-    let last = sqlx::query!(
+    let last = org_query!(
+        db,
         r#"SELECT state AS "state: JobState", checkpoint FROM job_runs
             WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
             ORDER BY created_at DESC, id DESC LIMIT 1"#,
-        org as OrgId,
         id as IntegrationId,
     )
     .fetch_optional(db.conn())

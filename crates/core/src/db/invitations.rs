@@ -47,15 +47,16 @@ impl InvitationRow {
 
 /// The invitations of the organization (`$1`) matching `$tail`, with their inviter.
 macro_rules! select_invitations {
-    ($tail:literal, $($arg:expr),+ $(,)?) => {
-        sqlx::query_as!(
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
             InvitationRow,
             r#"SELECT i.id, i.org_id, i.email, i.role AS "role: Role", i.expires_at, i.created_at, i.accepted_at,
                       i.revoked_at, i.delivery_job_id, u.id AS "inviter_id?: UserId", u.email AS "inviter_email?",
                       u.name AS "inviter_name?"
                  FROM invitations i LEFT JOIN users u ON u.id = i.invited_by
-                WHERE i.org_id = $1"# + $tail,
-            $($arg),+
+                WHERE i.org_id = $1"# + $tail
+            $(, $arg)*
         )
     };
 }
@@ -73,21 +74,18 @@ pub struct NewInvitation<'a> {
 
 /// Revokes any pending invitation for the same email (a new one replaces it), then inserts this one.
 pub async fn create(db: &mut OrgTx, new: NewInvitation<'_>) -> DbResult<InvitationRow> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE invitations SET revoked_at = now(), updated_at = now(), token_ciphertext = NULL
           WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
-        org as OrgId,
         new.email,
-    )
-    .execute(db.conn())
-    .await?;
-    sqlx::query!(
-        "INSERT INTO invitations (id, org_id, email, role, token_hash, token_ciphertext, invited_by, expires_at,
+    )?;
+    org_execute!(
+        db,
+        "INSERT INTO invitations (org_id, id, email, role, token_hash, token_ciphertext, invited_by, expires_at,
                                   delivery_job_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         new.id as InvitationId,
-        org as OrgId,
         new.email,
         new.role as Role,
         new.token_hash,
@@ -95,15 +93,12 @@ pub async fn create(db: &mut OrgTx, new: NewInvitation<'_>) -> DbResult<Invitati
         new.invited_by as UserId,
         new.expires_at,
         new.delivery_job_id as Option<JobRunId>,
-    )
-    .execute(db.conn())
-    .await?;
+    )?;
     get(db, new.id).await
 }
 
 pub async fn get(db: &mut OrgTx, id: InvitationId) -> DbResult<InvitationRow> {
-    let org = db.org_id();
-    select_invitations!(" AND i.id = $2", org as OrgId, id as InvitationId)
+    select_invitations!(db, " AND i.id = $2", id as InvitationId)
         .fetch_one(db.conn())
         .await
         .read_from("invitations")
@@ -111,11 +106,10 @@ pub async fn get(db: &mut OrgTx, id: InvitationId) -> DbResult<InvitationRow> {
 
 /// Pending invitations, newest first.
 pub async fn list_pending(db: &mut OrgTx) -> DbResult<Vec<InvitationRow>> {
-    let org = db.org_id();
     select_invitations!(
+        db,
         " AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
          ORDER BY i.created_at DESC, i.id DESC",
-        org as OrgId,
     )
     .fetch_all(db.conn())
     .await
@@ -124,16 +118,12 @@ pub async fn list_pending(db: &mut OrgTx) -> DbResult<Vec<InvitationRow>> {
 
 /// Revokes a pending invitation; `NotFound` if there is none with this id.
 pub async fn revoke(db: &mut OrgTx, id: InvitationId) -> DbResult<()> {
-    let org = db.org_id();
-    let res = sqlx::query!(
+    super::found(org_rows_changed!(
+        db,
         "UPDATE invitations SET revoked_at = now(), updated_at = now(), token_ciphertext = NULL
           WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
-        org as OrgId,
         id as InvitationId,
-    )
-    .execute(db.conn())
-    .await?;
-    super::found(res)
+    ))
 }
 
 /// Which organization a token belongs to, if any (a narrow cross-tenant lookup; the token is the proof).
@@ -151,29 +141,20 @@ pub async fn find_by_token_for_update(
     db: &mut OrgTx,
     token_hash: &[u8],
 ) -> DbResult<InvitationRow> {
-    let org = db.org_id();
-    select_invitations!(
-        " AND i.token_hash = $2 FOR UPDATE OF i",
-        org as OrgId,
-        token_hash,
-    )
-    .fetch_one(db.conn())
-    .await
-    .read_from("invitations")
+    select_invitations!(db, " AND i.token_hash = $2 FOR UPDATE OF i", token_hash)
+        .fetch_one(db.conn())
+        .await
+        .read_from("invitations")
 }
 
 pub async fn mark_accepted(db: &mut OrgTx, id: InvitationId, by: UserId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE invitations SET accepted_at = now(), accepted_by = $3, token_ciphertext = NULL, updated_at = now()
           WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as InvitationId,
         by as UserId,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// The encrypted token of a still-pending invitation (for the email job).
@@ -181,11 +162,10 @@ pub async fn pending_token_ciphertext(
     db: &mut OrgTx,
     id: InvitationId,
 ) -> DbResult<Option<(InvitationRow, Vec<u8>)>> {
-    let org = db.org_id();
-    let ct = sqlx::query_scalar!(
+    let ct = org_query_scalar!(
+        db,
         "SELECT token_ciphertext FROM invitations
           WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()",
-        org as OrgId,
         id as InvitationId,
     )
     .fetch_optional(db.conn())
@@ -198,13 +178,9 @@ pub async fn pending_token_ciphertext(
 
 /// Forgets the encrypted token once the email is sent.
 pub async fn clear_token_ciphertext(db: &mut OrgTx, id: InvitationId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE invitations SET token_ciphertext = NULL, updated_at = now() WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as InvitationId,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }

@@ -11,14 +11,29 @@ use uuid::Uuid;
 
 /// The jobs of the organization (`$1`) matching `$tail`.
 macro_rules! select_jobs {
-    ($tail:literal, $($arg:expr),+ $(,)?) => {
-        sqlx::query_as!(
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
             JobRunOut,
             r#"SELECT id AS "id: JobRunId", kind, state AS "state: JobState", attempts, max_attempts, last_error,
                       progress, created_at, updated_at, finished_at
-                 FROM job_runs WHERE org_id = $1"# + $tail,
-            $($arg),+
+                 FROM job_runs WHERE org_id = $1"# + $tail
+            $(, $arg)*
         )
+    };
+}
+
+/// Inserts a job run, with `$tail` after the statement (a conflict clause); evaluates to how many rows it wrote.
+macro_rules! insert_job {
+    ($tail:literal, $db:expr, $id:expr, $kind:expr, $subject:expr, $max_attempts:expr) => {
+        org_rows_changed!(
+            $db,
+            "INSERT INTO job_runs (org_id, id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)" + $tail,
+            $id as JobRunId,
+            $kind,
+            $subject as Option<Uuid>,
+            $max_attempts,
+        )?
     };
 }
 
@@ -29,17 +44,7 @@ pub async fn create(
     subject: Option<Uuid>,
     max_attempts: i32,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
-        "INSERT INTO job_runs (id, org_id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)",
-        id as JobRunId,
-        org as OrgId,
-        kind,
-        subject,
-        max_attempts,
-    )
-    .execute(db.conn())
-    .await?;
+    insert_job!("", db, id, kind, subject, max_attempts);
     Ok(())
 }
 
@@ -52,24 +57,19 @@ pub async fn create_exclusive(
     subject: Uuid,
     max_attempts: i32,
 ) -> DbResult<bool> {
-    let org = db.org_id();
-    let res = sqlx::query!(
-        "INSERT INTO job_runs (id, org_id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT DO NOTHING",
-        id as JobRunId,
-        org as OrgId,
+    let subject = Some(subject);
+    Ok(insert_job!(
+        " ON CONFLICT DO NOTHING",
+        db,
+        id,
         kind,
         subject,
-        max_attempts,
-    )
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected() == 1)
+        max_attempts
+    ) == 1)
 }
 
 pub async fn get(db: &mut OrgTx, id: JobRunId) -> DbResult<JobRunOut> {
-    let org = db.org_id();
-    select_jobs!(" AND id = $2", org as OrgId, id as JobRunId)
+    select_jobs!(db, " AND id = $2", id as JobRunId)
         .fetch_one(db.conn())
         .await
         .read_from("job_runs")
@@ -81,12 +81,11 @@ pub async fn list(
     state: Option<JobState>,
     limit: i64,
 ) -> DbResult<(Vec<JobRunOut>, Option<String>)> {
-    let org = db.org_id();
     let (at, id) = after.unzip();
     let items = select_jobs!(
+        db,
         " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) AND ($4::text IS NULL OR state = $4)
          ORDER BY created_at DESC, id DESC LIMIT $5",
-        org as OrgId,
         at,
         id,
         state as Option<JobState>,
@@ -128,13 +127,12 @@ pub enum Start {
 
 /// Starts an attempt of a queued or retrying job (one whose cancellation was asked for ends `cancelled`).
 pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Start> {
-    let org = db.org_id();
-    let started = sqlx::query!(
+    let started = org_query!(
+        db,
         "UPDATE job_runs SET state = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
                 heartbeat_at = now(), updated_at = now()
           WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'retrying') AND cancel_requested_at IS NULL
           RETURNING attempts, max_attempts, subject_id",
-        org as OrgId,
         id as JobRunId,
     )
     .fetch_optional(db.conn())
@@ -147,11 +145,11 @@ pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Start> {
             subject: r.subject_id,
         }));
     }
-    let state = sqlx::query_scalar!(
+    let state = org_query_scalar!(
+        db,
         r#"UPDATE job_runs SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
                   finished_at = CASE WHEN state IN ('queued', 'retrying') THEN now() ELSE finished_at END
             WHERE org_id = $1 AND id = $2 RETURNING state AS "state: JobState""#,
-        org as OrgId,
         id as JobRunId,
     )
     .fetch_optional(db.conn())
@@ -183,12 +181,11 @@ fn liveness(row: Option<bool>) -> Liveness {
 
 /// Tells that `attempt` is alive (see `INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS`).
 pub async fn heartbeat(db: &mut OrgTx, attempt: Attempt) -> DbResult<Liveness> {
-    let org = db.org_id();
-    let row = sqlx::query_scalar!(
+    let row = org_query_scalar!(
+        db,
         r#"UPDATE job_runs SET heartbeat_at = now()
             WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
             RETURNING cancel_requested_at IS NOT NULL AS "cancel_requested!""#,
-        org as OrgId,
         attempt.job as JobRunId,
         attempt.number,
     )
@@ -205,12 +202,11 @@ pub async fn checkpoint(
     checkpoint: &serde_json::Value,
     progress: &serde_json::Value,
 ) -> DbResult<Liveness> {
-    let org = db.org_id();
-    let row = sqlx::query_scalar!(
+    let row = org_query_scalar!(
+        db,
         r#"UPDATE job_runs SET checkpoint = $4, progress = $5, heartbeat_at = now(), updated_at = now()
             WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
             RETURNING cancel_requested_at IS NOT NULL AS "cancel_requested!""#,
-        org as OrgId,
         attempt.job as JobRunId,
         attempt.number,
         checkpoint,
@@ -226,10 +222,9 @@ pub async fn saved_checkpoint(
     db: &mut OrgTx,
     id: JobRunId,
 ) -> DbResult<(Option<serde_json::Value>, serde_json::Value)> {
-    let org = db.org_id();
-    let row = sqlx::query!(
+    let row = org_query!(
+        db,
         "SELECT checkpoint, progress FROM job_runs WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as JobRunId,
     )
     .fetch_one(db.conn())
@@ -256,7 +251,6 @@ pub enum Finish {
 
 /// Records how `attempt` ended; `false` when the job had been taken over (nothing was written).
 pub async fn finish(db: &mut OrgTx, attempt: Attempt, how: &Finish) -> DbResult<bool> {
-    let org = db.org_id();
     let (state, error) = match how {
         Finish::Succeeded => (JobState::Succeeded, None),
         Finish::Cancelled => (JobState::Cancelled, None),
@@ -265,7 +259,8 @@ pub async fn finish(db: &mut OrgTx, attempt: Attempt, how: &Finish) -> DbResult<
         Finish::Failed { error } => (JobState::Retrying, Some(error)),
         Finish::Released => (JobState::Queued, None),
     };
-    let res = sqlx::query!(
+    Ok(org_rows_changed!(
+        db,
         "UPDATE job_runs SET state = $4,
                 last_error = CASE WHEN $4 IN ('failed', 'retrying') THEN $5 WHEN $4 = 'succeeded' THEN NULL
                                   ELSE last_error END,
@@ -273,28 +268,23 @@ pub async fn finish(db: &mut OrgTx, attempt: Attempt, how: &Finish) -> DbResult<
                 finished_at = CASE WHEN $4 IN ('succeeded', 'failed', 'cancelled') THEN now() END,
                 updated_at = now()
           WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'",
-        org as OrgId,
         attempt.job as JobRunId,
         attempt.number,
         state as JobState,
         error.map(|e| e.chars().take(2000).collect::<String>()),
-    )
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected() == 1)
+    )? == 1)
 }
 
 /// Asks a job to stop: a queued or retrying one is cancelled at once, a running one at its next checkpoint.
 /// Returns its state after the request, or `None` when it had already ended.
 pub async fn request_cancel(db: &mut OrgTx, id: JobRunId) -> DbResult<Option<JobState>> {
-    let org = db.org_id();
-    sqlx::query_scalar!(
+    org_query_scalar!(
+        db,
         r#"UPDATE job_runs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
                   state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
                   finished_at = CASE WHEN state = 'running' THEN finished_at ELSE now() END, updated_at = now()
             WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'running', 'retrying')
             RETURNING state AS "state: JobState""#,
-        org as OrgId,
         id as JobRunId,
     )
     .fetch_optional(db.conn())
@@ -308,16 +298,12 @@ pub async fn set_checkpoint(
     id: JobRunId,
     checkpoint: &serde_json::Value,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE job_runs SET checkpoint = $3 WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as JobRunId,
         checkpoint,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Replaces the job's progress document (what the UI shows while it runs, or why it was skipped).
@@ -326,16 +312,12 @@ pub async fn set_progress(
     id: JobRunId,
     progress: &serde_json::Value,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE job_runs SET progress = $3, updated_at = now() WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as JobRunId,
         progress,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Marks a stale job as re-enqueued: a queued one is touched (so the sweeper does not pick it again at once),
@@ -345,20 +327,16 @@ pub async fn requeued(
     id: JobRunId,
     silent_for: std::time::Duration,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE job_runs SET state = 'queued', updated_at = now()
           WHERE org_id = $1 AND id = $2
             AND (state = 'queued'
                  OR (state = 'running'
                      AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => $3::double precision)))",
-        org as OrgId,
         id as JobRunId,
         silent_for.as_secs_f64(),
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// A job recorded as queued whose enqueue seems lost.

@@ -3,29 +3,24 @@
 use super::{DbResult, OrgTx, ReadFrom};
 use chrono::{DateTime, Utc};
 use insights_types::{
-    OrgId, Role, UserId,
+    Role, UserId,
     api::{MemberOut, UserOut},
 };
 
 pub async fn add(db: &mut OrgTx, user_id: UserId, role: Role) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)",
-        org as OrgId,
         user_id as UserId,
         role as Role,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// The role of `user_id` here, if a member.
 pub async fn role_of(db: &mut OrgTx, user_id: UserId) -> DbResult<Option<Role>> {
-    let org = db.org_id();
-    sqlx::query_scalar!(
+    org_query_scalar!(
+        db,
         r#"SELECT role AS "role: Role" FROM memberships WHERE org_id = $1 AND user_id = $2"#,
-        org as OrgId,
         user_id as UserId,
     )
     .fetch_optional(db.conn())
@@ -57,20 +52,20 @@ impl From<MemberRow> for MemberOut {
 
 /// The members of the organization (`$1`) matching `$tail`.
 macro_rules! select_members {
-    ($tail:literal, $($arg:expr),+ $(,)?) => {
-        sqlx::query_as!(
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
             MemberRow,
             r#"SELECT u.id AS "id: UserId", u.email, u.name, m.role AS "role: Role", m.created_at AS joined_at
                  FROM memberships m JOIN users u ON u.id = m.user_id
-                WHERE m.org_id = $1"# + $tail,
-            $($arg),+
+                WHERE m.org_id = $1"# + $tail
+            $(, $arg)*
         )
     };
 }
 
 pub async fn list(db: &mut OrgTx) -> DbResult<Vec<MemberOut>> {
-    let org = db.org_id();
-    let rows = select_members!(" ORDER BY m.created_at, u.id", org as OrgId)
+    let rows = select_members!(db, " ORDER BY m.created_at, u.id")
         .fetch_all(db.conn())
         .await
         .read_from("memberships")?;
@@ -78,8 +73,7 @@ pub async fn list(db: &mut OrgTx) -> DbResult<Vec<MemberOut>> {
 }
 
 pub async fn get(db: &mut OrgTx, user_id: UserId) -> DbResult<MemberOut> {
-    let org = db.org_id();
-    let row = select_members!(" AND m.user_id = $2", org as OrgId, user_id as UserId)
+    let row = select_members!(db, " AND m.user_id = $2", user_id as UserId)
         .fetch_one(db.conn())
         .await
         .read_from("memberships")?;
@@ -89,10 +83,9 @@ pub async fn get(db: &mut OrgTx, user_id: UserId) -> DbResult<MemberOut> {
 /// Locks the organization's owner rows and counts them, so two concurrent demotions cannot both pass the
 /// "not the last owner" check.
 pub async fn lock_owner_count(db: &mut OrgTx) -> DbResult<i64> {
-    let org = db.org_id();
-    let owners = sqlx::query_scalar!(
+    let owners = org_query_scalar!(
+        db,
         "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' FOR UPDATE",
-        org as OrgId,
     )
     .fetch_all(db.conn())
     .await?;
@@ -100,26 +93,18 @@ pub async fn lock_owner_count(db: &mut OrgTx) -> DbResult<i64> {
 }
 
 pub async fn set_role(db: &mut OrgTx, user_id: UserId, role: Role) -> DbResult<()> {
-    let org = db.org_id();
-    let res = sqlx::query!(
+    super::found(org_rows_changed!(
+        db,
         "UPDATE memberships SET role = $3, updated_at = now() WHERE org_id = $1 AND user_id = $2",
-        org as OrgId,
         user_id as UserId,
         role as Role,
-    )
-    .execute(db.conn())
-    .await?;
-    super::found(res)
+    ))
 }
 
 pub async fn remove(db: &mut OrgTx, user_id: UserId) -> DbResult<()> {
-    let org = db.org_id();
-    let res = sqlx::query!(
+    super::found(org_rows_changed!(
+        db,
         "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2",
-        org as OrgId,
         user_id as UserId,
-    )
-    .execute(db.conn())
-    .await?;
-    super::found(res)
+    ))
 }

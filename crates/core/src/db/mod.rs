@@ -3,6 +3,47 @@
 //! query. Tenant data is only reached through an [`OrgTx`]: a transaction that has set `app.org_id`, whose
 //! repository functions also scope every statement by that org id in SQL — two walls, either enough alone.
 
+/// A statement on tenant data: `sqlx::query!` of `$sql` (checked at compile time like it) whose `$1` is the
+/// organization of the [`OrgTx`] `$db`, and `$arg`s `$2`, `$3`…. PostgreSQL cannot type a parameter a statement
+/// does not use, so one that forgets `org_id = $1` does not compile.
+macro_rules! org_query {
+    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query!($sql, $db.org_id() as insights_types::OrgId $(, $arg)*)
+    };
+}
+
+/// [`org_query!`] as `sqlx::query_as!` into `$out`.
+macro_rules! org_query_as {
+    ($db:expr, $out:path, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!($out, $sql, $db.org_id() as insights_types::OrgId $(, $arg)*)
+    };
+}
+
+/// [`org_query!`] as `sqlx::query_scalar!`.
+macro_rules! org_query_scalar {
+    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query_scalar!($sql, $db.org_id() as insights_types::OrgId $(, $arg)*)
+    };
+}
+
+/// Runs an [`org_query!`] write on the `OrgTx` `$db`; evaluates to the `DbResult` of how many rows it changed.
+macro_rules! org_rows_changed {
+    ($db:expr, $($query:tt)+) => {
+        org_query!($db, $($query)+)
+            .execute($db.conn())
+            .await
+            .map(|done| done.rows_affected())
+            .map_err($crate::db::DbError::from)
+    };
+}
+
+/// [`org_rows_changed!`] of a write whose count does not matter: evaluates to its `DbResult<()>`.
+macro_rules! org_execute {
+    ($db:expr, $($query:tt)+) => {
+        org_rows_changed!($db, $($query)+).map(drop)
+    };
+}
+
 pub mod audit;
 pub mod feedback;
 pub mod incidents;
@@ -66,8 +107,8 @@ impl From<sqlx::Error> for DbError {
 pub type DbResult<T> = Result<T, DbError>;
 
 /// `NotFound` when a write changed no row.
-fn found(res: sqlx::postgres::PgQueryResult) -> DbResult<()> {
-    match res.rows_affected() {
+fn found(changed: DbResult<u64>) -> DbResult<()> {
+    match changed? {
         0 => Err(DbError::NotFound),
         _ => Ok(()),
     }

@@ -64,22 +64,20 @@ pub async fn create(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
 }
 
 pub async fn get(db: &mut OrgTx) -> DbResult<OrgRow> {
-    let id = db.org_id();
-    Ok(sqlx::query_as!(
+    Ok(org_query_as!(
+        db,
         OrgRow,
         "SELECT id, name, slug, created_at FROM organizations WHERE id = $1",
-        id as OrgId,
     )
     .fetch_one(db.conn())
     .await?)
 }
 
 pub async fn update_name(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
-    let id = db.org_id();
-    Ok(sqlx::query_as!(
+    Ok(org_query_as!(
+        db,
         OrgRow,
         "UPDATE organizations SET name = $2, updated_at = now() WHERE id = $1 RETURNING id, name, slug, created_at",
-        id as OrgId,
         name,
     )
     .fetch_one(db.conn())

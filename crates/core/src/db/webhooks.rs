@@ -2,7 +2,7 @@
 
 use super::{DbResult, OrgTx};
 use chrono::{DateTime, Utc};
-use insights_types::{IntegrationId, JobRunId, OrgId, WebhookDeliveryId};
+use insights_types::{IntegrationId, JobRunId, WebhookDeliveryId};
 
 /// Records a delivery; `false` when one with the same key was already recorded (a redelivery).
 pub async fn record(
@@ -14,22 +14,18 @@ pub async fn record(
     payload: &serde_json::Value,
     job: JobRunId,
 ) -> DbResult<bool> {
-    let org = db.org_id();
-    let res = sqlx::query!(
-        "INSERT INTO webhook_deliveries (id, org_id, integration_id, delivery_key, event_type, payload, job_run_id)
+    Ok(org_rows_changed!(
+        db,
+        "INSERT INTO webhook_deliveries (org_id, id, integration_id, delivery_key, event_type, payload, job_run_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (integration_id, delivery_key) DO NOTHING",
         id as WebhookDeliveryId,
-        org as OrgId,
         integration as IntegrationId,
         key,
         event_type,
         payload,
         job as JobRunId,
-    )
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected() == 1)
+    )? == 1)
 }
 
 /// A delivery to process: its integration and payload.
@@ -37,11 +33,10 @@ pub async fn get(
     db: &mut OrgTx,
     id: WebhookDeliveryId,
 ) -> DbResult<(IntegrationId, serde_json::Value, Option<DateTime<Utc>>)> {
-    let org = db.org_id();
-    let row = sqlx::query!(
+    let row = org_query!(
+        db,
         r#"SELECT integration_id AS "integration_id: IntegrationId", payload, processed_at
              FROM webhook_deliveries WHERE org_id = $1 AND id = $2"#,
-        org as OrgId,
         id as WebhookDeliveryId,
     )
     .fetch_one(db.conn())
@@ -50,15 +45,11 @@ pub async fn get(
 }
 
 pub async fn mark_processed(db: &mut OrgTx, id: WebhookDeliveryId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query!(
+    org_execute!(
+        db,
         "UPDATE webhook_deliveries SET processed_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
-        org as OrgId,
         id as WebhookDeliveryId,
     )
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// When the integration's last delivery arrived.
@@ -66,10 +57,9 @@ pub async fn last_delivery_at(
     db: &mut OrgTx,
     integration: IntegrationId,
 ) -> DbResult<Option<DateTime<Utc>>> {
-    let org = db.org_id();
-    Ok(sqlx::query_scalar!(
+    Ok(org_query_scalar!(
+        db,
         "SELECT max(created_at) FROM webhook_deliveries WHERE org_id = $1 AND integration_id = $2",
-        org as OrgId,
         integration as IntegrationId,
     )
     .fetch_one(db.conn())

@@ -81,7 +81,6 @@ impl OpsgenieRegion {
 crate::ids::stored_as_text!(
     IntegrationKind => IntegrationKind::parse,
     OpsgenieRegion => OpsgenieRegion::parse,
-    SyncMode => SyncMode::parse,
 );
 
 /// A PagerDuty REST API key (account key, read-only is enough; or a user's key).
@@ -247,23 +246,6 @@ pub enum IntegrationStatus {
 pub enum SyncMode {
     Backfill,
     Incremental,
-}
-
-impl SyncMode {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Backfill => "backfill",
-            Self::Incremental => "incremental",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Backfill, Self::Incremental]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
 }
 
 /// How a sync is going: stored as the job's `progress` while it runs, and kept when it ends.
