@@ -199,6 +199,7 @@ impl From<insights_core::db::DbError> for ApiError {
                 },
             },
             DbError::Unavailable(e) => Self::Unavailable(format!("database: {e}")),
+            e @ DbError::Unreadable { .. } => Self::Internal(e.into()),
             DbError::Other(e) => Self::Internal(e.into()),
         }
     }

@@ -104,6 +104,22 @@ random_secret() {
   fi
 }
 
+# ensure_sqlx_cli — sqlx-cli (`cargo sqlx prepare`, `sqlx migrate`) at exactly the version of sqlx in Cargo.lock,
+# built once from crates.io into the tools cache (PostgreSQL and rustls only); puts it on PATH.
+ensure_sqlx_cli() {
+  local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}" want have
+  want="$(awk '/^name = "sqlx"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+  [ -n "$want" ] || die "sqlx not found in Cargo.lock"
+  export PATH="$tools/bin:$PATH"
+  have="$("$tools/bin/sqlx" --version 2>/dev/null | awk '{print $2}' || true)"
+  if [ "$have" != "$want" ] || [ ! -x "$tools/bin/cargo-sqlx" ]; then
+    log "installing sqlx-cli $want from crates.io into $tools (once)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install sqlx-cli --version "$want" --locked --no-default-features --features postgres,rustls \
+        --root "$tools" --force --quiet
+  fi
+}
+
 PRISM_VERSION=5.16.0
 
 # ensure_prism — Stoplight Prism (npm), which serves the official PagerDuty and Opsgenie API descriptions as

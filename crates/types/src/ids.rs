@@ -1,4 +1,5 @@
-//! Typed ids: a function taking `(OrgId, UserId)` cannot be called with them swapped.
+//! Typed ids: a function taking `(OrgId, UserId)` cannot be called with them swapped. With the `sqlx` feature
+//! they, and the enums stored as text (see [`stored_as_text`]), are SQL values of their own.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -8,6 +9,7 @@ macro_rules! typed_id {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -76,3 +78,45 @@ typed_id!(
     /// One webhook delivery received from a source.
     WebhookDeliveryId,
 );
+
+/// Stores enums in `text` columns as their `as_str()` spelling. Reading a spelling that `$parse` does not know
+/// is an error naming the type and the value — never a default.
+#[cfg(feature = "sqlx")]
+macro_rules! stored_as_text {
+    ($($ty:ident => $parse:expr),* $(,)?) => {$(
+        impl sqlx::Type<sqlx::Postgres> for $ty {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::postgres::PgHasArrayType for $ty {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $ty {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let s = <&str as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)?;
+                let parse: fn(&str) -> Option<Self> = $parse;
+                parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($ty)).into())
+            }
+        }
+    )*};
+}
+#[cfg(feature = "sqlx")]
+pub(crate) use stored_as_text;

@@ -67,6 +67,9 @@ impl Role {
     }
 }
 
+#[cfg(feature = "sqlx")]
+crate::ids::stored_as_text!(Role => |s| Role::parse(s).ok());
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

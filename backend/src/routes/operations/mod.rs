@@ -30,7 +30,8 @@ async fn live() -> axum::Json<HealthOut> {
     responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
 async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthOut>) {
     let limit = Duration::from_secs(2);
-    let pg = tokio::time::timeout(limit, sqlx::query("SELECT 1").execute(state.db.pool())).await;
+    let ping = sqlx::query_scalar!("SELECT 1").fetch_one(state.db.pool());
+    let pg = tokio::time::timeout(limit, ping).await;
     let mut redis = state.redis.clone();
     let rd =
         tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut redis)).await;

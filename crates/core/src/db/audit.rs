@@ -4,7 +4,6 @@ use super::{DbResult, OrgTx, cursor};
 use chrono::{DateTime, Utc};
 use insights_types::{AuditEventId, UserId, api::AuditEventOut};
 use std::net::IpAddr;
-use uuid::Uuid;
 
 /// What to record.
 #[derive(Debug, Clone)]
@@ -41,31 +40,27 @@ impl AuditEntry {
 }
 
 pub async fn record(db: &mut OrgTx, entry: AuditEntry) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
-        "INSERT INTO audit_events (id, org_id, actor_id, action, target, details, ip) VALUES ($1, $2, $3, $4, $5, $6, $7::inet)",
+    org_execute!(
+        db,
+        "INSERT INTO audit_events (org_id, id, actor_id, action, target, details, ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::text::inet)",
+        AuditEventId::new() as AuditEventId,
+        entry.actor as Option<UserId>,
+        entry.action,
+        entry.target,
+        entry.details,
+        entry.ip.map(|ip| ip.to_string()),
     )
-    .bind(Uuid::now_v7())
-    .bind(org.0)
-    .bind(entry.actor.map(|a| a.0))
-    .bind(entry.action)
-    .bind(&entry.target)
-    .bind(&entry.details)
-    .bind(entry.ip.map(|ip| ip.to_string()))
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
-    id: Uuid,
+    id: AuditEventId,
     action: String,
     target: serde_json::Value,
     details: serde_json::Value,
     ip: Option<String>,
     created_at: DateTime<Utc>,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     actor_email: Option<String>,
     actor_name: Option<String>,
 }
@@ -77,29 +72,29 @@ pub async fn list(
     action: Option<&str>,
     limit: i64,
 ) -> DbResult<(Vec<AuditEventOut>, Option<String>)> {
-    let org = db.org_id();
     let (at, id) = after.unzip();
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT e.id, e.action, e.target, e.details, host(e.ip) AS ip, e.created_at,
-                u.id AS actor_id, u.email AS actor_email, u.name AS actor_name
-           FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id
-          WHERE e.org_id = $1
-            AND ($2::timestamptz IS NULL OR (e.created_at, e.id) < ($2, $3))
-            AND ($4::text IS NULL OR e.action = $4)
-          ORDER BY e.created_at DESC, e.id DESC
-          LIMIT $5",
+    let rows = org_query_as!(
+        db,
+        Row,
+        r#"SELECT e.id AS "id: AuditEventId", e.action, e.target, e.details, host(e.ip) AS ip, e.created_at,
+                  u.id AS "actor_id?: UserId", u.email AS "actor_email?", u.name AS "actor_name?"
+             FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id
+            WHERE e.org_id = $1
+              AND ($2::timestamptz IS NULL OR (e.created_at, e.id) < ($2, $3))
+              AND ($4::text IS NULL OR e.action = $4)
+            ORDER BY e.created_at DESC, e.id DESC
+            LIMIT $5"#,
+        at,
+        id,
+        action,
+        limit + 1,
     )
-    .bind(org.0)
-    .bind(at)
-    .bind(id)
-    .bind(action)
-    .bind(limit + 1)
     .fetch_all(db.conn())
     .await?;
     let items: Vec<AuditEventOut> = rows
         .into_iter()
         .map(|r| AuditEventOut {
-            id: AuditEventId(r.id),
+            id: r.id,
             action: r.action,
             actor: super::users::joined(r.actor_id, r.actor_email, r.actor_name),
             target: r.target,

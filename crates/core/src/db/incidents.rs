@@ -1,14 +1,13 @@
 //! Incidents, their timeline, services and teams (the unified schema).
 
-use super::{DbResult, OrgTx, cursor};
+use super::{DbResult, OrgTx, ReadFrom, cursor};
 use chrono::{DateTime, Utc};
 use insights_ingest::{NormalizedEvent, NormalizedIncident, UpsertStats, event_kind};
 use insights_types::api::{
     IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
     ServiceOut, TeamOut, Urgency,
 };
-use insights_types::{IncidentId, IntegrationId, ServiceId, TeamId};
-use sqlx::Row as _;
+use insights_types::{IncidentId, IntegrationId};
 use sqlx::types::Json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -20,13 +19,30 @@ enum RefTable {
     Teams,
 }
 
-macro_rules! upsert_ref_tail {
-    () => {
-        " (id, org_id, source, external_id, name)
-         SELECT id, $1, source, ext, name
-           FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
-         ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
-         RETURNING id, source, external_id"
+/// Ids by (source, external id).
+type RefIds = HashMap<(IncidentSource, String), Uuid>;
+
+/// Upserts `$names` into `$table` (services or teams) by (source, external id); evaluates to their ids.
+macro_rules! upsert_refs_into {
+    ($table:literal, $db:expr, $ids:expr, $sources:expr, $ext:expr, $names:expr) => {
+        org_query!(
+            $db,
+            "INSERT INTO " + $table + r#" (id, org_id, source, external_id, name)
+             SELECT id, $1, source, ext, name
+               FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(id, source, ext, name)
+             ON CONFLICT (org_id, source, external_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
+             RETURNING id, source AS "source: IncidentSource", external_id"#,
+            $ids as Vec<Uuid>,
+            $sources as Vec<IncidentSource>,
+            $ext as Vec<String>,
+            $names as Vec<String>,
+        )
+        .fetch_all($db.conn())
+        .await
+        .read_from($table)?
+        .into_iter()
+        .map(|r| ((r.source, r.external_id), r.id))
+        .collect()
     };
 }
 
@@ -35,32 +51,22 @@ async fn upsert_refs(
     db: &mut OrgTx,
     table: RefTable,
     refs: &[(IncidentSource, &insights_ingest::SourceRef)],
-) -> DbResult<HashMap<(String, String), Uuid>> {
+) -> DbResult<RefIds> {
     let mut seen = HashMap::new();
     for (source, r) in refs {
-        seen.entry((source.as_str().to_owned(), r.external_id.clone()))
+        seen.entry((*source, r.external_id.clone()))
             .or_insert_with(|| r.name.clone());
     }
     if seen.is_empty() {
         return Ok(HashMap::new());
     }
-    let (keys, names): (Vec<(String, String)>, Vec<String>) = seen.into_iter().unzip();
-    let (sources, ext): (Vec<String>, Vec<String>) = keys.into_iter().unzip();
+    let (keys, names): (Vec<(IncidentSource, String)>, Vec<String>) = seen.into_iter().unzip();
+    let (sources, ext): (Vec<IncidentSource>, Vec<String>) = keys.into_iter().unzip();
     let ids: Vec<Uuid> = (0..names.len()).map(|_| Uuid::now_v7()).collect();
-    let org = db.org_id();
-    let sql = match table {
-        RefTable::Services => concat!("INSERT INTO services", upsert_ref_tail!()),
-        RefTable::Teams => concat!("INSERT INTO teams", upsert_ref_tail!()),
-    };
-    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(sql)
-        .bind(org.0)
-        .bind(&ids)
-        .bind(&sources)
-        .bind(&ext)
-        .bind(&names)
-        .fetch_all(db.conn())
-        .await?;
-    Ok(rows.into_iter().map(|(id, s, e)| ((s, e), id)).collect())
+    Ok(match table {
+        RefTable::Services => upsert_refs_into!("services", db, ids, sources, ext, names),
+        RefTable::Teams => upsert_refs_into!("teams", db, ids, sources, ext, names),
+    })
 }
 
 /// One version of each incident of a batch: the newest (by `source_updated_at`) when it appears twice.
@@ -78,11 +84,14 @@ fn latest_versions(batch: &[NormalizedIncident]) -> Vec<&NormalizedIncident> {
     latest.into_values().collect()
 }
 
-/// The columns of the incident insert, shared by full and partial versions. `RETURNING` gives the id of each
-/// incident written (the new one, or the stored one it updated); a stale version returns nothing.
-macro_rules! incident_insert {
-    ($on_conflict:expr) => {
-        concat!(
+/// Upserts the incidents `$items` (`$services` and `$teams` their services' and teams' ids), setting
+/// `$on_conflict` over a stored version unless that one is newer. Evaluates to (id, source, external id,
+/// inserted) of each incident written (the new one, or the stored one it updated); a stale version returns
+/// nothing.
+macro_rules! upsert_incidents_query {
+    ($on_conflict:literal, $db:expr, $integration:expr, $items:expr, $services:expr, $teams:expr) => {
+        org_query!(
+            $db,
             "INSERT INTO incidents (id, org_id, integration_id, source, external_id, number, title, description,
                                     service_id, team_id, urgency, priority, status, triggered_at, acknowledged_at,
                                     resolved_at, assignees, tags, source_url, source_updated_at, raw)
@@ -95,50 +104,37 @@ macro_rules! incident_insert {
                  AS t(id, source, external_id, number, title, description, service_id, team_id, urgency, priority,
                       status, triggered_at, acknowledged_at, resolved_at, assignees, tags, source_url,
                       source_updated_at, raw)
-             ON CONFLICT (org_id, source, external_id) DO UPDATE SET ",
-            $on_conflict,
-            "
+             ON CONFLICT (org_id, source, external_id) DO UPDATE SET " + $on_conflict + r#"
               WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
              -- xmax is 0 on a row version this statement inserted, our transaction id on one it updated.
-             RETURNING id, source, external_id, (xmax = 0) AS inserted"
+             RETURNING id, source AS "source: IncidentSource", external_id, (xmax = 0) AS "inserted!""#,
+            $integration as Option<IntegrationId>,
+            col($items, |_| Uuid::now_v7()) as Vec<Uuid>,
+            col($items, |i| i.source) as Vec<IncidentSource>,
+            col($items, |i| i.external_id.as_str()) as Vec<&str>,
+            col($items, |i| i.number) as Vec<Option<i64>>,
+            col($items, |i| i.title.as_str()) as Vec<&str>,
+            col($items, |i| i.description.as_deref()) as Vec<Option<&str>>,
+            $services as Vec<Option<Uuid>>,
+            $teams as Vec<Option<Uuid>>,
+            col($items, |i| i.urgency) as Vec<Option<Urgency>>,
+            col($items, |i| i.priority.as_deref()) as Vec<Option<&str>>,
+            col($items, |i| i.status) as Vec<IncidentStatus>,
+            col($items, |i| i.triggered_at) as Vec<DateTime<Utc>>,
+            col($items, |i| i.acknowledged_at) as Vec<Option<DateTime<Utc>>>,
+            col($items, |i| i.resolved_at) as Vec<Option<DateTime<Utc>>>,
+            col($items, |i| Json(&i.assignees)) as Vec<Json<&Vec<String>>>,
+            col($items, |i| Json(&i.tags)) as Vec<Json<&Vec<String>>>,
+            col($items, |i| i.source_url.as_deref()) as Vec<Option<&str>>,
+            col($items, |i| i.source_updated_at) as Vec<DateTime<Utc>>,
+            col($items, |i| &i.raw) as Vec<&serde_json::Value>,
         )
-    };
-}
-
-/// A full version replaces what is stored, except two facts of history — the first acknowledgement stays the
-/// earliest one seen, and a resolution time survives a version that lacks it while still resolved — and the
-/// description, which list endpoints (Opsgenie's, PagerDuty's) often leave out: a version without one keeps
-/// the stored one (from a webhook, or an earlier read).
-macro_rules! full_update {
-    () => {
-        "number = EXCLUDED.number, title = EXCLUDED.title,
-    description = COALESCE(EXCLUDED.description, incidents.description),
-    service_id = EXCLUDED.service_id, team_id = EXCLUDED.team_id, urgency = EXCLUDED.urgency,
-    priority = EXCLUDED.priority, status = EXCLUDED.status, triggered_at = EXCLUDED.triggered_at,
-    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
-    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(EXCLUDED.resolved_at, incidents.resolved_at) END,
-    assignees = EXCLUDED.assignees, tags = EXCLUDED.tags, source_url = EXCLUDED.source_url,
-    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
-    source_updated_at = EXCLUDED.source_updated_at, raw = EXCLUDED.raw, updated_at = now()"
-    };
-}
-
-/// A partial version (a webhook event) carries what changed: absent fields keep their stored values, and the
-/// stored raw payload (the full one from the REST API) stays.
-macro_rules! partial_update {
-    () => {
-        "number = COALESCE(EXCLUDED.number, incidents.number), title = EXCLUDED.title,
-    description = COALESCE(EXCLUDED.description, incidents.description),
-    service_id = COALESCE(EXCLUDED.service_id, incidents.service_id),
-    team_id = COALESCE(EXCLUDED.team_id, incidents.team_id), urgency = COALESCE(EXCLUDED.urgency, incidents.urgency),
-    priority = COALESCE(EXCLUDED.priority, incidents.priority), status = EXCLUDED.status,
-    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
-    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(incidents.resolved_at, EXCLUDED.resolved_at) END,
-    assignees = CASE WHEN jsonb_array_length(EXCLUDED.assignees) > 0 THEN EXCLUDED.assignees ELSE incidents.assignees END,
-    tags = CASE WHEN cardinality(EXCLUDED.tags) > 0 THEN EXCLUDED.tags ELSE incidents.tags END,
-    source_url = COALESCE(EXCLUDED.source_url, incidents.source_url),
-    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
-    source_updated_at = EXCLUDED.source_updated_at, updated_at = now()"
+        .fetch_all($db.conn())
+        .await
+        .read_from("incidents")?
+        .into_iter()
+        .map(|r| (r.id, r.source, r.external_id, r.inserted))
+        .collect()
     };
 }
 
@@ -192,9 +188,9 @@ async fn store(
     // The last version of each incident in the batch wins inside the batch, too.
     let items = latest_versions(batch);
     let rows = upsert_incidents(db, integration, &items, &refs, version).await?;
-    let written: HashMap<(&str, &str), (Uuid, bool)> = rows
+    let written: HashMap<(IncidentSource, &str), (Uuid, bool)> = rows
         .iter()
-        .map(|(id, source, ext, inserted)| ((source.as_str(), ext.as_str()), (*id, *inserted)))
+        .map(|(id, source, ext, inserted)| ((*source, ext.as_str()), (*id, *inserted)))
         .collect();
     stats.inserted = written.values().filter(|(_, inserted)| *inserted).count() as u64;
     stats.updated = written.len() as u64 - stats.inserted;
@@ -210,8 +206,8 @@ fn col<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
 
 /// The ids of a batch's services and teams by (source, external id).
 struct Refs {
-    services: HashMap<(String, String), Uuid>,
-    teams: HashMap<(String, String), Uuid>,
+    services: RefIds,
+    teams: RefIds,
 }
 
 /// Upserts `items` (distinct incidents); returns (id, source, external id, inserted) of each incident written,
@@ -222,43 +218,59 @@ async fn upsert_incidents(
     items: &[&NormalizedIncident],
     refs: &Refs,
     version: Version,
-) -> DbResult<Vec<(Uuid, String, String, bool)>> {
-    let ref_id = |map: &HashMap<(String, String), Uuid>,
-                  i: &NormalizedIncident,
-                  r: &Option<insights_ingest::SourceRef>| {
-        r.as_ref().and_then(|r| {
-            map.get(&(i.source.as_str().to_owned(), r.external_id.clone()))
-                .copied()
-        })
-    };
-    let sql = match version {
-        Version::Full => incident_insert!(full_update!()),
-        Version::Partial => incident_insert!(partial_update!()),
-    };
-    Ok(sqlx::query_as(sql)
-        .bind(db.org_id().0)
-        .bind(integration.map(|i| i.0))
-        .bind(col(items, |_| Uuid::now_v7()))
-        .bind(col(items, |i| i.source.as_str()))
-        .bind(col(items, |i| i.external_id.as_str()))
-        .bind(col(items, |i| i.number))
-        .bind(col(items, |i| i.title.as_str()))
-        .bind(col(items, |i| i.description.as_deref()))
-        .bind(col(items, |i| ref_id(&refs.services, i, &i.service)))
-        .bind(col(items, |i| ref_id(&refs.teams, i, &i.team)))
-        .bind(col(items, |i| i.urgency.map(Urgency::as_str)))
-        .bind(col(items, |i| i.priority.as_deref()))
-        .bind(col(items, |i| i.status.as_str()))
-        .bind(col(items, |i| i.triggered_at))
-        .bind(col(items, |i| i.acknowledged_at))
-        .bind(col(items, |i| i.resolved_at))
-        .bind(col(items, |i| Json(&i.assignees)))
-        .bind(col(items, |i| Json(&i.tags)))
-        .bind(col(items, |i| i.source_url.as_deref()))
-        .bind(col(items, |i| i.source_updated_at))
-        .bind(col(items, |i| &i.raw))
-        .fetch_all(db.conn())
-        .await?)
+) -> DbResult<Vec<(Uuid, IncidentSource, String, bool)>> {
+    let ref_ids =
+        |map: &RefIds, r: fn(&NormalizedIncident) -> &Option<insights_ingest::SourceRef>| {
+            col(items, |i| {
+                r(i).as_ref()
+                    .and_then(|r| map.get(&(i.source, r.external_id.clone())).copied())
+            })
+        };
+    let services = ref_ids(&refs.services, |i| &i.service);
+    let teams = ref_ids(&refs.teams, |i| &i.team);
+    Ok(match version {
+        // A full version replaces what is stored, except two facts of history — the first acknowledgement stays
+        // the earliest one seen, and a resolution time survives a version that lacks it while still resolved —
+        // and the description, which list endpoints (Opsgenie's, PagerDuty's) often leave out: a version without
+        // one keeps the stored one (from a webhook, or an earlier read).
+        Version::Full => upsert_incidents_query!(
+            "number = EXCLUDED.number, title = EXCLUDED.title,
+    description = COALESCE(EXCLUDED.description, incidents.description),
+    service_id = EXCLUDED.service_id, team_id = EXCLUDED.team_id, urgency = EXCLUDED.urgency,
+    priority = EXCLUDED.priority, status = EXCLUDED.status, triggered_at = EXCLUDED.triggered_at,
+    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
+    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(EXCLUDED.resolved_at, incidents.resolved_at) END,
+    assignees = EXCLUDED.assignees, tags = EXCLUDED.tags, source_url = EXCLUDED.source_url,
+    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
+    source_updated_at = EXCLUDED.source_updated_at, raw = EXCLUDED.raw, updated_at = now()",
+            db,
+            integration,
+            items,
+            services,
+            teams
+        ),
+        // A partial version (a webhook event) carries what changed: absent fields keep their stored values, and
+        // the stored raw payload (the full one from the REST API) stays.
+        Version::Partial => upsert_incidents_query!(
+            "number = COALESCE(EXCLUDED.number, incidents.number), title = EXCLUDED.title,
+    description = COALESCE(EXCLUDED.description, incidents.description),
+    service_id = COALESCE(EXCLUDED.service_id, incidents.service_id),
+    team_id = COALESCE(EXCLUDED.team_id, incidents.team_id), urgency = COALESCE(EXCLUDED.urgency, incidents.urgency),
+    priority = COALESCE(EXCLUDED.priority, incidents.priority), status = EXCLUDED.status,
+    acknowledged_at = LEAST(incidents.acknowledged_at, EXCLUDED.acknowledged_at),
+    resolved_at = CASE WHEN EXCLUDED.status = 'resolved' THEN COALESCE(incidents.resolved_at, EXCLUDED.resolved_at) END,
+    assignees = CASE WHEN jsonb_array_length(EXCLUDED.assignees) > 0 THEN EXCLUDED.assignees ELSE incidents.assignees END,
+    tags = CASE WHEN cardinality(EXCLUDED.tags) > 0 THEN EXCLUDED.tags ELSE incidents.tags END,
+    source_url = COALESCE(EXCLUDED.source_url, incidents.source_url),
+    integration_id = COALESCE(EXCLUDED.integration_id, incidents.integration_id),
+    source_updated_at = EXCLUDED.source_updated_at, updated_at = now()",
+            db,
+            integration,
+            items,
+            services,
+            teams
+        ),
+    })
 }
 
 /// Stores the timeline entries of every version in `batch` (even a stale version may carry new ones), each
@@ -268,7 +280,7 @@ async fn store_timelines(
     db: &mut OrgTx,
     batch: &[NormalizedIncident],
     items: &[&NormalizedIncident],
-    written: &HashMap<(&str, &str), (Uuid, bool)>,
+    written: &HashMap<(IncidentSource, &str), (Uuid, bool)>,
 ) -> DbResult<u64> {
     let mut seen = HashSet::new();
     let mut entries: HashMap<(IncidentSource, &str), Vec<&NormalizedEvent>> = HashMap::new();
@@ -289,7 +301,7 @@ async fn store_timelines(
         let Some(list) = entries.get(&(item.source, item.external_id.as_str())) else {
             continue;
         };
-        match written.get(&(item.source.as_str(), item.external_id.as_str())) {
+        match written.get(&(item.source, item.external_id.as_str())) {
             Some(&(id, true)) if !fills_times(item, list) => {
                 new.extend(list.iter().map(|e| (id, *e)));
             }
@@ -329,20 +341,20 @@ async fn incident_ids(
     db: &mut OrgTx,
     keys: &[(IncidentSource, &str)],
 ) -> DbResult<Vec<((IncidentSource, String), Uuid)>> {
-    let org = db.org_id();
-    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "SELECT i.id, i.source, i.external_id
-           FROM UNNEST($2::text[], $3::text[]) AS k(source, external_id)
-           JOIN incidents i ON i.org_id = $1 AND i.source = k.source AND i.external_id = k.external_id",
+    let rows = org_query!(
+        db,
+        r#"SELECT i.id, i.source AS "source: IncidentSource", i.external_id
+             FROM UNNEST($2::text[], $3::text[]) AS k(source, external_id)
+             JOIN incidents i ON i.org_id = $1 AND i.source = k.source AND i.external_id = k.external_id"#,
+        col(keys, |(s, _)| *s) as Vec<IncidentSource>,
+        col(keys, |(_, e)| *e) as Vec<&str>,
     )
-    .bind(org.0)
-    .bind(keys.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|(_, e)| *e).collect::<Vec<_>>())
     .fetch_all(db.conn())
-    .await?;
+    .await
+    .read_from("incidents")?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, source, ext)| Some(((IncidentSource::parse(&source)?, ext), id)))
+        .map(|r| ((r.source, r.external_id), r.id))
         .collect())
 }
 
@@ -377,12 +389,24 @@ enum Entries {
     OfNewIncidents,
 }
 
-macro_rules! event_insert {
-    () => {
-        "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
-         SELECT t.id, $1, t.incident_id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
-           FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
-                       $9::jsonb[]) AS t(id, incident_id, ext, kind, at, actor, message, raw)"
+/// `$query!` ([`org_rows_changed!`] or [`org_query_scalar!`]) of the timeline insert of `$rows` (by incident id), between `$before` and `$after`.
+macro_rules! insert_events_query {
+    ($query:ident, $before:literal, $after:literal, $db:expr, $rows:expr) => {
+        $query!(
+            $db,
+            $before + "INSERT INTO incident_events (id, org_id, incident_id, external_id, kind, at, actor, message, raw)
+             SELECT t.id, $1, t.incident_id, t.ext, t.kind, t.at, t.actor, t.message, t.raw
+               FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
+                           $9::jsonb[]) AS t(id, incident_id, ext, kind, at, actor, message, raw)" + $after,
+            col($rows, |_| Uuid::now_v7()) as Vec<Uuid>,
+            col($rows, |(id, _)| *id) as Vec<Uuid>,
+            col($rows, |(_, e)| e.external_id.as_str()) as Vec<&str>,
+            col($rows, |(_, e)| e.kind.as_str()) as Vec<&str>,
+            col($rows, |(_, e)| e.at) as Vec<DateTime<Utc>>,
+            col($rows, |(_, e)| e.actor.as_deref()) as Vec<Option<&str>>,
+            col($rows, |(_, e)| e.message.as_deref()) as Vec<Option<&str>>,
+            col($rows, |(_, e)| &e.raw) as Vec<&serde_json::Value>,
+        )
     };
 }
 
@@ -396,12 +420,12 @@ async fn insert_events(
     if rows.is_empty() {
         return Ok(0);
     }
-    let sql = match entries {
-        Entries::OfNewIncidents => event_insert!(),
-        Entries::Any => concat!(
+    Ok(match entries {
+        Entries::OfNewIncidents => insert_events_query!(org_rows_changed, "", "", db, rows)?,
+        Entries::Any => insert_events_query!(
+            org_query_scalar,
             "WITH ins AS (",
-            event_insert!(),
-            "
+            r#"
             ON CONFLICT (org_id, incident_id, external_id) DO NOTHING
             RETURNING incident_id, kind, at),
          times AS (
@@ -417,22 +441,12 @@ async fn insert_events(
                     OR (i.status = 'resolved' AND i.resolved_at IS NULL))
             RETURNING 1)
          -- `filled` runs although nothing reads it: data-modifying WITH clauses always run to completion.
-         SELECT count(*) FROM ins"
-        ),
-    };
-    let query = sqlx::query(sql)
-        .bind(db.org_id().0)
-        .bind(col(rows, |_| Uuid::now_v7()))
-        .bind(col(rows, |(id, _)| *id))
-        .bind(col(rows, |(_, e)| e.external_id.as_str()))
-        .bind(col(rows, |(_, e)| e.kind.as_str()))
-        .bind(col(rows, |(_, e)| e.at))
-        .bind(col(rows, |(_, e)| e.actor.as_deref()))
-        .bind(col(rows, |(_, e)| e.message.as_deref()))
-        .bind(col(rows, |(_, e)| &e.raw));
-    Ok(match entries {
-        Entries::OfNewIncidents => query.execute(db.conn()).await?.rows_affected(),
-        Entries::Any => query.fetch_one(db.conn()).await?.try_get::<i64, _>(0)? as u64,
+         SELECT count(*) AS "new!" FROM ins"#,
+            db,
+            rows
+        )
+        .fetch_one(db.conn())
+        .await? as u64,
     })
 }
 
@@ -452,10 +466,9 @@ pub struct IncidentFilter {
     pub ascending: bool,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
-    id: Uuid,
-    source: String,
+    id: IncidentId,
+    source: IncidentSource,
     external_id: String,
     number: Option<i64>,
     title: String,
@@ -464,13 +477,13 @@ struct Row {
     service_name: Option<String>,
     team_id: Option<Uuid>,
     team_name: Option<String>,
-    urgency: Option<String>,
+    urgency: Option<Urgency>,
     priority: Option<String>,
-    status: String,
+    status: IncidentStatus,
     triggered_at: DateTime<Utc>,
     acknowledged_at: Option<DateTime<Utc>>,
     resolved_at: Option<DateTime<Utc>>,
-    assignees: serde_json::Value,
+    assignees: Json<Vec<String>>,
     tags: Vec<String>,
     source_url: Option<String>,
 }
@@ -485,20 +498,20 @@ impl Row {
         };
         (
             IncidentOut {
-                id: IncidentId(self.id),
-                source: IncidentSource::parse(&self.source).unwrap_or(IncidentSource::Sample),
+                id: self.id,
+                source: self.source,
                 external_id: self.external_id,
                 number: self.number,
                 title: self.title,
                 service: named(self.service_id, self.service_name),
                 team: named(self.team_id, self.team_name),
-                urgency: self.urgency.as_deref().and_then(Urgency::parse),
+                urgency: self.urgency,
                 priority: self.priority,
-                status: IncidentStatus::parse(&self.status).unwrap_or(IncidentStatus::Triggered),
+                status: self.status,
                 triggered_at: self.triggered_at,
                 acknowledged_at: self.acknowledged_at,
                 resolved_at: self.resolved_at,
-                assignees: serde_json::from_value(self.assignees).unwrap_or_default(),
+                assignees: self.assignees.0,
                 tags: self.tags,
                 source_url: self.source_url,
             },
@@ -507,15 +520,23 @@ impl Row {
     }
 }
 
-macro_rules! incident_select {
-    () => {
-        "SELECT i.id, i.source, i.external_id, i.number, i.title, i.description, i.service_id, s.name AS service_name,
-                i.team_id, t.name AS team_name, i.urgency, i.priority, i.status, i.triggered_at, i.acknowledged_at,
-                i.resolved_at, i.assignees, i.tags, i.source_url
-           FROM incidents i
-           LEFT JOIN services s ON s.id = i.service_id
-           LEFT JOIN teams t ON t.id = i.team_id
-          WHERE i.org_id = $1"
+/// The incidents of the organization (`$1`), with their service and team names, matching the SQL `$part`s.
+macro_rules! select_incidents {
+    ($db:expr, [$($part:literal),+] $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
+            Row,
+            r#"SELECT i.id AS "id: IncidentId", i.source AS "source: IncidentSource", i.external_id, i.number,
+                      i.title, i.description, i.service_id, s.name AS "service_name?", i.team_id,
+                      t.name AS "team_name?", i.urgency AS "urgency: Urgency", i.priority,
+                      i.status AS "status: IncidentStatus", i.triggered_at, i.acknowledged_at, i.resolved_at,
+                      i.assignees AS "assignees: Json<Vec<String>>", i.tags, i.source_url
+                 FROM incidents i
+                 LEFT JOIN services s ON s.id = i.service_id
+                 LEFT JOIN teams t ON t.id = i.team_id
+                WHERE i.org_id = $1"# $(+ $part)+
+            $(, $arg)*
+        )
     };
 }
 
@@ -539,7 +560,7 @@ pub async fn list_detailed(
     limit: i64,
 ) -> DbResult<(Vec<IncidentDetailOut>, Option<String>)> {
     let rows = rows(db, f, after, limit).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id.0).collect();
     let mut timelines = timelines(db, &ids).await?;
     let items: Vec<IncidentDetailOut> = rows
         .into_iter()
@@ -564,7 +585,6 @@ async fn rows(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<Vec<Row>> {
-    let org = db.org_id();
     let (at, id) = after.unzip();
     let text = f.text.as_ref().map(|t| {
         format!(
@@ -574,51 +594,53 @@ async fn rows(
                 .replace('_', "\\_")
         )
     });
-    let sql = if f.ascending {
-        concat!(incident_select!(), "
+    // The two orders differ only in how the cursor compares and in ORDER BY.
+    macro_rules! page {
+        ($after_cursor:literal, $order:literal) => {
+            select_incidents!(
+                db,
+                ["
             AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
             AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
             AND ($6::text IS NULL OR i.urgency = $6)
             AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
             AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
-            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) > ($10, $11))
-          ORDER BY i.triggered_at, i.id LIMIT $12")
+            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) ",
+                $after_cursor,
+                " ($10, $11))
+          ORDER BY ",
+                $order,
+                " LIMIT $12"],
+                f.source as Option<IncidentSource>,
+                f.status as Option<IncidentStatus>,
+                f.service_id,
+                f.team_id,
+                f.urgency as Option<Urgency>,
+                f.since,
+                f.until,
+                text,
+                at,
+                id,
+                limit + 1,
+            )
+            .fetch_all(db.conn())
+            .await
+            .read_from("incidents")
+        };
+    }
+    if f.ascending {
+        page!(">", "i.triggered_at, i.id")
     } else {
-        concat!(incident_select!(), "
-            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
-            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
-            AND ($6::text IS NULL OR i.urgency = $6)
-            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
-            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
-            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) < ($10, $11))
-          ORDER BY i.triggered_at DESC, i.id DESC LIMIT $12")
-    };
-    let rows: Vec<Row> = sqlx::query_as(sql)
-        .bind(org.0)
-        .bind(f.source.map(IncidentSource::as_str))
-        .bind(f.status.map(IncidentStatus::as_str))
-        .bind(f.service_id)
-        .bind(f.team_id)
-        .bind(f.urgency.map(Urgency::as_str))
-        .bind(f.since)
-        .bind(f.until)
-        .bind(text)
-        .bind(at)
-        .bind(id)
-        .bind(limit + 1)
-        .fetch_all(db.conn())
-        .await?;
-    Ok(rows)
+        page!("<", "i.triggered_at DESC, i.id DESC")
+    }
 }
 
 /// One incident with its timeline, oldest entry first.
 pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> {
-    let org = db.org_id();
-    let row: Row = sqlx::query_as(concat!(incident_select!(), " AND i.id = $2"))
-        .bind(org.0)
-        .bind(id.0)
+    let row = select_incidents!(db, [" AND i.id = $2"], id as IncidentId)
         .fetch_one(db.conn())
-        .await?;
+        .await
+        .read_from("incidents")?;
     let mut timelines = timelines(db, &[id.0]).await?;
     let (incident, description) = row.out();
     Ok(IncidentDetailOut {
@@ -630,21 +652,12 @@ pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> 
 
 /// The timelines of some incidents, each oldest entry first.
 async fn timelines(db: &mut OrgTx, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<IncidentEventOut>>> {
-    #[derive(sqlx::FromRow)]
-    struct Event {
-        incident_id: Uuid,
-        kind: String,
-        at: DateTime<Utc>,
-        actor: Option<String>,
-        message: Option<String>,
-    }
-    let org = db.org_id();
-    let events: Vec<Event> = sqlx::query_as(
+    let events = org_query!(
+        db,
         "SELECT incident_id, kind, at, actor, message FROM incident_events
           WHERE org_id = $1 AND incident_id = ANY($2) ORDER BY incident_id, at, id",
+        ids,
     )
-    .bind(org.0)
-    .bind(ids)
     .fetch_all(db.conn())
     .await?;
     let mut out: HashMap<Uuid, Vec<IncidentEventOut>> = HashMap::new();
@@ -661,44 +674,28 @@ async fn timelines(db: &mut OrgTx, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Vec<I
     Ok(out)
 }
 
-/// Every service (or team) of the organization, by name: `(id, name, source, external id)`.
-async fn refs(db: &mut OrgTx, table: RefTable) -> DbResult<Vec<(Uuid, String, String, String)>> {
-    let org = db.org_id();
-    let sql = match table {
-        RefTable::Services => {
-            "SELECT id, name, source, external_id FROM services WHERE org_id = $1 ORDER BY lower(name), id"
-        }
-        RefTable::Teams => {
-            "SELECT id, name, source, external_id FROM teams WHERE org_id = $1 ORDER BY lower(name), id"
-        }
+/// Every row of `$table` (services or teams) as `$out`, by name.
+macro_rules! refs_by_name {
+    ($out:ident, $table:literal, $db:expr) => {
+        org_query_as!(
+            $db,
+            $out,
+            r#"SELECT id AS "id: _", name, source AS "source: IncidentSource", external_id FROM "#
+                + $table
+                + " WHERE org_id = $1 ORDER BY lower(name), id",
+        )
+        .fetch_all($db.conn())
+        .await
+        .read_from($table)
     };
-    Ok(sqlx::query_as(sql).bind(org.0).fetch_all(db.conn()).await?)
 }
 
 /// Every service incidents refer to, by name.
 pub async fn services(db: &mut OrgTx) -> DbResult<Vec<ServiceOut>> {
-    Ok(refs(db, RefTable::Services)
-        .await?
-        .into_iter()
-        .map(|(id, name, source, external_id)| ServiceOut {
-            id: ServiceId(id),
-            name,
-            source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Sample),
-            external_id,
-        })
-        .collect())
+    refs_by_name!(ServiceOut, "services", db)
 }
 
 /// Every team incidents refer to, by name.
 pub async fn teams(db: &mut OrgTx) -> DbResult<Vec<TeamOut>> {
-    Ok(refs(db, RefTable::Teams)
-        .await?
-        .into_iter()
-        .map(|(id, name, source, external_id)| TeamOut {
-            id: TeamId(id),
-            name,
-            source: IncidentSource::parse(&source).unwrap_or(IncidentSource::Sample),
-            external_id,
-        })
-        .collect())
+    refs_by_name!(TeamOut, "teams", db)
 }

@@ -1,25 +1,26 @@
 //! Integrations (PagerDuty and Opsgenie connections) and their sync runs. Credentials and webhook secrets are
 //! stored sealed (AES-256-GCM, see `crypto`); this module moves the sealed bytes and never sees them open.
 
-use super::{DbResult, OrgTx, cursor};
+use super::{DbResult, OrgTx, ReadFrom, cursor};
 use chrono::{DateTime, Utc};
 use insights_types::api::{
     IntegrationKind, IntegrationOptions, JobState, OpsgenieRegion, SyncMode, SyncRunOut,
 };
-use insights_types::{IntegrationId, JobRunId, UserId};
+use insights_types::{IntegrationId, JobRunId, OrgId, UserId};
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 /// The job kind of syncs (`job_runs.kind`).
 pub const SYNC_KIND: &str = "sync_integration";
 
 /// An integration as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct IntegrationRow {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: IntegrationKind,
     pub name: String,
-    pub region: Option<String>,
+    pub region: Option<OpsgenieRegion>,
     pub credentials: Vec<u8>,
     pub credentials_updated_at: DateTime<Utc>,
     pub options: serde_json::Value,
@@ -41,12 +42,12 @@ impl IntegrationRow {
 
     #[must_use]
     pub fn kind(&self) -> IntegrationKind {
-        IntegrationKind::parse(&self.kind).unwrap_or(IntegrationKind::Pagerduty)
+        self.kind
     }
 
     #[must_use]
     pub fn region(&self) -> Option<OpsgenieRegion> {
-        self.region.as_deref().and_then(OpsgenieRegion::parse)
+        self.region
     }
 
     /// What to import, as stored.
@@ -63,11 +64,18 @@ impl IntegrationRow {
     }
 }
 
-macro_rules! select {
-    () => {
-        "SELECT id, kind, name, region, credentials, credentials_updated_at, options, sync_interval_minutes,
-                webhook_secret, sync_watermark, next_sync_at, paused_at, deleting_at, created_at, updated_at
-           FROM integrations WHERE org_id = $1"
+/// The integrations of the organization (`$1`) matching `$tail`.
+macro_rules! select_integrations {
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
+            IntegrationRow,
+            r#"SELECT id, kind AS "kind: IntegrationKind", name, region AS "region: OpsgenieRegion", credentials,
+                      credentials_updated_at, options, sync_interval_minutes, webhook_secret, sync_watermark,
+                      next_sync_at, paused_at, deleting_at, created_at, updated_at
+                 FROM integrations WHERE org_id = $1"# + $tail
+            $(, $arg)*
+        )
     };
 }
 
@@ -85,46 +93,37 @@ pub struct NewIntegration<'a> {
 }
 
 pub async fn create(db: &mut OrgTx, new: NewIntegration<'_>) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
-        "INSERT INTO integrations (id, org_id, kind, name, region, credentials, options, sync_interval_minutes,
+    org_execute!(
+        db,
+        "INSERT INTO integrations (org_id, id, kind, name, region, credentials, options, sync_interval_minutes,
                                    webhook_secret, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        new.id as IntegrationId,
+        new.kind as IntegrationKind,
+        new.name,
+        new.region as Option<OpsgenieRegion>,
+        new.credentials,
+        new.options,
+        new.sync_interval_minutes as i32,
+        new.webhook_secret,
+        new.created_by as UserId,
     )
-    .bind(new.id.0)
-    .bind(org.0)
-    .bind(new.kind.as_str())
-    .bind(new.name)
-    .bind(new.region.map(OpsgenieRegion::as_str))
-    .bind(new.credentials)
-    .bind(new.options)
-    .bind(new.sync_interval_minutes as i32)
-    .bind(new.webhook_secret)
-    .bind(new.created_by.0)
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// One integration (also one being deleted).
 pub async fn get(db: &mut OrgTx, id: IntegrationId) -> DbResult<IntegrationRow> {
-    let org = db.org_id();
-    Ok(sqlx::query_as(concat!(select!(), " AND id = $2"))
-        .bind(org.0)
-        .bind(id.0)
+    select_integrations!(db, " AND id = $2", id as IntegrationId)
         .fetch_one(db.conn())
-        .await?)
+        .await
+        .read_from("integrations")
 }
 
 /// Every integration of the organization, oldest first.
 pub async fn list(db: &mut OrgTx) -> DbResult<Vec<IntegrationRow>> {
-    let org = db.org_id();
-    Ok(
-        sqlx::query_as(concat!(select!(), " ORDER BY created_at, id"))
-            .bind(org.0)
-            .fetch_all(db.conn())
-            .await?,
-    )
+    select_integrations!(db, " ORDER BY created_at, id")
+        .fetch_all(db.conn())
+        .await
+        .read_from("integrations")
 }
 
 /// Changes to an integration; `None` leaves a column alone.
@@ -140,14 +139,14 @@ pub struct Changes<'a> {
 }
 
 pub async fn update(db: &mut OrgTx, id: IntegrationId, c: Changes<'_>) -> DbResult<()> {
-    let org = db.org_id();
     let new_credentials = c.credentials.is_some();
-    let res = sqlx::query(
+    super::found(org_rows_changed!(
+        db,
         "UPDATE integrations SET name = coalesce($3, name), credentials = coalesce($4, credentials),
                 credentials_updated_at = CASE WHEN $5 THEN now() ELSE credentials_updated_at END,
                 region = coalesce($6, region), options = coalesce($7, options),
                 sync_interval_minutes = coalesce($8, sync_interval_minutes),
-                paused_at = CASE WHEN $9 IS NULL THEN paused_at WHEN $9 THEN coalesce(paused_at, now()) END,
+                paused_at = CASE WHEN $9::boolean IS NULL THEN paused_at WHEN $9 THEN coalesce(paused_at, now()) END,
                 webhook_secret = coalesce($10, webhook_secret),
                 -- A new interval or a resume takes effect from now.
                 next_sync_at = CASE WHEN $8 IS NOT NULL OR $9 = false
@@ -155,115 +154,85 @@ pub async fn update(db: &mut OrgTx, id: IntegrationId, c: Changes<'_>) -> DbResu
                                     ELSE next_sync_at END,
                 updated_at = now()
           WHERE org_id = $1 AND id = $2 AND deleting_at IS NULL",
-    )
-    .bind(org.0)
-    .bind(id.0)
-    .bind(c.name)
-    .bind(c.credentials)
-    .bind(new_credentials)
-    .bind(c.region.map(OpsgenieRegion::as_str))
-    .bind(c.options)
-    .bind(c.sync_interval_minutes.map(|m| m as i32))
-    .bind(c.paused)
-    .bind(c.webhook_secret)
-    .execute(db.conn())
-    .await?;
-    if res.rows_affected() == 0 {
-        return Err(super::DbError::NotFound);
-    }
-    Ok(())
+        id as IntegrationId,
+        c.name,
+        c.credentials,
+        new_credentials,
+        c.region as Option<OpsgenieRegion>,
+        c.options,
+        c.sync_interval_minutes.map(|m| m as i32),
+        c.paused,
+        c.webhook_secret,
+    ))
 }
 
 /// After a successful sync: changes up to `until` are imported; the next sync is one interval from now.
 pub async fn synced(db: &mut OrgTx, id: IntegrationId, until: DateTime<Utc>) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
+    org_execute!(
+        db,
         "UPDATE integrations SET sync_watermark = greatest(sync_watermark, $3),
                 next_sync_at = now() + make_interval(mins => sync_interval_minutes), updated_at = now()
           WHERE org_id = $1 AND id = $2",
+        id as IntegrationId,
+        until,
     )
-    .bind(org.0)
-    .bind(id.0)
-    .bind(until)
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Pushes the next scheduled sync one interval away (after one was started or failed).
 pub async fn schedule_next(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
+    org_execute!(
+        db,
         "UPDATE integrations SET next_sync_at = now() + make_interval(mins => sync_interval_minutes)
           WHERE org_id = $1 AND id = $2",
+        id as IntegrationId,
     )
-    .bind(org.0)
-    .bind(id.0)
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Marks an integration as being deleted with its data (it disappears from schedules and webhooks).
 pub async fn mark_deleting(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
+    org_execute!(
+        db,
         "UPDATE integrations SET deleting_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
+        id as IntegrationId,
     )
-    .bind(org.0)
-    .bind(id.0)
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Deletes the integration row; its incidents stay (their `integration_id` is cleared).
 pub async fn delete(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
-    let org = db.org_id();
-    let res = sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND id = $2")
-        .bind(org.0)
-        .bind(id.0)
-        .execute(db.conn())
-        .await?;
-    if res.rows_affected() == 0 {
-        return Err(super::DbError::NotFound);
-    }
-    Ok(())
+    super::found(org_rows_changed!(
+        db,
+        "DELETE FROM integrations WHERE org_id = $1 AND id = $2",
+        id as IntegrationId,
+    ))
 }
 
 /// Deletes up to `limit` incidents imported by the integration (their timelines go with them); returns how
 /// many.
 pub async fn purge_incidents(db: &mut OrgTx, id: IntegrationId, limit: i64) -> DbResult<u64> {
-    let org = db.org_id();
-    let res = sqlx::query(
+    org_rows_changed!(
+        db,
         "DELETE FROM incidents WHERE org_id = $1 AND id IN (
              SELECT id FROM incidents WHERE org_id = $1 AND integration_id = $2 LIMIT $3)",
+        id as IntegrationId,
+        limit,
     )
-    .bind(org.0)
-    .bind(id.0)
-    .bind(limit)
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected())
 }
 
 /// Incidents imported through the integration.
 pub async fn incident_count(db: &mut OrgTx, id: IntegrationId) -> DbResult<i64> {
-    let org = db.org_id();
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM incidents WHERE org_id = $1 AND integration_id = $2",
+    Ok(org_query_scalar!(
+        db,
+        r#"SELECT count(*) AS "count!" FROM incidents WHERE org_id = $1 AND integration_id = $2"#,
+        id as IntegrationId,
     )
-    .bind(org.0)
-    .bind(id.0)
     .fetch_one(db.conn())
     .await?)
 }
 
-#[derive(sqlx::FromRow)]
 struct RunRow {
-    id: Uuid,
-    state: String,
-    mode: Option<String>,
+    id: JobRunId,
+    state: JobState,
+    mode: Option<Json<SyncMode>>,
     progress: serde_json::Value,
     attempts: i32,
     max_attempts: i32,
@@ -276,12 +245,10 @@ struct RunRow {
 impl From<RunRow> for SyncRunOut {
     fn from(r: RunRow) -> Self {
         SyncRunOut {
-            id: JobRunId(r.id),
-            mode: match r.mode.as_deref() {
-                Some("incremental") => SyncMode::Incremental,
-                _ => SyncMode::Backfill,
-            },
-            state: JobState::parse(&r.state).unwrap_or(JobState::Failed),
+            id: r.id,
+            // Absent before the first checkpoint.
+            mode: r.mode.map_or(SyncMode::Backfill, |m| m.0),
+            state: r.state,
             progress: serde_json::from_value(r.progress).unwrap_or_default(),
             attempts: r.attempts,
             max_attempts: r.max_attempts,
@@ -293,11 +260,17 @@ impl From<RunRow> for SyncRunOut {
     }
 }
 
+/// The syncs of the integration `$2` in the organization `$1` matching `$tail`.
 macro_rules! select_runs {
-    () => {
-        "SELECT id, state, checkpoint->>'mode' AS mode, progress, attempts, max_attempts, last_error, created_at,
-                started_at, finished_at
-           FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'"
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
+            RunRow,
+            r#"SELECT id AS "id: JobRunId", state AS "state: JobState", checkpoint->'mode' AS "mode: Json<SyncMode>",
+                      progress, attempts, max_attempts, last_error, created_at, started_at, finished_at
+                 FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'"# + $tail
+            $(, $arg)*
+        )
     };
 }
 
@@ -308,20 +281,18 @@ pub async fn runs(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<(Vec<SyncRunOut>, Option<String>)> {
-    let org = db.org_id();
     let (at, run) = after.unzip();
-    let rows: Vec<RunRow> = sqlx::query_as(concat!(
-        select_runs!(),
-        " AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
-          ORDER BY created_at DESC, id DESC LIMIT $5"
-    ))
-    .bind(org.0)
-    .bind(id.0)
-    .bind(at)
-    .bind(run)
-    .bind(limit + 1)
+    let rows = select_runs!(
+        db,
+        " AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) ORDER BY created_at DESC, id DESC LIMIT $5",
+        id as IntegrationId,
+        at,
+        run,
+        limit + 1,
+    )
     .fetch_all(db.conn())
-    .await?;
+    .await
+    .read_from("job_runs")?;
     let items: Vec<SyncRunOut> = rows.into_iter().map(Into::into).collect();
     Ok(cursor::page(items, limit, |r| (r.created_at, r.id.0)))
 }
@@ -331,42 +302,40 @@ pub async fn current_run(
     db: &mut OrgTx,
     id: IntegrationId,
 ) -> DbResult<(Option<SyncRunOut>, Option<String>)> {
-    let org = db.org_id();
-    let active: Option<RunRow> = sqlx::query_as(concat!(
-        select_runs!(),
-        " AND state IN ('queued', 'running', 'retrying') ORDER BY created_at DESC LIMIT 1"
-    ))
-    .bind(org.0)
-    .bind(id.0)
+    let active = select_runs!(
+        db,
+        " AND state IN ('queued', 'running', 'retrying') ORDER BY created_at DESC LIMIT 1",
+        id as IntegrationId,
+    )
     .fetch_optional(db.conn())
-    .await?;
-    let last_finished: Option<RunRow> = sqlx::query_as(concat!(
-        select_runs!(),
-        " AND state IN ('succeeded', 'failed', 'cancelled') ORDER BY created_at DESC LIMIT 1"
-    ))
-    .bind(org.0)
-    .bind(id.0)
+    .await
+    .read_from("job_runs")?;
+    let last_finished = select_runs!(
+        db,
+        " AND state IN ('succeeded', 'failed', 'cancelled') ORDER BY created_at DESC LIMIT 1",
+        id as IntegrationId,
+    )
     .fetch_optional(db.conn())
-    .await?;
+    .await
+    .read_from("job_runs")?;
     let failure = last_finished
         .as_ref()
-        .filter(|r| r.state == "failed")
+        .filter(|r| r.state == JobState::Failed)
         .and_then(|r| r.last_error.clone());
     Ok((active.or(last_finished).map(Into::into), failure))
 }
 
 /// The active sync of an integration, if any.
 pub async fn active_run(db: &mut OrgTx, id: IntegrationId) -> DbResult<Option<JobRunId>> {
-    let org = db.org_id();
-    let run: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
-            AND state IN ('queued', 'running', 'retrying')",
+    Ok(org_query_scalar!(
+        db,
+        r#"SELECT id AS "id: JobRunId" FROM job_runs
+            WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
+              AND state IN ('queued', 'running', 'retrying')"#,
+        id as IntegrationId,
     )
-    .bind(org.0)
-    .bind(id.0)
     .fetch_optional(db.conn())
-    .await?;
-    Ok(run.map(JobRunId))
+    .await?)
 }
 
 /// The checkpoint of the integration's last sync, if that sync failed (for a backfill to resume from it).
@@ -374,31 +343,32 @@ pub async fn failed_backfill(
     db: &mut OrgTx,
     id: IntegrationId,
 ) -> DbResult<Option<serde_json::Value>> {
-    let org = db.org_id();
-    let last: Option<(String, Option<serde_json::Value>)> = sqlx::query_as(
-        "SELECT state, checkpoint FROM job_runs WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
-          ORDER BY created_at DESC, id DESC LIMIT 1",
+    let last = org_query!(
+        db,
+        r#"SELECT state AS "state: JobState", checkpoint FROM job_runs
+            WHERE org_id = $1 AND subject_id = $2 AND kind = 'sync_integration'
+            ORDER BY created_at DESC, id DESC LIMIT 1"#,
+        id as IntegrationId,
     )
-    .bind(org.0)
-    .bind(id.0)
     .fetch_optional(db.conn())
-    .await?;
-    Ok(last.and_then(|(state, checkpoint)| (state == "failed").then_some(checkpoint).flatten()))
+    .await
+    .read_from("job_runs")?;
+    Ok(last.and_then(|r| {
+        (r.state == JobState::Failed)
+            .then_some(r.checkpoint)
+            .flatten()
+    }))
 }
 
 /// Integrations whose scheduled sync is due (across tenants, through a SECURITY DEFINER function).
-pub async fn due(
-    conn: &mut PgConnection,
-    limit: i32,
-) -> DbResult<Vec<(IntegrationId, insights_types::OrgId)>> {
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as("SELECT id, org_id FROM due_integrations($1)")
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(i, o)| (IntegrationId(i), insights_types::OrgId(o)))
-        .collect())
+pub async fn due(conn: &mut PgConnection, limit: i32) -> DbResult<Vec<(IntegrationId, OrgId)>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!: IntegrationId", org_id AS "org_id!: OrgId" FROM due_integrations($1)"#,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.org_id)).collect())
 }
 
 /// Where a webhook for `id` goes: its organization, kind and sealed secret (across tenants: the caller then
@@ -406,17 +376,14 @@ pub async fn due(
 pub async fn webhook_target(
     conn: &mut PgConnection,
     id: IntegrationId,
-) -> DbResult<Option<(insights_types::OrgId, IntegrationKind, Option<Vec<u8>>)>> {
-    let row: Option<(Uuid, String, Option<Vec<u8>>)> =
-        sqlx::query_as("SELECT org_id, kind, webhook_secret FROM webhook_target($1)")
-            .bind(id.0)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.and_then(|(org, kind, secret)| {
-        Some((
-            insights_types::OrgId(org),
-            IntegrationKind::parse(&kind)?,
-            secret,
-        ))
-    }))
+) -> DbResult<Option<(OrgId, IntegrationKind, Option<Vec<u8>>)>> {
+    let row = sqlx::query!(
+        r#"SELECT org_id AS "org_id!: OrgId", kind AS "kind!: IntegrationKind", webhook_secret
+             FROM webhook_target($1)"#,
+        id as IntegrationId,
+    )
+    .fetch_optional(conn)
+    .await
+    .read_from("integrations")?;
+    Ok(row.map(|r| (r.org_id, r.kind, r.webhook_secret)))
 }

@@ -1,8 +1,7 @@
 //! Tracked background jobs: the row the API creates when it enqueues work, and that the worker moves through
 //! `queued → running → (retrying →)* succeeded | failed`, so progress and failures are visible to users.
 
-use super::{DbResult, OrgTx, cursor};
-use chrono::{DateTime, Utc};
+use super::{DbResult, OrgTx, ReadFrom, cursor};
 use insights_types::{
     JobRunId, OrgId,
     api::{JobRunOut, JobState},
@@ -10,41 +9,31 @@ use insights_types::{
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: Uuid,
-    kind: String,
-    state: String,
-    attempts: i32,
-    max_attempts: i32,
-    last_error: Option<String>,
-    progress: serde_json::Value,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
+/// The jobs of the organization (`$1`) matching `$tail`.
+macro_rules! select_jobs {
+    ($db:expr, $tail:literal $(, $arg:expr)* $(,)?) => {
+        org_query_as!(
+            $db,
+            JobRunOut,
+            r#"SELECT id AS "id: JobRunId", kind, state AS "state: JobState", attempts, max_attempts, last_error,
+                      progress, created_at, updated_at, finished_at
+                 FROM job_runs WHERE org_id = $1"# + $tail
+            $(, $arg)*
+        )
+    };
 }
 
-impl From<Row> for JobRunOut {
-    fn from(r: Row) -> Self {
-        JobRunOut {
-            id: JobRunId(r.id),
-            kind: r.kind,
-            state: JobState::parse(&r.state).unwrap_or(JobState::Failed),
-            attempts: r.attempts,
-            max_attempts: r.max_attempts,
-            last_error: r.last_error,
-            progress: r.progress,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            finished_at: r.finished_at,
-        }
-    }
-}
-
-macro_rules! select {
-    () => {
-        "SELECT id, kind, state, attempts, max_attempts, last_error, progress, created_at, updated_at,
-                             finished_at FROM job_runs WHERE org_id = $1"
+/// Inserts a job run, with `$tail` after the statement (a conflict clause); evaluates to how many rows it wrote.
+macro_rules! insert_job {
+    ($tail:literal, $db:expr, $id:expr, $kind:expr, $subject:expr, $max_attempts:expr) => {
+        org_rows_changed!(
+            $db,
+            "INSERT INTO job_runs (org_id, id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)" + $tail,
+            $id as JobRunId,
+            $kind,
+            $subject as Option<Uuid>,
+            $max_attempts,
+        )?
     };
 }
 
@@ -55,15 +44,7 @@ pub async fn create(
     subject: Option<Uuid>,
     max_attempts: i32,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query("INSERT INTO job_runs (id, org_id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id.0)
-        .bind(org.0)
-        .bind(kind)
-        .bind(subject)
-        .bind(max_attempts)
-        .execute(db.conn())
-        .await?;
+    insert_job!("", db, id, kind, subject, max_attempts);
     Ok(())
 }
 
@@ -76,29 +57,22 @@ pub async fn create_exclusive(
     subject: Uuid,
     max_attempts: i32,
 ) -> DbResult<bool> {
-    let org = db.org_id();
-    let res = sqlx::query(
-        "INSERT INTO job_runs (id, org_id, kind, subject_id, max_attempts) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(id.0)
-    .bind(org.0)
-    .bind(kind)
-    .bind(subject)
-    .bind(max_attempts)
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected() == 1)
+    let subject = Some(subject);
+    Ok(insert_job!(
+        " ON CONFLICT DO NOTHING",
+        db,
+        id,
+        kind,
+        subject,
+        max_attempts
+    ) == 1)
 }
 
 pub async fn get(db: &mut OrgTx, id: JobRunId) -> DbResult<JobRunOut> {
-    let org = db.org_id();
-    let row: Row = sqlx::query_as(concat!(select!(), " AND id = $2"))
-        .bind(org.0)
-        .bind(id.0)
+    select_jobs!(db, " AND id = $2", id as JobRunId)
         .fetch_one(db.conn())
-        .await?;
-    Ok(row.into())
+        .await
+        .read_from("job_runs")
 }
 
 pub async fn list(
@@ -107,22 +81,19 @@ pub async fn list(
     state: Option<JobState>,
     limit: i64,
 ) -> DbResult<(Vec<JobRunOut>, Option<String>)> {
-    let org = db.org_id();
     let (at, id) = after.unzip();
-    let rows: Vec<Row> = sqlx::query_as(concat!(
-        select!(),
-        " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-                  AND ($4::text IS NULL OR state = $4)
-         ORDER BY created_at DESC, id DESC LIMIT $5"
-    ))
-    .bind(org.0)
-    .bind(at)
-    .bind(id)
-    .bind(state.map(JobState::as_str))
-    .bind(limit + 1)
+    let items = select_jobs!(
+        db,
+        " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) AND ($4::text IS NULL OR state = $4)
+         ORDER BY created_at DESC, id DESC LIMIT $5",
+        at,
+        id,
+        state as Option<JobState>,
+        limit + 1,
+    )
     .fetch_all(db.conn())
-    .await?;
-    let items: Vec<JobRunOut> = rows.into_iter().map(Into::into).collect();
+    .await
+    .read_from("job_runs")?;
     Ok(cursor::page(items, limit, |j| (j.created_at, j.id.0)))
 }
 
@@ -156,36 +127,36 @@ pub enum Start {
 
 /// Starts an attempt of a queued or retrying job (one whose cancellation was asked for ends `cancelled`).
 pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Start> {
-    let org = db.org_id();
-    let started: Option<(i32, i32, Option<Uuid>)> = sqlx::query_as(
+    let started = org_query!(
+        db,
         "UPDATE job_runs SET state = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
                 heartbeat_at = now(), updated_at = now()
           WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'retrying') AND cancel_requested_at IS NULL
           RETURNING attempts, max_attempts, subject_id",
+        id as JobRunId,
     )
-    .bind(org.0)
-    .bind(id.0)
     .fetch_optional(db.conn())
     .await?;
-    if let Some((number, max, subject)) = started {
+    if let Some(r) = started {
         return Ok(Start::Run(Attempt {
             job: id,
-            number,
-            max,
-            subject,
+            number: r.attempts,
+            max: r.max_attempts,
+            subject: r.subject_id,
         }));
     }
-    let state: Option<String> = sqlx::query_scalar(
-        "UPDATE job_runs SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
-                finished_at = CASE WHEN state IN ('queued', 'retrying') THEN now() ELSE finished_at END
-          WHERE org_id = $1 AND id = $2 RETURNING state",
+    let state = org_query_scalar!(
+        db,
+        r#"UPDATE job_runs SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
+                  finished_at = CASE WHEN state IN ('queued', 'retrying') THEN now() ELSE finished_at END
+            WHERE org_id = $1 AND id = $2 RETURNING state AS "state: JobState""#,
+        id as JobRunId,
     )
-    .bind(org.0)
-    .bind(id.0)
     .fetch_optional(db.conn())
-    .await?;
-    Ok(match state.as_deref() {
-        Some("running") => Start::Busy,
+    .await
+    .read_from("job_runs")?;
+    Ok(match state {
+        Some(JobState::Running) => Start::Busy,
         _ => Start::Ended,
     })
 }
@@ -210,15 +181,14 @@ fn liveness(row: Option<bool>) -> Liveness {
 
 /// Tells that `attempt` is alive (see `INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS`).
 pub async fn heartbeat(db: &mut OrgTx, attempt: Attempt) -> DbResult<Liveness> {
-    let org = db.org_id();
-    let row: Option<bool> = sqlx::query_scalar(
-        "UPDATE job_runs SET heartbeat_at = now()
-          WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
-          RETURNING cancel_requested_at IS NOT NULL",
+    let row = org_query_scalar!(
+        db,
+        r#"UPDATE job_runs SET heartbeat_at = now()
+            WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
+            RETURNING cancel_requested_at IS NOT NULL AS "cancel_requested!""#,
+        attempt.job as JobRunId,
+        attempt.number,
     )
-    .bind(org.0)
-    .bind(attempt.job.0)
-    .bind(attempt.number)
     .fetch_optional(db.conn())
     .await?;
     Ok(liveness(row))
@@ -232,17 +202,16 @@ pub async fn checkpoint(
     checkpoint: &serde_json::Value,
     progress: &serde_json::Value,
 ) -> DbResult<Liveness> {
-    let org = db.org_id();
-    let row: Option<bool> = sqlx::query_scalar(
-        "UPDATE job_runs SET checkpoint = $4, progress = $5, heartbeat_at = now(), updated_at = now()
-          WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
-          RETURNING cancel_requested_at IS NOT NULL",
+    let row = org_query_scalar!(
+        db,
+        r#"UPDATE job_runs SET checkpoint = $4, progress = $5, heartbeat_at = now(), updated_at = now()
+            WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'
+            RETURNING cancel_requested_at IS NOT NULL AS "cancel_requested!""#,
+        attempt.job as JobRunId,
+        attempt.number,
+        checkpoint,
+        progress,
     )
-    .bind(org.0)
-    .bind(attempt.job.0)
-    .bind(attempt.number)
-    .bind(checkpoint)
-    .bind(progress)
     .fetch_optional(db.conn())
     .await?;
     Ok(liveness(row))
@@ -253,14 +222,14 @@ pub async fn saved_checkpoint(
     db: &mut OrgTx,
     id: JobRunId,
 ) -> DbResult<(Option<serde_json::Value>, serde_json::Value)> {
-    let org = db.org_id();
-    Ok(
-        sqlx::query_as("SELECT checkpoint, progress FROM job_runs WHERE org_id = $1 AND id = $2")
-            .bind(org.0)
-            .bind(id.0)
-            .fetch_one(db.conn())
-            .await?,
+    let row = org_query!(
+        db,
+        "SELECT checkpoint, progress FROM job_runs WHERE org_id = $1 AND id = $2",
+        id as JobRunId,
     )
+    .fetch_one(db.conn())
+    .await?;
+    Ok((row.checkpoint, row.progress))
 }
 
 /// How an attempt ended.
@@ -282,16 +251,16 @@ pub enum Finish {
 
 /// Records how `attempt` ended; `false` when the job had been taken over (nothing was written).
 pub async fn finish(db: &mut OrgTx, attempt: Attempt, how: &Finish) -> DbResult<bool> {
-    let org = db.org_id();
     let (state, error) = match how {
-        Finish::Succeeded => ("succeeded", None),
-        Finish::Cancelled => ("cancelled", None),
-        Finish::Failed { error } if attempt.is_last() => ("failed", Some(error)),
-        Finish::FailedForGood { error } => ("failed", Some(error)),
-        Finish::Failed { error } => ("retrying", Some(error)),
-        Finish::Released => ("queued", None),
+        Finish::Succeeded => (JobState::Succeeded, None),
+        Finish::Cancelled => (JobState::Cancelled, None),
+        Finish::Failed { error } if attempt.is_last() => (JobState::Failed, Some(error)),
+        Finish::FailedForGood { error } => (JobState::Failed, Some(error)),
+        Finish::Failed { error } => (JobState::Retrying, Some(error)),
+        Finish::Released => (JobState::Queued, None),
     };
-    let res = sqlx::query(
+    Ok(org_rows_changed!(
+        db,
         "UPDATE job_runs SET state = $4,
                 last_error = CASE WHEN $4 IN ('failed', 'retrying') THEN $5 WHEN $4 = 'succeeded' THEN NULL
                                   ELSE last_error END,
@@ -299,33 +268,28 @@ pub async fn finish(db: &mut OrgTx, attempt: Attempt, how: &Finish) -> DbResult<
                 finished_at = CASE WHEN $4 IN ('succeeded', 'failed', 'cancelled') THEN now() END,
                 updated_at = now()
           WHERE org_id = $1 AND id = $2 AND attempts = $3 AND state = 'running'",
-    )
-    .bind(org.0)
-    .bind(attempt.job.0)
-    .bind(attempt.number)
-    .bind(state)
-    .bind(error.map(|e| e.chars().take(2000).collect::<String>()))
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected() == 1)
+        attempt.job as JobRunId,
+        attempt.number,
+        state as JobState,
+        error.map(|e| e.chars().take(2000).collect::<String>()),
+    )? == 1)
 }
 
 /// Asks a job to stop: a queued or retrying one is cancelled at once, a running one at its next checkpoint.
 /// Returns its state after the request, or `None` when it had already ended.
 pub async fn request_cancel(db: &mut OrgTx, id: JobRunId) -> DbResult<Option<JobState>> {
-    let org = db.org_id();
-    let state: Option<String> = sqlx::query_scalar(
-        "UPDATE job_runs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
-                state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
-                finished_at = CASE WHEN state = 'running' THEN finished_at ELSE now() END, updated_at = now()
-          WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'running', 'retrying')
-          RETURNING state",
+    org_query_scalar!(
+        db,
+        r#"UPDATE job_runs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
+                  state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+                  finished_at = CASE WHEN state = 'running' THEN finished_at ELSE now() END, updated_at = now()
+            WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'running', 'retrying')
+            RETURNING state AS "state: JobState""#,
+        id as JobRunId,
     )
-    .bind(org.0)
-    .bind(id.0)
     .fetch_optional(db.conn())
-    .await?;
-    Ok(state.as_deref().and_then(JobState::parse))
+    .await
+    .read_from("job_runs")
 }
 
 /// Sets a new job's first checkpoint (what it should start from), in the transaction that creates it.
@@ -334,14 +298,12 @@ pub async fn set_checkpoint(
     id: JobRunId,
     checkpoint: &serde_json::Value,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query("UPDATE job_runs SET checkpoint = $3 WHERE org_id = $1 AND id = $2")
-        .bind(org.0)
-        .bind(id.0)
-        .bind(checkpoint)
-        .execute(db.conn())
-        .await?;
-    Ok(())
+    org_execute!(
+        db,
+        "UPDATE job_runs SET checkpoint = $3 WHERE org_id = $1 AND id = $2",
+        id as JobRunId,
+        checkpoint,
+    )
 }
 
 /// Replaces the job's progress document (what the UI shows while it runs, or why it was skipped).
@@ -350,16 +312,12 @@ pub async fn set_progress(
     id: JobRunId,
     progress: &serde_json::Value,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
+    org_execute!(
+        db,
         "UPDATE job_runs SET progress = $3, updated_at = now() WHERE org_id = $1 AND id = $2",
+        id as JobRunId,
+        progress,
     )
-    .bind(org.0)
-    .bind(id.0)
-    .bind(progress)
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// Marks a stale job as re-enqueued: a queued one is touched (so the sweeper does not pick it again at once),
@@ -369,24 +327,20 @@ pub async fn requeued(
     id: JobRunId,
     silent_for: std::time::Duration,
 ) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
+    org_execute!(
+        db,
         "UPDATE job_runs SET state = 'queued', updated_at = now()
           WHERE org_id = $1 AND id = $2
             AND (state = 'queued'
                  OR (state = 'running'
                      AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => $3::double precision)))",
+        id as JobRunId,
+        silent_for.as_secs_f64(),
     )
-    .bind(org.0)
-    .bind(id.0)
-    .bind(silent_for.as_secs_f64())
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// A job recorded as queued whose enqueue seems lost.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StaleJob {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -409,22 +363,28 @@ pub async fn stale(
     silent_for: std::time::Duration,
     limit: i32,
 ) -> DbResult<Vec<StaleJob>> {
-    Ok(sqlx::query_as(
-        "SELECT id, org_id, kind, subject_id
-           FROM stale_jobs(make_interval(secs => $1::double precision), make_interval(secs => $2::double precision), $3)",
+    Ok(sqlx::query_as!(
+        StaleJob,
+        r#"SELECT id AS "id!", org_id AS "org_id!", kind AS "kind!", subject_id
+             FROM stale_jobs(make_interval(secs => $1::double precision),
+                             make_interval(secs => $2::double precision), $3)"#,
+        queued_for.as_secs_f64(),
+        silent_for.as_secs_f64(),
+        limit,
     )
-    .bind(queued_for.as_secs_f64())
-    .bind(silent_for.as_secs_f64())
-    .bind(limit)
     .fetch_all(conn)
     .await?)
 }
 
 /// Job counts by kind and state across tenants, for `/metrics`.
 pub async fn counts(conn: &mut PgConnection) -> DbResult<Vec<(String, String, i64)>> {
-    Ok(
-        sqlx::query_as("SELECT kind, state, count FROM job_run_counts()")
-            .fetch_all(conn)
-            .await?,
+    let rows = sqlx::query!(
+        r#"SELECT kind AS "kind!", state AS "state!", count AS "count!" FROM job_run_counts()"#
     )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.kind, r.state, r.count))
+        .collect())
 }

@@ -3,6 +3,47 @@
 //! query. Tenant data is only reached through an [`OrgTx`]: a transaction that has set `app.org_id`, whose
 //! repository functions also scope every statement by that org id in SQL — two walls, either enough alone.
 
+/// A statement on tenant data: `sqlx::query!` of `$sql` (checked at compile time like it) whose `$1` is the
+/// organization of the [`OrgTx`] `$db`, and `$arg`s `$2`, `$3`…. PostgreSQL cannot type a parameter a statement
+/// does not use, so one that forgets `org_id = $1` does not compile.
+macro_rules! org_query {
+    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query!($sql, $db.org_id() as insights_types::OrgId $(, $arg)*)
+    };
+}
+
+/// [`org_query!`] as `sqlx::query_as!` into `$out`.
+macro_rules! org_query_as {
+    ($db:expr, $out:path, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!($out, $sql, $db.org_id() as insights_types::OrgId $(, $arg)*)
+    };
+}
+
+/// [`org_query!`] as `sqlx::query_scalar!`.
+macro_rules! org_query_scalar {
+    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query_scalar!($sql, $db.org_id() as insights_types::OrgId $(, $arg)*)
+    };
+}
+
+/// Runs an [`org_query!`] write on the `OrgTx` `$db`; evaluates to the `DbResult` of how many rows it changed.
+macro_rules! org_rows_changed {
+    ($db:expr, $($query:tt)+) => {
+        org_query!($db, $($query)+)
+            .execute($db.conn())
+            .await
+            .map(|done| done.rows_affected())
+            .map_err($crate::db::DbError::from)
+    };
+}
+
+/// [`org_rows_changed!`] of a write whose count does not matter: evaluates to its `DbResult<()>`.
+macro_rules! org_execute {
+    ($db:expr, $($query:tt)+) => {
+        org_rows_changed!($db, $($query)+).map(drop)
+    };
+}
+
 pub mod audit;
 pub mod feedback;
 pub mod incidents;
@@ -34,6 +75,14 @@ pub enum DbError {
     Conflict { constraint: String },
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// A stored value does not parse (say, a spelling no enum variant has): the data is wrong, and is never
+    /// read as some default instead.
+    #[error("a value stored in {table} does not parse (column {column}): {error}")]
+    Unreadable {
+        table: &'static str,
+        column: String,
+        error: sqlx::error::BoxDynError,
+    },
     #[error(transparent)]
     Other(sqlx::Error),
 }
@@ -56,6 +105,32 @@ impl From<sqlx::Error> for DbError {
 }
 
 pub type DbResult<T> = Result<T, DbError>;
+
+/// `NotFound` when a write changed no row.
+fn found(changed: DbResult<u64>) -> DbResult<()> {
+    match changed? {
+        0 => Err(DbError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// Reads name their table in errors: a stored value that does not parse becomes [`DbError::Unreadable`].
+trait ReadFrom<T> {
+    fn read_from(self, table: &'static str) -> DbResult<T>;
+}
+
+impl<T> ReadFrom<T> for Result<T, sqlx::Error> {
+    fn read_from(self, table: &'static str) -> DbResult<T> {
+        self.map_err(|e| match e {
+            sqlx::Error::ColumnDecode { index, source } => DbError::Unreadable {
+                table,
+                column: index,
+                error: source,
+            },
+            e => e.into(),
+        })
+    }
+}
 
 /// The application's connection pool.
 #[derive(Clone, Debug)]
@@ -96,12 +171,12 @@ impl Db {
     /// A transaction scoped to one organization (and, when known, the acting user).
     pub async fn org_tx(&self, org_id: OrgId, user_id: Option<UserId>) -> DbResult<OrgTx> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)",
+        sqlx::query!(
+            "SELECT set_config('app.org_id', $1, true) AS org_id, set_config('app.user_id', $2, true) AS user_id",
+            org_id.to_string(),
+            user_id.map(|u| u.to_string()).unwrap_or_default(),
         )
-        .bind(org_id.to_string())
-        .bind(user_id.map(|u| u.to_string()).unwrap_or_default())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         Ok(OrgTx { tx, org_id })
     }
@@ -110,10 +185,12 @@ impl Db {
     /// organizations, nothing of other tenants.
     pub async fn user_tx(&self, user_id: UserId) -> DbResult<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT set_config('app.user_id', $1, true)")
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query_scalar!(
+            "SELECT set_config('app.user_id', $1, true)",
+            user_id.to_string()
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         Ok(tx)
     }
 }
@@ -212,5 +289,88 @@ pub mod cursor {
             assert_eq!(super::decode("nope"), None);
             assert_eq!(super::decode(""), None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insights_types::IntegrationId;
+    use sqlx::{Connection, PgConnection};
+
+    /// A new, migrated database on the test cluster (`DATABASE_URL`, as `scripts/test` sets it): its URL, and
+    /// the cluster's admin URL to drop it with.
+    async fn fresh_database() -> (String, String) {
+        let admin = std::env::var("DATABASE_URL")
+            .expect("DATABASE_URL must point at the test PostgreSQL (run scripts/test)");
+        let name = format!("insights_core_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin).await.expect("connect");
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create database");
+        let mut url = url::Url::parse(&admin).expect("DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        migrate(&url.to_string().into()).await.expect("migrate");
+        (url.to_string(), admin)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_stored_integration_kind_is_an_error_naming_the_table_and_the_value() {
+        let (url, admin) = fresh_database().await;
+        let (org, id) = (OrgId::new(), IntegrationId::new());
+        // As the owner, past the checks: a kind this build does not know, as a newer one could store.
+        let mut owner = PgConnection::connect(&url).await.expect("connect");
+        owner
+            .execute(
+                "ALTER TABLE integrations DROP CONSTRAINT integrations_kind_check, \
+                 DROP CONSTRAINT integrations_region_check",
+            )
+            .await
+            .expect("drop the checks");
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', 'acme')")
+            .bind(org.0)
+            .execute(&mut owner)
+            .await
+            .expect("insert organization");
+        sqlx::query(
+            "INSERT INTO integrations (id, org_id, kind, name, credentials) VALUES ($1, $2, 'servicenow', 'Ops', '')",
+        )
+        .bind(id.0)
+        .bind(org.0)
+        .execute(&mut owner)
+        .await
+        .expect("insert integration");
+
+        let db = Db::connect_lazy(&url.clone().into(), "insights_app", 1).expect("pool");
+        let mut tx = db.org_tx(org, None).await.expect("org tx");
+        let err = integrations::get(&mut tx, id)
+            .await
+            .expect_err("an unknown kind is an error, not some default kind");
+        drop(tx);
+        db.pool().close().await;
+        owner.close().await.ok();
+
+        assert!(
+            matches!(
+                err,
+                DbError::Unreadable {
+                    table: "integrations",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("integrations") && message.contains("\"servicenow\""),
+            "{message}"
+        );
+        let name = url.rsplit('/').next().expect("database name");
+        let mut conn = PgConnection::connect(&admin).await.expect("connect");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .await
+        .expect("drop database");
     }
 }

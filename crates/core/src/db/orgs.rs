@@ -1,12 +1,12 @@
 //! Organizations (tenants).
 
-use super::{DbError, DbResult, OrgTx};
+use super::{DbError, DbResult, OrgTx, ReadFrom};
 use chrono::{DateTime, Utc};
-use insights_types::{OrgId, Role, api::OrgOut};
-use sqlx::PgConnection;
+use insights_types::{OrgId, Role, UserId, api::OrgOut};
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrgRow {
     pub id: Uuid,
     pub name: String,
@@ -36,27 +36,24 @@ pub async fn create(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
             1..=9 => format!("{base}-{}", attempt + 1),
             _ => format!("{base}-{}", &Uuid::new_v4().simple().to_string()[..8]),
         };
-        // A savepoint, so a taken slug does not abort the whole transaction.
-        sqlx::query("SAVEPOINT org_slug").execute(db.conn()).await?;
-        let res = sqlx::query_as::<_, OrgRow>(
+        // A savepoint (a transaction inside the transaction), so a taken slug does not abort the whole one.
+        let mut savepoint = db.conn().begin().await?;
+        let res = sqlx::query_as!(
+            OrgRow,
             "INSERT INTO organizations (id, name, slug) VALUES ($1, $2, $3) RETURNING id, name, slug, created_at",
+            org_id as OrgId,
+            name,
+            slug,
         )
-        .bind(org_id.0)
-        .bind(name)
-        .bind(&slug)
-        .fetch_one(db.conn())
+        .fetch_one(&mut *savepoint)
         .await;
         match res.map_err(DbError::from) {
             Ok(row) => {
-                sqlx::query("RELEASE SAVEPOINT org_slug")
-                    .execute(db.conn())
-                    .await?;
+                savepoint.commit().await?;
                 return Ok(row);
             }
             Err(DbError::Conflict { constraint }) if constraint == "organizations_slug_key" => {
-                sqlx::query("ROLLBACK TO SAVEPOINT org_slug")
-                    .execute(db.conn())
-                    .await?;
+                savepoint.rollback().await?;
             }
             Err(e) => return Err(e),
         }
@@ -67,22 +64,22 @@ pub async fn create(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
 }
 
 pub async fn get(db: &mut OrgTx) -> DbResult<OrgRow> {
-    let id = db.org_id();
-    Ok(
-        sqlx::query_as("SELECT id, name, slug, created_at FROM organizations WHERE id = $1")
-            .bind(id.0)
-            .fetch_one(db.conn())
-            .await?,
+    Ok(org_query_as!(
+        db,
+        OrgRow,
+        "SELECT id, name, slug, created_at FROM organizations WHERE id = $1",
     )
+    .fetch_one(db.conn())
+    .await?)
 }
 
 pub async fn update_name(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
-    let id = db.org_id();
-    Ok(sqlx::query_as(
+    Ok(org_query_as!(
+        db,
+        OrgRow,
         "UPDATE organizations SET name = $2, updated_at = now() WHERE id = $1 RETURNING id, name, slug, created_at",
+        name,
     )
-    .bind(id.0)
-    .bind(name)
     .fetch_one(db.conn())
     .await?)
 }
@@ -91,29 +88,28 @@ pub async fn update_name(db: &mut OrgTx, name: &str) -> DbResult<OrgRow> {
 /// (`Db::user_tx`).
 pub async fn list_for_user(
     conn: &mut PgConnection,
-    user_id: insights_types::UserId,
+    user_id: UserId,
 ) -> DbResult<Vec<(OrgRow, Role)>> {
-    let rows: Vec<(Uuid, String, String, DateTime<Utc>, String)> = sqlx::query_as(
-        "SELECT o.id, o.name, o.slug, o.created_at, m.role
-           FROM memberships m JOIN organizations o ON o.id = m.org_id
-          WHERE m.user_id = $1
-          ORDER BY m.created_at, o.id",
+    let rows = sqlx::query!(
+        r#"SELECT o.id, o.name, o.slug, o.created_at, m.role AS "role: Role"
+             FROM memberships m JOIN organizations o ON o.id = m.org_id
+            WHERE m.user_id = $1
+            ORDER BY m.created_at, o.id"#,
+        user_id as UserId,
     )
-    .bind(user_id.0)
     .fetch_all(conn)
-    .await?;
+    .await
+    .read_from("memberships")?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, name, slug, created_at, role)| {
-            Some((
-                OrgRow {
-                    id,
-                    name,
-                    slug,
-                    created_at,
-                },
-                Role::parse(&role).ok()?,
-            ))
+        .map(|r| {
+            let org = OrgRow {
+                id: r.id,
+                name: r.name,
+                slug: r.slug,
+                created_at: r.created_at,
+            };
+            (org, r.role)
         })
         .collect())
 }

@@ -7,7 +7,7 @@ use insights_types::UserId;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RefreshTokenRow {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -24,14 +24,16 @@ pub async fn insert(
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> DbResult<()> {
-    sqlx::query("INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(Uuid::now_v7())
-        .bind(user_id.0)
-        .bind(family_id)
-        .bind(token_hash)
-        .bind(expires_at)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        Uuid::now_v7(),
+        user_id as UserId,
+        family_id,
+        token_hash,
+        expires_at,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -40,27 +42,34 @@ pub async fn find_for_update(
     conn: &mut PgConnection,
     token_hash: &[u8],
 ) -> DbResult<Option<RefreshTokenRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+    Ok(sqlx::query_as!(
+        RefreshTokenRow,
+        "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens
+          WHERE token_hash = $1 FOR UPDATE",
+        token_hash,
     )
-    .bind(token_hash)
     .fetch_optional(conn)
     .await?)
 }
 
 pub async fn mark_used(conn: &mut PgConnection, id: Uuid) -> DbResult<()> {
-    sqlx::query("UPDATE refresh_tokens SET used_at = now(), updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE refresh_tokens SET used_at = now(), updated_at = now() WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> DbResult<()> {
-    sqlx::query("UPDATE refresh_tokens SET revoked_at = now(), updated_at = now() WHERE family_id = $1 AND revoked_at IS NULL")
-        .bind(family_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE refresh_tokens SET revoked_at = now(), updated_at = now()
+          WHERE family_id = $1 AND revoked_at IS NULL",
+        family_id,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -70,12 +79,12 @@ pub async fn revoke_user_except(
     user_id: UserId,
     keep_family: Option<Uuid>,
 ) -> DbResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now(), updated_at = now()
           WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR family_id <> $2)",
+        user_id as UserId,
+        keep_family,
     )
-    .bind(user_id.0)
-    .bind(keep_family)
     .execute(conn)
     .await?;
     Ok(())

@@ -7,7 +7,7 @@ use insights_types::{UserId, api::UserOut};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: Uuid,
     pub email: String,
@@ -34,9 +34,9 @@ impl UserRow {
 
 /// A user from the three columns of an outer join (`None` when the user is gone).
 #[must_use]
-pub fn joined(id: Option<Uuid>, email: Option<String>, name: Option<String>) -> Option<UserOut> {
+pub fn joined(id: Option<UserId>, email: Option<String>, name: Option<String>) -> Option<UserOut> {
     Some(UserOut {
-        id: UserId(id?),
+        id: id?,
         email: email?,
         name: name?,
     })
@@ -49,45 +49,47 @@ pub async fn create(
     name: &str,
     password_hash: &str,
 ) -> DbResult<UserRow> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        UserRow,
         "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
          RETURNING id, email, name, password_hash, created_at",
+        id as UserId,
+        email,
+        name,
+        password_hash,
     )
-    .bind(id.0)
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
     .fetch_one(conn)
     .await?)
 }
 
 pub async fn find_by_email(conn: &mut PgConnection, email: &str) -> DbResult<Option<UserRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        UserRow,
         "SELECT id, email, name, password_hash, created_at FROM users WHERE email = $1",
+        email,
     )
-    .bind(email)
     .fetch_optional(conn)
     .await?)
 }
 
 pub async fn get(conn: &mut PgConnection, id: UserId) -> DbResult<UserRow> {
-    Ok(
-        sqlx::query_as(
-            "SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1",
-        )
-        .bind(id.0)
-        .fetch_one(conn)
-        .await?,
+    Ok(sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1",
+        id as UserId,
     )
+    .fetch_one(conn)
+    .await?)
 }
 
 pub async fn update_name(conn: &mut PgConnection, id: UserId, name: &str) -> DbResult<UserRow> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        UserRow,
         "UPDATE users SET name = $2, updated_at = now() WHERE id = $1
          RETURNING id, email, name, password_hash, created_at",
+        id as UserId,
+        name,
     )
-    .bind(id.0)
-    .bind(name)
     .fetch_one(conn)
     .await?)
 }
@@ -97,10 +99,12 @@ pub async fn update_password_hash(
     id: UserId,
     password_hash: &str,
 ) -> DbResult<()> {
-    sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
-        .bind(id.0)
-        .bind(password_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        id as UserId,
+        password_hash,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -14,22 +14,18 @@ pub async fn record(
     payload: &serde_json::Value,
     job: JobRunId,
 ) -> DbResult<bool> {
-    let org = db.org_id();
-    let res = sqlx::query(
-        "INSERT INTO webhook_deliveries (id, org_id, integration_id, delivery_key, event_type, payload, job_run_id)
+    Ok(org_rows_changed!(
+        db,
+        "INSERT INTO webhook_deliveries (org_id, id, integration_id, delivery_key, event_type, payload, job_run_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (integration_id, delivery_key) DO NOTHING",
-    )
-    .bind(id.0)
-    .bind(org.0)
-    .bind(integration.0)
-    .bind(key)
-    .bind(event_type)
-    .bind(payload)
-    .bind(job.0)
-    .execute(db.conn())
-    .await?;
-    Ok(res.rows_affected() == 1)
+        id as WebhookDeliveryId,
+        integration as IntegrationId,
+        key,
+        event_type,
+        payload,
+        job as JobRunId,
+    )? == 1)
 }
 
 /// A delivery to process: its integration and payload.
@@ -37,28 +33,23 @@ pub async fn get(
     db: &mut OrgTx,
     id: WebhookDeliveryId,
 ) -> DbResult<(IntegrationId, serde_json::Value, Option<DateTime<Utc>>)> {
-    let org = db.org_id();
-    let (integration, payload, processed): (uuid::Uuid, serde_json::Value, Option<DateTime<Utc>>) =
-        sqlx::query_as(
-            "SELECT integration_id, payload, processed_at FROM webhook_deliveries WHERE org_id = $1 AND id = $2",
-        )
-        .bind(org.0)
-        .bind(id.0)
-        .fetch_one(db.conn())
-        .await?;
-    Ok((IntegrationId(integration), payload, processed))
+    let row = org_query!(
+        db,
+        r#"SELECT integration_id AS "integration_id: IntegrationId", payload, processed_at
+             FROM webhook_deliveries WHERE org_id = $1 AND id = $2"#,
+        id as WebhookDeliveryId,
+    )
+    .fetch_one(db.conn())
+    .await?;
+    Ok((row.integration_id, row.payload, row.processed_at))
 }
 
 pub async fn mark_processed(db: &mut OrgTx, id: WebhookDeliveryId) -> DbResult<()> {
-    let org = db.org_id();
-    sqlx::query(
+    org_execute!(
+        db,
         "UPDATE webhook_deliveries SET processed_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
+        id as WebhookDeliveryId,
     )
-    .bind(org.0)
-    .bind(id.0)
-    .execute(db.conn())
-    .await?;
-    Ok(())
 }
 
 /// When the integration's last delivery arrived.
@@ -66,12 +57,11 @@ pub async fn last_delivery_at(
     db: &mut OrgTx,
     integration: IntegrationId,
 ) -> DbResult<Option<DateTime<Utc>>> {
-    let org = db.org_id();
-    Ok(sqlx::query_scalar(
+    Ok(org_query_scalar!(
+        db,
         "SELECT max(created_at) FROM webhook_deliveries WHERE org_id = $1 AND integration_id = $2",
+        integration as IntegrationId,
     )
-    .bind(org.0)
-    .bind(integration.0)
     .fetch_one(db.conn())
     .await?)
 }
@@ -82,10 +72,10 @@ pub async fn purge(
     conn: &mut sqlx::PgConnection,
     older_than: std::time::Duration,
 ) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT purge_webhook_deliveries(make_interval(secs => $1::double precision))",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT purge_webhook_deliveries(make_interval(secs => $1::double precision)) AS "purged!""#,
+        older_than.as_secs_f64(),
     )
-    .bind(older_than.as_secs_f64())
     .fetch_one(conn)
     .await?)
 }

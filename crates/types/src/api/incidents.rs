@@ -89,6 +89,13 @@ impl Urgency {
     }
 }
 
+#[cfg(feature = "sqlx")]
+crate::ids::stored_as_text!(
+    IncidentSource => IncidentSource::parse,
+    IncidentStatus => IncidentStatus::parse,
+    Urgency => Urgency::parse,
+);
+
 /// A service or team, by id and name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -77,6 +77,12 @@ impl OpsgenieRegion {
     }
 }
 
+#[cfg(feature = "sqlx")]
+crate::ids::stored_as_text!(
+    IntegrationKind => IntegrationKind::parse,
+    OpsgenieRegion => OpsgenieRegion::parse,
+);
+
 /// A PagerDuty REST API key (account key, read-only is enough; or a user's key).
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -59,6 +59,9 @@ impl JobState {
     }
 }
 
+#[cfg(feature = "sqlx")]
+crate::ids::stored_as_text!(JobState => JobState::parse);
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct JobRunOut {
