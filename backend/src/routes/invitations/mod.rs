@@ -15,8 +15,7 @@ use insights_core::db::{self, DbError};
 use insights_core::invitations;
 use insights_core::jobs::{Pending, SendInvitationEmail};
 use insights_types::api::{
-    DeliveryOut, InvitationIn, InvitationOut, InvitationPreviewOut, InvitationTokenIn, MeOut,
-    MembershipOut, Page,
+    DeliveryOut, InvitationIn, InvitationOut, InvitationPreviewOut, InvitationTokenIn, MeOut, Page,
 };
 use insights_types::domain::Email;
 use insights_types::{InvitationId, JobRunId, OrgId, Permission, Role};
@@ -216,19 +215,7 @@ async fn accept_invitation(
     )
     .await?;
     db.commit().await?;
-    let mut tx = state.db.user_tx(auth.user_id).await?;
-    let memberships = db::orgs::list_for_user(&mut tx, auth.user_id)
-        .await?
-        .into_iter()
-        .map(|(org, role)| MembershipOut {
-            organization: org.out(),
-            role,
-        })
-        .collect();
-    Ok(Json(MeOut {
-        user: user.out(),
-        memberships,
-    }))
+    Ok(Json(super::me::load_me(&state, auth.user_id).await?))
 }
 
 /// What an invitation link leads to (organization, email, role), for anyone holding the token. Used invitations,

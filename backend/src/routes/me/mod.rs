@@ -18,7 +18,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
 }
 
-async fn load_me(state: &AppState, user: insights_types::UserId) -> Result<MeOut, ApiError> {
+/// The user with their memberships (401 when the account no longer exists).
+pub(super) async fn load_me(
+    state: &AppState,
+    user: insights_types::UserId,
+) -> Result<MeOut, ApiError> {
     let mut tx = state.db.user_tx(user).await?;
     let row = db::users::get(&mut tx, user).await.map_err(|e| match e {
         // The account was deleted after the token was issued.
