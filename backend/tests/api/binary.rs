@@ -39,20 +39,11 @@ fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
 #[tokio::test]
 async fn migrate_then_serve_then_stop_gracefully_on_sigterm() {
     // A fresh, empty database: `migrate` creates the schema in it.
-    let admin = std::env::var("DATABASE_URL").unwrap();
-    let name = format!("insights_bin_{}", uuid::Uuid::new_v4().simple());
-    {
-        use sqlx::{Connection, Executor};
-        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        c.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-    }
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&format!("/{name}"));
+    let database = insights_testing::TestDatabase::empty().await;
+    let url = database.url();
 
     let mut migrate = Command::new(env!("CARGO_BIN_EXE_insights-api"));
-    base_env(&mut migrate, url.as_str());
+    base_env(&mut migrate, url);
     let out = migrate.arg("migrate").output().unwrap();
     assert!(
         out.status.success(),
@@ -66,7 +57,7 @@ async fn migrate_then_serve_then_stop_gracefully_on_sigterm() {
         .unwrap()
         .port();
     let mut serve = Command::new(env!("CARGO_BIN_EXE_insights-api"));
-    base_env(&mut serve, url.as_str());
+    base_env(&mut serve, url);
     let mut child = serve
         .env("INSIGHTS_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())

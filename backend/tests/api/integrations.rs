@@ -27,19 +27,25 @@ struct Env {
 async fn env() -> Env {
     let pagerduty =
         FakePagerDuty::start(PD_TOKEN, History::recent(10, chrono::Duration::hours(1))).await;
+    // An empty Opsgenie account: the key check, and what an import reads.
     let opsgenie = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/alerts"))
-        .and(header(
-            "authorization",
-            format!("GenieKey {OG_KEY}").as_str(),
-        ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "data": [], "paging": {}, "took": 0.01, "requestId": "r" })),
-        )
-        .mount(&opsgenie)
-        .await;
+    for (at, data) in [
+        ("/v2/alerts", json!([])),
+        ("/v2/alerts/count", json!({ "count": 0 })),
+        ("/v1/incidents/", json!([])),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .and(header(
+                "authorization",
+                format!("GenieKey {OG_KEY}").as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({ "data": data, "paging": {}, "took": 0.01, "requestId": "r" }),
+            ))
+            .mount(&opsgenie)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path("/v2/alerts"))
         .respond_with(ResponseTemplate::new(401).set_body_json(
@@ -87,9 +93,18 @@ async fn jobs(app: &TestApp, s: &Session, org: OrgId) -> Vec<JobRunOut> {
     page.items
 }
 
+/// Runs what the test queued (the imports, the webhook deliveries, a deletion): starts the worker and waits
+/// for every job of `org` to end; none may fail.
+async fn run_queued(e: &mut Env, s: &Session, org: OrgId) {
+    e.app.start_worker().await;
+    for job in e.app.wait_for_jobs(&s.token, org).await {
+        assert_ne!(job.state, JobState::Failed, "{job:?}");
+    }
+}
+
 #[tokio::test]
 async fn connecting_pagerduty_checks_the_token_stores_it_encrypted_and_queues_the_backfill() {
-    let e = env().await;
+    let mut e = env().await;
     let (s, org) = e.app.signup("o@example.com", "Acme").await;
     let r = e
         .app
@@ -157,6 +172,11 @@ async fn connecting_pagerduty_checks_the_token_stores_it_encrypted_and_queues_th
         .json();
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].id, i.id);
+
+    // And the backfill runs.
+    e.app.start_worker().await;
+    let done = e.app.wait_for_job(&s.token, org, run.id).await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
 }
 
 #[tokio::test]
@@ -297,7 +317,7 @@ async fn invalid_settings_are_field_errors_naming_each_field() {
 
 #[tokio::test]
 async fn opsgenie_shows_its_webhook_secret_once_and_a_rotated_secret_replaces_it() {
-    let e = env().await;
+    let mut e = env().await;
     let (s, org) = e.app.signup("o@example.com", "Acme").await;
     let i = connect(
         &e.app,
@@ -351,11 +371,12 @@ async fn opsgenie_shows_its_webhook_secret_once_and_a_rotated_secret_replaces_it
     assert_eq!(r.error_code(), "bad_signature");
     // The same body again is a redelivery (no X-Webhook-Id: the digest of the body decides).
     assert_eq!(deliver(second).await.status, StatusCode::OK);
+    run_queued(&mut e, &s, org).await;
 }
 
 #[tokio::test]
 async fn settings_change_and_a_new_credential_is_checked_before_it_replaces_the_old() {
-    let e = env().await;
+    let mut e = env().await;
     let (s, org) = e.app.signup("o@example.com", "Acme").await;
     let i = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
     let url = format!("/api/v1/orgs/{org}/integrations/{}", i.id);
@@ -420,11 +441,12 @@ async fn settings_change_and_a_new_credential_is_checked_before_it_replaces_the_
         .json();
     assert_ne!(resumed.status, IntegrationStatus::Paused);
     assert!(resumed.next_sync_at.is_some());
+    run_queued(&mut e, &s, org).await;
 }
 
 #[tokio::test]
 async fn sync_now_never_doubles_a_sync_and_cancel_stops_a_queued_one() {
-    let e = env().await;
+    let mut e = env().await;
     let (s, org) = e.app.signup("o@example.com", "Acme").await;
     let i = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
     let base = format!("/api/v1/orgs/{org}/integrations/{}", i.id);
@@ -478,11 +500,18 @@ async fn sync_now_never_doubles_a_sync_and_cancel_stops_a_queued_one() {
         .post(&format!("{base}/sync?mode=everything"), &s.token, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The new backfill runs.
+    run_queued(&mut e, &s, org).await;
+    let runs: Page<SyncRunOut> = e.app.get(&format!("{base}/runs"), &s.token).await.json();
+    assert_eq!(
+        runs.items.iter().map(|r| r.state).collect::<Vec<_>>(),
+        vec![JobState::Succeeded, JobState::Cancelled]
+    );
 }
 
 #[tokio::test]
 async fn disconnecting_keeps_the_imported_incidents_or_deletes_them_in_the_background() {
-    let e = env().await;
+    let mut e = env().await;
     let (s, org) = e.app.signup("o@example.com", "Acme").await;
     let keep = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
     let purge = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
@@ -547,6 +576,16 @@ async fn disconnecting_keeps_the_imported_incidents_or_deletes_them_in_the_backg
         StatusCode::NOT_FOUND,
         "no syncs while it is being deleted"
     );
+    // In the background: the deletion runs, and the integration is gone.
+    run_queued(&mut e, &s, org).await;
+    let r = e
+        .app
+        .get(
+            &format!("/api/v1/orgs/{org}/integrations/{}", purge.id),
+            &s.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
 }
 
 fn sign(secret: &str, body: &[u8]) -> String {
@@ -557,7 +596,7 @@ fn sign(secret: &str, body: &[u8]) -> String {
 
 #[tokio::test]
 async fn pagerduty_webhooks_are_verified_deduplicated_and_queued() {
-    let e = env().await;
+    let mut e = env().await;
     let (s, org) = e.app.signup("o@example.com", "Acme").await;
     let i = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
     let hook = format!("/hooks/pagerduty/{}", i.id);
@@ -636,11 +675,12 @@ async fn pagerduty_webhooks_are_verified_deduplicated_and_queued() {
         .filter(|j| j.kind == "process_webhook")
         .collect();
     assert_eq!(webhook_jobs.len(), 1);
+    run_queued(&mut e, &s, org).await;
 }
 
 #[tokio::test]
 async fn the_pagerduty_webhook_can_be_created_in_pagerduty_in_one_step_with_a_key_that_may_write() {
-    let e = env().await;
+    let mut e = env().await;
     let (s, org) = e.app.signup("o@example.com", "Acme").await;
     let i = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
     let path = format!(
@@ -707,4 +747,5 @@ async fn the_pagerduty_webhook_can_be_created_in_pagerduty_in_one_step_with_a_ke
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.error_code(), "added_in_opsgenie");
+    run_queued(&mut e, &s, org).await;
 }

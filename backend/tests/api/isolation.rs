@@ -282,6 +282,8 @@ async fn a_member_of_another_organization_gets_404_from_every_org_endpoint() {
 #[tokio::test]
 async fn every_org_endpoint_answers_each_role_as_the_permission_table_says() {
     let (app, _pd) = app_with_pagerduty().await;
+    // What the allowed calls queue (sample data, an import) runs.
+    let app = app.with_worker().await;
     for role in Role::ALL {
         // A fresh organization per role, so one role's writes do not change what the next sees.
         let p = app.personas().await;
@@ -325,6 +327,13 @@ async fn every_org_endpoint_answers_each_role_as_the_permission_table_says() {
                 );
                 assert_eq!(r.error_code(), "forbidden");
             }
+        }
+        for job in app.wait_for_jobs(&p.owner.token, p.org_id).await {
+            assert_eq!(
+                job.state,
+                insights_types::api::JobState::Succeeded,
+                "{job:?}"
+            );
         }
     }
 }

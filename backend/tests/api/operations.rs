@@ -15,9 +15,7 @@ async fn liveness_and_readiness_report_their_checks() {
 
 #[tokio::test]
 async fn readiness_fails_when_postgres_is_unreachable() {
-    let mut config = insights_testing::test_config(&[]).await;
-    config.database.url = "postgres://postgres@127.0.0.1:1/none".to_owned().into();
-    let app = TestApp::spawn_with(config).await;
+    let app = TestApp::spawn(&[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")]).await;
     let r = app.request(Method::GET, "/health/ready", None, None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["status"], "unavailable");

@@ -1,23 +1,30 @@
-//! Test support (feature `testing`), shared by the integration tests of the backend and the worker: a fresh
-//! database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0, and
-//! typed request helpers with personas; and [`fake_pagerduty`], a PagerDuty API on loopback.
+//! Test support (a dev-dependency), shared by the integration tests of the API, the worker and the browser: a
+//! fresh database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0
+//! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
+//! with personas; and [`fake_pagerduty`], a PagerDuty API on loopback.
+//!
+//! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
+//! running (see [`TestApp::allow_pending_jobs`]).
 //!
 //! Needs `DATABASE_URL` (a role that may create databases; `scripts/test` starts a private cluster) and
 //! `REDIS_URL` in the environment.
 
+mod database;
 pub mod fake_pagerduty;
+
+pub use database::{TestDatabase, fresh_database};
 
 use base64::Engine;
 use insights_api::App;
 use insights_core::Config;
-use insights_types::api::{AuthOut, InvitationOut};
-use insights_types::{OrgId, Role, UserId};
+use insights_types::api::{AuthOut, InvitationOut, JobRunOut};
+use insights_types::{JobRunId, OrgId, Role, UserId};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use tokio::sync::OnceCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Whether a benchmark binary was started by `cargo bench`, which passes `--bench`. `cargo test --all-targets`
 /// runs bench binaries too, without it: they should then only prove that they build, not measure for minutes.
@@ -30,103 +37,20 @@ pub fn benchmarking() -> bool {
     yes
 }
 
-/// The environment variable holding the test cluster's admin URL.
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL must point at the test PostgreSQL (run scripts/test)")
-}
-
 fn redis_url() -> String {
     std::env::var("REDIS_URL").expect("REDIS_URL must point at the test Redis (run scripts/test)")
 }
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let mut u = url::Url::parse(url).expect("DATABASE_URL is a URL");
-    u.set_path(&format!("/{db}"));
-    u.to_string()
-}
-
-/// A migrated template database, created once per migration set (its name carries a digest of them).
-async fn template() -> &'static str {
-    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
-    TEMPLATE
-        .get_or_init(|| async {
-            use sha2::{Digest, Sha256};
-            let mut h = Sha256::new();
-            for m in insights_core::db::MIGRATOR.iter() {
-                h.update(m.version.to_le_bytes());
-                h.update(&*m.checksum);
-            }
-            let name = format!("insights_tpl_{}", &hex::encode(h.finalize())[..16]);
-            let mut admin = PgConnection::connect(&admin_url())
-                .await
-                .expect("connect to test PostgreSQL");
-            // Serialize template creation across test processes.
-            admin
-                .execute("SELECT pg_advisory_lock(424242)")
-                .await
-                .expect("lock");
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                    .bind(&name)
-                    .fetch_one(&mut admin)
-                    .await
-                    .expect("query");
-            if !exists {
-                let building = format!("{name}_building");
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {building}"
-                    )))
-                    .await
-                    .expect("drop");
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}")))
-                    .await
-                    .expect("create template");
-                insights_core::db::migrate(&with_database(&admin_url(), &building).into())
-                    .await
-                    .expect("migrate template");
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!(
-                        "ALTER DATABASE {building} RENAME TO {name}"
-                    )))
-                    .await
-                    .expect("rename template");
-            }
-            admin
-                .execute("SELECT pg_advisory_unlock(424242)")
-                .await
-                .expect("unlock");
-            admin.close().await.ok();
-            name
-        })
-        .await
-}
-
-/// A new, migrated database for one test; returns its URL.
-pub async fn fresh_database() -> String {
-    let tpl = template().await;
-    let name = format!("insights_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url())
-        .await
-        .expect("connect to test PostgreSQL");
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} TEMPLATE {tpl}"
-        )))
-        .await
-        .expect("create test database");
-    admin.close().await.ok();
-    with_database(&admin_url(), &name)
-}
-
-/// The environment of a test app on port 0 with a fresh database and Redis prefix; `overrides` replace or
-/// add settings. (Also what a test passes to a worker it runs as a separate process.)
+/// The environment of a test app on port 0 with a fresh database (unless `overrides` name one) and Redis
+/// prefix; `overrides` replace or add settings. (Also what a test passes to a worker it runs as a separate
+/// process.) The database is the [`TestApp`]'s that is started with it.
 pub async fn test_env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
+    let database = match overrides.iter().find(|(k, _)| *k == "DATABASE_URL") {
+        Some((_, url)) => (*url).to_owned(),
+        None => fresh_database().await,
+    };
     let mut vars: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".into(), fresh_database().await),
+        ("DATABASE_URL".into(), database),
         ("REDIS_URL".into(), redis_url()),
         ("INSIGHTS_BIND".into(), "127.0.0.1:0".into()),
         ("INSIGHTS_PUBLIC_URL".into(), "http://localhost:8080".into()),
@@ -171,7 +95,17 @@ pub fn config_from(vars: &HashMap<String, String>) -> Config {
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration")
 }
 
-/// A running API and a client for it.
+/// How long [`TestApp::wait_for_job`] waits.
+const JOB_WAIT: Duration = Duration::from_secs(60);
+
+/// A running API (and, with [`TestApp::with_worker`], a worker) and a client for it.
+///
+/// It owns the test database its configuration names (made by [`fresh_database`], [`test_env`] or
+/// [`test_config`]), unless another live app already does. When it ends it drops that database, also when
+/// the test panics; and, when the test did not panic, it fails it if any job run of any organization is still
+/// queued, running or retrying there: a test that enqueues work runs it
+/// ([`TestApp::with_worker`], [`TestApp::wait_for_job`]), or says that it leaves it
+/// ([`TestApp::allow_pending_jobs`]).
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
@@ -179,12 +113,38 @@ pub struct TestApp {
     pub state: insights_api::state::AppState,
     client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    worker: Option<insights_worker::RunningWorker>,
+    /// The test database this app drops when it ends.
+    database: Option<String>,
+    pending_jobs_allowed: AtomicBool,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        // Asks the worker to stop; whatever it still runs is cut off with the database.
+        drop(self.worker.take());
+        // Only the app that owns the test database checks it: another app may share it, and one on a database
+        // that is not a test database (an unreachable one, say) has nothing to check.
+        let owner = self.database.is_some();
+        let unfinished = database::Teardown {
+            pool: Some(self.state.db.pool().clone()),
+            check_jobs: owner
+                && !std::thread::panicking()
+                && !self.pending_jobs_allowed.load(Ordering::Relaxed),
+            drop_database: self.database.take(),
+        }
+        .run();
+        if !unfinished.is_empty() {
+            let list: Vec<String> = unfinished.iter().map(|j| format!("  {j}")).collect();
+            panic!(
+                "the test left {} job(s) unfinished:\n{}\nrun them (`TestApp::with_worker` and \
+                 `wait_for_job`), or say that the test leaves them (`TestApp::allow_pending_jobs`)",
+                unfinished.len(),
+                list.join("\n")
+            );
         }
     }
 }
@@ -290,13 +250,90 @@ impl TestApp {
             addr,
             base: format!("http://{addr}"),
             config,
+            database: database::claim(state.db.pool()),
             state,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
             stop: Some(stop),
+            worker: None,
+            pending_jobs_allowed: AtomicBool::new(false),
         }
+    }
+
+    /// Starts a worker in this process with the app's configuration (its database and Redis prefix, so it runs
+    /// what the app enqueues); it runs until [`TestApp::stop_worker`] or the end of the app.
+    pub async fn with_worker(mut self) -> TestApp {
+        self.start_worker().await;
+        self
+    }
+
+    /// [`TestApp::with_worker`] for an app already in use: for a test that checks what was queued before
+    /// it runs it.
+    pub async fn start_worker(&mut self) {
+        assert!(self.worker.is_none(), "the app already has a worker");
+        let worker = insights_worker::Worker::build(self.config.clone())
+            .await
+            .expect("worker builds")
+            .spawn();
+        self.worker = Some(worker);
+    }
+
+    /// Stops the worker gracefully (the jobs it is running finish) and checks that it ended cleanly.
+    pub async fn stop_worker(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.stop().await.expect("the worker stops cleanly");
+        }
+    }
+
+    /// Lets the test end with jobs still queued or running (the check at the end is skipped), for tests of
+    /// what the API records when it enqueues, which do not run the work.
+    pub fn allow_pending_jobs(&self) {
+        self.pending_jobs_allowed.store(true, Ordering::Relaxed);
+    }
+
+    /// Polls the job run (as `token`, in `org`) until it has ended (succeeded, failed or cancelled), and
+    /// returns it; panics after a minute. Something must run it: [`TestApp::with_worker`].
+    pub async fn wait_for_job(&self, token: &str, org: OrgId, job: JobRunId) -> JobRunOut {
+        let deadline = tokio::time::Instant::now() + JOB_WAIT;
+        loop {
+            let r = self
+                .get(&format!("/api/v1/orgs/{org}/jobs/{job}"), token)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "job {job}: {}", r.text);
+            let j: JobRunOut = r.json();
+            if !j.state.is_active() {
+                return j;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {} {job} still {} after {JOB_WAIT:?} (attempt {}/{}, last error {:?}){}",
+                j.kind,
+                j.state.as_str(),
+                j.attempts,
+                j.max_attempts,
+                j.last_error,
+                if self.worker.is_none() {
+                    "; no worker runs in this app (`TestApp::with_worker`)"
+                } else {
+                    ""
+                }
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (see [`TestApp::wait_for_job`]) until every job of `org` has ended; returns them all, newest
+    /// first.
+    pub async fn wait_for_jobs(&self, token: &str, org: OrgId) -> Vec<JobRunOut> {
+        let path = format!("/api/v1/orgs/{org}/jobs?limit=200");
+        let jobs: insights_types::api::Page<JobRunOut> = self.get(&path, token).await.json();
+        for job in jobs.items.iter().filter(|j| j.state.is_active()) {
+            self.wait_for_job(token, org, job.id).await;
+        }
+        let jobs: insights_types::api::Page<JobRunOut> = self.get(&path, token).await.json();
+        jobs.items
     }
 
     /// Sends a request; `body` as JSON when given.
@@ -383,6 +420,16 @@ impl TestApp {
             },
             org_id,
         )
+    }
+
+    /// Asks for the sample history (`POST …/sample-data`); panics unless 202. Returns its job, queued: run it
+    /// with [`TestApp::with_worker`] and [`TestApp::wait_for_job`].
+    pub async fn load_sample_data(&self, token: &str, org: OrgId) -> JobRunOut {
+        let r = self
+            .post(&format!("/api/v1/orgs/{org}/sample-data"), token, json!({}))
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        r.json()
     }
 
     /// Invites `email` into `org` as `role` (by `by`); returns the invitation with its `accept_url`.

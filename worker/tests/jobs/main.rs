@@ -7,76 +7,20 @@ mod sync;
 use insights_testing::{TestApp, test_config, token_of};
 use insights_types::Role;
 use insights_types::api::{InvitationOut, JobRunOut, JobState, Page};
-use reqwest::StatusCode;
 use smtp::SmtpSink;
 use std::time::Duration;
 
-/// An API and a worker sharing one configuration (database, Redis prefix, SMTP).
-struct Env {
-    app: TestApp,
-    worker: insights_worker::RunningWorker,
-}
-
-impl Env {
-    async fn start(smtp_port: u16, extra: &[(&str, &str)]) -> Env {
-        let url = format!("smtp://127.0.0.1:{smtp_port}");
-        let mut vars = vec![
-            ("INSIGHTS_SMTP_URL", url.as_str()),
-            ("INSIGHTS_SMTP_FROM", "insights@example.com"),
-            ("INSIGHTS_JOB_MAX_ATTEMPTS", "3"),
-            ("INSIGHTS_JOB_BACKOFF_MS", "50"),
-        ];
-        vars.extend_from_slice(extra);
-        let config = test_config(&vars).await;
-        let app = TestApp::spawn_with(config.clone()).await;
-        let worker = insights_worker::Worker::build(config)
-            .await
-            .expect("worker builds")
-            .spawn();
-        Env { app, worker }
-    }
-
-    /// Stops the worker gracefully, and checks that no job was left unfinished.
-    async fn finish(self, owner_token: &str, org: insights_types::OrgId) {
-        self.worker.stop().await.expect("worker stops cleanly");
-        let page: Page<JobRunOut> = self
-            .app
-            .get(&format!("/api/v1/orgs/{org}/jobs?limit=200"), owner_token)
-            .await
-            .json();
-        let unfinished: Vec<_> = page
-            .items
-            .iter()
-            .filter(|j| !matches!(j.state, JobState::Succeeded | JobState::Failed))
-            .collect();
-        assert!(unfinished.is_empty(), "jobs left behind: {unfinished:?}");
-    }
-}
-
-/// Polls the job until it has ended (or 20 s pass).
-async fn wait_for_job(
-    app: &TestApp,
-    token: &str,
-    org: insights_types::OrgId,
-    job: insights_types::JobRunId,
-) -> JobRunOut {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let r = app
-            .get(&format!("/api/v1/orgs/{org}/jobs/{job}"), token)
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        let j: JobRunOut = r.json();
-        if matches!(j.state, JobState::Succeeded | JobState::Failed) {
-            return j;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "job still {:?} after 20 s: {j:?}",
-            j.state
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// An API and its worker (sharing the database, Redis prefix and SMTP), with an SMTP server on `smtp_port`.
+async fn start(smtp_port: u16) -> TestApp {
+    let url = format!("smtp://127.0.0.1:{smtp_port}");
+    let config = test_config(&[
+        ("INSIGHTS_SMTP_URL", url.as_str()),
+        ("INSIGHTS_SMTP_FROM", "insights@example.com"),
+        ("INSIGHTS_JOB_MAX_ATTEMPTS", "3"),
+        ("INSIGHTS_JOB_BACKOFF_MS", "50"),
+    ])
+    .await;
+    TestApp::spawn_with(config).await.with_worker().await
 }
 
 /// Records an invitation and its email job exactly as the API does, without pushing the job to Redis;
@@ -117,10 +61,9 @@ async fn record_unpushed_invitation(
 #[tokio::test]
 async fn an_invitation_email_is_sent_by_the_worker_with_the_accept_link() {
     let sink = SmtpSink::start(0).await;
-    let env = Env::start(sink.port, &[]).await;
-    let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
-    let inv = env
-        .app
+    let mut app = start(sink.port).await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let inv = app
         .invite(&owner, org, "teammate@example.com", Role::Member)
         .await;
     let delivery = inv
@@ -129,7 +72,7 @@ async fn an_invitation_email_is_sent_by_the_worker_with_the_accept_link() {
         .expect("a delivery job when SMTP is configured");
     assert_eq!(delivery.state, JobState::Queued);
 
-    let job = wait_for_job(&env.app, &owner.token, org, delivery.job_id).await;
+    let job = app.wait_for_job(&owner.token, org, delivery.job_id).await;
     assert_eq!(
         (job.state, job.attempts, job.kind.as_str()),
         (JobState::Succeeded, 1, "send_invitation_email")
@@ -146,8 +89,7 @@ async fn an_invitation_email_is_sent_by_the_worker_with_the_accept_link() {
     assert!(mail[0].data.contains("Acme"));
 
     // The encrypted copy of the token is gone once sent; the listing shows the delivery.
-    let page: Page<InvitationOut> = env
-        .app
+    let page: Page<InvitationOut> = app
         .get(&format!("/api/v1/orgs/{org}/invitations"), &owner.token)
         .await
         .json();
@@ -158,7 +100,7 @@ async fn an_invitation_email_is_sent_by_the_worker_with_the_accept_link() {
     {
         use secrecy::ExposeSecret;
         use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(env.app.config.database.url.expose_secret())
+        let mut c = sqlx::PgConnection::connect(app.config.database.url.expose_secret())
             .await
             .unwrap();
         let left: Option<Vec<u8>> =
@@ -169,24 +111,25 @@ async fn an_invitation_email_is_sent_by_the_worker_with_the_accept_link() {
                 .unwrap();
         assert!(left.is_none());
     }
-    env.finish(&owner.token, org).await;
+    app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn a_transient_smtp_failure_is_retried_with_backoff_and_then_succeeds() {
     let sink = SmtpSink::start(1).await; // refuses the first conversation
-    let env = Env::start(sink.port, &[]).await;
-    let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
-    let inv = env
-        .app
+    let mut app = start(sink.port).await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let inv = app
         .invite(&owner, org, "mate@example.com", Role::Viewer)
         .await;
-    let job = wait_for_job(&env.app, &owner.token, org, inv.delivery.unwrap().job_id).await;
+    let job = app
+        .wait_for_job(&owner.token, org, inv.delivery.unwrap().job_id)
+        .await;
     assert_eq!(job.state, JobState::Succeeded, "{job:?}");
     assert_eq!(job.attempts, 2);
     assert!(job.last_error.is_none(), "a success clears the error");
     assert_eq!(sink.messages().await.len(), 1);
-    env.finish(&owner.token, org).await;
+    app.stop_worker().await;
 }
 
 #[tokio::test]
@@ -197,29 +140,26 @@ async fn a_job_that_keeps_failing_ends_failed_with_its_error_visible() {
         .local_addr()
         .unwrap()
         .port();
-    let env = Env::start(closed, &[]).await;
-    let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
-    let inv = env
-        .app
+    let mut app = start(closed).await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let inv = app
         .invite(&owner, org, "mate@example.com", Role::Member)
         .await;
     let job_id = inv.delivery.unwrap().job_id;
-    let job = wait_for_job(&env.app, &owner.token, org, job_id).await;
+    let job = app.wait_for_job(&owner.token, org, job_id).await;
     assert_eq!(job.state, JobState::Failed, "{job:?}");
     assert_eq!((job.attempts, job.max_attempts), (3, 3));
     let err = job.last_error.clone().unwrap();
     assert!(err.contains("SMTP delivery"), "{err}");
     assert!(job.finished_at.is_some());
     // Visible on the invitation and in the failed-jobs filter.
-    let page: Page<InvitationOut> = env
-        .app
+    let page: Page<InvitationOut> = app
         .get(&format!("/api/v1/orgs/{org}/invitations"), &owner.token)
         .await
         .json();
     let d = page.items[0].delivery.clone().unwrap();
     assert_eq!((d.state, d.attempts), (JobState::Failed, 3));
-    let failed: Page<JobRunOut> = env
-        .app
+    let failed: Page<JobRunOut> = app
         .get(
             &format!("/api/v1/orgs/{org}/jobs?state=failed"),
             &owner.token,
@@ -228,8 +168,7 @@ async fn a_job_that_keeps_failing_ends_failed_with_its_error_visible() {
         .json();
     assert_eq!(failed.items.len(), 1);
     // And counted in the metrics.
-    let m = env
-        .app
+    let m = app
         .request(reqwest::Method::GET, "/metrics", None, None)
         .await;
     assert!(
@@ -238,18 +177,18 @@ async fn a_job_that_keeps_failing_ends_failed_with_its_error_visible() {
         "{}",
         m.text
     );
-    env.finish(&owner.token, org).await;
+    app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn a_lost_enqueue_is_recovered_by_the_sweeper() {
     let sink = SmtpSink::start(0).await;
-    let env = Env::start(sink.port, &[]).await;
-    let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
+    let mut app = start(sink.port).await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
     // Record a job as the API does, but never push it (as if Redis had dropped the enqueue).
     let (job, inv_id) =
-        record_unpushed_invitation(&env.app, &owner, org, "lost@example.com", false).await;
-    let worker = insights_worker::Worker::build(env.app.config.clone())
+        record_unpushed_invitation(&app, &owner, org, "lost@example.com", false).await;
+    let worker = insights_worker::Worker::build(app.config.clone())
         .await
         .unwrap();
     assert_eq!(
@@ -258,46 +197,45 @@ async fn a_lost_enqueue_is_recovered_by_the_sweeper() {
             .unwrap(),
         1
     );
-    let done = wait_for_job(&env.app, &owner.token, org, job).await;
+    let done = app.wait_for_job(&owner.token, org, job).await;
     assert_eq!(done.state, JobState::Succeeded);
     assert_eq!(
         sink.messages().await[0].rcpt,
         vec!["<lost@example.com>".to_owned()]
     );
     // A second delivery of a finished job is ignored: no second email.
-    env.app
-        .state
+    app.state
         .jobs
         .requeue("send_invitation_email", org, job, Some(inv_id.0))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.messages().await.len(), 1);
-    env.finish(&owner.token, org).await;
+    app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn a_revoked_invitation_is_not_mailed() {
     // A working sink, so that "nothing arrived" means the job skipped the email.
     let sink = SmtpSink::start(0).await;
-    let env = Env::start(sink.port, &[]).await;
-    let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
+    let mut app = start(sink.port).await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
     let (job, inv_id) =
-        record_unpushed_invitation(&env.app, &owner, org, "revoked@example.com", true).await;
-    let state = env.app.state.clone();
+        record_unpushed_invitation(&app, &owner, org, "revoked@example.com", true).await;
+    let state = app.state.clone();
     state
         .jobs
         .requeue("send_invitation_email", org, job, Some(inv_id.0))
         .await
         .unwrap();
-    let done = wait_for_job(&env.app, &owner.token, org, job).await;
+    let done = app.wait_for_job(&owner.token, org, job).await;
     assert_eq!(done.state, JobState::Succeeded);
     assert_eq!(
         done.progress["skipped"],
         "the invitation is no longer pending"
     );
     assert!(sink.messages().await.is_empty());
-    env.finish(&owner.token, org).await;
+    app.stop_worker().await;
 }
 
 /// Every incident of the organization, counted through the paginated list.
@@ -321,36 +259,19 @@ async fn count_incidents(app: &TestApp, token: &str, org: insights_types::OrgId)
 #[tokio::test]
 async fn sample_data_loads_months_of_incidents_once() {
     let sink = SmtpSink::start(0).await;
-    let env = Env::start(sink.port, &[]).await;
-    let (owner, org) = env.app.signup("owner@example.com", "Acme").await;
-    let r = env
-        .app
-        .post(
-            &format!("/api/v1/orgs/{org}/sample-data"),
-            &owner.token,
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    let job: JobRunOut = r.json();
-    let done = wait_for_job(&env.app, &owner.token, org, job.id).await;
+    let mut app = start(sink.port).await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let job = app.load_sample_data(&owner.token, org).await;
+    let done = app.wait_for_job(&owner.token, org, job.id).await;
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
     let total = done.progress["total"].as_u64().unwrap();
     assert!(total > 500, "{total}");
     assert_eq!(done.progress["inserted"].as_u64(), Some(total));
-    assert_eq!(count_incidents(&env.app, &owner.token, org).await, total);
+    assert_eq!(count_incidents(&app, &owner.token, org).await, total);
     // Loading again stores nothing twice.
-    let again: JobRunOut = env
-        .app
-        .post(
-            &format!("/api/v1/orgs/{org}/sample-data"),
-            &owner.token,
-            serde_json::json!({}),
-        )
-        .await
-        .json();
-    let done = wait_for_job(&env.app, &owner.token, org, again.id).await;
+    let again = app.load_sample_data(&owner.token, org).await;
+    let done = app.wait_for_job(&owner.token, org, again.id).await;
     assert_eq!(done.progress["inserted"].as_u64(), Some(0));
-    assert_eq!(count_incidents(&env.app, &owner.token, org).await, total);
-    env.finish(&owner.token, org).await;
+    assert_eq!(count_incidents(&app, &owner.token, org).await, total);
+    app.stop_worker().await;
 }

@@ -6,7 +6,7 @@
 use insights_testing::fake_pagerduty::{FakePagerDuty, History};
 use insights_testing::{Session, TestApp, config_from, test_env};
 use insights_types::api::{
-    IncidentOut, IntegrationOut, IntegrationStatus, JobState, Page, SyncRunOut,
+    IncidentOut, IntegrationOut, IntegrationStatus, JobRunOut, JobState, Page, SyncRunOut,
 };
 use insights_types::{IntegrationId, JobRunId, OrgId};
 use reqwest::{Method, StatusCode};
@@ -25,7 +25,7 @@ struct Sync {
 }
 
 /// An API, a fake PagerDuty with `incidents` in its history (one every 30 minutes), and a signed-up owner.
-/// The worker is not started: tests start it (in process, or as a process).
+/// The worker is not started: tests start it (in process with [`Sync::with_worker`], or as a process).
 async fn setup(incidents: u64) -> Sync {
     let pd = FakePagerDuty::start(
         TOKEN,
@@ -55,11 +55,12 @@ async fn setup(incidents: u64) -> Sync {
 }
 
 impl Sync {
-    async fn worker(&self) -> insights_worker::RunningWorker {
-        insights_worker::Worker::build(config_from(&self.vars))
-            .await
-            .expect("worker builds")
-            .spawn()
+    /// With a worker in this process.
+    async fn with_worker(self) -> Sync {
+        Sync {
+            app: self.app.with_worker().await,
+            ..self
+        }
     }
 
     /// Connects PagerDuty, importing the whole history (from 2009: years of empty windows first).
@@ -176,8 +177,7 @@ impl Sync {
 
 #[tokio::test]
 async fn a_backfill_imports_every_incident_and_its_timeline_then_syncs_changes() {
-    let s = setup(1_500).await;
-    let worker = s.worker().await;
+    let mut s = setup(1_500).await.with_worker().await;
     let i = s.connect().await;
     let run = s.finished(i.id, i.current_run.unwrap().id, 60).await;
     assert_eq!(run.state, JobState::Succeeded, "{run:#?}");
@@ -249,13 +249,12 @@ async fn a_backfill_imports_every_incident_and_its_timeline_then_syncs_changes()
         "the first acknowledgement stays"
     );
     assert_eq!(s.counts().await.0, 1_501);
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn the_scheduler_starts_due_syncs_by_itself() {
-    let s = setup(30).await;
-    let worker = s.worker().await;
+    let mut s = setup(30).await.with_worker().await;
     let i = s.connect().await;
     s.finished(i.id, i.current_run.clone().unwrap().id, 30)
         .await;
@@ -280,14 +279,13 @@ async fn the_scheduler_starts_due_syncs_by_itself() {
     );
     assert_eq!(s.incident(&live).await.title, "Queue depth above threshold");
     assert!(i.next_sync_at.unwrap() > chrono::Utc::now() + chrono::Duration::minutes(14));
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn rate_limits_are_waited_out_and_an_unreachable_source_fails_the_sync_visibly() {
-    let s = setup(400).await;
+    let mut s = setup(400).await.with_worker().await;
     s.pd.throttle_every(Some(3));
-    let worker = s.worker().await;
     let i = s.connect().await;
     let run = s.finished(i.id, i.current_run.unwrap().id, 60).await;
     assert_eq!(run.state, JobState::Succeeded, "{run:#?}");
@@ -299,7 +297,6 @@ async fn rate_limits_are_waited_out_and_an_unreachable_source_fails_the_sync_vis
     );
 
     // PagerDuty goes away: the sync retries with backoff, then fails with the reason, visible to the user.
-    let mut s = s;
     s.pd.stop();
     let r = s
         .app
@@ -321,14 +318,13 @@ async fn rate_limits_are_waited_out_and_an_unreachable_source_fails_the_sync_vis
     let why = i.last_error.unwrap();
     assert!(why.contains("PagerDuty is unavailable"), "{why}");
     assert_eq!(s.counts().await.0, 400, "nothing lost");
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn a_backfill_that_failed_in_an_outage_resumes_where_it_stopped_on_the_next_sync() {
-    let s = setup(3_000).await;
+    let mut s = setup(3_000).await.with_worker().await;
     s.pd.set_delay(Duration::from_millis(10));
-    let worker = s.worker().await;
     let since =
         chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 3_000);
     let i = s.connect_with(json!({ "since": since })).await;
@@ -358,13 +354,12 @@ async fn a_backfill_that_failed_in_an_outage_resumes_where_it_stopped_on_the_nex
     assert_eq!(s.counts().await, (3_000, 3_000, 9_000, 3_000));
     // 30 incident pages and 90 log-entry pages in all: the second sync read only what the first had not.
     assert_eq!(before + done.progress.pages, 120, "{failed:#?} {done:#?}");
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn a_revoked_key_fails_the_sync_at_once_with_the_reason_instead_of_retrying() {
-    let s = setup(20).await;
-    let worker = s.worker().await;
+    let mut s = setup(20).await.with_worker().await;
     let i = s.connect().await;
     s.finished(i.id, i.current_run.unwrap().id, 30).await;
     s.pd.set_token("a-new-key-nobody-gave-us");
@@ -382,14 +377,13 @@ async fn a_revoked_key_fails_the_sync_at_once_with_the_reason_instead_of_retryin
         why.contains("PagerDuty refused the credential (HTTP 401)"),
         "{why}"
     );
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn a_cancelled_backfill_stops_after_its_current_page_and_keeps_what_it_stored() {
-    let s = setup(3_000).await;
+    let mut s = setup(3_000).await.with_worker().await;
     s.pd.set_delay(Duration::from_millis(150));
-    let worker = s.worker().await;
     let i = s.connect().await;
     s.wait_for(i.id, 60, "a few pages of incidents", |i| {
         i.current_run
@@ -417,13 +411,12 @@ async fn a_cancelled_backfill_stops_after_its_current_page_and_keeps_what_it_sto
         i.synced_until.is_none(),
         "a cancelled backfill has not synced anything yet"
     );
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_them_back() {
-    let s = setup(10).await;
-    let worker = s.worker().await;
+    let mut s = setup(10).await.with_worker().await;
     let i = s.connect().await;
     s.finished(i.id, i.current_run.unwrap().id, 30).await;
     s.app
@@ -532,39 +525,20 @@ async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_the
     .await
     .unwrap();
     assert_eq!((deliveries, jobs), (2, 2));
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 #[tokio::test]
 async fn deleting_an_integration_with_its_data_removes_exactly_its_incidents() {
-    let s = setup(250).await;
-    let worker = s.worker().await;
+    let mut s = setup(250).await.with_worker().await;
     let i = s.connect().await;
     s.finished(i.id, i.current_run.unwrap().id, 30).await;
     // The sample history is not the integration's: it stays.
-    let sample = s
-        .app
-        .post(
-            &format!("/api/v1/orgs/{}/sample-data", s.org),
-            &s.owner.token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(sample.status, StatusCode::ACCEPTED);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut samples = 0;
-    while samples == 0 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut c = s.db().await;
-        samples = sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM incidents WHERE source = 'sample'
-              AND NOT EXISTS (SELECT 1 FROM job_runs WHERE kind = 'generate_sample_data' AND state <> 'succeeded')",
-        )
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    }
+    let sample = s.app.load_sample_data(&s.owner.token, s.org).await;
+    let sample = s.app.wait_for_job(&s.owner.token, s.org, sample.id).await;
+    assert_eq!(sample.state, JobState::Succeeded, "{sample:#?}");
+    let samples = sample.progress["inserted"].as_i64().unwrap();
+    assert!(samples > 0, "{sample:#?}");
     let r = s
         .app
         .delete(
@@ -572,22 +546,18 @@ async fn deleting_an_integration_with_its_data_removes_exactly_its_incidents() {
             &s.owner.token,
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = s
-            .app
-            .get(
-                &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
-                &s.owner.token,
-            )
-            .await;
-        if r.status == StatusCode::NOT_FOUND {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{}", r.text);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let deletion: JobRunOut = r.json();
+    let deletion = s.app.wait_for_job(&s.owner.token, s.org, deletion.id).await;
+    assert_eq!(deletion.state, JobState::Succeeded, "{deletion:#?}");
+    let r = s
+        .app
+        .get(
+            &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
+            &s.owner.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let mut c = s.db().await;
     let (pd, sample): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE source = 'pagerduty'), count(*) FILTER (WHERE source = 'sample') FROM incidents",
@@ -596,7 +566,7 @@ async fn deleting_an_integration_with_its_data_removes_exactly_its_incidents() {
     .await
     .unwrap();
     assert_eq!((pd, sample), (0, samples));
-    worker.stop().await.unwrap();
+    s.app.stop_worker().await;
 }
 
 /// The worker binary, run as its own process with the test's environment.

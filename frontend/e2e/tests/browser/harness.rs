@@ -4,7 +4,7 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
-use insights_testing::{TestApp, test_config};
+use insights_testing::TestApp;
 use insights_types::api::{IntegrationOut, IntegrationStatus};
 use insights_types::{IntegrationId, OrgId};
 use std::future::Future;
@@ -69,8 +69,6 @@ impl Driver {
 pub struct E2e {
     pub app: TestApp,
     driver: Driver,
-    /// Stops when the environment is dropped.
-    _worker: insights_worker::RunningWorker,
 }
 
 impl E2e {
@@ -91,16 +89,9 @@ impl E2e {
             ("INSIGHTS_WEB_DIR", web.as_str()),
         ];
         vars.extend_from_slice(overrides);
-        let config = test_config(&vars).await;
-        let app = TestApp::spawn_with(config.clone()).await;
-        let worker = insights_worker::Worker::build(config)
-            .await
-            .expect("worker builds")
-            .spawn();
         E2e {
-            app,
+            app: TestApp::spawn(&vars).await.with_worker().await,
             driver: Driver::start().await,
-            _worker: worker,
         }
     }
 

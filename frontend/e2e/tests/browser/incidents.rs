@@ -1,35 +1,18 @@
 //! The incident list's filters (kept in the URL) and its export.
 
 use crate::harness::E2e;
-use std::time::Duration;
 
 #[tokio::test]
 async fn the_incident_filters_live_in_the_url_and_export_sends_them_with_the_token() {
     let e2e = E2e::start(&[]).await;
     let (owner, org) = e2e.app.signup("owner@example.com", "Acme SRE").await;
-    let job: insights_types::api::JobRunOut = e2e
-        .app
-        .post(
-            &format!("/api/v1/orgs/{org}/sample-data"),
-            &owner.token,
-            serde_json::json!({}),
-        )
-        .await
-        .json();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while e2e
-        .app
-        .get(&format!("/api/v1/orgs/{org}/jobs/{}", job.id), &owner.token)
-        .await
-        .body["state"]
-        != "succeeded"
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sample data not loaded"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let job = e2e.app.load_sample_data(&owner.token, org).await;
+    let loaded = e2e.app.wait_for_job(&owner.token, org, job.id).await;
+    assert_eq!(
+        loaded.state,
+        insights_types::api::JobState::Succeeded,
+        "{loaded:?}"
+    );
     let today = chrono::Utc::now().date_naive();
     let since = (today - chrono::Duration::days(30))
         .format("%Y-%m-%d")

@@ -235,15 +235,7 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
     e2e.app
         .invite(&p.owner, org, "pending@example.com", Role::Member)
         .await;
-    let sample: insights_types::api::JobRunOut = e2e
-        .app
-        .post(
-            &format!("/api/v1/orgs/{org}/sample-data"),
-            &p.owner.token,
-            serde_json::json!({}),
-        )
-        .await
-        .json();
+    let sample = e2e.app.load_sample_data(&p.owner.token, org).await;
     e2e.app
         .post(
             &format!("/api/v1/orgs/{org}/feedback"),
@@ -252,25 +244,12 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
         )
         .await;
     // Wait for the sample history, and pick an incident to show.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let j = e2e
-            .app
-            .get(
-                &format!("/api/v1/orgs/{org}/jobs/{}", sample.id),
-                &p.owner.token,
-            )
-            .await;
-        if j.body["state"] == "succeeded" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sample data not loaded: {}",
-            j.text
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let loaded = e2e.app.wait_for_job(&p.owner.token, org, sample.id).await;
+    assert_eq!(
+        loaded.state,
+        insights_types::api::JobState::Succeeded,
+        "{loaded:?}"
+    );
     // A connected PagerDuty, its import finished.
     let pd = connect_pagerduty(
         &e2e.app,
