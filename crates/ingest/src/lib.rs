@@ -13,6 +13,8 @@ pub mod connector;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod sample;
+#[cfg(test)]
+mod test_support;
 pub mod window;
 
 use chrono::{DateTime, Utc};

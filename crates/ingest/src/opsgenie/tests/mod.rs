@@ -10,6 +10,7 @@ mod verify;
 
 use super::*;
 use crate::client::HttpPolicy;
+use crate::test_support::requests_to;
 use chrono::{SecondsFormat, TimeZone};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -276,16 +277,6 @@ async fn walk(c: &Opsgenie, cursor: Cursor) -> Walk {
         });
     }
     out
-}
-
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
 }
 
 fn param(r: &Request, key: &str) -> Option<String> {

@@ -11,6 +11,7 @@ mod webhooks;
 
 use super::*;
 use crate::client::HttpPolicy;
+use crate::test_support::requests_to;
 use crate::{NormalizedEvent, event_kind};
 use insights_types::api::{IncidentStatus, Urgency};
 use serde_json::json;
@@ -253,14 +254,4 @@ async fn walk(pd: &PagerDuty, mut cursor: Cursor) -> Walked {
             None => return out,
         }
     }
-}
-
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
 }
