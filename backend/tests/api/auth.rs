@@ -252,6 +252,81 @@ async fn failed_logins_are_rate_limited_per_account_even_from_many_ips() {
 }
 
 #[tokio::test]
+async fn parallel_wrong_passwords_are_verified_only_up_to_the_account_limit() {
+    let app = TestApp::spawn(&[("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT", "10")]).await;
+    app.signup("victim@example.com", "Acme").await;
+    let guesses = (0..30).map(|i| {
+        let app = &app;
+        async move { login(app, "victim@example.com", &format!("guess number {i}")).await }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let count = |status| answers.iter().filter(|r| r.status == status).count();
+    // Counted before the password is verified: exactly the limit were checked (401), the rest refused (429)
+    // without hashing.
+    assert_eq!(count(StatusCode::UNAUTHORIZED), 10, "{answers:?}");
+    assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 20, "{answers:?}");
+}
+
+#[tokio::test]
+async fn a_right_password_does_not_use_up_the_accounts_budget() {
+    let app = TestApp::spawn(&[("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT", "2")]).await;
+    app.signup("owner@example.com", "Acme").await;
+    for _ in 0..5 {
+        assert_eq!(
+            login(&app, "owner@example.com", PASSWORD).await.status,
+            StatusCode::OK
+        );
+    }
+    // Failures still count: two are checked, the third attempt is refused.
+    for _ in 0..2 {
+        assert_eq!(
+            login(&app, "owner@example.com", "guess guess guess")
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login(&app, "owner@example.com", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_rate_limited_per_64_network() {
+    let app = TestApp::spawn(&[
+        ("INSIGHTS_AUTH_RATE_LIMIT_PER_IP", "2"),
+        ("INSIGHTS_TRUST_FORWARDED_FOR", "true"),
+    ])
+    .await;
+    let from = |addr: &'static str| {
+        app.send(
+            app.raw(Method::POST, "/api/v1/auth/login")
+                .header("x-forwarded-for", addr)
+                .json(&json!({ "email": "x@example.com", "password": "whatever whatever" })),
+        )
+    };
+    // Three addresses of one /64 share a budget of two.
+    assert_eq!(
+        from("2001:db8:7:1::1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        from("2001:db8:7:1::2").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        from("2001:db8:7:1:ffff::9").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another /64 has its own.
+    assert_eq!(
+        from("2001:db8:7:2::1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
 async fn signup_is_rate_limited_per_ip() {
     let app = TestApp::spawn(&[("INSIGHTS_AUTH_RATE_LIMIT_PER_IP", "2")]).await;
     app.signup("s1@example.com", "A").await;

@@ -38,7 +38,7 @@ pub(crate) async fn limit_ip(
     action: &str,
     ip: Option<IpAddr>,
 ) -> Result<(), ApiError> {
-    let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = ip.map_or_else(|| "unknown".to_owned(), rate_limit::client_bucket);
     let key = state.redis_key(&["rl", action, "ip", &ip]);
     let mut redis = state.redis.clone();
     rate_limit::hit(
@@ -251,12 +251,19 @@ async fn login(
     // A malformed email cannot belong to an account: answer exactly like a wrong password.
     let email = Email::parse(&body.email).ok();
     let mut redis = state.redis.clone();
+    // Counted before the password is checked, atomically: of N parallel guesses, only as many as the limit
+    // are ever verified (and hashed); the rest are refused at once. A right password gives its attempt back.
     let acct_key = email.as_ref().map(|e| account_key(&state, "login", e));
     if let Some(key) = &acct_key {
-        rate_limit::is_over(&mut redis, key, state.config.auth.rate_limit_per_account)
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+        rate_limit::hit(
+            &mut redis,
+            key,
+            state.config.auth.rate_limit_per_account,
+            WINDOW,
+        )
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     }
     let user = match &email {
         Some(email) => {
@@ -275,15 +282,6 @@ async fn login(
     let user = match user {
         Some(user) if ok => user,
         known => {
-            if let Some(key) = &acct_key {
-                let _ = rate_limit::hit(
-                    &mut redis,
-                    key,
-                    state.config.auth.rate_limit_per_account,
-                    WINDOW,
-                )
-                .await;
-            }
             if let Some(u) = known {
                 audit_in_user_orgs(
                     &state,
@@ -295,6 +293,11 @@ async fn login(
             return Err(ApiError::invalid_credentials());
         }
     };
+    if let Some(key) = &acct_key
+        && let Err(e) = rate_limit::refund(&mut redis, key).await
+    {
+        tracing::warn!(error = %e, "could not give a successful login's attempt back");
+    }
     let user_id = user.user_id();
     let mut tx = state.db.user_tx(user_id).await?;
     let orgs = db::orgs::list_for_user(&mut tx, user_id).await?;
