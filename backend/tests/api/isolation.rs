@@ -533,3 +533,31 @@ async fn a_new_tenant_table_is_walled_off_once_it_calls_the_rls_helper() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_application_cannot_change_or_remove_audit_entries() {
+    let app = TestApp::spawn(&[]).await;
+    let (_, org) = app.signup("owner@example.com", "Acme").await;
+    for statement in [
+        "UPDATE audit_events SET action = 'tampered'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ] {
+        let mut tx = app.state.db.org_tx(org, None).await.unwrap();
+        let err = sqlx::query(statement)
+            .execute(tx.conn())
+            .await
+            .expect_err(statement);
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{statement}: {err}"
+        );
+    }
+    // Writing and reading entries still works: signing up recorded one.
+    let mut tx = app.state.db.org_tx(org, None).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert!(n >= 1);
+}
