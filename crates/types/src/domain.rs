@@ -327,6 +327,16 @@ impl FieldErrors {
     }
 }
 
+/// `next` when it is a path of this site to go to after signing in, else `None`. Browsers ignore tabs and
+/// line breaks in URLs and read `\` as `/`, so `/\evil.com`, `/\t/evil.com` and `//evil.com` all lead
+/// elsewhere: only a single leading `/` followed by something that cannot start an authority is accepted.
+#[must_use]
+pub fn local_redirect(next: &str) -> Option<&str> {
+    let rest = next.strip_prefix('/')?;
+    let clean = !next.chars().any(|c| c.is_control() || c == '\\');
+    (clean && !rest.starts_with('/')).then_some(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,5 +418,31 @@ mod tests {
         assert_eq!(slug_base("Acme Corp — SRE!"), "acme-corp-sre");
         assert_eq!(slug_base("!!!"), "org");
         assert_eq!(slug_base("Ünïcode Team"), "n-code-team");
+    }
+
+    #[test]
+    fn only_paths_of_this_site_are_redirect_targets() {
+        for ok in [
+            "/",
+            "/incidents",
+            "/orgs/x/settings?tab=members#top",
+            "/a//b",
+        ] {
+            assert_eq!(local_redirect(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "/\t/evil.com",
+            "/\n/evil.com",
+            "\\\\evil.com",
+            "https://evil.com",
+            "evil.com",
+            "",
+            "/%09/evil.com\r",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(local_redirect(bad), None, "{bad:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ fn next_path() -> String {
     let q = use_query_map();
     q.get_untracked()
         .get("next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .filter(|n| insights_types::domain::local_redirect(n).is_some())
         .unwrap_or_else(|| "/".to_owned())
 }
 

@@ -183,18 +183,18 @@ fn csv_fields(d: &IncidentDetailOut) -> Vec<String> {
     ]
 }
 
-/// Appends one CSV row (RFC 4180): fields with a comma, quote or line break are quoted, quotes doubled. A
-/// field that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) is
-/// prefixed with `'`: incident titles come from alerts, which anyone who can page you can write.
+/// Appends one CSV row (RFC 4180): fields with a comma, semicolon, quote or line break are quoted, quotes
+/// doubled. Every place where a spreadsheet could start a cell — the field's start, and after any separator a
+/// spreadsheet may split on (comma, semicolon, tab, pipe, line break), spaces skipped — is defused when a
+/// formula would start there (`=`, `+`, `-`, `@`, or their full-width forms) by a `'` before it, unless that
+/// cell is a plain number: incident titles come from alerts, which anyone who can page you can write.
 fn csv_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
     for (n, field) in fields.into_iter().enumerate() {
         if n > 0 {
             out.push(',');
         }
-        let risky =
-            field.starts_with(['=', '+', '-', '@', '\t', '\r']) && field.parse::<f64>().is_err();
-        let field = if risky { format!("'{field}") } else { field };
-        if field.contains([',', '"', '\n', '\r']) {
+        let field = defuse_formulas(&field);
+        if field.contains([',', ';', '"', '\n', '\r']) {
             out.push('"');
             out.push_str(&field.replace('"', "\"\""));
             out.push('"');
@@ -203,6 +203,35 @@ fn csv_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
         }
     }
     out.push_str("\r\n");
+}
+
+/// Characters a spreadsheet may split cells on, whatever separator it was told.
+const SEPARATORS: [char; 6] = [',', ';', '\t', '|', '\n', '\r'];
+/// Characters that make a cell a formula when it starts with them.
+const FORMULA_STARTS: [char; 8] = ['=', '+', '-', '@', '＝', '＋', '－', '＠'];
+
+/// `field` with a `'` before every formula that a cell of it could start with (see [`csv_row`]).
+fn defuse_formulas(field: &str) -> String {
+    let mut out = String::with_capacity(field.len() + 1);
+    let mut at_cell_start = true;
+    for (i, c) in field.char_indices() {
+        if at_cell_start && c != ' ' {
+            let cell = field[i..].split(SEPARATORS).next().unwrap_or_default();
+            let starts_formula = FORMULA_STARTS.contains(&c) || (i == 0 && c == '\t');
+            if starts_formula && cell.trim().parse::<f64>().is_err() {
+                out.push('\'');
+            }
+            at_cell_start = false;
+        }
+        if i == 0 && c == '\r' {
+            out.push('\'');
+        }
+        out.push(c);
+        if SEPARATORS.contains(&c) {
+            at_cell_start = true;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -232,5 +261,23 @@ mod tests {
         );
         assert_eq!(row(&["@SUM(A1)", "+1+1"]), "'@SUM(A1),'+1+1\r\n");
         assert_eq!(row(&["-3.5"]), "-3.5\r\n");
+    }
+
+    #[test]
+    fn a_formula_after_a_separator_or_spaces_is_defused_too() {
+        // A spreadsheet told to split on semicolons (or tabs, or pipes) would start a cell at `=`.
+        assert_eq!(row(&["db down;=cmd()"]), "\"db down;'=cmd()\"\r\n");
+        assert_eq!(row(&["a\t@SUM(A1)|+1+1"]), "a\t'@SUM(A1)|'+1+1\r\n");
+        assert_eq!(row(&["  =1+1"]), "  '=1+1\r\n");
+        assert_eq!(row(&["line\n-2+3"]), "\"line\n'-2+3\"\r\n");
+        assert_eq!(row(&["＝HYPERLINK()"]), "'＝HYPERLINK()\r\n");
+        // A leading tab is defused, and so is what a split on tabs would put in the next cell.
+        assert_eq!(row(&["\t=1"]), "'\t'=1\r\n");
+        // Numbers stay numbers, wherever they stand; text that only contains a sign stays as it is.
+        assert_eq!(row(&["x;-3.5"]), "\"x;-3.5\"\r\n");
+        assert_eq!(
+            row(&["error rate +5% over 10m"]),
+            "error rate +5% over 10m\r\n"
+        );
     }
 }
