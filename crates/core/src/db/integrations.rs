@@ -11,9 +11,6 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-/// The job kind of syncs (`job_runs.kind`).
-pub const SYNC_KIND: &str = "sync_integration";
-
 /// An integration as stored.
 #[derive(Debug, Clone)]
 pub struct IntegrationRow {
