@@ -17,6 +17,7 @@ fn base_env(cmd: &mut Command, database_url: &str) {
             "INSIGHTS_JWT_SECRET",
             "k3P9vQ1xZr7TmW2bYc8HsN4eLd6fAg0jUo5iRq+Mw/Kt",
         )
+        .env("INSIGHTS_METRICS_ADDR", "127.0.0.1:0")
         .env(
             "INSIGHTS_REDIS_PREFIX",
             format!("test-{}", uuid::Uuid::new_v4().simple()),

@@ -11,3 +11,4 @@ mod isolation;
 mod members;
 mod operations;
 mod orgs;
+mod secrets;

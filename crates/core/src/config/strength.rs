@@ -44,8 +44,9 @@ pub fn weak_secret_reason(secret: &str) -> Option<String> {
     let mut distinct = chars.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    let periodic = (1..=chars.len() / 2)
-        .any(|p| chars.len() % p == 0 && chars.chunks(p).all(|c| c == &chars[..p]));
+    // A block repeated (even cut short at the end): every character equals the one a period before.
+    let periodic =
+        (1..=chars.len() / 2).any(|p| chars[p..].iter().zip(&chars).all(|(a, b)| a == b));
     let steps = chars
         .windows(2)
         .filter(|w| (i64::from(u32::from(w[1])) - i64::from(u32::from(w[0]))).abs() <= 1)
@@ -97,6 +98,7 @@ mod tests {
             &"ab".repeat(40),
             &"0123456789abcdef".repeat(4),
             &"Q7f!kP2z".repeat(8),
+            &"Q7f!kP2zR9w#xL4vT1".repeat(5)[..85],
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
             &to_hex(&[0u8; 32]),
             &"a1".repeat(20),

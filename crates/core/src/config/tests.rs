@@ -33,6 +33,7 @@ fn unknown(names: &[&str]) -> Vec<UnknownVariable> {
 fn defaults_fill_everything_not_required() {
     let c = load(&base()).unwrap();
     assert_eq!(c.server.bind, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.server.metrics_bind, "127.0.0.1:9090".parse().unwrap());
     assert_eq!(c.server.public_url.as_str(), "http://localhost:8080/");
     assert_eq!(c.general.log_format, LogFormat::Json);
     assert_eq!(c.database.role, "insights_app");
@@ -87,6 +88,7 @@ fn malformed_settings_are_named() {
         ("INSIGHTS_SECRET_KEY", "not base64!"),
         ("INSIGHTS_SECRET_KEY", "c2hvcnQ="),
         ("INSIGHTS_BIND", "localhost"),
+        ("INSIGHTS_METRICS_ADDR", "9090"),
         ("INSIGHTS_PUBLIC_URL", "ftp://x"),
         ("INSIGHTS_ACCESS_TOKEN_TTL_SECS", "-1"),
         ("INSIGHTS_LOG_FORMAT", "xml"),
@@ -223,11 +225,14 @@ fn valid_value(name: &str) -> String {
     match name {
         "DATABASE_URL" => "postgres://u@127.0.0.1/db".into(),
         "REDIS_URL" => "redis://127.0.0.1:6379".into(),
-        "INSIGHTS_SECRET_KEY" => base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+        "INSIGHTS_SECRET_KEY" | "INSIGHTS_SECRET_KEY_PREVIOUS" => {
+            base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+        }
         "INSIGHTS_JWT_SECRET" => JWT_SECRET.into(),
         "INSIGHTS_SMTP_URL" => "smtp://localhost:25".into(),
         "INSIGHTS_SMTP_FROM" => "insights@example.com".into(),
         "INSIGHTS_BIND" => "127.0.0.1:8080".into(),
+        "INSIGHTS_METRICS_ADDR" => "0.0.0.0:9090".into(),
         "INSIGHTS_LOG_FORMAT" => "pretty".into(),
         "INSIGHTS_TRUST_FORWARDED_FOR" => "true".into(),
         "INSIGHTS_TRUSTED_PROXIES" => "10.0.0.0/8".into(),

@@ -5,12 +5,14 @@ use super::env::Var;
 
 // general
 pub const SECRET_KEY: Var = Var::secret("INSIGHTS_SECRET_KEY");
+pub const SECRET_KEY_PREVIOUS: Var = Var::secret("INSIGHTS_SECRET_KEY_PREVIOUS");
 pub const DATA_DIR: Var = Var::new("INSIGHTS_DATA_DIR");
 pub const LOG_FORMAT: Var = Var::new("INSIGHTS_LOG_FORMAT");
 // server
 pub const BIND: Var = Var::new("INSIGHTS_BIND");
 pub const PUBLIC_URL: Var = Var::new("INSIGHTS_PUBLIC_URL");
 pub const WEB_DIR: Var = Var::new("INSIGHTS_WEB_DIR");
+pub const METRICS_ADDR: Var = Var::new("INSIGHTS_METRICS_ADDR");
 // database
 pub const DATABASE_URL: Var = Var::secret("DATABASE_URL");
 pub const DATABASE_ROLE: Var = Var::new("INSIGHTS_DATABASE_ROLE");
@@ -45,8 +47,8 @@ pub const SOURCE_TIMEOUT_SECS: Var = Var::new("INSIGHTS_SOURCE_TIMEOUT_SECS");
 pub const SMTP_URL: Var = Var::secret("INSIGHTS_SMTP_URL");
 pub const SMTP_FROM: Var = Var::new("INSIGHTS_SMTP_FROM");
 
-pub const GENERAL: &[Var] = &[SECRET_KEY, DATA_DIR, LOG_FORMAT];
-pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR];
+pub const GENERAL: &[Var] = &[SECRET_KEY, SECRET_KEY_PREVIOUS, DATA_DIR, LOG_FORMAT];
+pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR, METRICS_ADDR];
 pub const DATABASE: &[Var] = &[DATABASE_URL, DATABASE_ROLE, DATABASE_MAX_CONNECTIONS];
 pub const JOBS: &[Var] = &[
     REDIS_URL,
