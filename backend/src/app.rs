@@ -14,7 +14,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use insights_core::config::ApiConfig;
-use insights_core::crypto::SecretBox;
 use insights_core::db::Db;
 use insights_core::jobs::JobQueue;
 use insights_core::telemetry::shutdown_signal;
@@ -39,6 +38,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct App {
     listener: TcpListener,
     router: Router,
+    /// The internal address for Prometheus (`INSIGHTS_METRICS_ADDR`), apart from the public one.
+    metrics_listener: TcpListener,
     state: AppState,
 }
 
@@ -62,16 +63,26 @@ pub fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
 }
 
 impl App {
-    /// Connects to PostgreSQL (lazily) and Redis, and binds `config.server.bind`.
+    /// Connects to PostgreSQL (lazily) and Redis, and binds `config.server.bind` and
+    /// `config.server.metrics_bind`.
     pub async fn build(config: ApiConfig) -> anyhow::Result<App> {
         let listener = TcpListener::bind(config.server.bind)
             .await
             .with_context(|| format!("cannot listen on INSIGHTS_BIND={}", config.server.bind))?;
+        let metrics_listener = TcpListener::bind(config.server.metrics_bind)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on INSIGHTS_METRICS_ADDR={}",
+                    config.server.metrics_bind
+                )
+            })?;
         let state = state(config).await?;
         let router = router(state.clone());
         Ok(App {
             listener,
             router,
+            metrics_listener,
             state,
         })
     }
@@ -79,6 +90,14 @@ impl App {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// Where `/metrics` is served.
+    #[must_use]
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_listener
             .local_addr()
             .expect("bound listener has an address")
     }
@@ -98,14 +117,27 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.local_addr(), public_url = %self.state.config.server.public_url, "insights-api listening");
-        axum::serve(
+        tracing::info!(addr = %self.local_addr(), metrics_addr = %self.metrics_addr(), public_url = %self.state.config.server.public_url, "insights-api listening");
+        // The metrics server stops once the public one has drained.
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_router = routes::operations::metrics_router(self.state.clone());
+        let metrics = tokio::spawn(async move {
+            axum::serve(self.metrics_listener, metrics_router)
+                .with_graceful_shutdown(async {
+                    let _ = metrics_stopped.await;
+                })
+                .await
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        let _ = stop_metrics.send(());
+        metrics.await??;
+        served?;
         self.state.db.pool().close().await;
         tracing::info!("insights-api stopped");
         Ok(())
@@ -137,7 +169,7 @@ pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
     let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     Ok(AppState {
         tokens: TokenKeys::new(&config.auth.jwt_secret, config.auth.access_token_ttl),
-        secrets: SecretBox::new(config.general.secret_key_bytes()),
+        secrets: config.general.secrets(),
         hasher: PasswordHasher::new(cpus),
         metrics: prometheus(),
         config: Arc::new(config),
@@ -197,6 +229,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", any(api_not_found))
         .route("/api", any(api_not_found))
         .route("/hooks", any(api_not_found))
+        // Served on the internal metrics address only.
+        .route("/metrics", any(api_not_found))
+        .route("/metrics/{*rest}", any(api_not_found))
         .route("/hooks/{source}", any(api_not_found))
         .route(
             "/hooks/{source}/{integration_id}/{*rest}",

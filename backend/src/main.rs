@@ -1,9 +1,12 @@
 //! `insights-api`: serves the HTTP API and the web app. `insights-api migrate` applies the database
-//! migrations and exits; `insights-api openapi` prints the OpenAPI description (no configuration needed).
+//! migrations and exits; `insights-api rotate-secret-key` re-seals every stored secret under
+//! `INSIGHTS_SECRET_KEY` (see docs/configuration.md); `insights-api openapi` prints the OpenAPI description
+//! (no configuration needed).
 
 use insights_api::App;
 use insights_core::config::{self, ApiConfig};
 use insights_core::{db, telemetry};
+use std::io::Write;
 
 #[tokio::main]
 async fn main() {
@@ -32,13 +35,14 @@ async fn main() {
         Some("migrate") => db::migrate(&config.database.url)
             .await
             .map(|()| tracing::info!("migrations applied")),
+        Some("rotate-secret-key") => rotate_secret_key(&config).await,
         None | Some("serve") => match App::build(config).await {
             Ok(app) => app.run().await,
             Err(e) => Err(e),
         },
         Some(other) => {
             eprintln!(
-                "insights-api: unknown command {other:?}; use `insights-api` (serve), `insights-api migrate` or `insights-api openapi`"
+                "insights-api: unknown command {other:?}; use `insights-api` (serve), `insights-api migrate`, `insights-api rotate-secret-key` or `insights-api openapi`"
             );
             std::process::exit(2);
         }
@@ -48,4 +52,27 @@ async fn main() {
         eprintln!("insights-api: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Re-seals every stored secret under the current key; the previous keys open what they sealed.
+async fn rotate_secret_key(config: &ApiConfig) -> anyhow::Result<()> {
+    let db = db::Db::connect_lazy(&config.database.url, &config.database.role, 2)?;
+    let done = insights_core::secrets::rotate(&db, &config.general.secrets()).await?;
+    db.pool().close().await;
+    tracing::info!(
+        organizations = done.organizations,
+        resealed = done.resealed,
+        already_current = done.current,
+        "stored secrets sealed under the current INSIGHTS_SECRET_KEY"
+    );
+    // The operator's answer, whatever the log format.
+    writeln!(
+        std::io::stdout().lock(),
+        "rotate-secret-key: {} secret(s) re-sealed, {} already under the current key, in {} organization(s); \
+         INSIGHTS_SECRET_KEY_PREVIOUS can now be removed",
+        done.resealed,
+        done.current,
+        done.organizations
+    )?;
+    Ok(())
 }

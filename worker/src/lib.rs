@@ -100,7 +100,7 @@ impl Worker {
         );
         Ok(Self {
             state: WorkerState {
-                secrets: SecretBox::new(config.general.secret_key_bytes()),
+                secrets: config.general.secrets(),
                 config: Arc::new(config),
                 db,
                 mailer,

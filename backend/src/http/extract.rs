@@ -262,8 +262,9 @@ where
     }
 }
 
-/// The client's IP: the socket peer, or — when configured to trust a proxy — the last `X-Forwarded-For`
-/// entry, the address the proxy itself saw (entries before it are whatever the client sent, so spoofable).
+/// The client's IP: the socket peer, or — behind trusted proxies (`INSIGHTS_TRUSTED_PROXY_HOPS`,
+/// `INSIGHTS_TRUSTED_PROXIES`) — the address the outermost of them saw, from every `X-Forwarded-For` line
+/// ([`insights_core::config::TrustedProxies::client_ip`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
@@ -275,22 +276,22 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        if state.config.auth.trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
-            return Ok(ClientIp(Some(ip)));
-        }
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientIp(None));
+        };
+        // A line that is not text counts as a malformed entry, which ends the walk where it stands.
+        let lines = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().unwrap_or("?"));
+        Ok(ClientIp(Some(
+            state
+                .config
+                .auth
+                .trusted_proxies
+                .client_ip(peer.ip(), lines),
+        )))
     }
 }
 

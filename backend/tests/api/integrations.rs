@@ -149,7 +149,7 @@ async fn connecting_pagerduty_checks_the_token_stores_it_encrypted_and_queues_th
             .windows(PD_TOKEN.len())
             .any(|w| w == PD_TOKEN.as_bytes())
     );
-    let opened = insights_core::sync::open_credential(&e.app.state.secrets, &sealed).unwrap();
+    let opened = insights_core::sync::open_credential(&e.app.state.secrets, i.id, &sealed).unwrap();
     assert_eq!(opened.expose_secret(), PD_TOKEN);
 
     // The job, the audit entry, and the list (readable by every member).

@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod binary;
+mod client_ip;
 mod incidents;
 mod integrations;
 mod invitations;
@@ -10,3 +11,4 @@ mod isolation;
 mod members;
 mod operations;
 mod orgs;
+mod secrets;

@@ -38,7 +38,7 @@ async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::spawn(&[]).await;
     app.request(Method::GET, "/health/live", None, None).await;
     app.request(Method::GET, "/api/v1/me", None, None).await;
-    let r = app.request(Method::GET, "/metrics", None, None).await;
+    let r = app.metrics().await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
         r.text
@@ -144,7 +144,6 @@ async fn the_openapi_description_covers_every_route_with_error_bodies() {
         "/api/v1/openapi.json",
         "/health/live",
         "/health/ready",
-        "/metrics",
     ] {
         assert!(
             paths.contains_key(p),
@@ -260,4 +259,28 @@ async fn the_web_app_is_served_with_cached_assets_and_a_fallback_for_client_rout
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.error_code(), "not_found");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_the_internal_address_and_not_on_the_public_one() {
+    let app = TestApp::spawn(&[]).await;
+    for path in ["/metrics", "/metrics/jobs"] {
+        let public = app.request(Method::GET, path, None, None).await;
+        assert_eq!(public.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(public.error_code(), "not_found", "{path}");
+        assert!(!public.text.contains("http_requests_total"));
+    }
+    assert_ne!(app.metrics_addr.port(), app.addr.port());
+    let internal = app.metrics().await;
+    assert_eq!(internal.status, StatusCode::OK);
+    assert!(
+        internal.text.contains("http_requests_total"),
+        "{}",
+        internal.text
+    );
+    // The public description does not offer it either.
+    let doc = app
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert!(doc.body["paths"].get("/metrics").is_none());
 }

@@ -2,7 +2,7 @@
 //! database — pool, tenant transactions, one repository per table, embedded migrations ([`db`]) — the producer
 //! side of background jobs ([`jobs`]), logging and process signals ([`telemetry`]), and the integration
 //! service that starts syncs, seals credentials and builds connectors ([`sync`]), and the domain rules that
-//! span tables ([`orgs`], [`invitations`]).
+//! span tables ([`orgs`], [`invitations`]), and the rotation of the key of secrets at rest ([`secrets`]).
 
 pub mod config;
 pub mod crypto;
@@ -10,6 +10,7 @@ pub mod db;
 pub mod invitations;
 pub mod jobs;
 pub mod orgs;
+pub mod secrets;
 pub mod sync;
 pub mod telemetry;
 

@@ -5,13 +5,14 @@
 
 use crate::config::SourcesConfig;
 use crate::crypto::SecretBox;
+use crate::crypto::columns::INTEGRATION_CREDENTIALS;
 use crate::db::integrations::{self, IntegrationRow};
 use crate::db::{DbError, DbResult, OrgTx, job_runs};
 use crate::jobs::{JobQueue, Pending, SyncIntegration};
 use chrono::{DateTime, Duration, Utc};
 use insights_ingest::connector::{Connector, Cursor};
-use insights_types::JobRunId;
 use insights_types::api::SyncMode;
+use insights_types::{IntegrationId, JobRunId};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -113,19 +114,23 @@ struct StoredCredential {
     secret: String,
 }
 
-/// Seals a credential for storage.
+/// Seals a credential for storage in its integration's row.
 #[must_use]
-pub fn seal_credential(secrets: &SecretBox, secret: &str) -> Vec<u8> {
+pub fn seal_credential(secrets: &SecretBox, integration: IntegrationId, secret: &str) -> Vec<u8> {
     let json = serde_json::to_vec(&StoredCredential {
         secret: secret.to_owned(),
     })
     .expect("credential serializes");
-    secrets.seal(&json)
+    secrets.seal(&INTEGRATION_CREDENTIALS.row(integration), &json)
 }
 
-/// Opens a stored credential.
-pub fn open_credential(secrets: &SecretBox, sealed: &[u8]) -> anyhow::Result<SecretString> {
-    let plain = secrets.open(sealed)?;
+/// Opens the stored credential of an integration.
+pub fn open_credential(
+    secrets: &SecretBox,
+    integration: IntegrationId,
+    sealed: &[u8],
+) -> anyhow::Result<SecretString> {
+    let plain = secrets.open(&INTEGRATION_CREDENTIALS.row(integration), sealed)?;
     let stored: StoredCredential = serde_json::from_slice(&plain)?;
     Ok(stored.secret.into())
 }
@@ -138,7 +143,7 @@ pub fn connector(
 ) -> anyhow::Result<Connector> {
     Ok(Connector::new(
         row.kind(),
-        open_credential(secrets, &row.credentials)?,
+        open_credential(secrets, row.id(), &row.credentials)?,
         row.region(),
         &row.options(),
         &sources.endpoints(),

@@ -53,6 +53,7 @@ pub async fn test_env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
         ("DATABASE_URL".into(), database),
         ("REDIS_URL".into(), redis_url()),
         ("INSIGHTS_BIND".into(), "127.0.0.1:0".into()),
+        ("INSIGHTS_METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ("INSIGHTS_PUBLIC_URL".into(), "http://localhost:8080".into()),
         (
             "INSIGHTS_REDIS_PREFIX".into(),
@@ -108,6 +109,8 @@ const JOB_WAIT: Duration = Duration::from_secs(60);
 /// ([`TestApp::allow_pending_jobs`]).
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The internal address that serves `/metrics`.
+    pub metrics_addr: SocketAddr,
     pub base: String,
     pub config: Config,
     pub state: insights_api::state::AppState,
@@ -241,6 +244,7 @@ impl TestApp {
     pub async fn spawn_with(config: Config) -> TestApp {
         let app = App::build(config.clone()).await.expect("app builds");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {
@@ -248,6 +252,7 @@ impl TestApp {
         }));
         TestApp {
             addr,
+            metrics_addr,
             base: format!("http://{addr}"),
             config,
             database: database::claim(state.db.pool()),
@@ -355,6 +360,15 @@ impl TestApp {
     }
 
     /// Sends a prepared request (for raw bodies and custom headers).
+    /// `GET /metrics` on the internal metrics address.
+    pub async fn metrics(&self) -> TestResponse {
+        self.send(
+            self.client
+                .get(format!("http://{}/metrics", self.metrics_addr)),
+        )
+        .await
+    }
+
     pub async fn send(&self, req: reqwest::RequestBuilder) -> TestResponse {
         let resp = req.send().await.expect("request sent");
         let status = resp.status();

@@ -5,6 +5,7 @@ use super::{Outcome, tracked};
 use crate::WorkerState;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
+use insights_core::crypto::columns::INVITATION_TOKEN;
 use insights_core::db::{invitations, orgs};
 use insights_core::jobs::{Job, SendInvitationEmail};
 use lettre::message::{Mailbox, header::ContentType};
@@ -37,7 +38,8 @@ pub async fn run(job: SendInvitationEmail, state: Data<WorkerState>) -> Result<(
             let org = orgs::get(&mut db).await?;
             db.commit().await?;
             let token =
-                String::from_utf8(state.secrets.open(&sealed)?).context("token is not UTF-8")?;
+                String::from_utf8(state.secrets.open(&INVITATION_TOKEN.row(invitation_id), &sealed)?)
+                    .context("token is not UTF-8")?;
             let link = state.config.public_url.link(&format!("join?token={token}"));
             let inviter = inv
                 .inviter()

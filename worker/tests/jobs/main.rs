@@ -45,7 +45,11 @@ async fn record_unpushed_invitation(
         email,
         role: Role::Member,
         token_hash: &crypto::token_hash(&token),
-        token_ciphertext: Some(app.state.secrets.seal(token.as_bytes())),
+        token_ciphertext: Some(
+            app.state
+                .secrets
+                .seal(&crypto::columns::INVITATION_TOKEN.row(id), token.as_bytes()),
+        ),
         invited_by: owner.user_id,
         expires_at: chrono::Utc::now() + chrono::Duration::days(7),
         delivery_job_id: Some(job),
@@ -168,9 +172,7 @@ async fn a_job_that_keeps_failing_ends_failed_with_its_error_visible() {
         .json();
     assert_eq!(failed.items.len(), 1);
     // And counted in the metrics.
-    let m = app
-        .request(reqwest::Method::GET, "/metrics", None, None)
-        .await;
+    let m = app.metrics().await;
     assert!(
         m.text
             .contains(r#"jobs{kind="send_invitation_email",state="failed"}"#),

@@ -6,6 +6,7 @@ use crate::http::{ClientIp, Json, OrgMember};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use insights_core::crypto::columns::INTEGRATION_WEBHOOK_SECRET;
 use insights_core::crypto::random_token;
 use insights_core::db::audit::AuditEntry;
 use insights_core::db::integrations::{self, NewIntegration};
@@ -50,12 +51,14 @@ pub(super) async fn create_integration(
             kind: c.kind,
             name: c.name.as_str(),
             region: c.region,
-            credentials: sync::seal_credential(&state.secrets, c.secret.expose()),
+            credentials: sync::seal_credential(&state.secrets, id, c.secret.expose()),
             options: &options,
             sync_interval_minutes: c.interval,
-            webhook_secret: webhook_secret
-                .as_ref()
-                .map(|s| state.secrets.seal(s.as_bytes())),
+            webhook_secret: webhook_secret.as_ref().map(|s| {
+                state
+                    .secrets
+                    .seal(&INTEGRATION_WEBHOOK_SECRET.row(id), s.as_bytes())
+            }),
             created_by: member.user_id,
         },
     )

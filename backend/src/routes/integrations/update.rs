@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember, Path};
 use crate::state::AppState;
 use axum::extract::State;
+use insights_core::crypto::columns::INTEGRATION_WEBHOOK_SECRET;
 use insights_core::db::audit::AuditEntry;
 use insights_core::db::integrations::{self, Changes};
 use insights_core::{db, sync};
@@ -39,7 +40,7 @@ pub(super) async fn update_integration(
     if secret.is_some() || patch.region.is_some() {
         let credential = match &secret {
             Some(s) => s.expose().to_owned().into(),
-            None => sync::open_credential(&state.secrets, &row.credentials)
+            None => sync::open_credential(&state.secrets, id, &row.credentials)
                 .map_err(ApiError::Internal)?,
         };
         let connector = checking_connector(
@@ -62,14 +63,16 @@ pub(super) async fn update_integration(
             name: name.as_ref().map(Name::as_str),
             credentials: secret
                 .as_ref()
-                .map(|s| sync::seal_credential(&state.secrets, s.expose())),
+                .map(|s| sync::seal_credential(&state.secrets, id, s.expose())),
             region: patch.region,
             options: options_json.as_ref(),
             sync_interval_minutes: interval,
             paused: patch.paused,
-            webhook_secret: webhook_secret
-                .as_ref()
-                .map(|s| state.secrets.seal(s.expose().as_bytes())),
+            webhook_secret: webhook_secret.as_ref().map(|s| {
+                state
+                    .secrets
+                    .seal(&INTEGRATION_WEBHOOK_SECRET.row(id), s.expose().as_bytes())
+            }),
         },
     )
     .await?;

@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember, Path};
 use crate::state::AppState;
 use axum::extract::State;
+use insights_core::crypto::columns::INTEGRATION_WEBHOOK_SECRET;
 use insights_core::crypto::random_token;
 use insights_core::db::audit::AuditEntry;
 use insights_core::db::integrations::{self, Changes};
@@ -59,7 +60,11 @@ async fn keep_webhook_secret(
         &mut db,
         id,
         Changes {
-            webhook_secret: Some(state.secrets.seal(secret.as_bytes())),
+            webhook_secret: Some(
+                state
+                    .secrets
+                    .seal(&INTEGRATION_WEBHOOK_SECRET.row(id), secret.as_bytes()),
+            ),
             ..Changes::default()
         },
     )
@@ -89,7 +94,7 @@ pub(super) async fn subscribe_webhook(
     let connector = checking_connector(
         &state,
         row.kind(),
-        sync::open_credential(&state.secrets, &row.credentials).map_err(ApiError::Internal)?,
+        sync::open_credential(&state.secrets, id, &row.credentials).map_err(ApiError::Internal)?,
         row.region(),
         &row.options(),
     )?;

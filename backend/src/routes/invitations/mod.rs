@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
+use insights_core::crypto::columns::INVITATION_TOKEN;
 use insights_core::crypto::{random_token, token_hash};
 use insights_core::db::audit::AuditEntry;
 use insights_core::db::invitations::{InvitationRow, NewInvitation};
@@ -102,9 +103,11 @@ async fn create_invitation(
             email: email.as_str(),
             role: body.role,
             token_hash: &token_hash(&token),
-            token_ciphertext: delivery_job
-                .as_ref()
-                .map(|_| state.secrets.seal(token.as_bytes())),
+            token_ciphertext: delivery_job.as_ref().map(|_| {
+                state
+                    .secrets
+                    .seal(&INVITATION_TOKEN.row(id), token.as_bytes())
+            }),
             invited_by: member.user_id,
             expires_at: Utc::now() + state.config.auth.invitation_ttl,
             delivery_job_id: delivery_job.as_ref().map(Pending::job_run_id),

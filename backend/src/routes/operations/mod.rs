@@ -1,4 +1,5 @@
-//! Operations: liveness, readiness (PostgreSQL and Redis) and Prometheus metrics.
+//! Operations: liveness and readiness (PostgreSQL and Redis) on the public router, and Prometheus metrics,
+//! served only on the internal metrics address (`INSIGHTS_METRICS_ADDR`, see [`metrics_router`]).
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -13,7 +14,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(live))
         .routes(routes!(ready))
-        .routes(routes!(metrics))
+}
+
+/// What the internal metrics address serves: `/metrics` only.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(state)
 }
 
 /// The process is up (no dependency is checked).
@@ -68,8 +75,6 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthO
 }
 
 /// Prometheus metrics: HTTP requests by route and status, latencies, background jobs by kind and state.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(mut conn) = state.db.pool().acquire().await
         && let Ok(counts) = db::job_runs::counts(&mut conn).await

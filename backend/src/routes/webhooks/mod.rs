@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
+use insights_core::crypto::columns::INTEGRATION_WEBHOOK_SECRET;
 use insights_core::db::{self, integrations};
 use insights_core::jobs::ProcessWebhook;
 use insights_ingest::connector::authenticate_webhook;
@@ -66,7 +67,7 @@ async fn receive_webhook(
     let secret = match sealed {
         Some(s) => state
             .secrets
-            .open(&s)
+            .open(&INTEGRATION_WEBHOOK_SECRET.row(id), &s)
             .map_err(|e| ApiError::Internal(e.into()))?,
         None => {
             return Err(ApiError::Unauthorized {

@@ -2,6 +2,8 @@
 
 use super::ConfigError;
 use super::env::Env;
+use super::proxies::TrustedProxies;
+use super::strength::weak_secret_reason;
 use super::vars;
 use secrecy::SecretString;
 use std::time::Duration;
@@ -18,15 +20,15 @@ pub struct AuthConfig {
     pub rate_limit_per_ip: u32,
     /// Failed logins (and sign-ups) allowed per account per minute.
     pub rate_limit_per_account: u32,
-    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// The proxies in front of the API, which say where the client address comes from.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AuthConfig {
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let jwt_secret = env.required(vars::JWT_SECRET)?;
-        if jwt_secret.len() < 32 {
-            return Err(vars::JWT_SECRET.err("must be at least 32 characters"));
+        if let Some(reason) = weak_secret_reason(&jwt_secret) {
+            return Err(vars::JWT_SECRET.err(reason));
         }
         Ok(AuthConfig {
             jwt_secret: jwt_secret.into(),
@@ -35,7 +37,7 @@ impl AuthConfig {
             invitation_ttl: env.secs(vars::INVITATION_TTL_SECS, 7 * 24 * 3600)?,
             rate_limit_per_ip: env.positive(vars::AUTH_RATE_LIMIT_PER_IP, 30)?,
             rate_limit_per_account: env.positive(vars::AUTH_RATE_LIMIT_PER_ACCOUNT, 10)?,
-            trust_forwarded_for: env.parse(vars::TRUST_FORWARDED_FOR, false)?,
+            trusted_proxies: TrustedProxies::from_env(env)?,
         })
     }
 }

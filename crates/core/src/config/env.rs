@@ -2,6 +2,7 @@
 //! error messages behave the same in every section.
 
 use super::ConfigError;
+use super::strength;
 use std::time::Duration;
 use url::Url;
 
@@ -56,7 +57,19 @@ impl<'a> Env<'a> {
 
     /// The variable's value, or `None` when unset or blank; a secret falls back to its `_FILE` variant
     /// (whose content is trimmed).
+    /// A secret that still holds an example placeholder (`CHANGE-ME`, see [`strength::is_example`]) is
+    /// refused.
     pub fn value(&self, var: Var) -> Result<Option<String>, ConfigError> {
+        let value = self.raw_value(var)?;
+        if var.file && value.as_deref().is_some_and(strength::is_example) {
+            return Err(var.err(
+                "holds the example value from k8s/secret.example.yaml: set a real secret (see docs/configuration.md)",
+            ));
+        }
+        Ok(value)
+    }
+
+    fn raw_value(&self, var: Var) -> Result<Option<String>, ConfigError> {
         let get = |k: &str| (self.lookup)(k).filter(|v| !v.trim().is_empty());
         if let Some(v) = get(var.name) {
             return Ok(Some(v));

@@ -13,6 +13,8 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     pub public_url: PublicUrl,
     pub web_dir: PathBuf,
+    /// The internal address that serves `/metrics` (never the public one).
+    pub metrics_bind: SocketAddr,
 }
 
 impl ServerConfig {
@@ -21,6 +23,7 @@ impl ServerConfig {
             bind: Self::bind(env)?,
             public_url: PublicUrl::from_env(env)?,
             web_dir: PathBuf::from(env.string(vars::WEB_DIR, "frontend/dist")?),
+            metrics_bind: env.parse(vars::METRICS_ADDR, ([127, 0, 0, 1], 9090).into())?,
         })
     }
 

@@ -6,6 +6,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+/// A secret as `openssl rand -base64 48` makes it.
+const JWT_SECRET: &str = "u3C1kQ9mZr8VxP0sLw7yTg2HbN5eJd4fAo6iRc+Mq/KtUvWzXl1YpSaEhGnFjBb9";
+
 fn base() -> HashMap<&'static str, String> {
     HashMap::from([
         ("DATABASE_URL", "postgres://u@127.0.0.1/db".to_owned()),
@@ -14,7 +17,7 @@ fn base() -> HashMap<&'static str, String> {
             "INSIGHTS_SECRET_KEY",
             base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
         ),
-        ("INSIGHTS_JWT_SECRET", "x".repeat(40)),
+        ("INSIGHTS_JWT_SECRET", JWT_SECRET.to_owned()),
     ])
 }
 
@@ -30,6 +33,7 @@ fn unknown(names: &[&str]) -> Vec<UnknownVariable> {
 fn defaults_fill_everything_not_required() {
     let c = load(&base()).unwrap();
     assert_eq!(c.server.bind, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.server.metrics_bind, "127.0.0.1:9090".parse().unwrap());
     assert_eq!(c.server.public_url.as_str(), "http://localhost:8080/");
     assert_eq!(c.general.log_format, LogFormat::Json);
     assert_eq!(c.database.role, "insights_app");
@@ -84,6 +88,7 @@ fn malformed_settings_are_named() {
         ("INSIGHTS_SECRET_KEY", "not base64!"),
         ("INSIGHTS_SECRET_KEY", "c2hvcnQ="),
         ("INSIGHTS_BIND", "localhost"),
+        ("INSIGHTS_METRICS_ADDR", "9090"),
         ("INSIGHTS_PUBLIC_URL", "ftp://x"),
         ("INSIGHTS_ACCESS_TOKEN_TTL_SECS", "-1"),
         ("INSIGHTS_LOG_FORMAT", "xml"),
@@ -119,16 +124,62 @@ fn malformed_settings_are_named() {
 }
 
 #[test]
+fn a_jwt_secret_with_less_than_256_bits_of_entropy_is_refused() {
+    for weak in [
+        "x".repeat(40),
+        "my-very-secret-jwt-signing-key-2024".to_owned(),
+        "0123456789abcdef".repeat(4),
+        base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 24]>()),
+    ] {
+        let mut vars = base();
+        vars.insert("INSIGHTS_JWT_SECRET", weak.clone());
+        let e = load(&vars).unwrap_err();
+        assert_eq!(e.name, "INSIGHTS_JWT_SECRET", "{weak}");
+        assert!(e.to_string().contains("openssl rand -base64 48"), "{e}");
+    }
+}
+
+#[test]
+fn the_example_secrets_of_k8s_are_refused_by_name() {
+    let example = include_str!("../../../../k8s/secret.example.yaml");
+    let mut seen = 0;
+    for line in example.lines() {
+        let line = line.trim_start_matches([' ', '#']);
+        let Some((name, value)) = line.split_once(": \"") else {
+            continue;
+        };
+        let Some(var) = SECTIONS
+            .iter()
+            .flat_map(|s| s.iter())
+            .find(|v| v.name == name)
+        else {
+            continue;
+        };
+        seen += 1;
+        let mut vars = base();
+        vars.insert(var.name, value.trim_end_matches('"').to_owned());
+        if var.name == "INSIGHTS_SMTP_URL" {
+            vars.insert("INSIGHTS_SMTP_FROM", "insights@example.com".into());
+        }
+        let e = load(&vars).unwrap_err();
+        assert_eq!(e.name, var.name);
+        assert!(e.to_string().contains("example value"), "{e}");
+    }
+    // DATABASE_URL, REDIS_URL, INSIGHTS_SECRET_KEY, INSIGHTS_JWT_SECRET, INSIGHTS_SMTP_URL.
+    assert_eq!(seen, 5);
+}
+
+#[test]
 fn secrets_can_come_from_files() {
     let dir = std::env::temp_dir().join(format!("insights-cfg-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("jwt");
-    std::fs::write(&path, format!("{}\n", "s".repeat(48))).unwrap();
+    std::fs::write(&path, format!("{JWT_SECRET}\n")).unwrap();
     let mut vars = base();
     vars.remove("INSIGHTS_JWT_SECRET");
     vars.insert("INSIGHTS_JWT_SECRET_FILE", path.display().to_string());
     let c = load(&vars).unwrap();
-    assert_eq!(c.auth.jwt_secret.expose_secret(), "s".repeat(48));
+    assert_eq!(c.auth.jwt_secret.expose_secret(), JWT_SECRET);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -136,7 +187,7 @@ fn secrets_can_come_from_files() {
 fn debug_output_hides_secrets() {
     let c = load(&base()).unwrap();
     let shown = format!("{c:?}");
-    assert!(!shown.contains(&"x".repeat(40)));
+    assert!(!shown.contains(JWT_SECRET));
     assert!(!shown.contains("postgres://u@"));
 }
 
@@ -174,13 +225,17 @@ fn valid_value(name: &str) -> String {
     match name {
         "DATABASE_URL" => "postgres://u@127.0.0.1/db".into(),
         "REDIS_URL" => "redis://127.0.0.1:6379".into(),
-        "INSIGHTS_SECRET_KEY" => base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
-        "INSIGHTS_JWT_SECRET" => "x".repeat(40),
+        "INSIGHTS_SECRET_KEY" | "INSIGHTS_SECRET_KEY_PREVIOUS" => {
+            base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+        }
+        "INSIGHTS_JWT_SECRET" => JWT_SECRET.into(),
         "INSIGHTS_SMTP_URL" => "smtp://localhost:25".into(),
         "INSIGHTS_SMTP_FROM" => "insights@example.com".into(),
         "INSIGHTS_BIND" => "127.0.0.1:8080".into(),
+        "INSIGHTS_METRICS_ADDR" => "0.0.0.0:9090".into(),
         "INSIGHTS_LOG_FORMAT" => "pretty".into(),
         "INSIGHTS_TRUST_FORWARDED_FOR" => "true".into(),
+        "INSIGHTS_TRUSTED_PROXIES" => "10.0.0.0/8".into(),
         n if n.ends_with("_URL") => "http://localhost:1".into(),
         n if n.ends_with("_DIR") || n.ends_with("_ROLE") || n.ends_with("_PREFIX") => "x".into(),
         _ => "7".into(),

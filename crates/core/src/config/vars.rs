@@ -5,12 +5,14 @@ use super::env::Var;
 
 // general
 pub const SECRET_KEY: Var = Var::secret("INSIGHTS_SECRET_KEY");
+pub const SECRET_KEY_PREVIOUS: Var = Var::secret("INSIGHTS_SECRET_KEY_PREVIOUS");
 pub const DATA_DIR: Var = Var::new("INSIGHTS_DATA_DIR");
 pub const LOG_FORMAT: Var = Var::new("INSIGHTS_LOG_FORMAT");
 // server
 pub const BIND: Var = Var::new("INSIGHTS_BIND");
 pub const PUBLIC_URL: Var = Var::new("INSIGHTS_PUBLIC_URL");
 pub const WEB_DIR: Var = Var::new("INSIGHTS_WEB_DIR");
+pub const METRICS_ADDR: Var = Var::new("INSIGHTS_METRICS_ADDR");
 // database
 pub const DATABASE_URL: Var = Var::secret("DATABASE_URL");
 pub const DATABASE_ROLE: Var = Var::new("INSIGHTS_DATABASE_ROLE");
@@ -30,6 +32,9 @@ pub const REFRESH_TOKEN_TTL_SECS: Var = Var::new("INSIGHTS_REFRESH_TOKEN_TTL_SEC
 pub const INVITATION_TTL_SECS: Var = Var::new("INSIGHTS_INVITATION_TTL_SECS");
 pub const AUTH_RATE_LIMIT_PER_IP: Var = Var::new("INSIGHTS_AUTH_RATE_LIMIT_PER_IP");
 pub const AUTH_RATE_LIMIT_PER_ACCOUNT: Var = Var::new("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT");
+pub const TRUSTED_PROXY_HOPS: Var = Var::new("INSIGHTS_TRUSTED_PROXY_HOPS");
+pub const TRUSTED_PROXIES: Var = Var::new("INSIGHTS_TRUSTED_PROXIES");
+/// Deprecated: `true` is `INSIGHTS_TRUSTED_PROXY_HOPS=1`.
 pub const TRUST_FORWARDED_FOR: Var = Var::new("INSIGHTS_TRUST_FORWARDED_FOR");
 // sources
 pub const PAGERDUTY_API_URL: Var = Var::new("INSIGHTS_PAGERDUTY_API_URL");
@@ -42,8 +47,8 @@ pub const SOURCE_TIMEOUT_SECS: Var = Var::new("INSIGHTS_SOURCE_TIMEOUT_SECS");
 pub const SMTP_URL: Var = Var::secret("INSIGHTS_SMTP_URL");
 pub const SMTP_FROM: Var = Var::new("INSIGHTS_SMTP_FROM");
 
-pub const GENERAL: &[Var] = &[SECRET_KEY, DATA_DIR, LOG_FORMAT];
-pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR];
+pub const GENERAL: &[Var] = &[SECRET_KEY, SECRET_KEY_PREVIOUS, DATA_DIR, LOG_FORMAT];
+pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR, METRICS_ADDR];
 pub const DATABASE: &[Var] = &[DATABASE_URL, DATABASE_ROLE, DATABASE_MAX_CONNECTIONS];
 pub const JOBS: &[Var] = &[
     REDIS_URL,
@@ -61,6 +66,8 @@ pub const AUTH: &[Var] = &[
     INVITATION_TTL_SECS,
     AUTH_RATE_LIMIT_PER_IP,
     AUTH_RATE_LIMIT_PER_ACCOUNT,
+    TRUSTED_PROXY_HOPS,
+    TRUSTED_PROXIES,
     TRUST_FORWARDED_FOR,
 ];
 pub const SOURCES: &[Var] = &[
