@@ -32,6 +32,9 @@ free_port() {
 # a summary, when a check failed or an operation could not be tested.
 run_fuzz() {
   local dir="$1" bin="$2" port db_url api_pid="" worker_pid="" status=0
+  local b; for b in insights-api insights-worker; do
+    [ -x "$bin/$b" ] || die "fuzz: $bin/$b not found (build it: cargo build --bin $b)"
+  done
   rm -rf "$dir"; mkdir -p "$dir"
   port="${FUZZ_API_PORT:-$(free_port)}"
   db_url="${DATABASE_URL%/*}/insights_fuzz"

@@ -17,6 +17,7 @@ import secrets
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 API = sys.argv[1].rstrip("/") + "/api/v1"
@@ -77,11 +78,16 @@ def login(who):
 
 
 def token_of(invitation):
-    """The invitation token from its accept URL (in the query or the fragment)."""
-    m = re.search(r"token=([^&#]+)", invitation.get("accept_url") or "")
-    if not m:
-        raise ApiError(f"no token in the invitation's accept_url: {invitation.get('accept_url')!r}")
-    return urllib.request.unquote(m.group(1))
+    """The invitation token from its accept URL: a `token=` parameter of the query or the fragment, or else the
+    whole fragment."""
+    url = urllib.parse.urlsplit(invitation.get("accept_url") or "")
+    for part in (url.fragment, url.query):
+        token = urllib.parse.parse_qs(part).get("token")
+        if token:
+            return token[0]
+    if url.fragment and "=" not in url.fragment:
+        return urllib.parse.unquote(url.fragment)
+    raise ApiError(f"no token in the invitation's accept_url: {invitation.get('accept_url')!r}")
 
 
 def invite(token, org, who, role):

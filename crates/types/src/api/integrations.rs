@@ -228,9 +228,10 @@ mod schemas {
     }
 
     impl ToSchema for IntegrationIn {
+        /// The kinds' bodies stay components too, under their names (without the tag).
         fn schemas(schemas: &mut Schemas) {
-            <PagerDutyIn as ToSchema>::schemas(schemas);
-            <OpsgenieIn as ToSchema>::schemas(schemas);
+            push_with_references::<PagerDutyIn>(schemas);
+            push_with_references::<OpsgenieIn>(schemas);
         }
     }
 
@@ -246,15 +247,15 @@ mod schemas {
 
     impl ToSchema for IntegrationOptions {
         fn schemas(schemas: &mut Schemas) {
-            for (name, schema) in [
-                (PagerDutyOptions::name(), PagerDutyOptions::schema()),
-                (OpsgenieOptions::name(), OpsgenieOptions::schema()),
-            ] {
-                schemas.push((name.into_owned(), schema));
-            }
-            <PagerDutyOptions as ToSchema>::schemas(schemas);
-            <OpsgenieOptions as ToSchema>::schemas(schemas);
+            push_with_references::<PagerDutyOptions>(schemas);
+            push_with_references::<OpsgenieOptions>(schemas);
         }
+    }
+
+    /// A component and the ones it refers to, as a derived `ToSchema` registers its fields' types.
+    fn push_with_references<T: ToSchema>(schemas: &mut Schemas) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
     }
 }
 
