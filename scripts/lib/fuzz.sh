@@ -6,18 +6,9 @@
 
 SCHEMATHESIS_VERSION=4.32.5
 
-# ensure_schemathesis — schemathesis (PyPI) installed once into a venv in the tools cache; sets SCHEMATHESIS.
+# ensure_schemathesis — schemathesis (PyPI), installed once into the tools cache; sets SCHEMATHESIS.
 ensure_schemathesis() {
-  local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}" venv
-  venv="$tools/schemathesis"
-  SCHEMATHESIS="$venv/bin/schemathesis"
-  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ] || [ ! -x "$SCHEMATHESIS" ]; then
-    log "installing schemathesis==$SCHEMATHESIS_VERSION from PyPI into $venv (once)"
-    rm -rf "$venv"
-    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: install python3-venv)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-    echo "$SCHEMATHESIS_VERSION" > "$venv/.version"
-  fi
+  ensure_pypi_tool SCHEMATHESIS schemathesis "$SCHEMATHESIS_VERSION"
 }
 
 # free_port — a TCP port on loopback that nothing listens on now.
