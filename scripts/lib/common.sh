@@ -137,19 +137,25 @@ ensure_prism() {
 
 OPENAPI_VALIDATOR_VERSION=0.9.0
 
-# ensure_openapi_validator — openapi-spec-validator (PyPI), which checks this API's own OpenAPI description
-# against the OpenAPI 3.1 schema and resolves every $ref; installed once into a venv in the tools cache.
-ensure_openapi_validator() {
-  local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}" venv
-  venv="$tools/openapi-spec-validator"
-  OPENAPI_VALIDATOR="$venv/bin/openapi-spec-validator"
-  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$OPENAPI_VALIDATOR_VERSION" ] || [ ! -x "$OPENAPI_VALIDATOR" ]; then
-    log "installing openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION from PyPI into $venv (once)"
+# ensure_pypi_tool VAR PACKAGE VERSION — PACKAGE==VERSION from PyPI, installed once into a venv of its own in
+# the tools cache; sets VAR to its command (the one named like the package).
+ensure_pypi_tool() {
+  local var="$1" package="$2" version="$3" tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}"
+  local venv="$tools/$package"
+  printf -v "$var" '%s' "$venv/bin/$package"
+  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$version" ] || [ ! -x "$venv/bin/$package" ]; then
+    log "installing $package==$version from PyPI into $venv (once)"
     rm -rf "$venv"
     python3 -m venv "$venv" || die "python3 -m venv failed (Debian: install python3-venv)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
-    echo "$OPENAPI_VALIDATOR_VERSION" > "$venv/.version"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version"
+    echo "$version" > "$venv/.version"
   fi
+}
+
+# ensure_openapi_validator — openapi-spec-validator, which checks this API's own OpenAPI description against
+# the OpenAPI 3.1 schema and resolves every $ref; sets OPENAPI_VALIDATOR.
+ensure_openapi_validator() {
+  ensure_pypi_tool OPENAPI_VALIDATOR openapi-spec-validator "$OPENAPI_VALIDATOR_VERSION"
 }
 
 # start_prism DIR NAME PORT SPEC — serves SPEC's examples on 127.0.0.1:PORT in the background (pid in

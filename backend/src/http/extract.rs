@@ -49,13 +49,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 /// Parses a JSON body, naming the offending field on a type error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, then shape: a well-formed body of the wrong shape is a 422 that names the field.
+    parse_json_value("", parse_json_syntax(bytes)?).map_err(|e| ApiError::Validation(vec![e]))
+}
+
+/// Parses a body's JSON syntax (400 when it is not JSON). A NUL character (`\u0000`) in any string or key is
+/// refused the same way: PostgreSQL stores none, in text or in jsonb.
+pub fn parse_json_syntax(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
             "malformed_json",
             format!("The body is not valid JSON: {e}."),
         )
     })?;
-    parse_json_value("", value).map_err(|e| ApiError::Validation(vec![e]))
+    if holds_nul(&value) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "The body holds a NUL character (\\u0000), which is not accepted.",
+        ));
+    }
+    Ok(value)
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 /// Deserializes a JSON value found at `prefix` (empty for a whole body), naming the offending field (under

@@ -5,4 +5,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 
-pub use extract::{AuthUser, ClientIp, Json, ListQuery, OrgMember, Path, Query, parse_json_value};
+pub use extract::{
+    AuthUser, ClientIp, Json, ListQuery, OrgMember, Path, Query, parse_json_syntax,
+    parse_json_value,
+};

@@ -594,6 +594,32 @@ fn sign(secret: &str, body: &[u8]) -> String {
     format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Found by the fuzz step (scripts/fuzz): PostgreSQL's jsonb stores no NUL character, and such a delivery was a
+/// 500 that the source would retry.
+#[tokio::test]
+async fn a_webhook_holding_a_nul_character_is_refused_with_400_and_stores_nothing() {
+    let e = env().await;
+    let (s, org) = e.app.signup("o@example.com", "Acme").await;
+    let i = connect(
+        &e.app,
+        &s,
+        org,
+        json!({ "kind": "opsgenie", "name": "Opsgenie", "credentials": { "api_key": OG_KEY }, "region": "eu" }),
+    )
+    .await;
+    let req = e
+        .app
+        .raw(Method::POST, &format!("/hooks/opsgenie/{}", i.id))
+        .header("x-insights-webhook-secret", i.webhook.secret.unwrap())
+        .header("content-type", "application/json")
+        .body(r#"{"action":"Create","alert":{"alertId":"a1","message":"Disk\u0000full"}}"#);
+    let r = e.app.send(req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.error_code(), "malformed_json");
+    // The import the connection queued is not what this test is about.
+    e.app.allow_pending_jobs();
+}
+
 #[tokio::test]
 async fn pagerduty_webhooks_are_verified_deduplicated_and_queued() {
     let mut e = env().await;

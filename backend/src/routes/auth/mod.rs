@@ -241,7 +241,8 @@ async fn signup(
 
 /// Log in with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
-    responses((status = 200, description = "Logged in; the refresh token is in the `insights_refresh` cookie", body = AuthOut)))]
+    responses((status = 200, description = "Logged in; the refresh token is in the `insights_refresh` cookie", body = AuthOut),
+              (status = 401, description = "Wrong email or password", body = insights_types::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -316,7 +317,8 @@ async fn login(
 /// Exchange the refresh cookie for a new access token; the cookie is rotated. Presenting a refresh token that
 /// was already used revokes every token of its login session.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth",
-    responses((status = 200, description = "A new access token; the cookie is rotated", body = TokenOut)))]
+    responses((status = 200, description = "A new access token; the cookie is rotated", body = TokenOut),
+              (status = 401, description = "No valid refresh cookie: the session has ended", body = insights_types::ErrorBody)))]
 async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let unauthorized = |code: &'static str, message: &str| {
         let mut resp = ApiError::Unauthorized {

@@ -64,7 +64,8 @@ const COLUMNS: [&str; 20] = [
 /// Export every incident matching the filters (the list's), oldest first, as CSV or JSON lines.
 #[utoipa::path(get, path = "/orgs/{org_id}/incidents/export", tag = "incidents", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), FilterQuery, FormatQuery),
-    responses((status = 200, description = "`text/csv` or `application/x-ndjson`, as a download", content_type = "text/csv")))]
+    responses((status = 200, description = "`text/csv` or `application/x-ndjson`, as a download",
+        content((String = "text/csv"), (String = "application/x-ndjson")))))]
 pub async fn export_incidents(
     State(state): State<AppState>,
     member: OrgMember,

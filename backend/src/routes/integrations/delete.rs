@@ -31,7 +31,8 @@ pub(super) enum DataChoice {
 /// also deletes every incident it imported, in the background (202 with the job). Syncs stop either way.
 #[utoipa::path(delete, path = "/orgs/{org_id}/integrations/{integration_id}", tag = "integrations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path), DeleteQuery),
-    responses((status = 204, description = "Removed; incidents kept"), (status = 202, description = "Being deleted with its incidents", body = JobRunOut)))]
+    responses((status = 204, description = "Removed; incidents kept"), (status = 202, description = "Being deleted with its incidents", body = JobRunOut),
+              (status = 409, description = "Already being deleted", body = insights_types::ErrorBody)))]
 pub(super) async fn delete_integration(
     State(state): State<AppState>,
     member: OrgMember,

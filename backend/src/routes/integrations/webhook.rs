@@ -83,6 +83,7 @@ async fn keep_webhook_secret(
 #[utoipa::path(post, path = "/orgs/{org_id}/integrations/{integration_id}/webhook-subscription", tag = "integrations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path)),
     responses((status = 200, body = IntegrationOut), (status = 409, description = "An Opsgenie integration", body = insights_types::ErrorBody),
+              (status = 422, description = "PagerDuty refused the subscription; `details.fields` says why", body = insights_types::ErrorBody),
               (status = 502, description = "PagerDuty could not be reached", body = insights_types::ErrorBody)))]
 pub(super) async fn subscribe_webhook(
     State(state): State<AppState>,

@@ -62,7 +62,8 @@ async fn invitation_out(
 /// Invite someone by email. A new invitation to the same email replaces a pending one.
 #[utoipa::path(post, path = "/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path)), request_body = InvitationIn,
-    responses((status = 201, description = "Created; `accept_url` holds the token and is shown only now", body = InvitationOut)))]
+    responses((status = 201, description = "Created; `accept_url` holds the token and is shown only now", body = InvitationOut),
+              (status = 409, description = "Already a member", body = insights_types::ErrorBody)))]
 async fn create_invitation(
     State(state): State<AppState>,
     member: OrgMember,
@@ -189,7 +190,8 @@ async fn org_of(state: &AppState, token: &str) -> Result<(OrgId, Vec<u8>), ApiEr
 
 /// Accept an invitation as the signed-in user (whose email must be the invited one).
 #[utoipa::path(post, path = "/invitations/accept", tag = "invitations", security(("bearer" = [])),
-    request_body = InvitationTokenIn, responses((status = 200, description = "Joined; your memberships", body = MeOut)))]
+    request_body = InvitationTokenIn, responses((status = 200, description = "Joined; your memberships", body = MeOut),
+                                                (status = 404, description = "No invitation has this token", body = insights_types::ErrorBody)))]
 async fn accept_invitation(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -224,7 +226,8 @@ async fn accept_invitation(
 /// What an invitation link leads to (organization, email, role), for anyone holding the token. Used invitations,
 /// revoked ones and expired ones answer 409 with a code saying which.
 #[utoipa::path(post, path = "/invitations/lookup", tag = "invitations", request_body = InvitationTokenIn,
-    responses((status = 200, body = InvitationPreviewOut)))]
+    responses((status = 200, body = InvitationPreviewOut),
+              (status = 404, description = "No invitation has this token", body = insights_types::ErrorBody)))]
 async fn lookup_invitation(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -5,7 +5,7 @@
 //! applies versions newer than what it holds).
 
 use crate::error::ApiError;
-use crate::http::Path;
+use crate::http::{Path, parse_json_syntax};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -43,7 +43,7 @@ struct WebhookAck {
     params(("source" = String, Path, description = "`pagerduty` or `opsgenie`"), ("integration_id" = IntegrationId, Path)),
     request_body(content = Object, description = "The source's webhook payload, as it sends it"),
     responses((status = 202, body = WebhookAck), (status = 200, description = "A redelivery", body = WebhookAck),
-              (status = 400, description = "Not JSON", body = insights_types::ErrorBody),
+              (status = 400, description = "Not JSON (or holds a NUL character)", body = insights_types::ErrorBody),
               (status = 401, description = "Not authenticated", body = insights_types::ErrorBody),
               (status = 404, description = "No such integration", body = insights_types::ErrorBody),
               (status = 413, description = "Body over 256 KiB", body = insights_types::ErrorBody)))]
@@ -80,12 +80,7 @@ async fn receive_webhook(
         code: "bad_signature",
         message: e.to_string(),
     })?;
-    let payload: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(
-            "malformed_json",
-            format!("The body is not valid JSON: {e}."),
-        )
-    })?;
+    let payload = parse_json_syntax(&body)?;
     let event_type = payload
         .pointer("/event/event_type")
         .or_else(|| payload.get("action"))

@@ -146,7 +146,6 @@ pub struct OpsgenieOptions {
 
 /// `POST /api/v1/orgs/{org_id}/integrations`: connect a tool. The credential is checked with one call first.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IntegrationIn {
     Pagerduty(PagerDutyIn),
@@ -184,11 +183,80 @@ pub struct OpsgenieIn {
 
 /// Options of either kind, as stored and shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(untagged)]
 pub enum IntegrationOptions {
     Pagerduty(PagerDutyOptions),
     Opsgenie(OpsgenieOptions),
+}
+
+/// The schemas of the two enums above, written by hand because the derived ones describe no body the API takes
+/// or gives: `IntegrationIn` would be `allOf` a struct whose `additionalProperties: false` forbids `kind`, and
+/// `IntegrationOptions` a `oneOf` that the default options (`{}`, valid for both kinds) break.
+#[cfg(feature = "openapi")]
+mod schemas {
+    use super::*;
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{Ref, RefOr};
+
+    type Schemas = Vec<(String, RefOr<Schema>)>;
+
+    /// A kind's body with its `"kind"` tag as one more required property.
+    fn tagged(kind: IntegrationKind, body: RefOr<Schema>) -> Schema {
+        let RefOr::T(Schema::Object(mut object)) = body else {
+            unreachable!("a struct's schema is an object")
+        };
+        let tag = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([kind.as_str()]));
+        object.properties.insert("kind".into(), tag.into());
+        object.required.insert(0, "kind".into());
+        Schema::Object(object)
+    }
+
+    impl PartialSchema for IntegrationIn {
+        fn schema() -> RefOr<Schema> {
+            OneOfBuilder::new()
+                .item(tagged(IntegrationKind::Pagerduty, PagerDutyIn::schema()))
+                .item(tagged(IntegrationKind::Opsgenie, OpsgenieIn::schema()))
+                .description(Some(
+                    "`POST /api/v1/orgs/{org_id}/integrations`: connect a tool. The credential is checked with \
+                     one call first.",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for IntegrationIn {
+        /// The kinds' bodies stay components too, under their names (without the tag).
+        fn schemas(schemas: &mut Schemas) {
+            push_with_references::<PagerDutyIn>(schemas);
+            push_with_references::<OpsgenieIn>(schemas);
+        }
+    }
+
+    impl PartialSchema for IntegrationOptions {
+        fn schema() -> RefOr<Schema> {
+            AnyOfBuilder::new()
+                .item(Ref::from_schema_name(PagerDutyOptions::name()))
+                .item(Ref::from_schema_name(OpsgenieOptions::name()))
+                .description(Some("Options of either kind, as stored and shown."))
+                .into()
+        }
+    }
+
+    impl ToSchema for IntegrationOptions {
+        fn schemas(schemas: &mut Schemas) {
+            push_with_references::<PagerDutyOptions>(schemas);
+            push_with_references::<OpsgenieOptions>(schemas);
+        }
+    }
+
+    /// A component and the ones it refers to, as a derived `ToSchema` registers its fields' types.
+    fn push_with_references<T: ToSchema>(schemas: &mut Schemas) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 /// `PATCH /api/v1/orgs/{org_id}/integrations/{integration_id}`: every field optional. A new credential is
