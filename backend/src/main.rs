@@ -1,5 +1,7 @@
 //! `insights-api`: serves the HTTP API and the web app. `insights-api migrate` applies the database
-//! migrations and exits; `insights-api openapi` prints the OpenAPI description (no configuration needed).
+//! migrations and exits; `insights-api openapi` prints the OpenAPI description (no configuration needed);
+//! `insights-api reset-link <email>` prints a password reset link for that account (for servers that send no
+//! email: the administrator hands it over).
 
 use insights_api::App;
 use insights_core::config::{self, ApiConfig};
@@ -32,13 +34,14 @@ async fn main() {
         Some("migrate") => db::migrate(&config.database.url)
             .await
             .map(|()| tracing::info!("migrations applied")),
+        Some("reset-link") => reset_link(&config).await,
         None | Some("serve") => match App::build(config).await {
             Ok(app) => app.run().await,
             Err(e) => Err(e),
         },
         Some(other) => {
             eprintln!(
-                "insights-api: unknown command {other:?}; use `insights-api` (serve), `insights-api migrate` or `insights-api openapi`"
+                "insights-api: unknown command {other:?}; use `insights-api` (serve), `insights-api migrate`, `insights-api reset-link <email>` or `insights-api openapi`"
             );
             std::process::exit(2);
         }
@@ -48,4 +51,22 @@ async fn main() {
         eprintln!("insights-api: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// `insights-api reset-link <email>`: prints the link on stdout (nothing else), so it can be piped.
+async fn reset_link(config: &ApiConfig) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let email = std::env::args()
+        .nth(2)
+        .context("usage: insights-api reset-link <email>")?;
+    let db = db::Db::connect_lazy(&config.database.url, &config.database.role, 1)?;
+    let link = insights_core::accounts::reset_link(
+        &db,
+        &config.server.public_url,
+        &email,
+        config.auth.password_reset_ttl,
+    )
+    .await?;
+    println!("{link}");
+    Ok(())
 }
