@@ -3,6 +3,7 @@
 //! which `scripts/test` runs first). On failure a test saves a screenshot and the page's HTML under
 //! `target/e2e-artifacts/`.
 
+mod accounts;
 mod harness;
 mod incidents;
 mod integrations;
@@ -82,7 +83,7 @@ async fn a_teammate_joins_through_the_link_and_a_viewer_loses_the_invite_action(
             b.click("form.inline-form button[type=submit]").await;
             b.wait_text(".banner.success", "teammate@example.com").await;
             let link = b.value("#invite-link").await;
-            assert!(link.contains("/join?token="), "{link}");
+            assert!(link.contains("/join#token="), "{link}");
             b.wait_text(".table", "teammate@example.com").await;
             link
         })
@@ -94,6 +95,9 @@ async fn a_teammate_joins_through_the_link_and_a_viewer_loses_the_invite_action(
         async move {
             b.goto_url(&link).await;
             b.wait_text("main h1", "Join Acme SRE").await;
+            // The token was read from the fragment and removed from the address bar (and this history entry).
+            let href = b.execute("return location.href").await;
+            assert!(!href.as_str().unwrap().contains("token"), "{href}");
             assert_eq!(b.value("#email").await, "teammate@example.com");
             b.fill("#name", "Tim Mate").await;
             b.fill("#password", PASSWORD).await;
