@@ -56,6 +56,7 @@ async fn main() {
 /// `insights-api reset-link <email>`: prints the link on stdout (nothing else), so it can be piped.
 async fn reset_link(config: &ApiConfig) -> anyhow::Result<()> {
     use anyhow::Context;
+    use std::io::Write;
     let email = std::env::args()
         .nth(2)
         .context("usage: insights-api reset-link <email>")?;
@@ -67,6 +68,6 @@ async fn reset_link(config: &ApiConfig) -> anyhow::Result<()> {
         config.auth.password_reset_ttl,
     )
     .await?;
-    println!("{link}");
+    writeln!(std::io::stdout().lock(), "{link}")?;
     Ok(())
 }

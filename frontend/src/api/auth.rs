@@ -4,7 +4,8 @@
 
 use super::{ApiResult, NO_BODY, anonymous};
 use insights_types::api::{
-    AcceptedOut, AuthOut, ForgotPasswordIn, LoginIn, ResetPasswordIn, SignupIn, TokenOut, VerifyEmailIn,
+    AcceptedOut, AuthOut, ForgotPasswordIn, LoginIn, ResetPasswordIn, SignupIn, TokenOut,
+    VerifyEmailIn,
 };
 
 /// `POST /api/v1/auth/signup`: creates an account (with a new organization, or through an invitation).
@@ -34,7 +35,11 @@ pub fn verify_email(body: &VerifyEmailIn) -> impl Future<Output = ApiResult<()>>
 
 /// `POST /api/v1/auth/forgot-password`: asks for a reset link (the answer is the same for every address).
 pub fn forgot_password(body: &ForgotPasswordIn) -> impl Future<Output = ApiResult<AcceptedOut>> {
-    anonymous("POST", "/api/v1/auth/forgot-password".to_owned(), Some(body))
+    anonymous(
+        "POST",
+        "/api/v1/auth/forgot-password".to_owned(),
+        Some(body),
+    )
 }
 
 /// `POST /api/v1/auth/reset-password`: sets a new password with the token of a reset link.

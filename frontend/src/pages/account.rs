@@ -42,8 +42,10 @@ pub(crate) fn take_link_token() -> Option<String> {
 
 /// The message of a failure about the link itself (its `token` field) or of any other failure.
 fn link_failure(e: &ApiFailure) -> String {
-    e.field("token")
-        .map_or_else(|| e.message(), |m| format!("This link cannot be used: {m}."))
+    e.field("token").map_or_else(
+        || e.message(),
+        |m| format!("This link cannot be used: {m}."),
+    )
 }
 
 /// `/verify-email#token=…`: confirms the address, then offers the way into the app.

@@ -80,7 +80,8 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link_and_the_new_one_
         assert!(!href.as_str().unwrap().contains("token"), "{href}");
         b.fill("#new_password", "a brand new passphrase").await;
         b.click("button[type=submit]").await;
-        b.wait_text(".banner.success", "Your password is changed").await;
+        b.wait_text(".banner.success", "Your password is changed")
+            .await;
 
         b.click("main a[href='/login']").await;
         b.fill("#email", "grace@example.com").await;
