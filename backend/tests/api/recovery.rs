@@ -5,7 +5,7 @@
 use insights_core::accounts::{self, Purpose};
 use insights_testing::{PASSWORD, TestApp, token_of};
 use insights_types::Role;
-use reqwest::{Method, StatusCode, header};
+use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -14,10 +14,6 @@ const SMTP: &[(&str, &str)] = &[
     ("INSIGHTS_SMTP_URL", "smtp://127.0.0.1:9"),
     ("INSIGHTS_SMTP_FROM", "insights@example.com"),
 ];
-
-async fn anon(app: &TestApp, path: &str, body: Value) -> insights_testing::TestResponse {
-    app.request(Method::POST, path, None, Some(body)).await
-}
 
 async fn email_verified(app: &TestApp, token: &str) -> Value {
     let me: Value = app.get("/api/v1/me", token).await.json();
@@ -31,6 +27,22 @@ async fn link_token(app: &TestApp, user: insights_types::UserId, purpose: Purpos
         .await
         .unwrap()
         .1
+}
+
+/// The token of a reset link for `email`, as `insights-api reset-link` prints it.
+async fn reset_token(app: &TestApp, email: &str) -> String {
+    let link = accounts::reset_link(
+        &app.state.db,
+        &app.config.server.public_url,
+        email,
+        app.config.auth.password_reset_ttl,
+    )
+    .await
+    .unwrap();
+    link.split_once("/reset-password#token=")
+        .unwrap()
+        .1
+        .to_owned()
 }
 
 #[tokio::test]
@@ -57,7 +69,9 @@ async fn an_unverified_account_uses_its_own_organization_but_joins_another_only_
     assert_eq!(r.error_code(), "email_unverified");
 
     let token = link_token(&app, bob.user_id, Purpose::VerifyEmail).await;
-    let r = anon(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await;
+    let r = app
+        .post_anonymous("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(email_verified(&app, &bob.token).await, json!(true));
     assert_eq!(accept(&bob).await.status, StatusCode::OK);
@@ -69,14 +83,14 @@ async fn a_verification_link_works_once_and_not_as_a_reset_link() {
     app.allow_pending_jobs();
     let (ada, _) = app.signup("ada@example.com", "Acme").await;
     let token = link_token(&app, ada.user_id, Purpose::VerifyEmail).await;
-    let reset = anon(
-        &app,
-        "/api/v1/auth/reset-password",
-        json!({ "token": token, "new_password": "another long passphrase" }),
-    )
-    .await;
+    let reset = app
+        .post_anonymous(
+            "/api/v1/auth/reset-password",
+            json!({ "token": token, "new_password": "another long passphrase" }),
+        )
+        .await;
     assert_eq!(reset.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let verify = |t: String| anon(&app, "/api/v1/auth/verify-email", json!({ "token": t }));
+    let verify = |t: String| app.post_anonymous("/api/v1/auth/verify-email", json!({ "token": t }));
     assert_eq!(verify(token.clone()).await.status, StatusCode::NO_CONTENT);
     let again = verify(token).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -129,7 +143,8 @@ async fn asking_for_a_new_verification_email_is_rate_limited_and_ends_once_verif
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     let token = link_token(&app, ada.user_id, Purpose::VerifyEmail).await;
-    anon(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await;
+    app.post_anonymous("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await;
     let r = app
         .post("/api/v1/me/verification-email", &ada.token, json!({}))
         .await;
@@ -143,11 +158,7 @@ async fn forgot_password_answers_the_same_for_known_and_unknown_addresses_and_is
         app.allow_pending_jobs();
         app.signup("ada@example.com", "Acme").await;
         let ask = |email: &'static str| {
-            anon(
-                &app,
-                "/api/v1/auth/forgot-password",
-                json!({ "email": email }),
-            )
+            app.post_anonymous("/api/v1/auth/forgot-password", json!({ "email": email }))
         };
         let known = ask("ada@example.com").await;
         let unknown = ask("nobody@example.com").await;
@@ -171,20 +182,20 @@ async fn forgot_password_answers_the_same_for_known_and_unknown_addresses_and_is
 async fn forgot_password_is_rate_limited_per_client() {
     let app = TestApp::spawn(&[("INSIGHTS_AUTH_RATE_LIMIT_PER_IP", "3")]).await;
     for i in 0..3 {
-        let r = anon(
-            &app,
-            "/api/v1/auth/forgot-password",
-            json!({ "email": format!("n{i}@example.com") }),
-        )
-        .await;
+        let r = app
+            .post_anonymous(
+                "/api/v1/auth/forgot-password",
+                json!({ "email": format!("n{i}@example.com") }),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::ACCEPTED);
     }
-    let r = anon(
-        &app,
-        "/api/v1/auth/forgot-password",
-        json!({ "email": "n9@example.com" }),
-    )
-    .await;
+    let r = app
+        .post_anonymous(
+            "/api/v1/auth/forgot-password",
+            json!({ "email": "n9@example.com" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -192,68 +203,33 @@ async fn forgot_password_is_rate_limited_per_client() {
 async fn a_reset_link_sets_the_password_once_ends_every_session_and_expires() {
     let app = TestApp::spawn(&[("INSIGHTS_PASSWORD_RESET_TTL_SECS", "2")]).await;
     let (ada, _) = app.signup("ada@example.com", "Acme").await;
-    let link = accounts::reset_link(
-        &app.state.db,
-        &app.config.server.public_url,
-        "ADA@example.com",
-        app.config.auth.password_reset_ttl,
-    )
-    .await
-    .unwrap();
-    let token = link.split_once("/reset-password#token=").unwrap().1;
-    let weak = anon(
-        &app,
-        "/api/v1/auth/reset-password",
-        json!({ "token": token, "new_password": "short" }),
-    )
-    .await;
+    let token = reset_token(&app, "ADA@example.com").await;
+    let weak = app
+        .post_anonymous(
+            "/api/v1/auth/reset-password",
+            json!({ "token": token, "new_password": "short" }),
+        )
+        .await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(weak.text.contains("new_password"), "{}", weak.text);
-    let r = anon(
-        &app,
-        "/api/v1/auth/reset-password",
-        json!({ "token": token, "new_password": "the new passphrase" }),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let refresh = app
-        .send(app.raw(Method::POST, "/api/v1/auth/refresh").header(
-            header::COOKIE,
-            format!("insights_refresh={}", ada.refresh.unwrap()),
-        ))
-        .await;
-    assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
-    let login = |password: &'static str| {
-        anon(
-            &app,
-            "/api/v1/auth/login",
-            json!({ "email": "ada@example.com", "password": password }),
+    let r = app
+        .post_anonymous(
+            "/api/v1/auth/reset-password",
+            json!({ "token": token, "new_password": "the new passphrase" }),
         )
-    };
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let refresh = app.refresh(&ada.refresh.unwrap()).await;
+    assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
+    let login = |password| app.login("ada@example.com", password);
     assert_eq!(login(PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(login("the new passphrase").await.status, StatusCode::OK);
 
     // A newer link replaces an older one, and a link expires.
-    let first = accounts::reset_link(
-        &app.state.db,
-        &app.config.server.public_url,
-        "ada@example.com",
-        app.config.auth.password_reset_ttl,
-    )
-    .await
-    .unwrap();
-    let second = accounts::reset_link(
-        &app.state.db,
-        &app.config.server.public_url,
-        "ada@example.com",
-        app.config.auth.password_reset_ttl,
-    )
-    .await
-    .unwrap();
-    let use_link = |link: String| {
-        let token = link.split_once("#token=").unwrap().1.to_owned();
-        anon(
-            &app,
+    let first = reset_token(&app, "ada@example.com").await;
+    let second = reset_token(&app, "ada@example.com").await;
+    let use_link = |token: String| {
+        app.post_anonymous(
             "/api/v1/auth/reset-password",
             json!({ "token": token, "new_password": "a third passphrase" }),
         )

@@ -394,6 +394,29 @@ impl TestApp {
         self.request(Method::DELETE, path, Some(token), None).await
     }
 
+    /// `POST` without an access token (the public endpoints: sign-up, login, the links sent by email).
+    pub async fn post_anonymous(&self, path: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    /// `POST /api/v1/auth/login`, whatever the answer.
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.post_anonymous(
+            "/api/v1/auth/login",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/refresh` with this refresh cookie, whatever the answer.
+    pub async fn refresh(&self, cookie: &str) -> TestResponse {
+        self.send(
+            self.raw(Method::POST, "/api/v1/auth/refresh")
+                .header(header::COOKIE, format!("insights_refresh={cookie}")),
+        )
+        .await
+    }
+
     /// `POST /api/v1/auth/signup` with any body, for tests of what it refuses.
     pub async fn signup_with(&self, body: Value) -> TestResponse {
         self.request(Method::POST, "/api/v1/auth/signup", None, Some(body))

@@ -2,38 +2,11 @@
 //! reset link, read out of the received message and used as a person would.
 
 use super::start;
+use insights_testing::PASSWORD;
 use insights_testing::smtp::SmtpSink;
-use insights_testing::{PASSWORD, TestApp};
 use insights_types::api::{JobState, MeOut};
-use reqwest::{Method, StatusCode, header};
+use reqwest::StatusCode;
 use serde_json::json;
-
-async fn refresh(app: &TestApp, cookie: &str) -> StatusCode {
-    app.send(
-        app.raw(Method::POST, "/api/v1/auth/refresh")
-            .header(header::COOKIE, format!("insights_refresh={cookie}")),
-    )
-    .await
-    .status
-}
-
-async fn anon(
-    app: &TestApp,
-    path: &str,
-    body: serde_json::Value,
-) -> insights_testing::TestResponse {
-    app.request(Method::POST, path, None, Some(body)).await
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> insights_testing::TestResponse {
-    app.request(
-        Method::POST,
-        "/api/v1/auth/login",
-        None,
-        Some(json!({ "email": email, "password": password })),
-    )
-    .await
-}
 
 #[tokio::test]
 async fn signing_up_emails_a_verification_link_that_verifies_the_address_once() {
@@ -56,12 +29,16 @@ async fn signing_up_emails_a_verification_link_that_verifies_the_address_once() 
     assert!(link.starts_with(&app.config.server.public_url.link("verify-email#token=")));
     let token = mail[0].token_for("verify-email").unwrap();
 
-    let r = anon(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await;
+    let r = app
+        .post_anonymous("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let me: MeOut = app.get("/api/v1/me", &ada.token).await.json();
     assert!(me.email_verified);
     // Single use.
-    let again = anon(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await;
+    let again = app
+        .post_anonymous("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.stop_worker().await;
 }
@@ -71,15 +48,15 @@ async fn forgot_password_emails_a_reset_link_that_sets_the_password_and_ends_eve
     let sink = SmtpSink::start(0).await;
     let mut app = start(sink.port).await;
     let (ada, org) = app.signup("ada@example.com", "Acme").await;
-    let other_session = login(&app, "ada@example.com", PASSWORD).await;
+    let other_session = app.login("ada@example.com", PASSWORD).await;
     assert_eq!(other_session.status, StatusCode::OK);
 
-    let r = anon(
-        &app,
-        "/api/v1/auth/forgot-password",
-        json!({ "email": "Ada@Example.com" }),
-    )
-    .await;
+    let r = app
+        .post_anonymous(
+            "/api/v1/auth/forgot-password",
+            json!({ "email": "Ada@Example.com" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     // The verification email of the sign-up, then the reset link.
     let mails = sink.wait_for(2).await;
@@ -91,35 +68,37 @@ async fn forgot_password_emails_a_reset_link_that_sets_the_password_and_ends_eve
     let token = reset.token_for("reset-password").unwrap();
 
     let new_password = "a brand new passphrase";
-    let r = anon(
-        &app,
-        "/api/v1/auth/reset-password",
-        json!({ "token": token, "new_password": new_password }),
-    )
-    .await;
+    let r = app
+        .post_anonymous(
+            "/api/v1/auth/reset-password",
+            json!({ "token": token, "new_password": new_password }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     // Every session ended: the sign-up's and the other login's.
     assert_eq!(
-        refresh(&app, ada.refresh.as_deref().unwrap()).await,
+        app.refresh(ada.refresh.as_deref().unwrap()).await.status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        refresh(&app, &other_session.refresh_cookie().unwrap()).await,
+        app.refresh(&other_session.refresh_cookie().unwrap())
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        login(&app, "ada@example.com", PASSWORD).await.status,
+        app.login("ada@example.com", PASSWORD).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let fresh = login(&app, "ada@example.com", new_password).await;
+    let fresh = app.login("ada@example.com", new_password).await;
     assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.text);
     // The link works once.
-    let again = anon(
-        &app,
-        "/api/v1/auth/reset-password",
-        json!({ "token": token, "new_password": "yet another passphrase" }),
-    )
-    .await;
+    let again = app
+        .post_anonymous(
+            "/api/v1/auth/reset-password",
+            json!({ "token": token, "new_password": "yet another passphrase" }),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(again.error_code(), "validation_failed");
     app.wait_for_jobs(&ada.token, org).await;
@@ -132,18 +111,18 @@ async fn forgot_password_for_an_unknown_address_answers_the_same_and_sends_nothi
     let mut app = start(sink.port).await;
     let (ada, org) = app.signup("ada@example.com", "Acme").await;
     app.wait_for_jobs(&ada.token, org).await;
-    let known = anon(
-        &app,
-        "/api/v1/auth/forgot-password",
-        json!({ "email": "ada@example.com" }),
-    )
-    .await;
-    let unknown = anon(
-        &app,
-        "/api/v1/auth/forgot-password",
-        json!({ "email": "nobody@example.com" }),
-    )
-    .await;
+    let known = app
+        .post_anonymous(
+            "/api/v1/auth/forgot-password",
+            json!({ "email": "ada@example.com" }),
+        )
+        .await;
+    let unknown = app
+        .post_anonymous(
+            "/api/v1/auth/forgot-password",
+            json!({ "email": "nobody@example.com" }),
+        )
+        .await;
     assert_eq!(known.status, StatusCode::ACCEPTED);
     assert_eq!((unknown.status, &unknown.text), (known.status, &known.text));
     sink.wait_for(2).await;

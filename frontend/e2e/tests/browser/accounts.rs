@@ -35,13 +35,8 @@ async fn a_new_account_verifies_its_address_through_the_emailed_link() {
     let sink = SmtpSink::start(0).await;
     let e2e = start(&sink).await;
     e2e.run("verify-email", |b| async move {
-        b.goto("/signup").await;
-        b.fill("#name", "Ada Lovelace").await;
-        b.fill("#email", "ada@example.com").await;
-        b.fill("#password", PASSWORD).await;
-        b.fill("#organization_name", "Acme SRE").await;
-        b.click("button[type=submit]").await;
-        b.wait_text("main h1", "Dashboard").await;
+        b.sign_up("Ada Lovelace", "ada@example.com", "Acme SRE")
+            .await;
         b.wait_text(".banner.unverified", "Confirm your email address")
             .await;
 

@@ -17,13 +17,8 @@ use std::time::Duration;
 async fn signing_up_lands_on_the_dashboard_shell() {
     let e2e = E2e::start(&[]).await;
     e2e.run("signup", |b| async move {
-        b.goto("/signup").await;
-        b.fill("#name", "Ada Lovelace").await;
-        b.fill("#email", "ada@example.com").await;
-        b.fill("#password", PASSWORD).await;
-        b.fill("#organization_name", "Acme SRE").await;
-        b.click("button[type=submit]").await;
-        b.wait_text("main h1", "Dashboard").await;
+        b.sign_up("Ada Lovelace", "ada@example.com", "Acme SRE")
+            .await;
         assert!(b.path().await.ends_with("/dashboard"));
         b.wait_text(".coming-soon .badge", "Coming soon").await;
         // The shell: every section in the navigation, the organization in the switcher, the user menu.
