@@ -39,11 +39,11 @@ pub struct NewAccountToken<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Stores a new link; the user's earlier unused links for the same purpose stop working (the newest wins).
+/// Stores a new link in place of the user's earlier ones for the same purpose: those stop working (the newest
+/// wins; an email still queued for one is skipped), and a user has at most one row per purpose.
 pub async fn create(conn: &mut PgConnection, new: NewAccountToken<'_>) -> DbResult<()> {
     sqlx::query!(
-        "UPDATE account_tokens SET used_at = now(), token_ciphertext = NULL, updated_at = now()
-          WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+        "DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2",
         new.user_id as UserId,
         new.purpose.as_str(),
     )
