@@ -275,6 +275,16 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
             for (name, path, expect) in [
                 ("login", "/login".to_owned(), "Log in"),
                 ("signup", "/signup".to_owned(), "Create your account"),
+                (
+                    "forgot-password",
+                    "/forgot-password".to_owned(),
+                    "Forgot your password?",
+                ),
+                (
+                    "reset-password",
+                    "/reset-password".to_owned(),
+                    "Choose a new password",
+                ),
             ] {
                 b.goto(&path).await;
                 b.wait_text("main h1", expect).await;
