@@ -19,6 +19,9 @@ pub enum ApiError {
     /// 403: signed in, but the role does not allow it.
     #[error("forbidden")]
     Forbidden,
+    /// 403 for a reason other than the role (e.g. an address not verified yet), said by its code.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// 404: does not exist, or belongs to another organization (the two are not told apart).
     #[error("not found")]
     NotFound,
@@ -34,6 +37,13 @@ pub enum ApiError {
     /// 429 with `Retry-After`.
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
+    /// 429 without `Retry-After`: a quota of the organization is used up (its message names the setting).
+    #[error("{message}")]
+    QuotaExceeded {
+        code: &'static str,
+        message: String,
+        limit: u64,
+    },
     /// 502: a service we called on the caller's behalf (PagerDuty, Opsgenie) failed or could not be reached.
     #[error("{message}")]
     Upstream { code: &'static str, message: String },
@@ -84,12 +94,12 @@ impl ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -101,6 +111,7 @@ impl ApiError {
             Self::BadRequest { code, message }
             | Self::Unauthorized { code, message }
             | Self::Conflict { code, message }
+            | Self::Refused { code, message }
             | Self::Upstream { code, message } => {
                 ((*code).to_owned(), message.clone(), None)
             }
@@ -132,6 +143,15 @@ impl ApiError {
                 "rate_limited".to_owned(),
                 format!("Too many attempts. Try again in {retry_after_secs} seconds."),
                 Some(serde_json::json!({ "retry_after": retry_after_secs })),
+            ),
+            Self::QuotaExceeded {
+                code,
+                message,
+                limit,
+            } => (
+                (*code).to_owned(),
+                message.clone(),
+                Some(serde_json::json!({ "limit": limit })),
             ),
             Self::Unavailable(_) => (
                 "unavailable".to_owned(),

@@ -1,7 +1,8 @@
 //! `insights-api`: serves the HTTP API and the web app. `insights-api migrate` applies the database
 //! migrations and exits; `insights-api rotate-secret-key` re-seals every stored secret under
-//! `INSIGHTS_SECRET_KEY` (see docs/configuration.md); `insights-api openapi` prints the OpenAPI description
-//! (no configuration needed).
+//! `INSIGHTS_SECRET_KEY` (see docs/configuration.md); `insights-api reset-link <email>` prints a password reset
+//! link for that account (for servers that send no email: the administrator hands it over);
+//! `insights-api openapi` prints the OpenAPI description (no configuration needed).
 
 use insights_api::App;
 use insights_core::config::{self, ApiConfig};
@@ -36,13 +37,14 @@ async fn main() {
             .await
             .map(|()| tracing::info!("migrations applied")),
         Some("rotate-secret-key") => rotate_secret_key(&config).await,
+        Some("reset-link") => reset_link(&config).await,
         None | Some("serve") => match App::build(config).await {
             Ok(app) => app.run().await,
             Err(e) => Err(e),
         },
         Some(other) => {
             eprintln!(
-                "insights-api: unknown command {other:?}; use `insights-api` (serve), `insights-api migrate`, `insights-api rotate-secret-key` or `insights-api openapi`"
+                "insights-api: unknown command {other:?}; use `insights-api` (serve), `insights-api migrate`, `insights-api rotate-secret-key`, `insights-api reset-link <email>` or `insights-api openapi`"
             );
             std::process::exit(2);
         }
@@ -74,5 +76,23 @@ async fn rotate_secret_key(config: &ApiConfig) -> anyhow::Result<()> {
         done.current,
         done.organizations
     )?;
+    Ok(())
+}
+
+/// `insights-api reset-link <email>`: prints the link on stdout (nothing else), so it can be piped.
+async fn reset_link(config: &ApiConfig) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let email = std::env::args()
+        .nth(2)
+        .context("usage: insights-api reset-link <email>")?;
+    let db = db::Db::connect_lazy(&config.database.url, &config.database.role, 1)?;
+    let link = insights_core::accounts::reset_link(
+        &db,
+        &config.server.public_url,
+        &email,
+        config.auth.password_reset_ttl,
+    )
+    .await?;
+    writeln!(std::io::stdout().lock(), "{link}")?;
     Ok(())
 }

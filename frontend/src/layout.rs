@@ -196,7 +196,10 @@ pub fn Frame(org: Signal<Option<OrgId>>, children: Children) -> impl IntoView {
                         })
                 }}
             </nav>
-            <main id="main" class="content" tabindex="-1">{children()}</main>
+            <main id="main" class="content" tabindex="-1">
+                <crate::pages::account::UnverifiedNotice />
+                {children()}
+            </main>
         </div>
     }
 }

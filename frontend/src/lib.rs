@@ -14,6 +14,7 @@ use layout::{Home, NotFound, OrgShell};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
+use pages::account::{ForgotPassword, ResetPassword, VerifyEmail};
 use pages::auth::{Join, Login, Signup};
 use pages::incidents::{IncidentPage, Incidents};
 use pages::integrations::Integrations;
@@ -47,6 +48,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=Login />
                 <Route path=path!("/signup") view=Signup />
                 <Route path=path!("/join") view=Join />
+                <Route path=path!("/verify-email") view=VerifyEmail />
+                <Route path=path!("/forgot-password") view=ForgotPassword />
+                <Route path=path!("/reset-password") view=ResetPassword />
                 <Route path=path!("/profile") view=Profile />
                 <Route path=path!("/new-organization") view=CreateOrg />
                 <ParentRoute path=path!("/orgs/:org") view=OrgShell>

@@ -4,6 +4,7 @@
 //! users see state, attempts and the last error; failures retry with exponential backoff.
 
 pub mod jobs;
+pub mod mail;
 pub mod scheduler;
 pub mod sweeper;
 

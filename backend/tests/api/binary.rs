@@ -126,3 +126,44 @@ fn the_openapi_command_prints_the_served_description_without_any_configuration()
     let served = serde_json::to_value(insights_api::app::api_parts().1).unwrap();
     assert_eq!(printed, served);
 }
+
+#[tokio::test]
+async fn reset_link_prints_a_working_reset_link_for_an_address() {
+    use secrecy::ExposeSecret;
+    let app = insights_testing::TestApp::spawn(&[]).await;
+    app.signup("ada@example.com", "Acme").await;
+    let run = |email: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_insights-api"));
+        base_env(&mut cmd, app.config.database.url.expose_secret());
+        cmd.env("INSIGHTS_PUBLIC_URL", "https://insights.example.com")
+            .args(["reset-link", email])
+            .output()
+            .unwrap()
+    };
+    let out = run("Ada@Example.com");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let link = stdout.trim();
+    let token = link
+        .strip_prefix("https://insights.example.com/reset-password#token=")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let r = app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/auth/reset-password",
+            None,
+            Some(
+                serde_json::json!({ "token": token, "new_password": "chosen by the admin's user" }),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::NO_CONTENT, "{}", r.text);
+
+    let unknown = run("nobody@example.com");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
+}

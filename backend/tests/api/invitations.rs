@@ -5,7 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
-async fn an_invitation_shows_its_link_once_and_expires_in_seven_days() {
+async fn an_invitation_shows_its_link_once_with_the_token_in_the_fragment_and_expires_in_seven_days()
+ {
     let app = TestApp::spawn(&[]).await;
     let (owner, org) = app.signup("o@example.com", "Acme").await;
     let inv = app
@@ -14,10 +15,12 @@ async fn an_invitation_shows_its_link_once_and_expires_in_seven_days() {
     assert_eq!(inv.email, "new.person@example.com");
     assert_eq!(inv.role, Role::Member);
     let url = inv.accept_url.clone().unwrap();
+    // In the fragment: browsers never send it to a server (logs, proxies) nor in a `Referer`.
     assert!(
-        url.starts_with("http://localhost:8080/join?token="),
+        url.starts_with("http://localhost:8080/join#token="),
         "{url}"
     );
+    assert!(!url.contains('?'), "{url}");
     let days = (inv.expires_at - chrono::Utc::now()).num_hours();
     assert!((167..=168).contains(&days), "{days}");
     assert!(inv.delivery.is_none(), "no SMTP configured, no email job");
@@ -34,6 +37,76 @@ async fn an_invitation_shows_its_link_once_and_expires_in_seven_days() {
     );
     assert!(!list.text.contains(&token_of(&inv)));
     assert_eq!(page.items[0].invited_by.as_ref().unwrap().id, owner.user_id);
+}
+
+#[tokio::test]
+async fn invitations_to_owners_and_admins_expire_in_a_day_others_in_a_week() {
+    let app = TestApp::spawn(&[]).await;
+    let (owner, org) = app.signup("o@example.com", "Acme").await;
+    for (role, hours) in [
+        (Role::Owner, 24),
+        (Role::Admin, 24),
+        (Role::Member, 168),
+        (Role::Viewer, 168),
+    ] {
+        let inv = app
+            .invite(&owner, org, &format!("{role}@example.com"), role)
+            .await;
+        let left = (inv.expires_at - chrono::Utc::now()).num_minutes();
+        assert!(
+            (hours * 60 - 2..=hours * 60).contains(&left),
+            "{role}: {left} minutes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_organization_creates_at_most_its_daily_quota_of_invitations() {
+    let app = TestApp::spawn(&[("INSIGHTS_INVITATIONS_PER_DAY", "2")]).await;
+    let (owner, org) = app.signup("o@example.com", "Acme").await;
+    let (other_owner, other_org) = app.signup("p@example.com", "Globex").await;
+    let invite = async |by: &insights_testing::Session, org, email: &str| {
+        app.post(
+            &format!("/api/v1/orgs/{org}/invitations"),
+            &by.token,
+            json!({ "email": email, "role": "member" }),
+        )
+        .await
+    };
+    for email in ["a@example.com", "b@example.com"] {
+        assert_eq!(invite(&owner, org, email).await.status, StatusCode::CREATED);
+    }
+    let over = invite(&owner, org, "c@example.com").await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.text);
+    assert_eq!(over.error_code(), "invitation_quota_exceeded");
+    assert!(
+        over.text.contains("INSIGHTS_INVITATIONS_PER_DAY"),
+        "{}",
+        over.text
+    );
+    // Revoking does not give an invitation back (else revoke-and-resend would bypass the quota) ...
+    let list: Page<InvitationOut> = app
+        .get(&format!("/api/v1/orgs/{org}/invitations"), &owner.token)
+        .await
+        .json();
+    let r = app
+        .delete(
+            &format!("/api/v1/orgs/{org}/invitations/{}", list.items[0].id),
+            &owner.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        invite(&owner, org, "c@example.com").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ... and the quota is per organization.
+    assert_eq!(
+        invite(&other_owner, other_org, "a@example.com")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]

@@ -11,4 +11,5 @@ mod isolation;
 mod members;
 mod operations;
 mod orgs;
+mod recovery;
 mod secrets;

@@ -54,6 +54,12 @@ pub mod columns {
         table: "invitations",
         column: "token_ciphertext",
     };
+    /// Kept only until the email is out and never beyond the link's lifetime (at most hours), so
+    /// `rotate-secret-key` leaves it: a previous key still opens it until it is gone.
+    pub const ACCOUNT_TOKEN: SecretColumn = SecretColumn {
+        table: "account_tokens",
+        column: "token_ciphertext",
+    };
 }
 
 impl SecretColumn {

@@ -2,8 +2,9 @@
 //! database — pool, tenant transactions, one repository per table, embedded migrations ([`db`]) — the producer
 //! side of background jobs ([`jobs`]), logging and process signals ([`telemetry`]), and the integration
 //! service that starts syncs, seals credentials and builds connectors ([`sync`]), and the domain rules that
-//! span tables ([`orgs`], [`invitations`]), and the rotation of the key of secrets at rest ([`secrets`]).
+//! span tables ([`orgs`], [`invitations`], [`accounts`]), and the rotation of the key of secrets at rest ([`secrets`]).
 
+pub mod accounts;
 pub mod config;
 pub mod crypto;
 pub mod db;

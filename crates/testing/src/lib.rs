@@ -1,7 +1,8 @@
 //! Test support (a dev-dependency), shared by the integration tests of the API, the worker and the browser: a
 //! fresh database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
-//! with personas; and [`fake_pagerduty`], a PagerDuty API on loopback.
+//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; and [`smtp`], an SMTP server that keeps
+//! what it receives.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
 //! running (see [`TestApp::allow_pending_jobs`]).
@@ -11,6 +12,7 @@
 
 mod database;
 pub mod fake_pagerduty;
+pub mod smtp;
 
 pub use database::{TestDatabase, fresh_database};
 
@@ -404,6 +406,29 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
         self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// `POST` without an access token (the public endpoints: sign-up, login, the links sent by email).
+    pub async fn post_anonymous(&self, path: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    /// `POST /api/v1/auth/login`, whatever the answer.
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.post_anonymous(
+            "/api/v1/auth/login",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/refresh` with this refresh cookie, whatever the answer.
+    pub async fn refresh(&self, cookie: &str) -> TestResponse {
+        self.send(
+            self.raw(Method::POST, "/api/v1/auth/refresh")
+                .header(header::COOKIE, format!("insights_refresh={cookie}")),
+        )
+        .await
     }
 
     /// `POST /api/v1/auth/signup` with any body, for tests of what it refuses.

@@ -77,6 +77,8 @@ typed_id!(
     IntegrationId,
     /// One webhook delivery received from a source.
     WebhookDeliveryId,
+    /// A single-use email link of an account (email verification or password reset).
+    AccountTokenId,
 );
 
 /// Stores enums in `text` columns as their `as_str()` spelling. Reading a spelling that `$parse` does not know

@@ -1,8 +1,8 @@
 //! The signed-in user: who they are with their memberships, their name, their password.
 
-use super::{ApiResult, call, get};
+use super::{ApiResult, NO_BODY, call, get};
 use crate::session::Session;
-use insights_types::api::{MeOut, MePatch, PasswordChangeIn};
+use insights_types::api::{AcceptedOut, MeOut, MePatch, PasswordChangeIn};
 
 /// `GET /api/v1/me`: the user and their memberships.
 pub fn get_me(session: Session) -> impl Future<Output = ApiResult<MeOut>> {
@@ -24,5 +24,15 @@ pub fn change_password(
         "POST",
         "/api/v1/me/password".to_owned(),
         Some(body),
+    )
+}
+
+/// `POST /api/v1/me/verification-email`: sends a new verification link to the user's address.
+pub fn send_verification_email(session: Session) -> impl Future<Output = ApiResult<AcceptedOut>> {
+    call(
+        session,
+        "POST",
+        "/api/v1/me/verification-email".to_owned(),
+        NO_BODY,
     )
 }

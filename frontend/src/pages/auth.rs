@@ -1,4 +1,4 @@
-//! Sign up, log in, and the invitation link (`/join?token=…`), for signed-in and signed-out visitors.
+//! Sign up, log in, and the invitation link (`/join#token=…`), for signed-in and signed-out visitors.
 
 use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{ErrorBanner, Spinner, SubmitButton, TextField, field_error};
@@ -120,6 +120,7 @@ pub fn Login() -> impl IntoView {
                     <ErrorBanner error=error.into() />
                     <SubmitButton label="Log in" busy_label="Logging in…" busy=busy.into() />
                 </form>
+                <p class="muted"><A href="/forgot-password">"Forgot your password?"</A></p>
                 <p class="muted">"New here? " <A href=signup_href>"Create an account"</A></p>
             </section>
         </main>
@@ -164,14 +165,43 @@ pub fn Signup() -> impl IntoView {
     }
 }
 
-/// `/join?token=…`: what the invitation is, then accept it (signed in) or sign up through it.
+/// Where the invitation token waits while its visitor logs in first (this tab only, gone when it closes):
+/// the token never goes into a URL that a server sees, not even as `?next=`.
+const INVITATION_KEY: &str = "insights.invitation";
+
+fn tab_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// The invitation token of the link just opened (moved out of the address bar into this tab's storage), or
+/// the one kept from earlier in this tab.
+fn invitation_token() -> String {
+    let storage = tab_storage();
+    match crate::pages::account::take_link_token() {
+        Some(token) => {
+            if let Some(s) = &storage {
+                let _ = s.set_item(INVITATION_KEY, &token);
+            }
+            token
+        }
+        None => storage
+            .and_then(|s| s.get_item(INVITATION_KEY).ok().flatten())
+            .unwrap_or_default(),
+    }
+}
+
+/// Forgets the kept invitation token once it has been used.
+fn forget_invitation() {
+    if let Some(s) = tab_storage() {
+        let _ = s.remove_item(INVITATION_KEY);
+    }
+}
+
+/// `/join#token=…`: what the invitation is, then accept it (signed in) or sign up through it.
 #[component]
 pub fn Join() -> impl IntoView {
     let session = use_session();
-    let token = use_query_map()
-        .get_untracked()
-        .get("token")
-        .unwrap_or_default();
+    let token = invitation_token();
     let preview = {
         let token = token.clone();
         LocalResource::new(move || {
@@ -225,6 +255,7 @@ fn AcceptAsSignedIn(token: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::invitations::accept_invitation(session, &body).await {
                 Ok(me) => {
+                    forget_invitation();
                     let org = me.memberships.last().map(|m| m.organization.id);
                     session.set_me(me);
                     let target =
@@ -254,10 +285,7 @@ fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
     let email_value = RwSignal::new(email.clone());
     let form = auth_form(None);
     let (busy, error) = (form.busy, form.error);
-    let login_href = format!(
-        "/login?next={}",
-        js_sys::encode_uri_component(&format!("/join?token={token}"))
-    );
+    let login_href = format!("/login?next={}", js_sys::encode_uri_component("/join"));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = SignupIn {
@@ -267,7 +295,13 @@ fn SignupThroughInvitation(token: String, email: String) -> impl IntoView {
             organization_name: None,
             invitation_token: Some(token.clone()),
         };
-        form.send(async move { api::auth::signup(&body).await });
+        form.send(async move {
+            let out = api::auth::signup(&body).await;
+            if out.is_ok() {
+                forget_invitation();
+            }
+            out
+        });
     };
     view! {
         <form on:submit=submit novalidate>

@@ -1,5 +1,6 @@
 //! One module per group of pages.
 
+pub mod account;
 pub mod auth;
 pub mod incidents;
 pub mod integrations;

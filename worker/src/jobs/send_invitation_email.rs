@@ -2,14 +2,13 @@
 //! deleted once the email is out.
 
 use super::{Outcome, tracked};
-use crate::WorkerState;
+use crate::{WorkerState, mail};
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use insights_core::crypto::columns::INVITATION_TOKEN;
 use insights_core::db::{invitations, orgs};
+use insights_core::invitations::accept_link;
 use insights_core::jobs::{Job, SendInvitationEmail};
-use lettre::message::{Mailbox, header::ContentType};
-use lettre::{AsyncTransport, Message};
 
 /// The apalis handler.
 pub async fn run(job: SendInvitationEmail, state: Data<WorkerState>) -> Result<(), BoxDynError> {
@@ -25,10 +24,6 @@ pub async fn run(job: SendInvitationEmail, state: Data<WorkerState>) -> Result<(
         SendInvitationEmail::KIND,
         None,
         |_| async {
-            let Some(mailer) = &state.mailer else {
-                anyhow::bail!("SMTP is not configured on this worker (INSIGHTS_SMTP_URL)");
-            };
-            let smtp = state.config.smtp.as_ref().context("SMTP settings")?;
             let mut db = state.db.org_tx(org_id, None).await?;
             let Some((inv, sealed)) =
                 invitations::pending_token_ciphertext(&mut db, invitation_id).await?
@@ -40,29 +35,25 @@ pub async fn run(job: SendInvitationEmail, state: Data<WorkerState>) -> Result<(
             let token =
                 String::from_utf8(state.secrets.open(&INVITATION_TOKEN.row(invitation_id), &sealed)?)
                     .context("token is not UTF-8")?;
-            let link = state.config.public_url.link(&format!("join?token={token}"));
+            let link = accept_link(&state.config.public_url, &token);
             let inviter = inv
                 .inviter()
                 .map_or_else(|| "Someone".to_owned(), |u| u.name);
-            let message = Message::builder()
-                .from(smtp.from.parse::<Mailbox>().context("INSIGHTS_SMTP_FROM")?)
-                .to(inv.email.parse::<Mailbox>().context("invitee address")?)
-                .subject(format!(
-                    "{inviter} invited you to {} on Incident Insights",
-                    org.name
-                ))
-                .header(ContentType::TEXT_PLAIN)
-                .body(format!(
+            mail::send(
+                &state,
+                &inv.email,
+                format!("{inviter} invited you to {} on Incident Insights", org.name),
+                format!(
                     "{inviter} invited you to join {org} on Incident Insights as {role}.\n\n\
-                 Accept the invitation: {link}\n\n\
-                 The link works once and expires on {expires}.\n\
-                 If you did not expect this, ignore this email.\n",
+                     Accept the invitation: {link}\n\n\
+                     The link works once, for an account with this email address, and expires on {expires}.\n\
+                     If you did not expect this, ignore this email.\n",
                     org = org.name,
                     role = inv.role(),
                     expires = inv.expires_at.format("%Y-%m-%d %H:%M UTC"),
-                ))
-                .context("building the email")?;
-            mailer.send(message).await.context("SMTP delivery")?;
+                ),
+            )
+            .await?;
             let mut db = state.db.org_tx(org_id, None).await?;
             invitations::clear_token_ciphertext(&mut db, invitation_id).await?;
             db.commit().await?;

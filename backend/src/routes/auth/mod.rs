@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use insights_core::accounts::{self, Purpose};
 use insights_core::crypto::{random_token, token_hash};
 use insights_core::db::audit::AuditEntry;
 use insights_core::db::{self, DbError};
@@ -22,12 +23,15 @@ use std::time::Duration;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+mod recovery;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .merge(recovery::router())
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -119,7 +123,8 @@ pub(crate) async fn audit_in_user_orgs(
     Ok(())
 }
 
-/// Create an account, with a new organization or by accepting an invitation.
+/// Create an account, with a new organization or by accepting an invitation. When SMTP is configured, an
+/// account created with a new organization gets a verification link by email (see `/auth/verify-email`).
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = SignupIn,
     responses((status = 201, description = "Signed up; the refresh token is in the `insights_refresh` cookie", body = AuthOut)))]
 async fn signup(
@@ -193,12 +198,16 @@ async fn signup(
 
     let org_id = invitation.as_ref().map_or_else(OrgId::new, |(org, _)| *org);
     let mut db = state.db.org_tx(org_id, Some(user_id)).await?;
+    // An invitation link reached this address, so signing up through one proves it; without SMTP nobody can
+    // prove an address and accounts count as verified. Otherwise a verification link is emailed.
+    let verified = invitation.is_some() || state.config.smtp.is_none();
     let user = db::users::create(
         db.conn(),
         user_id,
         email.as_str(),
         name.as_str(),
         &password_hash,
+        verified,
     )
     .await?;
     let org = match (&invitation, org_name) {
@@ -227,8 +236,26 @@ async fn signup(
         AuditEntry::new(Some(user_id), "signup", ip).target("user", user_id),
     )
     .await?;
+    let verification = if verified {
+        None
+    } else {
+        Some(
+            accounts::email_link(
+                &mut db,
+                &state.jobs,
+                &state.secrets,
+                user_id,
+                Purpose::VerifyEmail,
+                state.config.auth.email_verification_ttl,
+            )
+            .await?,
+        )
+    };
     let (access, refresh) = start_session(&state, db.conn(), user_id).await?;
     db.commit().await?;
+    if let Some(job) = verification {
+        state.jobs.push(job).await;
+    }
     tracing::info!(user_id = %user_id, org_id = %org_id, "signed up");
     let out = auth_out(&state, user.out(), Some(org.out()), access);
     Ok(with_refresh_cookie(

@@ -1,6 +1,8 @@
 //! Invitations: admins invite people by email with a role; the secret token appears only in the `accept_url`
-//! of the creation answer (and in the email, when SMTP is configured), is stored hashed, expires after 7 days
-//! and works once.
+//! of the creation answer (and in the email, when SMTP is configured), in its fragment (`/join#token=…`), is
+//! stored hashed, works once, and only for an account with the invited address (verified, when SMTP is
+//! configured). Invitations to owner or admin expire after 24 hours, others after 7 days (settings); an
+//! organization creates at most `INSIGHTS_INVITATIONS_PER_DAY` per 24 hours.
 
 use crate::error::ApiError;
 use crate::http::{AuthUser, ClientIp, Json, OrgMember, Path};
@@ -76,6 +78,17 @@ async fn create_invitation(
     }
     let email = Email::parse(&body.email)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let quota = state.config.auth.invitations_per_day;
+    if db::invitations::count_created_last_day(&mut db).await? >= i64::from(quota) {
+        return Err(ApiError::QuotaExceeded {
+            code: "invitation_quota_exceeded",
+            message: format!(
+                "This organization has sent its {quota} invitations for the last 24 hours \
+                 (INSIGHTS_INVITATIONS_PER_DAY). Try again later."
+            ),
+            limit: u64::from(quota),
+        });
+    }
     if db::members::list(&mut db)
         .await?
         .iter()
@@ -110,7 +123,7 @@ async fn create_invitation(
                     .seal(&INVITATION_TOKEN.row(id), token.as_bytes())
             }),
             invited_by: member.user_id,
-            expires_at: Utc::now() + state.config.auth.invitation_ttl,
+            expires_at: Utc::now() + invitations::ttl(body.role, &state.config.auth),
             delivery_job_id: delivery_job.as_ref().map(Pending::job_run_id),
         },
     )
@@ -122,11 +135,7 @@ async fn create_invitation(
             .details(serde_json::json!({ "email": email.as_str(), "role": body.role })),
     )
     .await?;
-    let accept_url = state
-        .config
-        .server
-        .public_url
-        .link(&format!("join?token={token}"));
+    let accept_url = invitations::accept_link(&state.config.server.public_url, &token);
     let out = invitation_out(&mut db, row, Some(accept_url)).await?;
     db.commit().await?;
     if let Some(job) = delivery_job {
@@ -188,7 +197,8 @@ async fn org_of(state: &AppState, token: &str) -> Result<(OrgId, Vec<u8>), ApiEr
     Ok((org, hash))
 }
 
-/// Accept an invitation as the signed-in user (whose email must be the invited one).
+/// Accept an invitation as the signed-in user, whose email must be the invited one and, when SMTP is
+/// configured, verified (403 `email_unverified` until then).
 #[utoipa::path(post, path = "/invitations/accept", tag = "invitations", security(("bearer" = [])),
     request_body = InvitationTokenIn, responses((status = 200, description = "Joined; your memberships", body = MeOut),
                                                 (status = 404, description = "No invitation has this token", body = insights_types::ErrorBody)))]
@@ -204,6 +214,15 @@ async fn accept_invitation(
     let inv = db::invitations::find_by_token_for_update(&mut db, &hash).await?;
     let email = Email::parse(&user.email)?;
     let role = invitations::usable_by(&inv, &email)?;
+    if !user.email_verified(state.config.smtp.is_some()) {
+        return Err(ApiError::Refused {
+            code: "email_unverified",
+            message:
+                "Verify your email address first: open the link we sent you (or ask for a new one \
+                      from your profile), then accept the invitation."
+                    .into(),
+        });
+    }
     if db::members::role_of(&mut db, auth.user_id).await?.is_some() {
         return Err(ApiError::conflict(
             "already_member",

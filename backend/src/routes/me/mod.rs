@@ -39,6 +39,7 @@ pub(super) async fn load_me(
         .collect();
     tx.commit().await.map_err(DbError::from)?;
     Ok(MeOut {
+        email_verified: row.email_verified(state.config.smtp.is_some()),
         user: row.out(),
         memberships,
     })

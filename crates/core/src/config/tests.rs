@@ -40,6 +40,16 @@ fn defaults_fill_everything_not_required() {
     assert_eq!(c.jobs.redis_prefix, "insights");
     assert_eq!(c.auth.access_token_ttl, Duration::from_secs(900));
     assert_eq!(c.auth.invitation_ttl, Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(
+        c.auth.privileged_invitation_ttl,
+        Duration::from_secs(24 * 3600)
+    );
+    assert_eq!(c.auth.invitations_per_day, 100);
+    assert_eq!(c.auth.password_reset_ttl, Duration::from_secs(30 * 60));
+    assert_eq!(
+        c.auth.email_verification_ttl,
+        Duration::from_secs(48 * 3600)
+    );
     assert!(c.smtp.is_none());
     assert_eq!(
         c.sources.pagerduty_api_url.as_str(),
@@ -49,8 +59,8 @@ fn defaults_fill_everything_not_required() {
     assert_eq!(c.sources.sync_interval_minutes, 15);
     assert_eq!(c.jobs.heartbeat_timeout, Duration::from_secs(120));
     assert_eq!(
-        c.server.public_url.link("/join?token=a"),
-        "http://localhost:8080/join?token=a"
+        c.server.public_url.link("/join#token=a"),
+        "http://localhost:8080/join#token=a"
     );
     assert_eq!(c.server.public_url.ascii_origin(), "http://localhost:8080");
 }

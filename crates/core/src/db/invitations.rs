@@ -184,3 +184,13 @@ pub async fn clear_token_ciphertext(db: &mut OrgTx, id: InvitationId) -> DbResul
         id as InvitationId,
     )
 }
+
+/// How many invitations the organization created in the last 24 hours (for the per-day quota).
+pub async fn count_created_last_day(db: &mut OrgTx) -> DbResult<i64> {
+    Ok(org_query_scalar!(
+        db,
+        r#"SELECT count(*) AS "n!" FROM invitations WHERE org_id = $1 AND created_at > now() - interval '1 day'"#,
+    )
+    .fetch_one(db.conn())
+    .await?)
+}

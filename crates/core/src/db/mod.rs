@@ -44,6 +44,7 @@ macro_rules! org_execute {
     };
 }
 
+pub mod account_tokens;
 pub mod audit;
 pub mod feedback;
 pub mod incidents;

@@ -12,7 +12,9 @@
 use crate::db::{DbResult, OrgTx, job_runs};
 use apalis::prelude::TaskSink;
 use apalis_redis::{Config as QueueConfig, ConnectionManager, RedisStorage};
-use insights_types::{IntegrationId, InvitationId, JobRunId, OrgId, WebhookDeliveryId};
+use insights_types::{
+    AccountTokenId, IntegrationId, InvitationId, JobRunId, OrgId, WebhookDeliveryId,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -42,6 +44,9 @@ macro_rules! for_each_job {
         $callback! {
             /// Sends the email of an invitation (only when SMTP is configured).
             send_invitation_email: SendInvitationEmail { invitation_id: InvitationId },
+            /// Sends an account's email verification or password reset link (only when SMTP is configured);
+            /// tracked in one of the user's organizations.
+            send_account_email: SendAccountEmail { token_id: AccountTokenId },
             /// Generates the built-in sample incident history for an organization.
             generate_sample_data: GenerateSampleData {},
             /// Imports from an integration: a backfill of its history or an incremental sync, as the job's

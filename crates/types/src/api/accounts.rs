@@ -84,6 +84,43 @@ pub struct MembershipOut {
 pub struct MeOut {
     pub user: UserOut,
     pub memberships: Vec<MembershipOut>,
+    /// Whether the account proved its address (always true when the server sends no email). Until it has,
+    /// it cannot accept invitations into other organizations.
+    pub email_verified: bool,
+}
+
+/// `POST /api/v1/auth/verify-email`: the token of a verification link (the fragment of `/verify-email#token=…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailIn {
+    pub token: String,
+}
+
+/// `POST /api/v1/auth/forgot-password`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPasswordIn {
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/reset-password`: the token of a reset link (the fragment of `/reset-password#token=…`)
+/// and the new password.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordIn {
+    pub token: String,
+    pub new_password: String,
+}
+
+/// The answer to requests whose outcome is not told (`forgot-password`, `me/verification-email`): what
+/// happens next, the same whatever the address.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AcceptedOut {
+    pub message: String,
 }
 
 /// `PATCH /api/v1/me`.

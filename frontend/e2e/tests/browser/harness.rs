@@ -362,6 +362,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
 
+    /// Signs up through the form with a new organization and waits for its dashboard.
+    pub async fn sign_up(&self, name: &str, email: &str, organization: &str) {
+        self.goto("/signup").await;
+        self.fill("#name", name).await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.fill("#organization_name", organization).await;
+        self.click("button[type=submit]").await;
+        self.wait_text("main h1", "Dashboard").await;
+    }
+
     /// Logs in through the form and waits for the signed-in shell.
     pub async fn login(&self, email: &str) {
         self.goto("/login").await;

@@ -3,6 +3,7 @@
 //! which `scripts/test` runs first). On failure a test saves a screenshot and the page's HTML under
 //! `target/e2e-artifacts/`.
 
+mod accounts;
 mod harness;
 mod incidents;
 mod integrations;
@@ -16,13 +17,8 @@ use std::time::Duration;
 async fn signing_up_lands_on_the_dashboard_shell() {
     let e2e = E2e::start(&[]).await;
     e2e.run("signup", |b| async move {
-        b.goto("/signup").await;
-        b.fill("#name", "Ada Lovelace").await;
-        b.fill("#email", "ada@example.com").await;
-        b.fill("#password", PASSWORD).await;
-        b.fill("#organization_name", "Acme SRE").await;
-        b.click("button[type=submit]").await;
-        b.wait_text("main h1", "Dashboard").await;
+        b.sign_up("Ada Lovelace", "ada@example.com", "Acme SRE")
+            .await;
         assert!(b.path().await.ends_with("/dashboard"));
         b.wait_text(".coming-soon .badge", "Coming soon").await;
         // The shell: every section in the navigation, the organization in the switcher, the user menu.
@@ -82,7 +78,7 @@ async fn a_teammate_joins_through_the_link_and_a_viewer_loses_the_invite_action(
             b.click("form.inline-form button[type=submit]").await;
             b.wait_text(".banner.success", "teammate@example.com").await;
             let link = b.value("#invite-link").await;
-            assert!(link.contains("/join?token="), "{link}");
+            assert!(link.contains("/join#token="), "{link}");
             b.wait_text(".table", "teammate@example.com").await;
             link
         })
@@ -94,6 +90,9 @@ async fn a_teammate_joins_through_the_link_and_a_viewer_loses_the_invite_action(
         async move {
             b.goto_url(&link).await;
             b.wait_text("main h1", "Join Acme SRE").await;
+            // The token was read from the fragment and removed from the address bar (and this history entry).
+            let href = b.execute("return location.href").await;
+            assert!(!href.as_str().unwrap().contains("token"), "{href}");
             assert_eq!(b.value("#email").await, "teammate@example.com");
             b.fill("#name", "Tim Mate").await;
             b.fill("#password", PASSWORD).await;
@@ -276,6 +275,16 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
             for (name, path, expect) in [
                 ("login", "/login".to_owned(), "Log in"),
                 ("signup", "/signup".to_owned(), "Create your account"),
+                (
+                    "forgot-password",
+                    "/forgot-password".to_owned(),
+                    "Forgot your password?",
+                ),
+                (
+                    "reset-password",
+                    "/reset-password".to_owned(),
+                    "Choose a new password",
+                ),
             ] {
                 b.goto(&path).await;
                 b.wait_text("main h1", expect).await;
