@@ -1,7 +1,8 @@
 //! Test support (a dev-dependency), shared by the integration tests of the API, the worker and the browser: a
 //! fresh database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
-//! with personas; and [`fake_pagerduty`], a PagerDuty API on loopback.
+//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; and [`services`], PostgreSQL and Redis
+//! servers of a test's own, to restart or flush.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
 //! running (see [`TestApp::allow_pending_jobs`]).
@@ -11,6 +12,7 @@
 
 mod database;
 pub mod fake_pagerduty;
+pub mod services;
 
 pub use database::{TestDatabase, fresh_database};
 

@@ -22,6 +22,7 @@ pub const JOB_MAX_ATTEMPTS: Var = Var::new("INSIGHTS_JOB_MAX_ATTEMPTS");
 pub const JOB_BACKOFF_MS: Var = Var::new("INSIGHTS_JOB_BACKOFF_MS");
 pub const JOB_HEARTBEAT_TIMEOUT_SECS: Var = Var::new("INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS");
 pub const WORKER_CONCURRENCY: Var = Var::new("INSIGHTS_WORKER_CONCURRENCY");
+pub const JOB_ORG_CONCURRENCY: Var = Var::new("INSIGHTS_JOB_ORG_CONCURRENCY");
 pub const WORKER_TICK_MS: Var = Var::new("INSIGHTS_WORKER_TICK_MS");
 // auth
 pub const JWT_SECRET: Var = Var::secret("INSIGHTS_JWT_SECRET");
@@ -52,6 +53,7 @@ pub const JOBS: &[Var] = &[
     JOB_BACKOFF_MS,
     JOB_HEARTBEAT_TIMEOUT_SECS,
     WORKER_CONCURRENCY,
+    JOB_ORG_CONCURRENCY,
     WORKER_TICK_MS,
 ];
 pub const AUTH: &[Var] = &[

@@ -1,0 +1,183 @@
+//! Job recovery (issue 9, point 7), with the real worker binary: Redis losing its data in the middle of a
+//! backfill (`FLUSHALL`), and PostgreSQL restarting, lose no job — running, queued or waiting to retry — and
+//! the backfill ends with every incident stored exactly once. And the sweeper never multiplies a job: the
+//! same delivery pushed twice is queued once.
+
+use crate::smtp::SmtpSink;
+use crate::sync::{Sync, setup_with, worker_process};
+use insights_core::db::job_runs;
+use insights_core::jobs::{Delivery, GenerateSampleData, Job, queue_name};
+use insights_testing::TestApp;
+use insights_testing::services::{OwnPostgres, OwnRedis};
+use insights_types::Role;
+use insights_types::api::{IntegrationOut, JobState};
+use serde_json::json;
+
+/// The tasks waiting in the queue of `kind` (due now or later).
+async fn queued_tasks(app: &TestApp, kind: &str) -> usize {
+    use secrecy::ExposeSecret;
+    let queue = apalis_redis::Config::default().queue(queue_name(&app.config.jobs.redis_prefix, kind));
+    let client = redis::Client::open(app.config.jobs.redis_url.expose_secret()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let (now, later): (usize, usize) = redis::pipe()
+        .cmd("LLEN")
+        .arg(queue.active_jobs_list())
+        .cmd("ZCARD")
+        .arg(queue.scheduled_jobs_set())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    now + later
+}
+
+#[tokio::test]
+async fn pushing_the_same_delivery_twice_queues_the_job_once() {
+    let app = TestApp::spawn(&[]).await; // no worker: what is pushed stays in the queue
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let mut tx = app.state.db.org_tx(org, Some(owner.user_id)).await.unwrap();
+    let pending = app
+        .state
+        .jobs
+        .record::<GenerateSampleData>(&mut tx, ())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let job = pending.job_run_id();
+    app.state.jobs.push(pending).await;
+    // The sweeper, unsure whether the push was lost, pushes it again (twice).
+    for _ in 0..2 {
+        app.state
+            .jobs
+            .requeue(GenerateSampleData::KIND, org, job, None, Delivery::FIRST)
+            .await
+            .unwrap();
+    }
+    assert_eq!(queued_tasks(&app, GenerateSampleData::KIND).await, 1);
+    // A new delivery (a retry, a job taken over from a dead worker) is queued.
+    app.state
+        .jobs
+        .requeue(GenerateSampleData::KIND, org, job, None, Delivery::now(1))
+        .await
+        .unwrap();
+    assert_eq!(queued_tasks(&app, GenerateSampleData::KIND).await, 2);
+    app.allow_pending_jobs();
+}
+
+/// Connects a PagerDuty integration named `name`, importing from `since`.
+async fn connect(s: &Sync, name: &str, since: chrono::DateTime<chrono::Utc>) -> IntegrationOut {
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/orgs/{}/integrations", s.org),
+            &s.owner.token,
+            json!({ "kind": "pagerduty", "name": name, "credentials": { "api_token": "pd-e2e-token-1" },
+                    "options": { "since": since } }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
+    r.json()
+}
+
+/// The state and attempts of a job, read from its row.
+async fn job_state(s: &Sync, job: insights_types::JobRunId) -> (JobState, i32) {
+    let mut tx = s.app.state.db.org_tx(s.org, None).await.unwrap();
+    let j = job_runs::get(&mut tx, job).await.unwrap();
+    tx.commit().await.unwrap();
+    (j.state, j.attempts)
+}
+
+/// From where the fake's history starts (5,000 incidents, one every 30 minutes), so every page holds some.
+fn history_start() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 5_000)
+}
+
+#[tokio::test]
+async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incident_once() {
+    let redis = OwnRedis::start();
+    let sink = SmtpSink::start(2); // refuses two conversations: the email waits to retry twice
+    let sink = sink.await;
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let s = setup_with(
+        5_000,
+        &[
+            ("REDIS_URL", &redis.url),
+            ("INSIGHTS_SMTP_URL", &smtp),
+            ("INSIGHTS_SMTP_FROM", "insights@example.com"),
+            ("INSIGHTS_JOB_BACKOFF_MS", "3000"),
+            // One sync at a time per organization: the second integration's backfill waits in the queue.
+            ("INSIGHTS_JOB_ORG_CONCURRENCY", "1"),
+        ],
+    )
+    .await;
+    s.pd.set_delay(std::time::Duration::from_millis(25));
+    let mut worker = worker_process(&s.vars);
+    let first = connect(&s, "PD", history_start()).await;
+    let second = connect(&s, "PD recent", chrono::Utc::now() - chrono::Duration::days(2)).await;
+    let mail = s
+        .app
+        .invite(&s.owner, s.org, "mate@example.com", Role::Member)
+        .await
+        .delivery
+        .expect("an email job")
+        .job_id;
+    let (run1, run2) = (first.current_run.unwrap().id, second.current_run.unwrap().id);
+    // Running, queued (deferred) and waiting to retry, all at once.
+    s.wait_for(first.id, 60, "the backfill to be under way", |i| {
+        i.current_run.as_ref().is_some_and(|r| r.progress.stored >= 1_000)
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while job_state(&s, mail).await.0 != JobState::Retrying {
+        assert!(tokio::time::Instant::now() < deadline, "the email never waited to retry");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(job_state(&s, run2).await, (JobState::Queued, 0), "the second backfill waits its turn");
+    redis.flush_all().await;
+
+    let done = s.finished(first.id, run1, 180).await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:#?}");
+    let done2 = s.finished(second.id, run2, 120).await;
+    assert_eq!(done2.state, JobState::Succeeded, "{done2:#?}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mail_done = loop {
+        let j = job_state(&s, mail).await;
+        if !j.0.is_active() {
+            break j;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the email job never ended: {j:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    worker.kill().ok();
+    worker.wait().ok();
+    assert_eq!(mail_done, (JobState::Succeeded, 3), "retried after the flush");
+    assert_eq!(sink.messages().await.len(), 1, "one email");
+    assert_eq!(
+        s.counts().await,
+        (5_000, 5_000, 15_000, 5_000),
+        "every incident and timeline entry, each once"
+    );
+}
+
+#[tokio::test]
+async fn a_postgres_restart_mid_backfill_is_survived_with_every_incident_stored_once() {
+    let pg = OwnPostgres::start().await;
+    let s = setup_with(5_000, &[("DATABASE_URL", &pg.url)]).await;
+    s.pd.set_delay(std::time::Duration::from_millis(25));
+    let mut worker = worker_process(&s.vars);
+    let i = connect(&s, "PD", history_start()).await;
+    let run = i.current_run.unwrap().id;
+    s.wait_for(i.id, 60, "the backfill to be under way", |i| {
+        i.current_run.as_ref().is_some_and(|r| r.progress.stored >= 1_000)
+    })
+    .await;
+    pg.restart();
+    let done = s.finished(i.id, run, 180).await;
+    worker.kill().ok();
+    worker.wait().ok();
+    assert_eq!(done.state, JobState::Succeeded, "{done:#?}");
+    assert_eq!(
+        s.counts().await,
+        (5_000, 5_000, 15_000, 5_000),
+        "every incident and timeline entry, each once"
+    );
+}
