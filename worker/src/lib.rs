@@ -66,7 +66,11 @@ fn restart_after_queue_failure(worker: &WorkerContext, error: &WorkerError) -> b
     if matches!(error, WorkerError::PanicError(_)) || worker.is_shutting_down() {
         return false;
     }
-    tracing::warn!(worker = worker.name(), ?error, "job worker failed; restarting it");
+    tracing::warn!(
+        worker = worker.name(),
+        ?error,
+        "job worker failed; restarting it"
+    );
     // Called from the monitor's poll: a short blocking pause is the only way to space the restarts out.
     std::thread::sleep(RESTART_PAUSE);
     true

@@ -12,7 +12,6 @@ use insights_core::db::job_runs;
 use insights_core::jobs::Delivery;
 use std::time::Duration;
 
-
 /// Runs until `stop` turns true.
 pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
@@ -44,7 +43,13 @@ pub async fn sweep_once(state: &WorkerState, queued_for: Duration) -> anyhow::Re
         let (org, id) = job.ids();
         // Back to `queued` first, so that the delivery below finds a job it may start.
         let mut db = state.db.org_tx(org, None).await?;
-        let delivery = job_runs::requeued(&mut db, id, state.config.jobs.heartbeat_timeout).await?;
+        let mut delivery =
+            job_runs::requeued(&mut db, id, state.config.jobs.heartbeat_timeout).await?;
+        if let Some(number) = delivery
+            && state.queue.delivery_spent(&job.kind, id, number).await?
+        {
+            delivery = job_runs::replace_spent_delivery(&mut db, id, number).await?;
+        }
         db.commit().await?;
         if let Some(number) = delivery {
             state

@@ -46,8 +46,11 @@ pub enum Outcome {
     FailedForGood(String),
 }
 
-/// How long a job waits when its organization already runs its share of jobs of its kind.
+/// How long a job waits when its organization already runs its share of jobs of its kind, per time it was
+/// delivered again so far, up to [`ORG_BUSY_MAX_DELAY`]: a large backlog of one organization is looked at less
+/// and less often instead of cycling through the queue every second.
 pub const ORG_BUSY_DELAY: Duration = Duration::from_secs(1);
+pub const ORG_BUSY_MAX_DELAY: Duration = Duration::from_secs(30);
 
 /// The longest wait before a retry.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -126,10 +129,15 @@ where
     let per_org = i64::from(state.config.jobs.org_concurrency);
     let mut db = state.db.org_tx(org, None).await?;
     let start = job_runs::start_attempt(&mut db, job, kind, per_org).await?;
-    let deferred = if start == Start::Full {
-        job_runs::redeliver(&mut db, job, ORG_BUSY_DELAY).await?
-    } else {
-        None
+    let defer_for = match start {
+        Start::Full { deliveries } => ORG_BUSY_DELAY
+            .saturating_mul(u32::try_from(deliveries).unwrap_or(0).saturating_add(1))
+            .min(ORG_BUSY_MAX_DELAY),
+        _ => Duration::ZERO,
+    };
+    let deferred = match start {
+        Start::Full { .. } => job_runs::redeliver(&mut db, job, defer_for).await?,
+        _ => None,
     };
     db.commit().await?;
     let attempt = match start {
@@ -142,9 +150,9 @@ where
             tracing::info!(%job, kind, "job is running elsewhere; duplicate delivery ignored");
             return Ok(());
         }
-        Start::Full => {
+        Start::Full { .. } => {
             tracing::debug!(%job, kind, %org, "the organization runs its share of jobs of this kind; deferred");
-            deliver_again(state, kind, org, job, deferred, ORG_BUSY_DELAY).await;
+            deliver_again(state, kind, org, job, deferred, defer_for).await;
             return Ok(());
         }
     };
@@ -233,7 +241,11 @@ async fn deliver_again(
         number: r.number,
         after,
     };
-    if let Err(e) = state.queue.requeue(kind, org, job, r.subject, delivery).await {
+    if let Err(e) = state
+        .queue
+        .requeue(kind, org, job, r.subject, delivery)
+        .await
+    {
         tracing::warn!(%job, kind, error = %e, "re-enqueue failed; the sweeper will do it");
     }
 }
@@ -241,7 +253,9 @@ async fn deliver_again(
 /// The wait before the attempt after `attempt`: `INSIGHTS_JOB_BACKOFF_MS` doubled per attempt, up to ten
 /// minutes, less up to half of it at random (so that jobs failing together do not retry together).
 fn backoff(state: &WorkerState, attempt: i32) -> Duration {
-    let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(20);
+    let doublings = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
     let full = state
         .config
         .jobs

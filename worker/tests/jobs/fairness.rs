@@ -29,7 +29,12 @@ async fn connect(
 }
 
 /// The sync run of `org`'s integration `id` once it has ended.
-async fn ended(app: &TestApp, who: &Session, org: OrgId, id: insights_types::IntegrationId) -> SyncRunOut {
+async fn ended(
+    app: &TestApp,
+    who: &Session,
+    org: OrgId,
+    id: insights_types::IntegrationId,
+) -> SyncRunOut {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let i: IntegrationOut = app
@@ -39,7 +44,10 @@ async fn ended(app: &TestApp, who: &Session, org: OrgId, id: insights_types::Int
         if let Some(run) = i.current_run.filter(|r| !r.state.is_active()) {
             return run;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the sync never ended");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sync never ended"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -60,12 +68,23 @@ async fn another_organizations_backlog_does_not_delay_an_incremental_sync() {
     let (a_owner, a) = (&s.owner, s.org);
     let (b_owner, b) = s.app.signup("b@example.com", "Beta").await;
     // B's integration, imported (the last day only) before A's backlog arrives.
-    let b_int = connect(&s.app, &b_owner, b, "PD", chrono::Utc::now() - chrono::Duration::days(1)).await;
-    assert_eq!(ended(&s.app, &b_owner, b, b_int.id).await.state, JobState::Succeeded);
+    let b_int = connect(
+        &s.app,
+        &b_owner,
+        b,
+        "PD",
+        chrono::Utc::now() - chrono::Duration::days(1),
+    )
+    .await;
+    assert_eq!(
+        ended(&s.app, &b_owner, b, b_int.id).await.state,
+        JobState::Succeeded
+    );
 
     // A's backlog: four backfills of the whole history, each of them long at 100 ms a request.
     s.pd.set_delay(Duration::from_millis(100));
-    let since = chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 5_000);
+    let since =
+        chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 5_000);
     for n in 0..4 {
         connect(&s.app, a_owner, a, &format!("PD {n}"), since).await;
     }

@@ -209,7 +209,13 @@ async fn a_lost_enqueue_is_recovered_by_the_sweeper() {
     // A second delivery of a finished job is ignored: no second email.
     app.state
         .jobs
-        .requeue("send_invitation_email", org, job, Some(inv_id.0), Delivery::FIRST)
+        .requeue(
+            "send_invitation_email",
+            org,
+            job,
+            Some(inv_id.0),
+            Delivery::FIRST,
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -228,7 +234,13 @@ async fn a_revoked_invitation_is_not_mailed() {
     let state = app.state.clone();
     state
         .jobs
-        .requeue("send_invitation_email", org, job, Some(inv_id.0), Delivery::FIRST)
+        .requeue(
+            "send_invitation_email",
+            org,
+            job,
+            Some(inv_id.0),
+            Delivery::FIRST,
+        )
         .await
         .unwrap();
     let done = app.wait_for_job(&owner.token, org, job).await;

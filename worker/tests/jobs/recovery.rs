@@ -16,7 +16,8 @@ use serde_json::json;
 /// The tasks waiting in the queue of `kind` (due now or later).
 async fn queued_tasks(app: &TestApp, kind: &str) -> usize {
     use secrecy::ExposeSecret;
-    let queue = apalis_redis::Config::default().queue(queue_name(&app.config.jobs.redis_prefix, kind));
+    let queue =
+        apalis_redis::Config::default().queue(queue_name(&app.config.jobs.redis_prefix, kind));
     let client = redis::Client::open(app.config.jobs.redis_url.expose_secret()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let (now, later): (usize, usize) = redis::pipe()
@@ -112,7 +113,12 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
     s.pd.set_delay(std::time::Duration::from_millis(25));
     let mut worker = worker_process(&s.vars);
     let first = connect(&s, "PD", history_start()).await;
-    let second = connect(&s, "PD recent", chrono::Utc::now() - chrono::Duration::days(2)).await;
+    let second = connect(
+        &s,
+        "PD recent",
+        chrono::Utc::now() - chrono::Duration::days(2),
+    )
+    .await;
     let mail = s
         .app
         .invite(&s.owner, s.org, "mate@example.com", Role::Member)
@@ -120,18 +126,30 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
         .delivery
         .expect("an email job")
         .job_id;
-    let (run1, run2) = (first.current_run.unwrap().id, second.current_run.unwrap().id);
+    let (run1, run2) = (
+        first.current_run.unwrap().id,
+        second.current_run.unwrap().id,
+    );
     // Running, queued (deferred) and waiting to retry, all at once.
     s.wait_for(first.id, 60, "the backfill to be under way", |i| {
-        i.current_run.as_ref().is_some_and(|r| r.progress.stored >= 1_000)
+        i.current_run
+            .as_ref()
+            .is_some_and(|r| r.progress.stored >= 1_000)
     })
     .await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while job_state(&s, mail).await.0 != JobState::Retrying {
-        assert!(tokio::time::Instant::now() < deadline, "the email never waited to retry");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the email never waited to retry"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(job_state(&s, run2).await, (JobState::Queued, 0), "the second backfill waits its turn");
+    assert_eq!(
+        job_state(&s, run2).await,
+        (JobState::Queued, 0),
+        "the second backfill waits its turn"
+    );
     redis.flush_all().await;
 
     let done = s.finished(first.id, run1, 180).await;
@@ -144,12 +162,19 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
         if !j.0.is_active() {
             break j;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the email job never ended: {j:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the email job never ended: {j:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     worker.kill().ok();
     worker.wait().ok();
-    assert_eq!(mail_done, (JobState::Succeeded, 3), "retried after the flush");
+    assert_eq!(
+        mail_done,
+        (JobState::Succeeded, 3),
+        "retried after the flush"
+    );
     assert_eq!(sink.messages().await.len(), 1, "one email");
     assert_eq!(
         s.counts().await,
@@ -167,7 +192,9 @@ async fn a_postgres_restart_mid_backfill_is_survived_with_every_incident_stored_
     let i = connect(&s, "PD", history_start()).await;
     let run = i.current_run.unwrap().id;
     s.wait_for(i.id, 60, "the backfill to be under way", |i| {
-        i.current_run.as_ref().is_some_and(|r| r.progress.stored >= 1_000)
+        i.current_run
+            .as_ref()
+            .is_some_and(|r| r.progress.stored >= 1_000)
     })
     .await;
     pg.restart();

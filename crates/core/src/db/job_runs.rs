@@ -123,8 +123,11 @@ pub enum Start {
     Ended,
     /// A live attempt is running it elsewhere.
     Busy,
-    /// Its organization already runs its share of jobs of this kind: deliver it again a little later.
-    Full,
+    /// Its organization already runs its share of jobs of this kind: deliver it again a little later. Carries
+    /// how many times the job was delivered again so far (it waits longer each time).
+    Full {
+        deliveries: i32,
+    },
 }
 
 /// Starts an attempt of a queued or retrying job (one whose cancellation was asked for ends `cancelled`),
@@ -165,22 +168,22 @@ pub async fn start_attempt(
             subject: r.subject_id,
         }));
     }
-    let state = org_query_scalar!(
+    let row = org_query!(
         db,
         r#"UPDATE job_runs
               SET state = CASE WHEN state IN ('queued', 'retrying') AND cancel_requested_at IS NOT NULL
                                THEN 'cancelled' ELSE state END,
                   finished_at = CASE WHEN state IN ('queued', 'retrying') AND cancel_requested_at IS NOT NULL
                                      THEN now() ELSE finished_at END
-            WHERE org_id = $1 AND id = $2 RETURNING state AS "state: JobState""#,
+            WHERE org_id = $1 AND id = $2 RETURNING state AS "state: JobState", deliveries"#,
         id as JobRunId,
     )
     .fetch_optional(db.conn())
     .await
     .read_from("job_runs")?;
-    Ok(match state {
-        Some(JobState::Running) => Start::Busy,
-        Some(JobState::Queued | JobState::Retrying) => Start::Full,
+    Ok(match row.map(|r| (r.state, r.deliveries)) {
+        Some((JobState::Running, _)) => Start::Busy,
+        Some((JobState::Queued | JobState::Retrying, deliveries)) => Start::Full { deliveries },
         _ => Start::Ended,
     })
 }
@@ -397,6 +400,26 @@ pub async fn requeued(
           RETURNING deliveries",
         id as JobRunId,
         silent_for.as_secs_f64(),
+    )
+    .fetch_optional(db.conn())
+    .await?)
+}
+
+/// Replaces delivery `number` of a waiting job by a new one, due at once, when the queue has consumed it without
+/// the job starting (e.g. the database was unreachable for every try the queue made); `None` when the job
+/// moved on meanwhile (or another sweeper replaced it first).
+pub async fn replace_spent_delivery(
+    db: &mut OrgTx,
+    id: JobRunId,
+    number: i32,
+) -> DbResult<Option<i32>> {
+    Ok(org_query_scalar!(
+        db,
+        "UPDATE job_runs SET deliveries = deliveries + 1, run_after = NULL, updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND deliveries = $3 AND state IN ('queued', 'retrying')
+          RETURNING deliveries",
+        id as JobRunId,
+        number,
     )
     .fetch_optional(db.conn())
     .await?)

@@ -266,6 +266,24 @@ impl JobQueue {
         }
     }
 
+    /// Whether the queue of `kind` has consumed delivery `number` of `job` for good: acknowledged it, or given
+    /// up on it. Such a delivery is never queued again (see [`Delivery`]): a job still waiting needs a new one.
+    pub async fn delivery_spent(
+        &self,
+        kind: &str,
+        job: JobRunId,
+        number: i32,
+    ) -> anyhow::Result<bool> {
+        let queue = QueueConfig::default().queue(queue_name(&self.prefix, kind));
+        let id = Delivery::now(number).task_id(job).to_string();
+        let (status, dead): (Option<String>, bool) = redis::pipe()
+            .hget(format!("{}:{id}", queue.job_meta_hash()), "status")
+            .sismember(queue.dead_jobs_set(), &id)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(dead || status.as_deref() == Some("Done"))
+    }
+
     /// Pushes a payload onto its kind's queue as `delivery` (a no-op if that delivery is there already).
     async fn push_payload<J: Job>(&self, job: J, delivery: Delivery) -> anyhow::Result<()> {
         let id = delivery.task_id(job.job_run_id());
