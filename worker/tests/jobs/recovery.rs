@@ -208,3 +208,64 @@ async fn a_postgres_restart_mid_backfill_is_survived_with_every_incident_stored_
         "every incident and timeline entry, each once"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_the_queue_consumed_without_the_job_starting_is_replaced_by_the_sweeper() {
+    let sink = SmtpSink::start(0).await;
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let mut app = TestApp::spawn_with(
+        insights_testing::test_config(&[
+            ("INSIGHTS_SMTP_URL", smtp.as_str()),
+            ("INSIGHTS_SMTP_FROM", "insights@example.com"),
+        ])
+        .await,
+    )
+    .await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let (job, inv) =
+        crate::record_unpushed_invitation(&app, &owner, org, "late@example.com", false).await;
+    let kind = "send_invitation_email";
+    app.state
+        .jobs
+        .requeue(kind, org, job, Some(inv.0), Delivery::FIRST)
+        .await
+        .unwrap();
+    // The queue hands the delivery out and records it done, but the job never started (as when every try
+    // the queue made met an unreachable database).
+    {
+        use secrecy::ExposeSecret;
+        let queue =
+            apalis_redis::Config::default().queue(queue_name(&app.config.jobs.redis_prefix, kind));
+        let id = Delivery::FIRST.task_id(job).to_string();
+        let client = redis::Client::open(app.config.jobs.redis_url.expose_secret()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let () = redis::pipe()
+            .zrem(queue.scheduled_jobs_set(), &id)
+            .lrem(queue.active_jobs_list(), 0, &id)
+            .hset(format!("{}:{id}", queue.job_meta_hash()), "status", "Done")
+            .ignore()
+            .ignore()
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(queued_tasks(&app, kind).await, 0);
+    let worker = insights_worker::Worker::build(app.config.clone())
+        .await
+        .unwrap();
+    let swept = insights_worker::sweeper::sweep_once(worker.state(), std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    assert_eq!(
+        queued_tasks(&app, kind).await,
+        1,
+        "a new delivery is queued"
+    );
+    app.start_worker().await;
+    let done = app.wait_for_job(&owner.token, org, job).await;
+    assert_eq!((done.state, done.attempts), (JobState::Succeeded, 1));
+    assert_eq!(sink.messages().await.len(), 1);
+    app.stop_worker().await;
+}
