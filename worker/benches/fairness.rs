@@ -18,25 +18,6 @@ const TOKEN: &str = "bench-token-1";
 /// How long one incremental sync of B may wait before the bench gives up on it.
 const GIVE_UP: Duration = Duration::from_secs(60);
 
-async fn connect(
-    app: &TestApp,
-    who: &Session,
-    org: OrgId,
-    name: &str,
-    since: chrono::DateTime<chrono::Utc>,
-) -> IntegrationOut {
-    let r = app
-        .post(
-            &format!("/api/v1/orgs/{org}/integrations"),
-            &who.token,
-            serde_json::json!({ "kind": "pagerduty", "name": name, "credentials": { "api_token": TOKEN },
-                                "options": { "since": since } }),
-        )
-        .await;
-    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
-    r.json()
-}
-
 async fn current(app: &TestApp, who: &Session, org: OrgId, id: IntegrationId) -> IntegrationOut {
     app.get(&format!("/api/v1/orgs/{org}/integrations/{id}"), &who.token)
         .await
@@ -80,14 +61,15 @@ async fn scenario(size: u64, per_org: &str) {
         .expect("the worker binary starts");
     let (a_owner, a) = app.signup("a@example.com", "A").await;
     let (b_owner, b) = app.signup("b@example.com", "B").await;
-    let b_int = connect(
-        &app,
-        &b_owner,
-        b,
-        "PD",
-        chrono::Utc::now() - chrono::Duration::days(1),
-    )
-    .await;
+    let b_int = app
+        .connect_pagerduty(
+            &b_owner,
+            b,
+            "PD",
+            TOKEN,
+            serde_json::json!({ "since": chrono::Utc::now() - chrono::Duration::days(1) }),
+        )
+        .await;
     ended(&app, &b_owner, b, b_int.id)
         .await
         .expect("B's first import ends");
@@ -95,9 +77,24 @@ async fn scenario(size: u64, per_org: &str) {
     let since = chrono::Utc::now()
         - chrono::Duration::hours(2)
         - spacing * i32::try_from(size).unwrap_or(i32::MAX);
-    let a_int = connect(&app, &a_owner, a, "PD", since).await;
+    let a_int = app
+        .connect_pagerduty(
+            &a_owner,
+            a,
+            "PD",
+            TOKEN,
+            serde_json::json!({ "since": since }),
+        )
+        .await;
     for n in 0..10 {
-        connect(&app, &a_owner, a, &format!("PD burst {n}"), since).await;
+        app.connect_pagerduty(
+            &a_owner,
+            a,
+            &format!("PD burst {n}"),
+            TOKEN,
+            serde_json::json!({ "since": since }),
+        )
+        .await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut waits = Vec::new();

@@ -424,6 +424,28 @@ impl TestApp {
         )
     }
 
+    /// Connects a PagerDuty integration named `name` with the REST API key `token` and import `options`
+    /// (`POST …/integrations`, which enqueues its backfill); panics unless 201.
+    pub async fn connect_pagerduty(
+        &self,
+        by: &Session,
+        org: OrgId,
+        name: &str,
+        token: &str,
+        options: Value,
+    ) -> insights_types::api::IntegrationOut {
+        let r = self
+            .post(
+                &format!("/api/v1/orgs/{org}/integrations"),
+                &by.token,
+                json!({ "kind": "pagerduty", "name": name, "credentials": { "api_token": token },
+                        "options": options }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()
+    }
+
     /// Asks for the sample history (`POST …/sample-data`); panics unless 202. Returns its job, queued: run it
     /// with [`TestApp::with_worker`] and [`TestApp::wait_for_job`].
     pub async fn load_sample_data(&self, token: &str, org: OrgId) -> JobRunOut {

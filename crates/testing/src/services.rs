@@ -22,6 +22,15 @@ fn common_sh(script: &str) {
     );
 }
 
+/// [`common_sh`] for clean-up: failures are ignored (it runs in `drop`, maybe while a test panics).
+fn common_sh_quietly(script: &str) {
+    let lib = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/lib/common.sh");
+    let _ = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source '{lib}'; {script}"))
+        .output();
+}
+
 /// A free TCP port on loopback (free when this returns: another process could take it, rarely).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -73,14 +82,7 @@ impl OwnRedis {
 
 impl Drop for OwnRedis {
     fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "source '{}/../../scripts/lib/common.sh'; stop_redis '{}'",
-                env!("CARGO_MANIFEST_DIR"),
-                self.dir.display()
-            ))
-            .output();
+        common_sh_quietly(&format!("stop_redis '{}'", self.dir.display()));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -130,14 +132,7 @@ impl OwnPostgres {
 
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "source '{}/../../scripts/lib/common.sh'; stop_postgres '{}'",
-                env!("CARGO_MANIFEST_DIR"),
-                self.dir.display()
-            ))
-            .output();
+        common_sh_quietly(&format!("stop_postgres '{}'", self.dir.display()));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,32 +1,12 @@
 //! Fairness between organizations (issue 9, point 5): one organization's backlog — several long backfills at
 //! once — cannot hold every worker slot; another organization's incremental sync starts within seconds.
 
-use crate::sync::{Sync, setup_with};
+use crate::sync::{Sync, TOKEN, setup_with};
 use insights_testing::{Session, TestApp};
 use insights_types::OrgId;
 use insights_types::api::{IntegrationOut, JobState, SyncRunOut};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-/// Connects a PagerDuty integration of `org` named `name`, importing from `since`.
-async fn connect(
-    app: &TestApp,
-    who: &Session,
-    org: OrgId,
-    name: &str,
-    since: chrono::DateTime<chrono::Utc>,
-) -> IntegrationOut {
-    let r = app
-        .post(
-            &format!("/api/v1/orgs/{org}/integrations"),
-            &who.token,
-            json!({ "kind": "pagerduty", "name": name, "credentials": { "api_token": "pd-e2e-token-1" },
-                    "options": { "since": since } }),
-        )
-        .await;
-    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
-    r.json()
-}
 
 /// The sync run of `org`'s integration `id` once it has ended.
 async fn ended(
@@ -68,14 +48,16 @@ async fn another_organizations_backlog_does_not_delay_an_incremental_sync() {
     let (a_owner, a) = (&s.owner, s.org);
     let (b_owner, b) = s.app.signup("b@example.com", "Beta").await;
     // B's integration, imported (the last day only) before A's backlog arrives.
-    let b_int = connect(
-        &s.app,
-        &b_owner,
-        b,
-        "PD",
-        chrono::Utc::now() - chrono::Duration::days(1),
-    )
-    .await;
+    let b_int = s
+        .app
+        .connect_pagerduty(
+            &b_owner,
+            b,
+            "PD",
+            TOKEN,
+            json!({ "since": chrono::Utc::now() - chrono::Duration::days(1) }),
+        )
+        .await;
     assert_eq!(
         ended(&s.app, &b_owner, b, b_int.id).await.state,
         JobState::Succeeded
@@ -86,7 +68,15 @@ async fn another_organizations_backlog_does_not_delay_an_incremental_sync() {
     let since =
         chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 5_000);
     for n in 0..4 {
-        connect(&s.app, a_owner, a, &format!("PD {n}"), since).await;
+        s.app
+            .connect_pagerduty(
+                a_owner,
+                a,
+                &format!("PD {n}"),
+                TOKEN,
+                json!({ "since": since }),
+            )
+            .await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await; // A's backfills have taken what they may
 

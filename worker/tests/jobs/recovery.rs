@@ -4,7 +4,7 @@
 //! same delivery pushed twice is queued once.
 
 use crate::smtp::SmtpSink;
-use crate::sync::{Sync, setup_with, worker_process};
+use crate::sync::{Sync, TOKEN, setup_with, worker_process};
 use insights_core::db::job_runs;
 use insights_core::jobs::{Delivery, GenerateSampleData, Job, queue_name};
 use insights_testing::TestApp;
@@ -66,17 +66,9 @@ async fn pushing_the_same_delivery_twice_queues_the_job_once() {
 
 /// Connects a PagerDuty integration named `name`, importing from `since`.
 async fn connect(s: &Sync, name: &str, since: chrono::DateTime<chrono::Utc>) -> IntegrationOut {
-    let r = s
-        .app
-        .post(
-            &format!("/api/v1/orgs/{}/integrations", s.org),
-            &s.owner.token,
-            json!({ "kind": "pagerduty", "name": name, "credentials": { "api_token": "pd-e2e-token-1" },
-                    "options": { "since": since } }),
-        )
-        .await;
-    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
-    r.json()
+    s.app
+        .connect_pagerduty(&s.owner, s.org, name, TOKEN, json!({ "since": since }))
+        .await
 }
 
 /// The state and attempts of a job, read from its row.
@@ -85,6 +77,27 @@ async fn job_state(s: &Sync, job: insights_types::JobRunId) -> (JobState, i32) {
     let j = job_runs::get(&mut tx, job).await.unwrap();
     tx.commit().await.unwrap();
     (j.state, j.attempts)
+}
+
+/// Polls the state and attempts of a job until `done` says yes (panics after `secs`).
+async fn job_until(
+    s: &Sync,
+    job: insights_types::JobRunId,
+    secs: u64,
+    done: impl Fn((JobState, i32)) -> bool,
+) -> (JobState, i32) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let j = job_state(s, job).await;
+        if done(j) {
+            return j;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job {job} is still {j:?} after {secs} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// From where the fake's history starts (5,000 incidents, one every 30 minutes), so every page holds some.
@@ -137,14 +150,7 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
             .is_some_and(|r| r.progress.stored >= 1_000)
     })
     .await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while job_state(&s, mail).await.0 != JobState::Retrying {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the email never waited to retry"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    job_until(&s, mail, 30, |(state, _)| state == JobState::Retrying).await;
     assert_eq!(
         job_state(&s, run2).await,
         (JobState::Queued, 0),
@@ -156,18 +162,7 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
     assert_eq!(done.state, JobState::Succeeded, "{done:#?}");
     let done2 = s.finished(second.id, run2, 120).await;
     assert_eq!(done2.state, JobState::Succeeded, "{done2:#?}");
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mail_done = loop {
-        let j = job_state(&s, mail).await;
-        if !j.0.is_active() {
-            break j;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the email job never ended: {j:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let mail_done = job_until(&s, mail, 60, |(state, _)| !state.is_active()).await;
     worker.kill().ok();
     worker.wait().ok();
     assert_eq!(

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 
-const TOKEN: &str = "pd-e2e-token-1";
+pub(crate) const TOKEN: &str = "pd-e2e-token-1";
 
 pub(crate) struct Sync {
     pub(crate) app: TestApp,
@@ -75,16 +75,9 @@ impl Sync {
     }
 
     pub(crate) async fn connect_with(&self, options: serde_json::Value) -> IntegrationOut {
-        let r = self
-            .app
-            .post(
-                &format!("/api/v1/orgs/{}/integrations", self.org),
-                &self.owner.token,
-                json!({ "kind": "pagerduty", "name": "PD", "credentials": { "api_token": TOKEN }, "options": options }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        r.json()
+        self.app
+            .connect_pagerduty(&self.owner, self.org, "PD", TOKEN, options)
+            .await
     }
 
     pub(crate) async fn integration(&self, id: IntegrationId) -> IntegrationOut {
