@@ -26,7 +26,7 @@ use insights_types::{JobRunId, OrgId};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a job's work says when it did not fail.
 #[derive(Debug)]
@@ -37,7 +37,8 @@ pub enum Outcome {
     Skipped(&'static str),
     /// Stopped at a safe point because someone cancelled it.
     Cancelled,
-    /// Stopped at a safe point because the worker is shutting down: queued again, resumed elsewhere.
+    /// Stopped at a safe point because the worker is shutting down or the attempt used up its time slice:
+    /// queued again, resumed by the next attempt (elsewhere, or after the jobs that waited).
     Interrupted,
     /// Another attempt took the job over (this one looked dead): write nothing more.
     Lost,
@@ -66,6 +67,8 @@ pub struct JobCtx {
     pub attempt: Attempt,
     signal: Arc<AtomicU8>,
     worker: Option<WorkerContext>,
+    /// When the attempt should yield its slot (`INSIGHTS_JOB_TIME_SLICE_SECS`).
+    yield_at: Instant,
 }
 
 impl JobCtx {
@@ -75,10 +78,13 @@ impl JobCtx {
         match self.signal.load(Ordering::Relaxed) {
             LOST => Some(Outcome::Lost),
             CANCEL => Some(Outcome::Cancelled),
+            // Shutting down, or the time slice is used up: resumed by the next attempt, from the back of the
+            // queue (so that a long job cannot hold a slot while others wait).
             _ if self
                 .worker
                 .as_ref()
-                .is_some_and(WorkerContext::is_shutting_down) =>
+                .is_some_and(WorkerContext::is_shutting_down)
+                || Instant::now() >= self.yield_at =>
             {
                 Some(Outcome::Interrupted)
             }
@@ -161,11 +167,12 @@ where
         attempt,
         signal: Arc::default(),
         worker,
+        yield_at: Instant::now() + state.config.jobs.time_slice,
     };
     // Stops beating when the attempt ends, also when apalis drops it half-way (its worker died): a job whose
     // heartbeat went on without its work would never be taken over.
     let heartbeat = AbortOnDrop(tokio::spawn(beat(state.clone(), ctx.clone())));
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let result = work(ctx.clone()).await;
     drop(heartbeat);
     let (finish, progress) = match result {

@@ -32,19 +32,11 @@ async fn ended(
     }
 }
 
-#[tokio::test]
-async fn another_organizations_backlog_does_not_delay_an_incremental_sync() {
-    // Three sync slots; one organization may use one of them.
-    let s: Sync = setup_with(
-        5_000,
-        &[
-            ("INSIGHTS_WORKER_CONCURRENCY", "3"),
-            ("INSIGHTS_JOB_ORG_CONCURRENCY", "1"),
-        ],
-    )
-    .await
-    .with_worker()
-    .await;
+/// How long organization B's incremental sync takes while organization A runs `backfills` long backfills at
+/// once (with `settings`).
+async fn b_sync_behind_a_backlog(settings: &[(&str, &str)], backfills: usize) -> Duration {
+    let s: Sync = setup_with(10_000, settings).await.with_worker().await;
+    s.app.allow_pending_jobs(); // A's backfills are cut off with the test
     let (a_owner, a) = (&s.owner, s.org);
     let (b_owner, b) = s.app.signup("b@example.com", "Beta").await;
     // B's integration, imported (the last day only) before A's backlog arrives.
@@ -63,11 +55,11 @@ async fn another_organizations_backlog_does_not_delay_an_incremental_sync() {
         JobState::Succeeded
     );
 
-    // A's backlog: four backfills of the whole history, each of them long at 100 ms a request.
+    // A's backlog: backfills of the whole history, each over a minute long at 100 ms a request.
     s.pd.set_delay(Duration::from_millis(100));
     let since =
-        chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 5_000);
-    for n in 0..4 {
+        chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 10_000);
+    for n in 0..backfills {
         s.app
             .connect_pagerduty(
                 a_owner,
@@ -93,10 +85,41 @@ async fn another_organizations_backlog_does_not_delay_an_incremental_sync() {
     let run = ended(&s.app, &b_owner, b, b_int.id).await;
     let waited = asked.elapsed();
     assert_eq!(run.state, JobState::Succeeded, "{run:#?}");
-    // A backfill of A takes over a minute here: without a share per organization, B's sync would wait for one.
+    waited
+}
+
+#[tokio::test]
+async fn another_organizations_backlog_does_not_delay_an_incremental_sync() {
+    // Three sync slots; one organization may use one of them. Without that share, A's backfills would hold
+    // all three and B's sync would wait for one of them to end.
+    let waited = b_sync_behind_a_backlog(
+        &[
+            ("INSIGHTS_WORKER_CONCURRENCY", "3"),
+            ("INSIGHTS_JOB_ORG_CONCURRENCY", "1"),
+        ],
+        4,
+    )
+    .await;
     assert!(
         waited < Duration::from_secs(10),
         "B's incremental sync took {waited:?} behind A's backlog"
     );
-    s.app.allow_pending_jobs(); // A's backfills are cut off with the test
+}
+
+#[tokio::test]
+async fn a_long_backfill_yields_its_slot_at_the_end_of_its_time_slice() {
+    // One sync slot, taken by A's backfill: B's sync gets it when the backfill's one-second slice is over
+    // (instead of after the whole backfill).
+    let waited = b_sync_behind_a_backlog(
+        &[
+            ("INSIGHTS_WORKER_CONCURRENCY", "1"),
+            ("INSIGHTS_JOB_TIME_SLICE_SECS", "1"),
+        ],
+        1,
+    )
+    .await;
+    assert!(
+        waited < Duration::from_secs(10),
+        "B's incremental sync took {waited:?} behind A's backfill"
+    );
 }
