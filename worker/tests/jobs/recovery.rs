@@ -79,6 +79,15 @@ async fn job_state(s: &Sync, job: insights_types::JobRunId) -> (JobState, i32) {
     (j.state, j.attempts)
 }
 
+/// How many times a job was delivered again (deferred, retried, taken over).
+async fn deliveries(s: &Sync, job: insights_types::JobRunId) -> i32 {
+    sqlx::query_scalar("SELECT deliveries FROM job_runs WHERE id = $1")
+        .bind(job.0)
+        .fetch_one(&mut s.db().await)
+        .await
+        .unwrap()
+}
+
 /// Polls the state and attempts of a job until `done` says yes (panics after `secs`).
 async fn job_until(
     s: &Sync,
@@ -126,12 +135,21 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
     s.pd.set_delay(std::time::Duration::from_millis(25));
     let mut worker = worker_process(&s.vars);
     let first = connect(&s, "PD", history_start()).await;
+    let run1 = first.current_run.unwrap().id;
+    s.wait_for(first.id, 60, "the backfill to be under way", |i| {
+        i.current_run
+            .as_ref()
+            .is_some_and(|r| r.progress.stored >= 1_000)
+    })
+    .await;
+    // Running, queued (deferred: the organization's one sync slot is taken) and waiting to retry, all at once.
     let second = connect(
         &s,
         "PD recent",
         chrono::Utc::now() - chrono::Duration::days(2),
     )
     .await;
+    let run2 = second.current_run.unwrap().id;
     let mail = s
         .app
         .invite(&s.owner, s.org, "mate@example.com", Role::Member)
@@ -139,17 +157,14 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
         .delivery
         .expect("an email job")
         .job_id;
-    let (run1, run2) = (
-        first.current_run.unwrap().id,
-        second.current_run.unwrap().id,
-    );
-    // Running, queued (deferred) and waiting to retry, all at once.
-    s.wait_for(first.id, 60, "the backfill to be under way", |i| {
-        i.current_run
-            .as_ref()
-            .is_some_and(|r| r.progress.stored >= 1_000)
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while deliveries(&s, run2).await < 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second backfill was never deferred"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     job_until(&s, mail, 30, |(state, _)| state == JobState::Retrying).await;
     assert_eq!(
         job_state(&s, run2).await,
