@@ -109,6 +109,16 @@ async fn job_until(
     }
 }
 
+/// Waits until the backfill of integration `id` has stored a fifth of the fake's history.
+async fn under_way(s: &Sync, id: insights_types::IntegrationId) {
+    s.wait_for(id, 60, "the backfill to be under way", |i| {
+        i.current_run
+            .as_ref()
+            .is_some_and(|r| r.progress.stored >= 1_000)
+    })
+    .await;
+}
+
 /// From where the fake's history starts (5,000 incidents, one every 30 minutes), so every page holds some.
 fn history_start() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now() - chrono::Duration::hours(2) - chrono::Duration::minutes(30 * 5_000)
@@ -136,12 +146,7 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
     let mut worker = worker_process(&s.vars);
     let first = connect(&s, "PD", history_start()).await;
     let run1 = first.current_run.unwrap().id;
-    s.wait_for(first.id, 60, "the backfill to be under way", |i| {
-        i.current_run
-            .as_ref()
-            .is_some_and(|r| r.progress.stored >= 1_000)
-    })
-    .await;
+    under_way(&s, first.id).await;
     // Running, queued (deferred: the organization's one sync slot is taken) and waiting to retry, all at once.
     let second = connect(
         &s,
@@ -201,12 +206,7 @@ async fn a_postgres_restart_mid_backfill_is_survived_with_every_incident_stored_
     let mut worker = worker_process(&s.vars);
     let i = connect(&s, "PD", history_start()).await;
     let run = i.current_run.unwrap().id;
-    s.wait_for(i.id, 60, "the backfill to be under way", |i| {
-        i.current_run
-            .as_ref()
-            .is_some_and(|r| r.progress.stored >= 1_000)
-    })
-    .await;
+    under_way(&s, i.id).await;
     pg.restart();
     let done = s.finished(i.id, run, 180).await;
     worker.kill().ok();
