@@ -82,7 +82,12 @@ impl OwnRedis {
 
 impl Drop for OwnRedis {
     fn drop(&mut self) {
-        common_sh_quietly(&format!("stop_redis '{}'", self.dir.display()));
+        // Waits for the server to exit: it writes its log until then, which would keep the directory.
+        common_sh_quietly(&format!(
+            "pid=$(cat '{0}/redis/redis.pid'); stop_redis '{0}'; \
+             for _ in $(seq 100); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.05; done",
+            self.dir.display()
+        ));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
