@@ -1,7 +1,7 @@
 //! The worker: one apalis worker per job kind (one file per job in `jobs/`), fed from Redis queues, plus the
 //! scheduler that starts incremental syncs when they are due, and the sweeper that re-enqueues tracked jobs
 //! whose enqueue was lost or whose worker died. Every attempt is recorded in `job_runs`, so
-//! users see state, attempts and the last error; failures retry with exponential backoff.
+//! users see state, attempts and the last error; failures retry with exponential backoff (see [`jobs`]).
 
 pub mod jobs;
 pub mod mail;
@@ -9,8 +9,6 @@ pub mod scheduler;
 pub mod sweeper;
 
 use anyhow::Context;
-use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
-use apalis::layers::retry::{HasherRng, RetryPolicy};
 use apalis::prelude::*;
 use insights_core::config::WorkerConfig;
 use insights_core::crypto::SecretBox;
@@ -62,6 +60,25 @@ impl Drop for RunningWorker {
         }
     }
 }
+
+/// Whether the monitor restarts a worker that ended with `error`: yes, after a pause (so that a Redis that is
+/// down is not hammered), unless it panicked or the process is stopping.
+fn restart_after_queue_failure(worker: &WorkerContext, error: &WorkerError) -> bool {
+    if matches!(error, WorkerError::PanicError(_)) || worker.is_shutting_down() {
+        return false;
+    }
+    tracing::warn!(
+        worker = worker.name(),
+        ?error,
+        "job worker failed; restarting it"
+    );
+    // Called from the monitor's poll: a short blocking pause is the only way to space the restarts out.
+    std::thread::sleep(RESTART_PAUSE);
+    true
+}
+
+/// How long the monitor waits before restarting a failed job worker.
+const RESTART_PAUSE: Duration = Duration::from_millis(500);
 
 pub struct Worker {
     state: WorkerState,
@@ -138,8 +155,6 @@ impl Worker {
         let state = self.state.clone();
         let prefix = state.config.jobs.redis_prefix.clone();
         let conn = self.redis.clone();
-        let retries = state.config.jobs.max_attempts.saturating_sub(1) as usize;
-        let backoff_base = state.config.jobs.backoff;
         let concurrency = state.config.jobs.worker_concurrency;
         // Each process registers its workers under its own names: apalis refuses a second live worker of the
         // same name, so replicas (or a restart after a crash) would otherwise fail to start.
@@ -152,28 +167,22 @@ impl Worker {
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
 
-        // One apalis worker per job kind, all with the same polling, concurrency and retry policy.
+        // One apalis worker per job kind, all with the same polling and concurrency (retries are deliveries of
+        // their own, see `jobs::tracked`). A worker whose queue failed (Redis restarted, or lost its data and
+        // with it the worker's registration) is restarted under a new name; the jobs it was running are taken
+        // over by the sweeper.
         macro_rules! job_worker {
             ($job:ty, $handler:path) => {{
                 let (state, conn, prefix) = (state.clone(), conn.clone(), prefix.clone());
                 let name = format!("{}@{instance}", <$job>::KIND);
-                move |_restarts| {
-                    let backoff = ExponentialBackoffMaker::new(
-                        backoff_base,
-                        Duration::from_secs(600),
-                        0.5,
-                        HasherRng::default(),
-                    )
-                    .expect("valid backoff bounds")
-                    .make_backoff();
-                    WorkerBuilder::new(name.clone())
+                move |restarts| {
+                    WorkerBuilder::new(format!("{name}.{restarts}"))
                         .backend(
                             storage::<$job>(conn.clone(), &prefix, <$job>::KIND)
                                 .poll_with_interval(POLL_INTERVAL),
                         )
                         .data(state.clone())
                         .concurrency(concurrency)
-                        .retry(RetryPolicy::retries(retries).with_backoff(backoff))
                         .build($handler)
                 }
             }};
@@ -183,6 +192,7 @@ impl Worker {
             ($( $(#[$doc:meta])* $kind:ident : $name:ident { $($subject:tt)* } ),* $(,)?) => {
                 Monitor::new()
                     .shutdown_timeout(Duration::from_secs(30))
+                    .should_restart(restart_after_queue_failure)
                     $( .register(job_worker!(insights_core::jobs::$name, jobs::$kind::run)) )*
             };
         }

@@ -1,8 +1,8 @@
 //! Test support (a dev-dependency), shared by the integration tests of the API, the worker and the browser: a
 //! fresh database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
-//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; and [`smtp`], an SMTP server that keeps
-//! what it receives.
+//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`smtp`], an SMTP server that keeps what it
+//! receives; and [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
 //! running (see [`TestApp::allow_pending_jobs`]).
@@ -12,6 +12,7 @@
 
 mod database;
 pub mod fake_pagerduty;
+pub mod services;
 pub mod smtp;
 
 pub use database::{TestDatabase, fresh_database};
@@ -459,6 +460,28 @@ impl TestApp {
             },
             org_id,
         )
+    }
+
+    /// Connects a PagerDuty integration named `name` with the REST API key `token` and import `options`
+    /// (`POST …/integrations`, which enqueues its backfill); panics unless 201.
+    pub async fn connect_pagerduty(
+        &self,
+        by: &Session,
+        org: OrgId,
+        name: &str,
+        token: &str,
+        options: Value,
+    ) -> insights_types::api::IntegrationOut {
+        let r = self
+            .post(
+                &format!("/api/v1/orgs/{org}/integrations"),
+                &by.token,
+                json!({ "kind": "pagerduty", "name": name, "credentials": { "api_token": token },
+                        "options": options }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()
     }
 
     /// Asks for the sample history (`POST …/sample-data`); panics unless 202. Returns its job, queued: run it

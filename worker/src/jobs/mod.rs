@@ -3,6 +3,12 @@
 //! `cancelled`. While it runs, a heartbeat tells the sweeper the attempt is alive and brings back cancel
 //! requests; a long job saves checkpoints through its [`JobCtx`], so a crashed or interrupted attempt is
 //! resumed by the next one instead of starting over.
+//!
+//! Whatever must run again later is a new delivery recorded in `job_runs` before it is pushed (see
+//! [`insights_core::jobs::Delivery`]): a retry after its backoff, a job interrupted by a shutdown, and a job of
+//! an organization that already runs `INSIGHTS_JOB_ORG_CONCURRENCY` jobs of its kind (deferred, not counted as
+//! an attempt: one tenant's backlog cannot hold every worker slot). So no job waits only in Redis or in a
+//! worker's memory, and the sweeper recovers each of them if Redis loses it.
 
 // One module per kind of `insights_core::for_each_job!`, each with its handler `run`.
 macro_rules! job_modules {
@@ -14,12 +20,13 @@ insights_core::for_each_job!(job_modules);
 
 use crate::WorkerState;
 use apalis::prelude::WorkerContext;
-use insights_core::db::job_runs::{self, Attempt, Finish, Liveness, Start};
+use insights_core::db::job_runs::{self, Attempt, Finish, Liveness, Redelivery, Start};
+use insights_core::jobs::Delivery;
 use insights_types::{JobRunId, OrgId};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a job's work says when it did not fail.
 #[derive(Debug)]
@@ -30,7 +37,8 @@ pub enum Outcome {
     Skipped(&'static str),
     /// Stopped at a safe point because someone cancelled it.
     Cancelled,
-    /// Stopped at a safe point because the worker is shutting down: queued again, resumed elsewhere.
+    /// Stopped at a safe point because the worker is shutting down or the attempt used up its time slice:
+    /// queued again, resumed by the next attempt (elsewhere, or after the jobs that waited).
     Interrupted,
     /// Another attempt took the job over (this one looked dead): write nothing more.
     Lost,
@@ -38,6 +46,15 @@ pub enum Outcome {
     /// `failed` at once, with this reason, instead of being retried.
     FailedForGood(String),
 }
+
+/// How long a job waits when its organization already runs its share of jobs of its kind, per time it was
+/// delivered again so far, up to [`ORG_BUSY_MAX_DELAY`]: a large backlog of one organization is looked at less
+/// and less often instead of cycling through the queue every second.
+pub const ORG_BUSY_DELAY: Duration = Duration::from_secs(1);
+pub const ORG_BUSY_MAX_DELAY: Duration = Duration::from_secs(30);
+
+/// The longest wait before a retry.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 const RUNNING: u8 = 0;
 const CANCEL: u8 = 1;
@@ -50,6 +67,8 @@ pub struct JobCtx {
     pub attempt: Attempt,
     signal: Arc<AtomicU8>,
     worker: Option<WorkerContext>,
+    /// When the attempt should yield its slot (`INSIGHTS_JOB_TIME_SLICE_SECS`).
+    yield_at: Instant,
 }
 
 impl JobCtx {
@@ -59,10 +78,13 @@ impl JobCtx {
         match self.signal.load(Ordering::Relaxed) {
             LOST => Some(Outcome::Lost),
             CANCEL => Some(Outcome::Cancelled),
+            // Shutting down, or the time slice is used up: resumed by the next attempt, from the back of the
+            // queue (so that a long job cannot hold a slot while others wait).
             _ if self
                 .worker
                 .as_ref()
-                .is_some_and(WorkerContext::is_shutting_down) =>
+                .is_some_and(WorkerContext::is_shutting_down)
+                || Instant::now() >= self.yield_at =>
             {
                 Some(Outcome::Interrupted)
             }
@@ -94,8 +116,10 @@ impl JobCtx {
     }
 }
 
-/// Runs one attempt of a tracked job and records its outcome. An error is returned to apalis, which retries
-/// with backoff until the attempts are used up. `worker` (when given) lets the work notice a shutdown.
+/// Runs one attempt of a tracked job and records its outcome: a failure with attempts left is delivered again
+/// after an exponential backoff (`INSIGHTS_JOB_BACKOFF_MS`). An error is returned to apalis only when the
+/// outcome could not be recorded (the database is unreachable); the sweeper then takes the job over.
+/// `worker` (when given) lets the work notice a shutdown.
 pub async fn tracked<F, Fut>(
     state: &WorkerState,
     org: OrgId,
@@ -108,8 +132,19 @@ where
     F: FnOnce(JobCtx) -> Fut,
     Fut: Future<Output = anyhow::Result<Outcome>>,
 {
+    let per_org = i64::from(state.config.jobs.org_concurrency);
     let mut db = state.db.org_tx(org, None).await?;
-    let start = job_runs::start_attempt(&mut db, job).await?;
+    let start = job_runs::start_attempt(&mut db, job, kind, per_org).await?;
+    let defer_for = match start {
+        Start::Full { deliveries } => ORG_BUSY_DELAY
+            .saturating_mul(u32::try_from(deliveries).unwrap_or(0).saturating_add(1))
+            .min(ORG_BUSY_MAX_DELAY),
+        _ => Duration::ZERO,
+    };
+    let deferred = match start {
+        Start::Full { .. } => job_runs::redeliver(&mut db, job, defer_for).await?,
+        _ => None,
+    };
     db.commit().await?;
     let attempt = match start {
         Start::Run(a) => a,
@@ -121,29 +156,36 @@ where
             tracing::info!(%job, kind, "job is running elsewhere; duplicate delivery ignored");
             return Ok(());
         }
+        Start::Full { .. } => {
+            tracing::debug!(%job, kind, %org, "the organization runs its share of jobs of this kind; deferred");
+            deliver_again(state, kind, org, job, deferred, defer_for).await;
+            return Ok(());
+        }
     };
     let ctx = JobCtx {
         org,
         attempt,
         signal: Arc::default(),
         worker,
+        yield_at: Instant::now() + state.config.jobs.time_slice,
     };
-    let heartbeat = tokio::spawn(beat(state.clone(), ctx.clone()));
-    let started = std::time::Instant::now();
+    // Stops beating when the attempt ends, also when apalis drops it half-way (its worker died): a job whose
+    // heartbeat went on without its work would never be taken over.
+    let heartbeat = AbortOnDrop(tokio::spawn(beat(state.clone(), ctx.clone())));
+    let started = Instant::now();
     let result = work(ctx.clone()).await;
-    heartbeat.abort();
-    let (finish, progress, outcome) = match result {
-        Ok(Outcome::Done) => (Finish::Succeeded, None, Ok(())),
+    drop(heartbeat);
+    let (finish, progress) = match result {
+        Ok(Outcome::Done) => (Finish::Succeeded, None),
         Ok(Outcome::Skipped(why)) => (
             Finish::Succeeded,
             Some(serde_json::json!({ "skipped": why })),
-            Ok(()),
         ),
-        Ok(Outcome::Cancelled) => (Finish::Cancelled, None, Ok(())),
-        Ok(Outcome::Interrupted) => (Finish::Released, None, Ok(())),
+        Ok(Outcome::Cancelled) => (Finish::Cancelled, None),
+        Ok(Outcome::Interrupted) => (Finish::Released, None),
         Ok(Outcome::FailedForGood(error)) => {
             tracing::error!(%job, kind, attempt = attempt.number, %error, "job failed for good; not retried");
-            (Finish::FailedForGood { error }, None, Ok(()))
+            (Finish::FailedForGood { error }, None)
         }
         Ok(Outcome::Lost) => {
             tracing::warn!(%job, kind, attempt = attempt.number, "another attempt took this job over; stopping");
@@ -156,33 +198,87 @@ where
             } else {
                 tracing::warn!(%job, kind, attempt = attempt.number, %error, "job attempt failed; will retry");
             }
-            (Finish::Failed { error }, None, Err(e))
+            (Finish::Failed { error }, None)
         }
+    };
+    // When it runs again: at once after an interruption, after a backoff after a failure.
+    let again = match &finish {
+        Finish::Released => Some(Duration::ZERO),
+        Finish::Failed { .. } if !attempt.is_last() => Some(backoff(state, attempt.number)),
+        _ => None,
     };
     let mut db = state.db.org_tx(org, None).await?;
     if let Some(p) = &progress {
         job_runs::set_progress(&mut db, job, p).await?;
     }
     let recorded = job_runs::finish(&mut db, attempt, &finish).await?;
+    let redelivery = match again {
+        Some(after) if recorded => job_runs::redeliver(&mut db, job, after).await?,
+        _ => None,
+    };
     db.commit().await?;
-    if finish == Finish::Released {
-        // Back on the queue at once, for another worker (or this one, restarted) to resume.
-        if let Err(e) = state.queue.requeue(kind, org, job, attempt.subject).await {
-            tracing::warn!(%job, kind, error = %e, "re-enqueue after interruption failed; the sweeper will do it");
-        }
+    if let Some(after) = again {
+        deliver_again(state, kind, org, job, redelivery, after).await;
     }
     tracing::info!(
         %job,
         kind,
         attempt = attempt.number,
-        ok = outcome.is_ok(),
+        ok = matches!(finish, Finish::Succeeded),
         recorded,
         finish = ?finish,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "job attempt finished"
     );
-    // An error of a superseded attempt is not worth a retry: the new attempt owns the job.
-    if recorded { outcome } else { Ok(()) }
+    Ok(())
+}
+
+/// Pushes a delivery recorded in `job_runs` (if one was: the job may have ended meanwhile); a failed push is
+/// left to the sweeper, which finds the delivery overdue.
+async fn deliver_again(
+    state: &WorkerState,
+    kind: &str,
+    org: OrgId,
+    job: JobRunId,
+    redelivery: Option<Redelivery>,
+    after: Duration,
+) {
+    let Some(r) = redelivery else { return };
+    let delivery = Delivery {
+        number: r.number,
+        after,
+    };
+    if let Err(e) = state
+        .queue
+        .requeue(kind, org, job, r.subject, delivery)
+        .await
+    {
+        tracing::warn!(%job, kind, error = %e, "re-enqueue failed; the sweeper will do it");
+    }
+}
+
+/// The wait before the attempt after `attempt`: `INSIGHTS_JOB_BACKOFF_MS` doubled per attempt, up to ten
+/// minutes, less up to half of it at random (so that jobs failing together do not retry together).
+fn backoff(state: &WorkerState, attempt: i32) -> Duration {
+    let doublings = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    let full = state
+        .config
+        .jobs
+        .backoff
+        .saturating_mul(1 << doublings)
+        .min(MAX_BACKOFF);
+    full.mul_f64(rand::random_range(0.5..=1.0))
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Tells the database this attempt is alive, four times per heartbeat timeout, until aborted.

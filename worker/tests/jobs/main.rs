@@ -2,8 +2,11 @@
 //! conversation, and the job's state, attempts and last error are visible through the API.
 
 mod accounts;
+mod fairness;
+mod recovery;
 mod sync;
 
+use insights_core::jobs::Delivery;
 use insights_testing::smtp::SmtpSink;
 use insights_testing::{TestApp, test_config, token_of};
 use insights_types::Role;
@@ -217,7 +220,13 @@ async fn a_lost_enqueue_is_recovered_by_the_sweeper() {
     // A second delivery of a finished job is ignored: no second email.
     app.state
         .jobs
-        .requeue("send_invitation_email", org, job, Some(inv_id.0))
+        .requeue(
+            "send_invitation_email",
+            org,
+            job,
+            Some(inv_id.0),
+            Delivery::FIRST,
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -236,7 +245,13 @@ async fn a_revoked_invitation_is_not_mailed() {
     let state = app.state.clone();
     state
         .jobs
-        .requeue("send_invitation_email", org, job, Some(inv_id.0))
+        .requeue(
+            "send_invitation_email",
+            org,
+            job,
+            Some(inv_id.0),
+            Delivery::FIRST,
+        )
         .await
         .unwrap();
     let done = app.wait_for_job(&owner.token, org, job).await;

@@ -14,26 +14,31 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 
-const TOKEN: &str = "pd-e2e-token-1";
+pub(crate) const TOKEN: &str = "pd-e2e-token-1";
 
-struct Sync {
-    app: TestApp,
-    pd: FakePagerDuty,
-    vars: HashMap<String, String>,
-    owner: Session,
-    org: OrgId,
+pub(crate) struct Sync {
+    pub(crate) app: TestApp,
+    pub(crate) pd: FakePagerDuty,
+    pub(crate) vars: HashMap<String, String>,
+    pub(crate) owner: Session,
+    pub(crate) org: OrgId,
 }
 
 /// An API, a fake PagerDuty with `incidents` in its history (one every 30 minutes), and a signed-up owner.
 /// The worker is not started: tests start it (in process with [`Sync::with_worker`], or as a process).
 async fn setup(incidents: u64) -> Sync {
+    setup_with(incidents, &[]).await
+}
+
+/// [`setup`] with more settings (or other services: `DATABASE_URL`, `REDIS_URL`).
+pub(crate) async fn setup_with(incidents: u64, settings: &[(&str, &str)]) -> Sync {
     let pd = FakePagerDuty::start(
         TOKEN,
         History::recent(incidents, chrono::Duration::minutes(30)),
     )
     .await;
-    let vars = test_env(&[
-        ("INSIGHTS_PAGERDUTY_API_URL", &pd.url),
+    let mut env = vec![
+        ("INSIGHTS_PAGERDUTY_API_URL", pd.url.as_str()),
         ("INSIGHTS_JOB_MAX_ATTEMPTS", "4"),
         ("INSIGHTS_JOB_BACKOFF_MS", "100"),
         ("INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS", "2"),
@@ -41,8 +46,9 @@ async fn setup(incidents: u64) -> Sync {
         ("INSIGHTS_SOURCE_BACKOFF_MS", "10"),
         ("INSIGHTS_SOURCE_MAX_ATTEMPTS", "3"),
         ("INSIGHTS_SOURCE_TIMEOUT_SECS", "5"),
-    ])
-    .await;
+    ];
+    env.extend_from_slice(settings);
+    let vars = test_env(&env).await;
     let app = TestApp::spawn_with(config_from(&vars)).await;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
     Sync {
@@ -56,7 +62,7 @@ async fn setup(incidents: u64) -> Sync {
 
 impl Sync {
     /// With a worker in this process.
-    async fn with_worker(self) -> Sync {
+    pub(crate) async fn with_worker(self) -> Sync {
         Sync {
             app: self.app.with_worker().await,
             ..self
@@ -64,24 +70,17 @@ impl Sync {
     }
 
     /// Connects PagerDuty, importing the whole history (from 2009: years of empty windows first).
-    async fn connect(&self) -> IntegrationOut {
+    pub(crate) async fn connect(&self) -> IntegrationOut {
         self.connect_with(json!({})).await
     }
 
-    async fn connect_with(&self, options: serde_json::Value) -> IntegrationOut {
-        let r = self
-            .app
-            .post(
-                &format!("/api/v1/orgs/{}/integrations", self.org),
-                &self.owner.token,
-                json!({ "kind": "pagerduty", "name": "PD", "credentials": { "api_token": TOKEN }, "options": options }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        r.json()
+    pub(crate) async fn connect_with(&self, options: serde_json::Value) -> IntegrationOut {
+        self.app
+            .connect_pagerduty(&self.owner, self.org, "PD", TOKEN, options)
+            .await
     }
 
-    async fn integration(&self, id: IntegrationId) -> IntegrationOut {
+    pub(crate) async fn integration(&self, id: IntegrationId) -> IntegrationOut {
         self.app
             .get(
                 &format!("/api/v1/orgs/{}/integrations/{id}", self.org),
@@ -92,7 +91,7 @@ impl Sync {
     }
 
     /// Polls the integration until `done` says yes (or `secs` pass).
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &self,
         id: IntegrationId,
         secs: u64,
@@ -114,7 +113,7 @@ impl Sync {
     }
 
     /// Waits until the sync `run` has ended; returns it.
-    async fn finished(&self, id: IntegrationId, run: JobRunId, secs: u64) -> SyncRunOut {
+    pub(crate) async fn finished(&self, id: IntegrationId, run: JobRunId, secs: u64) -> SyncRunOut {
         let i = self
             .wait_for(id, secs, "the sync to end", |i| {
                 i.current_run
@@ -125,7 +124,7 @@ impl Sync {
         i.current_run.unwrap()
     }
 
-    async fn sync_now(&self, id: IntegrationId) -> SyncRunOut {
+    pub(crate) async fn sync_now(&self, id: IntegrationId) -> SyncRunOut {
         let r = self
             .app
             .post(
@@ -138,7 +137,7 @@ impl Sync {
         r.json()
     }
 
-    async fn db(&self) -> sqlx::PgConnection {
+    pub(crate) async fn db(&self) -> sqlx::PgConnection {
         use secrecy::ExposeSecret;
         use sqlx::Connection;
         sqlx::PgConnection::connect(self.app.config.database.url.expose_secret())
@@ -147,7 +146,7 @@ impl Sync {
     }
 
     /// (incidents, distinct external ids, timeline entries, incidents with an acknowledgement time).
-    async fn counts(&self) -> (i64, i64, i64, i64) {
+    pub(crate) async fn counts(&self) -> (i64, i64, i64, i64) {
         let mut c = self.db().await;
         sqlx::query_as(
             "SELECT (SELECT count(*) FROM incidents), (SELECT count(DISTINCT external_id) FROM incidents),
@@ -159,7 +158,7 @@ impl Sync {
         .unwrap()
     }
 
-    async fn incident(&self, external_id: &str) -> IncidentOut {
+    pub(crate) async fn incident(&self, external_id: &str) -> IncidentOut {
         let page: Page<IncidentOut> = self
             .app
             .get(
@@ -570,7 +569,7 @@ async fn deleting_an_integration_with_its_data_removes_exactly_its_incidents() {
 }
 
 /// The worker binary, run as its own process with the test's environment.
-fn worker_process(vars: &HashMap<String, String>) -> std::process::Child {
+pub(crate) fn worker_process(vars: &HashMap<String, String>) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_insights-worker"))
         .env_clear()
         .envs(vars)

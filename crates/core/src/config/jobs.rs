@@ -16,6 +16,12 @@ pub struct JobsConfig {
     pub redis_prefix: String,
     /// Jobs of one kind a worker runs at once.
     pub worker_concurrency: usize,
+    /// Jobs of one kind one organization runs at once, across all workers: the others wait (are delivered
+    /// again a moment later), so one tenant's backlog leaves slots to the rest.
+    pub org_concurrency: u32,
+    /// How long a long job (a backfill, a deletion) holds its worker slot before it yields it: it stops at its
+    /// next checkpoint and goes to the back of the queue, so the jobs waiting behind it get their turn.
+    pub time_slice: Duration,
     pub max_attempts: u32,
     /// First retry delay; doubles on each attempt (with jitter), up to 10 minutes.
     pub backoff: Duration,
@@ -39,6 +45,8 @@ impl JobsConfig {
             redis_url: redis_url.into(),
             redis_prefix,
             worker_concurrency: env.positive(vars::WORKER_CONCURRENCY, 4)? as usize,
+            org_concurrency: env.positive(vars::JOB_ORG_CONCURRENCY, 2)?,
+            time_slice: env.secs(vars::JOB_TIME_SLICE_SECS, 300)?,
             max_attempts: env.positive(vars::JOB_MAX_ATTEMPTS, 5)?,
             backoff: env.millis(vars::JOB_BACKOFF_MS, 2000)?,
             heartbeat_timeout: env.secs(vars::JOB_HEARTBEAT_TIMEOUT_SECS, 120)?,

@@ -123,17 +123,40 @@ pub enum Start {
     Ended,
     /// A live attempt is running it elsewhere.
     Busy,
+    /// Its organization already runs its share of jobs of this kind: deliver it again a little later. Carries
+    /// how many times the job was delivered again so far (it waits longer each time).
+    Full {
+        deliveries: i32,
+    },
 }
 
-/// Starts an attempt of a queued or retrying job (one whose cancellation was asked for ends `cancelled`).
-pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Start> {
+/// Starts an attempt of a queued or retrying job (one whose cancellation was asked for ends `cancelled`),
+/// unless its organization already runs `per_org` jobs of the same kind: one tenant's backlog cannot take
+/// every worker slot. Starts of one organization and kind are serialized (a transaction-scoped advisory lock,
+/// taken before the count's snapshot), so concurrent workers never exceed the share; the caller commits.
+pub async fn start_attempt(
+    db: &mut OrgTx,
+    id: JobRunId,
+    kind: &str,
+    per_org: i64,
+) -> DbResult<Start> {
+    org_query_scalar!(
+        db,
+        r#"SELECT 1 AS "locked!" FROM (SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2, 0))) l"#,
+        kind,
+    )
+    .fetch_one(db.conn())
+    .await?;
     let started = org_query!(
         db,
         "UPDATE job_runs SET state = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
-                heartbeat_at = now(), updated_at = now()
+                heartbeat_at = now(), run_after = NULL, updated_at = now()
           WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'retrying') AND cancel_requested_at IS NULL
+            AND (SELECT count(*) FROM job_runs r WHERE r.org_id = $1 AND r.kind = $3 AND r.state = 'running') < $4
           RETURNING attempts, max_attempts, subject_id",
         id as JobRunId,
+        kind,
+        per_org,
     )
     .fetch_optional(db.conn())
     .await?;
@@ -145,20 +168,56 @@ pub async fn start_attempt(db: &mut OrgTx, id: JobRunId) -> DbResult<Start> {
             subject: r.subject_id,
         }));
     }
-    let state = org_query_scalar!(
+    let row = org_query!(
         db,
-        r#"UPDATE job_runs SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
-                  finished_at = CASE WHEN state IN ('queued', 'retrying') THEN now() ELSE finished_at END
-            WHERE org_id = $1 AND id = $2 RETURNING state AS "state: JobState""#,
+        r#"UPDATE job_runs
+              SET state = CASE WHEN state IN ('queued', 'retrying') AND cancel_requested_at IS NOT NULL
+                               THEN 'cancelled' ELSE state END,
+                  finished_at = CASE WHEN state IN ('queued', 'retrying') AND cancel_requested_at IS NOT NULL
+                                     THEN now() ELSE finished_at END
+            WHERE org_id = $1 AND id = $2 RETURNING state AS "state: JobState", deliveries"#,
         id as JobRunId,
     )
     .fetch_optional(db.conn())
     .await
     .read_from("job_runs")?;
-    Ok(match state {
-        Some(JobState::Running) => Start::Busy,
+    Ok(match row.map(|r| (r.state, r.deliveries)) {
+        Some((JobState::Running, _)) => Start::Busy,
+        Some((JobState::Queued | JobState::Retrying, deliveries)) => Start::Full { deliveries },
         _ => Start::Ended,
     })
+}
+
+/// A new delivery of a job, to push once its transaction committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redelivery {
+    /// Its number (`job_runs.deliveries`).
+    pub number: i32,
+    pub subject: Option<Uuid>,
+}
+
+/// Makes a new delivery of a waiting (queued or retrying) job, due `after` from now; `None` when the job is
+/// not waiting any more.
+pub async fn redeliver(
+    db: &mut OrgTx,
+    id: JobRunId,
+    after: std::time::Duration,
+) -> DbResult<Option<Redelivery>> {
+    Ok(org_query!(
+        db,
+        "UPDATE job_runs SET deliveries = deliveries + 1, updated_at = now(),
+                run_after = now() + make_interval(secs => $3::double precision)
+          WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'retrying')
+          RETURNING deliveries, subject_id",
+        id as JobRunId,
+        after.as_secs_f64(),
+    )
+    .fetch_optional(db.conn())
+    .await?
+    .map(|r| Redelivery {
+        number: r.deliveries,
+        subject: r.subject_id,
+    }))
 }
 
 /// What a live attempt learns when it reports in.
@@ -320,26 +379,53 @@ pub async fn set_progress(
     )
 }
 
-/// Marks a stale job as re-enqueued: a queued one is touched (so the sweeper does not pick it again at once),
-/// a running one whose heartbeat stopped `silent_for` ago goes back to `queued`.
+/// Marks a stale job as re-enqueued and returns the delivery to push (`None` if it is not stale any more). A
+/// waiting (queued or retrying) one is touched, so the sweeper does not pick it again at once, and keeps its
+/// delivery: pushing it again is a no-op if it is still in the queue. A running one whose heartbeat stopped
+/// `silent_for` ago goes back to `queued` with a new delivery.
 pub async fn requeued(
     db: &mut OrgTx,
     id: JobRunId,
     silent_for: std::time::Duration,
-) -> DbResult<()> {
-    org_execute!(
+) -> DbResult<Option<i32>> {
+    Ok(org_query_scalar!(
         db,
-        "UPDATE job_runs SET state = 'queued', updated_at = now()
+        "UPDATE job_runs SET state = CASE WHEN state = 'running' THEN 'queued' ELSE state END, updated_at = now(),
+                deliveries = CASE WHEN state = 'running' THEN deliveries + 1 ELSE deliveries END,
+                run_after = CASE WHEN state = 'running' THEN NULL ELSE run_after END
           WHERE org_id = $1 AND id = $2
-            AND (state = 'queued'
+            AND (state IN ('queued', 'retrying')
                  OR (state = 'running'
-                     AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => $3::double precision)))",
+                     AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => $3::double precision)))
+          RETURNING deliveries",
         id as JobRunId,
         silent_for.as_secs_f64(),
     )
+    .fetch_optional(db.conn())
+    .await?)
 }
 
-/// A job recorded as queued whose enqueue seems lost.
+/// Replaces delivery `number` of a waiting job by a new one, due at once, when the queue has consumed it without
+/// the job starting (e.g. the database was unreachable for every try the queue made); `None` when the job
+/// moved on meanwhile (or another sweeper replaced it first).
+pub async fn replace_spent_delivery(
+    db: &mut OrgTx,
+    id: JobRunId,
+    number: i32,
+) -> DbResult<Option<i32>> {
+    Ok(org_query_scalar!(
+        db,
+        "UPDATE job_runs SET deliveries = deliveries + 1, run_after = NULL, updated_at = now()
+          WHERE org_id = $1 AND id = $2 AND deliveries = $3 AND state IN ('queued', 'retrying')
+          RETURNING deliveries",
+        id as JobRunId,
+        number,
+    )
+    .fetch_optional(db.conn())
+    .await?)
+}
+
+/// A job whose delivery seems lost (see [`stale`]).
 #[derive(Debug, Clone)]
 pub struct StaleJob {
     pub id: Uuid,
@@ -355,8 +441,9 @@ impl StaleJob {
     }
 }
 
-/// Jobs queued for longer than `queued_for` (their enqueue was lost) or running without a heartbeat for
-/// longer than `silent_for` (their worker died), across tenants, through a narrow SECURITY DEFINER function.
+/// Jobs waiting (queued, or retrying) for longer than `queued_for` past the time they were due (their
+/// delivery may be lost: the enqueue failed, or Redis lost its data) or running without a heartbeat for longer
+/// than `silent_for` (their worker died), across tenants, through a narrow SECURITY DEFINER function.
 pub async fn stale(
     conn: &mut PgConnection,
     queued_for: std::time::Duration,

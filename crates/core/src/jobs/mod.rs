@@ -3,19 +3,23 @@
 //! needs. Every job has a `job_runs` row that records its state, attempts, last error, progress and — for long
 //! jobs — the checkpoint to resume from. The row is created by [`JobQueue::record`] in the same transaction as
 //! the change that asks for the job, and the payload is pushed once that transaction committed
-//! ([`JobQueue::push`]). If a push is lost (Redis down at the wrong moment), or a worker dies mid-job, the
-//! worker's sweeper rebuilds the payload from the row ([`JobQueue::requeue`]) and pushes it again.
+//! ([`JobQueue::push`]). If a push is lost (Redis down at the wrong moment, or its data lost), or a worker dies
+//! mid-job, the worker's sweeper rebuilds the payload from the row ([`JobQueue::requeue`]) and pushes it again.
+//! Each push is one numbered [`Delivery`] of the job, and the queue keeps one task per (job, delivery): pushing
+//! a delivery that is still queued is a no-op, so the sweeper can push again whatever it is unsure of without
+//! ever multiplying a job.
 //!
 //! Adding a job kind: one entry in [`for_each_job!`] (its payload) and one handler file in the worker
 //! (`worker/src/jobs/<kind>.rs`, a `run` function); the worker registers it from the same list.
 
 use crate::db::{DbResult, OrgTx, job_runs};
-use apalis::prelude::TaskSink;
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
 use apalis_redis::{Config as QueueConfig, ConnectionManager, RedisStorage};
 use insights_types::{
     AccountTokenId, IntegrationId, InvitationId, JobRunId, OrgId, WebhookDeliveryId,
 };
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// A job payload: its kind (the queue's name and `job_runs.kind`), the organization and `job_runs` row it
@@ -106,20 +110,23 @@ macro_rules! declare_jobs {
 
         impl JobQueue {
             /// Enqueues again a tracked job whose first enqueue was lost, or whose worker died (see the
-            /// worker's sweeper): the payload is rebuilt from the job's row (kind, organization, subject).
+            /// worker's sweeper), or that must run again (retried, deferred, interrupted): the payload is
+            /// rebuilt from the job's row (kind, organization, subject). A `delivery` still in the queue is
+            /// not queued twice.
             pub async fn requeue(
                 &self,
                 kind: &str,
                 org_id: OrgId,
                 job_run_id: JobRunId,
                 subject_id: Option<Uuid>,
+                delivery: Delivery,
             ) -> anyhow::Result<()> {
                 $(
                     if kind == <$name as Job>::KIND {
                         let Some(job) = <$name as Job>::rebuild(org_id, job_run_id, subject_id) else {
                             anyhow::bail!("cannot requeue job {job_run_id} of kind {kind}: it has no subject");
                         };
-                        return self.push_payload(job).await;
+                        return self.push_payload(job, delivery).await;
                     }
                 )*
                 anyhow::bail!("cannot requeue job {job_run_id}: unknown job kind {kind:?}")
@@ -147,6 +154,35 @@ pub fn queue_name(prefix: &str, kind: &str) -> String {
 #[must_use]
 pub fn storage<T>(conn: ConnectionManager, prefix: &str, kind: &str) -> RedisStorage<T> {
     RedisStorage::new(conn).with_config(QueueConfig::default().queue(queue_name(prefix, kind)))
+}
+
+/// One delivery of a job to its queue: its number (`job_runs.deliveries`, 0 for the first push) and when it is
+/// due. The queue's task id is the job's id and this number, and the queue stores a task id once: a delivery
+/// pushed twice (the sweeper finding a job that was in fact still queued) is queued once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub number: i32,
+    pub after: Duration,
+}
+
+impl Delivery {
+    /// The first delivery, due at once.
+    pub const FIRST: Delivery = Delivery::now(0);
+
+    /// Delivery `number`, due at once.
+    #[must_use]
+    pub const fn now(number: i32) -> Delivery {
+        Delivery {
+            number,
+            after: Duration::ZERO,
+        }
+    }
+
+    /// The queue's task id of this delivery of `job`.
+    #[must_use]
+    pub fn task_id(&self, job: JobRunId) -> TaskId {
+        TaskId::from_string(format!("{}.{}", job.0, self.number))
+    }
 }
 
 /// A job whose `job_runs` row was written in a transaction that has not committed yet: hand it to
@@ -230,15 +266,38 @@ impl JobQueue {
     /// enqueues the job again within a minute, so the request that asked for it still succeeds.
     pub async fn push<J: Job>(&self, pending: Pending<J>) {
         let job_run_id = pending.job_run_id();
-        if let Err(e) = self.push_payload(pending.job).await {
+        if let Err(e) = self.push_payload(pending.job, Delivery::FIRST).await {
             tracing::warn!(error = %e, %job_run_id, kind = J::KIND, "enqueue failed; the sweeper will retry");
         }
     }
 
-    /// Pushes a payload onto its kind's queue.
-    async fn push_payload<J: Job>(&self, job: J) -> anyhow::Result<()> {
+    /// Whether the queue of `kind` has consumed delivery `number` of `job` for good: acknowledged it, or given
+    /// up on it. Such a delivery is never queued again (see [`Delivery`]): a job still waiting needs a new one.
+    pub async fn delivery_spent(
+        &self,
+        kind: &str,
+        job: JobRunId,
+        number: i32,
+    ) -> anyhow::Result<bool> {
+        let queue = QueueConfig::default().queue(queue_name(&self.prefix, kind));
+        let id = Delivery::now(number).task_id(job).to_string();
+        let (status, dead): (Option<String>, bool) = redis::pipe()
+            .hget(format!("{}:{id}", queue.job_meta_hash()), "status")
+            .sismember(queue.dead_jobs_set(), &id)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(dead || status.as_deref() == Some("Done"))
+    }
+
+    /// Pushes a payload onto its kind's queue as `delivery` (a no-op if that delivery is there already).
+    async fn push_payload<J: Job>(&self, job: J, delivery: Delivery) -> anyhow::Result<()> {
+        let id = delivery.task_id(job.job_run_id());
+        let task = TaskBuilder::new(job)
+            .task_id(id)
+            .run_after(delivery.after)
+            .build();
         storage::<J>(self.conn.clone(), &self.prefix, J::KIND)
-            .push(job)
+            .push_task(task)
             .await
             .map_err(|e| anyhow::anyhow!("enqueue {}: {e}", J::KIND))
     }
