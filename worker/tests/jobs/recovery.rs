@@ -3,7 +3,7 @@
 //! the backfill ends with every incident stored exactly once. And the sweeper never multiplies a job: the
 //! same delivery pushed twice is queued once.
 
-use crate::smtp::SmtpSink;
+use insights_testing::smtp::SmtpSink;
 use crate::sync::{Sync, TOKEN, setup_with, worker_process};
 use insights_core::db::job_runs;
 use insights_core::jobs::{Delivery, GenerateSampleData, Job, queue_name};
