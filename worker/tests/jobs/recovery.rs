@@ -3,12 +3,12 @@
 //! the backfill ends with every incident stored exactly once. And the sweeper never multiplies a job: the
 //! same delivery pushed twice is queued once.
 
-use insights_testing::smtp::SmtpSink;
 use crate::sync::{Sync, TOKEN, setup_with, worker_process};
 use insights_core::db::job_runs;
 use insights_core::jobs::{Delivery, GenerateSampleData, Job, queue_name};
 use insights_testing::TestApp;
 use insights_testing::services::{OwnPostgres, OwnRedis};
+use insights_testing::smtp::SmtpSink;
 use insights_types::Role;
 use insights_types::api::{IntegrationOut, JobState};
 use serde_json::json;
@@ -62,6 +62,27 @@ async fn pushing_the_same_delivery_twice_queues_the_job_once() {
         .unwrap();
     assert_eq!(queued_tasks(&app, GenerateSampleData::KIND).await, 2);
     app.allow_pending_jobs();
+}
+
+/// Cancels the verification email that signing up the owner queued (SMTP is configured), so that the jobs
+/// and emails a test counts are only its own.
+async fn without_the_owners_verification_email(
+    app: &TestApp,
+    owner: &insights_testing::Session,
+    org: insights_types::OrgId,
+) {
+    let jobs: insights_types::api::Page<insights_types::api::JobRunOut> = app
+        .get(&format!("/api/v1/orgs/{org}/jobs?limit=200"), &owner.token)
+        .await
+        .json();
+    let mail = jobs
+        .items
+        .iter()
+        .find(|j| j.kind == "send_account_email")
+        .expect("signing up queued a verification email");
+    let mut tx = app.state.db.org_tx(org, None).await.unwrap();
+    job_runs::request_cancel(&mut tx, mail.id).await.unwrap();
+    tx.commit().await.unwrap();
 }
 
 /// Connects a PagerDuty integration named `name`, importing from `since`.
@@ -142,6 +163,7 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
         ],
     )
     .await;
+    without_the_owners_verification_email(&s.app, &s.owner, s.org).await;
     s.pd.set_delay(std::time::Duration::from_millis(25));
     let mut worker = worker_process(&s.vars);
     let first = connect(&s, "PD", history_start()).await;
@@ -232,6 +254,7 @@ async fn a_delivery_the_queue_consumed_without_the_job_starting_is_replaced_by_t
     )
     .await;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    without_the_owners_verification_email(&app, &owner, org).await;
     let (job, inv) =
         crate::record_unpushed_invitation(&app, &owner, org, "late@example.com", false).await;
     let kind = "send_invitation_email";
