@@ -118,12 +118,14 @@ async fn refresh_rotates_the_cookie_and_a_reused_token_revokes_the_session() {
     );
     let second = r1.refresh_cookie().unwrap();
     assert_ne!(first, second);
+    let third = refresh(&app, &second).await.refresh_cookie().unwrap();
 
-    // The first token was used: presenting it again is theft, and ends the whole family.
+    // The first token was used, and so was its successor: presenting it again is theft, and ends the whole
+    // family.
     let reuse = refresh(&app, &first).await;
     assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reuse.error_code(), "refresh_token_reused");
-    let after = refresh(&app, &second).await;
+    let after = refresh(&app, &third).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 
     // Another login is a new family, unaffected.

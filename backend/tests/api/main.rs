@@ -10,3 +10,4 @@ mod isolation;
 mod members;
 mod operations;
 mod orgs;
+mod sessions;

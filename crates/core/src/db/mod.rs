@@ -53,6 +53,7 @@ pub mod job_runs;
 pub mod members;
 pub mod orgs;
 pub mod refresh_tokens;
+pub mod security_events;
 pub mod users;
 pub mod webhooks;
 
