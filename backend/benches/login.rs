@@ -19,7 +19,7 @@ use insights_testing::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::{ms, percentile, probe_live};
 
 const GUESSERS: usize = 64;

@@ -6,6 +6,7 @@
 mod harness;
 mod incidents;
 mod integrations;
+mod sessions;
 
 use harness::{E2e, PASSWORD, connect_pagerduty, wait_synced};
 use insights_testing::fake_pagerduty::{FakePagerDuty, History};
