@@ -36,6 +36,12 @@ fn defaults_fill_everything_not_required() {
     assert_eq!(c.jobs.redis_prefix, "insights");
     assert_eq!(c.auth.access_token_ttl, Duration::from_secs(900));
     assert_eq!(c.auth.invitation_ttl, Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(c.auth.refresh_grace, Duration::from_secs(30));
+    assert_eq!(c.auth.session_check_cache, Duration::from_secs(5));
+    assert_eq!(
+        c.auth.device_cookie_ttl,
+        Duration::from_secs(365 * 24 * 3600)
+    );
     assert!(c.smtp.is_none());
     assert_eq!(
         c.sources.pagerduty_api_url.as_str(),
