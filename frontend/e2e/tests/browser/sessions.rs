@@ -10,7 +10,7 @@ async fn tabs_share_one_session_and_a_logout_in_one_signs_out_the_others() {
     e2e.run("sessions-tabs", |b| async move {
         b.login("tabs@example.com").await;
         // A second tab restores the session from the shared cookie.
-        let first = b.open_tab("/dashboard").await;
+        let first = b.open_tab("/").await;
         b.wait_text("main h1", "Dashboard").await;
         // Both tabs start at the same instant and refresh with the same cookie: one refreshes, the other takes
         // its token (and the server's grace window would cover them anyway). Neither ends the session.
