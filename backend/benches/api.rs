@@ -8,46 +8,18 @@
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
+mod support;
+
 use insights_testing::{PASSWORD, TestApp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use support::{ms, percentile, probe_live};
 
 const ME_CLIENTS: usize = 16;
 const ME_SECONDS: u64 = 8;
 const LOGIN_CLIENTS: usize = 4;
 const LOGIN_SECONDS: u64 = 8;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// Probes `/health/live` every 10 ms for `secs`; returns the sorted latencies.
-async fn probe_live(client: &reqwest::Client, base: &str, secs: u64) -> Vec<Duration> {
-    let end = Instant::now() + Duration::from_secs(secs);
-    let mut lat = Vec::new();
-    while Instant::now() < end {
-        let t = Instant::now();
-        let r = client
-            .get(format!("{base}/health/live"))
-            .send()
-            .await
-            .expect("live");
-        assert!(r.status().is_success());
-        let _ = r.bytes().await;
-        lat.push(t.elapsed());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    lat.sort();
-    lat
-}
 
 #[tokio::main]
 async fn main() {

@@ -1,5 +1,11 @@
 //! The session: who is signed in, their organizations, and the access token — in memory only (the refresh
 //! token lives in an `HttpOnly` cookie the app cannot read). Provided to every component as context.
+//!
+//! Every tab of the app shares one refresh cookie, so refreshes are coordinated across tabs: a Web Lock
+//! (`navigator.locks`) lets one tab refresh at a time, and it posts the new access token on a
+//! `BroadcastChannel`; a tab that waited for the lock adopts that token instead of sending the cookie again.
+//! (The server also answers a second use of the same cookie within a short grace window with the same
+//! successor, for browsers without Web Locks.) A logout is broadcast too.
 
 use crate::api::{self, ApiFailure};
 use futures::FutureExt;
@@ -7,7 +13,36 @@ use futures::future::{LocalBoxFuture, Shared};
 use insights_types::api::{AuthOut, MeOut, TokenOut};
 use insights_types::{OrgId, Role};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::*;
+
+/// The Web Lock held while a tab refreshes.
+const REFRESH_LOCK: &str = "insights-refresh";
+/// The channel tabs tell each other about new tokens and logouts on.
+const CHANNEL: &str = "insights-session";
+
+/// What one tab tells the others.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum TabMessage {
+    Token {
+        access_token: String,
+        expires_in: i64,
+    },
+    SignedOut,
+}
+
+/// An access token another tab got, and when it arrived (ms).
+#[derive(Clone)]
+struct Received {
+    access_token: String,
+    expires_in: i64,
+    at: f64,
+}
 
 #[derive(Clone, Debug, Default)]
 struct Token {
@@ -38,6 +73,10 @@ pub struct Session {
     status: RwSignal<Status>,
     /// The refresh under way, shared by every caller: one refresh cookie must never be sent twice.
     refreshing: StoredValue<Option<RefreshFuture>, LocalStorage>,
+    /// The channel to the other tabs (absent where the browser has none).
+    channel: StoredValue<Option<web_sys::BroadcastChannel>, LocalStorage>,
+    /// The last token another tab broadcast.
+    received: StoredValue<Option<Received>>,
 }
 
 fn now_ms() -> f64 {
@@ -48,12 +87,65 @@ impl Session {
     /// A session that does not know yet whether anyone is signed in.
     #[must_use]
     pub fn new() -> Self {
-        Self {
+        let this = Self {
             token: StoredValue::new(Token::default()),
             me: RwSignal::new(None),
             status: RwSignal::new(Status::Checking),
             refreshing: StoredValue::new_local(None),
-        }
+            channel: StoredValue::new_local(None),
+            received: StoredValue::new(None),
+        };
+        this.listen_to_other_tabs();
+        this
+    }
+
+    fn listen_to_other_tabs(self) {
+        let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) else {
+            return;
+        };
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                let Some(message) = event
+                    .data()
+                    .as_string()
+                    .and_then(|s| serde_json::from_str::<TabMessage>(&s).ok())
+                else {
+                    return;
+                };
+                match message {
+                    TabMessage::Token {
+                        access_token,
+                        expires_in,
+                    } => {
+                        self.received.set_value(Some(Received {
+                            access_token: access_token.clone(),
+                            expires_in,
+                            at: now_ms(),
+                        }));
+                        // The same session: take the newer token, which also moves this tab's refresh timer.
+                        if self.status.get_untracked() == Status::SignedIn {
+                            self.set_token(access_token, expires_in);
+                        }
+                    }
+                    TabMessage::SignedOut => self.sign_out_locally(),
+                }
+            },
+        );
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // Lives as long as the app.
+        on_message.forget();
+        self.channel.set_value(Some(channel));
+    }
+
+    fn tell_other_tabs(&self, message: &TabMessage) {
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        self.channel.with_value(|c| {
+            if let Some(c) = c {
+                let _ = c.post_message(&JsValue::from_str(&text));
+            }
+        });
     }
 
     /// Whether someone is signed in (tracked).
@@ -130,29 +222,47 @@ impl Session {
         self.me.set(Some(me));
     }
 
-    /// Gets a new access token from the refresh cookie; concurrent callers share one request.
+    /// Gets a new access token from the refresh cookie; concurrent callers share one request, and across tabs
+    /// one tab refreshes while the others wait for its token.
     pub async fn refresh(&self) -> api::ApiResult<()> {
         if let Some(running) = self.refreshing.with_value(Clone::clone) {
             return running.await;
         }
         let this = *self;
         let fut: RefreshFuture = async move {
-            let result = match api::auth::refresh().await {
-                Ok(TokenOut {
-                    access_token,
-                    expires_in,
-                    ..
-                }) => {
-                    this.set_token(access_token, expires_in);
-                    Ok(())
-                }
-                Err(e) => {
-                    if e.status == 401 {
-                        this.sign_out_locally();
+            let asked = now_ms();
+            let result = with_lock(
+                REFRESH_LOCK,
+                async move {
+                    // Another tab refreshed while this one waited for the lock: its token is this session's.
+                    if let Some(r) = this.received.get_value().filter(|r| r.at >= asked) {
+                        this.set_token(r.access_token, r.expires_in);
+                        return Ok(());
                     }
-                    Err(e)
+                    match api::auth::refresh().await {
+                        Ok(TokenOut {
+                            access_token,
+                            expires_in,
+                            ..
+                        }) => {
+                            this.tell_other_tabs(&TabMessage::Token {
+                                access_token: access_token.clone(),
+                                expires_in,
+                            });
+                            this.set_token(access_token, expires_in);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            if e.status == 401 {
+                                this.sign_out_locally();
+                            }
+                            Err(e)
+                        }
+                    }
                 }
-            };
+                .boxed_local(),
+            )
+            .await;
             this.refreshing.set_value(None);
             result
         }
@@ -188,7 +298,51 @@ impl Session {
     /// Ends the session on the server too.
     pub async fn log_out(&self) {
         let _ = api::auth::logout().await;
+        self.tell_other_tabs(&TabMessage::SignedOut);
         self.sign_out_locally();
+    }
+}
+
+/// Runs `work` while holding the Web Lock `name`, which every tab of this origin shares (so they take turns);
+/// directly where the browser has no Web Locks.
+async fn with_lock<T: 'static>(name: &str, work: LocalBoxFuture<'static, T>) -> T {
+    let work = Rc::new(RefCell::new(Some(work)));
+    let out: Rc<RefCell<Option<T>>> = Rc::default();
+    let locks = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("locks")).ok())
+        .filter(|l| l.is_object());
+    let request = locks
+        .as_ref()
+        .and_then(|l| js_sys::Reflect::get(l, &JsValue::from_str("request")).ok())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let (Some(locks), Some(request)) = (locks, request) {
+        let (work_in, out_in) = (work.clone(), out.clone());
+        // Called once the lock is granted; the lock is held until the promise it returns settles.
+        let granted = Closure::once(move |_lock: JsValue| -> js_sys::Promise {
+            wasm_bindgen_futures::future_to_promise(async move {
+                let task = work_in.borrow_mut().take();
+                if let Some(task) = task {
+                    *out_in.borrow_mut() = Some(task.await);
+                }
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        if let Ok(held) = request.call2(
+            &locks,
+            &JsValue::from_str(name),
+            granted.as_ref().unchecked_ref(),
+        ) {
+            let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(held)).await;
+        }
+    }
+    if let Some(done) = out.borrow_mut().take() {
+        return done;
+    }
+    // No Web Locks, or the request failed before the work ran.
+    let task = work.borrow_mut().take();
+    match task {
+        Some(task) => task.await,
+        None => unreachable!("the work ran under the lock and stored its result"),
     }
 }
 

@@ -25,6 +25,8 @@ impl PasswordHasher {
     /// At most `concurrency` hashes at once (each needs 19 MiB and one core for ~20–40 ms).
     #[must_use]
     pub fn new(concurrency: usize) -> Self {
+        // Made now, not by the first login for an unknown address (which would take twice as long).
+        dummy_hash();
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
         }

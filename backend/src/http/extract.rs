@@ -184,7 +184,7 @@ impl ListQuery {
     }
 }
 
-/// The signed-in user, from `Authorization: Bearer <access token>`.
+/// The signed-in user, from `Authorization: Bearer <access token>` whose session is still live.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub user_id: UserId,
@@ -224,6 +224,14 @@ where
             user_id: UserId(claims.sub),
             session_id: claims.sid,
         };
+        // A token outlives its session by up to its lifetime: logout and a password change end it now.
+        if !crate::auth::sessions::is_live(&state, user.user_id, user.session_id).await? {
+            return Err(ApiError::Unauthorized {
+                code: "session_ended",
+                message: "This session has ended (signed out, or the password was changed): sign in again."
+                    .into(),
+            });
+        }
         tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
         parts.extensions.insert(user);
         Ok(user)

@@ -14,7 +14,7 @@ async fn login(app: &TestApp, email: &str, password: &str) -> insights_testing::
     .await
 }
 
-async fn refresh(app: &TestApp, cookie: &str) -> insights_testing::TestResponse {
+pub(crate) async fn refresh(app: &TestApp, cookie: &str) -> insights_testing::TestResponse {
     app.send(
         app.raw(Method::POST, "/api/v1/auth/refresh")
             .header(header::COOKIE, format!("insights_refresh={cookie}")),
@@ -118,12 +118,14 @@ async fn refresh_rotates_the_cookie_and_a_reused_token_revokes_the_session() {
     );
     let second = r1.refresh_cookie().unwrap();
     assert_ne!(first, second);
+    let third = refresh(&app, &second).await.refresh_cookie().unwrap();
 
-    // The first token was used: presenting it again is theft, and ends the whole family.
+    // The first token was used, and so was its successor: presenting it again is theft, and ends the whole
+    // family.
     let reuse = refresh(&app, &first).await;
     assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reuse.error_code(), "refresh_token_reused");
-    let after = refresh(&app, &second).await;
+    let after = refresh(&app, &third).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 
     // Another login is a new family, unaffected.
@@ -341,10 +343,15 @@ async fn signup_is_rate_limited_per_ip() {
 async fn changing_the_password_signs_out_other_sessions_only() {
     let app = TestApp::spawn(&[]).await;
     let (s, _) = app.signup("p@example.com", "Acme").await;
-    let other = login(&app, "p@example.com", PASSWORD)
-        .await
-        .refresh_cookie()
-        .unwrap();
+    let other_login = login(&app, "p@example.com", PASSWORD).await;
+    let other = other_login.refresh_cookie().unwrap();
+    let other_access: AuthOut = other_login.json();
+    assert_eq!(
+        app.get("/api/v1/me", &other_access.access_token)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let wrong = app
         .post(
             "/api/v1/me/password",
@@ -365,7 +372,12 @@ async fn changing_the_password_signs_out_other_sessions_only() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // The other session ends: its refresh cookie, and its access token at once.
     assert_eq!(refresh(&app, &other).await.status, StatusCode::UNAUTHORIZED);
+    let me = app.get("/api/v1/me", &other_access.access_token).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.text);
+    assert_eq!(me.error_code(), "session_ended");
+    assert_eq!(app.get("/api/v1/me", &s.token).await.status, StatusCode::OK);
     assert_eq!(
         refresh(&app, s.refresh.as_ref().unwrap()).await.status,
         StatusCode::OK

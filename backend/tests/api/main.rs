@@ -13,3 +13,4 @@ mod operations;
 mod orgs;
 mod recovery;
 mod secrets;
+mod sessions;

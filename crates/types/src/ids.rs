@@ -63,6 +63,8 @@ typed_id!(
     InvitationId,
     /// One entry of an organization's audit log.
     AuditEventId,
+    /// One entry of a user's own security log (logins, password changes).
+    SecurityEventId,
     /// One tracked background job.
     JobRunId,
     /// A feedback message left by a user.

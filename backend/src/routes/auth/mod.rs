@@ -1,7 +1,9 @@
 //! Sign up, log in, refresh and log out. Access tokens are short-lived JWTs; refresh tokens are opaque,
 //! stored hashed, rotated on every use, and travel only in an `HttpOnly; Secure; SameSite=Strict` cookie.
+//! A browser that logged in gets a signed device cookie too, and its later logins are throttled apart from
+//! everyone else's attempts on the account.
 
-use crate::auth::{rate_limit, tokens};
+use crate::auth::{rate_limit, sessions, tokens};
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json};
 use crate::state::AppState;
@@ -60,6 +62,29 @@ fn account_key(state: &AppState, action: &str, email: &Email) -> String {
     state.redis_key(&["rl", action, "account", email.as_str()])
 }
 
+/// Counts an attempt in the bucket `key` (per account, per device) before any password is checked; 429 when
+/// over the per-account limit. A right password gives its attempt back with [`refund`].
+pub(crate) async fn limit_attempt(state: &AppState, key: &str) -> Result<(), ApiError> {
+    let mut redis = state.redis.clone();
+    rate_limit::hit(
+        &mut redis,
+        key,
+        state.config.auth.rate_limit_per_account,
+        WINDOW,
+    )
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
+    .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
+}
+
+/// Gives back the attempt of a right password (counted by [`limit_attempt`]).
+pub(crate) async fn refund(state: &AppState, key: &str) {
+    let mut redis = state.redis.clone();
+    if let Err(e) = rate_limit::refund(&mut redis, key).await {
+        tracing::warn!(error = %e, "could not give a successful attempt back");
+    }
+}
+
 /// A new login session: a refresh token (new family) stored hashed, and an access token.
 pub(crate) async fn start_session(
     state: &AppState,
@@ -106,21 +131,35 @@ fn auth_out(
     }
 }
 
-/// Records an audit entry in every organization the user belongs to (logins are per user, the log per org).
-pub(crate) async fn audit_in_user_orgs(
+/// Records a login, failed login or password change in the user's own security log. Not in organizations'
+/// audit logs: the user's access serves all their organizations, and one organization's admins must not learn
+/// from their log that the user is active in others.
+pub(crate) async fn security_log(
     state: &AppState,
     user: UserId,
-    entry: AuditEntry,
+    action: &str,
+    ip: Option<IpAddr>,
 ) -> Result<(), ApiError> {
     let mut tx = state.db.user_tx(user).await?;
-    let orgs = db::orgs::list_for_user(&mut tx, user).await?;
+    db::security_events::record(&mut tx, user, action, ip).await?;
     tx.commit().await.map_err(DbError::from)?;
-    for (org, _) in orgs {
-        let mut db = state.db.org_tx(OrgId(org.id), Some(user)).await?;
-        db::audit::record(&mut db, entry.clone()).await?;
-        db.commit().await?;
-    }
     Ok(())
+}
+
+/// [`security_log`] after the answer has gone: a failed login for an existing account must not take longer
+/// than one for an unknown address (which has nothing to record).
+pub(crate) fn security_log_later(
+    state: &AppState,
+    user: UserId,
+    action: &'static str,
+    ip: Option<IpAddr>,
+) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = security_log(&state, user, action, ip).await {
+            tracing::error!(error = %e, user_id = %user, action, "could not record a security event");
+        }
+    });
 }
 
 /// Create an account, with a new organization or by accepting an invitation. When SMTP is configured, an
@@ -266,32 +305,38 @@ async fn signup(
     ))
 }
 
-/// Log in with email and password.
+/// Log in with email and password. A browser that has logged in to this account before presents its device
+/// cookie and is throttled on its own: failures from elsewhere that exhaust the account's limit do not lock it
+/// out.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
-    responses((status = 200, description = "Logged in; the refresh token is in the `insights_refresh` cookie", body = AuthOut),
+    responses((status = 200, description = "Logged in; the refresh token is in the `insights_refresh` cookie, a device cookie in `insights_device`", body = AuthOut),
               (status = 401, description = "Wrong email or password", body = insights_types::ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(body): Json<LoginIn>,
 ) -> Result<Response, ApiError> {
     limit_ip(&state, "login", ip).await?;
     // A malformed email cannot belong to an account: answer exactly like a wrong password.
     let email = Email::parse(&body.email).ok();
-    let mut redis = state.redis.clone();
     // Counted before the password is checked, atomically: of N parallel guesses, only as many as the limit
-    // are ever verified (and hashed); the rest are refused at once. A right password gives its attempt back.
-    let acct_key = email.as_ref().map(|e| account_key(&state, "login", e));
-    if let Some(key) = &acct_key {
-        rate_limit::hit(
-            &mut redis,
-            key,
-            state.config.auth.rate_limit_per_account,
-            WINDOW,
-        )
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    // are ever verified (and hashed); the rest are refused at once. The bucket is the device's when the
+    // request carries a device cookie this server signed for this account, the account's otherwise.
+    let bucket = email.as_ref().map(|email| {
+        let device = tokens::cookie_from(&headers, tokens::DEVICE_COOKIE).and_then(|c| {
+            state
+                .tokens
+                .verify_device_cookie(email.as_str(), &c)
+                .map(str::to_owned)
+        });
+        match device {
+            Some(device) => state.redis_key(&["rl", "login", "device", &device]),
+            None => account_key(&state, "login", email),
+        }
+    });
+    if let Some(key) = &bucket {
+        limit_attempt(&state, key).await?;
     }
     let user = match &email {
         Some(email) => {
@@ -300,6 +345,8 @@ async fn login(
         }
         None => None,
     };
+    // Known or not, one verification against an argon2id hash of the same parameters (a dummy one for an
+    // unknown address), and nothing else before answering.
     let ok = state
         .hasher
         .verify(
@@ -311,38 +358,42 @@ async fn login(
         Some(user) if ok => user,
         known => {
             if let Some(u) = known {
-                audit_in_user_orgs(
-                    &state,
-                    u.user_id(),
-                    AuditEntry::new(Some(u.user_id()), "login_failed", ip),
-                )
-                .await?;
+                security_log_later(&state, u.user_id(), "login_failed", ip);
             }
             return Err(ApiError::invalid_credentials());
         }
     };
-    if let Some(key) = &acct_key
-        && let Err(e) = rate_limit::refund(&mut redis, key).await
-    {
-        tracing::warn!(error = %e, "could not give a successful login's attempt back");
+    if let Some(key) = &bucket {
+        refund(&state, key).await;
     }
     let user_id = user.user_id();
     let mut tx = state.db.user_tx(user_id).await?;
     let orgs = db::orgs::list_for_user(&mut tx, user_id).await?;
     let (access, refresh) = start_session(&state, &mut tx, user_id).await?;
+    db::security_events::record(&mut tx, user_id, "login", ip).await?;
     tx.commit().await.map_err(DbError::from)?;
-    audit_in_user_orgs(&state, user_id, AuditEntry::new(Some(user_id), "login", ip)).await?;
     let out = auth_out(
         &state,
         user.out(),
         orgs.first().map(|(o, _)| o.out()),
         access,
     );
-    Ok(with_refresh_cookie(&state, StatusCode::OK, out, &refresh))
+    let mut resp = with_refresh_cookie(&state, StatusCode::OK, out, &refresh);
+    // A fresh device cookie on every successful login (OWASP: a new nonce each time).
+    let device = tokens::device_cookie(
+        &state.tokens.device_cookie(&user.email),
+        state.config.auth.device_cookie_ttl,
+    );
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&device).expect("cookie is ASCII"),
+    );
+    Ok(resp)
 }
 
 /// Exchange the refresh cookie for a new access token; the cookie is rotated. Presenting a refresh token that
-/// was already used revokes every token of its login session.
+/// was already used revokes every token of its login session, except the immediately previous token within the
+/// grace window (`INSIGHTS_REFRESH_GRACE_SECS`): tabs refreshing at the same instant all get the same successor.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth",
     responses((status = 200, description = "A new access token; the cookie is rotated", body = TokenOut),
               (status = 401, description = "No valid refresh cookie: the session has ended", body = insights_types::ErrorBody)))]
@@ -378,29 +429,51 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
             "The session has ended: sign in again.",
         ));
     }
-    if row.used_at.is_some() {
+    let user = UserId(row.user_id);
+    let now = Utc::now();
+    // The successor is derived from the token, so a second use can be answered with the same one.
+    let next = state.tokens.successor(&token);
+    if let Some(used_at) = row.used_at {
+        let grace = chrono::Duration::from_std(state.config.auth.refresh_grace)
+            .map_err(anyhow::Error::from)?;
+        // The immediately previous token is the one whose successor is still unused.
+        let successor = if now - used_at <= grace {
+            db::refresh_tokens::find_for_update(&mut tx, &token_hash(&next)).await?
+        } else {
+            None
+        };
+        if successor.is_some_and(|s| {
+            s.family_id == row.family_id && s.used_at.is_none() && s.revoked_at.is_none()
+        }) {
+            let access = state.tokens.issue(user, row.family_id)?;
+            tx.commit().await.map_err(DbError::from)?;
+            return Ok(token_response(&state, access, &next));
+        }
         db::refresh_tokens::revoke_family(&mut tx, row.family_id).await?;
         tx.commit().await.map_err(DbError::from)?;
+        sessions::ended(&state, &[row.family_id]).await;
         tracing::warn!(user_id = %row.user_id, family = %row.family_id, "refresh token reused; session revoked");
         return Ok(unauthorized(
             "refresh_token_reused",
             "This session was used from somewhere else and has been ended for safety: sign in again.",
         ));
     }
-    db::refresh_tokens::mark_used(&mut tx, row.id).await?;
-    let user = UserId(row.user_id);
-    let next = random_token();
-    let expires_at = Utc::now() + state.config.auth.refresh_token_ttl;
+    db::refresh_tokens::mark_used(&mut tx, row.id, now).await?;
+    let expires_at = now + state.config.auth.refresh_token_ttl;
     db::refresh_tokens::insert(&mut tx, user, row.family_id, &token_hash(&next), expires_at)
         .await?;
     let access = state.tokens.issue(user, row.family_id)?;
     tx.commit().await.map_err(DbError::from)?;
+    Ok(token_response(&state, access, &next))
+}
+
+fn token_response(state: &AppState, access: String, refresh: &str) -> Response {
     let out = TokenOut {
         access_token: access,
         token_type: "Bearer".into(),
         expires_in: state.config.auth.access_token_ttl.as_secs() as i64,
     };
-    Ok(with_refresh_cookie(&state, StatusCode::OK, out, &next))
+    with_refresh_cookie(state, StatusCode::OK, out, refresh)
 }
 
 /// End the session of the refresh cookie (its whole token family) and clear the cookie.
@@ -408,11 +481,14 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = tokens::refresh_token_from(&headers) {
         let mut tx = state.db.pool().begin().await.map_err(DbError::from)?;
-        if let Some(row) = db::refresh_tokens::find_for_update(&mut tx, &token_hash(&token)).await?
-        {
+        let row = db::refresh_tokens::find_for_update(&mut tx, &token_hash(&token)).await?;
+        if let Some(row) = &row {
             db::refresh_tokens::revoke_family(&mut tx, row.family_id).await?;
         }
         tx.commit().await.map_err(DbError::from)?;
+        if let Some(row) = row {
+            sessions::ended(&state, &[row.family_id]).await;
+        }
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(

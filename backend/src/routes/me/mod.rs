@@ -1,14 +1,16 @@
-//! The signed-in user: profile, memberships, password change.
+//! The signed-in user: profile, memberships, password change, their own security log.
 
+use crate::auth::sessions;
 use crate::error::ApiError;
-use crate::http::{AuthUser, ClientIp, Json};
-use crate::routes::auth::audit_in_user_orgs;
+use crate::http::{AuthUser, ClientIp, Json, ListQuery, Query};
+use crate::routes::auth::{limit_attempt, limit_ip, refund};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use insights_core::db::audit::AuditEntry;
 use insights_core::db::{self, DbError};
-use insights_types::api::{MeOut, MePatch, MembershipOut, PasswordChangeIn};
+use insights_types::api::{
+    MeOut, MePatch, MembershipOut, Page, PasswordChangeIn, SecurityEventOut,
+};
 use insights_types::domain::{Name, Password};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -16,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_me, update_me))
         .routes(routes!(change_password))
+        .routes(routes!(list_security_events))
 }
 
 /// The user with their memberships (401 when the account no longer exists).
@@ -67,7 +70,9 @@ async fn update_me(
     Ok(Json(load_me(&state, auth.user_id).await?))
 }
 
-/// Change your password. Every other session is signed out; this one stays.
+/// Change your password. Every other session is signed out (its refresh cookie and its access tokens stop
+/// working); this one stays. Throttled like login, per account and per client address, before the current
+/// password is checked.
 #[utoipa::path(post, path = "/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordChangeIn,
     responses((status = 204, description = "Changed")))]
 async fn change_password(
@@ -77,6 +82,10 @@ async fn change_password(
     Json(body): Json<PasswordChangeIn>,
 ) -> Result<StatusCode, ApiError> {
     let new = Password::parse_field("new_password", &body.new_password)?;
+    // A stolen access token must not become a fast password oracle: counted like login, before hashing.
+    limit_ip(&state, "password", ip).await?;
+    let bucket = state.redis_key(&["rl", "password", "account", &auth.user_id.to_string()]);
+    limit_attempt(&state, &bucket).await?;
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let user = db::users::get(&mut conn, auth.user_id).await?;
     drop(conn);
@@ -91,16 +100,32 @@ async fn change_password(
             "is not your current password",
         ));
     }
+    refund(&state, &bucket).await;
     let hash = state.hasher.hash(new.expose().to_owned()).await?;
-    let mut tx = state.db.pool().begin().await.map_err(DbError::from)?;
+    let mut tx = state.db.user_tx(auth.user_id).await?;
     db::users::update_password_hash(&mut tx, auth.user_id, &hash).await?;
-    db::refresh_tokens::revoke_user_except(&mut tx, auth.user_id, Some(auth.session_id)).await?;
+    let ended =
+        db::refresh_tokens::revoke_user_except(&mut tx, auth.user_id, Some(auth.session_id))
+            .await?;
+    db::security_events::record(&mut tx, auth.user_id, "password_changed", ip).await?;
     tx.commit().await.map_err(DbError::from)?;
-    audit_in_user_orgs(
-        &state,
-        auth.user_id,
-        AuditEntry::new(Some(auth.user_id), "password_changed", ip),
-    )
-    .await?;
+    sessions::ended(&state, &ended).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Your own security log, newest first: logins, failed logins and password changes of your account, with the
+/// address they came from. Only you see it.
+#[utoipa::path(get, path = "/me/security-events", tag = "me", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Page<SecurityEventOut>)))]
+async fn list_security_events(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page<SecurityEventOut>>, ApiError> {
+    let (after, limit) = q.parse()?;
+    let mut tx = state.db.user_tx(auth.user_id).await?;
+    let (items, next_cursor) =
+        db::security_events::list(&mut tx, auth.user_id, after, limit).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Json(Page { items, next_cursor }))
 }

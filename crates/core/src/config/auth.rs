@@ -31,6 +31,13 @@ pub struct AuthConfig {
     pub rate_limit_per_account: u32,
     /// The proxies in front of the API, which say where the client address comes from.
     pub trusted_proxies: TrustedProxies,
+    /// How long after a refresh the token it replaced still answers with the same successor (tabs that
+    /// refresh at the same instant), instead of counting as reuse.
+    pub refresh_grace: Duration,
+    /// How long the API may rely on a cached "this session is still live" before asking PostgreSQL again.
+    pub session_check_cache: Duration,
+    /// Lifetime of the device cookie a browser gets after a successful login.
+    pub device_cookie_ttl: Duration,
 }
 
 impl AuthConfig {
@@ -51,6 +58,9 @@ impl AuthConfig {
             rate_limit_per_ip: env.positive(vars::AUTH_RATE_LIMIT_PER_IP, 30)?,
             rate_limit_per_account: env.positive(vars::AUTH_RATE_LIMIT_PER_ACCOUNT, 10)?,
             trusted_proxies: TrustedProxies::from_env(env)?,
+            refresh_grace: env.secs(vars::REFRESH_GRACE_SECS, 30)?,
+            session_check_cache: env.secs(vars::SESSION_CHECK_CACHE_SECS, 5)?,
+            device_cookie_ttl: env.secs(vars::DEVICE_COOKIE_TTL_SECS, 365 * 24 * 3600)?,
         })
     }
 }

@@ -50,6 +50,12 @@ fn defaults_fill_everything_not_required() {
         c.auth.email_verification_ttl,
         Duration::from_secs(48 * 3600)
     );
+    assert_eq!(c.auth.refresh_grace, Duration::from_secs(30));
+    assert_eq!(c.auth.session_check_cache, Duration::from_secs(5));
+    assert_eq!(
+        c.auth.device_cookie_ttl,
+        Duration::from_secs(365 * 24 * 3600)
+    );
     assert!(c.smtp.is_none());
     assert_eq!(
         c.sources.pagerduty_api_url.as_str(),

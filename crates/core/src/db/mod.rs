@@ -55,6 +55,7 @@ pub mod members;
 pub mod orgs;
 pub mod refresh_tokens;
 pub mod sealed;
+pub mod security_events;
 pub mod users;
 pub mod webhooks;
 

@@ -1,5 +1,6 @@
 //! Refresh tokens: opaque, stored as SHA-256 digests, rotated on every use. Tokens issued from one login form
-//! a family; presenting an already-used token revokes the whole family (it was probably stolen).
+//! a family (the session); presenting an already-used token revokes the whole family (it was probably stolen),
+//! except the immediately previous one within a short grace window (tabs refreshing at the same instant).
 
 use super::DbResult;
 use chrono::{DateTime, Utc};
@@ -52,14 +53,33 @@ pub async fn find_for_update(
     .await?)
 }
 
-pub async fn mark_used(conn: &mut PgConnection, id: Uuid) -> DbResult<()> {
+pub async fn mark_used(conn: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> DbResult<()> {
     sqlx::query!(
-        "UPDATE refresh_tokens SET used_at = now(), updated_at = now() WHERE id = $1",
-        id
+        "UPDATE refresh_tokens SET used_at = $2, updated_at = now() WHERE id = $1",
+        id,
+        at,
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Whether the session (family) is still live for this user: not revoked and not expired. Checked on every
+/// authenticated request (through a short cache), so that logout and a password change end access tokens too.
+pub async fn family_live(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    family_id: Uuid,
+) -> DbResult<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM refresh_tokens
+                           WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now())
+                  AS "live!""#,
+        family_id,
+        user_id as UserId,
+    )
+    .fetch_one(conn)
+    .await?)
 }
 
 pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> DbResult<()> {
@@ -73,19 +93,21 @@ pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> DbResult
     Ok(())
 }
 
-/// Signs a user out everywhere except the given family (after a password change).
+/// Signs a user out everywhere except the given family (after a password change); the families it ended.
 pub async fn revoke_user_except(
     conn: &mut PgConnection,
     user_id: UserId,
     keep_family: Option<Uuid>,
-) -> DbResult<()> {
-    sqlx::query!(
-        "UPDATE refresh_tokens SET revoked_at = now(), updated_at = now()
-          WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR family_id <> $2)",
+) -> DbResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "WITH revoked AS (
+             UPDATE refresh_tokens SET revoked_at = now(), updated_at = now()
+              WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR family_id <> $2)
+             RETURNING family_id)
+         SELECT DISTINCT family_id FROM revoked",
         user_id as UserId,
         keep_family,
     )
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_all(conn)
+    .await?)
 }

@@ -132,6 +132,19 @@ pub struct MePatch {
     pub name: Option<String>,
 }
 
+/// One entry of your own security log (`GET /api/v1/me/security-events`): a login, a failed login or a
+/// password change of your account. Only you see it; organizations' audit logs do not record logins.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SecurityEventOut {
+    pub id: SecurityEventId,
+    /// `login`, `login_failed` or `password_changed`.
+    pub action: String,
+    /// The client address it came from.
+    pub ip: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// `POST /api/v1/me/password`: signs out every other session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -59,7 +59,8 @@ pub struct MemberPatch {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AuditEventOut {
     pub id: AuditEventId,
-    /// What happened, e.g. `login`, `login_failed`, `invitation_created`, `member_role_changed`.
+    /// What happened, e.g. `invitation_created`, `member_role_changed` (logins are in each user's own security
+    /// log, `GET /me/security-events`).
     pub action: String,
     /// Who did it (absent for system actions).
     pub actor: Option<UserOut>,

@@ -208,6 +208,29 @@ impl Browser {
         self.client.refresh().await.expect("reload");
     }
 
+    /// Opens `path` in a new tab of this browser (same profile, same cookies) and switches to it; returns the
+    /// tab it came from.
+    pub async fn open_tab(&self, path: &str) -> fantoccini::wd::WindowHandle {
+        let from = self.client.window().await.expect("current tab");
+        let tab = self.client.new_window(true).await.expect("new tab");
+        self.client
+            .switch_to_window(tab.handle)
+            .await
+            .expect("switch tab");
+        self.goto(path).await;
+        from
+    }
+
+    /// Switches to another tab; returns the one it came from.
+    pub async fn switch_to(
+        &self,
+        tab: fantoccini::wd::WindowHandle,
+    ) -> fantoccini::wd::WindowHandle {
+        let from = self.client.window().await.expect("current tab");
+        self.client.switch_to_window(tab).await.expect("switch tab");
+        from
+    }
+
     /// The current path (without the query).
     pub async fn path(&self) -> String {
         self.client

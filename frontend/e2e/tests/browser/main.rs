@@ -7,6 +7,7 @@ mod accounts;
 mod harness;
 mod incidents;
 mod integrations;
+mod sessions;
 
 use harness::{E2e, PASSWORD, connect_pagerduty, wait_synced};
 use insights_testing::fake_pagerduty::{FakePagerDuty, History};

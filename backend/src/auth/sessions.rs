@@ -1,0 +1,64 @@
+//! Whether a login session (refresh-token family) is still live, checked on every authenticated request so
+//! that logout and a password change end the session's access tokens at once, not when they expire.
+//!
+//! The answer is cached in Redis for `INSIGHTS_SESSION_CHECK_CACHE_SECS`, shared by every replica. Ending a
+//! session overwrites its entry with "ended", while a request caches what it read from PostgreSQL only if no
+//! entry is there (`SET NX`): a check that read "live" just before the session ended cannot overwrite the
+//! "ended" written after it.
+
+use crate::state::AppState;
+use insights_core::db::{self, DbError};
+use insights_types::UserId;
+use redis::AsyncCommands as _;
+use uuid::Uuid;
+
+const LIVE: &str = "1";
+const ENDED: &str = "0";
+
+fn key(state: &AppState, family: Uuid) -> String {
+    state.redis_key(&["session", &family.to_string()])
+}
+
+/// Whether `user`'s session `family` has neither been ended nor expired.
+pub async fn is_live(state: &AppState, user: UserId, family: Uuid) -> Result<bool, DbError> {
+    let key = key(state, family);
+    let mut redis = state.redis.clone();
+    match redis.get::<_, Option<String>>(&key).await {
+        Ok(Some(v)) => return Ok(v == LIVE),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "session cache unavailable; asking PostgreSQL"),
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let live = db::refresh_tokens::family_live(&mut conn, user, family).await?;
+    let ttl = state.config.auth.session_check_cache.as_secs().max(1);
+    let cached: redis::RedisResult<()> = redis::cmd("SET")
+        .arg(&key)
+        .arg(if live { LIVE } else { ENDED })
+        .arg("EX")
+        .arg(ttl)
+        .arg("NX")
+        .query_async(&mut redis)
+        .await;
+    if let Err(e) = cached {
+        tracing::warn!(error = %e, "could not cache a session check");
+    }
+    Ok(live)
+}
+
+/// Records that these sessions have ended (after they were revoked in PostgreSQL), so that their access tokens
+/// stop working now rather than when the cached "live" expires.
+pub async fn ended(state: &AppState, families: &[Uuid]) {
+    if families.is_empty() {
+        return;
+    }
+    let ttl = state.config.auth.session_check_cache.as_secs().max(1);
+    let mut pipe = redis::pipe();
+    for family in families {
+        pipe.set_ex(key(state, *family), ENDED, ttl).ignore();
+    }
+    let mut redis = state.redis.clone();
+    if let Err(e) = pipe.query_async::<()>(&mut redis).await {
+        // The cached "live" expires within the TTL anyway.
+        tracing::warn!(error = %e, "could not mark ended sessions in the cache");
+    }
+}
