@@ -3,8 +3,8 @@
 //! the URL fragment; the emails are sent by the `send_account_email` job. Without SMTP, accounts count as
 //! verified and `insights-api reset-link <email>` prints a reset link for an administrator to hand over.
 
-use super::{account_key, audit_in_user_orgs, limit_ip};
-use crate::auth::rate_limit;
+use super::{account_key, limit_ip, security_log};
+use crate::auth::{rate_limit, sessions};
 use crate::error::ApiError;
 use crate::http::{AuthUser, ClientIp, Json};
 use crate::state::AppState;
@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use insights_core::accounts::{self, Purpose};
 use insights_core::crypto::token_hash;
-use insights_core::db::audit::AuditEntry;
 use insights_core::db::{self, DbError, account_tokens};
 use insights_types::api::{AcceptedOut, ForgotPasswordIn, ResetPasswordIn, VerifyEmailIn};
 use insights_types::domain::{Email, Password};
@@ -102,12 +101,7 @@ async fn verify_email(
     .ok_or_else(invalid_link)?;
     db::users::mark_email_verified(&mut tx, user).await?;
     tx.commit().await.map_err(DbError::from)?;
-    audit_in_user_orgs(
-        &state,
-        user,
-        AuditEntry::new(Some(user), "email_verified", ip),
-    )
-    .await?;
+    security_log(&state, user, "email_verified", ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -223,14 +217,10 @@ async fn reset_password(
     .await?
     .ok_or_else(invalid_link)?;
     db::users::update_password_hash(&mut tx, user, &hash).await?;
-    db::refresh_tokens::revoke_user_except(&mut tx, user, None).await?;
+    let ended = db::refresh_tokens::revoke_user_except(&mut tx, user, None).await?;
     db::users::mark_email_verified(&mut tx, user).await?;
     tx.commit().await.map_err(DbError::from)?;
-    audit_in_user_orgs(
-        &state,
-        user,
-        AuditEntry::new(Some(user), "password_reset", ip),
-    )
-    .await?;
+    sessions::ended(&state, &ended).await;
+    security_log(&state, user, "password_reset", ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -138,7 +138,7 @@ pub struct MePatch {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SecurityEventOut {
     pub id: SecurityEventId,
-    /// `login`, `login_failed` or `password_changed`.
+    /// `login`, `login_failed`, `password_changed`, `password_reset` or `email_verified`.
     pub action: String,
     /// The client address it came from.
     pub ip: Option<String>,
