@@ -37,9 +37,22 @@ pub enum ApiError {
     /// 502: a service we called on the caller's behalf (PagerDuty, Opsgenie) failed or could not be reached.
     #[error("{message}")]
     Upstream { code: &'static str, message: String },
+    /// 409, or 429 with `Retry-After` when the quota renews: a documented quota (a setting) is used up.
+    #[error("{message}")]
+    Quota {
+        /// Which quota: its name in the error body's `details.quota`.
+        quota: &'static str,
+        message: String,
+        limit: u64,
+        /// Set for a quota per period: seconds until it renews.
+        retry_after_secs: Option<u64>,
+    },
     /// 503: a dependency is down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503: the database stopped a statement at the statement timeout, or had no connection free in time.
+    #[error("database too slow: {0}")]
+    DatabaseTimeout(String),
     /// 500: a bug or an unexpected failure; details are logged, not returned.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -91,7 +104,12 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Quota {
+                retry_after_secs: Some(_),
+                ..
+            } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Quota { .. } => StatusCode::CONFLICT,
+            Self::Unavailable(_) | Self::DatabaseTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -133,6 +151,22 @@ impl ApiError {
                 format!("Too many attempts. Try again in {retry_after_secs} seconds."),
                 Some(serde_json::json!({ "retry_after": retry_after_secs })),
             ),
+            Self::Quota {
+                quota,
+                message,
+                limit,
+                retry_after_secs,
+            } => (
+                "quota_exceeded".to_owned(),
+                message.clone(),
+                Some(serde_json::json!({ "quota": quota, "limit": limit, "retry_after": retry_after_secs })),
+            ),
+            Self::DatabaseTimeout(_) => (
+                "database_timeout".to_owned(),
+                "The database did not finish this request in time (it is busy, or the request asks for too much). Narrow it or try again shortly."
+                    .to_owned(),
+                None,
+            ),
             Self::Unavailable(_) => (
                 "unavailable".to_owned(),
                 "A service this request needs is unavailable. Try again shortly.".to_owned(),
@@ -171,10 +205,16 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
             Self::Unavailable(what) => tracing::warn!(dependency = %what, "dependency unavailable"),
+            Self::DatabaseTimeout(what) => tracing::warn!(error = %what, "database statement over budget"),
             _ => {}
         }
         let mut resp = (status, axum::Json(ErrorBody { error: self.body() })).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs }
+        | Self::Quota {
+            retry_after_secs: Some(retry_after_secs),
+            ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
@@ -199,6 +239,7 @@ impl From<insights_core::db::DbError> for ApiError {
                 },
             },
             DbError::Unavailable(e) => Self::Unavailable(format!("database: {e}")),
+            DbError::TimedOut(e) => Self::DatabaseTimeout(e.to_string()),
             e @ DbError::Unreadable { .. } => Self::Internal(e.into()),
             DbError::Other(e) => Self::Internal(e.into()),
         }

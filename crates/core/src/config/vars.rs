@@ -41,6 +41,13 @@ pub const SOURCE_TIMEOUT_SECS: Var = Var::new("INSIGHTS_SOURCE_TIMEOUT_SECS");
 // smtp
 pub const SMTP_URL: Var = Var::secret("INSIGHTS_SMTP_URL");
 pub const SMTP_FROM: Var = Var::new("INSIGHTS_SMTP_FROM");
+// limits
+pub const STATEMENT_TIMEOUT_MS: Var = Var::new("INSIGHTS_STATEMENT_TIMEOUT_MS");
+pub const REQUEST_TIMEOUT_MS: Var = Var::new("INSIGHTS_REQUEST_TIMEOUT_MS");
+pub const WEBHOOK_DELIVERIES_PER_MINUTE: Var = Var::new("INSIGHTS_WEBHOOK_DELIVERIES_PER_MINUTE");
+pub const ORGS_PER_USER: Var = Var::new("INSIGHTS_ORGS_PER_USER");
+pub const SAMPLE_DATA_LOADS_PER_DAY: Var = Var::new("INSIGHTS_SAMPLE_DATA_LOADS_PER_DAY");
+pub const EXPORT_MAX_ROWS: Var = Var::new("INSIGHTS_EXPORT_MAX_ROWS");
 
 pub const GENERAL: &[Var] = &[SECRET_KEY, DATA_DIR, LOG_FORMAT];
 pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR];
@@ -72,6 +79,16 @@ pub const SOURCES: &[Var] = &[
     SOURCE_TIMEOUT_SECS,
 ];
 pub const SMTP: &[Var] = &[SMTP_URL, SMTP_FROM];
+pub const LIMITS: &[Var] = &[
+    STATEMENT_TIMEOUT_MS,
+    REQUEST_TIMEOUT_MS,
+    WEBHOOK_DELIVERIES_PER_MINUTE,
+    ORGS_PER_USER,
+    SAMPLE_DATA_LOADS_PER_DAY,
+    EXPORT_MAX_ROWS,
+];
 
 /// Every section's list: all the names the configuration reads.
-pub const SECTIONS: &[&[Var]] = &[GENERAL, SERVER, DATABASE, JOBS, AUTH, SOURCES, SMTP];
+pub const SECTIONS: &[&[Var]] = &[
+    GENERAL, SERVER, DATABASE, JOBS, AUTH, SOURCES, SMTP, LIMITS,
+];

@@ -75,6 +75,10 @@ pub enum DbError {
     Conflict { constraint: String },
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// The statement ran past the statement timeout and PostgreSQL cancelled it (`57014`), or no connection
+    /// came free in time: the database is busy, and this work does not fit its budget.
+    #[error("database statement timed out: {0}")]
+    TimedOut(sqlx::Error),
     /// A stored value does not parse (say, a spelling no enum variant has): the data is wrong, and is never
     /// read as some default instead.
     #[error("a value stored in {table} does not parse (column {column}): {error}")]
@@ -96,9 +100,10 @@ impl From<sqlx::Error> for DbError {
                     constraint: db.constraint().unwrap_or("unknown").to_owned(),
                 }
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                DbError::Unavailable(e)
-            }
+            // query_canceled: the statement timeout (or a cancel request) stopped it.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => DbError::TimedOut(e),
+            sqlx::Error::PoolTimedOut => DbError::TimedOut(e),
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed => DbError::Unavailable(e),
             _ => DbError::Other(e),
         }
     }
@@ -145,16 +150,33 @@ impl Db {
         role: &str,
         max_connections: u32,
     ) -> anyhow::Result<Self> {
+        Self::connect_lazy_with(url, role, max_connections, None)
+    }
+
+    /// [`Db::connect_lazy`] whose every statement is stopped by PostgreSQL after `statement_timeout` (set on
+    /// each connection as it opens): a slow query ends as [`DbError::TimedOut`] instead of holding a
+    /// connection and its caller indefinitely.
+    pub fn connect_lazy_with(
+        url: &secrecy::SecretString,
+        role: &str,
+        max_connections: u32,
+        statement_timeout: Option<Duration>,
+    ) -> anyhow::Result<Self> {
         let options =
             PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
-        let set_role = format!("SET ROLE {role}");
+        // List queries take optional filters as `$n IS NULL OR …`: only a plan made for the actual values turns
+        // them into index conditions (a deep page's cursor, a text search), so never use a generic plan.
+        let mut setup = format!("SET ROLE {role}; SET plan_cache_mode = force_custom_plan");
+        if let Some(t) = statement_timeout {
+            setup.push_str(&format!("; SET statement_timeout = {}", t.as_millis().max(1)));
+        }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _meta| {
-                let set_role = set_role.clone();
+                let setup = setup.clone();
                 Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(set_role)).await?;
+                    conn.execute(sqlx::AssertSqlSafe(setup)).await?;
                     Ok(())
                 })
             })
