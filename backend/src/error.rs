@@ -205,7 +205,9 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
             Self::Unavailable(what) => tracing::warn!(dependency = %what, "dependency unavailable"),
-            Self::DatabaseTimeout(what) => tracing::warn!(error = %what, "database statement over budget"),
+            Self::DatabaseTimeout(what) => {
+                tracing::warn!(error = %what, "database statement over budget")
+            }
             _ => {}
         }
         let mut resp = (status, axum::Json(ErrorBody { error: self.body() })).into_response();

@@ -629,3 +629,80 @@ async fn a_worker_killed_in_the_middle_of_a_backfill_resumes_and_stores_every_in
         done.progress
     );
 }
+
+#[tokio::test]
+async fn an_unreadable_delivery_fails_for_good_at_once_and_is_purged_with_the_rest() {
+    let mut s = setup(1).await.with_worker().await;
+    let i = s.connect().await;
+    s.finished(i.id, i.current_run.unwrap().id, 30).await;
+    s.app
+        .patch(
+            &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
+            &s.owner.token,
+            json!({ "webhook_secret": "pd-signing-secret" }),
+        )
+        .await;
+    // JSON, signed, but not a PagerDuty v3 event: it will never read differently.
+    let body = r#"{"messages":[{"event":"incident.trigger"}]}"#;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"pd-signing-secret").unwrap();
+    mac.update(body.as_bytes());
+    let sig = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+    let r = s
+        .app
+        .send(
+            s.app
+                .raw(Method::POST, &format!("/hooks/pagerduty/{}", i.id))
+                .header("content-type", "application/json")
+                .header("x-webhook-id", "unreadable-1")
+                .header("x-pagerduty-signature", sig)
+                .body(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let jobs: Page<JobRunOut> = s
+        .app
+        .get(
+            &format!("/api/v1/orgs/{}/jobs?limit=200", s.org),
+            &s.owner.token,
+        )
+        .await
+        .json();
+    let job = jobs
+        .items
+        .iter()
+        .find(|j| j.kind == "process_webhook")
+        .expect("the delivery's job");
+    let job = s.app.wait_for_job(&s.owner.token, s.org, job.id).await;
+    assert_eq!(
+        (job.state, job.attempts),
+        (JobState::Failed, 1),
+        "failed at once, not retried: {job:#?}"
+    );
+    let error = job.last_error.unwrap_or_default();
+    assert!(error.contains("cannot be read"), "{error}");
+
+    // A week later it goes with the processed ones, and its job with it.
+    let mut c = s.db().await;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET created_at = now() - interval '8 days' WHERE delivery_key = 'unreadable-1'",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let state = insights_worker::Worker::build(config_from(&s.vars))
+        .await
+        .unwrap();
+    insights_worker::scheduler::tick(state.state())
+        .await
+        .unwrap();
+    let (deliveries, jobs): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM webhook_deliveries),
+                (SELECT count(*) FROM job_runs WHERE kind = 'process_webhook')",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!((deliveries, jobs), (0, 0));
+    s.app.stop_worker().await;
+}

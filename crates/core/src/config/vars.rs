@@ -89,6 +89,4 @@ pub const LIMITS: &[Var] = &[
 ];
 
 /// Every section's list: all the names the configuration reads.
-pub const SECTIONS: &[&[Var]] = &[
-    GENERAL, SERVER, DATABASE, JOBS, AUTH, SOURCES, SMTP, LIMITS,
-];
+pub const SECTIONS: &[&[Var]] = &[GENERAL, SERVER, DATABASE, JOBS, AUTH, SOURCES, SMTP, LIMITS];

@@ -631,11 +631,17 @@ fn text_pattern(f: &IncidentFilter) -> Option<String> {
 /// without counting a whole history).
 pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbResult<i64> {
     let text = text_pattern(f);
-    Ok(
-        filtered_incidents!(count_incidents, db, [], [" LIMIT $10) matching"], f, text, cap)
-            .fetch_one(db.conn())
-            .await?,
+    Ok(filtered_incidents!(
+        count_incidents,
+        db,
+        [],
+        [" LIMIT $10) matching"],
+        f,
+        text,
+        cap
     )
+    .fetch_one(db.conn())
+    .await?)
 }
 
 /// The rows of a page (`limit + 1`, to tell whether there is more).

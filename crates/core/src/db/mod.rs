@@ -101,7 +101,9 @@ impl From<sqlx::Error> for DbError {
                 }
             }
             // query_canceled: the statement timeout (or a cancel request) stopped it.
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => DbError::TimedOut(e),
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => {
+                DbError::TimedOut(e)
+            }
             sqlx::Error::PoolTimedOut => DbError::TimedOut(e),
             sqlx::Error::Io(_) | sqlx::Error::PoolClosed => DbError::Unavailable(e),
             _ => DbError::Other(e),
@@ -168,7 +170,10 @@ impl Db {
         // them into index conditions (a deep page's cursor, a text search), so never use a generic plan.
         let mut setup = format!("SET ROLE {role}; SET plan_cache_mode = force_custom_plan");
         if let Some(t) = statement_timeout {
-            setup.push_str(&format!("; SET statement_timeout = {}", t.as_millis().max(1)));
+            setup.push_str(&format!(
+                "; SET statement_timeout = {}",
+                t.as_millis().max(1)
+            ));
         }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -334,6 +339,122 @@ mod tests {
         url.set_path(&format!("/{name}"));
         migrate(&url.to_string().into()).await.expect("migrate");
         (url.to_string(), admin)
+    }
+
+    /// The plan of the statement prepared on `conn` whose text contains `marker`, executed with `args` (SQL
+    /// literals): what this connection really runs, with its own settings.
+    async fn plan_of(conn: &mut PgConnection, marker: &str, args: &str) -> String {
+        let name: String = sqlx::query_scalar(
+            "SELECT name FROM pg_prepared_statements WHERE strpos(statement, $1) > 0 ORDER BY prepare_time DESC LIMIT 1",
+        )
+        .bind(marker)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("the statement was prepared");
+        let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN EXECUTE {name}({args})"
+        )))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("explain");
+        lines.join("\n")
+    }
+
+    #[tokio::test]
+    async fn incident_text_search_and_deep_pages_stay_index_conditions() {
+        let (url, admin) = fresh_database().await;
+        let org = OrgId::new();
+        let mut owner = PgConnection::connect(&url).await.expect("connect");
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', 'acme')")
+            .bind(org.0)
+            .execute(&mut owner)
+            .await
+            .expect("insert organization");
+        sqlx::query(
+            "INSERT INTO incidents (id, org_id, source, external_id, title, description, status, triggered_at,
+                                    source_updated_at)
+             SELECT gen_random_uuid(), $1, 'sample', 'x' || g,
+                    (ARRAY['Database latency', 'Disk full', 'Payment timeouts', 'Queue backlog'])[g % 4 + 1]
+                        || ' on host-' || (g % 1000),
+                    'Threshold crossed in region ' || (g % 7), 'resolved', now() - make_interval(mins => g), now()
+               FROM generate_series(1, 60000) g",
+        )
+        .bind(org.0)
+        .execute(&mut owner)
+        .await
+        .expect("insert incidents");
+        owner.execute("ANALYZE incidents").await.expect("analyze");
+
+        let db = Db::connect_lazy_with(&url.clone().into(), "insights_app", 1, None).expect("pool");
+        let mut tx = db.org_tx(org, None).await.expect("org tx");
+        let search = incidents::IncidentFilter {
+            text: Some("zzqx".into()),
+            ..Default::default()
+        };
+        let all = incidents::IncidentFilter::default();
+        let deep_at = chrono::Utc::now() - chrono::Duration::minutes(50_000);
+        let deep = (deep_at, uuid::Uuid::max());
+        // More executions than PostgreSQL makes custom plans for before it may switch to a generic one.
+        for _ in 0..8 {
+            let (found, _) = incidents::list(&mut tx, &search, None, 50)
+                .await
+                .expect("search");
+            assert!(found.is_empty());
+            let (page, _) = incidents::list(&mut tx, &all, Some(deep), 50)
+                .await
+                .expect("deep page");
+            assert_eq!(page.len(), 50);
+        }
+        let marker = "LIMIT $12";
+        // On a table this small a sequential scan is cheaper: what matters is that the trigram indexes are
+        // usable as index conditions under row-level security at all (the bench shows them chosen on 1M).
+        tx.conn()
+            .execute("SET LOCAL enable_seqscan = off")
+            .await
+            .expect("set");
+        let search_plan = plan_of(
+            tx.conn(),
+            marker,
+            &format!("'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '%zzqx%', NULL, NULL, 51"),
+        )
+        .await;
+        tx.conn()
+            .execute("SET LOCAL enable_seqscan = on")
+            .await
+            .expect("set");
+        let deep_plan = plan_of(
+            tx.conn(),
+            marker,
+            &format!(
+                "'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{}', '{}', 51",
+                deep_at.to_rfc3339(),
+                uuid::Uuid::max()
+            ),
+        )
+        .await;
+        drop(tx);
+        db.pool().close().await;
+        owner.close().await.ok();
+
+        for index in ["incidents_title_trgm_idx", "incidents_description_trgm_idx"] {
+            assert!(
+                search_plan.contains(index),
+                "search does not use {index}:\n{search_plan}"
+            );
+        }
+        assert!(
+            deep_plan
+                .lines()
+                .any(|l| l.contains("Index Cond") && l.contains("triggered_at")),
+            "the cursor of a deep page is not an index condition:\n{deep_plan}"
+        );
+        let name = url.rsplit('/').next().expect("database name");
+        let mut conn = PgConnection::connect(&admin).await.expect("connect");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .await
+        .expect("drop database");
     }
 
     #[tokio::test]
