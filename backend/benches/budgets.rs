@@ -30,21 +30,7 @@ async fn seed(app: &TestApp, org: OrgId, n: i32) {
     c.execute("DROP INDEX incidents_title_trgm_idx, incidents_description_trgm_idx")
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO incidents (id, org_id, source, external_id, title, description, status, triggered_at,
-                                source_updated_at)
-         SELECT gen_random_uuid(), $1, 'sample', 'x' || g,
-                (ARRAY['Database latency high', 'Disk full', 'Payment provider timeouts', 'Queue backlog growing',
-                       'Certificate expiring', 'Pod crash looping'])[g % 6 + 1] || ' on checkout-' || (g % 500),
-                'Threshold crossed on host web-' || (g % 997) || ' in region ' || (ARRAY['eu-west', 'us-east', 'ap-south'])[g % 3 + 1],
-                (ARRAY['triggered', 'acknowledged', 'resolved'])[g % 3 + 1], now() - make_interval(mins => g), now()
-           FROM generate_series(1, $2) g",
-    )
-    .bind(org.0)
-    .bind(n)
-    .execute(&mut c)
-    .await
-    .unwrap();
+    insights_testing::seed_incidents(app, org, n, chrono::Duration::minutes(1)).await;
     c.execute(
         "CREATE INDEX incidents_title_trgm_idx ON incidents USING gin (title gin_trgm_ops);
          CREATE INDEX incidents_description_trgm_idx ON incidents USING gin (description gin_trgm_ops);

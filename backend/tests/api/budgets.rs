@@ -3,7 +3,6 @@
 //! sample-data loads per day and export size, each a setting with a clear error body beyond it.
 
 use insights_testing::TestApp;
-use insights_types::OrgId;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -122,29 +121,11 @@ async fn sample_data_loads_beyond_the_daily_quota_answer_429_with_retry_after() 
     app.allow_pending_jobs();
 }
 
-/// Inserts `n` incidents into `org` directly (as the owner of the tables).
-async fn insert_incidents(app: &TestApp, org: OrgId, n: i32) {
-    let mut c = PgConnection::connect(app.config.database.url.expose_secret())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO incidents (id, org_id, source, external_id, title, status, triggered_at, source_updated_at)
-         SELECT gen_random_uuid(), $1, 'sample', 'x' || g, 'Disk full ' || g, 'triggered',
-                now() - make_interval(hours => g), now()
-           FROM generate_series(1, $2) g",
-    )
-    .bind(org.0)
-    .bind(n)
-    .execute(&mut c)
-    .await
-    .unwrap();
-}
-
 #[tokio::test]
 async fn an_export_over_the_row_quota_is_refused_whole_and_a_narrower_one_is_served() {
     let app = TestApp::spawn(&[("INSIGHTS_EXPORT_MAX_ROWS", "5")]).await;
     let (s, org) = app.signup("o@example.com", "Acme").await;
-    insert_incidents(&app, org, 8).await;
+    insights_testing::seed_incidents(&app, org, 8, chrono::Duration::hours(1)).await;
     let (app, token) = (&app, &s.token);
     let export = |query: &str| {
         let path = format!("/api/v1/orgs/{org}/incidents/export?format=csv{query}");

@@ -341,6 +341,26 @@ mod tests {
         (url.to_string(), admin)
     }
 
+    /// Drops a database made by [`fresh_database`].
+    async fn drop_database(url: &str, admin: &str) {
+        let name = url.rsplit('/').next().expect("database name");
+        let mut conn = PgConnection::connect(admin).await.expect("connect");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .await
+        .expect("drop database");
+    }
+
+    /// Inserts the organization `org` (as the owner of the tables, past row-level security).
+    async fn insert_org(owner: &mut PgConnection, org: OrgId) {
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', 'acme')")
+            .bind(org.0)
+            .execute(owner)
+            .await
+            .expect("insert organization");
+    }
+
     /// The plan of the statement prepared on `conn` whose text contains `marker`, executed with `args` (SQL
     /// literals): what this connection really runs, with its own settings.
     async fn plan_of(conn: &mut PgConnection, marker: &str, args: &str) -> String {
@@ -365,11 +385,7 @@ mod tests {
         let (url, admin) = fresh_database().await;
         let org = OrgId::new();
         let mut owner = PgConnection::connect(&url).await.expect("connect");
-        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', 'acme')")
-            .bind(org.0)
-            .execute(&mut owner)
-            .await
-            .expect("insert organization");
+        insert_org(&mut owner, org).await;
         sqlx::query(
             "INSERT INTO incidents (id, org_id, source, external_id, title, description, status, triggered_at,
                                     source_updated_at)
@@ -448,13 +464,7 @@ mod tests {
                 .any(|l| l.contains("Index Cond") && l.contains("triggered_at")),
             "the cursor of a deep page is not an index condition:\n{deep_plan}"
         );
-        let name = url.rsplit('/').next().expect("database name");
-        let mut conn = PgConnection::connect(&admin).await.expect("connect");
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .await
-        .expect("drop database");
+        drop_database(&url, &admin).await;
     }
 
     #[tokio::test]
@@ -470,11 +480,7 @@ mod tests {
             )
             .await
             .expect("drop the checks");
-        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', 'acme')")
-            .bind(org.0)
-            .execute(&mut owner)
-            .await
-            .expect("insert organization");
+        insert_org(&mut owner, org).await;
         sqlx::query(
             "INSERT INTO integrations (id, org_id, kind, name, credentials) VALUES ($1, $2, 'servicenow', 'Ops', '')",
         )
@@ -508,12 +514,6 @@ mod tests {
             message.contains("integrations") && message.contains("\"servicenow\""),
             "{message}"
         );
-        let name = url.rsplit('/').next().expect("database name");
-        let mut conn = PgConnection::connect(&admin).await.expect("connect");
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .await
-        .expect("drop database");
+        drop_database(&url, &admin).await;
     }
 }
