@@ -146,10 +146,11 @@ impl App {
 
 /// Connects the shared state of the API (also used by the worker's tests and the benchmark).
 pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
-    let db = Db::connect_lazy(
+    let db = Db::connect_lazy_with(
         &config.database.url,
         &config.database.role,
         config.database.max_connections,
+        Some(config.limits.statement_timeout),
     )
     .context("DATABASE_URL")?;
     let redis_client =
@@ -241,6 +242,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(doc))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.limits.request_timeout,
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn(middleware::track_metrics));
     for (name, value) in middleware::security_headers(https) {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
@@ -292,6 +297,26 @@ async fn web_cache_headers(req: Request, next: axum::middleware::Next) -> Respon
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
     resp
+}
+
+/// Answers 504 with the error body when the service has not produced a response head within `budget` (the
+/// handler is dropped: its transaction rolls back). A streamed body that has started is not cut.
+async fn request_timeout(
+    axum::extract::State(budget): axum::extract::State<Duration>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(budget, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(budget_ms = budget.as_millis() as u64, "request timed out");
+            error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                "request_timeout",
+                "The server did not finish this request in time. Narrow it or try again shortly.",
+            )
+        }
+    }
 }
 
 async fn api_not_found() -> ApiError {

@@ -37,19 +37,25 @@ pub enum ApiError {
     /// 429 with `Retry-After`.
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
-    /// 429 without `Retry-After`: a quota of the organization is used up (its message names the setting).
-    #[error("{message}")]
-    QuotaExceeded {
-        code: &'static str,
-        message: String,
-        limit: u64,
-    },
     /// 502: a service we called on the caller's behalf (PagerDuty, Opsgenie) failed or could not be reached.
     #[error("{message}")]
     Upstream { code: &'static str, message: String },
+    /// 409, or 429 with `Retry-After` when the quota renews: a documented quota (a setting) is used up.
+    #[error("{message}")]
+    Quota {
+        /// Which quota: its name in the error body's `details.quota`.
+        quota: &'static str,
+        message: String,
+        limit: u64,
+        /// Set for a quota per period: seconds until it renews.
+        retry_after_secs: Option<u64>,
+    },
     /// 503: a dependency is down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503: the database stopped a statement at the statement timeout, or had no connection free in time.
+    #[error("database too slow: {0}")]
+    DatabaseTimeout(String),
     /// 500: a bug or an unexpected failure; details are logged, not returned.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -99,9 +105,14 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } | Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Quota {
+                retry_after_secs: Some(_),
+                ..
+            } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Quota { .. } => StatusCode::CONFLICT,
+            Self::Unavailable(_) | Self::DatabaseTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,14 +155,21 @@ impl ApiError {
                 format!("Too many attempts. Try again in {retry_after_secs} seconds."),
                 Some(serde_json::json!({ "retry_after": retry_after_secs })),
             ),
-            Self::QuotaExceeded {
-                code,
+            Self::Quota {
+                quota,
                 message,
                 limit,
+                retry_after_secs,
             } => (
-                (*code).to_owned(),
+                "quota_exceeded".to_owned(),
                 message.clone(),
-                Some(serde_json::json!({ "limit": limit })),
+                Some(serde_json::json!({ "quota": quota, "limit": limit, "retry_after": retry_after_secs })),
+            ),
+            Self::DatabaseTimeout(_) => (
+                "database_timeout".to_owned(),
+                "The database did not finish this request in time (it is busy, or the request asks for too much). Narrow it or try again shortly."
+                    .to_owned(),
+                None,
             ),
             Self::Unavailable(_) => (
                 "unavailable".to_owned(),
@@ -191,10 +209,18 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
             Self::Unavailable(what) => tracing::warn!(dependency = %what, "dependency unavailable"),
+            Self::DatabaseTimeout(what) => {
+                tracing::warn!(error = %what, "database statement over budget")
+            }
             _ => {}
         }
         let mut resp = (status, axum::Json(ErrorBody { error: self.body() })).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs }
+        | Self::Quota {
+            retry_after_secs: Some(retry_after_secs),
+            ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
@@ -219,6 +245,7 @@ impl From<insights_core::db::DbError> for ApiError {
                 },
             },
             DbError::Unavailable(e) => Self::Unavailable(format!("database: {e}")),
+            DbError::TimedOut(e) => Self::DatabaseTimeout(e.to_string()),
             e @ DbError::Unreadable { .. } => Self::Internal(e.into()),
             DbError::Other(e) => Self::Internal(e.into()),
         }

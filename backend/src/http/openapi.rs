@@ -81,6 +81,12 @@ pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
                     .entry(code.to_owned())
                     .or_insert_with(|| error(desc).into());
             };
+            // Query budgets: any request may be stopped by the statement or the request timeout.
+            add(
+                "503",
+                "A dependency is unavailable, or the database stopped a statement at its timeout",
+            );
+            add("504", "The request ran past the request timeout");
             if path.starts_with("/api/") {
                 add("400", "Malformed request: bad JSON, query string or id");
                 add("500", "Unexpected failure (logged; quote the x-request-id)");

@@ -775,3 +775,111 @@ async fn the_pagerduty_webhook_can_be_created_in_pagerduty_in_one_step_with_a_ke
     assert_eq!(r.error_code(), "added_in_opsgenie");
     run_queued(&mut e, &s, org).await;
 }
+
+#[tokio::test]
+async fn webhook_deliveries_beyond_the_integrations_limit_per_minute_answer_429_with_retry_after() {
+    let pagerduty =
+        FakePagerDuty::start(PD_TOKEN, History::recent(0, chrono::Duration::hours(1))).await;
+    let app = TestApp::spawn(&[
+        ("INSIGHTS_PAGERDUTY_API_URL", &pagerduty.url),
+        ("INSIGHTS_WEBHOOK_DELIVERIES_PER_MINUTE", "3"),
+    ])
+    .await;
+    let (s, org) = app.signup("o@example.com", "Acme").await;
+    let (storm, calm) = (
+        connect(&app, &s, org, pagerduty_body(PD_TOKEN)).await,
+        connect(&app, &s, org, pagerduty_body(PD_TOKEN)).await,
+    );
+    for i in [&storm, &calm] {
+        app.patch(
+            &format!("/api/v1/orgs/{org}/integrations/{}", i.id),
+            &s.token,
+            json!({ "webhook_secret": "pd-signing-secret" }),
+        )
+        .await;
+    }
+    let deliver = |to: insights_types::IntegrationId, n: u32| {
+        let body = format!(
+            r#"{{"event":{{"id":"e{n}","event_type":"incident.triggered","resource_type":"incident","occurred_at":"2026-11-01T10:00:00Z","data":{{"id":"P{n}","type":"incident","title":"Disk full","status":"triggered","number":{n}}}}}}}"#
+        );
+        let req = app
+            .raw(Method::POST, &format!("/hooks/pagerduty/{to}"))
+            .header("content-type", "application/json")
+            .header(
+                "x-pagerduty-signature",
+                sign("pd-signing-secret", body.as_bytes()),
+            )
+            .body(body);
+        app.send(req)
+    };
+    for n in 0..3 {
+        assert_eq!(deliver(storm.id, n).await.status, StatusCode::ACCEPTED);
+    }
+    let r = deliver(storm.id, 3).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.error_code(), "rate_limited");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Unsigned deliveries do not use up the budget: they are refused before counting.
+    let forged = app
+        .raw(Method::POST, &format!("/hooks/pagerduty/{}", calm.id))
+        .header("content-type", "application/json")
+        .header("x-pagerduty-signature", "v1=00")
+        .body("{}");
+    for _ in 0..5 {
+        assert_eq!(
+            app.send(forged.try_clone().unwrap()).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The other integration has its own budget.
+    assert_eq!(deliver(calm.id, 10).await.status, StatusCode::ACCEPTED);
+    app.allow_pending_jobs();
+}
+
+#[tokio::test]
+async fn listing_integrations_reads_a_kept_count_instead_of_counting_incidents() {
+    let mut e = env().await;
+    let (s, org) = e.app.signup("o@example.com", "Acme").await;
+    let i = connect(&e.app, &s, org, pagerduty_body(PD_TOKEN)).await;
+    run_queued(&mut e, &s, org).await;
+    use secrecy::ExposeSecret;
+    use sqlx::{Connection, Executor};
+    let mut c = sqlx::PgConnection::connect(e.app.config.database.url.expose_secret())
+        .await
+        .unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM incidents WHERE integration_id = $1")
+            .bind(i.id.0)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert!(stored > 0);
+    // While incidents cannot be read at all, the list still answers at once, with the count.
+    c.execute("BEGIN; LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let list = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        e.app
+            .get(&format!("/api/v1/orgs/{org}/integrations"), &s.token),
+    )
+    .await
+    .expect("the list waited for the incidents table");
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let page: Page<IntegrationOut> = list.json();
+    assert_eq!(page.items[0].incidents, stored);
+    c.execute("ROLLBACK").await.unwrap();
+    // The count follows deletes (and moves) in the same transaction.
+    sqlx::query("DELETE FROM incidents WHERE id = (SELECT id FROM incidents WHERE integration_id = $1 LIMIT 1)")
+        .bind(i.id.0)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let page: Page<IntegrationOut> = e
+        .app
+        .get(&format!("/api/v1/orgs/{org}/integrations"), &s.token)
+        .await
+        .json();
+    assert_eq!(page.items[0].incidents, stored - 1);
+}

@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod binary;
+mod budgets;
 mod client_ip;
 mod incidents;
 mod integrations;

@@ -568,3 +568,29 @@ pub fn token_of(invitation: &InvitationOut) -> String {
         .expect("token in accept_url")
         .to_owned()
 }
+
+/// Inserts `n` incidents into `org` straight into the table (as its owner, past row-level security): varied
+/// titles and descriptions, the `g`-th triggered `g × every` ago. For tests and benches that need a history
+/// without importing one.
+pub async fn seed_incidents(app: &TestApp, org: OrgId, n: i32, every: chrono::Duration) {
+    use sqlx::Connection;
+    let url = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
+    let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::query(
+        "INSERT INTO incidents (id, org_id, source, external_id, title, description, status, triggered_at,
+                                source_updated_at)
+         SELECT gen_random_uuid(), $1, 'sample', 'seed-' || g,
+                (ARRAY['Database latency high', 'Disk full', 'Payment provider timeouts', 'Queue backlog growing',
+                       'Certificate expiring', 'Pod crash looping'])[g % 6 + 1] || ' on checkout-' || (g % 500),
+                'Threshold crossed on host web-' || (g % 997) || ' in region '
+                    || (ARRAY['eu-west', 'us-east', 'ap-south'])[g % 3 + 1],
+                (ARRAY['triggered', 'acknowledged', 'resolved'])[g % 3 + 1], now() - g * $3::interval, now()
+           FROM generate_series(1, $2) g",
+    )
+    .bind(org.0)
+    .bind(n)
+    .bind(every.to_std().expect("a positive interval"))
+    .execute(&mut c)
+    .await
+    .expect("seed incidents");
+}

@@ -31,8 +31,16 @@ pub async fn run(job: ProcessWebhook, state: Data<WorkerState>) -> Result<(), Bo
             Err(e) => return Err(e.into()),
         };
         let body = serde_json::to_vec(&payload)?;
-        let update = parse_webhook(row.kind(), &body)
-            .map_err(|e| anyhow::anyhow!("the delivery cannot be read: {e}"))?;
+        // The stored delivery will never read differently: fail for good at once (recorded on the job, which
+        // the purge of old deliveries then removes with it) instead of retrying.
+        let update = match parse_webhook(row.kind(), &body) {
+            Ok(u) => u,
+            Err(e) => {
+                return Ok(Outcome::FailedForGood(format!(
+                    "the delivery cannot be read: {e}"
+                )));
+            }
+        };
         let outcome = match update.incident {
             Some(incident) if within_filters(&row.options(), &incident) => {
                 let stats =

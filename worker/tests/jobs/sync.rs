@@ -137,6 +137,70 @@ impl Sync {
         r.json()
     }
 
+    /// Connects PagerDuty, waits for the backfill, and sets the webhook signing secret `pd-signing-secret`.
+    async fn connected_with_webhook_secret(&self) -> IntegrationOut {
+        let i = self.connect().await;
+        self.finished(i.id, i.current_run.clone().unwrap().id, 30)
+            .await;
+        self.app
+            .patch(
+                &format!("/api/v1/orgs/{}/integrations/{}", self.org, i.id),
+                &self.owner.token,
+                json!({ "webhook_secret": "pd-signing-secret" }),
+            )
+            .await;
+        i
+    }
+
+    /// Makes the webhook delivery `key` eight days old and runs the scheduler's pass (which purges what is
+    /// past the retention); returns how many deliveries and `process_webhook` jobs are left.
+    async fn purge_after_a_week(&self, key: &str) -> (i64, i64) {
+        let mut c = self.db().await;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET created_at = now() - interval '8 days' WHERE delivery_key = $1",
+        )
+        .bind(key)
+        .execute(&mut c)
+        .await
+        .unwrap();
+        let state = insights_worker::Worker::build(config_from(&self.vars))
+            .await
+            .unwrap();
+        insights_worker::scheduler::tick(state.state())
+            .await
+            .unwrap();
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM webhook_deliveries),
+                    (SELECT count(*) FROM job_runs WHERE kind = 'process_webhook')",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+    }
+
+    /// Posts `body` to the integration's PagerDuty webhook, signed with `pd-signing-secret`, as delivery `id`
+    /// when given.
+    async fn deliver_signed(
+        &self,
+        integration: IntegrationId,
+        id: Option<&str>,
+        body: String,
+    ) -> insights_testing::TestResponse {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"pd-signing-secret").unwrap();
+        mac.update(body.as_bytes());
+        let sig = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+        let mut req = self
+            .app
+            .raw(Method::POST, &format!("/hooks/pagerduty/{integration}"))
+            .header("content-type", "application/json")
+            .header("x-pagerduty-signature", sig);
+        if let Some(id) = id {
+            req = req.header("x-webhook-id", id);
+        }
+        self.app.send(req.body(body)).await
+    }
+
     pub(crate) async fn db(&self) -> sqlx::PgConnection {
         use secrecy::ExposeSecret;
         use sqlx::Connection;
@@ -416,15 +480,7 @@ async fn a_cancelled_backfill_stops_after_its_current_page_and_keeps_what_it_sto
 #[tokio::test]
 async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_them_back() {
     let mut s = setup(10).await.with_worker().await;
-    let i = s.connect().await;
-    s.finished(i.id, i.current_run.unwrap().id, 30).await;
-    s.app
-        .patch(
-            &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
-            &s.owner.token,
-            json!({ "webhook_secret": "pd-signing-secret" }),
-        )
-        .await;
+    let i = s.connected_with_webhook_secret().await;
     let live = s.pd.trigger("Payment provider timeouts", 1);
     let event = |id: &str, kind: &str, at: &str| {
         let mut data = s.pd.incident(&live);
@@ -433,24 +489,8 @@ async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_the
                            "occurred_at": at, "data": data } })
         .to_string()
     };
-    let (env, hook) = (&s, format!("/hooks/pagerduty/{}", i.id));
-    let hook = &hook;
-    let deliver = |body: String| async move {
-        let s = env;
-        use hmac::Mac;
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"pd-signing-secret").unwrap();
-        mac.update(body.as_bytes());
-        let sig = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
-        let r = s
-            .app
-            .send(
-                s.app
-                    .raw(Method::POST, hook)
-                    .header("content-type", "application/json")
-                    .header("x-pagerduty-signature", sig)
-                    .body(body),
-            )
-            .await;
+    let deliver = |body: String| async {
+        let r = s.deliver_signed(i.id, None, body).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     };
     let now = chrono::Utc::now();
@@ -503,26 +543,7 @@ async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_the
     assert_eq!(s.counts().await.0, 11);
 
     // Deliveries are kept a week (to recognize redeliveries), then go with their jobs.
-    let mut c = s.db().await;
-    sqlx::query(
-        "UPDATE webhook_deliveries SET created_at = now() - interval '8 days' WHERE delivery_key = 'event:e1'",
-    )
-    .execute(&mut c)
-    .await
-    .unwrap();
-    let state = insights_worker::Worker::build(config_from(&s.vars))
-        .await
-        .unwrap();
-    insights_worker::scheduler::tick(state.state())
-        .await
-        .unwrap();
-    let (deliveries, jobs): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM webhook_deliveries),
-                (SELECT count(*) FROM job_runs WHERE kind = 'process_webhook')",
-    )
-    .fetch_one(&mut c)
-    .await
-    .unwrap();
+    let (deliveries, jobs) = s.purge_after_a_week("event:e1").await;
     assert_eq!((deliveries, jobs), (2, 2));
     s.app.stop_worker().await;
 }
@@ -627,4 +648,42 @@ async fn a_worker_killed_in_the_middle_of_a_backfill_resumes_and_stores_every_in
         "resumed from the checkpoint, not from the start: {:#?}",
         done.progress
     );
+}
+
+#[tokio::test]
+async fn an_unreadable_delivery_fails_for_good_at_once_and_is_purged_with_the_rest() {
+    let mut s = setup(1).await.with_worker().await;
+    let i = s.connected_with_webhook_secret().await;
+    // JSON, signed, but not a PagerDuty v3 event: it will never read differently.
+    let body = r#"{"messages":[{"event":"incident.trigger"}]}"#;
+    let r = s
+        .deliver_signed(i.id, Some("unreadable-1"), body.into())
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let jobs: Page<JobRunOut> = s
+        .app
+        .get(
+            &format!("/api/v1/orgs/{}/jobs?limit=200", s.org),
+            &s.owner.token,
+        )
+        .await
+        .json();
+    let job = jobs
+        .items
+        .iter()
+        .find(|j| j.kind == "process_webhook")
+        .expect("the delivery's job");
+    let job = s.app.wait_for_job(&s.owner.token, s.org, job.id).await;
+    assert_eq!(
+        (job.state, job.attempts),
+        (JobState::Failed, 1),
+        "failed at once, not retried: {job:#?}"
+    );
+    let error = job.last_error.unwrap_or_default();
+    assert!(error.contains("cannot be read"), "{error}");
+
+    // A week later it goes with the processed ones, and its job with it.
+    let (deliveries, jobs) = s.purge_after_a_week("unreadable-1").await;
+    assert_eq!((deliveries, jobs), (0, 0));
+    s.app.stop_worker().await;
 }

@@ -61,11 +61,13 @@ const COLUMNS: [&str; 20] = [
     "timeline_entries",
 ];
 
-/// Export every incident matching the filters (the list's), oldest first, as CSV or JSON lines.
+/// Export every incident matching the filters (the list's), oldest first, as CSV or JSON lines. A history
+/// larger than `INSIGHTS_EXPORT_MAX_ROWS` is refused whole (409 `quota_exceeded`), never cut short.
 #[utoipa::path(get, path = "/orgs/{org_id}/incidents/export", tag = "incidents", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), FilterQuery, FormatQuery),
     responses((status = 200, description = "`text/csv` or `application/x-ndjson`, as a download",
-        content((String = "text/csv"), (String = "application/x-ndjson")))))]
+        content((String = "text/csv"), (String = "application/x-ndjson"))),
+              (status = 409, description = "More incidents match than an export holds (`quota_exceeded`, `details.quota` = `export_max_rows`)", body = insights_types::ErrorBody)))]
 pub async fn export_incidents(
     State(state): State<AppState>,
     member: OrgMember,
@@ -74,8 +76,22 @@ pub async fn export_incidents(
 ) -> Result<Response, ApiError> {
     member.require(Permission::ViewOrganization)?;
     let filter = filter.parse(true)?;
-    // Fail before the first byte if the database is down, rather than in the middle of a download.
-    state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    // Refuse a history over the quota before the first byte (fails too if the database is down, rather than
+    // in the middle of a download): a download cut at the quota could pass for the whole history.
+    let max = i64::from(state.config.limits.export_max_rows);
+    let mut t = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let rows = incidents::count_matching(&mut t, &filter, max + 1).await?;
+    drop(t);
+    if rows > max {
+        return Err(ApiError::Quota {
+            quota: "export_max_rows",
+            message: format!(
+                "More than {max} incidents match: an export holds at most {max}. Narrow the filters (a shorter time range, a service, a status) and export in parts."
+            ),
+            limit: max as u64,
+            retry_after_secs: None,
+        });
+    }
     let (tx, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let db = state.db.clone();
     let (org, user) = (member.org_id, member.user_id);

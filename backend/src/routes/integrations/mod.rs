@@ -54,7 +54,6 @@ async fn integration_out(
     webhook_secret: Option<String>,
 ) -> Result<IntegrationOut, ApiError> {
     let (current_run, last_error) = integrations::current_run(db, row.id()).await?;
-    let incidents = integrations::incident_count(db, row.id()).await?;
     let last_delivery_at = db::webhooks::last_delivery_at(db, row.id()).await?;
     let kind = row.kind();
     let status = if row.deleting_at.is_some() {
@@ -83,7 +82,7 @@ async fn integration_out(
         next_sync_at: row.next_sync_at.filter(|_| row.paused_at.is_none()),
         current_run,
         last_error,
-        incidents,
+        incidents: row.incident_count,
         webhook: WebhookOut {
             url: state.config.server.public_url.link(&format!(
                 "hooks/{}/{}",

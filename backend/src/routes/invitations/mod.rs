@@ -65,7 +65,8 @@ async fn invitation_out(
 #[utoipa::path(post, path = "/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path)), request_body = InvitationIn,
     responses((status = 201, description = "Created; `accept_url` holds the token and is shown only now", body = InvitationOut),
-              (status = 409, description = "Already a member", body = insights_types::ErrorBody)))]
+              (status = 409, description = "Already a member", body = insights_types::ErrorBody),
+              (status = 429, description = "The organization's invitations per day are used up (`quota_exceeded`); see `Retry-After`", body = insights_types::ErrorBody)))]
 async fn create_invitation(
     State(state): State<AppState>,
     member: OrgMember,
@@ -78,15 +79,18 @@ async fn create_invitation(
     }
     let email = Email::parse(&body.email)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    let quota = state.config.auth.invitations_per_day;
-    if db::invitations::count_created_last_day(&mut db).await? >= i64::from(quota) {
-        return Err(ApiError::QuotaExceeded {
-            code: "invitation_quota_exceeded",
+    let quota = state.config.limits.invitations_per_day;
+    let (created, renews_in) = db::invitations::created_last_day(&mut db).await?;
+    if created >= i64::from(quota) {
+        return Err(ApiError::Quota {
+            quota: "invitations_per_day",
             message: format!(
                 "This organization has sent its {quota} invitations for the last 24 hours \
-                 (INSIGHTS_INVITATIONS_PER_DAY). Try again later."
+                 (INSIGHTS_INVITATIONS_PER_DAY). Try again in {} minutes.",
+                renews_in.div_ceil(60)
             ),
             limit: u64::from(quota),
+            retry_after_secs: Some(renews_in),
         });
     }
     if db::members::list(&mut db)

@@ -28,9 +28,11 @@ fn detail(org: OrgRow, role: Role) -> OrgDetailOut {
     }
 }
 
-/// Create another organization; you become its owner.
+/// Create another organization; you become its owner. One person may own at most
+/// `INSIGHTS_ORGS_PER_USER` organizations.
 #[utoipa::path(post, path = "/orgs", tag = "organizations", security(("bearer" = [])), request_body = OrgIn,
-    responses((status = 201, body = OrgDetailOut)))]
+    responses((status = 201, body = OrgDetailOut),
+        (status = 409, description = "You own as many organizations as one person may (`quota_exceeded`)", body = insights_types::ErrorBody)))]
 async fn create_org(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -39,6 +41,17 @@ async fn create_org(
 ) -> Result<(StatusCode, Json<OrgDetailOut>), ApiError> {
     let name = Name::parse_field("name", &body.name)?;
     let mut db = state.db.org_tx(OrgId::new(), Some(auth.user_id)).await?;
+    let limit = state.config.limits.orgs_per_user;
+    if db::orgs::owned_by(&mut db, auth.user_id).await? >= i64::from(limit) {
+        return Err(ApiError::Quota {
+            quota: "orgs_per_user",
+            message: format!(
+                "You own {limit} organizations, as many as one person may. Delete one or ask an operator to raise INSIGHTS_ORGS_PER_USER."
+            ),
+            limit: u64::from(limit),
+            retry_after_secs: None,
+        });
+    }
     let org =
         insights_core::orgs::create_with_owner(&mut db, auth.user_id, name.as_str(), ip).await?;
     db.commit().await?;

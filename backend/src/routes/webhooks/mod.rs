@@ -2,8 +2,10 @@
 //! secret header). A delivery is authenticated, deduplicated by its delivery id (`X-Webhook-Id`, else the
 //! event id, else a digest of the body), stored, and answered at once; a job applies it. Redeliveries change
 //! nothing, and an event that arrives late never moves an incident back to an older state (the pipeline only
-//! applies versions newer than what it holds).
+//! applies versions newer than what it holds). Each integration may deliver a set number per minute (one
+//! tenant's webhook storm cannot flood the queue); beyond it, 429 with `Retry-After`.
 
+use crate::auth::rate_limit;
 use crate::error::ApiError;
 use crate::http::{Path, parse_json_syntax};
 use crate::state::AppState;
@@ -18,7 +20,11 @@ use insights_types::api::IntegrationKind;
 use insights_types::{IntegrationId, WebhookDeliveryId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The window of the per-integration delivery limit (`INSIGHTS_WEBHOOK_DELIVERIES_PER_MINUTE`).
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// PagerDuty guarantees deliveries up to 55 KB and drops those over 256 KB.
 pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
@@ -38,7 +44,8 @@ struct WebhookAck {
 
 /// Receive a webhook. `source` is `pagerduty` (authenticated by `X-PagerDuty-Signature`) or `opsgenie`
 /// (authenticated by the `X-Insights-Webhook-Secret` header). 202 when accepted, 200 for a redelivery, 401
-/// when it cannot be authenticated, 404 for an unknown integration.
+/// when it cannot be authenticated, 404 for an unknown integration, 429 (with `Retry-After`, which both
+/// sources honour by retrying later) beyond `INSIGHTS_WEBHOOK_DELIVERIES_PER_MINUTE` for the integration.
 #[utoipa::path(post, path = "/hooks/{source}/{integration_id}", tag = "webhooks",
     params(("source" = String, Path, description = "`pagerduty` or `opsgenie`"), ("integration_id" = IntegrationId, Path)),
     request_body(content = Object, description = "The source's webhook payload, as it sends it"),
@@ -46,7 +53,8 @@ struct WebhookAck {
               (status = 400, description = "Not JSON (or holds a NUL character)", body = insights_types::ErrorBody),
               (status = 401, description = "Not authenticated", body = insights_types::ErrorBody),
               (status = 404, description = "No such integration", body = insights_types::ErrorBody),
-              (status = 413, description = "Body over 256 KiB", body = insights_types::ErrorBody)))]
+              (status = 413, description = "Body over 256 KiB", body = insights_types::ErrorBody),
+              (status = 429, description = "Over the integration's deliveries per minute; see `Retry-After`", body = insights_types::ErrorBody)))]
 async fn receive_webhook(
     State(state): State<AppState>,
     Path((source, id)): Path<(String, IntegrationId)>,
@@ -80,6 +88,17 @@ async fn receive_webhook(
         code: "bad_signature",
         message: e.to_string(),
     })?;
+    // Counted once authenticated, so no one without the secret can use up an integration's budget.
+    let key = state.redis_key(&["rl", "webhook", &id.to_string()]);
+    rate_limit::hit(
+        &mut state.redis.clone(),
+        &key,
+        state.config.limits.webhook_deliveries_per_minute,
+        MINUTE,
+    )
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?
+    .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     let payload = parse_json_syntax(&body)?;
     let event_type = payload
         .pointer("/event/event_type")

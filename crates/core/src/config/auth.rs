@@ -19,8 +19,6 @@ pub struct AuthConfig {
     pub invitation_ttl: Duration,
     /// How long an invitation to `owner` or `admin` can be accepted (shorter: a leaked link is worth more).
     pub privileged_invitation_ttl: Duration,
-    /// Invitations one organization may create per rolling 24 hours.
-    pub invitations_per_day: u32,
     /// How long an email verification link works.
     pub email_verification_ttl: Duration,
     /// How long a password reset link works.
@@ -52,7 +50,6 @@ impl AuthConfig {
             refresh_token_ttl: env.secs(vars::REFRESH_TOKEN_TTL_SECS, 30 * 24 * 3600)?,
             invitation_ttl: env.secs(vars::INVITATION_TTL_SECS, 7 * 24 * 3600)?,
             privileged_invitation_ttl: env.secs(vars::PRIVILEGED_INVITATION_TTL_SECS, 24 * 3600)?,
-            invitations_per_day: env.positive(vars::INVITATIONS_PER_DAY, 100)?,
             email_verification_ttl: env.secs(vars::EMAIL_VERIFICATION_TTL_SECS, 48 * 3600)?,
             password_reset_ttl: env.secs(vars::PASSWORD_RESET_TTL_SECS, 30 * 60)?,
             rate_limit_per_ip: env.positive(vars::AUTH_RATE_LIMIT_PER_IP, 30)?,

@@ -3,10 +3,10 @@
 //! each secret may also be given as a file with the `_FILE` suffix (Kubernetes secrets).
 //!
 //! A section ([`GeneralConfig`], [`ServerConfig`], [`DatabaseConfig`], [`JobsConfig`], [`AuthConfig`],
-//! [`SourcesConfig`], [`SmtpConfig`]) is one struct with its own `from_env` loader; every loader reads
+//! [`SourcesConfig`], [`SmtpConfig`], [`LimitsConfig`]) is one struct with its own `from_env` loader; every loader reads
 //! through the shared reader [`Env`], by the constants of [`vars`], which also lists each section's
 //! variables. Each binary loads only the sections it reads: [`ApiConfig`] (every section) and
-//! [`WorkerConfig`] (no server or auth section). [`Config`] holds every section; the test harness builds
+//! [`WorkerConfig`] (no server, auth or limits section). [`Config`] holds every section; the test harness builds
 //! one and hands it to both. Any `INSIGHTS_*` variable that [`vars`] does not list is reported at start-up
 //! ([`warn_unknown_variables`]).
 //!
@@ -20,6 +20,7 @@ mod database;
 mod env;
 mod general;
 mod jobs;
+mod limits;
 mod proxies;
 mod server;
 mod smtp;
@@ -33,6 +34,7 @@ pub use database::DatabaseConfig;
 pub use env::{Env, Var};
 pub use general::{GeneralConfig, LogFormat};
 pub use jobs::JobsConfig;
+pub use limits::LimitsConfig;
 pub use proxies::TrustedProxies;
 pub use server::{PublicUrl, ServerConfig};
 pub use smtp::SmtpConfig;
@@ -58,6 +60,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub sources: SourcesConfig,
     pub smtp: Option<SmtpConfig>,
+    pub limits: LimitsConfig,
 }
 
 /// What `insights-api` reads: every section (the sources to check credentials, the smtp section to know
@@ -88,6 +91,7 @@ impl Config {
         Ok(Config {
             server: ServerConfig::from_env(env)?,
             auth: AuthConfig::from_env(env)?,
+            limits: LimitsConfig::from_env(env)?,
             general,
             database,
             jobs,

@@ -44,7 +44,7 @@ fn defaults_fill_everything_not_required() {
         c.auth.privileged_invitation_ttl,
         Duration::from_secs(24 * 3600)
     );
-    assert_eq!(c.auth.invitations_per_day, 100);
+    assert_eq!(c.limits.invitations_per_day, 100);
     assert_eq!(c.auth.password_reset_ttl, Duration::from_secs(30 * 60));
     assert_eq!(
         c.auth.email_verification_ttl,

@@ -578,6 +578,72 @@ pub async fn list_detailed(
     }))
 }
 
+/// `$query!` (a macro taking `$db, [$part, …], $arg…`, like [`select_incidents!`]) of the incidents matching
+/// the filter `$f` (`$2`–`$9`; `$text` its `ILIKE` pattern), its SQL between the `$before` and `$after` parts,
+/// and more `$arg`s from `$10` on. The list, the export's count and every other reader of a filter share it.
+macro_rules! filtered_incidents {
+    ($query:ident, $db:expr, [$($before:literal),*], [$($after:literal),+], $f:expr, $text:expr $(, $arg:expr)* $(,)?) => {
+        $query!(
+            $db,
+            [$($before,)* "
+            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
+            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
+            AND ($6::text IS NULL OR i.urgency = $6)
+            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
+            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)", $($after),+],
+            $f.source as Option<IncidentSource>,
+            $f.status as Option<IncidentStatus>,
+            $f.service_id,
+            $f.team_id,
+            $f.urgency as Option<Urgency>,
+            $f.since,
+            $f.until,
+            $text
+            $(, $arg)*
+        )
+    };
+}
+
+/// The count of the incidents of the organization (`$1`) matching the SQL `$part`s.
+macro_rules! count_incidents {
+    ($db:expr, [$($part:literal),+] $(, $arg:expr)* $(,)?) => {
+        org_query_scalar!(
+            $db,
+            r#"SELECT count(*) AS "count!" FROM (SELECT 1 FROM incidents i WHERE i.org_id = $1"# $(+ $part)+
+            $(, $arg)*
+        )
+    };
+}
+
+/// The `ILIKE` pattern of a filter's text: the text anywhere, its wildcards taken literally.
+fn text_pattern(f: &IncidentFilter) -> Option<String> {
+    f.text.as_ref().map(|t| {
+        format!(
+            "%{}%",
+            t.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    })
+}
+
+/// How many incidents match `f`, counting no further than `cap` (what an export checks against its quota,
+/// without counting a whole history).
+pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbResult<i64> {
+    let text = text_pattern(f);
+    Ok(filtered_incidents!(
+        count_incidents,
+        db,
+        [],
+        [" LIMIT $10) matching"],
+        f,
+        text,
+        cap
+    )
+    .fetch_one(db.conn())
+    .await?)
+}
+
 /// The rows of a page (`limit + 1`, to tell whether there is more).
 async fn rows(
     db: &mut OrgTx,
@@ -586,38 +652,25 @@ async fn rows(
     limit: i64,
 ) -> DbResult<Vec<Row>> {
     let (at, id) = after.unzip();
-    let text = f.text.as_ref().map(|t| {
-        format!(
-            "%{}%",
-            t.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
-    // The two orders differ only in how the cursor compares and in ORDER BY.
+    let text = text_pattern(f);
+    // The two orders differ only in how the cursor compares and in ORDER BY. The cursor is a row comparison
+    // on the columns of `incidents_org_triggered_idx` after `org_id`: an index condition on any page.
     macro_rules! page {
         ($after_cursor:literal, $order:literal) => {
-            select_incidents!(
+            filtered_incidents!(
+                select_incidents,
                 db,
-                ["
-            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
-            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
-            AND ($6::text IS NULL OR i.urgency = $6)
-            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
-            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+                [],
+                [
+                    "
             AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) ",
-                $after_cursor,
-                " ($10, $11))
+                    $after_cursor,
+                    " ($10, $11))
           ORDER BY ",
-                $order,
-                " LIMIT $12"],
-                f.source as Option<IncidentSource>,
-                f.status as Option<IncidentStatus>,
-                f.service_id,
-                f.team_id,
-                f.urgency as Option<Urgency>,
-                f.since,
-                f.until,
+                    $order,
+                    " LIMIT $12"
+                ],
+                f,
                 text,
                 at,
                 id,

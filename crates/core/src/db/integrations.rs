@@ -27,6 +27,9 @@ pub struct IntegrationRow {
     pub next_sync_at: Option<DateTime<Utc>>,
     pub paused_at: Option<DateTime<Utc>>,
     pub deleting_at: Option<DateTime<Utc>>,
+    /// Incidents imported through it: a counter kept by a trigger on `incidents`, in the transaction of every
+    /// write that adds, moves or removes one.
+    pub incident_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -69,7 +72,7 @@ macro_rules! select_integrations {
             IntegrationRow,
             r#"SELECT id, kind AS "kind: IntegrationKind", name, region AS "region: OpsgenieRegion", credentials,
                       credentials_updated_at, options, sync_interval_minutes, webhook_secret, sync_watermark,
-                      next_sync_at, paused_at, deleting_at, created_at, updated_at
+                      next_sync_at, paused_at, deleting_at, incident_count, created_at, updated_at
                  FROM integrations WHERE org_id = $1"# + $tail
             $(, $arg)*
         )
@@ -213,17 +216,6 @@ pub async fn purge_incidents(db: &mut OrgTx, id: IntegrationId, limit: i64) -> D
         id as IntegrationId,
         limit,
     )
-}
-
-/// Incidents imported through the integration.
-pub async fn incident_count(db: &mut OrgTx, id: IntegrationId) -> DbResult<i64> {
-    Ok(org_query_scalar!(
-        db,
-        r#"SELECT count(*) AS "count!" FROM incidents WHERE org_id = $1 AND integration_id = $2"#,
-        id as IntegrationId,
-    )
-    .fetch_one(db.conn())
-    .await?)
 }
 
 struct RunRow {

@@ -185,12 +185,16 @@ pub async fn clear_token_ciphertext(db: &mut OrgTx, id: InvitationId) -> DbResul
     )
 }
 
-/// How many invitations the organization created in the last 24 hours (for the per-day quota).
-pub async fn count_created_last_day(db: &mut OrgTx) -> DbResult<i64> {
-    Ok(org_query_scalar!(
+/// Invitations the organization created in the last 24 hours (revoked ones included), and in how many seconds
+/// the oldest of them leaves that window (a place frees up).
+pub async fn created_last_day(db: &mut OrgTx) -> DbResult<(i64, u64)> {
+    let row = org_query!(
         db,
-        r#"SELECT count(*) AS "n!" FROM invitations WHERE org_id = $1 AND created_at > now() - interval '1 day'"#,
+        r#"SELECT count(*) AS "n!",
+                  COALESCE(ceil(EXTRACT(EPOCH FROM min(created_at) + interval '1 day' - now())), 0)::bigint AS "renews_in!"
+             FROM invitations WHERE org_id = $1 AND created_at > now() - interval '1 day'"#,
     )
     .fetch_one(db.conn())
-    .await?)
+    .await?;
+    Ok((row.n, row.renews_in.max(1) as u64))
 }

@@ -78,6 +78,10 @@ pub enum DbError {
     Conflict { constraint: String },
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// The statement ran past the statement timeout and PostgreSQL cancelled it (`57014`), or no connection
+    /// came free in time: the database is busy, and this work does not fit its budget.
+    #[error("database statement timed out: {0}")]
+    TimedOut(sqlx::Error),
     /// A stored value does not parse (say, a spelling no enum variant has): the data is wrong, and is never
     /// read as some default instead.
     #[error("a value stored in {table} does not parse (column {column}): {error}")]
@@ -99,9 +103,12 @@ impl From<sqlx::Error> for DbError {
                     constraint: db.constraint().unwrap_or("unknown").to_owned(),
                 }
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                DbError::Unavailable(e)
+            // query_canceled: the statement timeout (or a cancel request) stopped it.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => {
+                DbError::TimedOut(e)
             }
+            sqlx::Error::PoolTimedOut => DbError::TimedOut(e),
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed => DbError::Unavailable(e),
             _ => DbError::Other(e),
         }
     }
@@ -148,16 +155,36 @@ impl Db {
         role: &str,
         max_connections: u32,
     ) -> anyhow::Result<Self> {
+        Self::connect_lazy_with(url, role, max_connections, None)
+    }
+
+    /// [`Db::connect_lazy`] whose every statement is stopped by PostgreSQL after `statement_timeout` (set on
+    /// each connection as it opens): a slow query ends as [`DbError::TimedOut`] instead of holding a
+    /// connection and its caller indefinitely.
+    pub fn connect_lazy_with(
+        url: &secrecy::SecretString,
+        role: &str,
+        max_connections: u32,
+        statement_timeout: Option<Duration>,
+    ) -> anyhow::Result<Self> {
         let options =
             PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
-        let set_role = format!("SET ROLE {role}");
+        // List queries take optional filters as `$n IS NULL OR …`: only a plan made for the actual values turns
+        // them into index conditions (a deep page's cursor, a text search), so never use a generic plan.
+        let mut setup = format!("SET ROLE {role}; SET plan_cache_mode = force_custom_plan");
+        if let Some(t) = statement_timeout {
+            setup.push_str(&format!(
+                "; SET statement_timeout = {}",
+                t.as_millis().max(1)
+            ));
+        }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _meta| {
-                let set_role = set_role.clone();
+                let setup = setup.clone();
                 Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(set_role)).await?;
+                    conn.execute(sqlx::AssertSqlSafe(setup)).await?;
                     Ok(())
                 })
             })
@@ -317,6 +344,132 @@ mod tests {
         (url.to_string(), admin)
     }
 
+    /// Drops a database made by [`fresh_database`].
+    async fn drop_database(url: &str, admin: &str) {
+        let name = url.rsplit('/').next().expect("database name");
+        let mut conn = PgConnection::connect(admin).await.expect("connect");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .await
+        .expect("drop database");
+    }
+
+    /// Inserts the organization `org` (as the owner of the tables, past row-level security).
+    async fn insert_org(owner: &mut PgConnection, org: OrgId) {
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', 'acme')")
+            .bind(org.0)
+            .execute(owner)
+            .await
+            .expect("insert organization");
+    }
+
+    /// The plan of the statement prepared on `conn` whose text contains `marker`, executed with `args` (SQL
+    /// literals): what this connection really runs, with its own settings.
+    async fn plan_of(conn: &mut PgConnection, marker: &str, args: &str) -> String {
+        let name: String = sqlx::query_scalar(
+            "SELECT name FROM pg_prepared_statements WHERE strpos(statement, $1) > 0 ORDER BY prepare_time DESC LIMIT 1",
+        )
+        .bind(marker)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("the statement was prepared");
+        let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN EXECUTE {name}({args})"
+        )))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("explain");
+        lines.join("\n")
+    }
+
+    #[tokio::test]
+    async fn incident_text_search_and_deep_pages_stay_index_conditions() {
+        let (url, admin) = fresh_database().await;
+        let org = OrgId::new();
+        let mut owner = PgConnection::connect(&url).await.expect("connect");
+        insert_org(&mut owner, org).await;
+        sqlx::query(
+            "INSERT INTO incidents (id, org_id, source, external_id, title, description, status, triggered_at,
+                                    source_updated_at)
+             SELECT gen_random_uuid(), $1, 'sample', 'x' || g,
+                    (ARRAY['Database latency', 'Disk full', 'Payment timeouts', 'Queue backlog'])[g % 4 + 1]
+                        || ' on host-' || (g % 1000),
+                    'Threshold crossed in region ' || (g % 7), 'resolved', now() - make_interval(mins => g), now()
+               FROM generate_series(1, 60000) g",
+        )
+        .bind(org.0)
+        .execute(&mut owner)
+        .await
+        .expect("insert incidents");
+        owner.execute("ANALYZE incidents").await.expect("analyze");
+
+        let db = Db::connect_lazy_with(&url.clone().into(), "insights_app", 1, None).expect("pool");
+        let mut tx = db.org_tx(org, None).await.expect("org tx");
+        let search = incidents::IncidentFilter {
+            text: Some("zzqx".into()),
+            ..Default::default()
+        };
+        let all = incidents::IncidentFilter::default();
+        let deep_at = chrono::Utc::now() - chrono::Duration::minutes(50_000);
+        let deep = (deep_at, uuid::Uuid::max());
+        // More executions than PostgreSQL makes custom plans for before it may switch to a generic one.
+        for _ in 0..8 {
+            let (found, _) = incidents::list(&mut tx, &search, None, 50)
+                .await
+                .expect("search");
+            assert!(found.is_empty());
+            let (page, _) = incidents::list(&mut tx, &all, Some(deep), 50)
+                .await
+                .expect("deep page");
+            assert_eq!(page.len(), 50);
+        }
+        let marker = "LIMIT $12";
+        // On a table this small a sequential scan is cheaper: what matters is that the trigram indexes are
+        // usable as index conditions under row-level security at all (the bench shows them chosen on 1M).
+        tx.conn()
+            .execute("SET LOCAL enable_seqscan = off")
+            .await
+            .expect("set");
+        let search_plan = plan_of(
+            tx.conn(),
+            marker,
+            &format!("'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '%zzqx%', NULL, NULL, 51"),
+        )
+        .await;
+        tx.conn()
+            .execute("SET LOCAL enable_seqscan = on")
+            .await
+            .expect("set");
+        let deep_plan = plan_of(
+            tx.conn(),
+            marker,
+            &format!(
+                "'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{}', '{}', 51",
+                deep_at.to_rfc3339(),
+                uuid::Uuid::max()
+            ),
+        )
+        .await;
+        drop(tx);
+        db.pool().close().await;
+        owner.close().await.ok();
+
+        for index in ["incidents_title_trgm_idx", "incidents_description_trgm_idx"] {
+            assert!(
+                search_plan.contains(index),
+                "search does not use {index}:\n{search_plan}"
+            );
+        }
+        assert!(
+            deep_plan
+                .lines()
+                .any(|l| l.contains("Index Cond") && l.contains("triggered_at")),
+            "the cursor of a deep page is not an index condition:\n{deep_plan}"
+        );
+        drop_database(&url, &admin).await;
+    }
+
     #[tokio::test]
     async fn an_unknown_stored_integration_kind_is_an_error_naming_the_table_and_the_value() {
         let (url, admin) = fresh_database().await;
@@ -330,11 +483,7 @@ mod tests {
             )
             .await
             .expect("drop the checks");
-        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', 'acme')")
-            .bind(org.0)
-            .execute(&mut owner)
-            .await
-            .expect("insert organization");
+        insert_org(&mut owner, org).await;
         sqlx::query(
             "INSERT INTO integrations (id, org_id, kind, name, credentials) VALUES ($1, $2, 'servicenow', 'Ops', '')",
         )
@@ -368,12 +517,6 @@ mod tests {
             message.contains("integrations") && message.contains("\"servicenow\""),
             "{message}"
         );
-        let name = url.rsplit('/').next().expect("database name");
-        let mut conn = PgConnection::connect(&admin).await.expect("connect");
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .await
-        .expect("drop database");
+        drop_database(&url, &admin).await;
     }
 }

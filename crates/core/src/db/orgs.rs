@@ -113,3 +113,22 @@ pub async fn list_for_user(
         })
         .collect())
 }
+
+/// How many organizations `user` owns (read through the user's own memberships, `app.user_id`). Takes a lock
+/// on the user for the rest of the transaction, so two organizations created at once are counted one after
+/// the other (the owner quota holds under parallel requests).
+pub async fn owned_by(db: &mut OrgTx, user: UserId) -> DbResult<i64> {
+    sqlx::query!(
+        r#"SELECT 1 AS "locked!" FROM pg_advisory_xact_lock(hashtextextended('orgs_owned_by:' || $1::uuid::text, 0))"#,
+        user as UserId
+    )
+    .fetch_one(db.conn())
+    .await?;
+    // A statement of its own, after the lock: its snapshot sees an organization created just before.
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM memberships WHERE user_id = $1 AND role = 'owner'"#,
+        user as UserId
+    )
+    .fetch_one(db.conn())
+    .await?)
+}
