@@ -14,23 +14,44 @@ fn login_via_proxies(app: &TestApp, forged: &str, client: &str) -> reqwest::Requ
 }
 
 #[tokio::test]
-async fn the_audit_log_records_the_address_the_outermost_trusted_proxy_saw() {
+async fn the_audit_and_security_logs_record_the_address_the_outermost_trusted_proxy_saw() {
     let app = TestApp::spawn(&[("INSIGHTS_TRUSTED_PROXY_HOPS", "2")]).await;
-    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let (_, org) = app.signup("owner@example.com", "Acme").await;
     let r = app
         .send(login_via_proxies(&app, "6.6.6.6", "198.51.100.4"))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let log = app
-        .get(&format!("/api/v1/orgs/{org}/audit-log"), &owner.token)
-        .await;
-    let login = log.body["items"]
+    let token = r.body["access_token"].as_str().unwrap().to_owned();
+    // A login is recorded in the user's own security log ...
+    let events = app.get("/api/v1/me/security-events", &token).await;
+    let login = events.body["items"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e["action"] == "login")
-        .unwrap();
+        .unwrap_or_else(|| panic!("no login in {}", events.text));
     assert_eq!(login["ip"], "198.51.100.4", "{login}");
+    // ... and an action in the organization in its audit log, each with the address the proxies saw.
+    let r = app
+        .send(
+            app.raw(Method::PATCH, &format!("/api/v1/orgs/{org}"))
+                .bearer_auth(&token)
+                .header("x-forwarded-for", "6.6.6.7, 198.51.100.9")
+                .header("x-forwarded-for", "10.2.0.1")
+                .json(&json!({ "name": "Acme Corp" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let log = app
+        .get(&format!("/api/v1/orgs/{org}/audit-log"), &token)
+        .await;
+    let renamed = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "organization_renamed")
+        .unwrap_or_else(|| panic!("no rename in {}", log.text));
+    assert_eq!(renamed["ip"], "198.51.100.9", "{renamed}");
 }
 
 #[tokio::test]

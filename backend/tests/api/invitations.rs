@@ -79,7 +79,10 @@ async fn an_organization_creates_at_most_its_daily_quota_of_invitations() {
     let over = invite(&owner, org, "c@example.com").await;
     assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.text);
     assert_eq!(over.error_code(), "quota_exceeded");
-    assert_eq!(over.body["details"]["quota"], "invitations_per_day");
+    assert_eq!(
+        over.body["error"]["details"]["quota"],
+        "invitations_per_day"
+    );
     assert!(
         over.headers.get("retry-after").is_some(),
         "{:?}",
