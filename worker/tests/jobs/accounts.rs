@@ -90,8 +90,13 @@ async fn forgot_password_emails_a_reset_link_that_sets_the_password_and_ends_eve
         app.login("ada@example.com", PASSWORD).await.status,
         StatusCode::UNAUTHORIZED
     );
+    // ... and their access tokens with them.
+    let me = app.get("/api/v1/me", &ada.token).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.text);
+    assert_eq!(me.error_code(), "session_ended");
     let fresh = app.login("ada@example.com", new_password).await;
     assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.text);
+    let fresh_token = fresh.body["access_token"].as_str().unwrap().to_owned();
     // The link works once.
     let again = app
         .post_anonymous(
@@ -101,7 +106,7 @@ async fn forgot_password_emails_a_reset_link_that_sets_the_password_and_ends_eve
         .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(again.error_code(), "validation_failed");
-    app.wait_for_jobs(&ada.token, org).await;
+    app.wait_for_jobs(&fresh_token, org).await;
     app.stop_worker().await;
 }
 

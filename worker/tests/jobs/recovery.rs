@@ -169,6 +169,9 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
     let first = connect(&s, "PD", history_start()).await;
     let run1 = first.current_run.unwrap().id;
     under_way(&s, first.id).await;
+    // Slow the source down until Redis is flushed, so the first backfill is still running then (on a busy
+    // machine it could otherwise end first).
+    s.pd.set_delay(std::time::Duration::from_millis(400));
     // Running, queued (deferred: the organization's one sync slot is taken) and waiting to retry, all at once.
     let second = connect(
         &s,
@@ -199,6 +202,7 @@ async fn redis_losing_its_data_mid_backfill_loses_no_job_and_stores_every_incide
         "the second backfill waits its turn"
     );
     redis.flush_all().await;
+    s.pd.set_delay(std::time::Duration::from_millis(25));
 
     let done = s.finished(first.id, run1, 180).await;
     assert_eq!(done.state, JobState::Succeeded, "{done:#?}");
