@@ -268,6 +268,17 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
         )
         .await;
     let incident = list.body["items"][0]["id"].as_str().unwrap().to_owned();
+    // A failed sign-in for the profile's activity list.
+    let failed = e2e
+        .app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({ "email": p.owner.email, "password": "not the password" })),
+        )
+        .await;
+    assert_eq!(failed.status, reqwest::StatusCode::UNAUTHORIZED);
     let owner = p.owner.email.clone();
     for (label, width, height) in [("desktop", 1440, 900), ("mobile", 375, 812)] {
         let incident = incident.clone();
@@ -322,7 +333,7 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                     format!("/orgs/{org}/settings/feedback"),
                     "Love the members page",
                 ),
-                ("profile", "/profile".to_owned(), "Password"),
+                ("profile", "/profile".to_owned(), "Failed sign-in attempt"),
                 (
                     "new-organization",
                     "/new-organization".to_owned(),
