@@ -333,7 +333,6 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                     format!("/orgs/{org}/settings/feedback"),
                     "Love the members page",
                 ),
-                ("profile", "/profile".to_owned(), "Failed sign-in attempt"),
                 (
                     "new-organization",
                     "/new-organization".to_owned(),
@@ -344,6 +343,12 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                 b.wait_text("main", expect).await;
                 b.save_screenshot(&format!("{name}-{label}")).await;
             }
+            // The profile, scrolled to its sign-in activity (with the failed attempt).
+            b.goto("/profile").await;
+            b.wait_text(".activity", "Failed sign-in attempt").await;
+            b.execute("document.querySelector('.activity').closest('section').scrollIntoView({ block: 'end' }); return null")
+                .await;
+            b.save_screenshot(&format!("profile-{label}")).await;
             // The connect wizard's form, and the disconnect dialog.
             b.goto(&format!("/orgs/{org}/integrations")).await;
             b.click("#connect-pagerduty").await;
