@@ -1,6 +1,6 @@
 //! The signed-in user: who they are with their memberships, their name, their password, their security log.
 
-use super::{ApiResult, NO_BODY, call, get};
+use super::{ApiResult, NO_BODY, call, get, page_path};
 use crate::session::Session;
 use insights_types::api::{AcceptedOut, MeOut, MePatch, Page, PasswordChangeIn, SecurityEventOut};
 
@@ -45,9 +45,6 @@ pub fn list_security_events(
     limit: u32,
     cursor: Option<&str>,
 ) -> impl Future<Output = ApiResult<Page<SecurityEventOut>>> {
-    let path = match cursor {
-        Some(c) => format!("/api/v1/me/security-events?limit={limit}&cursor={c}"),
-        None => format!("/api/v1/me/security-events?limit={limit}"),
-    };
+    let path = page_path("/api/v1/me/security-events", limit, cursor);
     get(session, path)
 }
