@@ -184,6 +184,80 @@ pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> im
     }
 }
 
+/// A list read a page at a time through the API's cursor (`next_cursor`), newest first: the items so far,
+/// the cursor of the next page (none at the end), whether a page is loading, and the last error.
+pub struct Paged<T: Send + Sync + 'static> {
+    pub items: RwSignal<Vec<T>>,
+    pub cursor: RwSignal<Option<String>>,
+    pub loading: RwSignal<bool>,
+    pub error: RwSignal<Option<ApiFailure>>,
+    /// Reads the next page and appends it.
+    pub more: Callback<()>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Paged<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Paged<T> {}
+
+impl<T: Send + Sync + 'static> Paged<T> {
+    /// Starts reading the first page with `fetch`, which reads the page after a cursor (`None`: the first).
+    pub fn load<F, Fut>(fetch: F) -> Self
+    where
+        F: Fn(Option<String>) -> Fut + Copy + Send + Sync + 'static,
+        Fut: Future<Output = api::ApiResult<insights_types::api::Page<T>>> + 'static,
+    {
+        let items = RwSignal::new(Vec::new());
+        let cursor = RwSignal::new(None::<String>);
+        let loading = RwSignal::new(false);
+        let error = RwSignal::new(None::<ApiFailure>);
+        let more = Callback::new(move |()| {
+            loading.set(true);
+            let after = cursor.get_untracked();
+            leptos::task::spawn_local(async move {
+                match fetch(after).await {
+                    Ok(page) => {
+                        let _ = items.try_update(|i| i.extend(page.items));
+                        let _ = cursor.try_set(page.next_cursor);
+                        let _ = error.try_set(None);
+                    }
+                    Err(e) => {
+                        let _ = error.try_set(Some(e));
+                    }
+                }
+                let _ = loading.try_set(false);
+            });
+        });
+        more.run(());
+        Self {
+            items,
+            cursor,
+            loading,
+            error,
+            more,
+        }
+    }
+
+    /// Nothing to show: the first page came back empty.
+    pub fn is_empty(&self) -> bool {
+        self.items.with(Vec::is_empty) && !self.loading.get() && self.error.with(Option::is_none)
+    }
+}
+
+/// The foot of a [`Paged`] list: a spinner while a page loads, then "Load more" while pages remain.
+#[component]
+pub fn LoadMore<T: Send + Sync + 'static>(list: Paged<T>) -> impl IntoView {
+    view! {
+        <Show when=move || list.loading.get()><Spinner /></Show>
+        <Show when=move || list.cursor.with(Option::is_some) && !list.loading.get()>
+            <button class="btn" on:click=move |_| list.more.run(())>"Load more"</button>
+        </Show>
+    }
+}
+
 /// An honest placeholder for a section that is not built yet.
 #[component]
 pub fn ComingSoon(#[prop(into)] section: String, #[prop(into)] what: String) -> impl IntoView {

@@ -1,6 +1,6 @@
 //! An organization's audit log.
 
-use super::{ApiResult, get};
+use super::{ApiResult, get, page_path};
 use crate::session::Session;
 use insights_types::OrgId;
 use insights_types::api::{AuditEventOut, Page};
@@ -13,9 +13,6 @@ pub fn list_audit_events(
     limit: u32,
     cursor: Option<&str>,
 ) -> impl Future<Output = ApiResult<Page<AuditEventOut>>> {
-    let path = match cursor {
-        Some(c) => format!("/api/v1/orgs/{org}/audit-log?limit={limit}&cursor={c}"),
-        None => format!("/api/v1/orgs/{org}/audit-log?limit={limit}"),
-    };
+    let path = page_path(&format!("/api/v1/orgs/{org}/audit-log"), limit, cursor);
     get(session, path)
 }

@@ -1,8 +1,8 @@
-//! The signed-in user: who they are with their memberships, their name, their password.
+//! The signed-in user: who they are with their memberships, their name, their password, their security log.
 
-use super::{ApiResult, NO_BODY, call, get};
+use super::{ApiResult, NO_BODY, call, get, page_path};
 use crate::session::Session;
-use insights_types::api::{AcceptedOut, MeOut, MePatch, PasswordChangeIn};
+use insights_types::api::{AcceptedOut, MeOut, MePatch, Page, PasswordChangeIn, SecurityEventOut};
 
 /// `GET /api/v1/me`: the user and their memberships.
 pub fn get_me(session: Session) -> impl Future<Output = ApiResult<MeOut>> {
@@ -35,4 +35,16 @@ pub fn send_verification_email(session: Session) -> impl Future<Output = ApiResu
         "/api/v1/me/verification-email".to_owned(),
         NO_BODY,
     )
+}
+
+/// `GET /api/v1/me/security-events?limit=…&cursor=…`: a page of the user's security log (sign-ins, failed
+/// sign-ins, password changes and resets, email verification), newest first; `cursor` is the previous page's
+/// `next_cursor`.
+pub fn list_security_events(
+    session: Session,
+    limit: u32,
+    cursor: Option<&str>,
+) -> impl Future<Output = ApiResult<Page<SecurityEventOut>>> {
+    let path = page_path("/api/v1/me/security-events", limit, cursor);
+    get(session, path)
 }

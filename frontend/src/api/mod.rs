@@ -112,6 +112,18 @@ impl ApiFailure {
 
 pub type ApiResult<T> = Result<T, ApiFailure>;
 
+/// The address of one page of a cursor-paged list: `path?limit=…`, and `&cursor=…` (the previous page's
+/// `next_cursor`) after the first page.
+fn page_path(path: &str, limit: u32, cursor: Option<&str>) -> String {
+    match cursor {
+        Some(c) => format!(
+            "{path}?limit={limit}&cursor={}",
+            js_sys::encode_uri_component(c)
+        ),
+        None => format!("{path}?limit={limit}"),
+    }
+}
+
 fn network() -> ApiFailure {
     ApiFailure::local(
         "network",

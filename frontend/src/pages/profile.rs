@@ -1,16 +1,18 @@
-//! The signed-in user's profile: name and password.
+//! The signed-in user's profile: name, password, and the recent sign-in activity of the account.
 
 use crate::api::{self, ApiFailure};
-use crate::components::{ErrorBanner, SubmitButton, TextField, field_error};
+use crate::components::{
+    EmptyState, ErrorBanner, LoadMore, Paged, SubmitButton, TextField, field_error,
+};
 use crate::layout::{Frame, RequireAuth};
 use crate::session::use_session;
-use insights_types::api::{MePatch, PasswordChangeIn};
+use insights_types::api::{MePatch, PasswordChangeIn, SecurityEventOut};
 use leptos::prelude::*;
 
-/// `/profile`: the signed-in user's name and password.
+/// `/profile`: the signed-in user's name and password, and what happened to the account lately.
 #[component]
 pub fn Profile() -> impl IntoView {
-    view! { <RequireAuth><Frame org=Signal::derive(|| None)><ProfileForms /></Frame></RequireAuth> }
+    view! { <RequireAuth><Frame org=Signal::derive(|| None)><ProfileForms /><SignInActivity /></Frame></RequireAuth> }
 }
 
 #[component]
@@ -90,4 +92,69 @@ fn ProfileForms() -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// The user's security log, newest first, 20 events at a time: when, what, and from which address; failed
+/// sign-ins stand out, since they are the ones to worry about.
+#[component]
+fn SignInActivity() -> impl IntoView {
+    let session = use_session();
+    let list = Paged::load(move |after: Option<String>| async move {
+        api::me::list_security_events(session, 20, after.as_deref()).await
+    });
+    view! {
+        <section class="card" aria-labelledby="activity-title">
+            <h2 id="activity-title">"Recent sign-in activity"</h2>
+            <p class="muted">"Sign-ins, failed attempts and password changes of your account, with the address they came from. Something you do not recognize? Change your password: it signs out every other session."</p>
+            <ErrorBanner error=list.error.into() />
+            <Show when=move || list.is_empty()>
+                <EmptyState title="No activity yet" hint="Sign-ins and password changes of your account appear here." />
+            </Show>
+            <Show when=move || list.items.with(|i| !i.is_empty())>
+                <table class="table activity">
+                    <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"From"</th></tr></thead>
+                    <tbody>
+                        <For each=move || list.items.get() key=|e| e.id let:e>
+                            <EventRow event=e />
+                        </For>
+                    </tbody>
+                </table>
+            </Show>
+            <LoadMore list=list />
+        </section>
+    }
+}
+
+/// One line of the security log.
+#[component]
+fn EventRow(event: SecurityEventOut) -> impl IntoView {
+    let failed = event.action == "login_failed";
+    let what = action_label(&event.action);
+    view! {
+        <tr data-action=event.action.clone() class:failed=failed>
+            <td class="nowrap">{crate::time::when(event.created_at)}</td>
+            <td>{if failed {
+                view! { <span class="pill bad">{what}</span> }.into_any()
+            } else {
+                view! { <span>{what}</span> }.into_any()
+            }}</td>
+            <td>{match event.ip {
+                Some(ip) => view! { <code>{ip}</code> }.into_any(),
+                None => view! { <span class="muted">"unknown"</span> }.into_any(),
+            }}</td>
+        </tr>
+    }
+}
+
+/// What a security event means, in words (the API's action name for one this app does not know yet).
+fn action_label(action: &str) -> String {
+    match action {
+        "login" => "Signed in",
+        "login_failed" => "Failed sign-in attempt",
+        "password_changed" => "Password changed",
+        "password_reset" => "Password reset by email link",
+        "email_verified" => "Email address verified",
+        other => other,
+    }
+    .to_owned()
 }

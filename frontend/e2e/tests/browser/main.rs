@@ -268,6 +268,17 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
         )
         .await;
     let incident = list.body["items"][0]["id"].as_str().unwrap().to_owned();
+    // A failed sign-in for the profile's activity list.
+    let failed = e2e
+        .app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({ "email": p.owner.email, "password": "not the password" })),
+        )
+        .await;
+    assert_eq!(failed.status, reqwest::StatusCode::UNAUTHORIZED);
     let owner = p.owner.email.clone();
     for (label, width, height) in [("desktop", 1440, 900), ("mobile", 375, 812)] {
         let incident = incident.clone();
@@ -322,7 +333,6 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                     format!("/orgs/{org}/settings/feedback"),
                     "Love the members page",
                 ),
-                ("profile", "/profile".to_owned(), "Password"),
                 (
                     "new-organization",
                     "/new-organization".to_owned(),
@@ -333,6 +343,12 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                 b.wait_text("main", expect).await;
                 b.save_screenshot(&format!("{name}-{label}")).await;
             }
+            // The profile, scrolled to its sign-in activity (with the failed attempt).
+            b.goto("/profile").await;
+            b.wait_text(".activity", "Failed sign-in attempt").await;
+            b.execute("document.querySelector('.activity').closest('section').scrollIntoView({ block: 'end' }); return null")
+                .await;
+            b.save_screenshot(&format!("profile-{label}")).await;
             // The connect wizard's form, and the disconnect dialog.
             b.goto(&format!("/orgs/{org}/integrations")).await;
             b.click("#connect-pagerduty").await;

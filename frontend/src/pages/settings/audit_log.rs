@@ -1,10 +1,9 @@
 //! The audit log tab of the settings: who did what and when, newest first, a page at a time.
 
 use super::{SettingsHead, org_id};
-use crate::api::{self, ApiFailure};
-use crate::components::{ErrorBanner, Spinner};
+use crate::api;
+use crate::components::{ErrorBanner, LoadMore, Paged};
 use crate::session::use_session;
-use insights_types::api::AuditEventOut;
 use leptos::prelude::*;
 
 /// `/orgs/:org/settings/audit`: the audit log, 50 events at a time.
@@ -12,33 +11,18 @@ use leptos::prelude::*;
 pub fn AuditLog() -> impl IntoView {
     let session = use_session();
     let org = org_id();
-    let events = RwSignal::new(Vec::<AuditEventOut>::new());
-    let cursor = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(true);
-    let error = RwSignal::new(None::<ApiFailure>);
-    let load = move |after: Option<String>| {
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            match api::audit::list_audit_events(session, org, 50, after.as_deref()).await {
-                Ok(page) => {
-                    events.update(|e| e.extend(page.items));
-                    cursor.set(page.next_cursor);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            loading.set(false);
-        });
-    };
-    load(None);
+    let list = Paged::load(move |after: Option<String>| async move {
+        api::audit::list_audit_events(session, org, 50, after.as_deref()).await
+    });
     view! {
         <SettingsHead />
         <section class="card">
             <h2>"Audit log"</h2>
-            <ErrorBanner error=error.into() />
+            <ErrorBanner error=list.error.into() />
             <table class="table">
                 <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"IP"</th></tr></thead>
                 <tbody>
-                    <For each=move || events.get() key=|e| e.id let:e>
+                    <For each=move || list.items.get() key=|e| e.id let:e>
                         <tr>
                             <td>{e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
                             <td>{e.actor.map(|a| a.email).unwrap_or_else(|| "system".into())}</td>
@@ -48,10 +32,7 @@ pub fn AuditLog() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            <Show when=move || loading.get()><Spinner /></Show>
-            <Show when=move || cursor.get().is_some() && !loading.get()>
-                <button class="btn" on:click=move |_| load(cursor.get_untracked())>"Load more"</button>
-            </Show>
+            <LoadMore list=list />
         </section>
     }
 }
