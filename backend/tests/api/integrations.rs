@@ -530,15 +530,18 @@ async fn disconnecting_keeps_the_imported_incidents_or_deletes_them_in_the_backg
             &s.token,
         )
         .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = e
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let job: JobRunOut = r.json();
+    assert_eq!(job.kind, "delete_integration");
+    let i: IntegrationOut = e
         .app
         .get(
             &format!("/api/v1/orgs/{org}/integrations/{}", keep.id),
             &s.token,
         )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+        .await
+        .json();
+    assert_eq!(i.status, IntegrationStatus::Deleting, "stopped at once");
     let r = e
         .app
         .delete(
@@ -576,16 +579,15 @@ async fn disconnecting_keeps_the_imported_incidents_or_deletes_them_in_the_backg
         StatusCode::NOT_FOUND,
         "no syncs while it is being deleted"
     );
-    // In the background: the deletion runs, and the integration is gone.
+    // In the background: both deletions run, and the integrations are gone.
     run_queued(&mut e, &s, org).await;
-    let r = e
-        .app
-        .get(
-            &format!("/api/v1/orgs/{org}/integrations/{}", purge.id),
-            &s.token,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    for id in [keep.id, purge.id] {
+        let r = e
+            .app
+            .get(&format!("/api/v1/orgs/{org}/integrations/{id}"), &s.token)
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    }
 }
 
 fn sign(secret: &str, body: &[u8]) -> String {

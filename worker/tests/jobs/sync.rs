@@ -589,6 +589,44 @@ async fn deleting_an_integration_with_its_data_removes_exactly_its_incidents() {
     s.app.stop_worker().await;
 }
 
+#[tokio::test]
+async fn disconnecting_and_keeping_the_data_unlinks_every_incident_in_the_background() {
+    let mut s = setup(250).await.with_worker().await;
+    let i = s.connect().await;
+    s.finished(i.id, i.current_run.unwrap().id, 30).await;
+    let before = s.counts().await;
+    assert_eq!(before.0, 250);
+    let r = s
+        .app
+        .delete(
+            &format!("/api/v1/orgs/{}/integrations/{}?data=keep", s.org, i.id),
+            &s.owner.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let job: JobRunOut = r.json();
+    let job = s.app.wait_for_job(&s.owner.token, s.org, job.id).await;
+    assert_eq!(job.state, JobState::Succeeded, "{job:#?}");
+    assert_eq!(job.progress["kept"], 250, "{job:#?}");
+    let r = s
+        .app
+        .get(
+            &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
+            &s.owner.token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    // Every incident and its timeline stays, no longer linked to the integration.
+    assert_eq!(s.counts().await, before);
+    let linked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM incidents WHERE integration_id IS NOT NULL")
+            .fetch_one(&mut s.db().await)
+            .await
+            .unwrap();
+    assert_eq!(linked, 0);
+    s.app.stop_worker().await;
+}
+
 /// The worker binary, run as its own process with the test's environment.
 pub(crate) fn worker_process(vars: &HashMap<String, String>) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_insights-worker"))

@@ -27,11 +27,12 @@ pub(super) enum DataChoice {
     Delete,
 }
 
-/// Disconnect. `?data=keep` removes the integration at once (204) and keeps its incidents; `?data=delete`
-/// also deletes every incident it imported, in the background (202 with the job). Syncs stop either way.
+/// Disconnect: syncs and webhooks stop at once, and a job (202 with it) goes through the incidents the
+/// integration imported in batches — `?data=keep` unlinks them (they stay, no longer updated), `?data=delete`
+/// deletes them — then removes the integration. A large history never holds the request.
 #[utoipa::path(delete, path = "/orgs/{org_id}/integrations/{integration_id}", tag = "integrations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), ("integration_id" = IntegrationId, Path), DeleteQuery),
-    responses((status = 204, description = "Removed; incidents kept"), (status = 202, description = "Being deleted with its incidents", body = JobRunOut),
+    responses((status = 202, description = "Being removed, its incidents kept or deleted", body = JobRunOut),
               (status = 409, description = "Already being deleted", body = insights_types::ErrorBody)))]
 pub(super) async fn delete_integration(
     State(state): State<AppState>,
@@ -60,12 +61,7 @@ pub(super) async fn delete_integration(
             .details(serde_json::json!({ "kind": row.kind, "name": row.name, "data": q.data })),
     )
     .await?;
-    if q.data == DataChoice::Keep {
-        integrations::delete(&mut db, id).await?;
-        db.commit().await?;
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    }
-    integrations::mark_deleting(&mut db, id).await?;
+    integrations::mark_deleting(&mut db, id, q.data == DataChoice::Keep).await?;
     let job = state.jobs.record::<DeleteIntegration>(&mut db, id).await?;
     let out = db::job_runs::get(&mut db, job.job_run_id()).await?;
     db.commit().await?;

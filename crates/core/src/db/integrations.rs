@@ -188,12 +188,41 @@ pub async fn schedule_next(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
     )
 }
 
-/// Marks an integration as being deleted with its data (it disappears from schedules and webhooks).
-pub async fn mark_deleting(db: &mut OrgTx, id: IntegrationId) -> DbResult<()> {
+/// Marks the integration as being deleted (syncs and webhooks stop); `keep_incidents` says whether the
+/// `delete_integration` job unlinks its incidents or deletes them.
+pub async fn mark_deleting(
+    db: &mut OrgTx,
+    id: IntegrationId,
+    keep_incidents: bool,
+) -> DbResult<()> {
     org_execute!(
         db,
-        "UPDATE integrations SET deleting_at = now(), updated_at = now() WHERE org_id = $1 AND id = $2",
+        "UPDATE integrations SET deleting_at = now(), deleting_keeps_incidents = $3, updated_at = now()
+          WHERE org_id = $1 AND id = $2",
         id as IntegrationId,
+        keep_incidents,
+    )
+}
+
+/// Whether the deletion of the integration keeps its incidents (`None` once the integration is gone).
+pub async fn deletion_keeps_incidents(db: &mut OrgTx, id: IntegrationId) -> DbResult<Option<bool>> {
+    Ok(org_query_scalar!(
+        db,
+        "SELECT deleting_keeps_incidents FROM integrations WHERE org_id = $1 AND id = $2",
+        id as IntegrationId,
+    )
+    .fetch_optional(db.conn())
+    .await?)
+}
+
+/// Unlinks up to `limit` incidents from the integration (they stay, no longer updated); returns how many.
+pub async fn unlink_incidents(db: &mut OrgTx, id: IntegrationId, limit: i64) -> DbResult<u64> {
+    org_rows_changed!(
+        db,
+        "UPDATE incidents SET integration_id = NULL WHERE org_id = $1 AND id IN (
+             SELECT id FROM incidents WHERE org_id = $1 AND integration_id = $2 LIMIT $3)",
+        id as IntegrationId,
+        limit,
     )
 }
 
