@@ -210,6 +210,26 @@ impl Sync {
     }
 
     /// (incidents, distinct external ids, timeline entries, incidents with an acknowledgement time).
+    /// Disconnects the integration with `?data=` `keep` or `delete`, waits for the job that does it, and checks
+    /// that the integration is gone; returns the job.
+    async fn disconnect(&self, id: IntegrationId, data: &str) -> JobRunOut {
+        let path = format!("/api/v1/orgs/{}/integrations/{id}", self.org);
+        let r = self
+            .app
+            .delete(&format!("{path}?data={data}"), &self.owner.token)
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let job: JobRunOut = r.json();
+        let job = self
+            .app
+            .wait_for_job(&self.owner.token, self.org, job.id)
+            .await;
+        assert_eq!(job.state, JobState::Succeeded, "{job:#?}");
+        let r = self.app.get(&path, &self.owner.token).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+        job
+    }
+
     pub(crate) async fn counts(&self) -> (i64, i64, i64, i64) {
         let mut c = self.db().await;
         sqlx::query_as(
@@ -559,25 +579,7 @@ async fn deleting_an_integration_with_its_data_removes_exactly_its_incidents() {
     assert_eq!(sample.state, JobState::Succeeded, "{sample:#?}");
     let samples = sample.progress["inserted"].as_i64().unwrap();
     assert!(samples > 0, "{sample:#?}");
-    let r = s
-        .app
-        .delete(
-            &format!("/api/v1/orgs/{}/integrations/{}?data=delete", s.org, i.id),
-            &s.owner.token,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    let deletion: JobRunOut = r.json();
-    let deletion = s.app.wait_for_job(&s.owner.token, s.org, deletion.id).await;
-    assert_eq!(deletion.state, JobState::Succeeded, "{deletion:#?}");
-    let r = s
-        .app
-        .get(
-            &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
-            &s.owner.token,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    s.disconnect(i.id, "delete").await;
     let mut c = s.db().await;
     let (pd, sample): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE source = 'pagerduty'), count(*) FILTER (WHERE source = 'sample') FROM incidents",
@@ -596,26 +598,8 @@ async fn disconnecting_and_keeping_the_data_unlinks_every_incident_in_the_backgr
     s.finished(i.id, i.current_run.unwrap().id, 30).await;
     let before = s.counts().await;
     assert_eq!(before.0, 250);
-    let r = s
-        .app
-        .delete(
-            &format!("/api/v1/orgs/{}/integrations/{}?data=keep", s.org, i.id),
-            &s.owner.token,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    let job: JobRunOut = r.json();
-    let job = s.app.wait_for_job(&s.owner.token, s.org, job.id).await;
-    assert_eq!(job.state, JobState::Succeeded, "{job:#?}");
+    let job = s.disconnect(i.id, "keep").await;
     assert_eq!(job.progress["kept"], 250, "{job:#?}");
-    let r = s
-        .app
-        .get(
-            &format!("/api/v1/orgs/{}/integrations/{}", s.org, i.id),
-            &s.owner.token,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     // Every incident and its timeline stays, no longer linked to the integration.
     assert_eq!(s.counts().await, before);
     let linked: i64 =
