@@ -84,7 +84,8 @@ async fn send_link(
 /// (the link may be opened in another browser).
 #[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = VerifyEmailIn,
     responses((status = 204, description = "Verified"),
-              (status = 422, description = "The link is used, replaced or expired", body = insights_types::ErrorBody)))]
+              (status = 422, description = "The link is used, replaced or expired", body = insights_types::ErrorBody),
+              (status = 429, description = "Too many attempts from this client or for this address; see `Retry-After`", body = insights_types::ErrorBody)))]
 async fn verify_email(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -108,7 +109,9 @@ async fn verify_email(
 /// Send the signed-in user a new verification link (the earlier ones stop working). Rate-limited per
 /// address; 409 when the address is already verified or the server sends no email.
 #[utoipa::path(post, path = "/me/verification-email", tag = "me", security(("bearer" = [])),
-    responses((status = 202, description = "The email is on its way", body = AcceptedOut)))]
+    responses((status = 202, description = "The email is on its way", body = AcceptedOut),
+              (status = 409, description = "Already verified (`already_verified`), or this server sends no email (`email_not_configured`)", body = insights_types::ErrorBody),
+              (status = 429, description = "Too many attempts from this client or for this address; see `Retry-After`", body = insights_types::ErrorBody)))]
 async fn resend_verification_email(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -148,7 +151,8 @@ async fn resend_verification_email(
 /// address, and comes before any work for it is done; the email is sent by a job. Rate-limited per client
 /// and per address.
 #[utoipa::path(post, path = "/auth/forgot-password", tag = "auth", request_body = ForgotPasswordIn,
-    responses((status = 202, description = "Accepted, whatever the address", body = AcceptedOut)))]
+    responses((status = 202, description = "Accepted, whatever the address", body = AcceptedOut),
+              (status = 429, description = "Too many attempts from this client or for this address; see `Retry-After`", body = insights_types::ErrorBody)))]
 async fn forgot_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -199,7 +203,8 @@ async fn request_reset(state: &AppState, email: &Email, ttl: Duration) -> Result
 /// (all its refresh tokens), and proves its address (it received the link).
 #[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordIn,
     responses((status = 204, description = "Password changed; sign in with it"),
-              (status = 422, description = "The link is used, replaced or expired, or the password too weak", body = insights_types::ErrorBody)))]
+              (status = 422, description = "The link is used, replaced or expired, or the password too weak", body = insights_types::ErrorBody),
+              (status = 429, description = "Too many attempts from this client or for this address; see `Retry-After`", body = insights_types::ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -205,6 +205,7 @@ async fn org_of(state: &AppState, token: &str) -> Result<(OrgId, Vec<u8>), ApiEr
 /// configured, verified (403 `email_unverified` until then).
 #[utoipa::path(post, path = "/invitations/accept", tag = "invitations", security(("bearer" = [])),
     request_body = InvitationTokenIn, responses((status = 200, description = "Joined; your memberships", body = MeOut),
+                                                (status = 403, description = "Verify your email address first (`email_unverified`)", body = insights_types::ErrorBody),
                                                 (status = 404, description = "No invitation has this token", body = insights_types::ErrorBody)))]
 async fn accept_invitation(
     State(state): State<AppState>,

@@ -74,7 +74,8 @@ async fn update_me(
 /// working); this one stays. Throttled like login, per account and per client address, before the current
 /// password is checked.
 #[utoipa::path(post, path = "/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordChangeIn,
-    responses((status = 204, description = "Changed")))]
+    responses((status = 204, description = "Changed"),
+              (status = 429, description = "Too many attempts for this account or from this client; see `Retry-After`", body = insights_types::ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
