@@ -86,11 +86,7 @@ async fn connect(app: &TestApp, s: &Session, org: OrgId, body: Value) -> Integra
 }
 
 async fn jobs(app: &TestApp, s: &Session, org: OrgId) -> Vec<JobRunOut> {
-    let page: Page<JobRunOut> = app
-        .get(&format!("/api/v1/orgs/{org}/jobs?limit=200"), &s.token)
-        .await
-        .json();
-    page.items
+    app.jobs(&s.token, org).await
 }
 
 /// Runs what the test queued (the imports, the webhook deliveries, a deletion): starts the worker and waits

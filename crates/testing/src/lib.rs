@@ -332,16 +332,25 @@ impl TestApp {
         }
     }
 
+    /// The jobs of `org` (up to 200), newest first, as the API lists them.
+    pub async fn jobs(&self, token: &str, org: OrgId) -> Vec<JobRunOut> {
+        let path = format!("/api/v1/orgs/{org}/jobs?limit=200");
+        let jobs: insights_types::api::Page<JobRunOut> = self.get(&path, token).await.json();
+        jobs.items
+    }
+
     /// Waits (see [`TestApp::wait_for_job`]) until every job of `org` has ended; returns them all, newest
     /// first.
     pub async fn wait_for_jobs(&self, token: &str, org: OrgId) -> Vec<JobRunOut> {
-        let path = format!("/api/v1/orgs/{org}/jobs?limit=200");
-        let jobs: insights_types::api::Page<JobRunOut> = self.get(&path, token).await.json();
-        for job in jobs.items.iter().filter(|j| j.state.is_active()) {
+        for job in self
+            .jobs(token, org)
+            .await
+            .iter()
+            .filter(|j| j.state.is_active())
+        {
             self.wait_for_job(token, org, job.id).await;
         }
-        let jobs: insights_types::api::Page<JobRunOut> = self.get(&path, token).await.json();
-        jobs.items
+        self.jobs(token, org).await
     }
 
     /// Sends a request; `body` as JSON when given.

@@ -71,12 +71,8 @@ async fn without_the_owners_verification_email(
     owner: &insights_testing::Session,
     org: insights_types::OrgId,
 ) {
-    let jobs: insights_types::api::Page<insights_types::api::JobRunOut> = app
-        .get(&format!("/api/v1/orgs/{org}/jobs?limit=200"), &owner.token)
-        .await
-        .json();
+    let jobs = app.jobs(&owner.token, org).await;
     let mail = jobs
-        .items
         .iter()
         .find(|j| j.kind == "send_account_email")
         .expect("signing up queued a verification email");

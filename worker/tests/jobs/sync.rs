@@ -533,16 +533,10 @@ async fn webhooks_update_incidents_within_seconds_and_late_events_never_move_the
             .items
             .first()
             .is_some_and(|i| i.status == insights_types::api::IncidentStatus::Resolved);
-        let jobs: Page<insights_types::api::JobRunOut> = s
+        let pending = s
             .app
-            .get(
-                &format!("/api/v1/orgs/{}/jobs?limit=200", s.org),
-                &s.owner.token,
-            )
+            .jobs(&s.owner.token, s.org)
             .await
-            .json();
-        let pending = jobs
-            .items
             .iter()
             .any(|j| j.kind == "process_webhook" && j.state.is_active());
         if done && !pending {
@@ -682,16 +676,8 @@ async fn an_unreadable_delivery_fails_for_good_at_once_and_is_purged_with_the_re
         .deliver_signed(i.id, Some("unreadable-1"), body.into())
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    let jobs: Page<JobRunOut> = s
-        .app
-        .get(
-            &format!("/api/v1/orgs/{}/jobs?limit=200", s.org),
-            &s.owner.token,
-        )
-        .await
-        .json();
+    let jobs = s.app.jobs(&s.owner.token, s.org).await;
     let job = jobs
-        .items
         .iter()
         .find(|j| j.kind == "process_webhook")
         .expect("the delivery's job");
