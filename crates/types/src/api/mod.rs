@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 mod accounts;
+mod analytics;
 mod incidents;
 mod integrations;
 mod invitations;
@@ -11,6 +12,7 @@ mod jobs;
 mod orgs;
 
 pub use accounts::*;
+pub use analytics::*;
 pub use incidents::*;
 pub use integrations::*;
 pub use invitations::*;
