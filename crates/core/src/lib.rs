@@ -5,6 +5,7 @@
 //! span tables ([`orgs`], [`invitations`], [`accounts`]), and the rotation of the key of secrets at rest ([`secrets`]).
 
 pub mod accounts;
+pub mod analytics;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -60,6 +60,8 @@ macro_rules! for_each_job {
             process_webhook: ProcessWebhook { delivery_id: WebhookDeliveryId },
             /// Deletes an integration together with the incidents it imported, in batches.
             delete_integration: DeleteIntegration { integration_id: IntegrationId },
+            /// Recomputes every analytics rollup of an organization after its analytics settings changed.
+            recompute_analytics: RecomputeAnalytics {},
         }
     };
 }
