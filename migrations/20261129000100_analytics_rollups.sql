@@ -32,8 +32,9 @@ CREATE INDEX analytics_dirty_org_hour_idx ON analytics_dirty (org_id, hour);
 SELECT enable_tenant_rls('analytics_dirty');
 GRANT SELECT, INSERT, UPDATE, DELETE ON analytics_dirty TO insights_app;
 
--- Rollups: one row per (local day or month, service, team, urgency, source, status) with incidents. Sketches
--- and the hour-of-week counts are sparse `int4[]` of (key, count) pairs, merged by the application.
+-- Rollups: one row per (local day, week or month, service, team, urgency, source, status) with incidents; a
+-- week (from Monday) or month row is the merge of its day rows. Sketches and the hour-of-week counts are sparse
+-- `int4[]` of (key, count) pairs, merged by the application.
 CREATE TABLE analytics_rollups (
     org_id             uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     grain              text        NOT NULL,
@@ -61,7 +62,7 @@ CREATE TABLE analytics_rollups (
     week_hours         int4[]      NOT NULL,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT analytics_rollups_grain_check CHECK (grain IN ('day', 'month')),
+    CONSTRAINT analytics_rollups_grain_check CHECK (grain IN ('day', 'week', 'month')),
     CONSTRAINT analytics_rollups_key UNIQUE NULLS NOT DISTINCT
         (org_id, grain, period, service_id, team_id, urgency, source, status)
 );

@@ -862,4 +862,29 @@ async fn rollups_agree_with_a_direct_computation_over_randomized_histories() {
     // The other organization never moved.
     compare(&app, other, &AnalyticsSettings::default(), &mut rng, 5).await;
     let _ = other_owner;
+
+    // A period that ends before it starts is refused with a message; one in the future is empty.
+    let mut db = app.state.db.org_tx(org, None).await.unwrap();
+    let backwards = IncidentFilter {
+        since: Some(start() + Duration::days(2)),
+        until: Some(start()),
+        ..IncidentFilter::default()
+    };
+    let err = analytics::summary(&mut db, &backwards, now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, analytics::AnalyticsError::Invalid(_)),
+        "{err:?}"
+    );
+    let future = IncidentFilter {
+        since: Some(now() + Duration::days(1)),
+        ..IncidentFilter::default()
+    };
+    let sum = analytics::summary(&mut db, &future, now()).await.unwrap();
+    assert_eq!(
+        (sum.totals.count, sum.until),
+        (0, now() + Duration::days(1))
+    );
+    db.commit().await.unwrap();
 }

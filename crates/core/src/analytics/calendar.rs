@@ -3,6 +3,7 @@
 
 use super::AnalyticsError;
 use super::definitions::Calendar;
+use super::store::Grain;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use insights_types::api::Bucket;
 
@@ -104,9 +105,7 @@ pub fn grid(
             let first = cal.date(since);
             let mut d = match bucket {
                 Bucket::Day => first,
-                Bucket::Week => {
-                    first - Duration::days(i64::from(first.weekday().num_days_from_monday()))
-                }
+                Bucket::Week => monday_of(first),
                 _ => first_of_month(first),
             };
             loop {
@@ -135,25 +134,57 @@ pub fn bucket_index(starts: &[DateTime<Utc>], t: DateTime<Utc>) -> usize {
     starts.partition_point(|s| *s <= t).saturating_sub(1)
 }
 
-/// How a period is read: raw incidents for its edges, day rollups, month rollups.
+/// Which rollup grains fit a query's buckets: a row of a grain must fall in one bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grains {
+    pub weeks: bool,
+    pub months: bool,
+}
+
+impl Grains {
+    /// The grains whose rows never straddle a bucket of `bucket` (`None`: a single bucket). Weeks straddle
+    /// months.
+    #[must_use]
+    pub fn for_bucket(bucket: Option<Bucket>) -> Grains {
+        match bucket {
+            None => Grains {
+                weeks: true,
+                months: true,
+            },
+            Some(Bucket::Month) => Grains {
+                weeks: false,
+                months: true,
+            },
+            Some(Bucket::Week) => Grains {
+                weeks: true,
+                months: false,
+            },
+            Some(Bucket::Day | Bucket::Hour) => Grains {
+                weeks: false,
+                months: false,
+            },
+        }
+    }
+}
+
+/// How a period is read: raw incidents for its edges, and rollups of whole local days, weeks and months.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cover {
     /// `[from, to)` instants read from the incidents.
     pub raw: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-    /// `[from, to)` local dates read from day rollups.
-    pub days: Vec<(NaiveDate, NaiveDate)>,
-    /// `[from, to)` first days of months read from month rollups.
-    pub months: Option<(NaiveDate, NaiveDate)>,
+    /// `[from, to)` local dates read from rollups of a grain (a week or month range starts on a Monday or a
+    /// first of the month and ends on one).
+    pub rollups: Vec<(Grain, NaiveDate, NaiveDate)>,
 }
 
-/// Covers `[since, until)` with whole local months (when `months` allows), whole local days, and raw edges;
-/// everything raw when `raw_only`.
+/// Covers `[since, until)` with the coarsest rollups `grains` allows, whole local days around them, and raw
+/// edges; everything raw when `raw_only`.
 #[must_use]
 pub fn cover(
     cal: &Calendar,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-    months: bool,
+    grains: Grains,
     raw_only: bool,
 ) -> Cover {
     let mut c = Cover::default();
@@ -181,20 +212,59 @@ pub fn cover(
     if end < until {
         c.raw.push((end, until));
     }
-    let m0 = if d0.day() == 1 { d0 } else { next_month(d0) };
-    let m1 = first_of_month(d_end);
-    if months && m0 < m1 {
-        c.months = Some((m0, m1));
-        if d0 < m0 {
-            c.days.push((d0, m0));
-        }
-        if m1 < d_end {
-            c.days.push((m1, d_end));
-        }
-    } else {
-        c.days.push((d0, d_end));
-    }
+    cover_days(&mut c.rollups, d0, d_end, grains);
     c
+}
+
+/// Covers the local days `[from, to)` with months, then weeks, then days.
+fn cover_days(
+    out: &mut Vec<(Grain, NaiveDate, NaiveDate)>,
+    from: NaiveDate,
+    to: NaiveDate,
+    grains: Grains,
+) {
+    if from >= to {
+        return;
+    }
+    if grains.months {
+        let m0 = if from.day() == 1 {
+            from
+        } else {
+            next_month(from)
+        };
+        let m1 = first_of_month(to);
+        if m0 < m1 {
+            let inner = Grains {
+                months: false,
+                ..grains
+            };
+            cover_days(out, from, m0, inner);
+            out.push((Grain::Month, m0, m1));
+            cover_days(out, m1, to, inner);
+            return;
+        }
+    }
+    if grains.weeks {
+        let w0 = from + Duration::days(i64::from((7 - from.weekday().num_days_from_monday()) % 7));
+        let w1 = to - Duration::days(i64::from(to.weekday().num_days_from_monday()));
+        if w0 < w1 {
+            if from < w0 {
+                out.push((Grain::Day, from, w0));
+            }
+            out.push((Grain::Week, w0, w1));
+            if w1 < to {
+                out.push((Grain::Day, w1, to));
+            }
+            return;
+        }
+    }
+    out.push((Grain::Day, from, to));
+}
+
+/// The Monday of a date's week.
+#[must_use]
+pub fn monday_of(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
 }
 
 #[cfg(test)]
@@ -219,10 +289,11 @@ mod tests {
     }
 
     #[test]
-    fn a_period_is_covered_by_months_days_and_raw_edges_without_gaps() {
+    fn a_period_is_covered_by_months_weeks_days_and_raw_edges_without_gaps() {
         let c = cal("Europe/Berlin");
         let (since, until) = (at("2026-01-20T10:00:00Z"), at("2026-05-03T12:00:00Z"));
-        let cv = cover(&c, since, until, true, false);
+        let all = Grains::for_bucket(None);
+        let cv = cover(&c, since, until, all, false);
         assert_eq!(
             cv.raw,
             vec![
@@ -230,25 +301,65 @@ mod tests {
                 (at("2026-05-02T22:00:00Z"), until)
             ]
         );
-        assert_eq!(cv.months, Some((date(2026, 2, 1), date(2026, 5, 1))));
+        // 2026-01-21 is a Wednesday; 2026-01-26 a Monday; 2026-05-03 a Sunday.
         assert_eq!(
-            cv.days,
+            cv.rollups,
             vec![
-                (date(2026, 1, 21), date(2026, 2, 1)),
-                (date(2026, 5, 1), date(2026, 5, 3))
+                (Grain::Day, date(2026, 1, 21), date(2026, 2, 1)),
+                (Grain::Month, date(2026, 2, 1), date(2026, 5, 1)),
+                (Grain::Day, date(2026, 5, 1), date(2026, 5, 3)),
             ]
         );
-        let cv = cover(&c, since, until, false, false);
-        assert_eq!(cv.months, None);
-        assert_eq!(cv.days, vec![(date(2026, 1, 21), date(2026, 5, 3))]);
-        // Shorter than a day, or raw only.
-        let short = cover(&c, since, since + Duration::hours(20), true, false);
-        assert_eq!(short.raw, vec![(since, since + Duration::hours(20))]);
-        assert!(short.days.is_empty());
-        assert_eq!(
-            cover(&c, since, until, true, true).raw,
-            vec![(since, until)]
+        // Whole weeks before and after whole months.
+        let long = cover(
+            &c,
+            at("2026-01-04T23:00:00Z"),
+            at("2026-05-24T22:00:00Z"),
+            all,
+            false,
         );
+        assert!(long.raw.is_empty());
+        assert_eq!(
+            long.rollups,
+            vec![
+                (Grain::Week, date(2026, 1, 5), date(2026, 1, 26)),
+                (Grain::Day, date(2026, 1, 26), date(2026, 2, 1)),
+                (Grain::Month, date(2026, 2, 1), date(2026, 5, 1)),
+                (Grain::Day, date(2026, 5, 1), date(2026, 5, 4)),
+                (Grain::Week, date(2026, 5, 4), date(2026, 5, 25)),
+            ]
+        );
+        let weeks = cover(
+            &c,
+            since,
+            until,
+            Grains::for_bucket(Some(Bucket::Week)),
+            false,
+        );
+        assert_eq!(
+            weeks.rollups,
+            vec![
+                (Grain::Day, date(2026, 1, 21), date(2026, 1, 26)),
+                (Grain::Week, date(2026, 1, 26), date(2026, 4, 27)),
+                (Grain::Day, date(2026, 4, 27), date(2026, 5, 3)),
+            ]
+        );
+        let days = cover(
+            &c,
+            since,
+            until,
+            Grains::for_bucket(Some(Bucket::Day)),
+            false,
+        );
+        assert_eq!(
+            days.rollups,
+            vec![(Grain::Day, date(2026, 1, 21), date(2026, 5, 3))]
+        );
+        // Shorter than a day, or raw only.
+        let short = cover(&c, since, since + Duration::hours(20), all, false);
+        assert_eq!(short.raw, vec![(since, since + Duration::hours(20))]);
+        assert!(short.rollups.is_empty());
+        assert_eq!(cover(&c, since, until, all, true).raw, vec![(since, until)]);
     }
 
     #[test]

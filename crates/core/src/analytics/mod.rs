@@ -182,7 +182,7 @@ pub async fn recompute_month(db: &mut OrgTx, month: NaiveDate) -> AnalyticsResul
 }
 
 /// Ends a recomputation: removes rollups outside `[first, end)` (months of another time zone, or of
-/// incidents gone), bumps the version and forgets the job.
+/// incidents gone), merges again the weeks that straddle its bounds, bumps the version and forgets the job.
 pub async fn finish_recompute(
     db: &mut OrgTx,
     months: Option<(NaiveDate, NaiveDate)>,
@@ -191,6 +191,11 @@ pub async fn finish_recompute(
     store::lock_state(db, true).await?;
     let (from, to) = months.unwrap_or((NaiveDate::MAX, NaiveDate::MAX));
     store::delete_rollups_outside(db, from, to).await?;
+    if let Some((first, end)) = months {
+        for w in [calendar::monday_of(first), calendar::monday_of(end)] {
+            refresh::merge_days(db, store::Grain::Week, w, w + chrono::Duration::days(7)).await?;
+        }
+    }
     store::bump_version(db).await?;
     store::clear_recompute(db, job).await
 }

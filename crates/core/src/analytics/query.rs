@@ -1,10 +1,10 @@
-//! The answers: a period is covered by whole local months and days from the rollups and by the incidents
+//! The answers: a period is covered by whole local months, weeks and days from the rollups and by the incidents
 //! themselves at its edges (all of it when the text filter `q` is set, or for hourly buckets); rollup rows and
 //! raw facts are merged into [`Totals`] per (group, bucket), from which every answer is read.
 
-use super::calendar::{self, bucket_index, cover, grid};
+use super::calendar::{self, Grains, bucket_index, cover, grid};
 use super::definitions::Calendar;
-use super::store::{self, Detail, Grain};
+use super::store::{self, Detail};
 use super::totals::{RollupKey, Totals};
 use super::{AnalyticsError, AnalyticsResult, TimeseriesQuery, TopQuery};
 use crate::db::incidents::IncidentFilter;
@@ -25,6 +25,12 @@ async fn calendar(db: &mut OrgTx) -> AnalyticsResult<Calendar> {
     Calendar::new(&store::load_settings(db).await?)
 }
 
+/// The end of `f`'s period: its `until`, or now (a `since` in the future makes an empty period).
+fn until_of(f: &IncidentFilter, now: DateTime<Utc>) -> DateTime<Utc> {
+    f.until
+        .unwrap_or_else(|| f.since.map_or(now, |since| since.max(now)))
+}
+
 /// The period of `f`: `[since, until or now)`; an open start is the first matching incident (`None` when there
 /// is none).
 async fn period(
@@ -32,7 +38,7 @@ async fn period(
     f: &IncidentFilter,
     now: DateTime<Utc>,
 ) -> AnalyticsResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
-    let until = f.until.unwrap_or(now);
+    let until = until_of(f, now);
     if let Some(since) = f.since {
         if since > until {
             return Err(AnalyticsError::Invalid(
@@ -66,8 +72,8 @@ fn group_of(by: Option<GroupBy>, k: &RollupKey) -> String {
 struct Reading<'a> {
     /// Bucket starts (`None`: one bucket).
     grid: Option<&'a [DateTime<Utc>]>,
-    /// Whether month rollups fit the buckets.
-    months: bool,
+    /// The rollup grains that fit the buckets.
+    grains: Grains,
     /// Whether only the incidents themselves can answer (hourly buckets).
     raw_only: bool,
     by: Option<GroupBy>,
@@ -84,7 +90,7 @@ async fn collect(
     r: &Reading<'_>,
 ) -> AnalyticsResult<HashMap<(String, usize), Totals>> {
     let raw_only = r.raw_only || f.text.is_some();
-    let cv = cover(cal, since, until, r.months, raw_only);
+    let cv = cover(cal, since, until, r.grains, raw_only);
     let index = |t: DateTime<Utc>| r.grid.map_or(0, |g| bucket_index(g, t));
     let mut out: HashMap<(String, usize), Totals> = HashMap::new();
     for (from, to) in cv.raw {
@@ -94,15 +100,13 @@ async fn collect(
                 .add(&x.fact);
         }
     }
-    let mut ranges: Vec<(Grain, _, _)> = cv
-        .days
-        .into_iter()
-        .map(|(a, b)| (Grain::Day, a, b))
-        .collect();
-    ranges.extend(cv.months.map(|(a, b)| (Grain::Month, a, b)));
-    for (grain, from, to) in ranges {
+    let mut starts = HashMap::new();
+    for (grain, from, to) in cv.rollups {
         for row in store::rollups(db, grain, from, to, f, r.detail).await? {
-            out.entry((group_of(r.by, &row.key), index(cal.day_start(row.period))))
+            let i = *starts
+                .entry(row.period)
+                .or_insert_with(|| index(cal.day_start(row.period)));
+            out.entry((group_of(r.by, &row.key), i))
                 .or_default()
                 .merge(&row.totals);
         }
@@ -117,10 +121,10 @@ pub async fn summary(
     now: DateTime<Utc>,
 ) -> AnalyticsResult<AnalyticsSummaryOut> {
     let cal = calendar(db).await?;
-    let until = f.until.unwrap_or(now);
+    let until = until_of(f, now);
     let reading = Reading {
         grid: None,
-        months: true,
+        grains: Grains::for_bucket(None),
         raw_only: false,
         by: None,
         detail: Detail {
@@ -268,7 +272,7 @@ pub async fn timeseries(
     let starts = grid(&cal, bucket, since, until)?;
     let reading = Reading {
         grid: Some(&starts),
-        months: bucket == Bucket::Month,
+        grains: Grains::for_bucket(Some(bucket)),
         raw_only: bucket == Bucket::Hour,
         by: q.group_by,
         detail: Detail {
@@ -339,7 +343,7 @@ pub async fn heatmap(
     if let Some((since, until)) = period(db, f, now).await? {
         let reading = Reading {
             grid: None,
-            months: true,
+            grains: Grains::for_bucket(None),
             raw_only: false,
             by: None,
             detail: Detail {
@@ -392,7 +396,7 @@ pub async fn top(
     let starts = grid(&cal, bucket, since, until)?;
     let reading = Reading {
         grid: Some(&starts),
-        months: bucket == Bucket::Month,
+        grains: Grains::for_bucket(Some(bucket)),
         raw_only: bucket == Bucket::Hour,
         by: Some(by),
         detail: Detail::default(),

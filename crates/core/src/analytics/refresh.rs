@@ -1,10 +1,10 @@
 //! Keeping rollups exact: the triggers on `incidents` mark the UTC hours whose incidents changed (and the hour
 //! after, for repeats); [`refresh_org`] turns marks into the local days they touch, recomputes those days from
-//! the incidents with the same definitions as the raw queries, then their months from the days, and bumps the
-//! organization's version. [`recompute_month`] rebuilds a month after a settings change.
+//! the incidents with the same definitions as the raw queries, then their weeks and months from the days, and
+//! bumps the organization's version. [`recompute_month`] rebuilds a month after a settings change.
 
 use super::AnalyticsResult;
-use super::calendar::{first_of_month, next_month};
+use super::calendar::{first_of_month, monday_of, next_month};
 use super::definitions::Calendar;
 use super::store::{self, Grain};
 use super::totals::{RollupKey, Totals};
@@ -49,7 +49,7 @@ pub async fn refresh_org(db: &mut OrgTx) -> AnalyticsResult<Refreshed> {
     })
 }
 
-/// Recomputes the day rollups of `days` (sorted) from the incidents, then the months they are in.
+/// Recomputes the day rollups of `days` (sorted) from the incidents, then the weeks and months they are in.
 pub async fn refresh_days(
     db: &mut OrgTx,
     cal: &Calendar,
@@ -81,29 +81,38 @@ pub async fn refresh_days(
         store::replace_rollups(db, Grain::Day, run, &rows).await?;
         i = j;
     }
+    let weeks: BTreeSet<NaiveDate> = days.iter().map(|d| monday_of(*d)).collect();
+    for w in weeks {
+        merge_days(db, Grain::Week, w, w + Duration::days(7)).await?;
+    }
     let months: BTreeSet<NaiveDate> = days.iter().map(|d| first_of_month(*d)).collect();
     for m in months {
-        refresh_month_from_days(db, m).await?;
+        merge_days(db, Grain::Month, m, next_month(m)).await?;
     }
     Ok(())
 }
 
-/// Recomputes the month rollups of the month starting `month` from its day rollups.
-async fn refresh_month_from_days(db: &mut OrgTx, month: NaiveDate) -> AnalyticsResult<()> {
+/// Recomputes the rollups of the week or month `[from, to)` from its day rollups.
+pub(super) async fn merge_days(
+    db: &mut OrgTx,
+    grain: Grain,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AnalyticsResult<()> {
     let days = store::rollups(
         db,
         Grain::Day,
-        month,
-        next_month(month),
+        from,
+        to,
         &IncidentFilter::default(),
         store::Detail::ALL,
     )
     .await?;
     let mut rows: HashMap<(NaiveDate, RollupKey), Totals> = HashMap::new();
     for d in days {
-        rows.entry((month, d.key)).or_default().merge(&d.totals);
+        rows.entry((from, d.key)).or_default().merge(&d.totals);
     }
-    store::replace_rollups(db, Grain::Month, &[month], &rows).await
+    store::replace_rollups(db, grain, &[from], &rows).await
 }
 
 /// Recomputes every day of the month starting `month`, and the month (a recomputation's step).

@@ -16,6 +16,8 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Grain {
     Day,
+    /// From Monday.
+    Week,
     Month,
 }
 
@@ -23,6 +25,7 @@ impl Grain {
     fn as_str(self) -> &'static str {
         match self {
             Grain::Day => "day",
+            Grain::Week => "week",
             Grain::Month => "month",
         }
     }
