@@ -240,6 +240,13 @@ pub async fn facts(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AnalyticsResult<Vec<RawFact>> {
+    // The repeat lookups inflate the planner's cost estimate past `jit_above_cost`, and compiling the plan
+    // takes longer than running it (0.5 s against 0.1 s for a month of 30,000 incidents): no JIT for this
+    // transaction's statements.
+    sqlx::query!("SET LOCAL jit = off")
+        .execute(db.conn())
+        .await
+        .map_err(DbError::from)?;
     let text = text_pattern(f);
     let rows = org_query!(
         db,
