@@ -33,8 +33,9 @@ SELECT enable_tenant_rls('analytics_dirty');
 GRANT SELECT, INSERT, UPDATE, DELETE ON analytics_dirty TO insights_app;
 
 -- Rollups: one row per (local day, week or month, service, team, urgency, source, status) with incidents; a
--- week (from Monday) or month row is the merge of its day rows. Sketches and the hour-of-week counts are sparse
--- `int4[]` of (key, count) pairs, merged by the application.
+-- week (from Monday) or month row is the merge of its day rows. A row without a source is the total of its
+-- period over every key (what an unfiltered, ungrouped query reads: one row per period instead of one per key).
+-- Sketches and the hour-of-week counts are sparse `int4[]` of (key, count) pairs, merged by the application.
 CREATE TABLE analytics_rollups (
     org_id             uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     grain              text        NOT NULL,
@@ -42,8 +43,8 @@ CREATE TABLE analytics_rollups (
     service_id         uuid,
     team_id            uuid,
     urgency            text,
-    source             text        NOT NULL,
-    status             text        NOT NULL,
+    source             text,
+    status             text,
     count              bigint      NOT NULL,
     acknowledged       bigint      NOT NULL,
     resolved           bigint      NOT NULL,

@@ -63,8 +63,8 @@ fn group_of(by: Option<GroupBy>, k: &RollupKey) -> String {
         Some(GroupBy::Service) => group_key(k.service_id),
         Some(GroupBy::Team) => group_key(k.team_id),
         Some(GroupBy::Urgency) => k.urgency.map_or("none", |u| u.as_str()).to_owned(),
-        Some(GroupBy::Source) => k.source.as_str().to_owned(),
-        Some(GroupBy::Status) => k.status.as_str().to_owned(),
+        Some(GroupBy::Source) => k.source.map_or("none", |s| s.as_str()).to_owned(),
+        Some(GroupBy::Status) => k.status.map_or("none", |s| s.as_str()).to_owned(),
     }
 }
 
@@ -100,9 +100,16 @@ async fn collect(
                 .add(&x.fact);
         }
     }
+    // Without key filters or groups, the total rows answer (one per period).
+    let totals = r.by.is_none()
+        && f.source.is_none()
+        && f.status.is_none()
+        && f.service_id.is_none()
+        && f.team_id.is_none()
+        && f.urgency.is_none();
     let mut starts = HashMap::new();
     for (grain, from, to) in cv.rollups {
-        for row in store::rollups(db, grain, from, to, f, r.detail).await? {
+        for row in store::rollups(db, grain, from, to, f, totals, r.detail).await? {
             let i = *starts
                 .entry(row.period)
                 .or_insert_with(|| index(cal.day_start(row.period)));

@@ -77,6 +77,9 @@ pub async fn refresh_days(
         let mut rows: HashMap<(NaiveDate, RollupKey), Totals> = HashMap::new();
         for f in store::facts(db, cal, &all, from, to).await? {
             rows.entry((f.fact.date, f.key)).or_default().add(&f.fact);
+            rows.entry((f.fact.date, RollupKey::TOTAL))
+                .or_default()
+                .add(&f.fact);
         }
         store::replace_rollups(db, Grain::Day, run, &rows).await?;
         i = j;
@@ -105,11 +108,15 @@ pub(super) async fn merge_days(
         from,
         to,
         &IncidentFilter::default(),
+        false,
         store::Detail::ALL,
     )
     .await?;
     let mut rows: HashMap<(NaiveDate, RollupKey), Totals> = HashMap::new();
     for d in days {
+        rows.entry((from, RollupKey::TOTAL))
+            .or_default()
+            .merge(&d.totals);
         rows.entry((from, d.key)).or_default().merge(&d.totals);
     }
     store::replace_rollups(db, grain, &[from], &rows).await

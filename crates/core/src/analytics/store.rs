@@ -291,8 +291,8 @@ pub async fn facts(
                 service_id: r.service_id,
                 team_id: r.team_id,
                 urgency: r.urgency,
-                source: r.source,
-                status: r.status,
+                source: Some(r.source),
+                status: Some(r.status),
             },
             triggered_at: r.triggered_at,
             fact: fact(
@@ -330,14 +330,16 @@ impl Detail {
     };
 }
 
-/// The rollup rows of `grain` with periods in `[from, to)` whose key matches `f`'s key filters; sketches and
-/// hour-of-week counts only when asked.
+/// The rollup rows of `grain` with periods in `[from, to)`: the total rows (`totals`, for a query without key
+/// filters or groups), or the rows of the keys matching `f`'s key filters; sketches and hour-of-week counts only
+/// when asked.
 pub async fn rollups(
     db: &mut OrgTx,
     grain: Grain,
     from: NaiveDate,
     to: NaiveDate,
     f: &IncidentFilter,
+    totals: bool,
     detail: Detail,
 ) -> AnalyticsResult<Vec<RollupRow>> {
     let rows = org_query!(
@@ -352,7 +354,7 @@ pub async fn rollups(
             WHERE org_id = $1 AND grain = $2 AND period >= $3 AND period < $4
               AND ($5::text IS NULL OR source = $5) AND ($6::text IS NULL OR status = $6)
               AND ($7::uuid IS NULL OR service_id = $7) AND ($8::uuid IS NULL OR team_id = $8)
-              AND ($9::text IS NULL OR urgency = $9)"#,
+              AND ($9::text IS NULL OR urgency = $9) AND (source IS NULL) = $12"#,
         grain.as_str(),
         from,
         to,
@@ -363,6 +365,7 @@ pub async fn rollups(
         f.urgency as Option<Urgency>,
         detail.sketches,
         detail.week_hours,
+        totals,
     )
     .fetch_all(db.conn())
     .await
@@ -434,8 +437,8 @@ pub async fn replace_rollups(
     let services: Vec<Option<Uuid>> = rows.iter().map(|((_, k), _)| k.service_id).collect();
     let teams: Vec<Option<Uuid>> = rows.iter().map(|((_, k), _)| k.team_id).collect();
     let urgencies: Vec<Option<Urgency>> = rows.iter().map(|((_, k), _)| k.urgency).collect();
-    let sources: Vec<IncidentSource> = rows.iter().map(|((_, k), _)| k.source).collect();
-    let statuses: Vec<IncidentStatus> = rows.iter().map(|((_, k), _)| k.status).collect();
+    let sources: Vec<Option<IncidentSource>> = rows.iter().map(|((_, k), _)| k.source).collect();
+    let statuses: Vec<Option<IncidentStatus>> = rows.iter().map(|((_, k), _)| k.status).collect();
     let tta_sketch: Vec<String> = rows
         .iter()
         .map(|(_, t)| int4_literal(&t.tta.sketch.to_pairs()))
@@ -469,8 +472,8 @@ pub async fn replace_rollups(
         services as Vec<Option<Uuid>>,
         teams as Vec<Option<Uuid>>,
         urgencies as Vec<Option<Urgency>>,
-        sources as Vec<IncidentSource>,
-        statuses as Vec<IncidentStatus>,
+        sources as Vec<Option<IncidentSource>>,
+        statuses as Vec<Option<IncidentStatus>>,
         col(&|_, t| t.count) as Vec<i64>,
         col(&|_, t| t.acknowledged) as Vec<i64>,
         col(&|_, t| t.resolved) as Vec<i64>,

@@ -9,14 +9,26 @@ use insights_types::api::{
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// The columns rollups are keyed by, which are also filters of the incident list.
+/// The columns rollups are keyed by, which are also filters of the incident list; [`RollupKey::TOTAL`] (no
+/// source) keys a period's total over every key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RollupKey {
     pub service_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     pub urgency: Option<Urgency>,
-    pub source: IncidentSource,
-    pub status: IncidentStatus,
+    pub source: Option<IncidentSource>,
+    pub status: Option<IncidentStatus>,
+}
+
+impl RollupKey {
+    /// The key of a period's total row.
+    pub const TOTAL: RollupKey = RollupKey {
+        service_id: None,
+        team_id: None,
+        urgency: None,
+        source: None,
+        status: None,
+    };
 }
 
 /// A duration's count, exact sum and sketch.
