@@ -69,7 +69,7 @@ fn incident(
         1 => title.to_uppercase(),
         _ => title.to_owned(),
     };
-    let source = if n % 5 == 0 {
+    let source = if n.is_multiple_of(5) {
         IncidentSource::Opsgenie
     } else {
         IncidentSource::Pagerduty
@@ -791,9 +791,8 @@ async fn rollups_agree_with_a_direct_computation_over_randomized_histories() {
 
     // After the fact: acknowledged, resolved, moved to another service, and newer versions of titles.
     let later = start() + Duration::days(1);
-    for i in 0..h.len() {
+    for x in &mut h {
         if rng.random_bool(0.2) {
-            let x = &mut h[i];
             x.source_updated_at = later;
             match rng.random_range(0..3) {
                 0 if x.acknowledged_at.is_none() => {

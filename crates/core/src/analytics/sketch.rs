@@ -116,8 +116,8 @@ pub(crate) fn pairs(map: &BTreeMap<i32, i64>) -> Vec<i32> {
 
 /// Adds `int4[]` pairs (key, count) to sparse counts.
 pub(crate) fn add_pairs(map: &mut BTreeMap<i32, i64>, pairs: &[i32]) {
-    for kv in pairs.chunks_exact(2) {
-        *map.entry(kv[0]).or_default() += i64::from(kv[1]);
+    for [k, n] in pairs.as_chunks::<2>().0 {
+        *map.entry(*k).or_default() += i64::from(*n);
     }
 }
 
