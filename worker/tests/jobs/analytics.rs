@@ -887,3 +887,134 @@ async fn rollups_agree_with_a_direct_computation_over_randomized_histories() {
     );
     db.commit().await.unwrap();
 }
+
+/// The analytics state row of `org` locked by another transaction until the returned one ends.
+async fn hold_state_row(app: &TestApp, org: OrgId) -> insights_core::db::OrgTx {
+    let mut db = app.state.db.org_tx(org, None).await.unwrap();
+    sqlx::query("INSERT INTO analytics_state (org_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(org.0)
+        .execute(db.conn())
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    let mut db = app.state.db.org_tx(org, None).await.unwrap();
+    sqlx::query("SELECT 1 FROM analytics_state WHERE org_id = $1 FOR UPDATE")
+        .bind(org.0)
+        .execute(db.conn())
+        .await
+        .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn the_refresher_rolls_up_marked_changes_once_and_skips_an_organization_another_worker_holds()
+{
+    let app = TestApp::spawn(&[]).await; // no worker: the test runs the refresher's passes itself
+    let worker = insights_worker::Worker::build(app.config.clone())
+        .await
+        .unwrap();
+    let state = worker.state().clone();
+    let (_owner, org) = app.signup("owner@example.com", "Acme").await;
+    let status = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            let mut tx = db.org_tx(org, None).await.unwrap();
+            let s = analytics::status(&mut tx).await.unwrap();
+            tx.commit().await.unwrap();
+            s
+        }
+    };
+    let count = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            let mut tx = db.org_tx(org, None).await.unwrap();
+            let since = Some(start() - Duration::days(1));
+            let f = IncidentFilter {
+                since,
+                until: Some(now()),
+                ..IncidentFilter::default()
+            };
+            let s = analytics::summary(&mut tx, &f, now()).await.unwrap();
+            tx.commit().await.unwrap();
+            s.totals.count
+        }
+    };
+    let before = status(&app).await;
+    assert_eq!(
+        (before.version, before.pending, before.refreshed_at),
+        (0, false, None)
+    );
+
+    let mut rng = StdRng::seed_from_u64(5);
+    let h: Vec<NormalizedIncident> = (0..3)
+        .map(|i| {
+            incident(
+                &mut rng,
+                i,
+                start() + Duration::days(i as i64 * 3),
+                Some(1),
+                "Disk full",
+            )
+        })
+        .collect();
+    store(&app, org, &h).await;
+    assert!(
+        status(&app).await.pending,
+        "the store pipeline marks its changes"
+    );
+    // Whole days come from the rollups: until the refresher ran, they lag.
+    assert_eq!(count(&app).await, 0);
+
+    // Another worker holds the organization: this one skips it and the marks stay.
+    let held = hold_state_row(&app, org).await;
+    assert_eq!(
+        insights_worker::analytics::refresh_once(&state)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(status(&app).await.pending);
+    held.commit().await.unwrap();
+
+    assert_eq!(
+        insights_worker::analytics::refresh_once(&state)
+            .await
+            .unwrap(),
+        1
+    );
+    let after = status(&app).await;
+    assert!(!after.pending && after.version > before.version && after.refreshed_at.is_some());
+    assert_eq!(count(&app).await, 3);
+
+    // A change no metric reads marks nothing; one that moves an incident does.
+    let mut db = app.state.db.org_tx(org, None).await.unwrap();
+    sqlx::query("UPDATE incidents SET description = 'edited', tags = '{x}' WHERE org_id = $1")
+        .bind(org.0)
+        .execute(db.conn())
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    assert!(!status(&app).await.pending);
+    assert_eq!(
+        insights_worker::analytics::refresh_once(&state)
+            .await
+            .unwrap(),
+        0
+    );
+    let mut db = app.state.db.org_tx(org, None).await.unwrap();
+    sqlx::query("UPDATE incidents SET triggered_at = triggered_at - interval '30 days' WHERE org_id = $1 AND external_id = 'inc-0'")
+        .bind(org.0)
+        .execute(db.conn())
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    assert!(status(&app).await.pending);
+    assert_eq!(
+        insights_worker::analytics::refresh_once(&state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(count(&app).await, 2, "the moved incident left the period");
+    assert_eq!(status(&app).await.version, after.version + 1);
+}
