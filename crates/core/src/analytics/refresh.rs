@@ -36,9 +36,10 @@ pub async fn refresh_org(db: &mut OrgTx) -> AnalyticsResult<Refreshed> {
     let cal = Calendar::new(&settings)?;
     let hours = store::take_marks(db, DAYS_PER_REFRESH).await?;
     let mut days = BTreeSet::new();
+    // The local dates of the hour's first and last instants (two in zones whose midnight is not on the hour).
     for h in hours {
         days.insert(cal.date(h));
-        days.insert(cal.date(h + Duration::minutes(59)));
+        days.insert(cal.date(h + Duration::milliseconds(3_599_999)));
     }
     let days: Vec<NaiveDate> = days.into_iter().collect();
     refresh_days(db, &cal, &days).await?;
