@@ -1018,3 +1018,66 @@ async fn the_refresher_rolls_up_marked_changes_once_and_skips_an_organization_an
     assert_eq!(count(&app).await, 2, "the moved incident left the period");
     assert_eq!(status(&app).await.version, after.version + 1);
 }
+
+/// The newest `created_at` of `org`'s day rollups before `before` (read as the owner of the tables).
+async fn day_rows_written(app: &TestApp, org: OrgId, before: NaiveDate) -> Option<DateTime<Utc>> {
+    use sqlx::Connection;
+    let url = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
+    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT max(created_at) FROM analytics_rollups WHERE org_id = $1 AND grain = 'day' AND period < $2",
+    )
+    .bind(org.0)
+    .bind(before)
+    .fetch_one(&mut c)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_recomputation_resumes_from_its_checkpoint_and_ends_exact() {
+    let mut rng = StdRng::seed_from_u64(77);
+    let app = TestApp::spawn(&[("INSIGHTS_ANALYTICS_REFRESH_MS", "50")])
+        .await
+        .with_worker()
+        .await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    store(&app, org, &history(&mut rng, 200)).await; // 16 February to 12 April
+    settle(&app, org).await;
+
+    // A change of zone whose first attempt recomputed February, saved its checkpoint, and died.
+    let berlin = AnalyticsSettings {
+        time_zone: "Europe/Berlin".to_owned(),
+        ..AnalyticsSettings::default()
+    };
+    let month = |m: u32| NaiveDate::from_ymd_opt(2026, m, 1).unwrap();
+    let mut db = app.state.db.org_tx(org, None).await.unwrap();
+    let (_, job) = analytics::update_settings(&mut db, &app.state.jobs, &berlin)
+        .await
+        .unwrap();
+    let job = job.unwrap();
+    let id = job.job_run_id();
+    analytics::recompute_month(&mut db, month(2)).await.unwrap();
+    insights_core::db::job_runs::set_checkpoint(
+        &mut db,
+        id,
+        &serde_json::json!({ "months": [month(2), month(5)], "next": month(3) }),
+    )
+    .await
+    .unwrap();
+    db.commit().await.unwrap();
+    let february = day_rows_written(&app, org, month(3)).await;
+    assert!(february.is_some());
+
+    app.state.jobs.push(job).await;
+    let run = app.wait_for_job(&owner.token, org, id).await;
+    assert_eq!(run.state, JobState::Succeeded, "{run:?}");
+    assert_eq!(
+        run.progress,
+        serde_json::json!({ "total": 3, "processed": 3 })
+    );
+    settle(&app, org).await;
+    // February was not done again, and every answer is exact.
+    assert_eq!(day_rows_written(&app, org, month(3)).await, february);
+    compare(&app, org, &berlin, &mut rng, 15).await;
+}
