@@ -9,6 +9,9 @@ use insights_types::OrgId;
 
 /// Organizations looked at per tick.
 const ORGS_PER_TICK: i32 = 100;
+/// Refresh transactions one organization gets per tick (each takes up to 62 days of marks): a large backfill
+/// is rolled up over several ticks, and the other organizations' changes get their turn in between.
+const PASSES_PER_TICK: usize = 4;
 
 /// Runs until `stop` turns true.
 pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -23,8 +26,8 @@ pub async fn run(state: WorkerState, mut stop: tokio::sync::watch::Receiver<bool
     }
 }
 
-/// One pass: refreshes every organization with dirty marks until none are left (or another worker holds it);
-/// returns how many organizations were refreshed.
+/// One pass: refreshes every organization with dirty marks (up to [`PASSES_PER_TICK`] transactions each, unless
+/// another worker holds it); returns how many organizations were refreshed.
 pub async fn refresh_once(state: &WorkerState) -> anyhow::Result<usize> {
     let orgs: Vec<OrgId> = sqlx::query_scalar!(
         r#"SELECT org_id AS "org_id!: OrgId" FROM analytics_dirty_orgs($1)"#,
@@ -49,9 +52,10 @@ pub async fn refresh_once(state: &WorkerState) -> anyhow::Result<usize> {
     Ok(refreshed)
 }
 
-/// Refreshes one organization until its marks are used up; `false` when another worker holds it.
+/// Refreshes one organization until its marks are used up or it had its passes; `false` when another worker
+/// holds it.
 async fn refresh_org(state: &WorkerState, org: OrgId) -> anyhow::Result<bool> {
-    loop {
+    for _ in 0..PASSES_PER_TICK {
         let mut db = state.db.org_tx(org, None).await?;
         let done = refresh::refresh_org(&mut db).await?;
         db.commit().await?;
@@ -65,4 +69,5 @@ async fn refresh_org(state: &WorkerState, org: OrgId) -> anyhow::Result<bool> {
             }
         }
     }
+    Ok(true)
 }
