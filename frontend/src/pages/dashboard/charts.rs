@@ -1,0 +1,424 @@
+//! The dashboard's charts: inline SVG drawn here (no script fetched from anywhere) that scales with its
+//! `viewBox`. Every mark has a tooltip (`<title>`) and, when it stands for incidents the list can show, opens
+//! them on click or Enter; every chart has a "Show as table" fallback with the same numbers and links.
+
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+
+/// One value of a series: the bucket's short and long names, the value, and where it drills to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartPoint {
+    pub x: String,
+    pub when: String,
+    pub value: Option<f64>,
+    pub href: Option<String>,
+}
+
+/// A named series; all series of a chart have the same buckets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartSeries {
+    pub label: String,
+    pub points: Vec<ChartPoint>,
+}
+
+/// The series colours (the eleventh, grey, is "other").
+const COLORS: [&str; 11] = [
+    "#3451c6", "#e8743b", "#19a979", "#ed4a7b", "#945ecf", "#13a4b4", "#d6a10f", "#6f7d95",
+    "#c23b22", "#2f7ed8", "#9aa3b2",
+];
+
+/// The colour of the `i`-th series (`other` always grey).
+pub fn color(i: usize, key: &str) -> &'static str {
+    if key == "other" {
+        COLORS[10]
+    } else {
+        COLORS[i % 10]
+    }
+}
+
+const W: f64 = 600.0;
+const H: f64 = 240.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 8.0;
+const TOP: f64 = 10.0;
+const BOTTOM: f64 = 26.0;
+
+/// A round axis maximum at or above `v` (1, 2 or 5 times a power of ten).
+pub fn nice_max(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|m| *m >= v)
+        .unwrap_or(10.0 * p)
+}
+
+/// Which x labels to print so that at most eight show.
+fn label_every(n: usize) -> usize {
+    n.div_ceil(8).max(1)
+}
+
+/// Opens a drill-down link inside the app.
+fn opener() -> impl Fn(String) + Clone + 'static {
+    let navigate = use_navigate();
+    move |href: String| navigate(&href, NavigateOptions::default())
+}
+
+/// The y axis: three grid lines with their labels.
+fn y_axis(max: f64, fmt: fn(f64) -> String) -> impl IntoView {
+    (0..=2)
+        .map(|i| {
+            let v = max * f64::from(i) / 2.0;
+            let y = TOP + (H - TOP - BOTTOM) * (1.0 - f64::from(i) / 2.0);
+            view! {
+                <line class="grid" x1=LEFT x2=W - RIGHT y1=y y2=y></line>
+                <text class="axis" x=LEFT - 6.0 y=y + 4.0 text-anchor="end">{fmt(v)}</text>
+            }
+        })
+        .collect_view()
+}
+
+/// The x labels under `n` slots of width `slot`.
+fn x_axis(points: &[ChartPoint], slot: f64) -> impl IntoView + use<> {
+    let every = label_every(points.len());
+    points
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(i, p)| {
+            let x = LEFT + slot * (i as f64 + 0.5);
+            view! { <text class="axis" x=x y=H - 8.0 text-anchor="middle">{p.x.clone()}</text> }
+        })
+        .collect_view()
+}
+
+/// Stacked bars (one bar per bucket, a segment per series); `fmt` writes a value.
+#[component]
+pub fn BarChart(
+    #[prop(into)] label: String,
+    series: Vec<ChartSeries>,
+    fmt: fn(f64) -> String,
+) -> impl IntoView {
+    let open = opener();
+    let n = series.first().map_or(0, |s| s.points.len());
+    let totals: Vec<f64> = (0..n)
+        .map(|i| series.iter().filter_map(|s| s.points[i].value).sum())
+        .collect();
+    let max = nice_max(totals.iter().copied().fold(0.0, f64::max));
+    let slot = (W - LEFT - RIGHT) / n.max(1) as f64;
+    let bar_w = (slot * 0.8).max(1.0);
+    let scale = (H - TOP - BOTTOM) / max;
+    let mut marks = Vec::new();
+    for i in 0..n {
+        let mut base = H - BOTTOM;
+        for (si, s) in series.iter().enumerate() {
+            let p = &s.points[i];
+            let v = p.value.unwrap_or(0.0);
+            if v <= 0.0 {
+                continue;
+            }
+            let h = v * scale;
+            base -= h;
+            let title = if series.len() > 1 {
+                format!("{} · {}: {}", p.when, s.label, fmt(v))
+            } else {
+                format!("{}: {}", p.when, fmt(v))
+            };
+            let title = match &p.href {
+                Some(_) => format!("{title} — open these incidents"),
+                None => title,
+            };
+            marks.push(mark_rect(
+                LEFT + slot * i as f64 + (slot - bar_w) / 2.0,
+                base,
+                bar_w,
+                h,
+                color(si, &s.label),
+                v,
+                title,
+                p.href.clone(),
+                open.clone(),
+            ));
+        }
+    }
+    let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
+    view! {
+        <figure class="chart">
+            <svg class="chart-svg bars" viewBox=format!("0 0 {W} {H}") role="img" aria-label=label.clone()>
+                {y_axis(max, fmt)}
+                {x_axis(&axis_points, slot)}
+                {marks}
+            </svg>
+            <Legend series=series.iter().map(|s| s.label.clone()).collect() />
+            <ChartTable label=label series=series fmt=fmt />
+        </figure>
+    }
+}
+
+/// One bar segment or point: its tooltip, and its drill-down on click or Enter.
+#[allow(clippy::too_many_arguments)]
+fn mark_rect(
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+    fill: &'static str,
+    value: f64,
+    title: String,
+    href: Option<String>,
+    open: impl Fn(String) + Clone + 'static,
+) -> AnyView {
+    let linked = href.is_some();
+    let aria = title.clone();
+    let (h1, h2) = (href.clone(), href.clone());
+    let (o1, o2) = (open.clone(), open);
+    view! {
+        <rect class="mark" class:linked=linked x=x y=y width=w height=h.max(0.5) fill=fill
+            data-value=value.to_string() data-href=href
+            tabindex=linked.then_some("0") role=linked.then_some("link") aria-label=aria
+            on:click=move |_| if let Some(h) = h1.clone() { o1(h) }
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                if ev.key() == "Enter" { if let Some(h) = h2.clone() { o2(h) } }
+            }>
+            <title>{title}</title>
+        </rect>
+    }
+    .into_any()
+}
+
+/// Lines (one per series) with a dot per value.
+#[component]
+pub fn LineChart(
+    #[prop(into)] label: String,
+    series: Vec<ChartSeries>,
+    fmt: fn(f64) -> String,
+) -> impl IntoView {
+    let open = opener();
+    let n = series.first().map_or(0, |s| s.points.len());
+    let max = nice_max(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().filter_map(|p| p.value))
+            .fold(0.0, f64::max),
+    );
+    let slot = (W - LEFT - RIGHT) / n.max(1) as f64;
+    let scale = (H - TOP - BOTTOM) / max;
+    let lines = series
+        .iter()
+        .enumerate()
+        .map(|(si, s)| {
+            let fill = color(si, &s.label);
+            // A gap where a bucket has no value.
+            let mut d = String::new();
+            let mut pen_down = false;
+            let mut dots = Vec::new();
+            for (i, p) in s.points.iter().enumerate() {
+                let x = LEFT + slot * (i as f64 + 0.5);
+                match p.value {
+                    Some(v) => {
+                        let y = H - BOTTOM - v * scale;
+                        d.push_str(&format!(
+                            "{}{x:.1},{y:.1} ",
+                            if pen_down { "L" } else { "M" }
+                        ));
+                        pen_down = true;
+                        let title = format!("{} · {}: {}", p.when, s.label, fmt(v));
+                        let r = if n > 60 { 2.0 } else { 3.5 };
+                        dots.push(mark_rect(
+                            x - r,
+                            y - r,
+                            2.0 * r,
+                            2.0 * r,
+                            fill,
+                            v,
+                            title,
+                            p.href.clone(),
+                            open.clone(),
+                        ));
+                    }
+                    None => pen_down = false,
+                }
+            }
+            view! {
+                <path class="line" d=d stroke=fill fill="none"></path>
+                {dots}
+            }
+        })
+        .collect_view();
+    let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
+    view! {
+        <figure class="chart">
+            <svg class="chart-svg lines" viewBox=format!("0 0 {W} {H}") role="img" aria-label=label.clone()>
+                {y_axis(max, fmt)}
+                {x_axis(&axis_points, slot)}
+                {lines}
+            </svg>
+            <Legend series=series.iter().map(|s| s.label.clone()).collect() />
+            <ChartTable label=label series=series fmt=fmt />
+        </figure>
+    }
+}
+
+/// The series' names beside their colours.
+#[component]
+fn Legend(series: Vec<String>) -> impl IntoView {
+    (series.len() > 1).then(|| {
+        view! {
+            <ul class="legend">
+                {series.into_iter().enumerate().map(|(i, s)| {
+                    let c = color(i, &s);
+                    view! { <li><span class="swatch" style=format!("background:{c}")></span>{s}</li> }
+                }).collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// The chart's numbers as a table (for screen readers, and anyone who wants them), each linking like its mark.
+#[component]
+fn ChartTable(label: String, series: Vec<ChartSeries>, fmt: fn(f64) -> String) -> impl IntoView {
+    let n = series.first().map_or(0, |s| s.points.len());
+    let whens: Vec<String> = series
+        .first()
+        .map(|s| s.points.iter().map(|p| p.when.clone()).collect())
+        .unwrap_or_default();
+    view! {
+        <details class="chart-table">
+            <summary>"Show as table"</summary>
+            <div class="table-scroll">
+                <table class="table">
+                    <caption class="sr-only">{label}</caption>
+                    <thead><tr>
+                        <th scope="col">"Period"</th>
+                        {series.iter().map(|s| view! { <th scope="col">{s.label.clone()}</th> }).collect_view()}
+                    </tr></thead>
+                    <tbody>
+                        {(0..n).map(|i| view! {
+                            <tr>
+                                <th scope="row">{whens[i].clone()}</th>
+                                {series.iter().map(|s| {
+                                    let p = &s.points[i];
+                                    let text = p.value.map_or_else(|| "—".to_owned(), fmt);
+                                    match &p.href {
+                                        Some(h) if p.value.is_some_and(|v| v > 0.0) => {
+                                            view! { <td><a href=h.clone()>{text}</a></td> }.into_any()
+                                        }
+                                        _ => view! { <td>{text}</td> }.into_any(),
+                                    }
+                                }).collect_view()}
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </details>
+    }
+}
+
+/// A small line of counts, oldest first, for a table row (the numbers are in its tooltip).
+#[component]
+pub fn Sparkline(values: Vec<i64>) -> impl IntoView {
+    let (w, h) = (96.0, 24.0);
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = w / (values.len().max(2) - 1) as f64;
+    let points = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                h - 2.0 - (*v as f64 / max) * (h - 4.0)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let title = values
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    view! {
+        <svg class="sparkline" viewBox=format!("0 0 {w} {h}") width="96" height="24" role="img"
+            aria-label=format!("Incidents over the period: {title}")>
+            <title>{title.clone()}</title>
+            <polyline points=points fill="none" stroke="#3451c6" stroke-width="1.5"></polyline>
+        </svg>
+    }
+}
+
+/// Day names of ISO weekdays 1–7.
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// The hour-of-week grid: `counts[weekday-1][hour]`; every cell opens `href` (the period's incidents).
+#[component]
+pub fn HeatmapChart(counts: [[i64; 24]; 7], time_zone: String, href: String) -> impl IntoView {
+    let open = opener();
+    let (cw, ch, left, top) = (22.0, 22.0, 40.0, 18.0);
+    let max = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
+    let mut cells = Vec::new();
+    for (d, row) in counts.iter().enumerate() {
+        for (hour, count) in row.iter().enumerate() {
+            let share = *count as f64 / max;
+            let fill = if *count == 0 {
+                "#eef0f4".to_owned()
+            } else {
+                format!("rgba(52, 81, 198, {:.2})", 0.15 + 0.85 * share)
+            };
+            let title = format!(
+                "{} {hour:02}:00–{:02}:00 ({time_zone}): {count} incidents — opens the period's incidents (the list cannot filter by hour of week)",
+                WEEKDAYS[d],
+                hour + 1
+            );
+            let (o1, o2, h1, h2) = (open.clone(), open.clone(), href.clone(), href.clone());
+            let aria = title.clone();
+            cells.push(view! {
+                <rect class="cell linked" x=left + cw * hour as f64 y=top + ch * d as f64 width=cw - 2.0 height=ch - 2.0
+                    rx="2" fill=fill data-value=count.to_string() data-weekday=(d + 1).to_string() data-hour=hour.to_string()
+                    tabindex="0" role="link" aria-label=aria
+                    on:click=move |_| o1(h1.clone())
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { o2(h2.clone()) }>
+                    <title>{title}</title>
+                </rect>
+            });
+        }
+    }
+    let width = left + cw * 24.0;
+    let height = top + ch * 7.0;
+    view! {
+        <figure class="chart">
+            <svg class="chart-svg heatmap" viewBox=format!("0 0 {width} {height}") role="img"
+                aria-label=format!("Incidents by hour of the week ({time_zone})")>
+                {(0..24).step_by(3).map(|hour| view! {
+                    <text class="axis" x=left + cw * f64::from(hour) + cw / 2.0 y="12" text-anchor="middle">{format!("{hour:02}")}</text>
+                }).collect_view()}
+                {WEEKDAYS.iter().enumerate().map(|(d, name)| view! {
+                    <text class="axis" x=left - 6.0 y=top + ch * d as f64 + 15.0 text-anchor="end">{*name}</text>
+                }).collect_view()}
+                {cells}
+            </svg>
+            <details class="chart-table">
+                <summary>"Show as table"</summary>
+                <div class="table-scroll">
+                    <table class="table heatmap-table">
+                        <caption class="sr-only">{format!("Incidents by hour of the week, hours in {time_zone}")}</caption>
+                        <thead><tr><th scope="col">"Day"</th>
+                            {(0..24).map(|h| view! { <th scope="col">{format!("{h:02}")}</th> }).collect_view()}
+                        </tr></thead>
+                        <tbody>
+                            {counts.iter().enumerate().map(|(d, row)| view! {
+                                <tr><th scope="row">{WEEKDAYS[d]}</th>
+                                    {row.iter().map(|c| view! { <td>{c.to_string()}</td> }).collect_view()}
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </details>
+        </figure>
+    }
+}
