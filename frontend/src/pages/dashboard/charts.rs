@@ -37,8 +37,16 @@ pub fn color(i: usize, key: &str) -> &'static str {
     }
 }
 
-const W: f64 = 600.0;
 const H: f64 = 240.0;
+
+/// The drawing's width: narrower on a phone, so that its labels stay readable once scaled to the screen.
+fn chart_width() -> f64 {
+    let px = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|v| v.as_f64())
+        .unwrap_or(1280.0);
+    if px < 720.0 { 380.0 } else { 600.0 }
+}
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 10.0;
@@ -57,9 +65,9 @@ pub fn nice_max(v: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
-/// Which x labels to print so that at most eight show.
-fn label_every(n: usize) -> usize {
-    n.div_ceil(8).max(1)
+/// Which x labels to print so that at most one per 75 units of width shows.
+fn label_every(n: usize, width: f64) -> usize {
+    n.div_ceil((width / 75.0) as usize).max(1)
 }
 
 /// Opens a drill-down link inside the app.
@@ -69,13 +77,13 @@ fn opener() -> impl Fn(String) + Clone + 'static {
 }
 
 /// The y axis: three grid lines with their labels.
-fn y_axis(max: f64, fmt: fn(f64) -> String) -> impl IntoView {
+fn y_axis(width: f64, max: f64, fmt: fn(f64) -> String) -> impl IntoView {
     (0..=2)
         .map(|i| {
             let v = max * f64::from(i) / 2.0;
             let y = TOP + (H - TOP - BOTTOM) * (1.0 - f64::from(i) / 2.0);
             view! {
-                <line class="grid" x1=LEFT x2=W - RIGHT y1=y y2=y></line>
+                <line class="grid" x1=LEFT x2=width - RIGHT y1=y y2=y></line>
                 <text class="axis" x=LEFT - 6.0 y=y + 4.0 text-anchor="end">{fmt(v)}</text>
             }
         })
@@ -83,8 +91,8 @@ fn y_axis(max: f64, fmt: fn(f64) -> String) -> impl IntoView {
 }
 
 /// The x labels under `n` slots of width `slot`.
-fn x_axis(points: &[ChartPoint], slot: f64) -> impl IntoView + use<> {
-    let every = label_every(points.len());
+fn x_axis(width: f64, points: &[ChartPoint], slot: f64) -> impl IntoView + use<> {
+    let every = label_every(points.len(), width);
     points
         .iter()
         .enumerate()
@@ -104,12 +112,13 @@ pub fn BarChart(
     fmt: fn(f64) -> String,
 ) -> impl IntoView {
     let open = opener();
+    let width = chart_width();
     let n = series.first().map_or(0, |s| s.points.len());
     let totals: Vec<f64> = (0..n)
         .map(|i| series.iter().filter_map(|s| s.points[i].value).sum())
         .collect();
     let max = nice_max(totals.iter().copied().fold(0.0, f64::max));
-    let slot = (W - LEFT - RIGHT) / n.max(1) as f64;
+    let slot = (width - LEFT - RIGHT) / n.max(1) as f64;
     let bar_w = (slot * 0.8).max(1.0);
     let scale = (H - TOP - BOTTOM) / max;
     let mut marks = Vec::new();
@@ -148,9 +157,9 @@ pub fn BarChart(
     let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
     view! {
         <figure class="chart">
-            <svg class="chart-svg bars" viewBox=format!("0 0 {W} {H}") role="img" aria-label=label.clone()>
-                {y_axis(max, fmt)}
-                {x_axis(&axis_points, slot)}
+            <svg class="chart-svg bars" viewBox=format!("0 0 {width} {H}") role="group" aria-label=label.clone()>
+                {y_axis(width, max, fmt)}
+                {x_axis(width, &axis_points, slot)}
                 {marks}
             </svg>
             <Legend series=series.iter().map(|s| s.label.clone()).collect() />
@@ -198,6 +207,7 @@ pub fn LineChart(
     fmt: fn(f64) -> String,
 ) -> impl IntoView {
     let open = opener();
+    let width = chart_width();
     let n = series.first().map_or(0, |s| s.points.len());
     let max = nice_max(
         series
@@ -205,7 +215,7 @@ pub fn LineChart(
             .flat_map(|s| s.points.iter().filter_map(|p| p.value))
             .fold(0.0, f64::max),
     );
-    let slot = (W - LEFT - RIGHT) / n.max(1) as f64;
+    let slot = (width - LEFT - RIGHT) / n.max(1) as f64;
     let scale = (H - TOP - BOTTOM) / max;
     let lines = series
         .iter()
@@ -252,9 +262,9 @@ pub fn LineChart(
     let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
     view! {
         <figure class="chart">
-            <svg class="chart-svg lines" viewBox=format!("0 0 {W} {H}") role="img" aria-label=label.clone()>
-                {y_axis(max, fmt)}
-                {x_axis(&axis_points, slot)}
+            <svg class="chart-svg lines" viewBox=format!("0 0 {width} {H}") role="group" aria-label=label.clone()>
+                {y_axis(width, max, fmt)}
+                {x_axis(width, &axis_points, slot)}
                 {lines}
             </svg>
             <Legend series=series.iter().map(|s| s.label.clone()).collect() />
@@ -391,8 +401,8 @@ pub fn HeatmapChart(counts: [[i64; 24]; 7], time_zone: String, href: String) -> 
     let height = top + ch * 7.0;
     view! {
         <figure class="chart">
-            <svg class="chart-svg heatmap" viewBox=format!("0 0 {width} {height}") role="img"
-                aria-label=format!("Incidents by hour of the week ({time_zone})")>
+            <svg class="chart-svg heatmap" viewBox=format!("0 0 {width} {height}")
+                role="group" aria-label=format!("Incidents by hour of the week ({time_zone})")>
                 {(0..24).step_by(3).map(|hour| view! {
                     <text class="axis" x=left + cw * f64::from(hour) + cw / 2.0 y="12" text-anchor="middle">{format!("{hour:02}")}</text>
                 }).collect_view()}

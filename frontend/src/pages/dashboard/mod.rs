@@ -203,6 +203,8 @@ pub fn Dashboard() -> impl IntoView {
                 .map(|s| s.totals.count > 0)
         }
     });
+    // Only a change of the answer re-renders the page (the widgets read their own data again).
+    let any = Memo::new(move |_| any.get());
 
     let layout = Layout {
         widgets: RwSignal::new(Vec::new()),

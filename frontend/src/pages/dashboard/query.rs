@@ -107,8 +107,12 @@ impl DashQuery {
         .join("&")
     }
 
-    /// The period the view covers, as of `now`.
+    /// The period the view covers, as of `now` rounded up to the next whole minute: every widget read within
+    /// a minute asks the same question (the API's answer cache keys on it) and no incident created before now
+    /// is left out.
     pub fn period(&self, now: DateTime<Utc>) -> Period {
+        let now =
+            DateTime::from_timestamp((now.timestamp() + 59).div_euclid(60) * 60, 0).unwrap_or(now);
         if self.range == "custom" {
             return Period {
                 since: time::day_start(&self.from),
