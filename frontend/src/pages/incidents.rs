@@ -404,7 +404,7 @@ pub fn Incidents() -> impl IntoView {
             <button class="btn" type="submit">"Apply"</button>
         </form>
         {move || applied.get().exact_range().map(|range| {
-            let clear = clear_range.clone();
+            let clear = clear_range;
             view! {
                 <p class="banner range" id="incident-range">
                     <span>"Created " <strong>{range}</strong></span>

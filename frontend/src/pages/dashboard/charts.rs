@@ -191,7 +191,7 @@ fn mark_rect(
             tabindex=linked.then_some("0") role=linked.then_some("link") aria-label=aria
             on:click=move |_| if let Some(h) = h1.clone() { o1(h) }
             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                if ev.key() == "Enter" { if let Some(h) = h2.clone() { o2(h) } }
+                if let (true, Some(h)) = (ev.key() == "Enter", h2.clone()) { o2(h) }
             }>
             <title>{title}</title>
         </rect>
