@@ -355,3 +355,4 @@ async fn an_admin_sets_the_analytics_definitions_and_a_viewer_reads_them() {
     })
     .await;
 }
+
