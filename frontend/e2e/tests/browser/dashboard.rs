@@ -240,6 +240,26 @@ async fn each_widget_downloads_its_data_as_csv() {
     .await;
 }
 
+/// The README's screenshots of the dashboard (the whole page: a tall window), at desktop and phone widths.
+#[tokio::test]
+async fn the_dashboard_screenshots_at_desktop_and_phone_widths() {
+    let (e2e, org, _) = with_sample_history().await;
+    for (label, width, height) in [("desktop", 1440, 1900), ("mobile", 375, 3400)] {
+        e2e.run_sized(
+            &format!("dashboard-screens-{label}"),
+            width,
+            height,
+            |b| async move {
+                b.login("owner@example.com").await;
+                b.goto(&format!("/orgs/{org}/dashboard?range=90d")).await;
+                wait_drawn(&b).await;
+                b.save_screenshot(&format!("dashboard-{label}")).await;
+            },
+        )
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn the_dashboard_and_the_incident_list_fit_a_375_px_screen() {
     let (e2e, org, _) = with_sample_history().await;
@@ -355,4 +375,3 @@ async fn an_admin_sets_the_analytics_definitions_and_a_viewer_reads_them() {
     })
     .await;
 }
-

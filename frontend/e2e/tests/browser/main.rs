@@ -305,7 +305,6 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
             }
             b.login(&owner).await;
             for (name, path, expect) in [
-                ("dashboard", format!("/orgs/{org}/dashboard?range=1y"), "Noisiest services"),
                 ("incidents", format!("/orgs/{org}/incidents"), "resolved"),
                 (
                     "incident",

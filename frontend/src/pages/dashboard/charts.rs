@@ -37,15 +37,22 @@ pub fn color(i: usize, key: &str) -> &'static str {
     }
 }
 
-const H: f64 = 240.0;
+/// The drawing's height in pixels for a widget `rows` high.
+fn chart_height(rows: u8) -> f64 {
+    f64::from(rows.clamp(1, 3)) * 120.0
+}
 
-/// The drawing's width: narrower on a phone, so that its labels stay readable once scaled to the screen.
-fn chart_width() -> f64 {
-    let px = web_sys::window()
-        .and_then(|w| w.inner_width().ok())
-        .and_then(|v| v.as_f64())
-        .unwrap_or(1280.0);
-    if px < 720.0 { 380.0 } else { 600.0 }
+/// Draws a chart at the width its box has on screen (measured once it is in the page, in CSS pixels): the
+/// drawing's units are pixels, so labels keep their size on a phone and on a wide screen alike.
+fn measured(draw: impl Fn(f64) -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Div>::new();
+    let width = RwSignal::new(None::<f64>);
+    Effect::new(move |_| {
+        if let Some(el) = node.get() {
+            width.set(Some(f64::from(el.client_width()).max(240.0)));
+        }
+    });
+    view! { <div class="chart-box" node_ref=node>{move || width.get().map(&draw)}</div> }
 }
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 8.0;
@@ -77,11 +84,11 @@ fn opener() -> impl Fn(String) + Clone + 'static {
 }
 
 /// The y axis: three grid lines with their labels.
-fn y_axis(width: f64, max: f64, fmt: fn(f64) -> String) -> impl IntoView {
+fn y_axis(width: f64, hgt: f64, max: f64, fmt: fn(f64) -> String) -> impl IntoView {
     (0..=2)
         .map(|i| {
             let v = max * f64::from(i) / 2.0;
-            let y = TOP + (H - TOP - BOTTOM) * (1.0 - f64::from(i) / 2.0);
+            let y = TOP + (hgt - TOP - BOTTOM) * (1.0 - f64::from(i) / 2.0);
             view! {
                 <line class="grid" x1=LEFT x2=width - RIGHT y1=y y2=y></line>
                 <text class="axis" x=LEFT - 6.0 y=y + 4.0 text-anchor="end">{fmt(v)}</text>
@@ -91,7 +98,7 @@ fn y_axis(width: f64, max: f64, fmt: fn(f64) -> String) -> impl IntoView {
 }
 
 /// The x labels under `n` slots of width `slot`.
-fn x_axis(width: f64, points: &[ChartPoint], slot: f64) -> impl IntoView + use<> {
+fn x_axis(width: f64, hgt: f64, points: &[ChartPoint], slot: f64) -> impl IntoView + use<> {
     let every = label_every(points.len(), width);
     points
         .iter()
@@ -99,69 +106,79 @@ fn x_axis(width: f64, points: &[ChartPoint], slot: f64) -> impl IntoView + use<>
         .filter(|(i, _)| i % every == 0)
         .map(|(i, p)| {
             let x = LEFT + slot * (i as f64 + 0.5);
-            view! { <text class="axis" x=x y=H - 8.0 text-anchor="middle">{p.x.clone()}</text> }
+            view! { <text class="axis" x=x y=hgt - 8.0 text-anchor="middle">{p.x.clone()}</text> }
         })
         .collect_view()
 }
 
-/// Stacked bars (one bar per bucket, a segment per series); `fmt` writes a value.
+/// Stacked bars (one bar per bucket, a segment per series), `rows` of the grid high; `fmt` writes a value.
 #[component]
 pub fn BarChart(
     #[prop(into)] label: String,
     series: Vec<ChartSeries>,
     fmt: fn(f64) -> String,
+    rows: u8,
 ) -> impl IntoView {
     let open = opener();
-    let width = chart_width();
-    let n = series.first().map_or(0, |s| s.points.len());
-    let totals: Vec<f64> = (0..n)
-        .map(|i| series.iter().filter_map(|s| s.points[i].value).sum())
-        .collect();
-    let max = nice_max(totals.iter().copied().fold(0.0, f64::max));
-    let slot = (width - LEFT - RIGHT) / n.max(1) as f64;
-    let bar_w = (slot * 0.8).max(1.0);
-    let scale = (H - TOP - BOTTOM) / max;
-    let mut marks = Vec::new();
-    for i in 0..n {
-        let mut base = H - BOTTOM;
-        for (si, s) in series.iter().enumerate() {
-            let p = &s.points[i];
-            let v = p.value.unwrap_or(0.0);
-            if v <= 0.0 {
-                continue;
+    let hgt = chart_height(rows);
+    let drawn = series.clone();
+    let aria = label.clone();
+    let draw = move |width: f64| {
+        let series = &drawn;
+        let n = series.first().map_or(0, |s| s.points.len());
+        let totals: Vec<f64> = (0..n)
+            .map(|i| series.iter().filter_map(|s| s.points[i].value).sum())
+            .collect();
+        let max = nice_max(totals.iter().copied().fold(0.0, f64::max));
+        let slot = (width - LEFT - RIGHT) / n.max(1) as f64;
+        let bar_w = (slot * 0.8).max(1.0);
+        let scale = (hgt - TOP - BOTTOM) / max;
+        let mut marks = Vec::new();
+        for i in 0..n {
+            let mut base = hgt - BOTTOM;
+            for (si, s) in series.iter().enumerate() {
+                let p = &s.points[i];
+                let v = p.value.unwrap_or(0.0);
+                if v <= 0.0 {
+                    continue;
+                }
+                let h = v * scale;
+                base -= h;
+                let title = if series.len() > 1 {
+                    format!("{} · {}: {}", p.when, s.label, fmt(v))
+                } else {
+                    format!("{}: {}", p.when, fmt(v))
+                };
+                let title = match &p.href {
+                    Some(_) => format!("{title} — open these incidents"),
+                    None => title,
+                };
+                marks.push(mark_rect(
+                    LEFT + slot * i as f64 + (slot - bar_w) / 2.0,
+                    base,
+                    bar_w,
+                    h,
+                    color(si, &s.label),
+                    v,
+                    title,
+                    p.href.clone(),
+                    open.clone(),
+                ));
             }
-            let h = v * scale;
-            base -= h;
-            let title = if series.len() > 1 {
-                format!("{} · {}: {}", p.when, s.label, fmt(v))
-            } else {
-                format!("{}: {}", p.when, fmt(v))
-            };
-            let title = match &p.href {
-                Some(_) => format!("{title} — open these incidents"),
-                None => title,
-            };
-            marks.push(mark_rect(
-                LEFT + slot * i as f64 + (slot - bar_w) / 2.0,
-                base,
-                bar_w,
-                h,
-                color(si, &s.label),
-                v,
-                title,
-                p.href.clone(),
-                open.clone(),
-            ));
         }
-    }
-    let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
-    view! {
-        <figure class="chart">
-            <svg class="chart-svg bars" viewBox=format!("0 0 {width} {H}") role="group" aria-label=label.clone()>
-                {y_axis(width, max, fmt)}
-                {x_axis(width, &axis_points, slot)}
+        let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
+        view! {
+            <svg class="chart-svg bars" viewBox=format!("0 0 {width} {hgt}") role="group" aria-label=aria.clone()>
+                {y_axis(width, hgt, max, fmt)}
+                {x_axis(width, hgt, &axis_points, slot)}
                 {marks}
             </svg>
+        }
+        .into_any()
+    };
+    view! {
+        <figure class="chart">
+            {measured(draw)}
             <Legend series=series.iter().map(|s| s.label.clone()).collect() />
             <ChartTable label=label series=series fmt=fmt />
         </figure>
@@ -199,74 +216,84 @@ fn mark_rect(
     .into_any()
 }
 
-/// Lines (one per series) with a dot per value.
+/// Lines (one per series) with a dot per value, `rows` of the grid high.
 #[component]
 pub fn LineChart(
     #[prop(into)] label: String,
     series: Vec<ChartSeries>,
     fmt: fn(f64) -> String,
+    rows: u8,
 ) -> impl IntoView {
     let open = opener();
-    let width = chart_width();
-    let n = series.first().map_or(0, |s| s.points.len());
-    let max = nice_max(
-        series
+    let hgt = chart_height(rows);
+    let drawn = series.clone();
+    let aria = label.clone();
+    let draw = move |width: f64| {
+        let series = &drawn;
+        let n = series.first().map_or(0, |s| s.points.len());
+        let max = nice_max(
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().filter_map(|p| p.value))
+                .fold(0.0, f64::max),
+        );
+        let slot = (width - LEFT - RIGHT) / n.max(1) as f64;
+        let scale = (hgt - TOP - BOTTOM) / max;
+        let lines = series
             .iter()
-            .flat_map(|s| s.points.iter().filter_map(|p| p.value))
-            .fold(0.0, f64::max),
-    );
-    let slot = (width - LEFT - RIGHT) / n.max(1) as f64;
-    let scale = (H - TOP - BOTTOM) / max;
-    let lines = series
-        .iter()
-        .enumerate()
-        .map(|(si, s)| {
-            let fill = color(si, &s.label);
-            // A gap where a bucket has no value.
-            let mut d = String::new();
-            let mut pen_down = false;
-            let mut dots = Vec::new();
-            for (i, p) in s.points.iter().enumerate() {
-                let x = LEFT + slot * (i as f64 + 0.5);
-                match p.value {
-                    Some(v) => {
-                        let y = H - BOTTOM - v * scale;
-                        d.push_str(&format!(
-                            "{}{x:.1},{y:.1} ",
-                            if pen_down { "L" } else { "M" }
-                        ));
-                        pen_down = true;
-                        let title = format!("{} · {}: {}", p.when, s.label, fmt(v));
-                        let r = if n > 60 { 2.0 } else { 3.5 };
-                        dots.push(mark_rect(
-                            x - r,
-                            y - r,
-                            2.0 * r,
-                            2.0 * r,
-                            fill,
-                            v,
-                            title,
-                            p.href.clone(),
-                            open.clone(),
-                        ));
+            .enumerate()
+            .map(|(si, s)| {
+                let fill = color(si, &s.label);
+                // A gap where a bucket has no value.
+                let mut d = String::new();
+                let mut pen_down = false;
+                let mut dots = Vec::new();
+                for (i, p) in s.points.iter().enumerate() {
+                    let x = LEFT + slot * (i as f64 + 0.5);
+                    match p.value {
+                        Some(v) => {
+                            let y = hgt - BOTTOM - v * scale;
+                            d.push_str(&format!(
+                                "{}{x:.1},{y:.1} ",
+                                if pen_down { "L" } else { "M" }
+                            ));
+                            pen_down = true;
+                            let title = format!("{} · {}: {}", p.when, s.label, fmt(v));
+                            let r = if slot < 8.0 { 2.0 } else { 3.5 };
+                            dots.push(mark_rect(
+                                x - r,
+                                y - r,
+                                2.0 * r,
+                                2.0 * r,
+                                fill,
+                                v,
+                                title,
+                                p.href.clone(),
+                                open.clone(),
+                            ));
+                        }
+                        None => pen_down = false,
                     }
-                    None => pen_down = false,
                 }
-            }
-            view! {
-                <path class="line" d=d stroke=fill fill="none"></path>
-                {dots}
-            }
-        })
-        .collect_view();
-    let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
-    view! {
-        <figure class="chart">
-            <svg class="chart-svg lines" viewBox=format!("0 0 {width} {H}") role="group" aria-label=label.clone()>
-                {y_axis(width, max, fmt)}
-                {x_axis(width, &axis_points, slot)}
+                view! {
+                    <path class="line" d=d stroke=fill fill="none"></path>
+                    {dots}
+                }
+            })
+            .collect_view();
+        let axis_points = series.first().map(|s| s.points.clone()).unwrap_or_default();
+        view! {
+            <svg class="chart-svg lines" viewBox=format!("0 0 {width} {hgt}") role="group" aria-label=aria.clone()>
+                {y_axis(width, hgt, max, fmt)}
+                {x_axis(width, hgt, &axis_points, slot)}
                 {lines}
             </svg>
+        }
+        .into_any()
+    };
+    view! {
+        <figure class="chart">
+            {measured(draw)}
             <Legend series=series.iter().map(|s| s.label.clone()).collect() />
             <ChartTable label=label series=series fmt=fmt />
         </figure>
@@ -368,49 +395,58 @@ pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
 #[component]
 pub fn HeatmapChart(counts: [[i64; 24]; 7], time_zone: String, href: String) -> impl IntoView {
     let open = opener();
-    let (cw, ch, left, top) = (22.0, 22.0, 40.0, 18.0);
-    let max = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
-    let mut cells = Vec::new();
-    for (d, row) in counts.iter().enumerate() {
-        for (hour, count) in row.iter().enumerate() {
-            let share = *count as f64 / max;
-            let fill = if *count == 0 {
-                "#eef0f4".to_owned()
-            } else {
-                format!("rgba(52, 81, 198, {:.2})", 0.15 + 0.85 * share)
-            };
-            let title = format!(
-                "{} {hour:02}:00–{:02}:00 ({time_zone}): {count} incidents — opens the period's incidents (the list cannot filter by hour of week)",
-                WEEKDAYS[d],
-                hour + 1
-            );
-            let (o1, o2, h1, h2) = (open.clone(), open.clone(), href.clone(), href.clone());
-            let aria = title.clone();
-            cells.push(view! {
-                <rect class="cell linked" x=left + cw * hour as f64 y=top + ch * d as f64 width=cw - 2.0 height=ch - 2.0
-                    rx="2" fill=fill data-value=count.to_string() data-weekday=(d + 1).to_string() data-hour=hour.to_string()
-                    tabindex="0" role="link" aria-label=aria
-                    on:click=move |_| o1(h1.clone())
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { o2(h2.clone()) }>
-                    <title>{title}</title>
-                </rect>
-            });
+    let zone = time_zone.clone();
+    let draw = move |width: f64| {
+        let (ch, left, top) = (24.0, 40.0, 18.0);
+        let cw = ((width - left) / 24.0).clamp(10.0, 40.0);
+        let max = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
+        let mut cells = Vec::new();
+        for (d, row) in counts.iter().enumerate() {
+            for (hour, count) in row.iter().enumerate() {
+                let share = *count as f64 / max;
+                let fill = if *count == 0 {
+                    "#eef0f4".to_owned()
+                } else {
+                    format!("rgba(52, 81, 198, {:.2})", 0.15 + 0.85 * share)
+                };
+                let title = format!(
+                    "{} {hour:02}:00–{:02}:00 ({zone}): {count} incidents — opens the period's incidents (the list cannot filter by hour of week)",
+                    WEEKDAYS[d],
+                    hour + 1
+                );
+                let (o1, o2, h1, h2) = (open.clone(), open.clone(), href.clone(), href.clone());
+                let aria = title.clone();
+                cells.push(view! {
+                    <rect class="cell linked" x=left + cw * hour as f64 y=top + ch * d as f64 width=cw - 2.0 height=ch - 2.0
+                        rx="2" fill=fill data-value=count.to_string() data-weekday=(d + 1).to_string() data-hour=hour.to_string()
+                        tabindex="0" role="link" aria-label=aria
+                        on:click=move |_| o1(h1.clone())
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { o2(h2.clone()) }>
+                        <title>{title}</title>
+                    </rect>
+                });
+            }
         }
-    }
-    let width = left + cw * 24.0;
-    let height = top + ch * 7.0;
-    view! {
-        <figure class="chart">
-            <svg class="chart-svg heatmap" viewBox=format!("0 0 {width} {height}")
-                role="group" aria-label=format!("Incidents by hour of the week ({time_zone})")>
-                {(0..24).step_by(3).map(|hour| view! {
-                    <text class="axis" x=left + cw * f64::from(hour) + cw / 2.0 y="12" text-anchor="middle">{format!("{hour:02}")}</text>
+        let every = if cw < 20.0 { 6 } else { 3 };
+        let full = left + cw * 24.0;
+        let height = top + ch * 7.0;
+        view! {
+            <svg class="chart-svg heatmap" viewBox=format!("0 0 {full} {height}") style=format!("max-width:{full}px")
+                role="group" aria-label=format!("Incidents by hour of the week ({zone})")>
+                {(0..24).step_by(every).map(|hour| view! {
+                    <text class="axis" x=left + cw * hour as f64 + cw / 2.0 y="12" text-anchor="middle">{format!("{hour:02}")}</text>
                 }).collect_view()}
                 {WEEKDAYS.iter().enumerate().map(|(d, name)| view! {
-                    <text class="axis" x=left - 6.0 y=top + ch * d as f64 + 15.0 text-anchor="end">{*name}</text>
+                    <text class="axis" x=left - 6.0 y=top + ch * d as f64 + 16.0 text-anchor="end">{*name}</text>
                 }).collect_view()}
                 {cells}
             </svg>
+        }
+        .into_any()
+    };
+    view! {
+        <figure class="chart">
+            {measured(draw)}
             <details class="chart-table">
                 <summary>"Show as table"</summary>
                 <div class="table-scroll">

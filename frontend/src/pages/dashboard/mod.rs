@@ -296,7 +296,7 @@ pub fn Dashboard() -> impl IntoView {
                     <div class="dash-grid">
                         <For
                             each=move || layout.widgets.get()
-                            key=|w| format!("{}|{:?}|{:?}|{:?}|{:?}", w.id, w.kind, w.group_by, w.dimension, w.sort)
+                            key=|w| format!("{w:?}")
                             let:w
                         >
                             <WidgetCard ctx=ctx layout=layout widget=w />

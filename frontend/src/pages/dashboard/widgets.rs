@@ -56,10 +56,15 @@ pub fn WidgetCard(ctx: Ctx, layout: Layout, widget: Widget) -> impl IntoView {
     let body = match widget.kind {
         WidgetKind::Summary => view! { <SummaryBody ctx=ctx csv=csv /> }.into_any(),
         WidgetKind::Volume => {
-            view! { <VolumeBody ctx=ctx group_by=widget.group_by csv=csv /> }.into_any()
+            view! { <VolumeBody ctx=ctx group_by=widget.group_by rows=widget.height csv=csv /> }
+                .into_any()
         }
-        WidgetKind::ResponseTimes => view! { <ResponseBody ctx=ctx csv=csv /> }.into_any(),
-        WidgetKind::OffHours => view! { <OffHoursBody ctx=ctx csv=csv /> }.into_any(),
+        WidgetKind::ResponseTimes => {
+            view! { <ResponseBody ctx=ctx rows=widget.height csv=csv /> }.into_any()
+        }
+        WidgetKind::OffHours => {
+            view! { <OffHoursBody ctx=ctx rows=widget.height csv=csv /> }.into_any()
+        }
         WidgetKind::Heatmap => view! { <HeatmapBody ctx=ctx csv=csv /> }.into_any(),
         WidgetKind::Top => view! {
             <TopBody ctx=ctx layout=layout id=id.clone()
@@ -509,7 +514,12 @@ fn SummaryBody(ctx: Ctx, csv: RwSignal<Option<String>>) -> impl IntoView {
 // ---- time series ---------------------------------------------------------------------------------------
 
 #[component]
-fn VolumeBody(ctx: Ctx, group_by: Option<GroupBy>, csv: RwSignal<Option<String>>) -> impl IntoView {
+fn VolumeBody(
+    ctx: Ctx,
+    group_by: Option<GroupBy>,
+    rows: u8,
+    csv: RwSignal<Option<String>>,
+) -> impl IntoView {
     let data = LocalResource::new(move || {
         let v = ctx.view.get();
         async move {
@@ -521,14 +531,14 @@ fn VolumeBody(ctx: Ctx, group_by: Option<GroupBy>, csv: RwSignal<Option<String>>
     move || {
         state(data.get(), |(v, ts)| {
             let series = chart_series(ctx, &v, &ts, true);
-            view! { <BarChart label="Incidents created per period" series=series fmt=fmt_count /> }
+            view! { <BarChart label="Incidents created per period" series=series fmt=fmt_count rows=rows /> }
                 .into_any()
         })
     }
 }
 
 #[component]
-fn ResponseBody(ctx: Ctx, csv: RwSignal<Option<String>>) -> impl IntoView {
+fn ResponseBody(ctx: Ctx, rows: u8, csv: RwSignal<Option<String>>) -> impl IntoView {
     let stat = RwSignal::new(Stat::Mean);
     let data = LocalResource::new(move || {
         let v = ctx.view.get();
@@ -565,13 +575,13 @@ fn ResponseBody(ctx: Ctx, csv: RwSignal<Option<String>>) -> impl IntoView {
                 a.label = format!("Time to acknowledge ({})", stat_name());
                 r.label = format!("Time to resolve ({})", stat_name());
             }
-            view! { <LineChart label="Time to acknowledge and to resolve per period" series=series fmt=fmt_secs /> }.into_any()
+            view! { <LineChart label="Time to acknowledge and to resolve per period" series=series fmt=fmt_secs rows=rows /> }.into_any()
         })}
     }
 }
 
 #[component]
-fn OffHoursBody(ctx: Ctx, csv: RwSignal<Option<String>>) -> impl IntoView {
+fn OffHoursBody(ctx: Ctx, rows: u8, csv: RwSignal<Option<String>>) -> impl IntoView {
     let data = LocalResource::new(move || {
         let v = ctx.view.get();
         async move {
@@ -588,7 +598,7 @@ fn OffHoursBody(ctx: Ctx, csv: RwSignal<Option<String>>) -> impl IntoView {
             }
             view! {
                 <p class="hint">"Incidents created outside business hours (see Settings › Analytics). A bar opens all of its period's incidents."</p>
-                <BarChart label="Off-hours incidents per period" series=series fmt=fmt_count />
+                <BarChart label="Off-hours incidents per period" series=series fmt=fmt_count rows=rows />
             }
             .into_any()
         })
