@@ -1,6 +1,7 @@
 //! The dashboard's charts: inline SVG drawn here (no script fetched from anywhere) that scales with its
 //! `viewBox`. Every mark has a tooltip (`<title>`) and, when it stands for incidents the list can show, opens
-//! them on click or Enter; every chart has a "Show as table" fallback with the same numbers and links.
+//! them on click; every chart has a "Show as table" fallback with the same numbers and links (the way in for
+//! the keyboard and screen readers).
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -15,9 +16,11 @@ pub struct ChartPoint {
     pub href: Option<String>,
 }
 
-/// A named series; all series of a chart have the same buckets.
+/// A named series (`key` as the API gives it: `other` is drawn grey); all series of a chart have the same
+/// buckets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartSeries {
+    pub key: String,
     pub label: String,
     pub points: Vec<ChartPoint>,
 }
@@ -70,6 +73,32 @@ pub fn nice_max(v: f64) -> f64 {
         .map(|m| m * p)
         .find(|m| *m >= v)
         .unwrap_or(10.0 * p)
+}
+
+/// A round axis maximum at or above `v` seconds, whose half is a round duration too.
+pub fn nice_duration_max(v: f64) -> f64 {
+    const STEPS: [f64; 16] = [
+        60.0,
+        120.0,
+        300.0,
+        600.0,
+        1200.0,
+        1800.0,
+        3600.0,
+        7200.0,
+        14_400.0,
+        21_600.0,
+        43_200.0,
+        86_400.0,
+        172_800.0,
+        345_600.0,
+        864_000.0,
+        1_728_000.0,
+    ];
+    STEPS
+        .into_iter()
+        .find(|m| *m >= v)
+        .unwrap_or_else(|| nice_max(v / 86_400.0) * 86_400.0)
 }
 
 /// Which x labels to print so that at most one per 75 units of width shows.
@@ -158,7 +187,7 @@ pub fn BarChart(
                     base,
                     bar_w,
                     h,
-                    color(si, &s.label),
+                    color(si, &s.key),
                     v,
                     title,
                     p.href.clone(),
@@ -179,13 +208,14 @@ pub fn BarChart(
     view! {
         <figure class="chart">
             {measured(draw)}
-            <Legend series=series.iter().map(|s| s.label.clone()).collect() />
+            <Legend series=series.iter().map(|s| (s.key.clone(), s.label.clone())).collect() />
             <ChartTable label=label series=series fmt=fmt />
         </figure>
     }
 }
 
-/// One bar segment or point: its tooltip, and its drill-down on click or Enter.
+/// One bar segment or point: its tooltip, and its drill-down on click. Marks are not in the tab order (a
+/// chart can hold hundreds): the table under the chart has the same links for the keyboard and screen readers.
 #[allow(clippy::too_many_arguments)]
 fn mark_rect(
     x: f64,
@@ -199,17 +229,11 @@ fn mark_rect(
     open: impl Fn(String) + Clone + 'static,
 ) -> AnyView {
     let linked = href.is_some();
-    let aria = title.clone();
-    let (h1, h2) = (href.clone(), href.clone());
-    let (o1, o2) = (open.clone(), open);
+    let target = href.clone();
     view! {
         <rect class="mark" class:linked=linked x=x y=y width=w height=h.max(0.5) fill=fill
             data-value=value.to_string() data-href=href
-            tabindex=linked.then_some("0") role=linked.then_some("link") aria-label=aria
-            on:click=move |_| if let Some(h) = h1.clone() { o1(h) }
-            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                if let (true, Some(h)) = (ev.key() == "Enter", h2.clone()) { o2(h) }
-            }>
+            on:click=move |_| if let Some(h) = target.clone() { open(h) }>
             <title>{title}</title>
         </rect>
     }
@@ -223,6 +247,9 @@ pub fn LineChart(
     series: Vec<ChartSeries>,
     fmt: fn(f64) -> String,
     rows: u8,
+    /// Values are seconds: the axis steps by round durations.
+    #[prop(optional)]
+    durations: bool,
 ) -> impl IntoView {
     let open = opener();
     let hgt = chart_height(rows);
@@ -231,19 +258,22 @@ pub fn LineChart(
     let draw = move |width: f64| {
         let series = &drawn;
         let n = series.first().map_or(0, |s| s.points.len());
-        let max = nice_max(
-            series
-                .iter()
-                .flat_map(|s| s.points.iter().filter_map(|p| p.value))
-                .fold(0.0, f64::max),
-        );
+        let top = series
+            .iter()
+            .flat_map(|s| s.points.iter().filter_map(|p| p.value))
+            .fold(0.0, f64::max);
+        let max = if durations {
+            nice_duration_max(top)
+        } else {
+            nice_max(top)
+        };
         let slot = (width - LEFT - RIGHT) / n.max(1) as f64;
         let scale = (hgt - TOP - BOTTOM) / max;
         let lines = series
             .iter()
             .enumerate()
             .map(|(si, s)| {
-                let fill = color(si, &s.label);
+                let fill = color(si, &s.key);
                 // A gap where a bucket has no value.
                 let mut d = String::new();
                 let mut pen_down = false;
@@ -294,21 +324,21 @@ pub fn LineChart(
     view! {
         <figure class="chart">
             {measured(draw)}
-            <Legend series=series.iter().map(|s| s.label.clone()).collect() />
+            <Legend series=series.iter().map(|s| (s.key.clone(), s.label.clone())).collect() />
             <ChartTable label=label series=series fmt=fmt />
         </figure>
     }
 }
 
-/// The series' names beside their colours.
+/// The series' names beside their colours: `(key, label)`.
 #[component]
-fn Legend(series: Vec<String>) -> impl IntoView {
+fn Legend(series: Vec<(String, String)>) -> impl IntoView {
     (series.len() > 1).then(|| {
         view! {
             <ul class="legend">
-                {series.into_iter().enumerate().map(|(i, s)| {
-                    let c = color(i, &s);
-                    view! { <li><span class="swatch" style=format!("background:{c}")></span>{s}</li> }
+                {series.into_iter().enumerate().map(|(i, (key, label))| {
+                    let c = color(i, &key);
+                    view! { <li><span class="swatch" style=format!("background:{c}")></span>{label}</li> }
                 }).collect_view()}
             </ul>
         }
@@ -414,14 +444,11 @@ pub fn HeatmapChart(counts: [[i64; 24]; 7], time_zone: String, href: String) -> 
                     WEEKDAYS[d],
                     hour + 1
                 );
-                let (o1, o2, h1, h2) = (open.clone(), open.clone(), href.clone(), href.clone());
-                let aria = title.clone();
+                let (go, target) = (open.clone(), href.clone());
                 cells.push(view! {
                     <rect class="cell linked" x=left + cw * hour as f64 y=top + ch * d as f64 width=cw - 2.0 height=ch - 2.0
                         rx="2" fill=fill data-value=count.to_string() data-weekday=(d + 1).to_string() data-hour=hour.to_string()
-                        tabindex="0" role="link" aria-label=aria
-                        on:click=move |_| o1(h1.clone())
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" { o2(h2.clone()) }>
+                        on:click=move |_| go(target.clone())>
                         <title>{title}</title>
                     </rect>
                 });

@@ -253,6 +253,7 @@ fn chart_series(ctx: Ctx, v: &View, ts: &TimeseriesOut, drill: bool) -> Vec<Char
     ts.series
         .iter()
         .map(|s| ChartSeries {
+            key: s.key.clone(),
             label: s.label.clone(),
             points: s
                 .points
@@ -575,7 +576,7 @@ fn ResponseBody(ctx: Ctx, rows: u8, csv: RwSignal<Option<String>>) -> impl IntoV
                 a.label = format!("Time to acknowledge ({})", stat_name());
                 r.label = format!("Time to resolve ({})", stat_name());
             }
-            view! { <LineChart label="Time to acknowledge and to resolve per period" series=series fmt=fmt_secs rows=rows /> }.into_any()
+            view! { <LineChart label="Time to acknowledge and to resolve per period" series=series fmt=fmt_secs rows=rows durations=true /> }.into_any()
         })}
     }
 }
