@@ -194,6 +194,17 @@ fn fmt_secs(v: f64) -> String {
     time::duration(v.max(0.0).round() as u64)
 }
 
+/// A duration for a table cell, short like the incident list's: "12 min", "2 h 05", "3 d".
+fn short_secs(v: f64) -> String {
+    let m = (v.max(0.0) / 60.0).round() as u64;
+    match m {
+        0 => format!("{:.0} s", v.max(0.0)),
+        1..60 => format!("{m} min"),
+        60..2880 => format!("{} h {:02}", m / 60, m % 60),
+        _ => format!("{} d", m / 1440),
+    }
+}
+
 fn fmt_share(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_owned(), |s| format!("{:.0}%", s * 100.0))
 }
@@ -796,8 +807,8 @@ fn TopBody(
                                     <tr data-key=r.key.clone()>
                                         <th scope="row">{label}</th>
                                         <td class="num count">{r.count.to_string()}</td>
-                                        <td class="num">{r.mtta_seconds.map_or_else(|| "—".to_owned(), fmt_secs)}</td>
-                                        <td class="num">{r.mttr_seconds.map_or_else(|| "—".to_owned(), fmt_secs)}</td>
+                                        <td class="num">{r.mtta_seconds.map_or_else(|| "—".to_owned(), short_secs)}</td>
+                                        <td class="num">{r.mttr_seconds.map_or_else(|| "—".to_owned(), short_secs)}</td>
                                         <td class="num">{r.off_hours.to_string()}</td>
                                         <td class="num">{r.noise.to_string()}</td>
                                         <td><Sparkline values=r.sparkline.clone() /></td>

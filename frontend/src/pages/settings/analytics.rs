@@ -290,18 +290,21 @@ pub fn AnalyticsSettingsPage() -> impl IntoView {
                                             let name = DAYS[i];
                                             let label = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
                                             view! {
-                                                <label class="day">
-                                                    <input type="checkbox" id=format!("hours-{name}-open") prop:checked=move || row.open.get()
-                                                        on:change=move |ev| row.open.set(event_target_checked(&ev)) />
-                                                    " " {label.clone()}
-                                                </label>
-                                                <Show when=move || row.open.get() fallback=|| view! { <span class="muted closed">"Off-hours all day"</span> }>
-                                                    <input type="time" id=format!("hours-{name}-start") aria-label=format!("{label} from")
-                                                        prop:value=move || row.start.get() on:change=move |ev| row.start.set(event_target_value(&ev)) />
-                                                    <input type="time" id=format!("hours-{name}-end") aria-label=format!("{label} until")
-                                                        prop:value=move || row.end.get() on:change=move |ev| row.end.set(event_target_value(&ev)) />
-                                                </Show>
-                                                <p class="field-error" role="alert">{field_error_under(error, format!("business_hours.{name}"))}</p>
+                                                <div class="day-row" data-day=name>
+                                                    <label class="day">
+                                                        <input type="checkbox" id=format!("hours-{name}-open") prop:checked=move || row.open.get()
+                                                            on:change=move |ev| row.open.set(event_target_checked(&ev)) />
+                                                        {label.clone()}
+                                                    </label>
+                                                    <Show when=move || row.open.get() fallback=|| view! { <span class="muted closed">"Off-hours all day"</span> }>
+                                                        <input type="time" id=format!("hours-{name}-start") aria-label=format!("{label} from")
+                                                            prop:value=move || row.start.get() on:change=move |ev| row.start.set(event_target_value(&ev)) />
+                                                        <span aria-hidden="true">"–"</span>
+                                                        <input type="time" id=format!("hours-{name}-end") aria-label=format!("{label} until")
+                                                            prop:value=move || row.end.get() on:change=move |ev| row.end.set(event_target_value(&ev)) />
+                                                    </Show>
+                                                    <p class="field-error" role="alert">{field_error_under(error, format!("business_hours.{name}"))}</p>
+                                                </div>
                                             }
                                         }).collect_view()}
                                     </div>
