@@ -447,6 +447,10 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
         set_text("q", text.get_untracked());
     };
     let custom_change = custom.clone();
+    let wide = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|v| v.as_f64())
+        .is_none_or(|px| px >= 720.0);
     view! {
         <div class="range-bar" role="group" aria-label="Time range">
             {query::PRESETS.iter().map(|(v, label, _)| {
@@ -481,6 +485,12 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
                 }
             }
         </Show>
+        // On a phone the filters fold away (open when one is set); a wide screen shows them.
+        <details class="filter-panel" open=wide || applied.with_untracked(|q| !q.filter_pairs().is_empty())>
+        <summary>{move || {
+            let n = applied.with(|q| q.filter_pairs().len());
+            if n == 0 { "Filters".to_owned() } else { format!("Filters ({n} set)") }
+        }}</summary>
         <form class="filters" aria-label="Filters" on:submit=submit_text>
             <div class="field grow">
                 <label for="dash-q">"Search"</label>
@@ -494,5 +504,6 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
             {select("dash-team", "Team", "team", team_options)}
             <button class="btn" type="submit">"Apply"</button>
         </form>
+        </details>
     }
 }
