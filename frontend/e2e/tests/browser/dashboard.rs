@@ -343,6 +343,9 @@ async fn an_admin_sets_the_analytics_definitions_and_a_viewer_reads_them() {
         b.wait_text(".holidays", "2026-12-25").await;
         b.click("#analytics-settings button[type=submit]").await;
         b.wait_text("#analytics-settings .ok", "Saved.").await;
+        // The change recomputes the analytics: its job's progress shows until it is done.
+        b.wait_text(".job.recompute", "recomputed with these settings")
+            .await;
         let s = app.get(&format!("/api/v1/orgs/{org}/analytics/settings"), &token).await;
         assert_eq!(s.body["time_zone"], "Europe/Berlin", "{}", s.text);
         assert_eq!(s.body["noise_auto_resolve_minutes"], 10);
