@@ -16,11 +16,14 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 use pages::account::{ForgotPassword, ResetPassword, VerifyEmail};
 use pages::auth::{Join, Login, Signup};
+use pages::dashboard::Dashboard;
 use pages::incidents::{IncidentPage, Incidents};
 use pages::integrations::Integrations;
 use pages::profile::Profile;
 use pages::sections::Section;
-use pages::settings::{AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings};
+use pages::settings::{
+    AnalyticsSettingsPage, AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings,
+};
 use session::Session;
 use wasm_bindgen::prelude::*;
 
@@ -55,7 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/new-organization") view=CreateOrg />
                 <ParentRoute path=path!("/orgs/:org") view=OrgShell>
                     <Route path=path!("") view=|| view! { <Redirect path="dashboard" /> } />
-                    <Route path=path!("dashboard") view=|| view! { <Section name="Dashboard" /> } />
+                    <Route path=path!("dashboard") view=Dashboard />
                     <Route path=path!("incidents") view=Incidents />
                     <Route path=path!("incidents/:incident") view=IncidentPage />
                     <Route path=path!("patterns") view=|| view! { <Section name="Patterns" /> } />
@@ -64,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("integrations") view=Integrations />
                     <Route path=path!("settings") view=OrgSettings />
                     <Route path=path!("settings/members") view=Members />
+                    <Route path=path!("settings/analytics") view=AnalyticsSettingsPage />
                     <Route path=path!("settings/invitations") view=Invitations />
                     <Route path=path!("settings/audit") view=AuditLog />
                     <Route path=path!("settings/feedback") view=FeedbackList />

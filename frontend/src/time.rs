@@ -75,6 +75,32 @@ pub fn day_end(date: &str) -> Option<DateTime<Utc>> {
     day_start(date).map(|t| t + chrono::Duration::days(1))
 }
 
+/// An exact instant in RFC 3339 (`2025-03-01T14:00:00Z`, any offset), as drill-down links carry them.
+#[must_use]
+pub fn instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The start a `since` filter means: a date's UTC midnight, or an exact instant.
+#[must_use]
+pub fn since_bound(s: &str) -> Option<DateTime<Utc>> {
+    day_start(s).or_else(|| instant(s))
+}
+
+/// The end an `until` filter means: the midnight ending a date, or an exact instant.
+#[must_use]
+pub fn until_bound(s: &str) -> Option<DateTime<Utc>> {
+    day_end(s).or_else(|| instant(s))
+}
+
+/// Whether `s` is a `yyyy-mm-dd` date (what a date input shows), not an instant.
+#[must_use]
+pub fn is_date(s: &str) -> bool {
+    day_start(s).is_some()
+}
+
 /// The `yyyy-mm-dd` of a time, for a date input.
 #[must_use]
 pub fn date_value(t: DateTime<Utc>) -> String {

@@ -7,6 +7,7 @@
 //! resource below. Those are plain functions that return the transport's future (awaited like an `async fn`):
 //! an `async fn` wrapper per endpoint would add its own state machine to the WASM bundle.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod feedback;
@@ -291,6 +292,17 @@ fn attachment_name(header: &str) -> Option<String> {
         let value = value.trim_matches('"');
         (!value.is_empty() && !value.contains(['/', '\\'])).then(|| value.to_owned())
     })
+}
+
+/// Saves text made in the browser (a chart's CSV) as a file named `name`, of type `mime`.
+pub fn save_text(text: &str, name: &str, mime: &str) -> ApiResult<()> {
+    let fail = || ApiFailure::local("client", "The browser could not save the file.");
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob =
+        web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| fail())?;
+    save_blob(&blob, name)
 }
 
 /// Saves a `Blob` through a temporary object URL and a click on a `download` link.

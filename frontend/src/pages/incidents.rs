@@ -40,8 +40,9 @@ fn status_class(s: IncidentStatus) -> &'static str {
     }
 }
 
-/// The list's filters, as in the page's URL (dates as `yyyy-mm-dd`, in UTC) — so a filtered view can be
-/// linked, reloaded and gone back to.
+/// The list's filters, as in the page's URL (`since`/`until` as `yyyy-mm-dd` dates in UTC, or exact RFC 3339
+/// instants as the dashboard's drill-down links give them) — so a filtered view can be linked, reloaded and
+/// gone back to.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Filters {
     q: String,
@@ -92,13 +93,13 @@ impl Filters {
             .join("&")
     }
 
-    /// The API's query parameters (dates become the UTC day's bounds).
+    /// The API's query parameters (dates become the UTC day's bounds, instants pass as they are).
     fn api_query(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (k, v) in self.pairs() {
             let v = match k {
-                "since" => time::day_start(v).map(time::rfc3339),
-                "until" => time::day_end(v).map(time::rfc3339),
+                "since" => time::since_bound(v).map(time::rfc3339),
+                "until" => time::until_bound(v).map(time::rfc3339),
                 _ => (!v.is_empty()).then(|| v.to_owned()),
             };
             if let Some(v) = v {
@@ -110,11 +111,34 @@ impl Filters {
 
     /// The date range's error, if the end comes before the start.
     fn range_error(&self) -> Option<String> {
-        match (time::day_start(&self.since), time::day_start(&self.until)) {
-            (Some(a), Some(b)) if a > b => Some("must not be before the start date".into()),
+        match (
+            time::since_bound(&self.since),
+            time::until_bound(&self.until),
+        ) {
+            (Some(a), Some(b)) if a >= b => Some("must not be before the start date".into()),
             _ => None,
         }
     }
+
+    /// The range in words when it is exact (an instant at either end, as from a dashboard's chart):
+    /// "2025-03-01 14:00 UTC – 2025-03-01 15:00 UTC". `None` when both ends are plain dates (the date inputs
+    /// show them).
+    fn exact_range(&self) -> Option<String> {
+        let exact = |s: &str| !s.is_empty() && !time::is_date(s);
+        if !exact(&self.since) && !exact(&self.until) {
+            return None;
+        }
+        let from = time::since_bound(&self.since)
+            .map_or_else(|| "the first incident".to_owned(), time::when);
+        let to = time::until_bound(&self.until).map_or_else(|| "now".to_owned(), time::when);
+        Some(format!("{from} – {to}"))
+    }
+}
+
+/// What a date input shows of a `since`/`until` filter: the date, or nothing for an exact instant (shown in
+/// words above the list instead).
+fn date_only(v: String) -> String {
+    if time::is_date(&v) { v } else { String::new() }
 }
 
 /// A source, for people.
@@ -303,6 +327,13 @@ pub fn Incidents() -> impl IntoView {
         }
     });
 
+    // Drops an exact range (the date inputs cannot show it) and keeps the other filters.
+    let clear_range = move || {
+        since.set(String::new());
+        until.set(String::new());
+        apply.run(());
+    };
+
     let exporting = RwSignal::new(None::<&'static str>);
     let exported = RwSignal::new(None::<String>);
     let export_error = RwSignal::new(None::<ApiFailure>);
@@ -360,18 +391,27 @@ pub fn Incidents() -> impl IntoView {
             <ListSelect id="incident-team" label="Team" value=team options=team_options apply=apply />
             <div class="field">
                 <label for="incident-since">"From (UTC)"</label>
-                <input id="incident-since" type="date" prop:value=move || since.get()
+                <input id="incident-since" type="date" prop:value=move || date_only(since.get())
                     on:change=move |ev| { since.set(event_target_value(&ev)); apply.run(()) } />
             </div>
             <div class="field">
                 <label for="incident-until">"To (UTC)"</label>
-                <input id="incident-until" type="date" prop:value=move || until.get()
+                <input id="incident-until" type="date" prop:value=move || date_only(until.get())
                     aria-invalid=move || range_error.get().is_some().to_string() aria-describedby="incident-until-error"
                     on:change=move |ev| { until.set(event_target_value(&ev)); apply.run(()) } />
                 <p class="field-error" id="incident-until-error" role="alert">{move || range_error.get()}</p>
             </div>
             <button class="btn" type="submit">"Apply"</button>
         </form>
+        {move || applied.get().exact_range().map(|range| {
+            let clear = clear_range;
+            view! {
+                <p class="banner range" id="incident-range">
+                    <span>"Created " <strong>{range}</strong></span>
+                    <button class="btn small" type="button" on:click=move |_| clear()>"Clear the range"</button>
+                </p>
+            }
+        })}
         <ErrorBanner error=error.into() />
         <section class="card">
             <Show when=move || !items.get().is_empty() || loading.get() fallback=move || view! {

@@ -3,13 +3,10 @@
 use crate::components::ComingSoon;
 use leptos::prelude::*;
 
-/// The "coming soon" panel of the section `name` (Dashboard, Patterns, Runbooks, Automations).
+/// The "coming soon" panel of the section `name` (Patterns, Runbooks, Automations).
 #[component]
 pub fn Section(#[prop(into)] name: String) -> impl IntoView {
     let what = match name.as_str() {
-        "Dashboard" => {
-            "Trends of incident volume, MTTA and MTTR, noisy services and off-hours load, with filters and drill-down."
-        }
         "Patterns" => "Recurring incident patterns, and why each incident belongs to its pattern.",
         "Runbooks" => "Runbooks generated from your own runbooks and past fixes, with citations.",
         "Automations" => {

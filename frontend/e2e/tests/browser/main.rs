@@ -4,6 +4,7 @@
 //! `target/e2e-artifacts/`.
 
 mod accounts;
+mod dashboard;
 mod harness;
 mod incidents;
 mod integrations;
@@ -21,7 +22,7 @@ async fn signing_up_lands_on_the_dashboard_shell() {
         b.sign_up("Ada Lovelace", "ada@example.com", "Acme SRE")
             .await;
         assert!(b.path().await.ends_with("/dashboard"));
-        b.wait_text(".coming-soon .badge", "Coming soon").await;
+        b.wait_text(".dash-empty", "No incidents yet").await;
         // The shell: every section in the navigation, the organization in the switcher, the user menu.
         let nav = b.text(".sidenav").await;
         for s in [
@@ -304,7 +305,6 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
             }
             b.login(&owner).await;
             for (name, path, expect) in [
-                ("dashboard", format!("/orgs/{org}/dashboard"), "Dashboard"),
                 ("incidents", format!("/orgs/{org}/incidents"), "resolved"),
                 (
                     "incident",
@@ -317,6 +317,11 @@ async fn every_page_renders_at_desktop_and_mobile_widths() {
                     "Up to date",
                 ),
                 ("settings", format!("/orgs/{org}/settings"), "Slug"),
+                (
+                    "analytics-settings",
+                    format!("/orgs/{org}/settings/analytics"),
+                    "Business hours",
+                ),
                 ("members", format!("/orgs/{org}/settings/members"), "viewer"),
                 (
                     "invitations",

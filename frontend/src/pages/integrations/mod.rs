@@ -5,7 +5,7 @@
 mod card;
 mod connect;
 mod progress;
-mod sample;
+pub mod sample;
 mod settings;
 mod webhook;
 
@@ -194,7 +194,7 @@ fn focus_by_id(id: &str) {
 }
 
 /// The organization of the page, and whether the signed-in user may manage its integrations.
-pub(super) fn org_and_permission() -> (OrgId, Session, impl Fn() -> bool + Copy) {
+pub(crate) fn org_and_permission() -> (OrgId, Session, impl Fn() -> bool + Copy) {
     let session = use_session();
     let org = use_org()
         .get_untracked()

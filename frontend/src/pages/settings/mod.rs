@@ -1,13 +1,15 @@
 //! The organization's settings, a page per tab: the organization itself (and creating another one), members,
-//! invitations, the audit log and the feedback received. Actions a role may not use are hidden; the server
+//! the analytics' definitions (time zone, business hours…), invitations, the audit log and the feedback received. Actions a role may not use are hidden; the server
 //! enforces the same table regardless.
 
+mod analytics;
 mod audit_log;
 mod feedback;
 mod invitations;
 mod members;
 mod organization;
 
+pub use analytics::AnalyticsSettingsPage;
 pub use audit_log::AuditLog;
 pub use feedback::FeedbackList;
 pub use invitations::Invitations;
@@ -56,6 +58,7 @@ fn SettingsHead() -> impl IntoView {
         <nav class="tabs" aria-label="Settings">
             <A href=format!("/orgs/{org}/settings") exact=true>"Organization"</A>
             <A href=format!("/orgs/{org}/settings/members")>"Members"</A>
+            <A href=format!("/orgs/{org}/settings/analytics")>"Analytics"</A>
             <Show when=move || invite()><A href=format!("/orgs/{org}/settings/invitations")>"Invitations"</A></Show>
             <Show when=move || admin()>
                 <A href=format!("/orgs/{org}/settings/audit")>"Audit log"</A>
