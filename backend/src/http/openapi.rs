@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Background jobs and their state"),
         (name = "feedback", description = "Feedback from users"),
         (name = "incidents", description = "Incidents from every source, in one schema"),
+        (name = "analytics", description = "Trends over the incident history: summary, time series, heatmap, top services and teams; analytics settings"),
+        (name = "dashboard", description = "Each person's dashboard layout"),
         (name = "integrations", description = "PagerDuty and Opsgenie connections, their imports and syncs"),
         (name = "webhooks", description = "Deliveries from PagerDuty and Opsgenie"),
         (name = "operations", description = "Health and metrics"),

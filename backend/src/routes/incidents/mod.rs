@@ -49,10 +49,11 @@ struct PageQuery {
     limit: Option<u32>,
 }
 
-/// The filters of the incident list and the export.
+/// The filters of the incident list, shared by the export and the analytics endpoints: one parser, so a number
+/// on the dashboard drills into the list with the same query string.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct FilterQuery {
+pub(crate) struct FilterQuery {
     source: Option<IncidentSource>,
     status: Option<IncidentStatus>,
     /// A service id (from an incident's `service.id`).
@@ -69,7 +70,8 @@ struct FilterQuery {
 }
 
 impl FilterQuery {
-    fn parse(self, ascending: bool) -> Result<IncidentFilter, ApiError> {
+    /// The filter, or `400 invalid_query` (`q` too long, `since` not before `until`).
+    pub(crate) fn parse(self, ascending: bool) -> Result<IncidentFilter, ApiError> {
         if self.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
             return Err(ApiError::bad_request(
                 "invalid_query",
