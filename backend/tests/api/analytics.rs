@@ -635,3 +635,25 @@ async fn a_repeated_query_is_served_from_the_cache_until_new_incidents_change_th
     assert_eq!(third.body["count"], 21, "{}", third.text);
     assert_ne!(third.body["resolved"], json!(-1));
 }
+
+#[tokio::test]
+async fn without_redis_analytics_are_answered_uncached() {
+    let redis = insights_testing::services::OwnRedis::start();
+    let app = TestApp::spawn(&[("REDIS_URL", &redis.url)]).await;
+    let p = app.personas().await;
+    let path = url(p.org_id, "analytics/heatmap");
+    let before = app.get(&path, &p.member.token).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    drop(redis);
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let r = app.get(&path, &p.member.token).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body, before.body);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+}

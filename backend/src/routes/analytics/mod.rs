@@ -65,6 +65,7 @@ struct TopParams {
     /// `desc` (default) or `asc`.
     order: Option<SortOrder>,
     /// Rows, 1–100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 

@@ -65,7 +65,8 @@ pub(crate) struct FilterQuery {
     since: Option<DateTime<Utc>>,
     /// Triggered before (RFC 3339).
     until: Option<DateTime<Utc>>,
-    /// Text in the title or description (case-insensitive).
+    /// Text in the title or description (case-insensitive), at most 200 characters.
+    #[param(max_length = 200)]
     q: Option<String>,
 }
 
