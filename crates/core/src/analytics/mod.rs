@@ -110,10 +110,7 @@ pub async fn update_settings(
     db: &mut OrgTx,
     queue: &JobQueue,
     new: &AnalyticsSettings,
-) -> AnalyticsResult<(
-    AnalyticsSettingsOut,
-    Option<Pending<crate::jobs::RecomputeAnalytics>>,
-)> {
+) -> AnalyticsResult<(AnalyticsSettingsOut, Option<Pending<crate::jobs::RecomputeAnalytics>>)> {
     let _ = (db, queue, new);
     Err(AnalyticsError::Invalid("not built yet".to_owned()))
 }
