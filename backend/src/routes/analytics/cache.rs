@@ -19,8 +19,9 @@ use std::time::Duration;
 
 /// How long an answer is kept (an entry of an old version is never read again; this bounds its memory).
 pub const TTL: Duration = Duration::from_secs(10 * 60);
-/// Answers larger than this are not cached (a year of hourly buckets for eleven series is ~1 MiB).
-pub const MAX_BYTES: usize = 512 * 1024;
+/// Answers larger than this are not cached. Two years of daily buckets for eleven series are ~0.7 MiB; the
+/// cap keeps one pathological query from filling Redis.
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// How long a cache read or write may take before the request goes on without it.
 const REDIS_BUDGET: Duration = Duration::from_millis(250);
 
