@@ -88,6 +88,11 @@ async fn bad_filters_and_parameters_are_refused_with_the_error_body() {
             "invalid_query",
         ),
         (format!("analytics/summary?q={long_q}"), "invalid_query"),
+        ("analytics/summary?since=0613-08-05T02:07:50Z".into(), "invalid_query"),
+        ("analytics/heatmap?until=2300-01-01T00:00:00Z".into(), "invalid_query"),
+        // The incident list parses the same filters the same way.
+        ("incidents?since=0613-08-05T02:07:50Z".into(), "invalid_query"),
+        (format!("incidents?q={long_q}"), "invalid_query"),
         ("analytics/timeseries?metric=latency".into(), "invalid_query"),
         ("analytics/timeseries?stat=p99".into(), "invalid_query"),
         ("analytics/timeseries?bucket=fortnight".into(), "invalid_query"),
@@ -669,6 +674,39 @@ async fn the_answer_cache_gives_up_on_an_unavailable_redis_within_its_budget() {
             t.elapsed() < std::time::Duration::from_secs(1),
             "{:?}",
             t.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_description_lets_answers_carry_more_than_the_strict_bodies_they_flatten() {
+    let app = TestApp::spawn(&[]).await;
+    let doc = app
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let schemas = &doc["components"]["schemas"];
+    for (body, answer) in [
+        ("AnalyticsSettings", "AnalyticsSettingsOut"),
+        ("DashboardLayout", "DashboardLayoutOut"),
+    ] {
+        // The request body refuses unknown fields…
+        assert_eq!(
+            schemas[body]["additionalProperties"],
+            json!(false),
+            "{body}"
+        );
+        // …and the answer that flattens it has its own fields beside it.
+        let parts = schemas[answer]["allOf"].as_array().expect("allOf");
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.get("additionalProperties").is_none() && p.get("$ref").is_none()),
+            "{answer}: {parts:?}"
+        );
+        assert_eq!(
+            parts[0]["properties"], schemas[body]["properties"],
+            "{answer}"
         );
     }
 }

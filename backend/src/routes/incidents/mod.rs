@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::{Json, ListQuery, OrgMember, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use insights_core::db::incidents::{self, IncidentFilter};
 use insights_types::api::{
     IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, ServiceOut, TeamOut,
@@ -77,6 +77,14 @@ impl FilterQuery {
             return Err(ApiError::bad_request(
                 "invalid_query",
                 "`q` is at most 200 characters.",
+            ));
+        }
+        // Far enough for any history, near enough that a period and the one before it stay printable dates.
+        let sane = |t: DateTime<Utc>| (1970..2200).contains(&t.year());
+        if !self.since.into_iter().chain(self.until).all(sane) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "`since` and `until` are between 1970 and 2199.",
             ));
         }
         if let (Some(since), Some(until)) = (self.since, self.until)
