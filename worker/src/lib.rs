@@ -1,8 +1,10 @@
 //! The worker: one apalis worker per job kind (one file per job in `jobs/`), fed from Redis queues, plus the
-//! scheduler that starts incremental syncs when they are due, and the sweeper that re-enqueues tracked jobs
-//! whose enqueue was lost or whose worker died. Every attempt is recorded in `job_runs`, so
+//! scheduler that starts incremental syncs when they are due, the sweeper that re-enqueues tracked jobs
+//! whose enqueue was lost or whose worker died, and the refresher that rolls changed incidents up into the
+//! analytics rollups. Every attempt is recorded in `job_runs`, so
 //! users see state, attempts and the last error; failures retry with exponential backoff (see [`jobs`]).
 
+pub mod analytics;
 pub mod jobs;
 pub mod mail;
 pub mod scheduler;
@@ -165,7 +167,8 @@ impl Worker {
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
-        let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
+        let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
+        let refresher = tokio::spawn(analytics::run(state.clone(), stop_rx));
 
         // One apalis worker per job kind, all with the same polling and concurrency (retries are deliveries of
         // their own, see `jobs::tracked`). A worker whose queue failed (Redis restarted, or lost its data and
@@ -210,6 +213,7 @@ impl Worker {
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
         let _ = scheduler.await;
+        let _ = refresher.await;
         result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
         if !asked_to_stop.load(std::sync::atomic::Ordering::Relaxed) {
             anyhow::bail!("the job workers stopped on their own (see the errors logged above)");

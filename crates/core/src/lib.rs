@@ -4,11 +4,14 @@
 //! service that starts syncs, seals credentials and builds connectors ([`sync`]), and the domain rules that
 //! span tables ([`orgs`], [`invitations`], [`accounts`]), and the rotation of the key of secrets at rest ([`secrets`]).
 
+// First, so that its statement macros (`org_query!` & co.) are in scope of the modules below.
+#[macro_use]
+pub mod db;
+
 pub mod accounts;
 pub mod analytics;
 pub mod config;
 pub mod crypto;
-pub mod db;
 pub mod invitations;
 pub mod jobs;
 pub mod orgs;

@@ -2,6 +2,7 @@
 //! conversation, and the job's state, attempts and last error are visible through the API.
 
 mod accounts;
+mod analytics;
 mod fairness;
 mod recovery;
 mod sync;

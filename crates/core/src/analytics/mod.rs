@@ -3,16 +3,29 @@
 //! per local day and month of the organization's time zone, refreshed from the incidents a write marked dirty;
 //! a query reads whole days and months from the rollups and the partial days at its edges from the incidents.
 //!
-//! The public interface below is what the API calls. (Skeleton: the engine fills it in.)
+//! The public interface below is what the API calls; the worker runs [`refresh::refresh_org`] (its refresher)
+//! and [`recompute_months`] / [`recompute_month`] (the `recompute_analytics` job).
+
+mod calendar;
+pub mod definitions;
+mod query;
+pub mod refresh;
+pub mod sketch;
+mod store;
+pub mod totals;
 
 use crate::db::incidents::IncidentFilter;
 use crate::db::{DbError, OrgTx};
 use crate::jobs::{JobQueue, Pending};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use insights_types::JobRunId;
 use insights_types::api::{
     AnalyticsSettings, AnalyticsSettingsOut, AnalyticsStatusOut, AnalyticsSummaryOut, Bucket,
     GroupBy, HeatmapOut, Metric, SortOrder, Stat, TimeseriesOut, TopDimension, TopOut, TopSort,
 };
+
+pub use calendar::{first_of_month, next_month};
+pub use definitions::Calendar;
 
 /// Why an analytics query or settings change cannot be answered.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +69,7 @@ pub async fn summary(
     f: &IncidentFilter,
     now: DateTime<Utc>,
 ) -> AnalyticsResult<AnalyticsSummaryOut> {
-    let _ = (db, f, now);
-    Err(AnalyticsError::Invalid("not built yet".to_owned()))
+    query::summary(db, f, now).await
 }
 
 /// A time series of the incidents matching `f`.
@@ -67,8 +79,7 @@ pub async fn timeseries(
     q: &TimeseriesQuery,
     now: DateTime<Utc>,
 ) -> AnalyticsResult<TimeseriesOut> {
-    let _ = (db, f, q, now);
-    Err(AnalyticsError::Invalid("not built yet".to_owned()))
+    query::timeseries(db, f, q, now).await
 }
 
 /// The hour-of-week heatmap of the incidents matching `f`.
@@ -77,8 +88,7 @@ pub async fn heatmap(
     f: &IncidentFilter,
     now: DateTime<Utc>,
 ) -> AnalyticsResult<HeatmapOut> {
-    let _ = (db, f, now);
-    Err(AnalyticsError::Invalid("not built yet".to_owned()))
+    query::heatmap(db, f, now).await
 }
 
 /// The top services or teams of the incidents matching `f`, with sparklines.
@@ -88,20 +98,38 @@ pub async fn top(
     q: &TopQuery,
     now: DateTime<Utc>,
 ) -> AnalyticsResult<TopOut> {
-    let _ = (db, f, q, now);
-    Err(AnalyticsError::Invalid("not built yet".to_owned()))
+    query::top(db, f, q, now).await
 }
 
 /// How fresh the organization's rollups are; `version` changes whenever an answer may (the API's cache key).
 pub async fn status(db: &mut OrgTx) -> AnalyticsResult<AnalyticsStatusOut> {
-    let _ = db;
-    Err(AnalyticsError::Invalid("not built yet".to_owned()))
+    let s = store::state(db).await?;
+    Ok(AnalyticsStatusOut {
+        version: s.version,
+        refreshed_at: s.refreshed_at,
+        pending: s.pending,
+        recompute_job_id: s.recompute_job_id,
+    })
+}
+
+/// Why the last refresh of the organization's rollups failed, if it did (cleared by the next success).
+pub async fn last_error(db: &mut OrgTx) -> AnalyticsResult<Option<String>> {
+    Ok(store::state(db).await?.last_error)
+}
+
+/// Records why a refresh failed, for [`last_error`] (in a transaction of its own).
+pub async fn record_refresh_error(db: &mut OrgTx, error: &str) -> AnalyticsResult<()> {
+    store::record_error(db, error).await
 }
 
 /// The organization's settings (the defaults until changed).
 pub async fn settings(db: &mut OrgTx) -> AnalyticsResult<AnalyticsSettingsOut> {
-    let _ = db;
-    Err(AnalyticsError::Invalid("not built yet".to_owned()))
+    let settings = store::load_settings(db).await?;
+    let recompute_job_id = store::state(db).await?.recompute_job_id;
+    Ok(AnalyticsSettingsOut {
+        settings,
+        recompute_job_id,
+    })
 }
 
 /// Validates and stores new settings; when they change what rollups hold (time zone, business hours, night,
@@ -110,7 +138,64 @@ pub async fn update_settings(
     db: &mut OrgTx,
     queue: &JobQueue,
     new: &AnalyticsSettings,
-) -> AnalyticsResult<(AnalyticsSettingsOut, Option<Pending<crate::jobs::RecomputeAnalytics>>)> {
-    let _ = (db, queue, new);
-    Err(AnalyticsError::Invalid("not built yet".to_owned()))
+) -> AnalyticsResult<(
+    AnalyticsSettingsOut,
+    Option<Pending<crate::jobs::RecomputeAnalytics>>,
+)> {
+    Calendar::new(new)?;
+    let mut new = new.clone();
+    new.holidays.sort_unstable();
+    new.holidays.dedup();
+    // Wait for a refresh in progress: it rolls up with the settings it read.
+    let old = store::lock_state(db, true).await?.unwrap_or_default();
+    if old == new {
+        return Ok((settings(db).await?, None));
+    }
+    // Every field feeds the rollups: any change recomputes them.
+    let job = queue
+        .record::<crate::jobs::RecomputeAnalytics>(db, ())
+        .await?;
+    store::store_settings(db, &new, Some(job.job_run_id())).await?;
+    Ok((
+        AnalyticsSettingsOut {
+            settings: new,
+            recompute_job_id: Some(job.job_run_id()),
+        },
+        Some(job),
+    ))
+}
+
+/// The local months holding the organization's incidents under its settings, `[first, end)` (`None`
+/// without incidents): what a recomputation goes through.
+pub async fn recompute_months(db: &mut OrgTx) -> AnalyticsResult<Option<(NaiveDate, NaiveDate)>> {
+    let cal = Calendar::new(&store::load_settings(db).await?)?;
+    Ok(store::bounds(db, &IncidentFilter::default())
+        .await?
+        .map(|(first, last)| (first_of_month(cal.date(first)), next_month(cal.date(last)))))
+}
+
+/// Recomputes the rollups of the local month starting `month` from the incidents (a recomputation's step),
+/// holding the organization's analytics state row while it does (refreshes wait).
+pub async fn recompute_month(db: &mut OrgTx, month: NaiveDate) -> AnalyticsResult<()> {
+    let settings = store::lock_state(db, true).await?.unwrap_or_default();
+    refresh::recompute_month(db, &Calendar::new(&settings)?, month).await
+}
+
+/// Ends a recomputation: removes rollups outside `[first, end)` (months of another time zone, or of
+/// incidents gone), merges again the weeks that straddle its bounds, bumps the version and forgets the job.
+pub async fn finish_recompute(
+    db: &mut OrgTx,
+    months: Option<(NaiveDate, NaiveDate)>,
+    job: JobRunId,
+) -> AnalyticsResult<()> {
+    store::lock_state(db, true).await?;
+    let (from, to) = months.unwrap_or((NaiveDate::MAX, NaiveDate::MAX));
+    store::delete_rollups_outside(db, from, to).await?;
+    if let Some((first, end)) = months {
+        for w in [calendar::monday_of(first), calendar::monday_of(end)] {
+            refresh::merge_days(db, store::Grain::Week, w, w + chrono::Duration::days(7)).await?;
+        }
+    }
+    store::bump_version(db).await?;
+    store::clear_recompute(db, job).await
 }

@@ -30,6 +30,8 @@ pub struct JobsConfig {
     pub heartbeat_timeout: Duration,
     /// How often the worker looks for due syncs and lost or dead jobs.
     pub worker_tick: Duration,
+    /// How often the worker rolls up the incidents that writes marked dirty into the analytics rollups.
+    pub analytics_refresh: Duration,
 }
 
 impl JobsConfig {
@@ -51,6 +53,7 @@ impl JobsConfig {
             backoff: env.millis(vars::JOB_BACKOFF_MS, 2000)?,
             heartbeat_timeout: env.secs(vars::JOB_HEARTBEAT_TIMEOUT_SECS, 120)?,
             worker_tick: env.millis(vars::WORKER_TICK_MS, 15_000)?,
+            analytics_refresh: env.millis(vars::ANALYTICS_REFRESH_MS, 2_000)?,
         })
     }
 }

@@ -27,6 +27,7 @@ pub const WORKER_CONCURRENCY: Var = Var::new("INSIGHTS_WORKER_CONCURRENCY");
 pub const JOB_ORG_CONCURRENCY: Var = Var::new("INSIGHTS_JOB_ORG_CONCURRENCY");
 pub const JOB_TIME_SLICE_SECS: Var = Var::new("INSIGHTS_JOB_TIME_SLICE_SECS");
 pub const WORKER_TICK_MS: Var = Var::new("INSIGHTS_WORKER_TICK_MS");
+pub const ANALYTICS_REFRESH_MS: Var = Var::new("INSIGHTS_ANALYTICS_REFRESH_MS");
 // auth
 pub const JWT_SECRET: Var = Var::secret("INSIGHTS_JWT_SECRET");
 pub const ACCESS_TOKEN_TTL_SECS: Var = Var::new("INSIGHTS_ACCESS_TOKEN_TTL_SECS");
@@ -76,6 +77,7 @@ pub const JOBS: &[Var] = &[
     JOB_ORG_CONCURRENCY,
     JOB_TIME_SLICE_SECS,
     WORKER_TICK_MS,
+    ANALYTICS_REFRESH_MS,
 ];
 pub const AUTH: &[Var] = &[
     JWT_SECRET,

@@ -616,7 +616,7 @@ macro_rules! count_incidents {
 }
 
 /// The `ILIKE` pattern of a filter's text: the text anywhere, its wildcards taken literally.
-fn text_pattern(f: &IncidentFilter) -> Option<String> {
+pub(crate) fn text_pattern(f: &IncidentFilter) -> Option<String> {
     f.text.as_ref().map(|t| {
         format!(
             "%{}%",

@@ -576,13 +576,19 @@ mod tests {
     #[test]
     fn clock_times_read_and_print_as_hh_mm() {
         assert_eq!(ClockTime::parse("09:30").map(ClockTime::minutes), Some(570));
-        assert_eq!(ClockTime::parse("24:00").map(ClockTime::minutes), Some(1440));
+        assert_eq!(
+            ClockTime::parse("24:00").map(ClockTime::minutes),
+            Some(1440)
+        );
         for bad in ["9:30", "24:01", "12:60", "ab:cd", "", "12:3"] {
             assert_eq!(ClockTime::parse(bad), None, "{bad}");
         }
         assert_eq!(ClockTime::parse("07:05").unwrap().to_string(), "07:05");
         let r: TimeRange = serde_json::from_str(r#"{"start":"22:00","end":"07:00"}"#).unwrap();
-        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"start":"22:00","end":"07:00"}"#);
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"start":"22:00","end":"07:00"}"#
+        );
         assert!(serde_json::from_str::<TimeRange>(r#"{"start":"25:00","end":"07:00"}"#).is_err());
     }
 
