@@ -188,6 +188,7 @@ pub fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::webhooks::router())
         .split_for_parts();
     openapi::add_common_errors(&mut doc);
+    openapi::open_flattened_types(&mut doc);
     (router, doc)
 }
 

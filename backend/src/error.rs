@@ -258,6 +258,19 @@ impl From<insights_core::invitations::Unusable> for ApiError {
     }
 }
 
+impl From<insights_core::analytics::AnalyticsError> for ApiError {
+    fn from(e: insights_core::analytics::AnalyticsError) -> Self {
+        use insights_core::analytics::AnalyticsError;
+        match e {
+            AnalyticsError::Invalid(message) => Self::bad_request("invalid_query", message),
+            AnalyticsError::InvalidSetting(field, message) => {
+                Self::field(&field, "invalid_setting", message)
+            }
+            AnalyticsError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(v: Vec<FieldError>) -> Self {
         Self::Validation(v)

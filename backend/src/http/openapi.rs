@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Background jobs and their state"),
         (name = "feedback", description = "Feedback from users"),
         (name = "incidents", description = "Incidents from every source, in one schema"),
+        (name = "analytics", description = "Trends over the incident history: summary, time series, heatmap, top services and teams; analytics settings"),
+        (name = "dashboard", description = "Each person's dashboard layout"),
         (name = "integrations", description = "PagerDuty and Opsgenie connections, their imports and syncs"),
         (name = "webhooks", description = "Deliveries from PagerDuty and Opsgenie"),
         (name = "operations", description = "Health and metrics"),
@@ -126,6 +128,46 @@ pub fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
                         .and_then(|c| c.canonical_reason())
                         .unwrap_or("Response")
                         .to_owned();
+                }
+            }
+        }
+    }
+}
+
+/// A type that refuses unknown fields (`deny_unknown_fields`, for request bodies) is described with
+/// `additionalProperties: false`; flattened into an answer (`#[serde(flatten)]`, an `allOf`), that would refuse
+/// the answer's own fields, and a client validating answers would reject every one. Such an `allOf` member
+/// becomes a copy of the type without that rule; request bodies keep referring to the strict type.
+pub fn open_flattened_types(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let strict: std::collections::BTreeMap<String, Schema> = components
+        .schemas
+        .iter()
+        .filter_map(|(name, schema)| match schema {
+            RefOr::T(Schema::Object(o))
+                if matches!(
+                    o.additional_properties.as_deref(),
+                    Some(AdditionalProperties::FreeForm(false))
+                ) =>
+            {
+                let mut open = o.clone();
+                open.additional_properties = None;
+                Some((format!("#/components/schemas/{name}"), Schema::Object(open)))
+            }
+            _ => None,
+        })
+        .collect();
+    for schema in components.schemas.values_mut() {
+        if let RefOr::T(Schema::AllOf(all)) = schema {
+            for item in &mut all.items {
+                if let RefOr::Ref(r) = item
+                    && let Some(open) = strict.get(&r.ref_location)
+                {
+                    *item = RefOr::T(open.clone());
                 }
             }
         }

@@ -1,7 +1,9 @@
 //! The HTTP API, one module per resource; each owns its router. This module only merges them.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod feedback;
 pub mod incidents;
 pub mod integrations;
@@ -31,4 +33,6 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(incidents::router())
         .merge(sample_data::router())
         .merge(integrations::router())
+        .merge(analytics::router())
+        .merge(dashboard::router())
 }

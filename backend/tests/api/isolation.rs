@@ -187,6 +187,71 @@ fn endpoints(
             None,
             ADMINS,
         ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/analytics/summary"),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!(
+                "/api/v1/orgs/{org}/analytics/timeseries?metric=count&bucket=day&group_by=service"
+            ),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/analytics/heatmap"),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/analytics/top?dimension=team"),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/analytics/status"),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/analytics/settings"),
+            None,
+            ALL,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/orgs/{org}/analytics/settings"),
+            Some(serde_json::to_value(insights_types::api::AnalyticsSettings::default()).unwrap()),
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/dashboard/layout"),
+            None,
+            ALL,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/orgs/{org}/dashboard/layout"),
+            Some(
+                serde_json::to_value(insights_types::api::DashboardLayout::default_layout())
+                    .unwrap(),
+            ),
+            ALL,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/orgs/{org}/dashboard/layout"),
+            None,
+            ALL,
+        ),
     ]
 }
 

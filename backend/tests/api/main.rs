@@ -1,5 +1,6 @@
 //! Integration tests of the HTTP API against a real PostgreSQL and Redis (see `insights_testing`).
 
+mod analytics;
 mod auth;
 mod bad_input;
 mod binary;

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::{Json, ListQuery, OrgMember, Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use insights_core::db::incidents::{self, IncidentFilter};
 use insights_types::api::{
     IncidentDetailOut, IncidentOut, IncidentSource, IncidentStatus, Page, ServiceOut, TeamOut,
@@ -49,10 +49,11 @@ struct PageQuery {
     limit: Option<u32>,
 }
 
-/// The filters of the incident list and the export.
+/// The filters of the incident list, shared by the export and the analytics endpoints: one parser, so a number
+/// on the dashboard drills into the list with the same query string.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct FilterQuery {
+pub(crate) struct FilterQuery {
     source: Option<IncidentSource>,
     status: Option<IncidentStatus>,
     /// A service id (from an incident's `service.id`).
@@ -64,16 +65,26 @@ struct FilterQuery {
     since: Option<DateTime<Utc>>,
     /// Triggered before (RFC 3339).
     until: Option<DateTime<Utc>>,
-    /// Text in the title or description (case-insensitive).
+    /// Text in the title or description (case-insensitive), at most 200 characters.
+    #[param(max_length = 200)]
     q: Option<String>,
 }
 
 impl FilterQuery {
-    fn parse(self, ascending: bool) -> Result<IncidentFilter, ApiError> {
+    /// The filter, or `400 invalid_query` (`q` too long, `since` not before `until`).
+    pub(crate) fn parse(self, ascending: bool) -> Result<IncidentFilter, ApiError> {
         if self.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
             return Err(ApiError::bad_request(
                 "invalid_query",
                 "`q` is at most 200 characters.",
+            ));
+        }
+        // Far enough for any history, near enough that a period and the one before it stay printable dates.
+        let sane = |t: DateTime<Utc>| (1970..2200).contains(&t.year());
+        if !self.since.into_iter().chain(self.until).all(sane) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "`since` and `until` are between 1970 and 2199.",
             ));
         }
         if let (Some(since), Some(until)) = (self.since, self.until)

@@ -46,6 +46,7 @@ macro_rules! org_execute {
 
 pub mod account_tokens;
 pub mod audit;
+pub mod dashboard_layouts;
 pub mod feedback;
 pub mod incidents;
 pub mod integrations;
