@@ -109,7 +109,12 @@ async fn collect(
         && f.urgency.is_none();
     let mut starts = HashMap::new();
     for (grain, from, to) in cv.rollups {
-        for row in store::rollups(db, grain, from, to, f, totals, r.detail).await? {
+        let rows = if r.detail == Detail::default() {
+            store::rollup_sums(db, grain, from, to, f, totals, r.by).await?
+        } else {
+            store::rollups(db, grain, from, to, f, totals, r.detail).await?
+        };
+        for row in rows {
             let i = *starts
                 .entry(row.period)
                 .or_insert_with(|| index(cal.day_start(row.period)));

@@ -8,7 +8,7 @@ use crate::db::incidents::{IncidentFilter, text_pattern};
 use crate::db::{DbError, OrgTx};
 use chrono::{DateTime, NaiveDate, Utc};
 use insights_types::JobRunId;
-use insights_types::api::{AnalyticsSettings, IncidentSource, IncidentStatus, Urgency};
+use insights_types::api::{AnalyticsSettings, GroupBy, IncidentSource, IncidentStatus, Urgency};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -392,6 +392,88 @@ pub async fn rollups(
             t.ttr.sum_ms = r.ttr_sum_ms;
             t.ttr.sketch.merge_pairs(&r.ttr_sketch);
             t.merge_week_hour_pairs(&r.week_hours);
+            RollupRow {
+                period: r.period,
+                key: RollupKey {
+                    service_id: r.service_id,
+                    team_id: r.team_id,
+                    urgency: r.urgency,
+                    source: r.source,
+                    status: r.status,
+                },
+                totals: t,
+            }
+        })
+        .collect())
+}
+
+/// Like [`rollups`] without sketches or hour-of-week counts, summed in PostgreSQL per period and group along
+/// `by` (the other key columns `NULL`): a grouped series over years reads one row per (day, group) instead of
+/// one per (day, key).
+pub async fn rollup_sums(
+    db: &mut OrgTx,
+    grain: Grain,
+    from: NaiveDate,
+    to: NaiveDate,
+    f: &IncidentFilter,
+    totals: bool,
+    by: Option<GroupBy>,
+) -> AnalyticsResult<Vec<RollupRow>> {
+    let by = by.map(GroupBy::filter_param);
+    let rows = org_query!(
+        db,
+        r#"SELECT period,
+                  CASE WHEN $11 = 'service' THEN service_id END AS service_id,
+                  CASE WHEN $11 = 'team' THEN team_id END AS team_id,
+                  CASE WHEN $11 = 'urgency' THEN urgency END AS "urgency: Urgency",
+                  CASE WHEN $11 = 'source' THEN source END AS "source: IncidentSource",
+                  CASE WHEN $11 = 'status' THEN status END AS "status: IncidentStatus",
+                  sum(count)::int8 AS "count!", sum(acknowledged)::int8 AS "acknowledged!",
+                  sum(resolved)::int8 AS "resolved!", sum(tta_n)::int8 AS "tta_n!",
+                  sum(tta_sum_ms)::int8 AS "tta_sum_ms!", sum(ttr_n)::int8 AS "ttr_n!",
+                  sum(ttr_sum_ms)::int8 AS "ttr_sum_ms!", sum(off_hours)::int8 AS "off_hours!",
+                  sum(sleep_hours)::int8 AS "sleep_hours!", sum(auto_resolved)::int8 AS "auto_resolved!",
+                  sum(never_acknowledged)::int8 AS "never_acknowledged!", sum(repeats)::int8 AS "repeats!",
+                  sum(noisy)::int8 AS "noisy!"
+             FROM analytics_rollups
+            WHERE org_id = $1 AND grain = $2 AND period >= $3 AND period < $4
+              AND ($5::text IS NULL OR source = $5) AND ($6::text IS NULL OR status = $6)
+              AND ($7::uuid IS NULL OR service_id = $7) AND ($8::uuid IS NULL OR team_id = $8)
+              AND ($9::text IS NULL OR urgency = $9) AND (source IS NULL) = $10
+            GROUP BY 1, 2, 3, 4, 5, 6"#,
+        grain.as_str(),
+        from,
+        to,
+        f.source as Option<IncidentSource>,
+        f.status as Option<IncidentStatus>,
+        f.service_id,
+        f.team_id,
+        f.urgency as Option<Urgency>,
+        totals,
+        by,
+    )
+    .fetch_all(db.conn())
+    .await
+    .map_err(DbError::from)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut t = Totals {
+                count: r.count,
+                acknowledged: r.acknowledged,
+                resolved: r.resolved,
+                off_hours: r.off_hours,
+                sleep_hours: r.sleep_hours,
+                auto_resolved: r.auto_resolved,
+                never_acknowledged: r.never_acknowledged,
+                repeats: r.repeats,
+                noisy: r.noisy,
+                ..Totals::default()
+            };
+            t.tta.n = r.tta_n;
+            t.tta.sum_ms = r.tta_sum_ms;
+            t.ttr.n = r.ttr_n;
+            t.ttr.sum_ms = r.ttr_sum_ms;
             RollupRow {
                 period: r.period,
                 key: RollupKey {
