@@ -10,10 +10,14 @@ use crate::state::AppState;
 use insights_core::db::{self, DbError};
 use insights_types::UserId;
 use redis::AsyncCommands as _;
+use std::time::Duration;
 use uuid::Uuid;
 
 const LIVE: &str = "1";
 const ENDED: &str = "0";
+
+/// How long a request waits on the session cache before asking PostgreSQL instead.
+const CACHE_BUDGET: Duration = Duration::from_millis(250);
 
 fn key(state: &AppState, family: Uuid) -> String {
     state.redis_key(&["session", &family.to_string()])
@@ -23,24 +27,45 @@ fn key(state: &AppState, family: Uuid) -> String {
 pub async fn is_live(state: &AppState, user: UserId, family: Uuid) -> Result<bool, DbError> {
     let key = key(state, family);
     let mut redis = state.redis.clone();
-    match redis.get::<_, Option<String>>(&key).await {
-        Ok(Some(v)) => return Ok(v == LIVE),
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "session cache unavailable; asking PostgreSQL"),
+    // An unreachable Redis would hold every authenticated request until its client gives up: past the budget,
+    // PostgreSQL answers.
+    match tokio::time::timeout(CACHE_BUDGET, redis.get::<_, Option<String>>(&key)).await {
+        Ok(Ok(Some(v))) => return Ok(v == LIVE),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "session cache unavailable; asking PostgreSQL"),
+        Err(_) => {
+            tracing::warn!("session cache too slow; asking PostgreSQL");
+            return check_and_cache(state, user, family, key, false).await;
+        }
     }
+    check_and_cache(state, user, family, key, true).await
+}
+
+/// The session check in PostgreSQL, cached (when `cache`) for the next requests.
+async fn check_and_cache(
+    state: &AppState,
+    user: UserId,
+    family: Uuid,
+    key: String,
+    cache: bool,
+) -> Result<bool, DbError> {
+    let mut redis = state.redis.clone();
     let mut conn = state.db.pool().acquire().await?;
     let live = db::refresh_tokens::family_live(&mut conn, user, family).await?;
+    if !cache {
+        return Ok(live);
+    }
     let ttl = state.config.auth.session_check_cache.as_secs().max(1);
-    let cached: redis::RedisResult<()> = redis::cmd("SET")
-        .arg(&key)
+    let mut set = redis::cmd("SET");
+    set.arg(&key)
         .arg(if live { LIVE } else { ENDED })
         .arg("EX")
         .arg(ttl)
-        .arg("NX")
-        .query_async(&mut redis)
-        .await;
-    if let Err(e) = cached {
-        tracing::warn!(error = %e, "could not cache a session check");
+        .arg("NX");
+    match tokio::time::timeout(CACHE_BUDGET, set.query_async::<()>(&mut redis)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not cache a session check"),
+        Err(_) => tracing::warn!("session cache too slow to take a check"),
     }
     Ok(live)
 }
@@ -57,8 +82,10 @@ pub async fn ended(state: &AppState, families: &[Uuid]) {
         pipe.set_ex(key(state, *family), ENDED, ttl).ignore();
     }
     let mut redis = state.redis.clone();
-    if let Err(e) = pipe.query_async::<()>(&mut redis).await {
-        // The cached "live" expires within the TTL anyway.
-        tracing::warn!(error = %e, "could not mark ended sessions in the cache");
+    // Either way the cached "live" expires within the TTL.
+    match tokio::time::timeout(CACHE_BUDGET, pipe.query_async::<()>(&mut redis)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not mark ended sessions in the cache"),
+        Err(_) => tracing::warn!("session cache too slow to mark ended sessions"),
     }
 }

@@ -305,3 +305,21 @@ async fn logins_go_to_the_users_own_security_log_not_to_their_organizations_audi
         .json();
     assert!(theirs.items.is_empty(), "{:?}", theirs.items);
 }
+
+#[tokio::test]
+async fn an_unreachable_session_cache_falls_back_to_postgresql_within_its_budget() {
+    let redis = insights_testing::services::OwnRedis::start();
+    let app = TestApp::spawn(&[("REDIS_URL", &redis.url)]).await;
+    let (session, _) = app.signup("cacheless@example.com", "Cacheless").await;
+    // Redis goes away: the session check asks PostgreSQL instead of waiting for Redis's client to give up (it
+    // used to hold every authenticated request until the request timeout answered 504).
+    drop(redis);
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let me = app
+            .request(Method::GET, "/api/v1/me", Some(&session.token), None)
+            .await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+}
