@@ -221,14 +221,19 @@ pub fn generate(seed: u64, now: DateTime<Utc>, days: u32) -> Vec<NormalizedIncid
                     },
                 );
             let responder = RESPONDERS[rng.random_range(0..RESPONDERS.len())];
+            // Noise as real pagers see it: about one alert in ten flaps — it resolves itself within minutes,
+            // before anyone acknowledges it — and a few are never acknowledged, closed by their monitor hours
+            // later. Drawn from the incident's number, so the random stream (and every other fact) stays as it was.
+            let (acknowledged_at, resolved_at) =
+                match (number as u64 + 1).wrapping_mul(2_654_435_761) % 100 {
+                    n @ 0..=9 => (None, triggered_at + Duration::minutes(1 + (n % 4) as i64)),
+                    n @ 10..=12 => (None, triggered_at + Duration::minutes(90 + 30 * n as i64)),
+                    _ => (Some(acknowledged_at), resolved_at),
+                };
             let (status, acknowledged_at, resolved_at) = if resolved_at <= now {
-                (
-                    IncidentStatus::Resolved,
-                    Some(acknowledged_at),
-                    Some(resolved_at),
-                )
-            } else if acknowledged_at <= now {
-                (IncidentStatus::Acknowledged, Some(acknowledged_at), None)
+                (IncidentStatus::Resolved, acknowledged_at, Some(resolved_at))
+            } else if let Some(at) = acknowledged_at.filter(|at| *at <= now) {
+                (IncidentStatus::Acknowledged, Some(at), None)
             } else {
                 (IncidentStatus::Triggered, None, None)
             };
@@ -257,8 +262,16 @@ pub fn generate(seed: u64, now: DateTime<Utc>, days: u32) -> Vec<NormalizedIncid
                     external_id: "resolve".into(),
                     kind: "resolve".into(),
                     at,
-                    actor: Some(responder.to_owned()),
-                    message: Some(format!("Resolved: {}", fix_for(title))),
+                    actor: Some(if acknowledged_at.is_some() {
+                        responder.to_owned()
+                    } else {
+                        format!("{service} monitor")
+                    }),
+                    message: Some(if acknowledged_at.is_some() {
+                        format!("Resolved: {}", fix_for(title))
+                    } else {
+                        "Resolved by the monitor: the condition cleared".to_owned()
+                    }),
                     raw: serde_json::json!({}),
                 });
             }
@@ -361,7 +374,17 @@ mod tests {
         let median = mtta[mtta.len() / 2];
         assert!((120..600).contains(&median), "median MTTA {median}s");
         assert!(*mtta.last().unwrap() > 3 * median, "a long tail");
-        // Timelines are ordered, and every resolved incident was acknowledged first.
+        // Noise: some incidents resolve themselves without an acknowledgement.
+        let unacknowledged = h
+            .iter()
+            .filter(|i| i.resolved_at.is_some() && i.acknowledged_at.is_none())
+            .count() as f64
+            / h.len() as f64;
+        assert!(
+            (0.05..0.25).contains(&unacknowledged),
+            "unacknowledged share {unacknowledged}"
+        );
+        // Timelines are ordered, and an acknowledgement comes before the resolution.
         for i in &h {
             assert!(i.timeline.windows(2).all(|w| w[0].at <= w[1].at));
             if let (Some(a), Some(r)) = (i.acknowledged_at, i.resolved_at) {
