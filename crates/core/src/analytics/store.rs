@@ -247,7 +247,70 @@ pub async fn facts(
         .execute(db.conn())
         .await
         .map_err(DbError::from)?;
-    let text = text_pattern(f);
+    // One fact from a row of either query below.
+    macro_rules! raw_fact {
+        ($r:expr) => {{
+            let r = $r;
+            RawFact {
+                key: RollupKey {
+                    service_id: r.service_id,
+                    team_id: r.team_id,
+                    urgency: r.urgency,
+                    source: Some(r.source),
+                    status: Some(r.status),
+                },
+                triggered_at: r.triggered_at,
+                fact: fact(
+                    cal,
+                    &IncidentTimes {
+                        status: r.status,
+                        triggered_at: r.triggered_at,
+                        acknowledged_at: r.acknowledged_at,
+                        resolved_at: r.resolved_at,
+                        repeat: r.repeat,
+                    },
+                ),
+            }
+        }};
+    }
+    let Some(text) = text_pattern(f) else {
+        // Without a text filter the period is a few days at most (the edges of a query, or the days a refresh
+        // recomputes): one pass over its incidents and the hour before, each compared with the one before it
+        // of its service and title (the latest earlier one: if it is not within the hour, none is). Filters
+        // apply after, so the earlier incident counts whatever they are.
+        let rows = org_query!(
+            db,
+            r#"WITH period AS (
+                   SELECT i.service_id, i.team_id, i.urgency, i.source, i.status, i.triggered_at, i.acknowledged_at,
+                          i.resolved_at,
+                          lag(i.triggered_at) OVER (PARTITION BY i.service_id, lower(btrim(i.title))
+                                                    ORDER BY i.triggered_at, i.id) AS previous
+                     FROM incidents i
+                    WHERE i.org_id = $1 AND i.triggered_at >= $7::timestamptz - interval '1 hour'
+                      AND i.triggered_at < $8)
+               SELECT service_id, team_id, urgency AS "urgency: Urgency", source AS "source!: IncidentSource",
+                      status AS "status!: IncidentStatus", triggered_at AS "triggered_at!", acknowledged_at,
+                      resolved_at, COALESCE(previous > triggered_at - interval '1 hour', false) AS "repeat!"
+                 FROM period
+                WHERE triggered_at >= $7
+                  AND ($2::text IS NULL OR source = $2) AND ($3::text IS NULL OR status = $3)
+                  AND ($4::uuid IS NULL OR service_id = $4) AND ($5::uuid IS NULL OR team_id = $5)
+                  AND ($6::text IS NULL OR urgency = $6)"#,
+            f.source as Option<IncidentSource>,
+            f.status as Option<IncidentStatus>,
+            f.service_id,
+            f.team_id,
+            f.urgency as Option<Urgency>,
+            from,
+            to,
+        )
+        .fetch_all(db.conn())
+        .await
+        .map_err(DbError::from)?;
+        return Ok(rows.into_iter().map(|r| raw_fact!(r)).collect());
+    };
+    // A text filter may span years and match few: those few are found through the text index, and each looks
+    // up the earlier incident of its service and title within the hour.
     let rows = org_query!(
         db,
         r#"SELECT i.service_id, i.team_id, i.urgency AS "urgency: Urgency", i.source AS "source: IncidentSource",
@@ -271,7 +334,7 @@ pub async fn facts(
               AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
               AND ($6::text IS NULL OR i.urgency = $6)
               AND i.triggered_at >= $7 AND i.triggered_at < $8
-              AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)"#,
+              AND (i.title ILIKE $9 OR i.description ILIKE $9)"#,
         f.source as Option<IncidentSource>,
         f.status as Option<IncidentStatus>,
         f.service_id,
@@ -284,29 +347,7 @@ pub async fn facts(
     .fetch_all(db.conn())
     .await
     .map_err(DbError::from)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| RawFact {
-            key: RollupKey {
-                service_id: r.service_id,
-                team_id: r.team_id,
-                urgency: r.urgency,
-                source: Some(r.source),
-                status: Some(r.status),
-            },
-            triggered_at: r.triggered_at,
-            fact: fact(
-                cal,
-                &IncidentTimes {
-                    status: r.status,
-                    triggered_at: r.triggered_at,
-                    acknowledged_at: r.acknowledged_at,
-                    resolved_at: r.resolved_at,
-                    repeat: r.repeat,
-                },
-            ),
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| raw_fact!(r)).collect())
 }
 
 /// One rollup row.
