@@ -371,6 +371,40 @@ impl Detail {
     };
 }
 
+/// The [`RollupRow`] of a row of [`rollups`] or [`rollup_sums`]: its period, key and sums (no sketch).
+macro_rules! rollup_row {
+    ($r:expr) => {{
+        let r = $r;
+        let mut t = Totals {
+            count: r.count,
+            acknowledged: r.acknowledged,
+            resolved: r.resolved,
+            off_hours: r.off_hours,
+            sleep_hours: r.sleep_hours,
+            auto_resolved: r.auto_resolved,
+            never_acknowledged: r.never_acknowledged,
+            repeats: r.repeats,
+            noisy: r.noisy,
+            ..Totals::default()
+        };
+        t.tta.n = r.tta_n;
+        t.tta.sum_ms = r.tta_sum_ms;
+        t.ttr.n = r.ttr_n;
+        t.ttr.sum_ms = r.ttr_sum_ms;
+        RollupRow {
+            period: r.period,
+            key: RollupKey {
+                service_id: r.service_id,
+                team_id: r.team_id,
+                urgency: r.urgency,
+                source: r.source,
+                status: r.status,
+            },
+            totals: t,
+        }
+    }};
+}
+
 /// The rollup rows of `grain` with periods in `[from, to)`: the total rows (`totals`, for a query without key
 /// filters or groups), or the rows of the keys matching `f`'s key filters; sketches and hour-of-week counts only
 /// when asked.
@@ -414,36 +448,11 @@ pub async fn rollups(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let mut t = Totals {
-                count: r.count,
-                acknowledged: r.acknowledged,
-                resolved: r.resolved,
-                off_hours: r.off_hours,
-                sleep_hours: r.sleep_hours,
-                auto_resolved: r.auto_resolved,
-                never_acknowledged: r.never_acknowledged,
-                repeats: r.repeats,
-                noisy: r.noisy,
-                ..Totals::default()
-            };
-            t.tta.n = r.tta_n;
-            t.tta.sum_ms = r.tta_sum_ms;
-            t.tta.sketch.merge_pairs(&r.tta_sketch);
-            t.ttr.n = r.ttr_n;
-            t.ttr.sum_ms = r.ttr_sum_ms;
-            t.ttr.sketch.merge_pairs(&r.ttr_sketch);
-            t.merge_week_hour_pairs(&r.week_hours);
-            RollupRow {
-                period: r.period,
-                key: RollupKey {
-                    service_id: r.service_id,
-                    team_id: r.team_id,
-                    urgency: r.urgency,
-                    source: r.source,
-                    status: r.status,
-                },
-                totals: t,
-            }
+            let mut row = rollup_row!(&r);
+            row.totals.tta.sketch.merge_pairs(&r.tta_sketch);
+            row.totals.ttr.sketch.merge_pairs(&r.ttr_sketch);
+            row.totals.merge_week_hour_pairs(&r.week_hours);
+            row
         })
         .collect())
 }
@@ -496,38 +505,7 @@ pub async fn rollup_sums(
     .fetch_all(db.conn())
     .await
     .map_err(DbError::from)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let mut t = Totals {
-                count: r.count,
-                acknowledged: r.acknowledged,
-                resolved: r.resolved,
-                off_hours: r.off_hours,
-                sleep_hours: r.sleep_hours,
-                auto_resolved: r.auto_resolved,
-                never_acknowledged: r.never_acknowledged,
-                repeats: r.repeats,
-                noisy: r.noisy,
-                ..Totals::default()
-            };
-            t.tta.n = r.tta_n;
-            t.tta.sum_ms = r.tta_sum_ms;
-            t.ttr.n = r.ttr_n;
-            t.ttr.sum_ms = r.ttr_sum_ms;
-            RollupRow {
-                period: r.period,
-                key: RollupKey {
-                    service_id: r.service_id,
-                    team_id: r.team_id,
-                    urgency: r.urgency,
-                    source: r.source,
-                    status: r.status,
-                },
-                totals: t,
-            }
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| rollup_row!(&r)).collect())
 }
 
 /// `{a,b,…}`: an `int4[]` literal (rows of arrays go through UNNEST as text).
