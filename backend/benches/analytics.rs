@@ -385,41 +385,66 @@ async fn main() {
     let triggers = analytics_triggers(&mut c).await;
     println!();
     println!(
-        "store pipeline: {stored} incidents in batches of {batch} into the organization of {big}; analytics triggers on incidents: {triggers:?}"
+        "store pipeline: {stored} incidents in batches of {batch}; analytics triggers on incidents: {triggers:?}"
     );
-    // Four rounds of a quarter each, off and on alternating which goes first: the table grows as the runs go,
-    // and the machine's other work comes and goes, and neither may favour one side.
+    let busy = format!(
+        "into the organization of {big} (days already holding ~{} incidents each)",
+        big / 730
+    );
+    maintenance_cost(&app, &mut c, &triggers, Some(org), stored, batch, &busy).await;
+    let first = "into empty organizations (a first backfill)";
+    maintenance_cost(&app, &mut c, &triggers, None, stored, batch, first).await;
+}
+
+/// Stores `stored` incidents with rollup maintenance off and on — into `org`, or each run into a new
+/// organization — and prints the throughputs and the cost. Four rounds of a quarter each, off and on alternating
+/// which goes first: the table grows as the runs go, and the machine's other work comes and goes, and neither
+/// may favour one side.
+async fn maintenance_cost(
+    app: &TestApp,
+    c: &mut PgConnection,
+    triggers: &[String],
+    org: Option<OrgId>,
+    stored: usize,
+    batch: usize,
+    what: &str,
+) {
     let (mut off, mut on_store, mut on) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let quarter = stored.div_ceil(4);
     for round in 0..4 {
         for maintained in [round % 2 == 1, round % 2 == 0] {
-            set_triggers(&mut c, &triggers, maintained).await;
+            set_triggers(c, triggers, maintained).await;
             let run = format!("{}{round}", if maintained { "on" } else { "off" });
-            let spent = store(&app, org, &run, quarter, batch).await;
+            let org = match org {
+                Some(org) => org,
+                None => organization(app, &format!("Fresh-{run}")).await.1,
+            };
+            let spent = store(app, org, &run, quarter, batch).await;
             if maintained {
                 on_store += spent;
-                on += spent + refresh_all(&app, org).await;
+                on += spent + refresh_all(app, org).await;
             } else {
                 off += spent;
             }
         }
     }
-    set_triggers(&mut c, &triggers, true).await;
+    set_triggers(c, triggers, true).await;
     let stored = quarter * 4;
     let rate = |d: Duration| stored as f64 / d.as_secs_f64();
+    println!("{what}:");
     println!(
-        "rollup maintenance off: {:.0} incidents/s ({:.1} s)",
+        "  rollup maintenance off: {:.0} incidents/s ({:.1} s)",
         rate(off),
         off.as_secs_f64()
     );
     println!(
-        "rollup maintenance on, in the store transaction (the triggers' dirty marks): {:.0} incidents/s ({:.1} s): cost {:.1} % (target ≤ 10 %)",
+        "  on, in the store transaction (the triggers' dirty marks): {:.0} incidents/s ({:.1} s): cost {:.1} % (target ≤ 10 %)",
         rate(on_store),
         on_store.as_secs_f64(),
         (1.0 - rate(on_store) / rate(off)) * 100.0
     );
     println!(
-        "…plus the refresher's work rolling the marks up (the worker's, asynchronous; here on the same cores, run after each write phase): {:.1} s, {:.0} incidents/s overall: cost {:.1} % counting it all",
+        "  plus the refresher's work rolling the marks up (asynchronous in the worker; here run after each write phase, on the same cores): {:.1} s — {:.0} incidents/s overall: cost {:.1} % counting it all",
         (on - on_store).as_secs_f64(),
         rate(on),
         (1.0 - rate(on) / rate(off)) * 100.0
