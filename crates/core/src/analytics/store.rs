@@ -199,29 +199,7 @@ pub async fn bounds(
     db: &mut OrgTx,
     f: &IncidentFilter,
 ) -> AnalyticsResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
-    let text = text_pattern(f);
-    let row = org_query!(
-        db,
-        "SELECT min(i.triggered_at) AS first, max(i.triggered_at) AS last FROM incidents i
-          WHERE i.org_id = $1
-            AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
-            AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
-            AND ($6::text IS NULL OR i.urgency = $6)
-            AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
-            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)",
-        f.source as Option<IncidentSource>,
-        f.status as Option<IncidentStatus>,
-        f.service_id,
-        f.team_id,
-        f.urgency as Option<Urgency>,
-        f.since,
-        f.until,
-        text,
-    )
-    .fetch_one(db.conn())
-    .await
-    .map_err(DbError::from)?;
-    Ok(row.first.zip(row.last))
+    Ok(crate::db::incidents::bounds(db, f).await?)
 }
 
 /// One incident's key, creation time and facts.

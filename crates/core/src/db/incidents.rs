@@ -644,6 +644,31 @@ pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbR
     .await?)
 }
 
+/// The first and last creation times of the incidents of the organization (`$1`) matching the SQL `$part`s.
+macro_rules! incident_bounds {
+    ($db:expr, [$($part:literal),+] $(, $arg:expr)* $(,)?) => {
+        org_query!(
+            $db,
+            "SELECT min(i.triggered_at) AS first, max(i.triggered_at) AS last FROM incidents i WHERE i.org_id = $1"
+                $(+ $part)+
+            $(, $arg)*
+        )
+    };
+}
+
+/// The first and last creation times of the incidents matching `f` (`None` when none does): where an
+/// all-time period starts.
+pub async fn bounds(
+    db: &mut OrgTx,
+    f: &IncidentFilter,
+) -> DbResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    let text = text_pattern(f);
+    let row = filtered_incidents!(incident_bounds, db, [], [""], f, text)
+        .fetch_one(db.conn())
+        .await?;
+    Ok(row.first.zip(row.last))
+}
+
 /// The rows of a page (`limit + 1`, to tell whether there is more).
 async fn rows(
     db: &mut OrgTx,
