@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod invitations;
 pub mod jobs;
 pub mod orgs;
+pub mod patterns;
 pub mod secrets;
 pub mod sync;
 pub mod telemetry;

@@ -81,6 +81,8 @@ typed_id!(
     WebhookDeliveryId,
     /// A single-use email link of an account (email verification or password reset).
     AccountTokenId,
+    /// A recurring pattern of incidents.
+    PatternId,
 );
 
 /// Stores enums in `text` columns as their `as_str()` spelling. Reading a spelling that `$parse` does not know

@@ -54,6 +54,7 @@ impl Role {
                 matches!(self, Owner | Admin)
             }
             ManageOwners => self == Owner,
+            EditPatterns => matches!(self, Owner | Admin | Member),
         }
     }
 
@@ -105,10 +106,12 @@ pub enum Permission {
     ViewFeedback,
     /// Connect sources of incidents (and load the sample history).
     ManageIntegrations,
+    /// Correct recurring patterns: rename, mute, merge, move incidents between them.
+    EditPatterns,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ViewOrganization,
         Permission::ListMembers,
         Permission::LeaveOrganization,
@@ -121,6 +124,7 @@ impl Permission {
         Permission::ViewJobs,
         Permission::ViewFeedback,
         Permission::ManageIntegrations,
+        Permission::EditPatterns,
     ];
 }
 

@@ -570,6 +570,7 @@ pub async fn list_detailed(
                 timeline: timelines.remove(&incident.id.0).unwrap_or_default(),
                 incident,
                 description,
+                pattern: None,
             }
         })
         .collect();
@@ -725,6 +726,7 @@ pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> 
         incident,
         description,
         timeline: timelines.remove(&id.0).unwrap_or_default(),
+        pattern: None,
     })
 }
 

@@ -169,4 +169,7 @@ pub struct IncidentDetailOut {
     pub incident: IncidentOut,
     pub description: Option<String>,
     pub timeline: Vec<IncidentEventOut>,
+    /// Its recurring pattern, why it belongs there, and similar and related incidents (`null` until assigned).
+    #[serde(default)]
+    pub pattern: Option<super::IncidentPatternOut>,
 }

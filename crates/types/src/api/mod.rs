@@ -10,6 +10,7 @@ mod integrations;
 mod invitations;
 mod jobs;
 mod orgs;
+mod patterns;
 
 pub use accounts::*;
 pub use analytics::*;
@@ -18,6 +19,7 @@ pub use integrations::*;
 pub use invitations::*;
 pub use jobs::*;
 pub use orgs::*;
+pub use patterns::*;
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;

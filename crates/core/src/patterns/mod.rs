@@ -1,0 +1,164 @@
+//! Recurring patterns of an organization's incidents (issue 11). The engine is the pure crate
+//! `insights-patterns`; this module keeps its answers in PostgreSQL (`migrations/…_patterns.sql`):
+//!
+//! - [`assign_stored`]: the store pipeline's step — each incident it wrote gets a pattern (a correction's
+//!   template first, then a mined one, else a new pattern of its own), in the writer's transaction.
+//! - [`refine`]: the refinement job's work — re-mines the whole history, keeps ids stable, applies people's
+//!   corrections, recounts, and counts co-occurring patterns.
+//! - corrections ([`rename`], [`set_muted`], [`merge`], [`move_incident`]): what people tell it; each one
+//!   survives refinement and applies to future incidents alike.
+//! - reads for the API (`query`).
+
+use crate::db::{DbError, OrgTx};
+use insights_types::api::{SlotKindOut, TemplatePartOut};
+use insights_types::{IncidentId, PatternId, UserId};
+use insights_patterns::{Part, SlotKind, Template};
+
+/// Why a pattern operation cannot be done.
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    /// No such pattern or incident in this organization (404).
+    #[error("not found")]
+    NotFound,
+    /// The request makes no sense as asked (merging a pattern into itself…): (field, message), for a 422.
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+pub type PatternResult<T> = Result<T, PatternError>;
+
+/// Where [`move_incident`] puts an incident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveTarget {
+    Existing(PatternId),
+    New,
+}
+
+/// What a refinement did, for the job's progress and logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RefineStats {
+    pub incidents: u64,
+    pub patterns: u64,
+    pub created: u64,
+    pub merged: u64,
+    pub reassigned: u64,
+}
+
+/// Assigns a pattern to each of `incidents` (just written by the store pipeline, in this transaction) that a
+/// person has not pinned, and bumps the organization's pattern version when anything changed.
+///
+/// # Errors
+/// A database error.
+pub async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> PatternResult<()> {
+    let _ = (db, incidents);
+    todo!("core: the store pipeline's assignment")
+}
+
+/// Re-mines the organization's whole history (see the module docs).
+///
+/// # Errors
+/// A database error.
+pub async fn refine(db: &mut OrgTx) -> PatternResult<RefineStats> {
+    let _ = db;
+    todo!("core: refinement")
+}
+
+/// Renames a pattern (`None`: back to its template's name). A renamed pattern keeps its id through refinement.
+///
+/// # Errors
+/// [`PatternError::NotFound`], [`PatternError::Invalid`] for an empty or too long name.
+pub async fn rename(
+    db: &mut OrgTx,
+    actor: UserId,
+    id: PatternId,
+    name: Option<String>,
+) -> PatternResult<()> {
+    let _ = (db, actor, id, name);
+    todo!("core: rename")
+}
+
+/// Mutes or unmutes a pattern.
+///
+/// # Errors
+/// [`PatternError::NotFound`].
+pub async fn set_muted(db: &mut OrgTx, actor: UserId, id: PatternId, muted: bool) -> PatternResult<()> {
+    let _ = (db, actor, id, muted);
+    todo!("core: mute")
+}
+
+/// Merges `from` into `into`: its incidents and templates go to `into` (as `merge` templates, kept through
+/// refinement), and `from` becomes an alias of `into`. Returns `into`.
+///
+/// # Errors
+/// [`PatternError::NotFound`] for either, [`PatternError::Invalid`] when they are the same pattern.
+pub async fn merge(
+    db: &mut OrgTx,
+    actor: UserId,
+    from: PatternId,
+    into: PatternId,
+) -> PatternResult<PatternId> {
+    let _ = (db, actor, from, into);
+    todo!("core: merge")
+}
+
+/// Moves an incident to another pattern or to a new one; the incident is pinned there, and its title's
+/// template becomes a `move` template of the target, so future incidents like it follow. Returns the target.
+///
+/// # Errors
+/// [`PatternError::NotFound`] for the incident or the pattern.
+pub async fn move_incident(
+    db: &mut OrgTx,
+    actor: UserId,
+    incident: IncidentId,
+    target: MoveTarget,
+) -> PatternResult<PatternId> {
+    let _ = (db, actor, incident, target);
+    todo!("core: move")
+}
+
+/// The pattern an id stands for: itself, or the pattern it was merged into. `None` when unknown.
+///
+/// # Errors
+/// A database error.
+pub async fn resolve(db: &mut OrgTx, id: PatternId) -> PatternResult<Option<PatternId>> {
+    let _ = (db, id);
+    todo!("core: aliases")
+}
+
+/// A template's parts as the API shows them.
+#[must_use]
+pub fn parts_out(template: &Template) -> Vec<TemplatePartOut> {
+    template
+        .parts()
+        .iter()
+        .map(|p| match p {
+            Part::Text(text) => TemplatePartOut::Text { text: text.clone() },
+            Part::Slot(kind) => TemplatePartOut::Slot {
+                kind: slot_kind_out(*kind),
+            },
+        })
+        .collect()
+}
+
+/// A slot kind as the API names it.
+#[must_use]
+pub fn slot_kind_out(kind: SlotKind) -> SlotKindOut {
+    match kind {
+        SlotKind::Number => SlotKindOut::Number,
+        SlotKind::Id => SlotKindOut::Id,
+        SlotKind::Hex => SlotKindOut::Hex,
+        SlotKind::Uuid => SlotKindOut::Uuid,
+        SlotKind::Ip => SlotKindOut::Ip,
+        SlotKind::Host => SlotKindOut::Host,
+        SlotKind::Path => SlotKindOut::Path,
+        SlotKind::Url => SlotKindOut::Url,
+        SlotKind::Email => SlotKindOut::Email,
+        SlotKind::Duration => SlotKindOut::Duration,
+        SlotKind::Quoted => SlotKindOut::Quoted,
+        SlotKind::Timestamp => SlotKindOut::Timestamp,
+        SlotKind::Service => SlotKindOut::Service,
+        SlotKind::Var => SlotKindOut::Var,
+    }
+}
