@@ -6,7 +6,7 @@
 //! compete with it.
 
 use crate::mine::{FxHasher, FxMap, THRESHOLD};
-use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY};
+use crate::normalize::{self, HASH_MASK, SLOT_BIT, Service, Tok, VAR_KEY};
 use crate::{Explanation, Match, Origin, SlotValue, Template};
 use std::hash::Hasher;
 
@@ -61,7 +61,7 @@ fn covers(t: u64, tok: &Tok) -> bool {
         || t == VAR_KEY
         || (t & SLOT_BIT == 0
             && tok.slot.is_some()
-            && t & !DIGIT_BIT == tok.text & !(SLOT_BIT | DIGIT_BIT))
+            && t & HASH_MASK == tok.text & HASH_MASK)
 }
 
 /// The similarity (positions equal, `<*>` not counting) and the fit (positions covered) of a title's tokens

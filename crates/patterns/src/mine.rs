@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::normalize::{self, SLOT_BIT, DIGIT_BIT, Service, Tok, VAR_KEY, key_slot};
+use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot};
 use crate::{Clustering, Item, Template};
 
 /// How many leading tokens key the tree below the token count.
@@ -248,6 +248,8 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
 
     // 4. Refinement.
     let groups = refine(groups, &order);
+    let groups = split(groups, &uniqs);
+    let groups = merge_equal(groups);
 
     // 5. The answer, templates in canonical order.
     let mut built: Vec<(Template, &Group)> = groups
@@ -298,9 +300,115 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
     }
 }
 
-/// Whether template `a` covers everything `b` does: equal length, and at each position equal or `<*>`.
+/// Whether template `a` covers everything `b` does: equal length, and at each position equal, `<*>`, or both
+/// values (of any kinds).
 fn generalizes(a: &[u64], b: &[u64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || *x == VAR_KEY)
+    a.len() == b.len()
+        && a
+            .iter()
+            .zip(b)
+            .all(|(x, y)| x == y || *x == VAR_KEY || (x & y & SLOT_BIT != 0))
+}
+
+/// The most distinct words at a position for which a template is split by that position's value.
+const SPLIT_MAX_VALUES: usize = 6;
+
+/// The position a group is split at: a `<*>` where every member has a word (letters only), of a few distinct
+/// values, each of them shared by several titles. Such a position names what happened (`VM Started` / `VM
+/// Paused`, `CPU` / `Memory usage is high`), not a value of it; names and ids (with digits, dashes, dots) and
+/// words seen once stay values.
+fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
+    if g.members.len() < 2 {
+        return None;
+    }
+    let mut values: Vec<(u64, u64)> = Vec::new();
+    'positions: for p in 0..g.keys.len() {
+        if g.keys[p] != VAR_KEY {
+            continue;
+        }
+        values.clear();
+        for &m in &g.members {
+            let u = &uniqs[m as usize];
+            let k = u.keys[p];
+            if k & SLOT_BIT != 0 || k & WORD_BIT == 0 {
+                continue 'positions;
+            }
+            match values.iter_mut().find(|(v, _)| *v == k) {
+                Some((_, c)) => *c += u.count,
+                None => {
+                    if values.len() == SPLIT_MAX_VALUES {
+                        continue 'positions;
+                    }
+                    values.push((k, u.count));
+                }
+            }
+        }
+        if values.len() >= 2 && values.iter().all(|&(_, c)| c >= 2) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// A group of these members (in mining order): the template is their common tokens, `<*>` elsewhere.
+fn group_of(members: Vec<u32>, uniqs: &[Uniq]) -> Group {
+    let mut keys = uniqs[members[0] as usize].keys.clone();
+    let mut size = 0;
+    for &m in &members {
+        let u = &uniqs[m as usize];
+        for (t, s) in keys.iter_mut().zip(&u.keys) {
+            if t != s {
+                *t = VAR_KEY;
+            }
+        }
+        size += u.count;
+    }
+    Group {
+        keys,
+        size,
+        members,
+    }
+}
+
+/// Splits the groups that are over-broad (see [`split_position`]), until none is.
+fn split(groups: Vec<Group>, uniqs: &[Uniq]) -> Vec<Group> {
+    let mut out = Vec::with_capacity(groups.len());
+    let mut stack: Vec<Group> = groups.into_iter().rev().collect();
+    while let Some(g) = stack.pop() {
+        let Some(p) = split_position(&g, uniqs) else {
+            out.push(g);
+            continue;
+        };
+        let mut parts: Vec<(u64, Vec<u32>)> = Vec::new();
+        for &m in &g.members {
+            let k = uniqs[m as usize].keys[p];
+            match parts.iter_mut().find(|(v, _)| *v == k) {
+                Some((_, list)) => list.push(m),
+                None => parts.push((k, vec![m])),
+            }
+        }
+        for (_, members) in parts.into_iter().rev() {
+            stack.push(group_of(members, uniqs));
+        }
+    }
+    out
+}
+
+/// Merges groups with equal templates (one template text is one pattern).
+fn merge_equal(groups: Vec<Group>) -> Vec<Group> {
+    let mut index: FxMap<Vec<u64>, usize> = FxMap::default();
+    let mut out: Vec<Group> = Vec::with_capacity(groups.len());
+    for g in groups {
+        if let Some(&i) = index.get(&g.keys) {
+            let t = &mut out[i];
+            t.size += g.size;
+            t.members.extend(g.members);
+        } else {
+            index.insert(g.keys.clone(), out.len());
+            out.push(g);
+        }
+    }
+    out
 }
 
 /// Merges groups that converged: equal templates, and templates another one generalizes (into the largest
@@ -357,6 +465,11 @@ fn refine(groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
         if r != i {
             let g = slots[i].take().expect("merged once");
             let t = slots[r].as_mut().expect("a root stays");
+            for (k, o) in t.keys.iter_mut().zip(&g.keys) {
+                if k != o {
+                    *k = VAR_KEY;
+                }
+            }
             t.size += g.size;
             t.members.extend(g.members);
         }

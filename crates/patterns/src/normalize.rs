@@ -32,6 +32,10 @@ pub(crate) struct Tok {
 pub(crate) const SLOT_BIT: u64 = 1 << 63;
 /// The key bit of literals holding a digit (they go to the wildcard child of the mining tree).
 pub(crate) const DIGIT_BIT: u64 = 1 << 62;
+/// The key bit of literals made of letters only (words: the constants of a title, most of the time).
+pub(crate) const WORD_BIT: u64 = 1 << 61;
+/// The bits of a key that hash a literal's text.
+pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -46,8 +50,12 @@ pub(crate) fn key_slot(key: u64) -> Option<SlotKind> {
     SlotKind::ALL.get((key & 0xff) as usize).copied()
 }
 
-pub(crate) fn lit_key(text_hash: u64, digit: bool) -> u64 {
-    (text_hash & !(SLOT_BIT | DIGIT_BIT)) | if digit { DIGIT_BIT } else { 0 }
+pub(crate) fn lit_key(text_hash: u64, bytes: &[u8]) -> u64 {
+    let digit = bytes.iter().any(u8::is_ascii_digit);
+    let word = bytes.len() > 1 && bytes.iter().all(u8::is_ascii_alphabetic);
+    (text_hash & !(SLOT_BIT | DIGIT_BIT | WORD_BIT))
+        | if digit { DIGIT_BIT } else { 0 }
+        | if word { WORD_BIT } else { 0 }
 }
 
 /// FxHash-style hash of the ASCII-lowercased bytes (deterministic, fast on short tokens).
@@ -160,7 +168,7 @@ impl Scanner<'_> {
         let text = hash_lower(bytes);
         let key = match slot {
             Some(k) => slot_key(k),
-            None => lit_key(text, bytes.iter().any(u8::is_ascii_digit)),
+            None => lit_key(text, bytes),
         };
         let space = self.space && !self.out.is_empty();
         self.space = false;
@@ -269,6 +277,7 @@ impl Scanner<'_> {
 pub(crate) fn tokenize(title: &str, service: Option<&Service>, out: &mut Vec<Tok>) {
     out.clear();
     scan(title, true, out);
+    merge_units(title.as_bytes(), out);
     if let Some(service) = service {
         mark_service(title.as_bytes(), service, out);
     }
@@ -288,6 +297,9 @@ fn scan(text: &str, mask: bool, out: &mut Vec<Tok>) {
         space: false,
     };
     let mut i = 0;
+    if mask {
+        i = leading_tag(b, &mut sc);
+    }
     while i < b.len() {
         if is_space(b[i]) {
             sc.space = true;
@@ -296,6 +308,64 @@ fn scan(text: &str, mask: bool, out: &mut Vec<Tok>) {
         }
         i = sc.word(i);
     }
+}
+
+/// Units written as a word after a number (`500 ms`, `3 seconds`, `20 GB`): one `<duration>` or `<num>`.
+const TIME_WORDS: &[&[u8]] = &[
+    b"ns", b"us", b"ms", b"s", b"sec", b"secs", b"second", b"seconds", b"m", b"min", b"mins", b"minute",
+    b"minutes", b"h", b"hr", b"hrs", b"hour", b"hours", b"d", b"day", b"days", b"w", b"week", b"weeks",
+];
+const UNIT_WORDS: &[&[u8]] = &[
+    b"%", b"b", b"kb", b"kib", b"mb", b"mib", b"gb", b"gib", b"tb", b"tib", b"pb", b"k", b"percent", b"rps",
+    b"qps", b"iops", b"mbps", b"gbps", b"kbps",
+];
+
+fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
+    let mut i = 0;
+    while i + 1 < toks.len() {
+        let (a, u) = (toks[i], toks[i + 1]);
+        if a.slot == Some(SlotKind::Number) && u.slot.is_none() && u.space {
+            let word = &title[u.start as usize..u.end as usize];
+            let is = |list: &[&[u8]]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
+            let kind = if is(TIME_WORDS) {
+                Some(SlotKind::Duration)
+            } else if is(UNIT_WORDS) {
+                Some(SlotKind::Number)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                toks[i] = Tok {
+                    end: u.end,
+                    slot: Some(kind),
+                    key: slot_key(kind),
+                    text: hash_lower(&title[a.start as usize..u.end as usize]),
+                    ..a
+                };
+                toks.remove(i + 1);
+            }
+        }
+        i += 1;
+    }
+}
+
+/// A title's leading bracketed tag (`[FIRING:1]`, `[Triggered]`, `[prod]`, `[instance: …]`): the alerting
+/// tool's state, severity or environment, not what the alert is about; one `<*>` slot. Answers where scanning
+/// goes on.
+fn leading_tag(b: &[u8], sc: &mut Scanner<'_>) -> usize {
+    let start = b.iter().take_while(|&&c| is_space(c)).count();
+    if b.get(start) != Some(&b'[') {
+        return 0;
+    }
+    let Some(close) = b[start..].iter().position(|&c| c == b']').map(|p| start + p) else {
+        return 0;
+    };
+    // Only a tag before something, and not a lone bracket pair.
+    if close == start + 1 || b[close + 1..].iter().all(|&c| is_space(c)) {
+        return 0;
+    }
+    sc.push(start, close + 1, Some(SlotKind::Var));
+    close + 1
 }
 
 /// Turns the runs of tokens that spell the service into one `<service>` token.
