@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot};
+use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, IDENT_BIT, key_slot};
 use crate::{Clustering, Item, Template};
 
 /// How many leading tokens key the tree below the token count.
@@ -100,8 +100,14 @@ struct Group {
     members: Vec<u32>,
 }
 
+/// A token's child in the tree: words and punctuation by their key; values, tokens with digits and
+/// identifier-like tokens (`reporting-prod`, `a_b`, `x.y`) in the wildcard child, since they vary.
 fn tree_key(k: u64) -> u64 {
-    if k & (SLOT_BIT | DIGIT_BIT) != 0 { WILD } else { k }
+    if k & (SLOT_BIT | DIGIT_BIT) != 0 || (k & IDENT_BIT != 0) {
+        WILD
+    } else {
+        k
+    }
 }
 
 /// The Drain-style tree: a map from (parent node, key) to a child node; leaves hold group indexes.

@@ -34,8 +34,10 @@ pub(crate) const SLOT_BIT: u64 = 1 << 63;
 pub(crate) const DIGIT_BIT: u64 = 1 << 62;
 /// The key bit of literals made of letters only (words: the constants of a title, most of the time).
 pub(crate) const WORD_BIT: u64 = 1 << 61;
+/// The key bit of literals mixing letters with `-`, `_`, `.`, `/` or `:` (names like `reporting-prod`).
+pub(crate) const IDENT_BIT: u64 = 1 << 60;
 /// The bits of a key that hash a literal's text.
-pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT);
+pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -53,9 +55,16 @@ pub(crate) fn key_slot(key: u64) -> Option<SlotKind> {
 pub(crate) fn lit_key(text_hash: u64, bytes: &[u8]) -> u64 {
     let digit = bytes.iter().any(u8::is_ascii_digit);
     let word = bytes.len() > 1 && bytes.iter().all(u8::is_ascii_alphabetic);
-    (text_hash & !(SLOT_BIT | DIGIT_BIT | WORD_BIT))
+    let ident = !word
+        && bytes.iter().any(u8::is_ascii_alphabetic)
+        && bytes.len() > 2
+        && bytes[1..bytes.len() - 1]
+            .iter()
+            .any(|c| matches!(c, b'-' | b'_' | b'.' | b'/' | b':'));
+    (text_hash & HASH_MASK)
         | if digit { DIGIT_BIT } else { 0 }
         | if word { WORD_BIT } else { 0 }
+        | if ident { IDENT_BIT } else { 0 }
 }
 
 /// FxHash-style hash of the ASCII-lowercased bytes (deterministic, fast on short tokens).
