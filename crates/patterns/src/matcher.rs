@@ -6,7 +6,7 @@
 //! compete with it.
 
 use crate::mine::{FxHasher, FxMap, THRESHOLD};
-use crate::normalize::{self, HASH_MASK, SLOT_BIT, Service, Tok, VAR_KEY};
+use crate::normalize::{self, SLOT_BIT, Service, Tok, VAR_KEY};
 use crate::{Explanation, Match, Origin, SlotValue, Template};
 use std::hash::Hasher;
 
@@ -57,11 +57,7 @@ fn first_key(keys: &[u64]) -> u64 {
 /// Whether a template's token `t` covers a title's token `tok`: equal keys, the template's `<*>`, or the
 /// template's literal spelling the title's masked value (a template mined where that value was a word).
 fn covers(t: u64, tok: &Tok) -> bool {
-    t == tok.key
-        || t == VAR_KEY
-        || (t & SLOT_BIT == 0
-            && tok.slot.is_some()
-            && t & HASH_MASK == tok.text & HASH_MASK)
+    t == tok.key || t == VAR_KEY || t == tok.text
 }
 
 /// The similarity (positions equal, `<*>` not counting) and the fit (positions covered) of a title's tokens
@@ -164,10 +160,8 @@ impl<K: Clone> Matcher<K> {
 
     fn best_tokens(&self, toks: &[Tok]) -> Option<Match<K>> {
         let n = toks.len();
-        let first = match toks.first() {
-            Some(t) if t.slot.is_none() => t.key,
-            _ => WILD,
-        };
+        // A masked first token may also be spelled by a template's literal.
+        let first = toks.first().map_or(WILD, |t| t.text);
         let own = self.buckets.get(&(n, first));
         let wild = if first == WILD {
             None

@@ -24,7 +24,7 @@ pub(crate) struct Tok {
     pub slot: Option<SlotKind>,
     /// What it is compared by: [`lit_key`] of its text, or [`slot_key`] of its slot.
     pub key: u64,
-    /// The hash of its lowercased text, slot or not: a template's literal also matches a slot with that text.
+    /// [`lit_key`] of its text, slot or not: a template's literal also matches a slot with that text.
     pub text: u64,
 }
 
@@ -174,10 +174,10 @@ struct Scanner<'a> {
 impl Scanner<'_> {
     fn push(&mut self, start: usize, end: usize, slot: Option<SlotKind>) {
         let bytes = &self.b[start..end];
-        let text = hash_lower(bytes);
+        let text = lit_key(hash_lower(bytes), bytes);
         let key = match slot {
             Some(k) => slot_key(k),
-            None => lit_key(text, bytes),
+            None => text,
         };
         let space = self.space && !self.out.is_empty();
         self.space = false;
@@ -348,7 +348,10 @@ fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
                     end: u.end,
                     slot: Some(kind),
                     key: slot_key(kind),
-                    text: hash_lower(&title[a.start as usize..u.end as usize]),
+                    text: {
+                        let span = &title[a.start as usize..u.end as usize];
+                        lit_key(hash_lower(span), span)
+                    },
                     ..a
                 };
                 toks.remove(i + 1);
@@ -388,7 +391,8 @@ fn mark_service(title: &[u8], service: &Service, toks: &mut Vec<Tok>) {
         if starts {
             if let Some(n) = service.matches(title, &toks[i..]) {
                 let end = toks[i + n - 1].end;
-                let text = hash_lower(&title[t.start as usize..end as usize]);
+                let span = &title[t.start as usize..end as usize];
+                let text = lit_key(hash_lower(span), span);
                 toks[i] = Tok {
                     end,
                     slot: Some(SlotKind::Service),
@@ -823,4 +827,147 @@ fn is_duration(w: &[u8]) -> bool {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|win| win == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(title: &str) -> String {
+        Template::of_title(title, None).to_string()
+    }
+
+    fn kind(token: &str) -> Option<SlotKind> {
+        classify(token.as_bytes())
+    }
+
+    #[test]
+    fn urls_and_emails_are_masked() {
+        assert_eq!(kind("https://api.example.com/v1/users?id=3"), Some(SlotKind::Url));
+        assert_eq!(kind("www.example.com/health"), Some(SlotKind::Url));
+        assert_eq!(kind("oncall+alerts@example.co.uk"), Some(SlotKind::Email));
+        assert_eq!(kind("root@localhost"), None);
+        assert_eq!(kind("read/write"), None);
+    }
+
+    #[test]
+    fn uuids_and_hex_are_masked() {
+        assert_eq!(kind("b9000564-fe1a-409b-b8cc-1e88b294cd1d"), Some(SlotKind::Uuid));
+        assert_eq!(kind("0x7fff5fbff8"), Some(SlotKind::Hex));
+        assert_eq!(kind("54fadb412c4e40cd"), Some(SlotKind::Hex));
+        assert_eq!(kind("deadbeef"), None, "a hex run without digits is a word");
+        assert_eq!(kind("0xZZ"), None);
+    }
+
+    #[test]
+    fn addresses_are_masked_with_ports_and_prefixes() {
+        for ip in ["10.0.0.1", "10.251.73.220:50010", "192.168.0.0/16", "fe80::1", "[2001:db8::1]:443", "2001:db8::/32"] {
+            assert_eq!(kind(ip), Some(SlotKind::Ip), "{ip}");
+        }
+        assert_eq!(kind("1.2.3"), Some(SlotKind::Number), "a version is not an address");
+        assert_eq!(kind("00:1a:2b:3c:4d:5e"), Some(SlotKind::Id), "a MAC address is not an IP");
+        assert_eq!(kind("12:30:45"), Some(SlotKind::Timestamp));
+    }
+
+    #[test]
+    fn timestamps_are_masked() {
+        for t in ["2024-01-02", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.123+02:00", "12:30", "10:15:23,123", "02/01/2024", "1700000000", "1700000000123"] {
+            assert_eq!(kind(t), Some(SlotKind::Timestamp), "{t}");
+        }
+        assert_eq!(kind("2024"), Some(SlotKind::Number));
+        assert_ne!(kind("12:3"), Some(SlotKind::Timestamp));
+    }
+
+    #[test]
+    fn durations_and_numbers_are_masked() {
+        for d in ["2s", "150ms", "1h30m", "2.5s", "100µs", "5m", "3d"] {
+            assert_eq!(kind(d), Some(SlotKind::Duration), "{d}");
+        }
+        for n in ["42", "-3.5", "99%", "1,234,567", "10GB", "512MiB", "1.5k", "1e-5", "+7"] {
+            assert_eq!(kind(n), Some(SlotKind::Number), "{n}");
+        }
+        assert_eq!(kind("5xx"), None);
+        assert_eq!(norm("latency above 500 ms for 3 minutes"), "latency above <duration> for <duration>");
+        assert_eq!(norm("disk at 91 % on 20 GB volume"), "disk at <num> on <num> volume");
+        assert_eq!(norm("5 errors"), "<num> errors", "a word that is not a unit stays");
+    }
+
+    #[test]
+    fn paths_are_masked() {
+        for p in ["/var/log/app.log", "~/x", "./run.sh", "C:\\Windows\\x", "/api/v1/users"] {
+            assert_eq!(kind(p), Some(SlotKind::Path), "{p}");
+        }
+        assert_eq!(kind("/"), None);
+        assert_eq!(kind("I/O"), None);
+    }
+
+    #[test]
+    fn host_names_need_a_plausible_top_level_domain() {
+        for h in ["kafka-0.kafka.svc.cluster.local", "db-1.prod.example.com", "ip-10-0-1-2.ec2.internal", "example.com:443"] {
+            assert_eq!(kind(h), Some(SlotKind::Host), "{h}");
+        }
+        for not in ["file.txt", "e.g", "main.rs", "java.lang.NullPointerException", "node.js"] {
+            assert_eq!(kind(not), None, "{not}");
+        }
+        assert_eq!(norm("see e.g. file.txt"), "see e.g. file.txt");
+    }
+
+    #[test]
+    fn ids_mix_letters_and_digits_but_short_words_stay() {
+        for id in ["i-0abc123", "pod-7f9c8d-xk2z", "blk_-1608999687919862906", "us-east-1a", "job12345"] {
+            assert_eq!(kind(id), Some(SlotKind::Id), "{id}");
+        }
+        for word in ["p99", "ec2", "s3", "5xx", "k8s", "v2", "http2", "sha256", "log4j"] {
+            assert_eq!(kind(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_one_slot_even_over_several_words() {
+        assert_eq!(norm("Table 'orders' is full"), "Table <quoted> is full");
+        assert_eq!(norm("ALARM: \"api p99 latency\" in EU"), "ALARM: <quoted> in EU");
+        assert_eq!(norm("query=`select 1` failed"), "query=<quoted> failed");
+        assert_eq!(norm("don't panic"), "don't panic", "an apostrophe is not a quote");
+        assert_eq!(norm("an 'unclosed quote"), "an 'unclosed quote");
+    }
+
+    #[test]
+    fn punctuation_and_key_values_are_split_off() {
+        let t = Template::of_title("High latency (p99 > 2s) on db-1.prod.example.com: state=down, code=503", None);
+        assert_eq!(t.to_string(), "High latency (p99 > <duration>) on <host>: state=down, code=<num>");
+        let mut toks = Vec::new();
+        tokenize("(p99 failed:", None, &mut toks);
+        let title = "(p99 failed:";
+        let texts: Vec<&str> = toks.iter().map(|t| &title[t.start as usize..t.end as usize]).collect();
+        assert_eq!(texts, ["(", "p99", "failed", ":"]);
+    }
+
+    #[test]
+    fn the_service_is_masked_in_its_spellings_and_only_as_whole_tokens() {
+        let svc = |title: &str, service: &str| Template::of_title(title, Some(service)).to_string();
+        assert_eq!(svc("High latency on kafka (p99 > 2s)", "kafka"), "High latency on <service> (p99 > <duration>)");
+        assert_eq!(svc("postgres_main is down", "postgres-main"), "<service> is down");
+        assert_eq!(svc("Postgres Main is down", "postgres-main"), "<service> is down");
+        assert_eq!(svc("Payments API errors", "payments-api"), "<service> errors");
+        assert_eq!(svc("db-1.prod.example.com unreachable", "db-1.prod.example.com"), "<service> unreachable");
+        assert_eq!(svc("kafkaesque lag", "kafka"), "kafkaesque lag");
+        assert_eq!(svc("kafka-connect lag", "kafka"), "kafka-connect lag");
+    }
+
+    #[test]
+    fn a_leading_tag_is_one_slot() {
+        assert_eq!(norm("[FIRING:1] KubePodCrashLooping (prod)"), "<*> KubePodCrashLooping (prod)");
+        assert_eq!(norm("[Triggered] CPU usage is high"), "<*> CPU usage is high");
+        assert_eq!(norm("[alone]"), "[alone]");
+        assert_eq!(norm("CPU [high]"), "CPU [high]");
+    }
+
+    #[test]
+    fn literals_compare_case_insensitively() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        tokenize("Disk FULL on web", None, &mut a);
+        tokenize("disk full ON WEB", None, &mut b);
+        assert_eq!(a.iter().map(|t| t.key).collect::<Vec<_>>(), b.iter().map(|t| t.key).collect::<Vec<_>>());
+    }
 }
