@@ -329,6 +329,17 @@ const UNIT_WORDS: &[&[u8]] = &[
     b"qps", b"iops", b"mbps", b"gbps", b"kbps",
 ];
 
+/// Severity levels of alerting tools (`CRITICAL`, `warning`…): the same problem at another level is the same
+/// pattern, so they are a `<*>` slot. (`error` is not one: it is usually what the title is about.)
+const SEVERITIES: &[&[u8]] = &[
+    b"critical", b"crit", b"warning", b"warn", b"fatal", b"info", b"notice", b"debug", b"major", b"minor",
+    b"severe", b"emergency", b"emerg",
+];
+
+fn is_severity(w: &[u8]) -> bool {
+    SEVERITIES.iter().any(|s| w.eq_ignore_ascii_case(s))
+}
+
 fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
     let mut i = 0;
     while i + 1 < toks.len() {
@@ -498,6 +509,9 @@ pub(crate) fn classify(w: &[u8]) -> Option<SlotKind> {
     if digits == 0 {
         if other > 0 && is_host(w) {
             return Some(SlotKind::Host);
+        }
+        if other == 0 && is_severity(w) {
+            return Some(SlotKind::Var);
         }
         return None;
     }
