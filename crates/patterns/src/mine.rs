@@ -14,7 +14,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, IDENT_BIT, key_slot};
+use crate::normalize::{
+    self, DIGIT_BIT, IDENT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
+};
 use crate::{Clustering, Item, Template};
 
 /// How many leading tokens key the tree below the token count.
@@ -34,11 +36,11 @@ impl Hasher for FxHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7cc1_b727_220a_95);
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7cc1_b727_220a_95);
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     fn write_u32(&mut self, n: u32) {
         self.write_u64(u64::from(n));
@@ -297,7 +299,10 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
         .map(|(u, &g)| fit(group_keys[g as usize], &u.keys))
         .collect();
     for &gi in &idx {
-        templates.push(std::mem::replace(&mut built[gi].0, Template::from_parts([])));
+        templates.push(std::mem::replace(
+            &mut built[gi].0,
+            Template::from_parts([]),
+        ));
     }
     Clustering {
         templates,
@@ -310,8 +315,7 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
 /// values (of any kinds).
 fn generalizes(a: &[u64], b: &[u64]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| x == y || *x == VAR_KEY || (x & y & SLOT_BIT != 0))
 }
