@@ -5,7 +5,7 @@
 //! similarity. A template with exactly the title's own token keys answers at once, unless people's rules
 //! compete with it.
 
-use crate::mine::{FxHasher, FxMap, THRESHOLD};
+use crate::mine::{FxHasher, FxMap, THRESHOLD, align};
 use crate::normalize::{self, SLOT_BIT, Service, Tok, VAR_KEY};
 use crate::{Explanation, Match, Origin, SlotValue, Template};
 use std::hash::Hasher;
@@ -31,6 +31,11 @@ pub struct Matcher<K> {
     exact: FxMap<u64, Vec<u32>>,
     /// Entries by (token count, first token's key or [`WILD`]), rules first, then in insertion order.
     buckets: FxMap<(usize, u64), Bucket>,
+    /// Entries with a `<*>` (which may cover several tokens of a longer title) by their first literal's key,
+    /// in insertion order.
+    globs: FxMap<u64, Vec<u32>>,
+    /// Whether a rule is among `globs`.
+    glob_rules: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -94,6 +99,8 @@ impl<K: Clone> Matcher<K> {
             entries: Vec::new(),
             exact: FxMap::default(),
             buckets: FxMap::default(),
+            globs: FxMap::default(),
+            glob_rules: false,
         }
     }
 
@@ -123,6 +130,15 @@ impl<K: Clone> Matcher<K> {
             bucket.rules = true;
         } else {
             bucket.entries.push(id);
+        }
+        if keys.contains(&VAR_KEY) {
+            let first = keys
+                .iter()
+                .copied()
+                .find(|k| k & SLOT_BIT == 0)
+                .unwrap_or(WILD);
+            self.globs.entry(first).or_default().push(id);
+            self.glob_rules |= origin == Origin::Rule;
         }
         #[allow(clippy::cast_possible_truncation)]
         let specific = keys.iter().filter(|&&k| k != VAR_KEY).count() as u32;
@@ -205,6 +221,37 @@ impl<K: Clone> Matcher<K> {
                 }
             }
         }
+        if best.is_none_or(|(rule, fit, ..)| fit < 1.0 || (self.glob_rules && !rule)) {
+            // Templates whose `<*>` may cover several of the title's tokens: those of a shorter length, found
+            // by their first literal (one of the title's tokens) or, without any literal, under the wildcard.
+            let mut seen: Vec<u64> = Vec::with_capacity(n + 1);
+            for first in toks.iter().map(|t| t.text).chain([WILD]) {
+                if seen.contains(&first) {
+                    continue;
+                }
+                seen.push(first);
+                let Some(ids) = self.globs.get(&first) else {
+                    continue;
+                };
+                for &id in ids {
+                    let e = &self.entries[id as usize];
+                    let rule = e.origin == Origin::Rule;
+                    if e.keys.len() >= n || best.is_some_and(|(r, ..)| r && !rule) {
+                        continue;
+                    }
+                    if align(&e.keys, toks, covers).is_none() {
+                        continue;
+                    }
+                    let better = best.is_none_or(|(r, f, s, b)| {
+                        (rule, 1.0, e.specific, std::cmp::Reverse(id))
+                            > (r, f, s, std::cmp::Reverse(b))
+                    });
+                    if better {
+                        best = Some((rule, 1.0, e.specific, id));
+                    }
+                }
+            }
+        }
         best.map(|(_, fit, _, id)| self.answer(id, fit))
     }
 
@@ -229,22 +276,28 @@ pub(crate) fn explain(
     let service = service.map(Service::new);
     let mut toks = Vec::with_capacity(16);
     normalize::tokenize(title, service.as_ref(), &mut toks);
-    if keys.len() != toks.len() {
-        return None;
-    }
-    let (_, fit) = score(&keys, &toks);
+    // Where each template token's tokens of the title start: one each for the same length, else a `<*>`
+    // may cover several.
+    let (fit, starts): (f32, Vec<u32>) = if keys.len() == toks.len() {
+        #[allow(clippy::cast_possible_truncation)]
+        (score(&keys, &toks).1, (0..keys.len() as u32).collect())
+    } else {
+        (1.0, align(&keys, &toks, covers)?)
+    };
     if fit <= 0.0 && !keys.is_empty() {
         return None;
     }
     let slots = keys
         .iter()
-        .zip(&parts)
-        .zip(&toks)
-        .filter_map(|((&k, &part), tok)| {
-            normalize::key_slot(k).map(|kind| SlotValue {
-                part: part as usize,
+        .enumerate()
+        .filter_map(|(i, &k)| {
+            let kind = normalize::key_slot(k)?;
+            let first = &toks[starts[i] as usize];
+            let last = starts.get(i + 1).map_or(toks.len(), |&s| s as usize) - 1;
+            Some(SlotValue {
+                part: parts[i] as usize,
                 kind,
-                value: title[tok.start as usize..tok.end as usize].to_owned(),
+                value: title[first.start as usize..toks[last].end as usize].to_owned(),
             })
         })
         .collect();
