@@ -232,8 +232,9 @@ fn main() {
         let mut seen = std::collections::HashSet::new();
         let mut shape_rng = Rng(7);
         let mut id = 0;
+        assert!(shapes >= n_templates, "more templates than shapes");
         while m.len() < n_templates {
-            // A template per (shape, service): the shape's title with its values masked.
+            // A template per shape: the shape's title with its values masked.
             let (t, s) = title(&mut shape_rng, id % shapes);
             let template = Template::of_title(&t, Some(s));
             if seen.insert(template.to_string()) {

@@ -36,6 +36,9 @@ pub struct Matcher<K> {
     globs: FxMap<u64, Vec<u32>>,
     /// Whether a rule is among `globs`.
     glob_rules: bool,
+    /// A filter of the keys of `globs` (a one-hash Bloom filter of 1,024 bits): most of a title's tokens are
+    /// ruled out without a lookup.
+    glob_filter: [u64; 16],
 }
 
 #[derive(Clone, Debug, Default)]
@@ -50,6 +53,12 @@ fn seq_hash(keys: impl Iterator<Item = u64>) -> u64 {
         h.write_u64(k);
     }
     h.finish()
+}
+
+/// The word and bit of `key` in the glob filter.
+fn filter_bit(key: u64) -> (usize, u64) {
+    let h = key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54;
+    ((h >> 6) as usize, 1 << (h & 63))
 }
 
 fn first_key(keys: &[u64]) -> u64 {
@@ -101,6 +110,7 @@ impl<K: Clone> Matcher<K> {
             buckets: FxMap::default(),
             globs: FxMap::default(),
             glob_rules: false,
+            glob_filter: [0; 16],
         }
     }
 
@@ -139,6 +149,8 @@ impl<K: Clone> Matcher<K> {
                 .unwrap_or(WILD);
             self.globs.entry(first).or_default().push(id);
             self.glob_rules |= origin == Origin::Rule;
+            let (word, bit) = filter_bit(first);
+            self.glob_filter[word] |= bit;
         }
         #[allow(clippy::cast_possible_truncation)]
         let specific = keys.iter().filter(|&&k| k != VAR_KEY).count() as u32;
@@ -226,7 +238,8 @@ impl<K: Clone> Matcher<K> {
             // by their first literal (one of the title's tokens) or, without any literal, under the wildcard.
             let mut seen: Vec<u64> = Vec::with_capacity(n + 1);
             for first in toks.iter().map(|t| t.text).chain([WILD]) {
-                if seen.contains(&first) {
+                let (word, bit) = filter_bit(first);
+                if self.glob_filter[word] & bit == 0 || seen.contains(&first) {
                     continue;
                 }
                 seen.push(first);

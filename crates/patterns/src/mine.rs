@@ -58,16 +58,22 @@ const WILD: u64 = u64::MAX;
 /// How similar a sequence is to a template for joining it: the share of positions where they are equal,
 /// the template's `<*>` not counting (a template grown general must not swallow everything of its length).
 pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
-    if template.is_empty() {
+    // Positions where both are values say nothing either way: only words are compared.
+    let (mut same, mut words) = (0u32, 0u32);
+    for (&t, &s) in template.iter().zip(seq) {
+        if t & SLOT_BIT != 0 && s & SLOT_BIT != 0 {
+            continue;
+        }
+        words += 1;
+        if t == s {
+            same += 1;
+        }
+    }
+    if words == 0 {
         return 1.0;
     }
-    let same = template
-        .iter()
-        .zip(seq)
-        .filter(|(t, s)| **t != VAR_KEY && t == s)
-        .count();
     #[allow(clippy::cast_precision_loss)] // token counts are small
-    let sim = same as f32 / template.len() as f32;
+    let sim = same as f32 / words as f32;
     sim
 }
 
@@ -308,7 +314,15 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
     let groups = refine(groups, &order);
     let groups = split(groups, &uniqs);
     let groups = merge_equal(groups);
-    let groups = merge_across_lengths(groups, &order);
+    // Merging changes templates, so that more may merge: until nothing does (a few rounds at most).
+    let mut groups = groups;
+    for _ in 0..4 {
+        let before = groups.len();
+        groups = merge_equal(merge_across_lengths(groups, &order));
+        if groups.len() == before {
+            break;
+        }
+    }
 
     // 5. The answer, templates in canonical order.
     let mut built: Vec<(Template, &Group)> = groups

@@ -84,7 +84,24 @@ pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
 /// as one `-`.
 #[derive(Clone, Debug)]
 pub(crate) struct Service {
-    norm: Vec<u8>,
+    norm: Norm,
+}
+
+/// The normalized name: inline when short (no allocation on the store pipeline's path), else on the heap.
+#[derive(Clone, Debug)]
+enum Norm {
+    Inline([u8; 48], u8),
+    Heap(Vec<u8>),
+}
+
+impl std::ops::Deref for Norm {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Norm::Inline(b, n) => &b[..usize::from(*n)],
+            Norm::Heap(v) => v,
+        }
+    }
 }
 
 fn norm_byte(b: u8) -> u8 {
@@ -96,20 +113,38 @@ fn norm_byte(b: u8) -> u8 {
 
 impl Service {
     pub(crate) fn new(name: &str) -> Self {
-        let mut norm = Vec::with_capacity(name.len());
-        for &b in name.trim().as_bytes() {
+        // Lowercased, separator runs as one `-`, none at the ends.
+        let mut buf = [0u8; 48];
+        let mut len = 0usize;
+        let mut heap: Option<Vec<u8>> = None;
+        let mut pending_sep = false;
+        for &b in name.as_bytes() {
             let n = norm_byte(b);
-            if n == b'-' && norm.last() == Some(&b'-') {
+            if n == b'-' {
+                pending_sep = len > 0 || heap.is_some();
                 continue;
             }
-            norm.push(n);
+            for c in [b'-', n].into_iter().skip(usize::from(!pending_sep)) {
+                match &mut heap {
+                    Some(v) => v.push(c),
+                    None if len < buf.len() => {
+                        buf[len] = c;
+                        len += 1;
+                    }
+                    None => {
+                        let mut v = buf[..len].to_vec();
+                        v.push(c);
+                        heap = Some(v);
+                    }
+                }
+            }
+            pending_sep = false;
         }
-        while norm.last() == Some(&b'-') {
-            norm.pop();
-        }
-        while norm.first() == Some(&b'-') {
-            norm.remove(0);
-        }
+        #[allow(clippy::cast_possible_truncation)] // at most 48
+        let norm = match heap {
+            Some(v) => Norm::Heap(v),
+            None => Norm::Inline(buf, len as u8),
+        };
         Self { norm }
     }
 
@@ -460,7 +495,7 @@ pub(crate) fn template_of(
     if !text.is_empty() {
         parts.push(Part::Text(text));
     }
-    Template::from_parts(parts)
+    Template::from_normalized(parts)
 }
 
 /// A template's tokens' keys, and for each token the index of its part.
