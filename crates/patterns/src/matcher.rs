@@ -1,9 +1,10 @@
 //! Assigning one new title to the best of known templates (the store pipeline's path), and explanations.
 //!
-//! Templates are indexed by token count and first token (a literal's key, or the wildcard for a slot): a title
-//! is scored against the templates of its count whose first token is its own or a slot, with the mining's
-//! similarity. A template with exactly the title's own token keys answers at once, unless people's rules
-//! compete with it.
+//! Templates are indexed like the mining tree's leaves, by token count and first two tokens (a literal's key,
+//! or the wildcard for a slot): a title is scored, with the mining's similarity, against the templates of its
+//! count whose first two tokens are its own or slots. A template with exactly the title's own token keys
+//! answers at once, unless people's rules compete with it. Templates with a `<*>` are also indexed by their
+//! first literal, for longer titles whose values take several tokens where the `<*>` is.
 
 use crate::mine::{FxHasher, FxMap, THRESHOLD, align};
 use crate::normalize::{self, SLOT_BIT, Service, Tok, VAR_KEY};
@@ -29,8 +30,9 @@ pub struct Matcher<K> {
     entries: Vec<Entry<K>>,
     /// Entries by the hash of their whole key sequence.
     exact: FxMap<u64, Vec<u32>>,
-    /// Entries by (token count, first token's key or [`WILD`]), rules first, then in insertion order.
-    buckets: FxMap<(usize, u64), Bucket>,
+    /// Entries by (token count, first and second tokens' keys or [`WILD`] for slots), rules first, then in
+    /// insertion order: the mining tree's leaves.
+    buckets: FxMap<(usize, u64, u64), Bucket>,
     /// Entries with a `<*>` (which may cover several tokens of a longer title) by their first literal's key,
     /// in insertion order.
     globs: FxMap<u64, Vec<u32>>,
@@ -61,11 +63,17 @@ fn filter_bit(key: u64) -> (usize, u64) {
     ((h >> 6) as usize, 1 << (h & 63))
 }
 
-fn first_key(keys: &[u64]) -> u64 {
-    match keys.first() {
+/// The key of an absent token in a bucket's key.
+const NONE: u64 = u64::MAX - 1;
+
+/// A template's bucket: its token count and its first two tokens (literals by key, slots as [`WILD`]).
+fn bucket_key(keys: &[u64]) -> (usize, u64, u64) {
+    let at = |i: usize| match keys.get(i) {
         Some(&k) if k & SLOT_BIT == 0 => k,
-        _ => WILD,
-    }
+        Some(_) => WILD,
+        None => NONE,
+    };
+    (keys.len(), at(0), at(1))
 }
 
 /// Whether a template's token `t` covers a title's token `tok`: equal keys, the template's `<*>`, or the
@@ -125,10 +133,7 @@ impl<K: Clone> Matcher<K> {
             .entry(seq_hash(keys.iter().copied()))
             .or_default()
             .push(id);
-        let bucket = self
-            .buckets
-            .entry((keys.len(), first_key(&keys)))
-            .or_default();
+        let bucket = self.buckets.entry(bucket_key(&keys)).or_default();
         if origin == Origin::Rule {
             // Rules first, in insertion order.
             let at = bucket
@@ -191,15 +196,22 @@ impl<K: Clone> Matcher<K> {
 
     fn best_tokens(&self, toks: &[Tok]) -> Option<Match<K>> {
         let n = toks.len();
-        // A masked first token may also be spelled by a template's literal.
-        let first = toks.first().map_or(WILD, |t| t.text);
-        let own = self.buckets.get(&(n, first));
-        let wild = if first == WILD {
-            None
-        } else {
-            self.buckets.get(&(n, WILD))
-        };
-        let rules = own.is_some_and(|b| b.rules) || wild.is_some_and(|b| b.rules);
+        // The buckets a title may be in: each of its first two tokens by its text (a masked value may also
+        // be spelled by a template's literal) or under the wildcard.
+        let at = |i: usize| toks.get(i).map_or((NONE, NONE), |t| (t.text, WILD));
+        let ((a0, w0), (a1, w1)) = (at(0), at(1));
+        let mut keys = [(n, a0, a1), (n, a0, w1), (n, w0, a1), (n, w0, w1)];
+        if n < 2 {
+            keys[1] = keys[0];
+            keys[3] = keys[2];
+        }
+        let mut found: [Option<&Bucket>; 4] = [None; 4];
+        for (i, k) in keys.iter().enumerate() {
+            if !keys[..i].contains(k) {
+                found[i] = self.buckets.get(k);
+            }
+        }
+        let rules = found.iter().flatten().any(|b| b.rules);
         if !rules {
             // Fast path: a template with exactly the title's keys is the most similar and most specific.
             if let Some(ids) = self.exact.get(&seq_hash(toks.iter().map(|t| t.key))) {
@@ -213,7 +225,7 @@ impl<K: Clone> Matcher<K> {
         }
         // (rule, fit, specificity, -id) of the best so far.
         let mut best: Option<(bool, f32, u32, u32)> = None;
-        for bucket in [own, wild].into_iter().flatten() {
+        for bucket in found.into_iter().flatten() {
             for &id in &bucket.entries {
                 let e = &self.entries[id as usize];
                 let rule = e.origin == Origin::Rule;

@@ -426,7 +426,16 @@ fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
     let mut out = Vec::with_capacity(n.max(m));
     let (mut i, mut j) = (0, 0);
     let (mut gi, mut gj) = (0, 0);
-    let gap = |out: &mut Vec<u64>, ga: &[u64], gb: &[u64]| -> bool {
+    // Words that key the mining tree (among the first DEPTH tokens) are never covered by a `<*>`.
+    let keyed = |s: &[u64], from: usize| {
+        s.iter()
+            .enumerate()
+            .any(|(k, &w)| from + k < DEPTH && tree_key(w) != WILD)
+    };
+    let gap = |out: &mut Vec<u64>, (ga, fa): (&[u64], usize), (gb, fb): (&[u64], usize)| -> bool {
+        if keyed(ga, fa) || keyed(gb, fb) {
+            return false;
+        }
         match (ga.is_empty(), gb.is_empty()) {
             (true, true) => true,
             (false, false)
@@ -440,7 +449,7 @@ fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
     };
     while i < n && j < m {
         if a[i] == b[j] && dp[at(i, j)] == dp[at(i + 1, j + 1)] + 1 {
-            if !gap(&mut out, &a[gi..i], &b[gj..j]) {
+            if !gap(&mut out, (&a[gi..i], gi), (&b[gj..j], gj)) {
                 return None;
             }
             out.push(a[i]);
@@ -454,7 +463,7 @@ fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
             j += 1;
         }
     }
-    if !gap(&mut out, &a[gi..], &b[gj..]) {
+    if !gap(&mut out, (&a[gi..], gi), (&b[gj..], gj)) {
         return None;
     }
     Some(out)
@@ -504,13 +513,16 @@ fn merge_across_lengths(mut groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
     out
 }
 
-/// Whether template `a` covers everything `b` does: equal length, and at each position equal, `<*>`, or both
-/// values (of any kinds).
+/// Whether template `a` covers everything `b` does: equal length, and at each position equal, both values
+/// (of any kinds), or `<*>` — but not over a word that keys the mining tree (one of the first [`DEPTH`]
+/// tokens): the tree kept those apart on purpose.
 fn generalizes(a: &[u64], b: &[u64]) -> bool {
     a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x == y || *x == VAR_KEY || (x & y & SLOT_BIT != 0))
+        && a.iter().zip(b).enumerate().all(|(i, (x, y))| {
+            x == y
+                || (x & y & SLOT_BIT != 0)
+                || (*x == VAR_KEY && (i >= DEPTH || tree_key(*y) == WILD))
+        })
 }
 
 /// The most distinct words at a position for which a template is split by that position's value.
