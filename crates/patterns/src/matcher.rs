@@ -188,10 +188,7 @@ impl<K: Clone> Matcher<K> {
     /// mined one; among equals the most similar, then the most specific, then the first inserted.
     #[must_use]
     pub fn best(&self, title: &str, service: Option<&str>) -> Option<Match<K>> {
-        let service = service.map(Service::new);
-        let mut toks = Vec::with_capacity(16);
-        normalize::tokenize(title, service.as_ref(), &mut toks);
-        self.best_tokens(&toks)
+        normalize::with_tokens(title, service, |toks| self.best_tokens(toks))
     }
 
     fn best_tokens(&self, toks: &[Tok]) -> Option<Match<K>> {

@@ -52,28 +52,33 @@ pub(crate) fn key_slot(key: u64) -> Option<SlotKind> {
     SlotKind::ALL.get((key & 0xff) as usize).copied()
 }
 
-pub(crate) fn lit_key(text_hash: u64, bytes: &[u8]) -> u64 {
-    let digit = bytes.iter().any(u8::is_ascii_digit);
-    let word = bytes.len() > 1 && bytes.iter().all(u8::is_ascii_alphabetic);
-    let ident = !word
-        && bytes.iter().any(u8::is_ascii_alphabetic)
-        && bytes.len() > 2
-        && bytes[1..bytes.len() - 1]
-            .iter()
-            .any(|c| matches!(c, b'-' | b'_' | b'.' | b'/' | b':'));
-    (text_hash & HASH_MASK)
+pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
+    // One pass: the hash of the lowercased bytes, and what kinds of bytes there are.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let (mut digit, mut alpha, mut other) = (false, false, false);
+    let mut inner_sep = false;
+    let last = bytes.len().saturating_sub(1);
+    for (i, &b) in bytes.iter().enumerate() {
+        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
+            .wrapping_mul(0x517c_c1b7_2722_0a95);
+        if b.is_ascii_alphabetic() {
+            alpha = true;
+        } else if b.is_ascii_digit() {
+            digit = true;
+        } else {
+            other = true;
+            inner_sep |= i > 0 && i < last && matches!(b, b'-' | b'_' | b'.' | b'/' | b':');
+        }
+    }
+    let word = bytes.len() > 1 && alpha && !digit && !other;
+    let ident = !word && alpha && bytes.len() > 2 && inner_sep;
+    (mix(h) & HASH_MASK)
         | if digit { DIGIT_BIT } else { 0 }
         | if word { WORD_BIT } else { 0 }
         | if ident { IDENT_BIT } else { 0 }
 }
 
-/// FxHash-style hash of the ASCII-lowercased bytes (deterministic, fast on short tokens).
-pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
-            .wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
+fn mix(mut h: u64) -> u64 {
     // A final mix so that short tokens spread over the high bits too.
     h ^= h >> 29;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -210,7 +215,7 @@ struct Scanner<'a> {
 impl Scanner<'_> {
     fn push(&mut self, start: usize, end: usize, slot: Option<SlotKind>) {
         let bytes = &self.b[start..end];
-        let text = lit_key(hash_lower(bytes), bytes);
+        let text = lit_key(bytes);
         let key = match slot {
             Some(k) => slot_key(k),
             None => text,
@@ -330,6 +335,28 @@ pub(crate) fn tokenize(title: &str, service: Option<&Service>, out: &mut Vec<Tok
     }
 }
 
+thread_local! {
+    /// A reused token buffer: the store pipeline's path allocates none.
+    static TOKENS: std::cell::RefCell<Vec<Tok>> = std::cell::RefCell::new(Vec::with_capacity(32));
+}
+
+/// Calls `f` with the tokens of `title` (see [`tokenize`]), `service` being the incident's service name.
+pub(crate) fn with_tokens<R>(title: &str, service: Option<&str>, f: impl FnOnce(&[Tok]) -> R) -> R {
+    let service = service.map(Service::new);
+    TOKENS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut toks) => {
+            tokenize(title, service.as_ref(), &mut toks);
+            f(&toks)
+        }
+        // Called from within `f`: a buffer of its own.
+        Err(_) => {
+            let mut toks = Vec::with_capacity(32);
+            tokenize(title, service.as_ref(), &mut toks);
+            f(&toks)
+        }
+    })
+}
+
 /// Cuts a template's literal text into tokens, masking nothing.
 pub(crate) fn tokenize_literal(text: &str, out: &mut Vec<Tok>) {
     scan(text, false, out);
@@ -411,7 +438,7 @@ fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
                     key: slot_key(kind),
                     text: {
                         let span = &title[a.start as usize..u.end as usize];
-                        lit_key(hash_lower(span), span)
+                        lit_key(span)
                     },
                     ..a
                 };
@@ -456,7 +483,7 @@ fn mark_service(title: &[u8], service: &Service, toks: &mut Vec<Tok>) {
         if starts && let Some(n) = service.matches(title, &toks[i..]) {
             let end = toks[i + n - 1].end;
             let span = &title[t.start as usize..end as usize];
-            let text = lit_key(hash_lower(span), span);
+            let text = lit_key(span);
             toks[i] = Tok {
                 end,
                 slot: Some(SlotKind::Service),

@@ -148,10 +148,9 @@ impl Template {
     /// The template of one title: the title normalized, every recognized variable value a slot.
     #[must_use]
     pub fn of_title(title: &str, service: Option<&str>) -> Self {
-        let service = service.map(crate::normalize::Service::new);
-        let mut toks = Vec::with_capacity(16);
-        crate::normalize::tokenize(title, service.as_ref(), &mut toks);
-        crate::normalize::template_of(title, &toks, |_| None)
+        crate::normalize::with_tokens(title, service, |toks| {
+            crate::normalize::template_of(title, toks, |_| None)
+        })
     }
 
     /// Reads the text form written by `Display`.
