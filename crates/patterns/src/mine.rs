@@ -14,7 +14,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, IDENT_BIT, key_slot};
+use crate::normalize::{
+    self, DIGIT_BIT, IDENT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
+};
 use crate::{Clustering, Item, Template};
 
 /// How many leading tokens key the tree below the token count.
@@ -297,7 +299,10 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
         .map(|(u, &g)| fit(group_keys[g as usize], &u.keys))
         .collect();
     for &gi in &idx {
-        templates.push(std::mem::replace(&mut built[gi].0, Template::from_parts([])));
+        templates.push(std::mem::replace(
+            &mut built[gi].0,
+            Template::from_parts([]),
+        ));
     }
     Clustering {
         templates,
@@ -310,8 +315,7 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
 /// values (of any kinds).
 fn generalizes(a: &[u64], b: &[u64]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| x == y || *x == VAR_KEY || (x & y & SLOT_BIT != 0))
 }

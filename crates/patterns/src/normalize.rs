@@ -71,7 +71,8 @@ pub(crate) fn lit_key(text_hash: u64, bytes: &[u8]) -> u64 {
 pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
-        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x51_7cc1_b727_220a_95);
+        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
+            .wrapping_mul(0x51_7cc1_b727_220a_95);
     }
     // A final mix so that short tokens spread over the high bits too.
     h ^= h >> 29;
@@ -321,12 +322,13 @@ fn scan(text: &str, mask: bool, out: &mut Vec<Tok>) {
 
 /// Units written as a word after a number (`500 ms`, `3 seconds`, `20 GB`): one `<duration>` or `<num>`.
 const TIME_WORDS: &[&[u8]] = &[
-    b"ns", b"us", b"ms", b"s", b"sec", b"secs", b"second", b"seconds", b"m", b"min", b"mins", b"minute",
-    b"minutes", b"h", b"hr", b"hrs", b"hour", b"hours", b"d", b"day", b"days", b"w", b"week", b"weeks",
+    b"ns", b"us", b"ms", b"s", b"sec", b"secs", b"second", b"seconds", b"m", b"min", b"mins",
+    b"minute", b"minutes", b"h", b"hr", b"hrs", b"hour", b"hours", b"d", b"day", b"days", b"w",
+    b"week", b"weeks",
 ];
 const UNIT_WORDS: &[&[u8]] = &[
-    b"%", b"b", b"kb", b"kib", b"mb", b"mib", b"gb", b"gib", b"tb", b"tib", b"pb", b"k", b"percent", b"rps",
-    b"qps", b"iops", b"mbps", b"gbps", b"kbps",
+    b"%", b"b", b"kb", b"kib", b"mb", b"mib", b"gb", b"gib", b"tb", b"tib", b"pb", b"k",
+    b"percent", b"rps", b"qps", b"iops", b"mbps", b"gbps", b"kbps",
 ];
 
 fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
@@ -369,7 +371,11 @@ fn leading_tag(b: &[u8], sc: &mut Scanner<'_>) -> usize {
     if b.get(start) != Some(&b'[') {
         return 0;
     }
-    let Some(close) = b[start..].iter().position(|&c| c == b']').map(|p| start + p) else {
+    let Some(close) = b[start..]
+        .iter()
+        .position(|&c| c == b']')
+        .map(|p| start + p)
+    else {
         return 0;
     };
     // Only a tag before something, and not a lone bracket pair.
@@ -386,8 +392,8 @@ fn mark_service(title: &[u8], service: &Service, toks: &mut Vec<Tok>) {
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        let starts = t.slot != Some(SlotKind::Quoted)
-            && Some(norm_byte(title[t.start as usize])) == first;
+        let starts =
+            t.slot != Some(SlotKind::Quoted) && Some(norm_byte(title[t.start as usize])) == first;
         if starts {
             if let Some(n) = service.matches(title, &toks[i..]) {
                 let end = toks[i + n - 1].end;
@@ -544,7 +550,10 @@ pub(crate) fn classify(w: &[u8]) -> Option<SlotKind> {
 
 fn is_url(w: &[u8]) -> bool {
     if let Some(p) = find(w, b"://") {
-        return p > 0 && w[..p].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'));
+        return p > 0
+            && w[..p]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'));
     }
     // `www.example.com/path`: a host name followed by a path.
     match w.iter().position(|&c| c == b'/') {
@@ -570,7 +579,11 @@ fn domain_like(d: &[u8]) -> bool {
     let mut labels = 0;
     let mut last: &[u8] = &[];
     for label in d.split(|&c| c == b'.') {
-        if label.is_empty() || !label.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')) {
+        if label.is_empty()
+            || !label
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'))
+        {
             return false;
         }
         labels += 1;
@@ -597,12 +610,80 @@ fn is_path(w: &[u8]) -> bool {
 /// Top-level domains of host names: generic ones, internal suffixes, and country codes that are not also
 /// common file extensions (`file.sh`, `main.rs`, `notes.md` are not hosts).
 const TLDS: &[&[u8]] = &[
-    b"com", b"net", b"org", b"io", b"dev", b"app", b"ai", b"co", b"cloud", b"info", b"biz", b"tech", b"site",
-    b"online", b"xyz", b"gov", b"edu", b"mil", b"int", b"local", b"localdomain", b"localhost", b"internal",
-    b"intranet", b"lan", b"corp", b"home", b"svc", b"cluster", b"arpa", b"test", b"example", b"invalid",
-    b"consul", b"us", b"uk", b"de", b"fr", b"nl", b"eu", b"ca", b"au", b"jp", b"cn", b"ru", b"br", b"in",
-    b"ch", b"se", b"no", b"es", b"it", b"be", b"at", b"dk", b"fi", b"cz", b"ie", b"nz", b"sg", b"hk", b"kr",
-    b"tw", b"za", b"mx", b"ar", b"cl", b"il", b"tr", b"ua", b"ro", b"hu", b"gr", b"pt",
+    b"com",
+    b"net",
+    b"org",
+    b"io",
+    b"dev",
+    b"app",
+    b"ai",
+    b"co",
+    b"cloud",
+    b"info",
+    b"biz",
+    b"tech",
+    b"site",
+    b"online",
+    b"xyz",
+    b"gov",
+    b"edu",
+    b"mil",
+    b"int",
+    b"local",
+    b"localdomain",
+    b"localhost",
+    b"internal",
+    b"intranet",
+    b"lan",
+    b"corp",
+    b"home",
+    b"svc",
+    b"cluster",
+    b"arpa",
+    b"test",
+    b"example",
+    b"invalid",
+    b"consul",
+    b"us",
+    b"uk",
+    b"de",
+    b"fr",
+    b"nl",
+    b"eu",
+    b"ca",
+    b"au",
+    b"jp",
+    b"cn",
+    b"ru",
+    b"br",
+    b"in",
+    b"ch",
+    b"se",
+    b"no",
+    b"es",
+    b"it",
+    b"be",
+    b"at",
+    b"dk",
+    b"fi",
+    b"cz",
+    b"ie",
+    b"nz",
+    b"sg",
+    b"hk",
+    b"kr",
+    b"tw",
+    b"za",
+    b"mx",
+    b"ar",
+    b"cl",
+    b"il",
+    b"tr",
+    b"ua",
+    b"ro",
+    b"hu",
+    b"gr",
+    b"pt",
 ];
 
 fn is_host(w: &[u8]) -> bool {
@@ -632,7 +713,8 @@ fn is_uuid(w: &[u8]) -> bool {
 
 /// Leading ASCII digits of `w` from `i`: their count.
 fn digits_at(w: &[u8], i: usize) -> usize {
-    w.get(i..).map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+    w.get(i..)
+        .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
 }
 
 /// `hh:mm`, `hh:mm:ss`, with fractions (`.123` or `,123`), a zone (`Z`, `+02:00`) or `am`/`pm`; answers the
@@ -738,7 +820,12 @@ fn is_ipv6(w: &[u8]) -> bool {
         None => w,
     };
     let colons = w.iter().filter(|&&c| c == b':').count();
-    if colons < 2 || colons > 7 || !w.iter().all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.') {
+    if colons < 2
+        || colons > 7
+        || !w
+            .iter()
+            .all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')
+    {
         return false;
     }
     let groups: Vec<&[u8]> = w.split(|&c| c == b':').collect();
@@ -780,10 +867,10 @@ fn number_len(w: &[u8]) -> usize {
 }
 
 const NUMBER_UNITS: &[&[u8]] = &[
-    b"%", b"k", b"kb", b"kib", b"m", b"mb", b"mib", b"g", b"gb", b"gib", b"t", b"tb", b"tib", b"p", b"pb", b"pib",
-    b"b", b"x", b"bps", b"kbps", b"mbps", b"gbps", b"rps", b"qps", b"ops", b"iops", b"/s", b"/min", b"hz",
-    b"khz", b"mhz", b"ghz", b"c", b"w", b"kw", b"v", b"mv", b"ma", b"k/s", b"mb/s", b"gb/s", b"req/s", b"ops/s",
-    b"rpm", b"cpu", b"cpus", b"vcpu", b"core", b"cores",
+    b"%", b"k", b"kb", b"kib", b"m", b"mb", b"mib", b"g", b"gb", b"gib", b"t", b"tb", b"tib", b"p",
+    b"pb", b"pib", b"b", b"x", b"bps", b"kbps", b"mbps", b"gbps", b"rps", b"qps", b"ops", b"iops",
+    b"/s", b"/min", b"hz", b"khz", b"mhz", b"ghz", b"c", b"w", b"kw", b"v", b"mv", b"ma", b"k/s",
+    b"mb/s", b"gb/s", b"req/s", b"ops/s", b"rpm", b"cpu", b"cpus", b"vcpu", b"core", b"cores",
 ];
 
 fn is_number(w: &[u8]) -> bool {
@@ -796,8 +883,21 @@ fn is_number(w: &[u8]) -> bool {
 }
 
 const DURATION_UNITS: &[&[u8]] = &[
-    b"ns", b"us", "µs".as_bytes(), b"ms", b"s", b"sec", b"secs", b"m", b"min", b"mins", b"h", b"hr", b"hrs",
-    b"d", b"w",
+    b"ns",
+    b"us",
+    "µs".as_bytes(),
+    b"ms",
+    b"s",
+    b"sec",
+    b"secs",
+    b"m",
+    b"min",
+    b"mins",
+    b"h",
+    b"hr",
+    b"hrs",
+    b"d",
+    b"w",
 ];
 
 fn is_duration(w: &[u8]) -> bool {
@@ -843,7 +943,10 @@ mod tests {
 
     #[test]
     fn urls_and_emails_are_masked() {
-        assert_eq!(kind("https://api.example.com/v1/users?id=3"), Some(SlotKind::Url));
+        assert_eq!(
+            kind("https://api.example.com/v1/users?id=3"),
+            Some(SlotKind::Url)
+        );
         assert_eq!(kind("www.example.com/health"), Some(SlotKind::Url));
         assert_eq!(kind("oncall+alerts@example.co.uk"), Some(SlotKind::Email));
         assert_eq!(kind("root@localhost"), None);
@@ -852,7 +955,10 @@ mod tests {
 
     #[test]
     fn uuids_and_hex_are_masked() {
-        assert_eq!(kind("b9000564-fe1a-409b-b8cc-1e88b294cd1d"), Some(SlotKind::Uuid));
+        assert_eq!(
+            kind("b9000564-fe1a-409b-b8cc-1e88b294cd1d"),
+            Some(SlotKind::Uuid)
+        );
         assert_eq!(kind("0x7fff5fbff8"), Some(SlotKind::Hex));
         assert_eq!(kind("54fadb412c4e40cd"), Some(SlotKind::Hex));
         assert_eq!(kind("deadbeef"), None, "a hex run without digits is a word");
@@ -861,17 +967,41 @@ mod tests {
 
     #[test]
     fn addresses_are_masked_with_ports_and_prefixes() {
-        for ip in ["10.0.0.1", "10.251.73.220:50010", "192.168.0.0/16", "fe80::1", "[2001:db8::1]:443", "2001:db8::/32"] {
+        for ip in [
+            "10.0.0.1",
+            "10.251.73.220:50010",
+            "192.168.0.0/16",
+            "fe80::1",
+            "[2001:db8::1]:443",
+            "2001:db8::/32",
+        ] {
             assert_eq!(kind(ip), Some(SlotKind::Ip), "{ip}");
         }
-        assert_eq!(kind("1.2.3"), Some(SlotKind::Number), "a version is not an address");
-        assert_eq!(kind("00:1a:2b:3c:4d:5e"), Some(SlotKind::Id), "a MAC address is not an IP");
+        assert_eq!(
+            kind("1.2.3"),
+            Some(SlotKind::Number),
+            "a version is not an address"
+        );
+        assert_eq!(
+            kind("00:1a:2b:3c:4d:5e"),
+            Some(SlotKind::Id),
+            "a MAC address is not an IP"
+        );
         assert_eq!(kind("12:30:45"), Some(SlotKind::Timestamp));
     }
 
     #[test]
     fn timestamps_are_masked() {
-        for t in ["2024-01-02", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.123+02:00", "12:30", "10:15:23,123", "02/01/2024", "1700000000", "1700000000123"] {
+        for t in [
+            "2024-01-02",
+            "2024-01-02T03:04:05Z",
+            "2024-01-02T03:04:05.123+02:00",
+            "12:30",
+            "10:15:23,123",
+            "02/01/2024",
+            "1700000000",
+            "1700000000123",
+        ] {
             assert_eq!(kind(t), Some(SlotKind::Timestamp), "{t}");
         }
         assert_eq!(kind("2024"), Some(SlotKind::Number));
@@ -883,18 +1013,44 @@ mod tests {
         for d in ["2s", "150ms", "1h30m", "2.5s", "100µs", "5m", "3d"] {
             assert_eq!(kind(d), Some(SlotKind::Duration), "{d}");
         }
-        for n in ["42", "-3.5", "99%", "1,234,567", "10GB", "512MiB", "1.5k", "1e-5", "+7"] {
+        for n in [
+            "42",
+            "-3.5",
+            "99%",
+            "1,234,567",
+            "10GB",
+            "512MiB",
+            "1.5k",
+            "1e-5",
+            "+7",
+        ] {
             assert_eq!(kind(n), Some(SlotKind::Number), "{n}");
         }
         assert_eq!(kind("5xx"), None);
-        assert_eq!(norm("latency above 500 ms for 3 minutes"), "latency above <duration> for <duration>");
-        assert_eq!(norm("disk at 91 % on 20 GB volume"), "disk at <num> on <num> volume");
-        assert_eq!(norm("5 errors"), "<num> errors", "a word that is not a unit stays");
+        assert_eq!(
+            norm("latency above 500 ms for 3 minutes"),
+            "latency above <duration> for <duration>"
+        );
+        assert_eq!(
+            norm("disk at 91 % on 20 GB volume"),
+            "disk at <num> on <num> volume"
+        );
+        assert_eq!(
+            norm("5 errors"),
+            "<num> errors",
+            "a word that is not a unit stays"
+        );
     }
 
     #[test]
     fn paths_are_masked() {
-        for p in ["/var/log/app.log", "~/x", "./run.sh", "C:\\Windows\\x", "/api/v1/users"] {
+        for p in [
+            "/var/log/app.log",
+            "~/x",
+            "./run.sh",
+            "C:\\Windows\\x",
+            "/api/v1/users",
+        ] {
             assert_eq!(kind(p), Some(SlotKind::Path), "{p}");
         }
         assert_eq!(kind("/"), None);
@@ -903,10 +1059,21 @@ mod tests {
 
     #[test]
     fn host_names_need_a_plausible_top_level_domain() {
-        for h in ["kafka-0.kafka.svc.cluster.local", "db-1.prod.example.com", "ip-10-0-1-2.ec2.internal", "example.com:443"] {
+        for h in [
+            "kafka-0.kafka.svc.cluster.local",
+            "db-1.prod.example.com",
+            "ip-10-0-1-2.ec2.internal",
+            "example.com:443",
+        ] {
             assert_eq!(kind(h), Some(SlotKind::Host), "{h}");
         }
-        for not in ["file.txt", "e.g", "main.rs", "java.lang.NullPointerException", "node.js"] {
+        for not in [
+            "file.txt",
+            "e.g",
+            "main.rs",
+            "java.lang.NullPointerException",
+            "node.js",
+        ] {
             assert_eq!(kind(not), None, "{not}");
         }
         assert_eq!(norm("see e.g. file.txt"), "see e.g. file.txt");
@@ -914,10 +1081,18 @@ mod tests {
 
     #[test]
     fn ids_mix_letters_and_digits_but_short_words_stay() {
-        for id in ["i-0abc123", "pod-7f9c8d-xk2z", "blk_-1608999687919862906", "us-east-1a", "job12345"] {
+        for id in [
+            "i-0abc123",
+            "pod-7f9c8d-xk2z",
+            "blk_-1608999687919862906",
+            "us-east-1a",
+            "job12345",
+        ] {
             assert_eq!(kind(id), Some(SlotKind::Id), "{id}");
         }
-        for word in ["p99", "ec2", "s3", "5xx", "k8s", "v2", "http2", "sha256", "log4j"] {
+        for word in [
+            "p99", "ec2", "s3", "5xx", "k8s", "v2", "http2", "sha256", "log4j",
+        ] {
             assert_eq!(kind(word), None, "{word}");
         }
     }
@@ -925,39 +1100,76 @@ mod tests {
     #[test]
     fn quoted_values_are_one_slot_even_over_several_words() {
         assert_eq!(norm("Table 'orders' is full"), "Table <quoted> is full");
-        assert_eq!(norm("ALARM: \"api p99 latency\" in EU"), "ALARM: <quoted> in EU");
+        assert_eq!(
+            norm("ALARM: \"api p99 latency\" in EU"),
+            "ALARM: <quoted> in EU"
+        );
         assert_eq!(norm("query=`select 1` failed"), "query=<quoted> failed");
-        assert_eq!(norm("don't panic"), "don't panic", "an apostrophe is not a quote");
+        assert_eq!(
+            norm("don't panic"),
+            "don't panic",
+            "an apostrophe is not a quote"
+        );
         assert_eq!(norm("an 'unclosed quote"), "an 'unclosed quote");
     }
 
     #[test]
     fn punctuation_and_key_values_are_split_off() {
-        let t = Template::of_title("High latency (p99 > 2s) on db-1.prod.example.com: state=down, code=503", None);
-        assert_eq!(t.to_string(), "High latency (p99 > <duration>) on <host>: state=down, code=<num>");
+        let t = Template::of_title(
+            "High latency (p99 > 2s) on db-1.prod.example.com: state=down, code=503",
+            None,
+        );
+        assert_eq!(
+            t.to_string(),
+            "High latency (p99 > <duration>) on <host>: state=down, code=<num>"
+        );
         let mut toks = Vec::new();
         tokenize("(p99 failed:", None, &mut toks);
         let title = "(p99 failed:";
-        let texts: Vec<&str> = toks.iter().map(|t| &title[t.start as usize..t.end as usize]).collect();
+        let texts: Vec<&str> = toks
+            .iter()
+            .map(|t| &title[t.start as usize..t.end as usize])
+            .collect();
         assert_eq!(texts, ["(", "p99", "failed", ":"]);
     }
 
     #[test]
     fn the_service_is_masked_in_its_spellings_and_only_as_whole_tokens() {
         let svc = |title: &str, service: &str| Template::of_title(title, Some(service)).to_string();
-        assert_eq!(svc("High latency on kafka (p99 > 2s)", "kafka"), "High latency on <service> (p99 > <duration>)");
-        assert_eq!(svc("postgres_main is down", "postgres-main"), "<service> is down");
-        assert_eq!(svc("Postgres Main is down", "postgres-main"), "<service> is down");
-        assert_eq!(svc("Payments API errors", "payments-api"), "<service> errors");
-        assert_eq!(svc("db-1.prod.example.com unreachable", "db-1.prod.example.com"), "<service> unreachable");
+        assert_eq!(
+            svc("High latency on kafka (p99 > 2s)", "kafka"),
+            "High latency on <service> (p99 > <duration>)"
+        );
+        assert_eq!(
+            svc("postgres_main is down", "postgres-main"),
+            "<service> is down"
+        );
+        assert_eq!(
+            svc("Postgres Main is down", "postgres-main"),
+            "<service> is down"
+        );
+        assert_eq!(
+            svc("Payments API errors", "payments-api"),
+            "<service> errors"
+        );
+        assert_eq!(
+            svc("db-1.prod.example.com unreachable", "db-1.prod.example.com"),
+            "<service> unreachable"
+        );
         assert_eq!(svc("kafkaesque lag", "kafka"), "kafkaesque lag");
         assert_eq!(svc("kafka-connect lag", "kafka"), "kafka-connect lag");
     }
 
     #[test]
     fn a_leading_tag_is_one_slot() {
-        assert_eq!(norm("[FIRING:1] KubePodCrashLooping (prod)"), "<*> KubePodCrashLooping (prod)");
-        assert_eq!(norm("[Triggered] CPU usage is high"), "<*> CPU usage is high");
+        assert_eq!(
+            norm("[FIRING:1] KubePodCrashLooping (prod)"),
+            "<*> KubePodCrashLooping (prod)"
+        );
+        assert_eq!(
+            norm("[Triggered] CPU usage is high"),
+            "<*> CPU usage is high"
+        );
         assert_eq!(norm("[alone]"), "[alone]");
         assert_eq!(norm("CPU [high]"), "CPU [high]");
     }
@@ -968,6 +1180,9 @@ mod tests {
         let mut b = Vec::new();
         tokenize("Disk FULL on web", None, &mut a);
         tokenize("disk full ON WEB", None, &mut b);
-        assert_eq!(a.iter().map(|t| t.key).collect::<Vec<_>>(), b.iter().map(|t| t.key).collect::<Vec<_>>());
+        assert_eq!(
+            a.iter().map(|t| t.key).collect::<Vec<_>>(),
+            b.iter().map(|t| t.key).collect::<Vec<_>>()
+        );
     }
 }

@@ -22,7 +22,13 @@ impl Rng {
     }
 }
 
-const SERVICES: &[&str] = &["kafka", "postgres-main", "checkout", "billing-worker", "search"];
+const SERVICES: &[&str] = &[
+    "kafka",
+    "postgres-main",
+    "checkout",
+    "billing-worker",
+    "search",
+];
 const WORDS: &[&str] = &["orders", "payments", "users", "events", "sessions"];
 
 /// Titles as alerting tools write them, with random values; the generator's template index is not used as
@@ -33,15 +39,41 @@ fn titles(rng: &mut Rng, n: usize) -> Vec<(String, Option<String>)> {
             let svc = rng.pick(SERVICES);
             let title = match rng.below(10) {
                 0 => format!("High latency on {svc} (p99 > {}s)", 1 + rng.below(5)),
-                1 => format!("Disk usage {}% on db-{}.prod.example.com", 80 + rng.below(20), rng.below(9)),
-                2 => format!("[FIRING:{}] KubePodCrashLooping ({svc}-{:x}-x{})", 1 + rng.below(3), rng.next() % 0xfff_ffff, rng.below(99)),
+                1 => format!(
+                    "Disk usage {}% on db-{}.prod.example.com",
+                    80 + rng.below(20),
+                    rng.below(9)
+                ),
+                2 => format!(
+                    "[FIRING:{}] KubePodCrashLooping ({svc}-{:x}-x{})",
+                    1 + rng.below(3),
+                    rng.next() % 0xfff_ffff,
+                    rng.below(99)
+                ),
                 3 => format!("Table '{}' is full", rng.pick(WORDS)),
-                4 => format!("Connection refused to 10.0.{}.{}:{}", rng.below(255), rng.below(255), 5432 + rng.below(3)),
-                5 => format!("Job {} failed after {}m", rng.pick(WORDS), 1 + rng.below(59)),
+                4 => format!(
+                    "Connection refused to 10.0.{}.{}:{}",
+                    rng.below(255),
+                    rng.below(255),
+                    5432 + rng.below(3)
+                ),
+                5 => format!(
+                    "Job {} failed after {}m",
+                    rng.pick(WORDS),
+                    1 + rng.below(59)
+                ),
                 6 => format!("{svc} error rate above {}%", rng.below(100)),
-                7 => format!("Certificate for {}.example.com expires in {} days", rng.pick(WORDS), rng.below(30)),
+                7 => format!(
+                    "Certificate for {}.example.com expires in {} days",
+                    rng.pick(WORDS),
+                    rng.below(30)
+                ),
                 8 => format!("Heartbeat {svc} expired"),
-                _ => format!("Queue {} backlog {} messages <critical> \\ check", rng.pick(WORDS), rng.below(100_000)),
+                _ => format!(
+                    "Queue {} backlog {} messages <critical> \\ check",
+                    rng.pick(WORDS),
+                    rng.below(100_000)
+                ),
             };
             (title, rng.below(4).ne(&0).then(|| svc.to_owned()))
         })
@@ -84,22 +116,43 @@ fn text_form_rejects_what_it_never_writes() {
 #[test]
 fn the_same_alert_on_two_services_is_one_template_with_a_service_slot() {
     let c = cluster(&[
-        Item { title: "High latency on kafka (p99 > 2s)", service: Some("kafka") },
-        Item { title: "High latency on postgres-main (p99 > 2s)", service: Some("postgres-main") },
+        Item {
+            title: "High latency on kafka (p99 > 2s)",
+            service: Some("kafka"),
+        },
+        Item {
+            title: "High latency on postgres-main (p99 > 2s)",
+            service: Some("postgres-main"),
+        },
     ]);
     assert_eq!(c.assignments, [0, 0]);
     assert_eq!(c.templates.len(), 1);
-    assert_eq!(c.templates[0].to_string(), "High latency on <service> (p99 > <duration>)");
+    assert_eq!(
+        c.templates[0].to_string(),
+        "High latency on <service> (p99 > <duration>)"
+    );
     assert_eq!(c.scores, [1.0, 1.0]);
 }
 
 #[test]
 fn unrelated_titles_sharing_a_few_words_are_different_templates() {
     let c = cluster(&[
-        Item { title: "High latency on checkout", service: None },
-        Item { title: "High error rate on checkout", service: None },
-        Item { title: "Disk full on checkout", service: None },
-        Item { title: "Certificate expires soon on checkout", service: None },
+        Item {
+            title: "High latency on checkout",
+            service: None,
+        },
+        Item {
+            title: "High error rate on checkout",
+            service: None,
+        },
+        Item {
+            title: "Disk full on checkout",
+            service: None,
+        },
+        Item {
+            title: "Certificate expires soon on checkout",
+            service: None,
+        },
     ]);
     assert_eq!(c.templates.len(), 4, "{:?}", c.templates);
 }
@@ -107,41 +160,92 @@ fn unrelated_titles_sharing_a_few_words_are_different_templates() {
 #[test]
 fn values_that_vary_become_slots_and_recurring_words_split() {
     let c = cluster(&[
-        Item { title: "Heartbeat etl-scheduler expired", service: None },
-        Item { title: "Heartbeat mail-relay expired", service: None },
-        Item { title: "VM Started (Lifecycle Event)", service: None },
-        Item { title: "VM Started (Lifecycle Event)", service: None },
-        Item { title: "VM Paused (Lifecycle Event)", service: None },
-        Item { title: "VM Paused (Lifecycle Event)", service: None },
+        Item {
+            title: "Heartbeat etl-scheduler expired",
+            service: None,
+        },
+        Item {
+            title: "Heartbeat mail-relay expired",
+            service: None,
+        },
+        Item {
+            title: "VM Started (Lifecycle Event)",
+            service: None,
+        },
+        Item {
+            title: "VM Started (Lifecycle Event)",
+            service: None,
+        },
+        Item {
+            title: "VM Paused (Lifecycle Event)",
+            service: None,
+        },
+        Item {
+            title: "VM Paused (Lifecycle Event)",
+            service: None,
+        },
     ]);
     assert_eq!(c.assignments[0], c.assignments[1]);
-    assert_eq!(c.templates[c.assignments[0] as usize].to_string(), "Heartbeat <*> expired");
+    assert_eq!(
+        c.templates[c.assignments[0] as usize].to_string(),
+        "Heartbeat <*> expired"
+    );
     assert_eq!(c.assignments[2], c.assignments[3]);
-    assert_ne!(c.assignments[2], c.assignments[4], "started and paused are different events");
+    assert_ne!(
+        c.assignments[2], c.assignments[4],
+        "started and paused are different events"
+    );
 }
 
 #[test]
 fn the_matcher_prefers_rules_then_the_most_similar_then_the_most_specific() {
     let mut m = Matcher::new();
-    m.insert(1, Template::parse("Disk full on <*>").unwrap(), Origin::Mined);
-    m.insert(2, Template::parse("Disk full on web-<num>").unwrap(), Origin::Mined);
-    m.insert(3, Template::parse("High latency on <service> (p99 > <duration>)").unwrap(), Origin::Mined);
+    m.insert(
+        1,
+        Template::parse("Disk full on <*>").unwrap(),
+        Origin::Mined,
+    );
+    m.insert(
+        2,
+        Template::parse("Disk full on web-<num>").unwrap(),
+        Origin::Mined,
+    );
+    m.insert(
+        3,
+        Template::parse("High latency on <service> (p99 > <duration>)").unwrap(),
+        Origin::Mined,
+    );
     assert_eq!(m.best("Disk full on db7", None).map(|b| b.key), Some(1));
-    let best = m.best("High latency on kafka (p99 > 3s)", Some("kafka")).unwrap();
+    let best = m
+        .best("High latency on kafka (p99 > 3s)", Some("kafka"))
+        .unwrap();
     assert_eq!((best.key, best.score), (3, 1.0));
     // Mined where the service was another: the template's literal still matches the masked service.
     let mut lit = Matcher::new();
-    lit.insert(9, Template::parse("kafka lag is high").unwrap(), Origin::Mined);
-    assert_eq!(lit.best("Kafka lag is high", Some("kafka")).map(|b| b.key), Some(9));
+    lit.insert(
+        9,
+        Template::parse("kafka lag is high").unwrap(),
+        Origin::Mined,
+    );
+    assert_eq!(
+        lit.best("Kafka lag is high", Some("kafka")).map(|b| b.key),
+        Some(9)
+    );
     assert_eq!(m.best("Certificate expires soon", None), None);
 
     m.insert(4, Template::parse("Disk <*> on <*>").unwrap(), Origin::Rule);
     let best = m.best("Disk full on db7", None).unwrap();
-    assert_eq!((best.key, best.origin), (4, Origin::Rule), "a matching rule wins over mined ones");
+    assert_eq!(
+        (best.key, best.origin),
+        (4, Origin::Rule),
+        "a matching rule wins over mined ones"
+    );
     // Similar enough without fitting exactly: still assigned, with the lower score.
     let best = m.best("Disk almost full on", None);
     assert_eq!(best, None, "another token count is another template");
-    let best = m.best("High latency on kafka (p50 > 3s)", Some("kafka")).unwrap();
+    let best = m
+        .best("High latency on kafka (p50 > 3s)", Some("kafka"))
+        .unwrap();
     assert_eq!(best.key, 3);
     assert!(best.score < 1.0 && best.score >= 0.5, "{}", best.score);
 }
@@ -150,7 +254,11 @@ fn the_matcher_prefers_rules_then_the_most_similar_then_the_most_specific() {
 fn the_matcher_scales_to_many_templates_with_exact_answers() {
     let mut m = Matcher::new();
     for i in 0..5000 {
-        m.insert(i, Template::of_title(&format!("alert{} fired on <host> code{}", i % 977, i), None), Origin::Mined);
+        m.insert(
+            i,
+            Template::of_title(&format!("alert{} fired on <host> code{}", i % 977, i), None),
+            Origin::Mined,
+        );
     }
     assert_eq!(m.len(), 5000);
     let best = m.best("alert5 fired on <host> code1959", None).unwrap();
@@ -160,12 +268,25 @@ fn the_matcher_scales_to_many_templates_with_exact_answers() {
 #[test]
 fn explain_gives_each_slot_its_original_value() {
     let t = Template::parse("High latency on <service> (p99 > <duration>) from <ip>").unwrap();
-    let e = explain(&t, "High latency on Postgres Main (p99 > 2.5s) from 10.0.0.1:5432", Some("postgres-main")).unwrap();
+    let e = explain(
+        &t,
+        "High latency on Postgres Main (p99 > 2.5s) from 10.0.0.1:5432",
+        Some("postgres-main"),
+    )
+    .unwrap();
     assert_eq!(e.score, 1.0);
-    let values: Vec<(usize, SlotKind, &str)> = e.slots.iter().map(|s| (s.part, s.kind, s.value.as_str())).collect();
+    let values: Vec<(usize, SlotKind, &str)> = e
+        .slots
+        .iter()
+        .map(|s| (s.part, s.kind, s.value.as_str()))
+        .collect();
     assert_eq!(
         values,
-        [(1, SlotKind::Service, "Postgres Main"), (3, SlotKind::Duration, "2.5s"), (5, SlotKind::Ip, "10.0.0.1:5432")]
+        [
+            (1, SlotKind::Service, "Postgres Main"),
+            (3, SlotKind::Duration, "2.5s"),
+            (5, SlotKind::Ip, "10.0.0.1:5432")
+        ]
     );
     assert_eq!(explain(&t, "something else entirely", None), None);
 }
@@ -203,13 +324,19 @@ fn the_command_answers_each_valid_line_in_order_and_names_bad_lines() {
     assert_eq!(out[2]["id"], 4);
     assert_eq!(out[0]["cluster"], out[1]["cluster"]);
     assert_ne!(out[0]["cluster"], out[2]["cluster"]);
-    assert_eq!(out[0]["template"], "High latency on <service> (p99 > <duration>)");
+    assert_eq!(
+        out[0]["template"],
+        "High latency on <service> (p99 > <duration>)"
+    );
     assert_eq!(out[2]["template"], "Disk full");
 }
 
 /// The partition and templates of a clustering, independent of the cluster numbering and item order:
 /// each title's template text, keyed by the title and service.
-fn answer(data: &[(String, Option<String>)], c: &insights_patterns::Clustering) -> Vec<(String, Option<String>, String)> {
+fn answer(
+    data: &[(String, Option<String>)],
+    c: &insights_patterns::Clustering,
+) -> Vec<(String, Option<String>, String)> {
     let mut v: Vec<_> = data
         .iter()
         .zip(&c.assignments)
@@ -225,7 +352,11 @@ fn clustering_is_deterministic_and_independent_of_input_order() {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut data = titles(&mut rng, 400);
         let first = cluster(&items(&data));
-        assert_eq!(first, cluster(&items(&data)), "seed {seed}: the same input twice");
+        assert_eq!(
+            first,
+            cluster(&items(&data)),
+            "seed {seed}: the same input twice"
+        );
         let expected = answer(&data, &first);
         // Shuffle (Fisher–Yates) and reverse.
         for i in (1..data.len()).rev() {
@@ -234,9 +365,16 @@ fn clustering_is_deterministic_and_independent_of_input_order() {
         }
         let shuffled = cluster(&items(&data));
         assert_eq!(answer(&data, &shuffled), expected, "seed {seed}: shuffled");
-        assert_eq!(shuffled.templates, first.templates, "seed {seed}: templates in canonical order");
+        assert_eq!(
+            shuffled.templates, first.templates,
+            "seed {seed}: templates in canonical order"
+        );
         data.reverse();
-        assert_eq!(answer(&data, &cluster(&items(&data))), expected, "seed {seed}: reversed");
+        assert_eq!(
+            answer(&data, &cluster(&items(&data))),
+            expected,
+            "seed {seed}: reversed"
+        );
     }
 }
 
@@ -249,10 +387,18 @@ fn every_title_is_explained_and_matched_by_its_template() {
         let mut texts: Vec<String> = c.templates.iter().map(ToString::to_string).collect();
         texts.sort();
         texts.dedup();
-        assert_eq!(texts.len(), c.templates.len(), "seed {seed}: template texts are unique");
+        assert_eq!(
+            texts.len(),
+            c.templates.len(),
+            "seed {seed}: template texts are unique"
+        );
         let mut m = Matcher::new();
         for (i, t) in c.templates.iter().enumerate() {
-            assert_eq!(Template::parse(&t.to_string()).as_ref(), Ok(t), "seed {seed}: round trip of {t}");
+            assert_eq!(
+                Template::parse(&t.to_string()).as_ref(),
+                Ok(t),
+                "seed {seed}: round trip of {t}"
+            );
             m.insert(i, t.clone(), Origin::Mined);
         }
         for (((title, service), &a), &score) in data.iter().zip(&c.assignments).zip(&c.scores) {
@@ -277,11 +423,18 @@ fn a_title_s_own_template_round_trips_and_matches_it() {
     let mut rng = Rng(77);
     for (title, service) in titles(&mut rng, 500) {
         let t = Template::of_title(&title, service.as_deref());
-        assert_eq!(Template::parse(&t.to_string()).as_ref(), Ok(&t), "{title:?}");
+        assert_eq!(
+            Template::parse(&t.to_string()).as_ref(),
+            Ok(&t),
+            "{title:?}"
+        );
         let e = explain(&t, &title, service.as_deref()).expect("explained");
         assert_eq!(e.score, 1.0, "{title:?}");
         let mut m = Matcher::new();
         m.insert((), t, Origin::Rule);
-        assert_eq!(m.best(&title, service.as_deref()).map(|b| b.score), Some(1.0));
+        assert_eq!(
+            m.best(&title, service.as_deref()).map(|b| b.score),
+            Some(1.0)
+        );
     }
 }
