@@ -34,16 +34,78 @@ impl Rng {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "High", "Low", "Elevated", "Abnormal", "Sustained", "Rising", "Degraded", "Excessive", "Unusual", "Stalled",
-    "Spiking", "Dropping", "Missing", "Delayed", "Failing", "Saturated", "Throttled", "Noisy", "Slow", "Stuck",
+    "High",
+    "Low",
+    "Elevated",
+    "Abnormal",
+    "Sustained",
+    "Rising",
+    "Degraded",
+    "Excessive",
+    "Unusual",
+    "Stalled",
+    "Spiking",
+    "Dropping",
+    "Missing",
+    "Delayed",
+    "Failing",
+    "Saturated",
+    "Throttled",
+    "Noisy",
+    "Slow",
+    "Stuck",
 ];
 const METRICS: &[&str] = &[
-    "latency", "error-rate", "CPU", "memory", "disk", "throughput", "connections", "replication", "queue",
-    "heap", "GC", "IOPS", "bandwidth", "consumer-lag", "retries", "timeouts", "handshakes", "evictions",
-    "checkpoints", "compactions", "deadlocks", "cache-misses", "file-descriptors", "threads", "sockets",
-    "requests", "5xx", "4xx", "p99", "p95", "backlog", "inodes", "swap", "load", "jobs", "cron", "DNS", "TLS",
-    "webhooks", "snapshots", "backups", "restores", "migrations", "leases", "locks", "partitions", "shards",
-    "replicas", "pods", "nodes",
+    "latency",
+    "error-rate",
+    "CPU",
+    "memory",
+    "disk",
+    "throughput",
+    "connections",
+    "replication",
+    "queue",
+    "heap",
+    "GC",
+    "IOPS",
+    "bandwidth",
+    "consumer-lag",
+    "retries",
+    "timeouts",
+    "handshakes",
+    "evictions",
+    "checkpoints",
+    "compactions",
+    "deadlocks",
+    "cache-misses",
+    "file-descriptors",
+    "threads",
+    "sockets",
+    "requests",
+    "5xx",
+    "4xx",
+    "p99",
+    "p95",
+    "backlog",
+    "inodes",
+    "swap",
+    "load",
+    "jobs",
+    "cron",
+    "DNS",
+    "TLS",
+    "webhooks",
+    "snapshots",
+    "backups",
+    "restores",
+    "migrations",
+    "leases",
+    "locks",
+    "partitions",
+    "shards",
+    "replicas",
+    "pods",
+    "nodes",
 ];
 /// Shapes: `{a}` adjective, `{m}` metric, `{s}` service, `{h}` host, `{i}` id, `{p}` address, `{n}` number,
 /// `{d}` duration.
@@ -70,7 +132,15 @@ fn shape(id: usize) -> (&'static str, &'static str, &'static str) {
     (a, m, s)
 }
 
-const SERVICES: &[&str] = &["kafka", "postgres-main", "checkout", "billing-worker", "search", "gateway", "auth"];
+const SERVICES: &[&str] = &[
+    "kafka",
+    "postgres-main",
+    "checkout",
+    "billing-worker",
+    "search",
+    "gateway",
+    "auth",
+];
 
 fn title(rng: &mut Rng, id: usize) -> (String, &'static str) {
     let (a, m, s) = shape(id);
@@ -134,12 +204,18 @@ fn main() {
             title(&mut rng, id)
         })
         .collect();
-    let tokens: usize = titles.iter().map(|(t, _)| t.split_whitespace().count()).sum();
+    let tokens: usize = titles
+        .iter()
+        .map(|(t, _)| t.split_whitespace().count())
+        .sum();
     println!(
         "engine benchmark: {n_short} titles from {shapes} shapes, {:.1} words per title on average, one core",
         tokens as f64 / n_short as f64
     );
-    println!("{:<48} {:>14} {:>12} {:>12}", "step", "titles/s", "µs/title", "peak memory");
+    println!(
+        "{:<48} {:>14} {:>12} {:>12}",
+        "step", "titles/s", "µs/title", "peak memory"
+    );
 
     // (a) Normalization.
     reset_peak();
@@ -173,7 +249,10 @@ fn main() {
         }
         let secs = start.elapsed().as_secs_f64();
         row(
-            &format!("(b) Matcher::best, {n_templates} templates ({:.0}% hit)", 100.0 * hits as f64 / n_short as f64),
+            &format!(
+                "(b) Matcher::best, {n_templates} templates ({:.0}% hit)",
+                100.0 * hits as f64 / n_short as f64
+            ),
             n_short,
             secs,
             peak_mib(),
@@ -189,13 +268,24 @@ fn main() {
             title(&mut rng, id)
         })
         .collect();
-    let items: Vec<Item<'_>> = titles.iter().map(|(t, s)| Item { title: t, service: Some(s) }).collect();
+    let items: Vec<Item<'_>> = titles
+        .iter()
+        .map(|(t, s)| Item {
+            title: t,
+            service: Some(s),
+        })
+        .collect();
     reset_peak();
     let before = peak_mib();
     let start = Instant::now();
     let c = cluster(&items);
     let secs = start.elapsed().as_secs_f64();
-    row("(c) cluster() of 1,000,000 titles", n_short, secs, peak_mib());
+    row(
+        "(c) cluster() of 1,000,000 titles",
+        n_short,
+        secs,
+        peak_mib(),
+    );
     println!(
         "    {} templates found ({mining_shapes} shapes); {:.2} s; peak {} (resident with the input: {})",
         c.templates.len(),
