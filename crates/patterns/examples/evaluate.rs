@@ -15,8 +15,9 @@
 //! - `predictions`: with `--predictions FILE`, clusters written by `insights-worker cluster` (lines `{"id",
 //!   "cluster", "template"}`), matched to the set by id — so the real binary can be checked.
 //!
-//! With several sets it ends with each method's mean over the sets. `--errors` adds the engine's (and the predictions') worst mistakes: clusters that merge true groups and
-//! groups split over clusters, with example titles.
+//! With several sets it ends with each method's mean over the sets. `--errors` adds the engine's (and the
+//! predictions') worst mistakes: clusters that merge true groups and groups split over clusters, with example
+//! titles.
 #![allow(clippy::print_stdout)] // a report prints on stdout
 
 #[path = "../eval/dataset.rs"]
