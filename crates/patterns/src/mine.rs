@@ -17,7 +17,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::normalize::{
     self, DIGIT_BIT, IDENT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
 };
-use crate::{Clustering, Item, Template};
+use crate::{Clustering, Item, Part, Template};
 
 /// How many leading tokens key the tree below the token count.
 pub(crate) const DEPTH: usize = 2;
@@ -36,11 +36,11 @@ impl Hasher for FxHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7cc1_b727_220a_95);
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7cc1_b727_220a_95);
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     fn write_u32(&mut self, n: u32) {
         self.write_u64(u64::from(n));
@@ -58,23 +58,79 @@ const WILD: u64 = u64::MAX;
 /// How similar a sequence is to a template for joining it: the share of positions where they are equal,
 /// the template's `<*>` not counting (a template grown general must not swallow everything of its length).
 pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
-    if template.is_empty() {
+    // Positions where both are values say nothing either way: only words are compared.
+    let (mut same, mut words) = (0u32, 0u32);
+    for (&t, &s) in template.iter().zip(seq) {
+        if t & SLOT_BIT != 0 && s & SLOT_BIT != 0 {
+            continue;
+        }
+        words += 1;
+        if t == s {
+            same += 1;
+        }
+    }
+    if words == 0 {
         return 1.0;
     }
-    let same = template
-        .iter()
-        .zip(seq)
-        .filter(|(t, s)| **t != VAR_KEY && t == s)
-        .count();
     #[allow(clippy::cast_precision_loss)] // token counts are small
-    let sim = same as f32 / template.len() as f32;
+    let sim = same as f32 / words as f32;
     sim
 }
 
-/// The share of a sequence's positions that a template covers (its `<*>` covering anything).
+/// Aligns a sequence with a template whose every `<*>` covers one or more tokens and every other token one
+/// (`covers` saying whether it does). Answers where each template position's tokens start, or `None` when
+/// they do not align. The classic wildcard matching, backtracking to the last `<*>` only: O(n·m) at worst.
+pub(crate) fn align<T>(
+    template: &[u64],
+    seq: &[T],
+    covers: impl Fn(u64, &T) -> bool,
+) -> Option<Vec<u32>> {
+    let (n_t, n_s) = (template.len(), seq.len());
+    if n_t > n_s {
+        return None;
+    }
+    let mut starts = vec![0u32; n_t];
+    let (mut p, mut s) = (0usize, 0usize);
+    // The last `<*>` passed: its position, and where its tokens end now.
+    let mut star: Option<(usize, usize)> = None;
+    #[allow(clippy::cast_possible_truncation)]
+    while s < n_s {
+        if p < n_t && template[p] == VAR_KEY {
+            starts[p] = s as u32;
+            star = Some((p, s + 1));
+            p += 1;
+            s += 1;
+        } else if p < n_t && covers(template[p], &seq[s]) {
+            starts[p] = s as u32;
+            p += 1;
+            s += 1;
+        } else if let Some((sp, end)) = star {
+            // The last `<*>` takes one more token.
+            star = Some((sp, end + 1));
+            p = sp + 1;
+            s = end + 1;
+            if s > n_s {
+                return None;
+            }
+        } else {
+            return None;
+        }
+    }
+    (p == n_t).then_some(starts)
+}
+
+/// The share of a sequence's positions that a template covers (its `<*>` covering anything); 1 for a
+/// sequence of another length that aligns with it (see [`align`]).
 pub(crate) fn fit(template: &[u64], seq: &[u64]) -> f32 {
     if template.is_empty() {
         return 1.0;
+    }
+    if template.len() != seq.len() {
+        return if align(template, seq, |t, s| t == *s).is_some() {
+            1.0
+        } else {
+            0.0
+        };
     }
     let same = template
         .iter()
@@ -258,6 +314,15 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
     let groups = refine(groups, &order);
     let groups = split(groups, &uniqs);
     let groups = merge_equal(groups);
+    // Merging changes templates, so that more may merge: until nothing does (a few rounds at most).
+    let mut groups = groups;
+    for _ in 0..4 {
+        let before = groups.len();
+        groups = merge_equal(merge_across_lengths(groups, &order));
+        if groups.len() == before {
+            break;
+        }
+    }
 
     // 5. The answer, templates in canonical order.
     let mut built: Vec<(Template, &Group)> = groups
@@ -265,10 +330,7 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
         .map(|g| {
             let (_, toks) = rep_text(&uniqs[g.members[0] as usize]);
             let rep = &items[uniqs[g.members[0] as usize].rep as usize];
-            let t = normalize::template_of(rep.title, &toks, |i| {
-                key_slot(g.keys[i]).filter(|k| toks[i].slot != Some(*k))
-            });
-            (t, g)
+            (template_text(&g.keys, rep.title, &toks), g)
         })
         .collect();
     let texts: Vec<String> = built.iter().map(|(t, _)| t.to_string()).collect();
@@ -311,13 +373,156 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
     }
 }
 
-/// Whether template `a` covers everything `b` does: equal length, and at each position equal, `<*>`, or both
-/// values (of any kinds).
+/// The template of `keys` written with the words and spacing of `title` (one of its members, tokenized).
+fn template_text(keys: &[u64], title: &str, toks: &[Tok]) -> Template {
+    let Some(starts) = align(keys, toks, |k, t| k == t.key) else {
+        // Every member aligns with its group's template by construction; should one not, its own template
+        // is still a true (if narrower) answer rather than a failure.
+        debug_assert!(false, "a group's member does not align with its template");
+        return normalize::template_of(title, toks, |_| None);
+    };
+    let mut parts = Vec::with_capacity(keys.len());
+    for (i, &k) in keys.iter().enumerate() {
+        let tok = &toks[starts[i] as usize];
+        if tok.space {
+            parts.push(Part::Text(" ".to_owned()));
+        }
+        parts.push(match key_slot(k) {
+            Some(kind) => Part::Slot(kind),
+            None => Part::Text(title[tok.start as usize..tok.end as usize].to_owned()),
+        });
+    }
+    Template::from_parts(parts)
+}
+
+/// The template covering two templates of possibly different lengths, if they are one: their longest common
+/// subsequence of tokens anchors them, and each stretch between anchors must be non-empty on both sides, only
+/// values on one side and only values or only words on the other (`Monitor is DOWN: <*> <*> - Reason: <num>
+/// <*>` and `Monitor is DOWN: Search - Reason: <num> Forbidden`): the same value written with other tokens.
+/// It becomes one `<*>` that covers one or more tokens. The anchors must be at least [`THRESHOLD`] of the
+/// longer one. Words on both sides (`VM Started` / `VM Paused`), words mixed with values (`for <*>` / `for
+/// invalid user <*>`) or an extra clause on one side only keep them apart.
+fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
+    let (n, m) = (a.len(), b.len());
+    // LCS lengths of the suffixes.
+    let mut dp = vec![0u16; (n + 1) * (m + 1)];
+    let at = |i: usize, j: usize| i * (m + 1) + j;
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            dp[at(i, j)] = if a[i] == b[j] {
+                dp[at(i + 1, j + 1)] + 1
+            } else {
+                dp[at(i + 1, j)].max(dp[at(i, j + 1)])
+            };
+        }
+    }
+    let anchors = usize::from(dp[at(0, 0)]);
+    #[allow(clippy::cast_precision_loss)]
+    if (anchors as f32) < THRESHOLD * n.max(m) as f32 || anchors == 0 {
+        return None;
+    }
+    let values = |s: &[u64]| s.iter().all(|k| k & SLOT_BIT != 0);
+    let words = |s: &[u64]| s.iter().all(|k| k & SLOT_BIT == 0);
+    let mut out = Vec::with_capacity(n.max(m));
+    let (mut i, mut j) = (0, 0);
+    let (mut gi, mut gj) = (0, 0);
+    // Words that key the mining tree (among the first DEPTH tokens) are never covered by a `<*>`.
+    let keyed = |s: &[u64], from: usize| {
+        s.iter()
+            .enumerate()
+            .any(|(k, &w)| from + k < DEPTH && tree_key(w) != WILD)
+    };
+    let gap = |out: &mut Vec<u64>, (ga, fa): (&[u64], usize), (gb, fb): (&[u64], usize)| -> bool {
+        if keyed(ga, fa) || keyed(gb, fb) {
+            return false;
+        }
+        match (ga.is_empty(), gb.is_empty()) {
+            (true, true) => true,
+            (false, false)
+                if (values(ga) && (values(gb) || words(gb))) || (values(gb) && words(ga)) =>
+            {
+                out.push(VAR_KEY);
+                true
+            }
+            _ => false,
+        }
+    };
+    while i < n && j < m {
+        if a[i] == b[j] && dp[at(i, j)] == dp[at(i + 1, j + 1)] + 1 {
+            if !gap(&mut out, (&a[gi..i], gi), (&b[gj..j], gj)) {
+                return None;
+            }
+            out.push(a[i]);
+            i += 1;
+            j += 1;
+            gi = i;
+            gj = j;
+        } else if dp[at(i + 1, j)] >= dp[at(i, j + 1)] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    if !gap(&mut out, (&a[gi..], gi), (&b[gj..], gj)) {
+        return None;
+    }
+    Some(out)
+}
+
+/// The first literal of a template (its block for [`merge_across_lengths`]).
+fn first_literal(keys: &[u64]) -> u64 {
+    keys.iter()
+        .copied()
+        .find(|k| k & SLOT_BIT == 0)
+        .unwrap_or(WILD)
+}
+
+/// Merges groups whose templates are one with values of different lengths (see [`merge_keys`]), each into the
+/// largest earlier group it merges with. Only groups with the same first literal are compared.
+fn merge_across_lengths(mut groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
+    let mut rank = vec![0u32; order.len()];
+    for (r, &u) in order.iter().enumerate() {
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            rank[u as usize] = r as u32;
+        }
+    }
+    // Largest first, then by the mining rank of the first member.
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.size), rank[g.members[0] as usize]));
+    let mut out: Vec<Group> = Vec::with_capacity(groups.len());
+    let mut blocks: FxMap<u64, Vec<usize>> = FxMap::default();
+    for g in groups {
+        let block = blocks.entry(first_literal(&g.keys)).or_default();
+        let mut merged = false;
+        for &t in block.iter() {
+            if let Some(keys) = merge_keys(&out[t].keys, &g.keys) {
+                let target = &mut out[t];
+                target.keys = keys;
+                target.size += g.size;
+                target.members.extend(&g.members);
+                target.members.sort_by_key(|&m| rank[m as usize]);
+                merged = true;
+                break;
+            }
+        }
+        if !merged {
+            block.push(out.len());
+            out.push(g);
+        }
+    }
+    out
+}
+
+/// Whether template `a` covers everything `b` does: equal length, and at each position equal, both values
+/// (of any kinds), or `<*>` — but not over a word that keys the mining tree (one of the first [`DEPTH`]
+/// tokens): the tree kept those apart on purpose.
 fn generalizes(a: &[u64], b: &[u64]) -> bool {
     a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x == y || *x == VAR_KEY || (x & y & SLOT_BIT != 0))
+        && a.iter().zip(b).enumerate().all(|(i, (x, y))| {
+            x == y
+                || (x & y & SLOT_BIT != 0)
+                || (*x == VAR_KEY && (i >= DEPTH || tree_key(*y) == WILD))
+        })
 }
 
 /// The most distinct words at a position for which a template is split by that position's value.

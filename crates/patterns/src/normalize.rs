@@ -72,7 +72,7 @@ pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
-            .wrapping_mul(0x51_7cc1_b727_220a_95);
+            .wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     // A final mix so that short tokens spread over the high bits too.
     h ^= h >> 29;
@@ -84,7 +84,24 @@ pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
 /// as one `-`.
 #[derive(Clone, Debug)]
 pub(crate) struct Service {
-    norm: Vec<u8>,
+    norm: Norm,
+}
+
+/// The normalized name: inline when short (no allocation on the store pipeline's path), else on the heap.
+#[derive(Clone, Debug)]
+enum Norm {
+    Inline([u8; 48], u8),
+    Heap(Vec<u8>),
+}
+
+impl std::ops::Deref for Norm {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Norm::Inline(b, n) => &b[..usize::from(*n)],
+            Norm::Heap(v) => v,
+        }
+    }
 }
 
 fn norm_byte(b: u8) -> u8 {
@@ -96,20 +113,38 @@ fn norm_byte(b: u8) -> u8 {
 
 impl Service {
     pub(crate) fn new(name: &str) -> Self {
-        let mut norm = Vec::with_capacity(name.len());
-        for &b in name.trim().as_bytes() {
+        // Lowercased, separator runs as one `-`, none at the ends.
+        let mut buf = [0u8; 48];
+        let mut len = 0usize;
+        let mut heap: Option<Vec<u8>> = None;
+        let mut pending_sep = false;
+        for &b in name.as_bytes() {
             let n = norm_byte(b);
-            if n == b'-' && norm.last() == Some(&b'-') {
+            if n == b'-' {
+                pending_sep = len > 0 || heap.is_some();
                 continue;
             }
-            norm.push(n);
+            for c in [b'-', n].into_iter().skip(usize::from(!pending_sep)) {
+                match &mut heap {
+                    Some(v) => v.push(c),
+                    None if len < buf.len() => {
+                        buf[len] = c;
+                        len += 1;
+                    }
+                    None => {
+                        let mut v = buf[..len].to_vec();
+                        v.push(c);
+                        heap = Some(v);
+                    }
+                }
+            }
+            pending_sep = false;
         }
-        while norm.last() == Some(&b'-') {
-            norm.pop();
-        }
-        while norm.first() == Some(&b'-') {
-            norm.remove(0);
-        }
+        #[allow(clippy::cast_possible_truncation)] // at most 48
+        let norm = match heap {
+            Some(v) => Norm::Heap(v),
+            None => Norm::Inline(buf, len as u8),
+        };
         Self { norm }
     }
 
@@ -218,16 +253,17 @@ impl Scanner<'_> {
             e += 1;
         }
         while s < e && is_lead(b[s]) {
-            if self.mask && is_quote(b[s]) {
-                if let Some(close) = self.closing_quote(s) {
-                    self.push(s, close + 1, Some(SlotKind::Quoted));
-                    // The rest of the word the quote ends in is read like a word of its own.
-                    let after = close + 1;
-                    if after < b.len() && !is_space(b[after]) {
-                        return self.word(after);
-                    }
-                    return after;
+            if self.mask
+                && is_quote(b[s])
+                && let Some(close) = self.closing_quote(s)
+            {
+                self.push(s, close + 1, Some(SlotKind::Quoted));
+                // The rest of the word the quote ends in is read like a word of its own.
+                let after = close + 1;
+                if after < b.len() && !is_space(b[after]) {
+                    return self.word(after);
                 }
+                return after;
             }
             self.push(s, s + 1, None);
             s += 1;
@@ -252,15 +288,16 @@ impl Scanner<'_> {
                 {
                     self.push(s, s + p + 1, None);
                     let v = s + p + 1;
-                    if self.mask && is_quote(b[v]) {
-                        if let Some(close) = self.closing_quote(v) {
-                            self.push(v, close + 1, Some(SlotKind::Quoted));
-                            let after = close + 1;
-                            if after < b.len() && !is_space(b[after]) {
-                                return self.word(after);
-                            }
-                            return after;
+                    if self.mask
+                        && is_quote(b[v])
+                        && let Some(close) = self.closing_quote(v)
+                    {
+                        self.push(v, close + 1, Some(SlotKind::Quoted));
+                        let after = close + 1;
+                        if after < b.len() && !is_space(b[after]) {
+                            return self.word(after);
                         }
+                        return after;
                     }
                     self.core(v, t);
                 }
@@ -331,6 +368,28 @@ const UNIT_WORDS: &[&[u8]] = &[
     b"percent", b"rps", b"qps", b"iops", b"mbps", b"gbps", b"kbps",
 ];
 
+/// Severity levels of alerting tools (`CRITICAL`, `warning`…): the same problem at another level is the same
+/// pattern, so they are a `<*>` slot. (`error` is not one: it is usually what the title is about.)
+const SEVERITIES: &[&[u8]] = &[
+    b"critical",
+    b"crit",
+    b"warning",
+    b"warn",
+    b"fatal",
+    b"info",
+    b"notice",
+    b"debug",
+    b"major",
+    b"minor",
+    b"severe",
+    b"emergency",
+    b"emerg",
+];
+
+fn is_severity(w: &[u8]) -> bool {
+    SEVERITIES.iter().any(|s| w.eq_ignore_ascii_case(s))
+}
+
 fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
     let mut i = 0;
     while i + 1 < toks.len() {
@@ -394,20 +453,18 @@ fn mark_service(title: &[u8], service: &Service, toks: &mut Vec<Tok>) {
         let t = toks[i];
         let starts =
             t.slot != Some(SlotKind::Quoted) && Some(norm_byte(title[t.start as usize])) == first;
-        if starts {
-            if let Some(n) = service.matches(title, &toks[i..]) {
-                let end = toks[i + n - 1].end;
-                let span = &title[t.start as usize..end as usize];
-                let text = lit_key(hash_lower(span), span);
-                toks[i] = Tok {
-                    end,
-                    slot: Some(SlotKind::Service),
-                    key: slot_key(SlotKind::Service),
-                    text,
-                    ..t
-                };
-                toks.drain(i + 1..i + n);
-            }
+        if starts && let Some(n) = service.matches(title, &toks[i..]) {
+            let end = toks[i + n - 1].end;
+            let span = &title[t.start as usize..end as usize];
+            let text = lit_key(hash_lower(span), span);
+            toks[i] = Tok {
+                end,
+                slot: Some(SlotKind::Service),
+                key: slot_key(SlotKind::Service),
+                text,
+                ..t
+            };
+            toks.drain(i + 1..i + n);
         }
         i += 1;
     }
@@ -438,7 +495,7 @@ pub(crate) fn template_of(
     if !text.is_empty() {
         parts.push(Part::Text(text));
     }
-    Template::from_parts(parts)
+    Template::from_normalized(parts)
 }
 
 /// A template's tokens' keys, and for each token the index of its part.
@@ -504,6 +561,9 @@ pub(crate) fn classify(w: &[u8]) -> Option<SlotKind> {
     if digits == 0 {
         if other > 0 && is_host(w) {
             return Some(SlotKind::Host);
+        }
+        if other == 0 && is_severity(w) {
+            return Some(SlotKind::Var);
         }
         return None;
     }
@@ -820,8 +880,7 @@ fn is_ipv6(w: &[u8]) -> bool {
         None => w,
     };
     let colons = w.iter().filter(|&&c| c == b':').count();
-    if colons < 2
-        || colons > 7
+    if !(2..=7).contains(&colons)
         || !w
             .iter()
             .all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')

@@ -117,6 +117,19 @@ impl Template {
         Self { parts: out }
     }
 
+    /// A template of parts already as [`Template::from_parts`] leaves them (no empty or adjacent text).
+    pub(crate) fn from_normalized(parts: Vec<Part>) -> Self {
+        debug_assert!(
+            parts
+                .windows(2)
+                .all(|w| !matches!(w, [Part::Text(_), Part::Text(_)]))
+                && parts
+                    .iter()
+                    .all(|p| !matches!(p, Part::Text(t) if t.is_empty()))
+        );
+        Self { parts }
+    }
+
     /// The parts in order (text and slots, spacing kept in the text parts).
     #[must_use]
     pub fn parts(&self) -> &[Part] {

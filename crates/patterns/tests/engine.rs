@@ -30,6 +30,19 @@ const SERVICES: &[&str] = &[
     "search",
 ];
 const WORDS: &[&str] = &["orders", "payments", "users", "events", "sessions"];
+const NAMES: &[&str] = &[
+    "Search",
+    "Partner API (EU)",
+    "Mobile Backend",
+    "Status Page EU West",
+    "Billing",
+];
+const REASONS: &[&str] = &[
+    "Forbidden",
+    "Not Found",
+    "Internal Server Error",
+    "Bad Gateway",
+];
 
 /// Titles as alerting tools write them, with random values; the generator's template index is not used as
 /// truth here (the properties hold whatever the grouping).
@@ -37,7 +50,13 @@ fn titles(rng: &mut Rng, n: usize) -> Vec<(String, Option<String>)> {
     (0..n)
         .map(|_| {
             let svc = rng.pick(SERVICES);
-            let title = match rng.below(10) {
+            let title = match rng.below(11) {
+                10 => format!(
+                    "Monitor is DOWN: {} - Reason: {} {}",
+                    rng.pick(NAMES),
+                    400 + rng.below(104),
+                    rng.pick(REASONS)
+                ),
                 0 => format!("High latency on {svc} (p99 > {}s)", 1 + rng.below(5)),
                 1 => format!(
                     "Disk usage {}% on db-{}.prod.example.com",
@@ -194,6 +213,53 @@ fn values_that_vary_become_slots_and_recurring_words_split() {
     assert_ne!(
         c.assignments[2], c.assignments[4],
         "started and paused are different events"
+    );
+}
+
+#[test]
+fn a_value_written_with_more_tokens_joins_its_template() {
+    let titles = [
+        "Monitor is DOWN: Search - Reason: 403 Forbidden",
+        "Monitor is DOWN: Billing - Reason: 502 Bad Gateway",
+        "Monitor is DOWN: Checkout - Reason: 404 Not Found",
+        "Monitor is DOWN: Partner API (EU) - Reason: 500 Internal Server Error",
+        "Monitor is DOWN: Mobile Backend - Reason: 403 Forbidden",
+        "Monitor is UP: Search",
+    ];
+    let c = cluster(&titles.map(|title| Item {
+        title,
+        service: None,
+    }));
+    assert_eq!(&c.assignments[..5], &[0; 5], "{:?}", c.templates);
+    assert_ne!(c.assignments[5], 0);
+    let t = &c.templates[0];
+    assert_eq!(t.to_string(), "Monitor is DOWN: <*> - Reason: <num> <*>");
+    let e = explain(
+        t,
+        "Monitor is DOWN: Partner API (EU) - Reason: 500 Internal Server Error",
+        None,
+    )
+    .unwrap();
+    let values: Vec<&str> = e.slots.iter().map(|s| s.value.as_str()).collect();
+    assert_eq!(values, ["Partner API (EU)", "500", "Internal Server Error"]);
+    let mut m = Matcher::new();
+    m.insert("down", t.clone(), Origin::Mined);
+    m.insert(
+        "up",
+        c.templates[c.assignments[5] as usize].clone(),
+        Origin::Mined,
+    );
+    let best = m
+        .best(
+            "Monitor is DOWN: Status Page EU West - Reason: 503 Service Unavailable",
+            None,
+        )
+        .unwrap();
+    assert_eq!((best.key, best.score), ("down", 1.0));
+    assert_eq!(
+        m.best("Monitor is DOWN: Search - Reason: 503", None),
+        None,
+        "a <*> covers at least one token"
     );
 }
 
