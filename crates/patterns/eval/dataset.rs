@@ -76,3 +76,44 @@ fn key(v: &Value, field: &str) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_groups_may_be_numbers_or_strings_and_blank_lines_are_skipped() {
+        let set = parse_labelled(concat!(
+            "{\"id\": 7, \"title\": \"Disk full on web-1\", \"service\": \"web\", \"group\": \"disk\"}\n",
+            "\n",
+            "{\"id\": \"a-8\", \"title\": \"CPU high\", \"source\": \"datadog\", \"group\": 3}\n",
+        ))
+        .expect("two items");
+        assert_eq!(set.len(), 2);
+        assert_eq!((set[0].id.as_str(), set[0].group.as_str()), ("7", "disk"));
+        assert_eq!(set[0].service.as_deref(), Some("web"));
+        assert_eq!((set[1].id.as_str(), set[1].group.as_str()), ("a-8", "3"));
+        assert_eq!(set[1].source.as_deref(), Some("datadog"));
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_its_number() {
+        let err = parse_labelled(
+            "{\"id\": 1, \"title\": \"x\", \"group\": \"g\"}\n\n{\"id\": 2, \"group\": \"g\"}\n",
+        )
+        .expect_err("the third line has no title");
+        assert!(err.starts_with("line 3:") && err.contains("title"), "{err}");
+        let err = parse_predictions("not json\n").expect_err("not JSON");
+        assert!(err.starts_with("line 1:"), "{err}");
+    }
+
+    #[test]
+    fn predictions_read_the_cluster_commands_lines() {
+        let p = parse_predictions(
+            "{\"id\": 3, \"cluster\": 0, \"template\": \"CPU high on <host>\"}\n",
+        )
+        .expect("one prediction");
+        assert_eq!((p[0].id.as_str(), p[0].cluster.as_str()), ("3", "0"));
+        assert_eq!(p[0].template.as_deref(), Some("CPU high on <host>"));
+    }
+}

@@ -15,8 +15,9 @@
 //! - `predictions`: with `--predictions FILE`, clusters written by `insights-worker cluster` (lines `{"id",
 //!   "cluster", "template"}`), matched to the set by id — so the real binary can be checked.
 //!
-//! `--errors` adds the engine's (and the predictions') worst mistakes: clusters that merge true groups and
-//! groups split over clusters, with example titles.
+//! With several sets it ends with each method's mean over the sets. `--errors` adds the engine's (and the
+//! predictions') worst mistakes: clusters that merge true groups and groups split over clusters, with example
+//! titles.
 #![allow(clippy::print_stdout)] // a report prints on stdout
 
 #[path = "../eval/dataset.rs"]
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut totals: BTreeMap<String, Vec<Scores>> = BTreeMap::new();
     for path in &args.sets {
         let set = match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
@@ -108,7 +110,30 @@ fn main() -> ExitCode {
                 }
             }
         }
-        report(path, &set, &runs, args.errors);
+        for (run, s) in runs.iter().zip(report(path, &set, &runs, args.errors)) {
+            totals.entry(run.method.clone()).or_default().push(s);
+        }
+    }
+    if args.sets.len() > 1 {
+        println!(
+            "\nmean over {} sets (each set weighs the same)",
+            args.sets.len()
+        );
+        println!(
+            "  {:<14} {:>6} {:>6} {:>6} {:>6}",
+            "method", "GA", "P", "R", "F1"
+        );
+        for (method, scores) in &totals {
+            let mean =
+                |f: fn(&Scores) -> f64| scores.iter().map(f).sum::<f64>() / scores.len() as f64;
+            println!(
+                "  {method:<14} {:>6.3} {:>6.3} {:>6.3} {:>6.3}",
+                mean(|s| s.grouping_accuracy),
+                mean(|s| s.precision),
+                mean(|s| s.recall),
+                mean(|s| s.f1)
+            );
+        }
     }
     ExitCode::SUCCESS
 }
@@ -212,16 +237,20 @@ fn predictions(set: &[Labelled], path: &str) -> Result<Run, String> {
     })
 }
 
-fn report(path: &str, set: &[Labelled], runs: &[Run], errors: bool) {
+/// Prints the table of one set (and its mistakes with `errors`); answers each run's scores.
+fn report(path: &str, set: &[Labelled], runs: &[Run], errors: bool) -> Vec<Scores> {
     let truth: Vec<&str> = set.iter().map(|l| l.group.as_str()).collect();
     println!("\n{path}: {} titles", set.len());
     println!(
         "  {:<14} {:>6} {:>6} {:>6} {:>6}   {:>17} {:>9}",
         "method", "GA", "P", "R", "F1", "clusters / groups", "time"
     );
-    for run in runs {
-        let s = metrics::score(&truth, &run.labels);
-        println!("  {}", row(&run.method, &s, run.millis));
+    let scores: Vec<Scores> = runs
+        .iter()
+        .map(|r| metrics::score(&truth, &r.labels))
+        .collect();
+    for (run, s) in runs.iter().zip(&scores) {
+        println!("  {}", row(&run.method, s, run.millis));
     }
     if errors {
         for run in runs
@@ -231,6 +260,7 @@ fn report(path: &str, set: &[Labelled], runs: &[Run], errors: bool) {
             mistakes(set, run);
         }
     }
+    scores
 }
 
 fn row(method: &str, s: &Scores, millis: f64) -> String {

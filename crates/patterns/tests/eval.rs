@@ -3,7 +3,7 @@
 //! `examples/evaluate.rs` prints in full (`cargo test -p insights-patterns --test eval -- --nocapture`).
 #![allow(clippy::print_stdout)] // the test prints its table
 
-#[allow(dead_code)] // shared with the report, which reads predictions too
+#[allow(dead_code)] // shared with the report, which reads more of it
 #[path = "../eval/dataset.rs"]
 mod dataset;
 #[path = "../eval/metrics.rs"]
@@ -17,9 +17,10 @@ use insights_patterns::{Item, cluster};
 /// figures in `eval/README.md`), not a target.
 const GA_FLOOR: f64 = 0.85;
 
+const SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/eval/incidents.jsonl");
+
 fn labelled_set() -> Vec<dataset::Labelled> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/eval/incidents.jsonl");
-    let text = std::fs::read_to_string(path).expect("the labelled set");
+    let text = std::fs::read_to_string(SET).expect("the labelled set");
     dataset::parse_labelled(&text).expect("a well-formed labelled set")
 }
 
@@ -80,5 +81,43 @@ fn the_engine_beats_the_digit_masking_baseline_on_the_labelled_set() {
     assert!(
         engine.grouping_accuracy >= GA_FLOOR,
         "the engine's grouping accuracy fell below {GA_FLOOR}: {engine:?}"
+    );
+}
+
+#[test]
+fn the_cluster_command_groups_the_labelled_set_as_the_library_does() {
+    // The report scores `insights-worker cluster` output with `--predictions`: the command's lines, read the
+    // way the report reads them, must give the library's clustering (the set's extra fields are ignored).
+    let text = std::fs::read_to_string(SET).expect("the labelled set");
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let bad =
+        insights_patterns::run(text.as_bytes(), &mut out, &mut errors).expect("in-memory I/O");
+    assert_eq!(bad, 0, "{}", String::from_utf8_lossy(&errors));
+
+    let set = labelled_set();
+    let predictions = dataset::parse_predictions(&String::from_utf8(out).expect("UTF-8 lines"))
+        .expect("the command's lines");
+    let by_id: HashMap<&str, &str> = predictions
+        .iter()
+        .map(|p| (p.id.as_str(), p.cluster.as_str()))
+        .collect();
+    let from_command: Vec<&str> = set.iter().map(|l| by_id[l.id.as_str()]).collect();
+
+    let items: Vec<Item<'_>> = set
+        .iter()
+        .map(|l| Item {
+            title: &l.title,
+            service: l.service.as_deref(),
+        })
+        .collect();
+    let truth: Vec<&str> = set.iter().map(|l| l.group.as_str()).collect();
+    assert_eq!(
+        metrics::score(&truth, &from_command),
+        metrics::score(&truth, &cluster(&items).assignments)
+    );
+    assert!(
+        predictions.iter().all(|p| p.template.is_some()),
+        "every line names its template"
     );
 }
