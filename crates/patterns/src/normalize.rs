@@ -391,8 +391,8 @@ const TIME_WORDS: &[&[u8]] = &[
     b"week", b"weeks",
 ];
 const UNIT_WORDS: &[&[u8]] = &[
-    b"%", b"b", b"kb", b"kib", b"mb", b"mib", b"gb", b"gib", b"tb", b"tib", b"pb", b"k",
-    b"percent", b"rps", b"qps", b"iops", b"mbps", b"gbps", b"kbps",
+    b"%", b"b", b"byte", b"bytes", b"kb", b"kib", b"mb", b"mib", b"gb", b"gib", b"tb", b"tib",
+    b"pb", b"k", b"percent", b"rps", b"qps", b"iops", b"mbps", b"gbps", b"kbps",
 ];
 
 /// Severity levels of alerting tools (`CRITICAL`, `warning`…): the same problem at another level is the same
@@ -432,44 +432,82 @@ fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
                 None
             };
             if let Some(kind) = kind {
-                toks[i] = Tok {
-                    end: u.end,
-                    slot: Some(kind),
-                    key: slot_key(kind),
-                    text: {
-                        let span = &title[a.start as usize..u.end as usize];
-                        lit_key(span)
-                    },
-                    ..a
-                };
-                toks.remove(i + 1);
+                join(title, toks, i, i + 2, kind);
+            }
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i + 1 < toks.len() {
+        let (a, u) = (toks[i], toks[i + 1]);
+        // A quantity followed by the same quantity written another way in brackets (`5174 bytes (5.05 KB)`,
+        // `1500 ms (1.5s)`): one value.
+        let quantity = |t: &Tok| matches!(t.slot, Some(SlotKind::Number | SlotKind::Duration));
+        if let Some(kind) = a.slot
+            && quantity(&a)
+            && u.space
+            && u.slot.is_none()
+            && matches!(title[u.start as usize], b'(' | b'[')
+            && u.end == u.start + 1
+        {
+            let close = if title[u.start as usize] == b'(' {
+                b')'
+            } else {
+                b']'
+            };
+            let inner = toks[i + 2..].iter().take_while(|t| quantity(t)).count();
+            if let Some(c) = toks.get(i + 2 + inner)
+                && inner > 0
+                && c.end == c.start + 1
+                && title[c.start as usize] == close
+            {
+                join(title, toks, i, i + 3 + inner, kind);
+                continue;
             }
         }
         i += 1;
     }
 }
 
-/// A title's leading bracketed tag (`[FIRING:1]`, `[Triggered]`, `[prod]`, `[instance: …]`): the alerting
-/// tool's state, severity or environment, not what the alert is about; one `<*>` slot. Answers where scanning
-/// goes on.
-fn leading_tag(b: &[u8], sc: &mut Scanner<'_>) -> usize {
-    let start = b.iter().take_while(|&&c| is_space(c)).count();
-    if b.get(start) != Some(&b'[') {
-        return 0;
-    }
-    let Some(close) = b[start..]
-        .iter()
-        .position(|&c| c == b']')
-        .map(|p| start + p)
-    else {
-        return 0;
+/// Makes tokens `from..to` one token of slot `kind`.
+fn join(title: &[u8], toks: &mut Vec<Tok>, from: usize, to: usize, kind: SlotKind) {
+    let (a, end) = (toks[from], toks[to - 1].end);
+    toks[from] = Tok {
+        end,
+        slot: Some(kind),
+        key: slot_key(kind),
+        text: lit_key(&title[a.start as usize..end as usize]),
+        ..a
     };
-    // Only a tag before something, and not a lone bracket pair.
-    if close == start + 1 || b[close + 1..].iter().all(|&c| is_space(c)) {
+    toks.drain(from + 1..to);
+}
+
+/// A title's leading bracketed tags (`[FIRING:1]`, `[P2] [Triggered]`, `[prod]`, `[instance: …]`): the alerting
+/// tool's state, priority, severity or environment, not what the alert is about; one `<*>` slot for the run
+/// of them. Answers where scanning goes on.
+fn leading_tag(b: &[u8], sc: &mut Scanner<'_>) -> usize {
+    let skip = |from: usize| from + b[from..].iter().take_while(|&&c| is_space(c)).count();
+    let start = skip(0);
+    let mut end = start;
+    loop {
+        let at = skip(end);
+        if b.get(at) != Some(&b'[') {
+            break;
+        }
+        let Some(close) = b[at..].iter().position(|&c| c == b']').map(|p| at + p) else {
+            break;
+        };
+        // Only tags before something, and no empty bracket pair.
+        if close == at + 1 || b[close + 1..].iter().all(|&c| is_space(c)) {
+            break;
+        }
+        end = close + 1;
+    }
+    if end == start {
         return 0;
     }
-    sc.push(start, close + 1, Some(SlotKind::Var));
-    close + 1
+    sc.push(start, end, Some(SlotKind::Var));
+    end
 }
 
 /// Turns the runs of tokens that spell the service into one `<service>` token.
@@ -1254,6 +1292,10 @@ mod tests {
         );
         assert_eq!(
             norm("[Triggered] CPU usage is high"),
+            "<*> CPU usage is high"
+        );
+        assert_eq!(
+            norm("[P2] [Triggered] CPU usage is high"),
             "<*> CPU usage is high"
         );
         assert_eq!(norm("[alone]"), "[alone]");
