@@ -397,11 +397,12 @@ fn template_text(keys: &[u64], title: &str, toks: &[Tok]) -> Template {
 
 /// The template covering two templates of possibly different lengths, if they are one: their longest common
 /// subsequence of tokens anchors them, and each stretch between anchors must be non-empty on both sides, only
-/// values on one side and only values or only words on the other (`Monitor is DOWN: <*> <*> - Reason: <num>
-/// <*>` and `Monitor is DOWN: Search - Reason: <num> Forbidden`): the same value written with other tokens.
-/// It becomes one `<*>` that covers one or more tokens. The anchors must be at least [`THRESHOLD`] of the
-/// longer one. Words on both sides (`VM Started` / `VM Paused`), words mixed with values (`for <*>` / `for
-/// invalid user <*>`) or an extra clause on one side only keep them apart.
+/// values on one side and only values or value-like literals (with digits or separators) on the other
+/// (`Disk full on <*> <*>` and `Disk full on worker-6`): the same value written with other tokens. It becomes
+/// one `<*>` that covers one or more tokens. The anchors must be at least [`THRESHOLD`] of the longer one.
+/// Every plain word and punctuation of both sides stays: words on either side (`VM Started` / `VM Paused`,
+/// `for <*>` / `for invalid user <*>`, `<*>` / `Disk space is low`) or an extra clause on one side only keep
+/// them apart.
 fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
     let (n, m) = (a.len(), b.len());
     // LCS lengths of the suffixes.
@@ -409,7 +410,8 @@ fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
     let at = |i: usize, j: usize| i * (m + 1) + j;
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            dp[at(i, j)] = if a[i] == b[j] {
+            // Only literals anchor: values are what the stretches between anchors are made of.
+            dp[at(i, j)] = if a[i] == b[j] && a[i] & SLOT_BIT == 0 {
                 dp[at(i + 1, j + 1)] + 1
             } else {
                 dp[at(i + 1, j)].max(dp[at(i, j + 1)])
@@ -422,7 +424,12 @@ fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
         return None;
     }
     let values = |s: &[u64]| s.iter().all(|k| k & SLOT_BIT != 0);
-    let words = |s: &[u64]| s.iter().all(|k| k & SLOT_BIT == 0);
+    // Literals that look like values (names with digits or separators: `worker-6`, `eu-west`); plain words
+    // and punctuation are the template's own and are never covered.
+    let value_like = |s: &[u64]| {
+        s.iter()
+            .all(|k| k & SLOT_BIT == 0 && k & (DIGIT_BIT | IDENT_BIT) != 0)
+    };
     let mut out = Vec::with_capacity(n.max(m));
     let (mut i, mut j) = (0, 0);
     let (mut gi, mut gj) = (0, 0);
@@ -439,16 +446,22 @@ fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
         match (ga.is_empty(), gb.is_empty()) {
             (true, true) => true,
             (false, false)
-                if (values(ga) && (values(gb) || words(gb))) || (values(gb) && words(ga)) =>
+                if (values(ga) && (values(gb) || value_like(gb)))
+                    || (values(gb) && value_like(ga)) =>
             {
-                out.push(VAR_KEY);
+                // The same single value on both sides keeps its kind.
+                out.push(if ga.len() == 1 && ga == gb {
+                    ga[0]
+                } else {
+                    VAR_KEY
+                });
                 true
             }
             _ => false,
         }
     };
     while i < n && j < m {
-        if a[i] == b[j] && dp[at(i, j)] == dp[at(i + 1, j + 1)] + 1 {
+        if a[i] == b[j] && a[i] & SLOT_BIT == 0 && dp[at(i, j)] == dp[at(i + 1, j + 1)] + 1 {
             if !gap(&mut out, (&a[gi..i], gi), (&b[gj..j], gj)) {
                 return None;
             }

@@ -482,15 +482,31 @@ fn join(title: &[u8], toks: &mut Vec<Tok>, from: usize, to: usize, kind: SlotKin
     toks.drain(from + 1..to);
 }
 
-/// A title's leading bracketed tags (`[FIRING:1]`, `[P2] [Triggered]`, `[prod]`, `[instance: …]`): the alerting
-/// tool's state, priority, severity or environment, not what the alert is about; one `<*>` slot for the run
-/// of them. Answers where scanning goes on.
+/// Prefixes of titles that arrived by e-mail (a reply or a forward).
+const MAIL_PREFIXES: &[&[u8]] = &[b"re:", b"fwd:", b"fw:", b"aw:", b"wg:"];
+
+/// A title's leading bracketed tags (`[FIRING:1]`, `[P2] [Triggered]`, `[prod]`, `[instance: …]`) and mail
+/// prefixes (`Re:`, `Fwd:`): the alerting tool's state, priority, severity or environment, or the way it
+/// arrived, not what the alert is about; one `<*>` slot for the run of them. Answers where scanning goes on.
 fn leading_tag(b: &[u8], sc: &mut Scanner<'_>) -> usize {
     let skip = |from: usize| from + b[from..].iter().take_while(|&&c| is_space(c)).count();
     let start = skip(0);
     let mut end = start;
     loop {
         let at = skip(end);
+        let mail = MAIL_PREFIXES.iter().find(|p| {
+            b.len() > at + p.len()
+                && b[at..at + p.len()].eq_ignore_ascii_case(p)
+                && is_space(b[at + p.len()])
+        });
+        if let Some(p) = mail {
+            // Only before something.
+            if b[at + p.len()..].iter().all(|&c| is_space(c)) {
+                break;
+            }
+            end = at + p.len();
+            continue;
+        }
         if b.get(at) != Some(&b'[') {
             break;
         }
