@@ -372,7 +372,7 @@ fn scan(text: &str, mask: bool, out: &mut Vec<Tok>) {
     };
     let mut i = 0;
     if mask {
-        i = leading_tag(b, &mut sc);
+        i = leading_tag(b);
     }
     while i < b.len() {
         if is_space(b[i]) {
@@ -487,8 +487,9 @@ const MAIL_PREFIXES: &[&[u8]] = &[b"re:", b"fwd:", b"fw:", b"aw:", b"wg:"];
 
 /// A title's leading bracketed tags (`[FIRING:1]`, `[P2] [Triggered]`, `[prod]`, `[instance: …]`) and mail
 /// prefixes (`Re:`, `Fwd:`): the alerting tool's state, priority, severity or environment, or the way it
-/// arrived, not what the alert is about; one `<*>` slot for the run of them. Answers where scanning goes on.
-fn leading_tag(b: &[u8], sc: &mut Scanner<'_>) -> usize {
+/// arrived, not what the alert is about, and present or not as the tool pleases. They are left out of the
+/// tokens (the template starts after them). Answers where scanning goes on.
+fn leading_tag(b: &[u8]) -> usize {
     let skip = |from: usize| from + b[from..].iter().take_while(|&&c| is_space(c)).count();
     let start = skip(0);
     let mut end = start;
@@ -522,7 +523,6 @@ fn leading_tag(b: &[u8], sc: &mut Scanner<'_>) -> usize {
     if end == start {
         return 0;
     }
-    sc.push(start, end, Some(SlotKind::Var));
     end
 }
 
@@ -1301,18 +1301,15 @@ mod tests {
     }
 
     #[test]
-    fn a_leading_tag_is_one_slot() {
+    fn leading_tags_and_mail_prefixes_are_left_out() {
         assert_eq!(
             norm("[FIRING:1] KubePodCrashLooping (prod)"),
-            "<*> KubePodCrashLooping (prod)"
+            "KubePodCrashLooping (prod)"
         );
-        assert_eq!(
-            norm("[Triggered] CPU usage is high"),
-            "<*> CPU usage is high"
-        );
+        assert_eq!(norm("[Triggered] CPU usage is high"), "CPU usage is high");
         assert_eq!(
             norm("[P2] [Triggered] CPU usage is high"),
-            "<*> CPU usage is high"
+            "CPU usage is high"
         );
         assert_eq!(norm("[alone]"), "[alone]");
         assert_eq!(norm("CPU [high]"), "CPU [high]");
