@@ -24,7 +24,7 @@ pub(crate) const DEPTH: usize = 2;
 /// The most children a tree node has before new tokens share its wildcard child.
 pub(crate) const MAX_CHILDREN: usize = 100;
 /// The least [`similarity`] for a sequence to join a template.
-pub(crate) const THRESHOLD: f32 = 0.5;
+pub(crate) const THRESHOLD: f32 = 0.6;
 
 /// A fast deterministic hasher for the engine's maps (keys are already hashes).
 #[derive(Default, Clone, Copy)]
