@@ -403,10 +403,11 @@ fn template_text(keys: &[u64], title: &str, toks: &[Tok]) -> Template {
 /// Every plain word and punctuation of both sides stays: words on either side (`VM Started` / `VM Paused`,
 /// `for <*>` / `for invalid user <*>`, `<*>` / `Disk space is low`) or an extra clause on one side only keep
 /// them apart.
-fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
+fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
     let (n, m) = (a.len(), b.len());
     // LCS lengths of the suffixes.
-    let mut dp = vec![0u16; (n + 1) * (m + 1)];
+    dp.clear();
+    dp.resize((n + 1) * (m + 1), 0);
     let at = |i: usize, j: usize| i * (m + 1) + j;
     for i in (0..n).rev() {
         for j in (0..m).rev() {
@@ -482,6 +483,30 @@ fn merge_keys(a: &[u64], b: &[u64]) -> Option<Vec<u64>> {
     Some(out)
 }
 
+/// A template's literals, sorted.
+fn literals(keys: &[u64]) -> Vec<u64> {
+    let mut l: Vec<u64> = keys.iter().copied().filter(|k| k & SLOT_BIT == 0).collect();
+    l.sort_unstable();
+    l
+}
+
+/// The size of the multiset intersection of two sorted lists (a bound on their common subsequence).
+fn common(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
 /// The first literal of a template (its block for [`merge_across_lengths`]).
 fn first_literal(keys: &[u64]) -> u64 {
     keys.iter()
@@ -491,7 +516,8 @@ fn first_literal(keys: &[u64]) -> u64 {
 }
 
 /// Merges groups whose templates are one with values of different lengths (see [`merge_keys`]), each into the
-/// largest earlier group it merges with. Only groups with the same first literal are compared.
+/// largest earlier group it merges with. Only groups with the same first literal are compared, each with the
+/// [`MAX_CANDIDATES`] largest of its block at most.
 fn merge_across_lengths(mut groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
     let mut rank = vec![0u32; order.len()];
     for (r, &u) in order.iter().enumerate() {
@@ -503,12 +529,23 @@ fn merge_across_lengths(mut groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
     // Largest first, then by the mining rank of the first member.
     groups.sort_by_key(|g| (std::cmp::Reverse(g.size), rank[g.members[0] as usize]));
     let mut out: Vec<Group> = Vec::with_capacity(groups.len());
+    // Per group of `out`: its literals, sorted.
+    let mut out_lits: Vec<Vec<u64>> = Vec::with_capacity(groups.len());
     let mut blocks: FxMap<u64, Vec<usize>> = FxMap::default();
+    let mut dp = Vec::new();
     for g in groups {
         let block = blocks.entry(first_literal(&g.keys)).or_default();
         let mut merged = false;
-        for &t in block.iter() {
-            if let Some(keys) = merge_keys(&out[t].keys, &g.keys) {
+        let lits = literals(&g.keys);
+        for &t in block.iter().take(MAX_CANDIDATES) {
+            // The anchors are common literals: too few in common, no need to align.
+            let longer = out[t].keys.len().max(g.keys.len());
+            #[allow(clippy::cast_precision_loss)]
+            if (common(&out_lits[t], &lits) as f32) < THRESHOLD * longer as f32 {
+                continue;
+            }
+            if let Some(keys) = merge_keys(&out[t].keys, &g.keys, &mut dp) {
+                out_lits[t] = literals(&keys);
                 let target = &mut out[t];
                 target.keys = keys;
                 target.size += g.size;
@@ -521,6 +558,7 @@ fn merge_across_lengths(mut groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
         if !merged {
             block.push(out.len());
             out.push(g);
+            out_lits.push(lits);
         }
     }
     out
@@ -639,8 +677,12 @@ fn merge_equal(groups: Vec<Group>) -> Vec<Group> {
     out
 }
 
+/// How many of the largest groups of a length (or of a first literal) a group is compared with in refinement:
+/// merges go into large groups, and refinement stays linear in the number of groups.
+const MAX_CANDIDATES: usize = 256;
+
 /// Merges groups that converged: equal templates, and templates another one generalizes (into the largest
-/// such). Members keep the mining order, so the template's text comes from the same sequence whatever the
+/// such, among the [`MAX_CANDIDATES`] largest of their length). Members keep the mining order, so the template's text comes from the same sequence whatever the
 /// input order.
 fn refine(groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
     let mut rank = vec![0u32; order.len()];
@@ -655,25 +697,17 @@ fn refine(groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
         by_len.entry(g.keys.len()).or_default().push(i);
     }
     let mut into: Vec<usize> = (0..groups.len()).collect();
-    for list in by_len.values() {
-        for &b in list {
-            // The largest group (then the first mined) that generalizes `b`.
-            let mut target: Option<usize> = None;
-            for &a in list {
-                if a == b || into[a] != a || !generalizes(&groups[a].keys, &groups[b].keys) {
-                    continue;
-                }
-                if groups[a].keys == groups[b].keys && a > b {
+    for list in by_len.values_mut() {
+        // Candidates largest first (then first mined): the first that generalizes `b` is the one.
+        list.sort_by_key(|&i| (std::cmp::Reverse(groups[i].size), i));
+        for &b in list.iter() {
+            let target = list.iter().take(MAX_CANDIDATES).copied().find(|&a| {
+                a != b
+                    && into[a] == a
                     // Equal templates: the earlier one absorbs the later one only.
-                    continue;
-                }
-                let better = target.is_none_or(|t| {
-                    (groups[a].size, std::cmp::Reverse(a)) > (groups[t].size, std::cmp::Reverse(t))
-                });
-                if better {
-                    target = Some(a);
-                }
-            }
+                    && !(groups[a].keys == groups[b].keys && a > b)
+                    && generalizes(&groups[a].keys, &groups[b].keys)
+            });
             if let Some(t) = target {
                 into[b] = t;
             }
