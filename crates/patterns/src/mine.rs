@@ -281,7 +281,7 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
         let leaf = tree.leaf(&uniq.keys, true).unwrap_or(0);
         let clusters = tree.leaves.entry(leaf).or_default();
         let mut best: Option<(f32, u32)> = None;
-        for &g in clusters.iter() {
+        for &g in clusters.iter().take(MAX_CANDIDATES) {
             let sim = similarity(&groups[g as usize].keys, &uniq.keys);
             if best.is_none_or(|(s, _)| sim > s) {
                 best = Some((sim, g));
@@ -677,9 +677,10 @@ fn merge_equal(groups: Vec<Group>) -> Vec<Group> {
     out
 }
 
-/// How many of the largest groups of a length (or of a first literal) a group is compared with in refinement:
-/// merges go into large groups, and refinement stays linear in the number of groups.
-const MAX_CANDIDATES: usize = 256;
+/// How many templates a sequence is compared with: the first of its leaf in mining (made by the most frequent
+/// sequences), the largest of its length or block in refinement. Joins and merges go into large templates,
+/// and the work stays linear in the number of distinct titles however diverse they are.
+const MAX_CANDIDATES: usize = 64;
 
 /// Merges groups that converged: equal templates, and templates another one generalizes (into the largest
 /// such, among the [`MAX_CANDIDATES`] largest of their length). Members keep the mining order, so the template's text comes from the same sequence whatever the
