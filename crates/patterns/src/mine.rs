@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::normalize::{
-    self, DIGIT_BIT, IDENT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
+    self, DIGIT_BIT, IDENT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
 };
 use crate::{Clustering, Item, Part, Template};
 
@@ -596,7 +596,7 @@ fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
         for &m in &g.members {
             let u = &uniqs[m as usize];
             let k = u.keys[p];
-            if k & SLOT_BIT != 0 || k & WORD_BIT == 0 {
+            if k & SLOT_BIT != 0 || k & (WORD_BIT | SHORT_BIT) == 0 {
                 continue 'positions;
             }
             match values.iter_mut().find(|(v, _)| *v == k) {

@@ -36,8 +36,11 @@ pub(crate) const DIGIT_BIT: u64 = 1 << 62;
 pub(crate) const WORD_BIT: u64 = 1 << 61;
 /// The key bit of literals mixing letters with `-`, `_`, `.`, `/` or `:` (names like `reporting-prod`).
 pub(crate) const IDENT_BIT: u64 = 1 << 60;
+/// The key bit of short literals mixing letters and digits (`p99`, `5xx`, `ec2`, `k8s`): words of the alert,
+/// though they go to the mining tree's wildcard child for their digits.
+pub(crate) const SHORT_BIT: u64 = 1 << 59;
 /// The bits of a key that hash a literal's text.
-pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT);
+pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -72,10 +75,12 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
     }
     let word = bytes.len() > 1 && alpha && !digit && !other;
     let ident = !word && alpha && bytes.len() > 2 && inner_sep;
+    let short = alpha && digit && !other && bytes.len() <= 4;
     (mix(h) & HASH_MASK)
         | if digit { DIGIT_BIT } else { 0 }
         | if word { WORD_BIT } else { 0 }
         | if ident { IDENT_BIT } else { 0 }
+        | if short { SHORT_BIT } else { 0 }
 }
 
 fn mix(mut h: u64) -> u64 {

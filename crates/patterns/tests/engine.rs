@@ -203,6 +203,22 @@ fn values_that_vary_become_slots_and_recurring_words_split() {
             title: "VM Paused (Lifecycle Event)",
             service: None,
         },
+        Item {
+            title: "Latency p99 above target",
+            service: None,
+        },
+        Item {
+            title: "Latency p99 above target",
+            service: None,
+        },
+        Item {
+            title: "Latency p50 above target",
+            service: None,
+        },
+        Item {
+            title: "Latency p50 above target",
+            service: None,
+        },
     ]);
     assert_eq!(c.assignments[0], c.assignments[1]);
     assert_eq!(
@@ -213,6 +229,11 @@ fn values_that_vary_become_slots_and_recurring_words_split() {
     assert_ne!(
         c.assignments[2], c.assignments[4],
         "started and paused are different events"
+    );
+    assert_eq!(c.assignments[6], c.assignments[7]);
+    assert_ne!(
+        c.assignments[6], c.assignments[8],
+        "p99 and p50 are words of the alert"
     );
 }
 
