@@ -405,6 +405,9 @@ fn template_text(keys: &[u64], title: &str, toks: &[Tok]) -> Template {
 /// them apart.
 fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
     let (n, m) = (a.len(), b.len());
+    if n.max(m) > MAX_ALIGNED {
+        return None;
+    }
     // LCS lengths of the suffixes.
     dp.clear();
     dp.resize((n + 1) * (m + 1), 0);
@@ -482,6 +485,9 @@ fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
     }
     Some(out)
 }
+
+/// The longest templates that merge across lengths (titles are short; a pasted log is not aligned).
+const MAX_ALIGNED: usize = 128;
 
 /// A template's literals, sorted.
 fn literals(keys: &[u64]) -> Vec<u64> {

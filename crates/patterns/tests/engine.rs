@@ -521,3 +521,56 @@ fn a_title_s_own_template_round_trips_and_matches_it() {
         );
     }
 }
+
+#[test]
+fn odd_titles_never_break_the_engine() {
+    // Pieces that stress the scanner: quotes, brackets, escapes of the text form, separators, non-ASCII.
+    const PIECES: &[&str] = &[
+        "'", "\"", "`", "(", ")", "[", "]", "{", "}", "<", ">", "\\", "=", "==", "a=", "=b", ":",
+        "::", ",", ".", "...", "é", "日本", "💥", "0x", "1.2.3", "-", "--", "/", "~/", "http://",
+        "@", "Re:", "[P1]", "5", "ms", "(5.5 KB)", "<*>", "<num>", "kafka", "word", "Word", "x-1",
+        "\t", " ", "  ",
+    ];
+    let mut rng = Rng(4242);
+    let data: Vec<(String, Option<String>)> = (0..600)
+        .map(|_| {
+            let n = 1 + rng.below(8);
+            let mut t = String::new();
+            for _ in 0..n {
+                t.push_str(rng.pick(PIECES));
+                if rng.below(3) > 0 {
+                    t.push(' ');
+                }
+            }
+            (
+                t,
+                rng.below(2)
+                    .eq(&0)
+                    .then(|| rng.pick(&["kafka", "x-1", "é", "Re", ""]).to_owned()),
+            )
+        })
+        .collect();
+    let c = cluster(&items(&data));
+    assert_eq!(c.assignments.len(), data.len());
+    let mut m = Matcher::new();
+    for (i, t) in c.templates.iter().enumerate() {
+        assert_eq!(
+            Template::parse(&t.to_string()).as_ref(),
+            Ok(t),
+            "round trip of {t}"
+        );
+        m.insert(i, t.clone(), Origin::Mined);
+    }
+    for ((title, service), &a) in data.iter().zip(&c.assignments) {
+        let t = &c.templates[a as usize];
+        let e = explain(t, title, service.as_deref());
+        assert_eq!(e.map(|e| e.score), Some(1.0), "{title:?} in {t}");
+        let own = Template::of_title(title, service.as_deref());
+        assert_eq!(
+            Template::parse(&own.to_string()).as_ref(),
+            Ok(&own),
+            "{title:?}"
+        );
+        assert!(m.best(title, service.as_deref()).is_some(), "{title:?}");
+    }
+}
