@@ -594,8 +594,27 @@ fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
         return None;
     }
     let mut values: Vec<(u64, u64)> = Vec::new();
+    let (open, close) = (
+        [
+            normalize::lit_key(b"("),
+            normalize::lit_key(b"["),
+            normalize::lit_key(b"{"),
+        ],
+        [
+            normalize::lit_key(b")"),
+            normalize::lit_key(b"]"),
+            normalize::lit_key(b"}"),
+        ],
+    );
+    let mut depth = 0i32;
     'positions: for p in 0..g.keys.len() {
-        if g.keys[p] != VAR_KEY {
+        if open.contains(&g.keys[p]) {
+            depth += 1;
+        } else if close.contains(&g.keys[p]) {
+            depth -= 1;
+        }
+        // Inside brackets are details (labels, arguments), not what happened.
+        if g.keys[p] != VAR_KEY || depth > 0 {
             continue;
         }
         values.clear();
