@@ -377,7 +377,7 @@ fn explain_gives_each_slot_its_original_value() {
 #[test]
 fn the_command_answers_each_valid_line_in_order_and_names_bad_lines() {
     let input = concat!(
-        "{\"id\": 1, \"title\": \"High latency on kafka (p99 > 2s)\", \"service\": \"kafka\"}\n",
+        "\u{feff}{\"id\": 1, \"title\": \"High latency on kafka (p99 > 2s)\", \"service\": \"kafka\"}\n",
         "\n",
         "not json\n",
         "{\"id\": \"b\", \"title\": \"High latency on search (p99 > 2s)\", \"service\": \"search\", \"extra\": [1]}\n",
