@@ -158,10 +158,12 @@ struct Group {
     members: Vec<u32>,
 }
 
-/// A token's child in the tree: words and punctuation by their key; values, tokens with digits and
-/// identifier-like tokens (`reporting-prod`, `a_b`, `x.y`) in the wildcard child, since they vary.
+/// A token's child in the tree: words (short ones with digits too: `p99`, `5xx`) and punctuation by their key;
+/// values, other tokens with digits and identifier-like tokens (`reporting-prod`, `a_b`, `x.y`) in the
+/// wildcard child, since they vary.
 fn tree_key(k: u64) -> u64 {
-    if k & (SLOT_BIT | DIGIT_BIT) != 0 || (k & IDENT_BIT != 0) {
+    let short_word = k & SHORT_BIT != 0;
+    if k & SLOT_BIT != 0 || (k & DIGIT_BIT != 0 && !short_word) || (k & IDENT_BIT != 0) {
         WILD
     } else {
         k
