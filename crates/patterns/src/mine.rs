@@ -398,10 +398,10 @@ fn template_text(keys: &[u64], title: &str, toks: &[Tok]) -> Template {
 }
 
 /// The template covering two templates of possibly different lengths, if they are one: their longest common
-/// subsequence of tokens anchors them, and each stretch between anchors must be non-empty on both sides, only
-/// values on one side and only values or value-like literals (with digits or separators) on the other
-/// (`Disk full on <*> <*>` and `Disk full on worker-6`): the same value written with other tokens. It becomes
-/// one `<*>` that covers one or more tokens. The anchors must be at least [`THRESHOLD`] of the longer one.
+/// subsequence of literals anchors them, and each stretch between anchors must be non-empty on both sides, only
+/// values on one side and values or value-like literals (with digits or separators) on the other (`Disk full
+/// on <*> <*>` and `Disk full on worker-6`): the same value written with other tokens. It becomes one `<*>`
+/// that covers one or more tokens. The anchors must be at least [`THRESHOLD`] of the literals of either.
 /// Every plain word and punctuation of both sides stays: words on either side (`VM Started` / `VM Paused`,
 /// `for <*>` / `for invalid user <*>`, `<*>` / `Disk space is low`) or an extra clause on one side only keep
 /// them apart.
@@ -425,8 +425,9 @@ fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
         }
     }
     let anchors = usize::from(dp[at(0, 0)]);
+    let literals = |s: &[u64]| s.iter().filter(|k| *k & SLOT_BIT == 0).count();
     #[allow(clippy::cast_precision_loss)]
-    if (anchors as f32) < THRESHOLD * n.max(m) as f32 || anchors == 0 {
+    if (anchors as f32) < THRESHOLD * literals(a).max(literals(b)) as f32 || anchors == 0 {
         return None;
     }
     let values = |s: &[u64]| s.iter().all(|k| k & SLOT_BIT != 0);
@@ -434,7 +435,7 @@ fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
     // and punctuation are the template's own and are never covered.
     let value_like = |s: &[u64]| {
         s.iter()
-            .all(|k| k & SLOT_BIT == 0 && k & (DIGIT_BIT | IDENT_BIT) != 0)
+            .all(|k| k & SLOT_BIT != 0 || k & (DIGIT_BIT | IDENT_BIT) != 0)
     };
     let mut out = Vec::with_capacity(n.max(m));
     let (mut i, mut j) = (0, 0);
@@ -547,7 +548,7 @@ fn merge_across_lengths(mut groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
         let lits = literals(&g.keys);
         for &t in block.iter().take(MAX_CANDIDATES) {
             // The anchors are common literals: too few in common, no need to align.
-            let longer = out[t].keys.len().max(g.keys.len());
+            let longer = out_lits[t].len().max(lits.len());
             #[allow(clippy::cast_precision_loss)]
             if (common(&out_lits[t], &lits) as f32) < THRESHOLD * longer as f32 {
                 continue;
