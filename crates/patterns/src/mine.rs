@@ -5,11 +5,14 @@
 //!    slot kind). Equal sequences are mined once, weighted by how many titles share them.
 //! 2. The distinct sequences are mined most frequent first, then by text: the answer never depends on the
 //!    order of the input.
-//! 3. The tree: root → token count → the first [`DEPTH`] tokens (slots and tokens holding digits go to a
-//!    wildcard child, and so does any new token of a node that already has [`MAX_CHILDREN`]) → a leaf of
-//!    templates. A sequence joins the most similar template of its leaf when [`similarity`] reaches
-//!    [`THRESHOLD`], turning the positions that differ into `<*>`; otherwise it starts a template.
-//! 4. Refinement: templates that converged (equal, or one generalizing another) merge.
+//! 3. The tree: root → token count → the first [`DEPTH`] tokens (values, identifier-like tokens and tokens
+//!    holding digits, short words like `p99` aside, go to a wildcard child, and so does any new token of a
+//!    node that already has [`MAX_CHILDREN`]) → a leaf of templates. A sequence joins the most similar of the
+//!    leaf's first [`MAX_CANDIDATES`] templates when [`similarity`] reaches [`THRESHOLD`], turning the
+//!    positions that differ into `<*>`; otherwise it starts a template.
+//! 4. Refinement: templates that converged merge (equal, one generalizing another, values of other kinds in
+//!    the same places); a `<*>` of a few recurring words splits its template ([`split_position`]); templates
+//!    whose values take different numbers of tokens merge ([`merge_keys`]), until nothing changes.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -55,8 +58,9 @@ pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// The wildcard child's key in the tree.
 const WILD: u64 = u64::MAX;
 
-/// How similar a sequence is to a template for joining it: the share of positions where they are equal,
-/// the template's `<*>` not counting (a template grown general must not swallow everything of its length).
+/// How similar a sequence is to a template for joining it: the share of equal positions among those where
+/// either is a word (two values say nothing either way); the template's `<*>` never counts as equal (a
+/// template grown general must not swallow everything of its length).
 pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
     // Positions where both are values say nothing either way: only words are compared.
     let (mut same, mut words) = (0u32, 0u32);
@@ -180,21 +184,19 @@ struct Tree {
 }
 
 impl Tree {
-    fn child(&mut self, node: u32, key: u64, create: bool) -> Option<u32> {
+    /// The child of `node` for `key`, made if needed.
+    fn child(&mut self, node: u32, key: u64) -> u32 {
         if let Some(&c) = self.children.get(&(node, key)) {
-            return Some(c);
+            return c;
         }
         let key = if key != WILD && self.counts[node as usize] as usize >= MAX_CHILDREN {
             if let Some(&c) = self.children.get(&(node, WILD)) {
-                return Some(c);
+                return c;
             }
             WILD
         } else {
             key
         };
-        if !create {
-            return None;
-        }
         #[allow(clippy::cast_possible_truncation)]
         let id = self.counts.len() as u32;
         self.counts.push(0);
@@ -202,18 +204,19 @@ impl Tree {
             self.counts[node as usize] += 1;
         }
         self.children.insert((node, key), id);
-        Some(id)
+        id
     }
 
-    fn leaf(&mut self, keys: &[u64], create: bool) -> Option<u32> {
+    /// The leaf of a sequence, made if needed.
+    fn leaf(&mut self, keys: &[u64]) -> u32 {
         if self.counts.is_empty() {
             self.counts.push(0);
         }
-        let mut node = self.child(0, keys.len() as u64, create)?;
+        let mut node = self.child(0, keys.len() as u64);
         for &k in keys.iter().take(DEPTH) {
-            node = self.child(node, tree_key(k), create)?;
+            node = self.child(node, tree_key(k));
         }
-        Some(node)
+        node
     }
 }
 
@@ -280,7 +283,7 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
     let mut groups: Vec<Group> = Vec::new();
     for &u in &order {
         let uniq = &uniqs[u as usize];
-        let leaf = tree.leaf(&uniq.keys, true).unwrap_or(0);
+        let leaf = tree.leaf(&uniq.keys);
         let clusters = tree.leaves.entry(leaf).or_default();
         let mut best: Option<(f32, u32)> = None;
         for &g in clusters.iter().take(MAX_CANDIDATES) {
