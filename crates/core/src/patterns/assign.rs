@@ -19,8 +19,9 @@ use uuid::Uuid;
 const CACHED_ORGS: usize = 256;
 
 /// Each organization's matcher, with the version of the templates it was built from.
-static MATCHERS: LazyLock<Mutex<HashMap<OrgId, (i64, Arc<Matcher<PatternId>>)>>> =
-    LazyLock::new(Mutex::default);
+type Matchers = HashMap<OrgId, (i64, Arc<Matcher<PatternId>>)>;
+
+static MATCHERS: LazyLock<Mutex<Matchers>> = LazyLock::new(Mutex::default);
 
 /// One incident (re)assigned: its title and service, when it started, its pattern before, and the pattern the
 /// matcher found for its title with the similarity (`None`: no template fits, it gets a new pattern of its
@@ -305,7 +306,7 @@ async fn matcher(db: &mut OrgTx, version: i64) -> PatternResult<Arc<Matcher<Patt
     Ok(matcher)
 }
 
-fn cache() -> std::sync::MutexGuard<'static, HashMap<OrgId, (i64, Arc<Matcher<PatternId>>)>> {
+fn cache() -> std::sync::MutexGuard<'static, Matchers> {
     // A panic while holding it leaves nothing half-written: the map is still a valid cache.
     MATCHERS
         .lock()
