@@ -1,10 +1,11 @@
-//! The store pipeline's step: each incident just written (inserted, or its title changed) gets a pattern.
+//! The store pipeline's steps: each incident it writes new (inserted, or its title changed) gets a pattern,
+//! written with the incident.
 //!
-//! A [`Matcher`] of the organization's templates (people's corrections first) is built once per version of
-//! its templates (`pattern_state.templates_version`) and kept in the process; each batch reads that version
-//! with the statement that bumps the pattern version. A title
-//! no template fits gets its own template (`Template::of_title`) and a new pattern, which the next refinement
-//! merges with its likes. Figures of the patterns (count, first and last seen, examples) move by deltas.
+//! [`plan_store`], before the upsert: a [`Matcher`] of the organization's templates (people's corrections
+//! first), built once per version of its templates (`pattern_state.templates_version`) and kept in the
+//! process, gives each title its pattern. [`settle_stored`], after it: a title no template fits gets its own
+//! template (`Template::of_title`) and a new pattern, which the next refinement merges with its likes; the
+//! figures of the patterns (count, first and last seen, examples) move by deltas.
 
 use super::{PatternResult, state};
 use crate::db::{DbError, OrgTx};
