@@ -8,11 +8,25 @@
 //! - corrections ([`rename`], [`set_muted`], [`merge`], [`move_incident`]): what people tell it; each one
 //!   survives refinement and applies to future incidents alike.
 //! - reads for the API (`query`).
+//!
+//! Writers are ordered by the organization's pattern lock (`state`): the store pipeline holds it shared,
+//! refinement and corrections exclusively; each bumps `pattern_state.version` and the analytics version
+//! when assignments or patterns change.
+
+mod assign;
+mod corrections;
+mod refine;
+mod related;
+mod schedule;
+pub(crate) mod state;
+
+pub use related::{CO_OCCURRENCE_WINDOW, REPEATEDLY};
+pub use schedule::{due, finish_refine, record_error, request_refine};
 
 use crate::db::{DbError, OrgTx};
+use insights_patterns::{Matcher, Part, SlotKind, Template};
 use insights_types::api::{SlotKindOut, TemplatePartOut};
 use insights_types::{IncidentId, PatternId, UserId};
-use insights_patterns::{Part, SlotKind, Template};
 
 /// Why a pattern operation cannot be done.
 #[derive(Debug, thiserror::Error)]
@@ -46,14 +60,14 @@ pub struct RefineStats {
     pub reassigned: u64,
 }
 
-/// Assigns a pattern to each of `incidents` (just written by the store pipeline, in this transaction) that a
-/// person has not pinned, and bumps the organization's pattern version when anything changed.
+/// Assigns a pattern to each of `incidents` (already written, in this transaction) that a person has not
+/// pinned, and bumps the organization's pattern version. The store pipeline itself uses [`plan_store`] and
+/// [`settle_stored`], which write the assignment with the incident.
 ///
 /// # Errors
 /// A database error.
 pub async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> PatternResult<()> {
-    let _ = (db, incidents);
-    todo!("core: the store pipeline's assignment")
+    assign::assign_stored(db, incidents).await
 }
 
 /// Re-mines the organization's whole history (see the module docs).
@@ -61,8 +75,7 @@ pub async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> PatternR
 /// # Errors
 /// A database error.
 pub async fn refine(db: &mut OrgTx) -> PatternResult<RefineStats> {
-    let _ = db;
-    todo!("core: refinement")
+    refine::refine(db).await
 }
 
 /// Renames a pattern (`None`: back to its template's name). A renamed pattern keeps its id through refinement.
@@ -75,17 +88,20 @@ pub async fn rename(
     id: PatternId,
     name: Option<String>,
 ) -> PatternResult<()> {
-    let _ = (db, actor, id, name);
-    todo!("core: rename")
+    corrections::rename(db, actor, id, name).await
 }
 
 /// Mutes or unmutes a pattern.
 ///
 /// # Errors
 /// [`PatternError::NotFound`].
-pub async fn set_muted(db: &mut OrgTx, actor: UserId, id: PatternId, muted: bool) -> PatternResult<()> {
-    let _ = (db, actor, id, muted);
-    todo!("core: mute")
+pub async fn set_muted(
+    db: &mut OrgTx,
+    actor: UserId,
+    id: PatternId,
+    muted: bool,
+) -> PatternResult<()> {
+    corrections::set_muted(db, actor, id, muted).await
 }
 
 /// Merges `from` into `into`: its incidents and templates go to `into` (as `merge` templates, kept through
@@ -99,8 +115,7 @@ pub async fn merge(
     from: PatternId,
     into: PatternId,
 ) -> PatternResult<PatternId> {
-    let _ = (db, actor, from, into);
-    todo!("core: merge")
+    corrections::merge(db, actor, from, into).await
 }
 
 /// Moves an incident to another pattern or to a new one; the incident is pinned there, and its title's
@@ -114,8 +129,7 @@ pub async fn move_incident(
     incident: IncidentId,
     target: MoveTarget,
 ) -> PatternResult<PatternId> {
-    let _ = (db, actor, incident, target);
-    todo!("core: move")
+    corrections::move_incident(db, actor, incident, target).await
 }
 
 /// The pattern an id stands for: itself, or the pattern it was merged into. `None` when unknown.
@@ -123,8 +137,60 @@ pub async fn move_incident(
 /// # Errors
 /// A database error.
 pub async fn resolve(db: &mut OrgTx, id: PatternId) -> PatternResult<Option<PatternId>> {
-    let _ = (db, id);
-    todo!("core: aliases")
+    corrections::resolve(db, id).await
+}
+
+/// How many example titles a pattern keeps.
+const EXAMPLES: usize = 5;
+
+pub use assign::Assigned;
+
+/// The store pipeline's first step, before it writes a batch of incidents: takes the organization's pattern
+/// lock shared for the rest of the transaction (so it never holds incident rows that a refinement or a
+/// correction waits for while waiting for them itself), and returns the pattern (with the similarity) that
+/// each (title, service name) fits, `None` where no template does — the upsert writes them with the
+/// incidents, so an incident is written once.
+///
+/// # Errors
+/// A database error.
+pub async fn plan_store(
+    db: &mut OrgTx,
+    titles: &[(&str, Option<&str>)],
+) -> PatternResult<Vec<Option<(PatternId, f32)>>> {
+    assign::plan_store(db, titles).await
+}
+
+/// The store pipeline's last step, for the incidents it inserted or retitled (not pinned) with the patterns
+/// [`plan_store`] gave them: titles no template fitted get a pattern of their own, the figures of the patterns
+/// move by deltas, and the pattern version is bumped.
+///
+/// # Errors
+/// A database error.
+pub async fn settle_stored(db: &mut OrgTx, rows: Vec<Assigned>) -> PatternResult<()> {
+    assign::settle_stored(db, rows).await
+}
+
+/// A [`Matcher`] of the organization's templates (only people's corrections with `rules_only`). Stored
+/// templates that do not parse (written by a newer engine) are skipped with a warning.
+async fn load_matcher(db: &mut OrgTx, rules_only: bool) -> PatternResult<Matcher<PatternId>> {
+    let rows = org_query!(
+        db,
+        r#"SELECT pattern_id AS "pattern_id: PatternId", template, origin FROM pattern_templates
+            WHERE org_id = $1 AND (NOT $2 OR origin <> 'mined')
+            ORDER BY created_at, template"#,
+        rules_only
+    )
+    .fetch_all(db.conn())
+    .await
+    .map_err(DbError::from)?;
+    let mut matcher = Matcher::new();
+    for r in rows {
+        match Template::parse(&r.template) {
+            Ok(t) => matcher.insert(r.pattern_id, t, assign::origin(&r.origin)),
+            Err(e) => tracing::warn!(org_id = %db.org_id(), error = %e, "stored template skipped"),
+        }
+    }
+    Ok(matcher)
 }
 
 /// A template's parts as the API shows them.
