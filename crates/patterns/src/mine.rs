@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::normalize::{
-    self, DIGIT_BIT, IDENT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
+    self, DASH_BIT, DIGIT_BIT, IDENT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT,
+    key_slot,
 };
 use crate::{Clustering, Item, Part, Template};
 
@@ -591,7 +592,7 @@ fn generalizes(a: &[u64], b: &[u64]) -> bool {
 /// The most distinct words at a position for which a template is split by that position's value.
 const SPLIT_MAX_VALUES: usize = 6;
 
-/// The position a group is split at: a `<*>` where every member has a word (letters only), of a few distinct
+/// The position a group is split at: a `<*>` where every member has a word ([`names_what_happened`]), of a few distinct
 /// values, each of them shared by several titles. Such a position names what happened (`VM Started` / `VM
 /// Paused`, `CPU` / `Memory usage is high`), not a value of it; names and ids (with digits, dashes, dots) and
 /// words seen once stay values.
@@ -627,7 +628,7 @@ fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
         for &m in &g.members {
             let u = &uniqs[m as usize];
             let k = u.keys[p];
-            if k & SLOT_BIT != 0 || k & (WORD_BIT | SHORT_BIT) == 0 {
+            if k & SLOT_BIT != 0 || !names_what_happened(k) {
                 continue 'positions;
             }
             match values.iter_mut().find(|(v, _)| *v == k) {
@@ -645,6 +646,14 @@ fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Whether a literal may name what happened at a split position: a word (`Started`), a short word with digits
+/// (`p99`, `5xx`), or the name of a constant of code, joined by `_`, `.` or `::` without digits
+/// (`SCREEN_ON`, `itemasync_CopyProperty`). Names joined by dashes (`checkout-api`, `eu-west`) and anything
+/// with digits (`web01`, `orders.v1`) are what resource names look like: values.
+fn names_what_happened(k: u64) -> bool {
+    k & (WORD_BIT | SHORT_BIT) != 0 || (k & IDENT_BIT != 0 && k & (DIGIT_BIT | DASH_BIT) == 0)
 }
 
 /// A group of these members (in mining order): the template is their common tokens, `<*>` elsewhere.

@@ -39,8 +39,12 @@ pub(crate) const IDENT_BIT: u64 = 1 << 60;
 /// The key bit of short literals mixing letters and digits (`p99`, `5xx`, `ec2`, `k8s`): words of the alert,
 /// though they go to the mining tree's wildcard child for their digits.
 pub(crate) const SHORT_BIT: u64 = 1 << 59;
+/// The key bit of literals holding a `-` between other characters (`checkout-api`, `eu-west`): the spelling of
+/// resource names (hosts, services, topics), where `_`, `.` and `::` join the names of code (`SCREEN_ON`).
+pub(crate) const DASH_BIT: u64 = 1 << 58;
 /// The bits of a key that hash a literal's text.
-pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT);
+pub(crate) const HASH_MASK: u64 =
+    !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT | DASH_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -59,7 +63,7 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
     // One pass: the hash of the lowercased bytes, and what kinds of bytes there are.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let (mut digit, mut alpha, mut other) = (false, false, false);
-    let mut inner_sep = false;
+    let (mut inner_sep, mut dash) = (false, false);
     let last = bytes.len().saturating_sub(1);
     for (i, &b) in bytes.iter().enumerate() {
         h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
@@ -70,7 +74,9 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
             digit = true;
         } else {
             other = true;
-            inner_sep |= i > 0 && i < last && matches!(b, b'-' | b'_' | b'.' | b'/' | b':');
+            let inner = i > 0 && i < last;
+            inner_sep |= inner && matches!(b, b'-' | b'_' | b'.' | b'/' | b':');
+            dash |= inner && b == b'-';
         }
     }
     let word = bytes.len() > 1 && alpha && !digit && !other;
@@ -81,6 +87,7 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
         | if word { WORD_BIT } else { 0 }
         | if ident { IDENT_BIT } else { 0 }
         | if short { SHORT_BIT } else { 0 }
+        | if dash { DASH_BIT } else { 0 }
 }
 
 fn mix(mut h: u64) -> u64 {
