@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::normalize::{
-    self, DASH_BIT, DIGIT_BIT, IDENT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT,
-    key_slot,
+    self, DASH_BIT, DIGIT_BIT, IDENT_BIT, PUNCT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY,
+    WORD_BIT, key_slot,
 };
 use crate::{Clustering, Item, Part, Template};
 
@@ -61,7 +61,8 @@ const WILD: u64 = u64::MAX;
 
 /// How similar a sequence is to a template for joining it: the share of equal positions among those where
 /// either is a word (two values say nothing either way); the template's `<*>` never counts as equal (a
-/// template grown general must not swallow everything of its length).
+/// template grown general must not swallow everything of its length). Punctuation facing anything but itself
+/// (`WWEN[enable ]` / `System Sleep`) is another structure: no similarity at all.
 pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
     // Positions where both are values say nothing either way: only words are compared.
     let (mut same, mut words) = (0u32, 0u32);
@@ -72,6 +73,9 @@ pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
         words += 1;
         if t == s {
             same += 1;
+        } else if (t & PUNCT_BIT != 0) != (s & PUNCT_BIT != 0) {
+            // Punctuation facing anything else: another structure, not another value.
+            return 0.0;
         }
     }
     if words == 0 {

@@ -42,9 +42,11 @@ pub(crate) const SHORT_BIT: u64 = 1 << 59;
 /// The key bit of literals holding a `-` between other characters (`checkout-api`, `eu-west`): the spelling of
 /// resource names (hosts, services, topics), where `_`, `.` and `::` join the names of code (`SCREEN_ON`).
 pub(crate) const DASH_BIT: u64 = 1 << 58;
+/// The key bit of literals of punctuation only (`:`, `]`, `->`): the structure of a title.
+pub(crate) const PUNCT_BIT: u64 = 1 << 57;
 /// The bits of a key that hash a literal's text.
 pub(crate) const HASH_MASK: u64 =
-    !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT | DASH_BIT);
+    !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT | DASH_BIT | PUNCT_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -79,6 +81,32 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
             dash |= inner && b == b'-';
         }
     }
+    // Brackets, separators and quotes only (not `/`, `-`, `*`: a root path, an empty value, a wildcard).
+    let punct = !bytes.is_empty()
+        && bytes.iter().all(|b| {
+            matches!(
+                b,
+                b'(' | b')'
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b','
+                    | b';'
+                    | b':'
+                    | b'.'
+                    | b'!'
+                    | b'?'
+                    | b'='
+                    | b'<'
+                    | b'>'
+                    | b'|'
+                    | b'&'
+                    | b'\''
+                    | b'"'
+                    | b'`'
+            )
+        });
     let word = bytes.len() > 1 && alpha && !digit && !other;
     let ident = !word && alpha && bytes.len() > 2 && inner_sep;
     let short = alpha && digit && !other && bytes.len() <= 4;
@@ -88,6 +116,7 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
         | if ident { IDENT_BIT } else { 0 }
         | if short { SHORT_BIT } else { 0 }
         | if dash { DASH_BIT } else { 0 }
+        | if punct { PUNCT_BIT } else { 0 }
 }
 
 fn mix(mut h: u64) -> u64 {

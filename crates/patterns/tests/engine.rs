@@ -604,3 +604,18 @@ fn odd_titles_never_break_the_engine() {
         assert!(m.best(title, service.as_deref()).is_some(), "{title:?}");
     }
 }
+
+#[test]
+fn punctuation_facing_a_word_is_another_structure() {
+    let c = cluster(&[
+        Item {
+            title: "Power state: WWEN[enable]",
+            service: None,
+        },
+        Item {
+            title: "Power state: System Sleep",
+            service: None,
+        },
+    ]);
+    assert_ne!(c.assignments[0], c.assignments[1], "{:?}", c.templates);
+}
