@@ -228,6 +228,27 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
+/// Whether a word's last byte is a closing bracket opened inside the word (`WorkSource{10057}`,
+/// `setLightsOn(true)`): part of the word, not punctuation around it.
+fn closes_inside(w: &[u8]) -> bool {
+    let open = match w.last() {
+        Some(b')') => b'(',
+        Some(b']') => b'[',
+        Some(b'}') => b'{',
+        _ => return false,
+    };
+    let close = w[w.len() - 1];
+    let mut depth = 0i32;
+    for &c in &w[..w.len() - 1] {
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+        }
+    }
+    depth > 0
+}
+
 fn is_quote(b: u8) -> bool {
     matches!(b, b'\'' | b'"' | b'`')
 }
@@ -340,7 +361,7 @@ impl Scanner<'_> {
             return e;
         }
         let mut t = e;
-        while t > s && is_trail(b[t - 1]) {
+        while t > s && is_trail(b[t - 1]) && !closes_inside(&b[s..t]) {
             t -= 1;
         }
         if t > s {
@@ -1425,6 +1446,17 @@ mod tests {
             "a quoted request line is read word by word"
         );
         assert_eq!(norm("open \"/var/log/syslog\""), "open <quoted>");
+    }
+
+    #[test]
+    fn a_bracket_closed_inside_its_word_stays_in_it() {
+        assert_eq!(
+            norm("release ws=WorkSource{10057}, uid=1000"),
+            "release ws=<id>, uid=<num>"
+        );
+        assert_eq!(norm("setLightsOn(true) done"), "setLightsOn(true) done");
+        assert_eq!(norm("latency (p99 > 2s)"), "latency (p99 > <duration>)");
+        assert_eq!(norm("job (retry 3)"), "job (retry <num>)");
     }
 
     #[test]
