@@ -634,7 +634,8 @@ fn merge_dates(title: &[u8], toks: &mut Vec<Tok>) {
     };
     let mut i = 0;
     while i + 1 < toks.len() {
-        if !(named(&toks[i], MONTHS) && number(toks.get(i + 1), 1..=2)) {
+        // The day first: it is rare, and cheaper to check than the month's name.
+        if !(number(toks.get(i + 1), 1..=2) && named(&toks[i], MONTHS)) {
             i += 1;
             continue;
         }
