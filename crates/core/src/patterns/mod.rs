@@ -15,10 +15,10 @@
 
 mod assign;
 mod corrections;
+pub mod query;
 mod refine;
 mod related;
 mod schedule;
-pub mod query;
 pub(crate) mod state;
 
 pub use related::{CO_OCCURRENCE_WINDOW, REPEATEDLY};
