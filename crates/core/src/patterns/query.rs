@@ -210,7 +210,15 @@ async fn figures(
     } else {
         (spark_bucket, Vec::new())
     };
-    let facts: Vec<RawFact> = shared::facts(db, cal, f, previous.unwrap_or(since), until).await?;
+    let facts: Vec<RawFact> = shared::facts(
+        db,
+        cal,
+        f,
+        previous.unwrap_or(since),
+        until,
+        shared::Repeats::Skip,
+    )
+    .await?;
     let mut out: HashMap<Uuid, Acc> = HashMap::new();
     for x in facts {
         let Some(p) = x.pattern_id else { continue };
