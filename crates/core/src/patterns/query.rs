@@ -892,20 +892,6 @@ async fn related_incidents(
         .collect())
 }
 
-/// A pattern's figures over all time (what a correction answers).
-///
-/// # Errors
-/// A database error; [`crate::analytics::AnalyticsError::Invalid`] for a history too long for its buckets.
-pub async fn summary(
-    db: &mut OrgTx,
-    id: PatternId,
-    now: DateTime<Utc>,
-) -> AnalyticsResult<Option<PatternOut>> {
-    Ok(detail(db, id, &IncidentFilter::default(), now)
-        .await?
-        .map(|d| d.pattern))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
