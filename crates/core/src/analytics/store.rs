@@ -211,6 +211,34 @@ pub struct RawFact {
     pub fact: Fact,
 }
 
+/// One fact from a row of a query of [`facts`] (`$cal` the organization's calendar).
+macro_rules! raw_fact {
+    ($cal:expr, $r:expr) => {{
+        let r = $r;
+        RawFact {
+            key: RollupKey {
+                service_id: r.service_id,
+                team_id: r.team_id,
+                urgency: r.urgency,
+                source: Some(r.source),
+                status: Some(r.status),
+            },
+            pattern_id: r.pattern_id,
+            triggered_at: r.triggered_at,
+            fact: fact(
+                $cal,
+                &IncidentTimes {
+                    status: r.status,
+                    triggered_at: r.triggered_at,
+                    acknowledged_at: r.acknowledged_at,
+                    resolved_at: r.resolved_at,
+                    repeat: r.repeat,
+                },
+            ),
+        }
+    }};
+}
+
 /// Whether [`facts`] looks up if each incident repeats an earlier one (what noise counts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Repeats {
@@ -237,35 +265,11 @@ pub async fn facts(
         .execute(db.conn())
         .await
         .map_err(DbError::from)?;
-    // One fact from a row of either query below.
-    macro_rules! raw_fact {
-        ($r:expr) => {{
-            let r = $r;
-            RawFact {
-                key: RollupKey {
-                    service_id: r.service_id,
-                    team_id: r.team_id,
-                    urgency: r.urgency,
-                    source: Some(r.source),
-                    status: Some(r.status),
-                },
-                pattern_id: r.pattern_id,
-                triggered_at: r.triggered_at,
-                fact: fact(
-                    cal,
-                    &IncidentTimes {
-                        status: r.status,
-                        triggered_at: r.triggered_at,
-                        acknowledged_at: r.acknowledged_at,
-                        resolved_at: r.resolved_at,
-                        repeat: r.repeat,
-                    },
-                ),
-            }
-        }};
-    }
     let text = text_pattern(f);
-    if text.is_none() && f.pattern_id.is_none() && repeats == Repeats::LookUp {
+    if repeats == Repeats::Skip {
+        return plain_facts(db, cal, f, from, to).await;
+    }
+    if text.is_none() && f.pattern_id.is_none() {
         // Without a text or pattern filter the period is a few days at most (the edges of a query, or the days a
         // refresh recomputes; the whole period only when grouped by pattern): one pass over its incidents and the hour before, each compared with the one before it
         // of its service and title (the latest earlier one: if it is not within the hour, none is). Filters
@@ -299,18 +303,16 @@ pub async fn facts(
         .fetch_all(db.conn())
         .await
         .map_err(DbError::from)?;
-        return Ok(rows.into_iter().map(|r| raw_fact!(r)).collect());
+        return Ok(rows.into_iter().map(|r| raw_fact!(cal, r)).collect());
     }
     // A text or pattern filter may span years and match few: those few are found through the text index (the
-    // pattern index), and each looks up the earlier incident of its service and title within the hour. Without
-    // repeats to look up, a plain range read.
+    // pattern index), and each looks up the earlier incident of its service and title within the hour.
     let rows = org_query!(
         db,
         r#"SELECT i.service_id, i.team_id, i.urgency AS "urgency: Urgency", i.source AS "source: IncidentSource",
                   i.status AS "status: IncidentStatus", i.triggered_at, i.acknowledged_at, i.resolved_at,
                   i.pattern_id,
-                  CASE WHEN NOT $11 THEN false
-                  WHEN i.service_id IS NULL THEN EXISTS (
+                  CASE WHEN i.service_id IS NULL THEN EXISTS (
                       SELECT 1 FROM incidents p
                        WHERE p.org_id = $1 AND p.service_id IS NULL
                          AND lower(btrim(p.title)) = lower(btrim(i.title))
@@ -341,12 +343,71 @@ pub async fn facts(
         to,
         text,
         f.pattern_id,
-        repeats == Repeats::LookUp,
     )
     .fetch_all(db.conn())
     .await
     .map_err(DbError::from)?;
-    Ok(rows.into_iter().map(|r| raw_fact!(r)).collect())
+    Ok(rows.into_iter().map(|r| raw_fact!(cal, r)).collect())
+}
+
+/// Rows per statement of [`plain_facts`].
+const PLAIN_PAGE: i64 = 100_000;
+
+/// [`facts`] without repeats (each says "not a repeat"): a range read of the incidents matching `f`, in pages of
+/// [`PLAIN_PAGE`] along `incidents_org_triggered_idx`, so that no statement over a long history outlives the
+/// statement timeout while its rows are read.
+async fn plain_facts(
+    db: &mut OrgTx,
+    cal: &Calendar,
+    f: &IncidentFilter,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AnalyticsResult<Vec<RawFact>> {
+    let text = text_pattern(f);
+    let mut out = Vec::new();
+    let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+    loop {
+        let (at, id) = after.unzip();
+        let rows = org_query!(
+            db,
+            r#"SELECT i.id, i.service_id, i.team_id, i.urgency AS "urgency: Urgency",
+                      i.source AS "source: IncidentSource", i.status AS "status: IncidentStatus", i.triggered_at,
+                      i.acknowledged_at, i.resolved_at, i.pattern_id, false AS "repeat!"
+                 FROM incidents i
+                WHERE i.org_id = $1
+                  AND ($2::text IS NULL OR i.source = $2) AND ($3::text IS NULL OR i.status = $3)
+                  AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
+                  AND ($6::text IS NULL OR i.urgency = $6)
+                  AND i.triggered_at >= $7 AND i.triggered_at < $8
+                  AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+                  AND ($10::uuid IS NULL OR i.pattern_id = COALESCE(
+                          (SELECT a.pattern_id FROM pattern_aliases a WHERE a.org_id = $1 AND a.alias_id = $10), $10))
+                  AND ($11::timestamptz IS NULL OR (i.triggered_at, i.id) > ($11, $12))
+                ORDER BY i.triggered_at, i.id
+                LIMIT $13"#,
+            f.source as Option<IncidentSource>,
+            f.status as Option<IncidentStatus>,
+            f.service_id,
+            f.team_id,
+            f.urgency as Option<Urgency>,
+            from,
+            to,
+            text.as_deref(),
+            f.pattern_id,
+            at,
+            id,
+            PLAIN_PAGE,
+        )
+        .fetch_all(db.conn())
+        .await
+        .map_err(DbError::from)?;
+        let full = rows.len() as i64 == PLAIN_PAGE;
+        after = rows.last().map(|r| (r.triggered_at, r.id));
+        out.extend(rows.into_iter().map(|r| raw_fact!(cal, r)));
+        if !full {
+            return Ok(out);
+        }
+    }
 }
 
 /// One rollup row.
