@@ -4,7 +4,7 @@
 
 use super::calendar::{self, Grains, bucket_index, cover, grid};
 use super::definitions::Calendar;
-use super::store::{self, Detail};
+use super::store::{self, Detail, Repeats};
 use super::totals::{RollupKey, Totals};
 use super::{AnalyticsError, AnalyticsResult, TimeseriesQuery, TopQuery};
 use crate::db::incidents::IncidentFilter;
@@ -80,6 +80,8 @@ struct Reading<'a> {
     raw_only: bool,
     by: Option<GroupBy>,
     detail: Detail,
+    /// Whether the answer shows noise (repeats are looked up only then).
+    repeats: Repeats,
 }
 
 /// The totals per (group, bucket index) of the incidents matching `f` created in `[since, until)`.
@@ -98,7 +100,7 @@ async fn collect(
     let index = |t: DateTime<Utc>| r.grid.map_or(0, |g| bucket_index(g, t));
     let mut out: HashMap<(String, usize), Totals> = HashMap::new();
     for (from, to) in cv.raw {
-        for x in store::facts(db, cal, f, from, to, store::Repeats::LookUp).await? {
+        for x in store::facts(db, cal, f, from, to, r.repeats).await? {
             out.entry((group_of(r.by, &x.key, x.pattern_id), index(x.triggered_at)))
                 .or_default()
                 .add(&x.fact);
@@ -148,6 +150,7 @@ pub async fn summary(
             sketches: true,
             week_hours: false,
         },
+        repeats: Repeats::LookUp,
     };
     let total = |m: HashMap<(String, usize), Totals>| {
         let mut t = Totals::default();
@@ -308,6 +311,7 @@ pub async fn timeseries(
             sketches: matches!(q.metric, Metric::Mtta | Metric::Mttr) && q.stat != Stat::Mean,
             week_hours: false,
         },
+        repeats: Repeats::Skip,
     };
     let cells = collect(db, &cal, f, since, until, &reading).await?;
     // Groups by incident count; beyond the top ten, `other`.
@@ -379,6 +383,7 @@ pub async fn heatmap(
                 sketches: false,
                 week_hours: true,
             },
+            repeats: Repeats::Skip,
         };
         for v in collect(db, &cal, f, since, until, &reading).await?.values() {
             t.merge(v);
@@ -430,6 +435,7 @@ pub async fn top(
         raw_only: bucket == Bucket::Hour,
         by: Some(by),
         detail: Detail::default(),
+        repeats: Repeats::LookUp,
     };
     let cells = collect(db, &cal, f, since, until, &reading).await?;
     let mut groups: HashMap<String, (Totals, Vec<i64>)> = HashMap::new();
