@@ -654,6 +654,18 @@ macro_rules! count_incidents {
     };
 }
 
+/// Plans this transaction's statements for their parameters. The filter clauses are `($n IS NULL OR …)`: a
+/// generic plan (which PostgreSQL switches a prepared statement to after five executions when it looks no
+/// dearer) cannot use the index of a filter that is set, and reads the whole history instead (a page of one
+/// pattern's incidents in an organization of 1,000,000: 0.3 s, against 0.2 ms with a plan for its parameters).
+/// Planning each time costs about a millisecond.
+pub(crate) async fn plan_for_parameters(db: &mut OrgTx) -> DbResult<()> {
+    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(db.conn())
+        .await?;
+    Ok(())
+}
+
 /// The `ILIKE` pattern of a filter's text: the text anywhere, its wildcards taken literally.
 pub(crate) fn text_pattern(f: &IncidentFilter) -> Option<String> {
     f.text.as_ref().map(|t| {
@@ -669,6 +681,7 @@ pub(crate) fn text_pattern(f: &IncidentFilter) -> Option<String> {
 /// How many incidents match `f`, counting no further than `cap` (what an export checks against its quota,
 /// without counting a whole history).
 pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbResult<i64> {
+    plan_for_parameters(db).await?;
     let text = text_pattern(f);
     Ok(filtered_incidents!(
         count_incidents,
@@ -697,6 +710,7 @@ macro_rules! pattern_counts {
 
 /// How many incidents matching `f` each pattern has (patterns without any left out).
 pub async fn counts_by_pattern(db: &mut OrgTx, f: &IncidentFilter) -> DbResult<HashMap<Uuid, i64>> {
+    plan_for_parameters(db).await?;
     let text = text_pattern(f);
     Ok(
         filtered_incidents!(pattern_counts, db, [], [" GROUP BY i.pattern_id"], f, text)
@@ -726,6 +740,7 @@ pub async fn bounds(
     db: &mut OrgTx,
     f: &IncidentFilter,
 ) -> DbResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    plan_for_parameters(db).await?;
     let text = text_pattern(f);
     let row = filtered_incidents!(incident_bounds, db, [], [""], f, text)
         .fetch_one(db.conn())
@@ -740,6 +755,7 @@ async fn rows(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<Vec<Row>> {
+    plan_for_parameters(db).await?;
     let (at, id) = after.unzip();
     let text = text_pattern(f);
     // The two orders differ only in how the cursor compares and in ORDER BY. The cursor is a row comparison
