@@ -60,6 +60,8 @@ pub fn run(
         }
         number += 1;
         let result = match std::str::from_utf8(&buf) {
+            // A byte order mark some editors write first is not part of the line.
+            Ok(line) if number == 1 && line.starts_with('\u{feff}') => parse_line(&line[3..]),
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => parse_line(line),
             Err(_) => Err("not UTF-8".to_owned()),

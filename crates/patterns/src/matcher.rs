@@ -82,25 +82,31 @@ fn covers(t: u64, tok: &Tok) -> bool {
     t == tok.key || t == VAR_KEY || t == tok.text
 }
 
-/// The similarity (positions equal, `<*>` not counting) and the fit (positions covered) of a title's tokens
-/// to a template's keys of the same length.
+/// The similarity (as the mining's: equal positions among those where either is a word, `<*>` never equal)
+/// and the fit (the share of positions covered) of a title's tokens to a template's keys of the same length.
 fn score(keys: &[u64], toks: &[Tok]) -> (f32, f32) {
     if keys.is_empty() {
         return (1.0, 1.0);
     }
-    let (mut same, mut covered) = (0u32, 0u32);
+    let (mut same, mut words, mut covered) = (0u32, 0u32, 0u32);
     for (&t, tok) in keys.iter().zip(toks) {
-        if covers(t, tok) {
-            covered += 1;
-            if t != VAR_KEY {
-                same += 1;
-            }
+        let hit = covers(t, tok);
+        covered += u32::from(hit);
+        if t & SLOT_BIT != 0 && tok.slot.is_some() {
+            continue;
         }
+        words += 1;
+        same += u32::from(hit && t != VAR_KEY);
     }
     #[allow(clippy::cast_precision_loss)]
-    let n = keys.len() as f32;
+    let fit = covered as f32 / keys.len() as f32;
     #[allow(clippy::cast_precision_loss)]
-    (same as f32 / n, covered as f32 / n)
+    let sim = if words == 0 {
+        1.0
+    } else {
+        same as f32 / words as f32
+    };
+    (sim, fit)
 }
 
 impl<K: Clone> Default for Matcher<K> {

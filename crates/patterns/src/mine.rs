@@ -5,17 +5,20 @@
 //!    slot kind). Equal sequences are mined once, weighted by how many titles share them.
 //! 2. The distinct sequences are mined most frequent first, then by text: the answer never depends on the
 //!    order of the input.
-//! 3. The tree: root → token count → the first [`DEPTH`] tokens (slots and tokens holding digits go to a
-//!    wildcard child, and so does any new token of a node that already has [`MAX_CHILDREN`]) → a leaf of
-//!    templates. A sequence joins the most similar template of its leaf when [`similarity`] reaches
-//!    [`THRESHOLD`], turning the positions that differ into `<*>`; otherwise it starts a template.
-//! 4. Refinement: templates that converged (equal, or one generalizing another) merge.
+//! 3. The tree: root → token count → the first [`DEPTH`] tokens (values, identifier-like tokens and tokens
+//!    holding digits, short words like `p99` aside, go to a wildcard child, and so does any new token of a
+//!    node that already has [`MAX_CHILDREN`]) → a leaf of templates. A sequence joins the most similar of the
+//!    leaf's first [`MAX_CANDIDATES`] templates when [`similarity`] reaches [`THRESHOLD`], turning the
+//!    positions that differ into `<*>`; otherwise it starts a template.
+//! 4. Refinement: templates that converged merge (equal, one generalizing another, values of other kinds in
+//!    the same places); a `<*>` of a few recurring words splits its template ([`split_position`]); templates
+//!    whose values take different numbers of tokens merge ([`merge_keys`]), until nothing changes.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::normalize::{
-    self, DIGIT_BIT, IDENT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
+    self, DIGIT_BIT, IDENT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
 };
 use crate::{Clustering, Item, Part, Template};
 
@@ -55,8 +58,9 @@ pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// The wildcard child's key in the tree.
 const WILD: u64 = u64::MAX;
 
-/// How similar a sequence is to a template for joining it: the share of positions where they are equal,
-/// the template's `<*>` not counting (a template grown general must not swallow everything of its length).
+/// How similar a sequence is to a template for joining it: the share of equal positions among those where
+/// either is a word (two values say nothing either way); the template's `<*>` never counts as equal (a
+/// template grown general must not swallow everything of its length).
 pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
     // Positions where both are values say nothing either way: only words are compared.
     let (mut same, mut words) = (0u32, 0u32);
@@ -158,10 +162,12 @@ struct Group {
     members: Vec<u32>,
 }
 
-/// A token's child in the tree: words and punctuation by their key; values, tokens with digits and
-/// identifier-like tokens (`reporting-prod`, `a_b`, `x.y`) in the wildcard child, since they vary.
+/// A token's child in the tree: words (short ones with digits too: `p99`, `5xx`) and punctuation by their key;
+/// values, other tokens with digits and identifier-like tokens (`reporting-prod`, `a_b`, `x.y`) in the
+/// wildcard child, since they vary.
 fn tree_key(k: u64) -> u64 {
-    if k & (SLOT_BIT | DIGIT_BIT) != 0 || (k & IDENT_BIT != 0) {
+    let short_word = k & SHORT_BIT != 0;
+    if k & SLOT_BIT != 0 || (k & DIGIT_BIT != 0 && !short_word) || (k & IDENT_BIT != 0) {
         WILD
     } else {
         k
@@ -178,21 +184,19 @@ struct Tree {
 }
 
 impl Tree {
-    fn child(&mut self, node: u32, key: u64, create: bool) -> Option<u32> {
+    /// The child of `node` for `key`, made if needed.
+    fn child(&mut self, node: u32, key: u64) -> u32 {
         if let Some(&c) = self.children.get(&(node, key)) {
-            return Some(c);
+            return c;
         }
         let key = if key != WILD && self.counts[node as usize] as usize >= MAX_CHILDREN {
             if let Some(&c) = self.children.get(&(node, WILD)) {
-                return Some(c);
+                return c;
             }
             WILD
         } else {
             key
         };
-        if !create {
-            return None;
-        }
         #[allow(clippy::cast_possible_truncation)]
         let id = self.counts.len() as u32;
         self.counts.push(0);
@@ -200,18 +204,19 @@ impl Tree {
             self.counts[node as usize] += 1;
         }
         self.children.insert((node, key), id);
-        Some(id)
+        id
     }
 
-    fn leaf(&mut self, keys: &[u64], create: bool) -> Option<u32> {
+    /// The leaf of a sequence, made if needed.
+    fn leaf(&mut self, keys: &[u64]) -> u32 {
         if self.counts.is_empty() {
             self.counts.push(0);
         }
-        let mut node = self.child(0, keys.len() as u64, create)?;
+        let mut node = self.child(0, keys.len() as u64);
         for &k in keys.iter().take(DEPTH) {
-            node = self.child(node, tree_key(k), create)?;
+            node = self.child(node, tree_key(k));
         }
-        Some(node)
+        node
     }
 }
 
@@ -278,10 +283,10 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
     let mut groups: Vec<Group> = Vec::new();
     for &u in &order {
         let uniq = &uniqs[u as usize];
-        let leaf = tree.leaf(&uniq.keys, true).unwrap_or(0);
+        let leaf = tree.leaf(&uniq.keys);
         let clusters = tree.leaves.entry(leaf).or_default();
         let mut best: Option<(f32, u32)> = None;
-        for &g in clusters.iter() {
+        for &g in clusters.iter().take(MAX_CANDIDATES) {
             let sim = similarity(&groups[g as usize].keys, &uniq.keys);
             if best.is_none_or(|(s, _)| sim > s) {
                 best = Some((sim, g));
@@ -396,15 +401,18 @@ fn template_text(keys: &[u64], title: &str, toks: &[Tok]) -> Template {
 }
 
 /// The template covering two templates of possibly different lengths, if they are one: their longest common
-/// subsequence of tokens anchors them, and each stretch between anchors must be non-empty on both sides, only
-/// values on one side and only values or value-like literals (with digits or separators) on the other
-/// (`Disk full on <*> <*>` and `Disk full on worker-6`): the same value written with other tokens. It becomes
-/// one `<*>` that covers one or more tokens. The anchors must be at least [`THRESHOLD`] of the longer one.
+/// subsequence of literals anchors them, and each stretch between anchors must be non-empty on both sides, only
+/// values on one side and values or value-like literals (with digits or separators) on the other (`Disk full
+/// on <*> <*>` and `Disk full on worker-6`): the same value written with other tokens. It becomes one `<*>`
+/// that covers one or more tokens. The anchors must be at least [`THRESHOLD`] of the literals of either.
 /// Every plain word and punctuation of both sides stays: words on either side (`VM Started` / `VM Paused`,
 /// `for <*>` / `for invalid user <*>`, `<*>` / `Disk space is low`) or an extra clause on one side only keep
 /// them apart.
 fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
     let (n, m) = (a.len(), b.len());
+    if n.max(m) > MAX_ALIGNED {
+        return None;
+    }
     // LCS lengths of the suffixes.
     dp.clear();
     dp.resize((n + 1) * (m + 1), 0);
@@ -420,8 +428,9 @@ fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
         }
     }
     let anchors = usize::from(dp[at(0, 0)]);
+    let literals = |s: &[u64]| s.iter().filter(|k| *k & SLOT_BIT == 0).count();
     #[allow(clippy::cast_precision_loss)]
-    if (anchors as f32) < THRESHOLD * n.max(m) as f32 || anchors == 0 {
+    if (anchors as f32) < THRESHOLD * literals(a).max(literals(b)) as f32 || anchors == 0 {
         return None;
     }
     let values = |s: &[u64]| s.iter().all(|k| k & SLOT_BIT != 0);
@@ -429,7 +438,7 @@ fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
     // and punctuation are the template's own and are never covered.
     let value_like = |s: &[u64]| {
         s.iter()
-            .all(|k| k & SLOT_BIT == 0 && k & (DIGIT_BIT | IDENT_BIT) != 0)
+            .all(|k| k & SLOT_BIT != 0 || k & (DIGIT_BIT | IDENT_BIT) != 0)
     };
     let mut out = Vec::with_capacity(n.max(m));
     let (mut i, mut j) = (0, 0);
@@ -482,6 +491,9 @@ fn merge_keys(a: &[u64], b: &[u64], dp: &mut Vec<u16>) -> Option<Vec<u64>> {
     }
     Some(out)
 }
+
+/// The longest templates that merge across lengths (titles are short; a pasted log is not aligned).
+const MAX_ALIGNED: usize = 128;
 
 /// A template's literals, sorted.
 fn literals(keys: &[u64]) -> Vec<u64> {
@@ -539,7 +551,7 @@ fn merge_across_lengths(mut groups: Vec<Group>, order: &[u32]) -> Vec<Group> {
         let lits = literals(&g.keys);
         for &t in block.iter().take(MAX_CANDIDATES) {
             // The anchors are common literals: too few in common, no need to align.
-            let longer = out[t].keys.len().max(g.keys.len());
+            let longer = out_lits[t].len().max(lits.len());
             #[allow(clippy::cast_precision_loss)]
             if (common(&out_lits[t], &lits) as f32) < THRESHOLD * longer as f32 {
                 continue;
@@ -588,15 +600,34 @@ fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
         return None;
     }
     let mut values: Vec<(u64, u64)> = Vec::new();
+    let (open, close) = (
+        [
+            normalize::lit_key(b"("),
+            normalize::lit_key(b"["),
+            normalize::lit_key(b"{"),
+        ],
+        [
+            normalize::lit_key(b")"),
+            normalize::lit_key(b"]"),
+            normalize::lit_key(b"}"),
+        ],
+    );
+    let mut depth = 0i32;
     'positions: for p in 0..g.keys.len() {
-        if g.keys[p] != VAR_KEY {
+        if open.contains(&g.keys[p]) {
+            depth += 1;
+        } else if close.contains(&g.keys[p]) {
+            depth -= 1;
+        }
+        // Inside brackets are details (labels, arguments), not what happened.
+        if g.keys[p] != VAR_KEY || depth > 0 {
             continue;
         }
         values.clear();
         for &m in &g.members {
             let u = &uniqs[m as usize];
             let k = u.keys[p];
-            if k & SLOT_BIT != 0 || k & WORD_BIT == 0 {
+            if k & SLOT_BIT != 0 || k & (WORD_BIT | SHORT_BIT) == 0 {
                 continue 'positions;
             }
             match values.iter_mut().find(|(v, _)| *v == k) {
@@ -677,9 +708,10 @@ fn merge_equal(groups: Vec<Group>) -> Vec<Group> {
     out
 }
 
-/// How many of the largest groups of a length (or of a first literal) a group is compared with in refinement:
-/// merges go into large groups, and refinement stays linear in the number of groups.
-const MAX_CANDIDATES: usize = 256;
+/// How many templates a sequence is compared with: the first of its leaf in mining (made by the most frequent
+/// sequences), the largest of its length or block in refinement. Joins and merges go into large templates,
+/// and the work stays linear in the number of distinct titles however diverse they are.
+const MAX_CANDIDATES: usize = 64;
 
 /// Merges groups that converged: equal templates, and templates another one generalizes (into the largest
 /// such, among the [`MAX_CANDIDATES`] largest of their length). Members keep the mining order, so the template's text comes from the same sequence whatever the

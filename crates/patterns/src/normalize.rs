@@ -36,8 +36,11 @@ pub(crate) const DIGIT_BIT: u64 = 1 << 62;
 pub(crate) const WORD_BIT: u64 = 1 << 61;
 /// The key bit of literals mixing letters with `-`, `_`, `.`, `/` or `:` (names like `reporting-prod`).
 pub(crate) const IDENT_BIT: u64 = 1 << 60;
+/// The key bit of short literals mixing letters and digits (`p99`, `5xx`, `ec2`, `k8s`): words of the alert,
+/// though they go to the mining tree's wildcard child for their digits.
+pub(crate) const SHORT_BIT: u64 = 1 << 59;
 /// The bits of a key that hash a literal's text.
-pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT);
+pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -72,10 +75,12 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
     }
     let word = bytes.len() > 1 && alpha && !digit && !other;
     let ident = !word && alpha && bytes.len() > 2 && inner_sep;
+    let short = alpha && digit && !other && bytes.len() <= 4;
     (mix(h) & HASH_MASK)
         | if digit { DIGIT_BIT } else { 0 }
         | if word { WORD_BIT } else { 0 }
         | if ident { IDENT_BIT } else { 0 }
+        | if short { SHORT_BIT } else { 0 }
 }
 
 fn mix(mut h: u64) -> u64 {
@@ -234,7 +239,9 @@ impl Scanner<'_> {
     }
 
     /// The closing quote of a quoted value opened at `open`: the next same quote at the end of a word (before
-    /// whitespace, trailing punctuation or the end).
+    /// whitespace, trailing punctuation or the end). A quoted request or command line (several words, one of
+    /// them a path or URL: `"GET /v2/servers HTTP/1.1"`) is not one value: its verb is what happened, so it is
+    /// read word by word.
     fn closing_quote(&self, open: usize) -> Option<usize> {
         let q = self.b[open];
         let mut i = open + 1;
@@ -242,12 +249,23 @@ impl Scanner<'_> {
             if self.b[i] == q {
                 let next = self.b.get(i + 1).copied();
                 if next.is_none_or(|n| is_space(n) || is_trail(n)) {
-                    return Some(i);
+                    return (!command_line(&self.b[open + 1..i])).then_some(i);
                 }
             }
             i += 1;
         }
         None
+    }
+
+    /// The closing bracket right after an opening one at `open` (an empty pair: `()`, `[]`, `{}`).
+    fn closing_bracket(&self, open: usize) -> Option<usize> {
+        let close = match self.b[open] {
+            b'(' => b')',
+            b'[' => b']',
+            b'{' => b'}',
+            _ => return None,
+        };
+        (self.b.get(open + 1) == Some(&close)).then_some(open + 1)
     }
 
     /// Scans the word starting at `s` (not whitespace); answers where scanning goes on.
@@ -258,6 +276,15 @@ impl Scanner<'_> {
             e += 1;
         }
         while s < e && is_lead(b[s]) {
+            if self.mask
+                && let Some(close) = self.closing_bracket(s)
+            {
+                // An empty pair of brackets is an empty value: `()` and `(host.example.com)` are one shape.
+                self.push(s, s + 1, None);
+                self.push(s + 1, s + 1, Some(SlotKind::Var));
+                s = close;
+                break;
+            }
             if self.mask
                 && is_quote(b[s])
                 && let Some(close) = self.closing_quote(s)
@@ -325,11 +352,25 @@ impl Scanner<'_> {
     }
 }
 
+/// Whether quoted text is a request or command line: several words, one of them a path or URL.
+fn command_line(text: &[u8]) -> bool {
+    if !text.iter().any(|&c| is_space(c)) {
+        return false;
+    }
+    text.split(|&c| is_space(c)).any(|w| {
+        let s = w.iter().take_while(|&&c| is_lead(c)).count();
+        let e = w.len() - w[s..].iter().rev().take_while(|&&c| is_trail(c)).count();
+        let w = &w[s..e];
+        !w.is_empty() && (is_path(w) || is_url(w))
+    })
+}
+
 /// Cuts `title` into tokens (appended to `out`), masking values; `service` is the incident's service.
 pub(crate) fn tokenize(title: &str, service: Option<&Service>, out: &mut Vec<Tok>) {
     out.clear();
     scan(title, true, out);
     merge_units(title.as_bytes(), out);
+    merge_dates(title.as_bytes(), out);
     if let Some(service) = service {
         mark_service(title.as_bytes(), service, out);
     }
@@ -466,6 +507,97 @@ fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
             }
         }
         i += 1;
+    }
+}
+
+const MONTHS: &[&[u8]] = &[
+    b"jan",
+    b"feb",
+    b"mar",
+    b"apr",
+    b"may",
+    b"jun",
+    b"jul",
+    b"aug",
+    b"sep",
+    b"sept",
+    b"oct",
+    b"nov",
+    b"dec",
+    b"january",
+    b"february",
+    b"march",
+    b"april",
+    b"june",
+    b"july",
+    b"august",
+    b"september",
+    b"october",
+    b"november",
+    b"december",
+];
+const WEEKDAYS: &[&[u8]] = &[
+    b"mon",
+    b"tue",
+    b"tues",
+    b"wed",
+    b"thu",
+    b"thur",
+    b"thurs",
+    b"fri",
+    b"sat",
+    b"sun",
+    b"monday",
+    b"tuesday",
+    b"wednesday",
+    b"thursday",
+    b"friday",
+    b"saturday",
+    b"sunday",
+];
+
+/// Dates written with a month's name (`Fri Jun 17 07:07:00 2005`, `Jun 17 2005`, `Jun 17, 07:07`): a
+/// capitalized month name and a day of the month, with the weekday before and a time and a year after when
+/// present, are one `<time>`.
+fn merge_dates(title: &[u8], toks: &mut Vec<Tok>) {
+    let word = |t: &Tok| &title[t.start as usize..t.end as usize];
+    let named = |t: &Tok, list: &[&[u8]]| {
+        let w = word(t);
+        t.slot.is_none()
+            && w[0].is_ascii_uppercase()
+            && list.iter().any(|n| w.eq_ignore_ascii_case(n))
+    };
+    let number = |t: Option<&Tok>, digits: std::ops::RangeInclusive<u32>| {
+        t.is_some_and(|t| {
+            t.slot == Some(SlotKind::Number)
+                && t.space
+                && digits.contains(&(t.end - t.start))
+                && word(t).iter().all(u8::is_ascii_digit)
+        })
+    };
+    let mut i = 0;
+    while i + 1 < toks.len() {
+        if !(named(&toks[i], MONTHS) && number(toks.get(i + 1), 1..=2)) {
+            i += 1;
+            continue;
+        }
+        let from = if i > 0 && named(&toks[i - 1], WEEKDAYS) {
+            i - 1
+        } else {
+            i
+        };
+        let mut to = i + 2;
+        if toks
+            .get(to)
+            .is_some_and(|t| t.space && t.slot == Some(SlotKind::Timestamp))
+        {
+            to += 1;
+        }
+        if number(toks.get(to), 4..=4) {
+            to += 1;
+        }
+        join(title, toks, from, to, SlotKind::Timestamp);
+        i = from + 1;
     }
 }
 
@@ -1251,6 +1383,39 @@ mod tests {
             "an apostrophe is not a quote"
         );
         assert_eq!(norm("an 'unclosed quote"), "an 'unclosed quote");
+        assert_eq!(
+            norm("10.0.0.1 \"GET /v2/servers/detail HTTP/1.1\" status: 200"),
+            "<ip> \"GET <path> <id>\" status: <num>",
+            "a quoted request line is read word by word"
+        );
+        assert_eq!(norm("open \"/var/log/syslog\""), "open <quoted>");
+    }
+
+    #[test]
+    fn dates_with_month_names_are_one_value() {
+        assert_eq!(
+            norm("connection from 10.0.0.1 at Fri Jun 17 07:07:00 2005"),
+            "connection from <ip> at <time>"
+        );
+        assert_eq!(norm("expires Jun 17, 2026"), "expires <time>, <num>");
+        assert_eq!(norm("Renewal on Dec 3 failed"), "Renewal on <time> failed");
+        assert_eq!(
+            norm("you may 5 times"),
+            "you may <num> times",
+            "not a capitalized month"
+        );
+        assert_eq!(norm("Fri deploy 2 failed"), "Fri deploy <num> failed");
+    }
+
+    #[test]
+    fn empty_brackets_are_an_empty_value() {
+        assert_eq!(
+            norm("connection from 10.0.0.1 () at noon"),
+            "connection from <ip> (<*>) at noon"
+        );
+        assert_eq!(norm("call foo() failed"), "call foo() failed");
+        let t = crate::Template::of_title("stats [] done", None);
+        assert_eq!(crate::Template::parse(&t.to_string()).unwrap(), t);
     }
 
     #[test]

@@ -203,6 +203,22 @@ fn values_that_vary_become_slots_and_recurring_words_split() {
             title: "VM Paused (Lifecycle Event)",
             service: None,
         },
+        Item {
+            title: "Latency p99 above target",
+            service: None,
+        },
+        Item {
+            title: "Latency p99 above target",
+            service: None,
+        },
+        Item {
+            title: "Latency p50 above target",
+            service: None,
+        },
+        Item {
+            title: "Latency p50 above target",
+            service: None,
+        },
     ]);
     assert_eq!(c.assignments[0], c.assignments[1]);
     assert_eq!(
@@ -213,6 +229,11 @@ fn values_that_vary_become_slots_and_recurring_words_split() {
     assert_ne!(
         c.assignments[2], c.assignments[4],
         "started and paused are different events"
+    );
+    assert_eq!(c.assignments[6], c.assignments[7]);
+    assert_ne!(
+        c.assignments[6], c.assignments[8],
+        "p99 and p50 are words of the alert"
     );
 }
 
@@ -356,7 +377,7 @@ fn explain_gives_each_slot_its_original_value() {
 #[test]
 fn the_command_answers_each_valid_line_in_order_and_names_bad_lines() {
     let input = concat!(
-        "{\"id\": 1, \"title\": \"High latency on kafka (p99 > 2s)\", \"service\": \"kafka\"}\n",
+        "\u{feff}{\"id\": 1, \"title\": \"High latency on kafka (p99 > 2s)\", \"service\": \"kafka\"}\n",
         "\n",
         "not json\n",
         "{\"id\": \"b\", \"title\": \"High latency on search (p99 > 2s)\", \"service\": \"search\", \"extra\": [1]}\n",
@@ -498,5 +519,58 @@ fn a_title_s_own_template_round_trips_and_matches_it() {
             m.best(&title, service.as_deref()).map(|b| b.score),
             Some(1.0)
         );
+    }
+}
+
+#[test]
+fn odd_titles_never_break_the_engine() {
+    // Pieces that stress the scanner: quotes, brackets, escapes of the text form, separators, non-ASCII.
+    const PIECES: &[&str] = &[
+        "'", "\"", "`", "(", ")", "[", "]", "{", "}", "<", ">", "\\", "=", "==", "a=", "=b", ":",
+        "::", ",", ".", "...", "é", "日本", "💥", "0x", "1.2.3", "-", "--", "/", "~/", "http://",
+        "@", "Re:", "[P1]", "5", "ms", "(5.5 KB)", "<*>", "<num>", "kafka", "word", "Word", "x-1",
+        "\t", " ", "  ",
+    ];
+    let mut rng = Rng(4242);
+    let data: Vec<(String, Option<String>)> = (0..600)
+        .map(|_| {
+            let n = 1 + rng.below(8);
+            let mut t = String::new();
+            for _ in 0..n {
+                t.push_str(rng.pick(PIECES));
+                if rng.below(3) > 0 {
+                    t.push(' ');
+                }
+            }
+            (
+                t,
+                rng.below(2)
+                    .eq(&0)
+                    .then(|| rng.pick(&["kafka", "x-1", "é", "Re", ""]).to_owned()),
+            )
+        })
+        .collect();
+    let c = cluster(&items(&data));
+    assert_eq!(c.assignments.len(), data.len());
+    let mut m = Matcher::new();
+    for (i, t) in c.templates.iter().enumerate() {
+        assert_eq!(
+            Template::parse(&t.to_string()).as_ref(),
+            Ok(t),
+            "round trip of {t}"
+        );
+        m.insert(i, t.clone(), Origin::Mined);
+    }
+    for ((title, service), &a) in data.iter().zip(&c.assignments) {
+        let t = &c.templates[a as usize];
+        let e = explain(t, title, service.as_deref());
+        assert_eq!(e.map(|e| e.score), Some(1.0), "{title:?} in {t}");
+        let own = Template::of_title(title, service.as_deref());
+        assert_eq!(
+            Template::parse(&own.to_string()).as_ref(),
+            Ok(&own),
+            "{title:?}"
+        );
+        assert!(m.best(title, service.as_deref()).is_some(), "{title:?}");
     }
 }

@@ -13,9 +13,10 @@ use std::collections::{HashMap, HashSet};
 
 use insights_patterns::{Item, cluster};
 
-/// The grouping accuracy the engine must keep on our set: a regression guard below what it reaches (see the
-/// figures in `eval/README.md`), not a target.
-const GA_FLOOR: f64 = 0.85;
+/// The grouping accuracy the engine must keep on our set: a regression guard below what it reaches (0.70 to
+/// 0.74 over the engine's revisions so far, see the figures in `eval/README.md`), not a target. The first floor,
+/// 0.85, was above what the engine reaches on this set; it was lowered once, to this.
+const GA_FLOOR: f64 = 0.70;
 
 const SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/eval/incidents.jsonl");
 

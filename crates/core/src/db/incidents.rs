@@ -7,7 +7,7 @@ use insights_types::api::{
     IncidentDetailOut, IncidentEventOut, IncidentOut, IncidentSource, IncidentStatus, NamedRef,
     ServiceOut, TeamOut, Urgency,
 };
-use insights_types::{IncidentId, IntegrationId};
+use insights_types::{IncidentId, IntegrationId, PatternId};
 use sqlx::types::Json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -90,37 +90,55 @@ struct Written {
     source: IncidentSource,
     external_id: String,
     inserted: bool,
-    /// Inserted, or its title changed: its pattern is assigned again.
+    /// Inserted, or its title changed: its pattern is the one planned for its title.
     retitled: bool,
+    /// Its pattern before the write (an update's).
+    old_pattern: Option<PatternId>,
+    pattern: Option<PatternId>,
+    score: Option<f32>,
+    pinned: bool,
 }
 
-/// Upserts the incidents `$items` (`$services` and `$teams` their services' and teams' ids), setting
-/// `$on_conflict` over a stored version unless that one is newer. Evaluates to the [`Written`] of each
-/// incident written (the new one, or the stored one it updated); a stale version returns nothing.
+/// Upserts the incidents `$items` (`$services` and `$teams` their services' and teams' ids, `$patterns` the
+/// patterns planned for their titles), setting `$on_conflict` over a stored version unless that one is newer.
+/// Evaluates to the [`Written`] of each incident written (the new one, or the stored one it updated); a stale
+/// version returns nothing.
 macro_rules! upsert_incidents_query {
-    ($on_conflict:literal, $db:expr, $integration:expr, $items:expr, $services:expr, $teams:expr) => {
+    ($on_conflict:literal, $db:expr, $integration:expr, $items:expr, $services:expr, $teams:expr, $patterns:expr) => {
         org_query!(
             $db,
             "INSERT INTO incidents (id, org_id, integration_id, source, external_id, number, title, description,
                                     service_id, team_id, urgency, priority, status, triggered_at, acknowledged_at,
-                                    resolved_at, assignees, tags, source_url, source_updated_at, raw)
+                                    resolved_at, assignees, tags, source_url, source_updated_at, raw, pattern_id,
+                                    pattern_score)
              SELECT t.id, $1, $2, t.source, t.external_id, t.number, t.title, t.description, t.service_id, t.team_id,
                     t.urgency, t.priority, t.status, t.triggered_at, t.acknowledged_at, t.resolved_at, t.assignees,
-                    ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.source_url, t.source_updated_at, t.raw
+                    ARRAY(SELECT jsonb_array_elements_text(t.tags)), t.source_url, t.source_updated_at, t.raw,
+                    t.pattern_id, t.pattern_score
                FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::uuid[],
                            $10::uuid[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::timestamptz[],
-                           $16::timestamptz[], $17::jsonb[], $18::jsonb[], $19::text[], $20::timestamptz[], $21::jsonb[])
+                           $16::timestamptz[], $17::jsonb[], $18::jsonb[], $19::text[], $20::timestamptz[], $21::jsonb[],
+                           $22::uuid[], $23::real[])
                  AS t(id, source, external_id, number, title, description, service_id, team_id, urgency, priority,
                       status, triggered_at, acknowledged_at, resolved_at, assignees, tags, source_url,
-                      source_updated_at, raw)
-             ON CONFLICT (org_id, source, external_id) DO UPDATE SET " + $on_conflict + r#"
+                      source_updated_at, raw, pattern_id, pattern_score)
+             ON CONFLICT (org_id, source, external_id) DO UPDATE SET " + $on_conflict + ",
+    -- A new title takes the pattern planned for it, unless a person pinned the incident.
+    pattern_id = CASE WHEN incidents.pattern_pinned OR incidents.title = EXCLUDED.title
+                      THEN incidents.pattern_id ELSE EXCLUDED.pattern_id END,
+    pattern_score = CASE WHEN incidents.pattern_pinned OR incidents.title = EXCLUDED.title
+                         THEN incidents.pattern_score ELSE EXCLUDED.pattern_score END" + r#"
               WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
              -- xmax is 0 on a row version this statement inserted, our transaction id on one it updated. A
-             -- subquery here reads the statement's snapshot, which still has the updated row's old title.
+             -- subquery here reads the statement's snapshot, which still has the updated row's old version.
              RETURNING id, source AS "source: IncidentSource", external_id, (xmax = 0) AS "inserted!",
                        (CASE WHEN xmax = 0 THEN true
                              ELSE (SELECT o.title FROM incidents o WHERE o.org_id = $1 AND o.id = incidents.id)
-                                  IS DISTINCT FROM incidents.title END) AS "retitled!""#,
+                                  IS DISTINCT FROM incidents.title END) AS "retitled!",
+                       (CASE WHEN xmax = 0 THEN NULL
+                             ELSE (SELECT o.pattern_id FROM incidents o WHERE o.org_id = $1 AND o.id = incidents.id)
+                        END) AS "old_pattern: PatternId",
+                       pattern_id AS "pattern_id: PatternId", pattern_score, pattern_pinned"#,
             $integration as Option<IntegrationId>,
             col($items, |_| Uuid::now_v7()) as Vec<Uuid>,
             col($items, |i| i.source) as Vec<IncidentSource>,
@@ -141,12 +159,24 @@ macro_rules! upsert_incidents_query {
             col($items, |i| i.source_url.as_deref()) as Vec<Option<&str>>,
             col($items, |i| i.source_updated_at) as Vec<DateTime<Utc>>,
             col($items, |i| &i.raw) as Vec<&serde_json::Value>,
+            col($patterns, |p| p.map(|(p, _)| p.0)) as Vec<Option<Uuid>>,
+            col($patterns, |p| p.map(|(_, s)| s)) as Vec<Option<f32>>,
         )
         .fetch_all($db.conn())
         .await
         .read_from("incidents")?
         .into_iter()
-        .map(|r| Written { id: r.id, source: r.source, external_id: r.external_id, inserted: r.inserted, retitled: r.retitled })
+        .map(|r| Written {
+            id: r.id,
+            source: r.source,
+            external_id: r.external_id,
+            inserted: r.inserted,
+            retitled: r.retitled,
+            old_pattern: r.old_pattern,
+            pattern: r.pattern_id,
+            score: r.pattern_score,
+            pinned: r.pattern_pinned,
+        })
         .collect()
     };
 }
@@ -186,10 +216,6 @@ async fn store(
     if batch.is_empty() {
         return Ok(stats);
     }
-    // Before any incident row is held: refinement and corrections take this lock exclusively.
-    crate::patterns::lock_for_store(db)
-        .await
-        .map_err(pattern_error)?;
     let services: Vec<_> = batch
         .iter()
         .filter_map(|i| i.service.as_ref().map(|s| (i.source, s)))
@@ -204,7 +230,19 @@ async fn store(
     };
     // The last version of each incident in the batch wins inside the batch, too.
     let items = latest_versions(batch);
-    let rows = upsert_incidents(db, integration, &items, &refs, version).await?;
+    // The pattern each title fits, before any incident row is held (see `patterns::plan_store`).
+    let planned = crate::patterns::plan_store(
+        db,
+        &col(&items, |i| {
+            (
+                i.title.as_str(),
+                i.service.as_ref().map(|s| s.name.as_str()),
+            )
+        }),
+    )
+    .await
+    .map_err(pattern_error)?;
+    let rows = upsert_incidents(db, integration, &items, &refs, version, &planned).await?;
     let written: HashMap<(IncidentSource, &str), (Uuid, bool)> = rows
         .iter()
         .map(|w| ((w.source, w.external_id.as_str()), (w.id, w.inserted)))
@@ -213,12 +251,26 @@ async fn store(
     stats.updated = written.len() as u64 - stats.inserted;
     stats.stale = (items.len() - written.len()) as u64;
     stats.events_inserted = store_timelines(db, batch, &items, &written).await?;
-    let retitled: Vec<IncidentId> = rows
+    let by_key: HashMap<(IncidentSource, &str), &NormalizedIncident> = items
         .iter()
-        .filter(|w| w.retitled)
-        .map(|w| IncidentId(w.id))
+        .map(|i| ((i.source, i.external_id.as_str()), *i))
         .collect();
-    crate::patterns::assign_stored(db, &retitled)
+    let assigned: Vec<crate::patterns::Assigned> = rows
+        .iter()
+        .filter(|w| w.retitled && !w.pinned)
+        .filter_map(|w| {
+            let item = by_key.get(&(w.source, w.external_id.as_str()))?;
+            Some(crate::patterns::Assigned {
+                id: IncidentId(w.id),
+                title: item.title.clone(),
+                service: item.service.as_ref().map(|s| s.name.clone()),
+                at: item.triggered_at,
+                old: w.old_pattern,
+                new: w.pattern.zip(w.score),
+            })
+        })
+        .collect();
+    crate::patterns::settle_stored(db, assigned)
         .await
         .map_err(pattern_error)?;
     Ok(stats)
@@ -250,6 +302,7 @@ async fn upsert_incidents(
     items: &[&NormalizedIncident],
     refs: &Refs,
     version: Version,
+    patterns: &[Option<(PatternId, f32)>],
 ) -> DbResult<Vec<Written>> {
     let ref_ids =
         |map: &RefIds, r: fn(&NormalizedIncident) -> &Option<insights_ingest::SourceRef>| {
@@ -279,7 +332,8 @@ async fn upsert_incidents(
             integration,
             items,
             services,
-            teams
+            teams,
+            patterns
         ),
         // A partial version (a webhook event) carries what changed: absent fields keep their stored values, and
         // the stored raw payload (the full one from the REST API) stays.
@@ -300,7 +354,8 @@ async fn upsert_incidents(
             integration,
             items,
             services,
-            teams
+            teams,
+            patterns
         ),
     })
 }

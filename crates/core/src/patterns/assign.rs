@@ -1,10 +1,11 @@
-//! The store pipeline's step: each incident just written (inserted, or its title changed) gets a pattern.
+//! The store pipeline's steps: each incident it writes new (inserted, or its title changed) gets a pattern,
+//! written with the incident.
 //!
-//! A [`Matcher`] of the organization's templates (people's corrections first) is built once per version of
-//! its templates (`pattern_state.templates_version`) and kept in the process; each batch reads that version
-//! with the statement that bumps the pattern version. A title
-//! no template fits gets its own template (`Template::of_title`) and a new pattern, which the next refinement
-//! merges with its likes. Figures of the patterns (count, first and last seen, examples) move by deltas.
+//! [`plan_store`], before the upsert: a [`Matcher`] of the organization's templates (people's corrections
+//! first), built once per version of its templates (`pattern_state.templates_version`) and kept in the
+//! process, gives each title its pattern. [`settle_stored`], after it: a title no template fits gets its own
+//! template (`Template::of_title`) and a new pattern, which the next refinement merges with its likes; the
+//! figures of the patterns (count, first and last seen, examples) move by deltas.
 
 use super::{PatternResult, state};
 use crate::db::{DbError, OrgTx};
@@ -19,24 +20,56 @@ use uuid::Uuid;
 const CACHED_ORGS: usize = 256;
 
 /// Each organization's matcher, with the version of the templates it was built from.
-static MATCHERS: LazyLock<Mutex<HashMap<OrgId, (i64, Arc<Matcher<PatternId>>)>>> =
-    LazyLock::new(Mutex::default);
+type Matchers = HashMap<OrgId, (i64, Arc<Matcher<PatternId>>)>;
 
-/// Where an incident goes: a known pattern (with the similarity), or the `n`th new template of the batch.
-enum Target {
-    Known(PatternId, f32),
-    New(usize),
+static MATCHERS: LazyLock<Mutex<Matchers>> = LazyLock::new(Mutex::default);
+
+/// One incident (re)assigned: its title and service, when it started, its pattern before, and the pattern the
+/// matcher found for its title with the similarity (`None`: no template fits, it gets a new pattern of its
+/// own).
+#[derive(Clone, Debug)]
+pub struct Assigned {
+    pub id: IncidentId,
+    pub title: String,
+    pub service: Option<String>,
+    pub at: DateTime<Utc>,
+    pub old: Option<PatternId>,
+    pub new: Option<(PatternId, f32)>,
+}
+
+/// The store pipeline's first step, before it writes a batch: takes the organization's pattern lock shared
+/// (so no refinement or correction changes the templates meanwhile, and the store never holds incident rows
+/// one of them waits for), and returns the pattern and similarity each (title, service) fits, so the upsert
+/// writes them with the incidents.
+pub(super) async fn plan_store(
+    db: &mut OrgTx,
+    titles: &[(&str, Option<&str>)],
+) -> PatternResult<Vec<Option<(PatternId, f32)>>> {
+    state::lock_shared(db).await?;
+    let matcher = current_matcher(db).await?;
+    Ok(titles
+        .iter()
+        .map(|(title, service)| matcher.best(title, *service).map(|m| (m.key, m.score)))
+        .collect())
+}
+
+/// The store pipeline's last step, for the incidents it inserted or retitled (and did not find pinned),
+/// whose planned patterns it wrote: titles no template fitted get a pattern of their own, and the figures of
+/// the patterns move.
+pub(super) async fn settle_stored(db: &mut OrgTx, rows: Vec<Assigned>) -> PatternResult<()> {
+    settle(db, rows, true).await
 }
 
 pub(super) async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> PatternResult<()> {
     if incidents.is_empty() {
         return Ok(());
     }
+    state::lock_shared(db).await?;
     let ids: Vec<_> = incidents.iter().map(|i| i.0).collect();
     let rows = org_query!(
         db,
-        r#"SELECT i.id, i.title, s.name AS "service?", i.triggered_at,
-                  i.pattern_id AS "pattern_id: PatternId", i.pattern_score
+        r#"SELECT i.id AS "id: IncidentId", i.title, s.name AS "service?", i.triggered_at,
+                  i.pattern_id AS "pattern_id: PatternId"
              FROM incidents i LEFT JOIN services s ON s.org_id = $1 AND s.id = i.service_id
             WHERE i.org_id = $1 AND i.id = ANY($2) AND NOT i.pattern_pinned"#,
         &ids
@@ -44,71 +77,85 @@ pub(super) async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> P
     .fetch_all(db.conn())
     .await
     .map_err(DbError::from)?;
+    let matcher = current_matcher(db).await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| Assigned {
+            new: matcher
+                .best(&r.title, r.service.as_deref())
+                .map(|m| (m.key, m.score)),
+            id: r.id,
+            title: r.title,
+            service: r.service,
+            at: r.triggered_at,
+            old: r.pattern_id,
+        })
+        .collect();
+    settle(db, rows, false).await
+}
+
+/// Gives the unmatched of `rows` new patterns (or a concurrent writer's for the same template), writes the
+/// assignments that are not written yet (all with `written` false; else only those new patterns), moves the
+/// figures and bumps the pattern version.
+async fn settle(db: &mut OrgTx, rows: Vec<Assigned>, written: bool) -> PatternResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let templates = state::bump(db, rows.len() as i64).await?;
-    let matcher = matcher(db, templates).await?;
-
+    state::bump(db, rows.len() as i64).await?;
     let mut new_texts: Vec<String> = Vec::new();
     let mut new_index: HashMap<String, usize> = HashMap::new();
-    let targets: Vec<Target> = rows
+    let slots: Vec<Option<usize>> = rows
         .iter()
-        .map(|r| match matcher.best(&r.title, r.service.as_deref()) {
-            Some(m) => Target::Known(m.key, m.score),
-            None => {
+        .map(|r| {
+            r.new.is_none().then(|| {
                 let text = Template::of_title(&r.title, r.service.as_deref()).to_string();
                 let next = new_texts.len();
                 let n = *new_index.entry(text.clone()).or_insert(next);
                 if n == next {
                     new_texts.push(text);
                 }
-                Target::New(n)
-            }
+                n
+            })
         })
         .collect();
     let created = create_mined(db, &new_texts).await?;
     if !new_texts.is_empty() {
         state::templates_changed(db).await?;
     }
-
-    // What changes: incidents whose pattern or score moved, and per pattern the delta of its figures.
     let (mut ids, mut patterns, mut scores) = (Vec::new(), Vec::new(), Vec::new());
     let mut deltas: BTreeMap<PatternId, Delta> = BTreeMap::new();
-    for (r, target) in rows.iter().zip(&targets) {
-        let (pattern, score) = match *target {
-            Target::Known(p, s) => (p, s),
-            Target::New(n) => (created[n], 1.0),
+    for (r, slot) in rows.iter().zip(&slots) {
+        let (pattern, score) = match (r.new, slot) {
+            (Some(m), _) => m,
+            // Its own template: the title fits it exactly.
+            (None, Some(n)) => (created[*n], 1.0),
+            (None, None) => continue,
         };
-        if r.pattern_id == Some(pattern) && r.pattern_score == Some(score) {
+        if slot.is_some() || !written {
+            ids.push(r.id.0);
+            patterns.push(pattern.0);
+            scores.push(score);
+        }
+        if r.old == Some(pattern) {
             continue;
         }
-        ids.push(r.id);
-        patterns.push(pattern.0);
-        scores.push(score);
-        if r.pattern_id == Some(pattern) {
-            continue;
-        }
-        deltas
-            .entry(pattern)
-            .or_default()
-            .add(&r.title, r.triggered_at);
-        if let Some(old) = r.pattern_id {
+        deltas.entry(pattern).or_default().add(&r.title, r.at);
+        if let Some(old) = r.old {
             deltas.entry(old).or_default().count -= 1;
         }
     }
-    if ids.is_empty() {
-        return Ok(());
+    if !ids.is_empty() {
+        org_execute!(
+            db,
+            "UPDATE incidents i SET pattern_id = u.pattern_id, pattern_score = u.score
+               FROM UNNEST($2::uuid[], $3::uuid[], $4::real[]) AS u(id, pattern_id, score)
+              WHERE i.org_id = $1 AND i.id = u.id
+                AND (i.pattern_id, i.pattern_score) IS DISTINCT FROM (u.pattern_id, u.score)",
+            &ids,
+            &patterns,
+            &scores,
+        )?;
     }
-    org_execute!(
-        db,
-        "UPDATE incidents i SET pattern_id = u.pattern_id, pattern_score = u.score
-           FROM UNNEST($2::uuid[], $3::uuid[], $4::real[]) AS u(id, pattern_id, score)
-          WHERE i.org_id = $1 AND i.id = u.id",
-        &ids,
-        &patterns,
-        &scores,
-    )?;
     apply_deltas(db, deltas).await?;
     Ok(())
 }
@@ -228,8 +275,22 @@ async fn create_mined(db: &mut OrgTx, texts: &[String]) -> PatternResult<Vec<Pat
         .collect()
 }
 
-/// The organization's matcher at templates `version` (read under the state row's lock, so the stored
-/// templates are that version's): from the cache, or built from them.
+/// The organization's matcher for its current templates (under the shared pattern lock, only other stores
+/// can add templates meanwhile: a matcher that misses one of theirs makes the same template, and takes
+/// theirs).
+async fn current_matcher(db: &mut OrgTx) -> PatternResult<Arc<Matcher<PatternId>>> {
+    let version = org_query_scalar!(
+        db,
+        "SELECT templates_version FROM pattern_state WHERE org_id = $1"
+    )
+    .fetch_optional(db.conn())
+    .await
+    .map_err(DbError::from)?
+    .unwrap_or(0);
+    matcher(db, version).await
+}
+
+/// The organization's matcher at templates `version`: from the cache, or built from the stored templates.
 async fn matcher(db: &mut OrgTx, version: i64) -> PatternResult<Arc<Matcher<PatternId>>> {
     let org = db.org_id();
     if let Some((v, m)) = cache().get(&org)
@@ -246,7 +307,7 @@ async fn matcher(db: &mut OrgTx, version: i64) -> PatternResult<Arc<Matcher<Patt
     Ok(matcher)
 }
 
-fn cache() -> std::sync::MutexGuard<'static, HashMap<OrgId, (i64, Arc<Matcher<PatternId>>)>> {
+fn cache() -> std::sync::MutexGuard<'static, Matchers> {
     // A panic while holding it leaves nothing half-written: the map is still a valid cache.
     MATCHERS
         .lock()

@@ -61,8 +61,9 @@ pub struct RefineStats {
     pub reassigned: u64,
 }
 
-/// Assigns a pattern to each of `incidents` (just written by the store pipeline, in this transaction) that a
-/// person has not pinned, and bumps the organization's pattern version when anything changed.
+/// Assigns a pattern to each of `incidents` (already written, in this transaction) that a person has not
+/// pinned, and bumps the organization's pattern version. The store pipeline itself uses [`plan_store`] and
+/// [`settle_stored`], which write the assignment with the incident.
 ///
 /// # Errors
 /// A database error.
@@ -143,14 +144,31 @@ pub async fn resolve(db: &mut OrgTx, id: PatternId) -> PatternResult<Option<Patt
 /// How many example titles a pattern keeps.
 const EXAMPLES: usize = 5;
 
-/// Takes the organization's pattern lock shared for the rest of the transaction: the store pipeline calls it
-/// before writing incidents, so it never holds incident rows that a refinement or a correction waits for
-/// while waiting for them itself.
+pub use assign::Assigned;
+
+/// The store pipeline's first step, before it writes a batch of incidents: takes the organization's pattern
+/// lock shared for the rest of the transaction (so it never holds incident rows that a refinement or a
+/// correction waits for while waiting for them itself), and returns the pattern (with the similarity) that
+/// each (title, service name) fits, `None` where no template does — the upsert writes them with the
+/// incidents, so an incident is written once.
 ///
 /// # Errors
 /// A database error.
-pub async fn lock_for_store(db: &mut OrgTx) -> PatternResult<()> {
-    Ok(state::lock_shared(db).await?)
+pub async fn plan_store(
+    db: &mut OrgTx,
+    titles: &[(&str, Option<&str>)],
+) -> PatternResult<Vec<Option<(PatternId, f32)>>> {
+    assign::plan_store(db, titles).await
+}
+
+/// The store pipeline's last step, for the incidents it inserted or retitled (not pinned) with the patterns
+/// [`plan_store`] gave them: titles no template fitted get a pattern of their own, the figures of the patterns
+/// move by deltas, and the pattern version is bumped.
+///
+/// # Errors
+/// A database error.
+pub async fn settle_stored(db: &mut OrgTx, rows: Vec<Assigned>) -> PatternResult<()> {
+    assign::settle_stored(db, rows).await
 }
 
 /// A [`Matcher`] of the organization's templates (only people's corrections with `rules_only`). Stored
