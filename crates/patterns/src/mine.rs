@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::normalize::{
-    self, DIGIT_BIT, IDENT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, WORD_BIT, key_slot,
+    self, DASH_BIT, DIGIT_BIT, IDENT_BIT, PUNCT_BIT, SHORT_BIT, SLOT_BIT, Service, Tok, VAR_KEY,
+    WORD_BIT, key_slot,
 };
 use crate::{Clustering, Item, Part, Template};
 
@@ -60,7 +61,8 @@ const WILD: u64 = u64::MAX;
 
 /// How similar a sequence is to a template for joining it: the share of equal positions among those where
 /// either is a word (two values say nothing either way); the template's `<*>` never counts as equal (a
-/// template grown general must not swallow everything of its length).
+/// template grown general must not swallow everything of its length). Punctuation facing anything but itself
+/// (`WWEN[enable ]` / `System Sleep`) is another structure: no similarity at all.
 pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
     // Positions where both are values say nothing either way: only words are compared.
     let (mut same, mut words) = (0u32, 0u32);
@@ -71,6 +73,9 @@ pub(crate) fn similarity(template: &[u64], seq: &[u64]) -> f32 {
         words += 1;
         if t == s {
             same += 1;
+        } else if (t & PUNCT_BIT != 0) != (s & PUNCT_BIT != 0) {
+            // Punctuation facing anything else: another structure, not another value.
+            return 0.0;
         }
     }
     if words == 0 {
@@ -591,7 +596,7 @@ fn generalizes(a: &[u64], b: &[u64]) -> bool {
 /// The most distinct words at a position for which a template is split by that position's value.
 const SPLIT_MAX_VALUES: usize = 6;
 
-/// The position a group is split at: a `<*>` where every member has a word (letters only), of a few distinct
+/// The position a group is split at: a `<*>` where every member has a word ([`names_what_happened`]), of a few distinct
 /// values, each of them shared by several titles. Such a position names what happened (`VM Started` / `VM
 /// Paused`, `CPU` / `Memory usage is high`), not a value of it; names and ids (with digits, dashes, dots) and
 /// words seen once stay values.
@@ -627,7 +632,7 @@ fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
         for &m in &g.members {
             let u = &uniqs[m as usize];
             let k = u.keys[p];
-            if k & SLOT_BIT != 0 || k & (WORD_BIT | SHORT_BIT) == 0 {
+            if k & SLOT_BIT != 0 || !names_what_happened(k) {
                 continue 'positions;
             }
             match values.iter_mut().find(|(v, _)| *v == k) {
@@ -645,6 +650,14 @@ fn split_position(g: &Group, uniqs: &[Uniq]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Whether a literal may name what happened at a split position: a word (`Started`), a short word with digits
+/// (`p99`, `5xx`), or the name of a constant of code, joined by `_`, `.` or `::` without digits
+/// (`SCREEN_ON`, `itemasync_CopyProperty`). Names joined by dashes (`checkout-api`, `eu-west`) and anything
+/// with digits (`web01`, `orders.v1`) are what resource names look like: values.
+fn names_what_happened(k: u64) -> bool {
+    k & (WORD_BIT | SHORT_BIT) != 0 || (k & IDENT_BIT != 0 && k & (DIGIT_BIT | DASH_BIT) == 0)
 }
 
 /// A group of these members (in mining order): the template is their common tokens, `<*>` elsewhere.

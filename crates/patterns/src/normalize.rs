@@ -39,8 +39,14 @@ pub(crate) const IDENT_BIT: u64 = 1 << 60;
 /// The key bit of short literals mixing letters and digits (`p99`, `5xx`, `ec2`, `k8s`): words of the alert,
 /// though they go to the mining tree's wildcard child for their digits.
 pub(crate) const SHORT_BIT: u64 = 1 << 59;
+/// The key bit of literals holding a `-` between other characters (`checkout-api`, `eu-west`): the spelling of
+/// resource names (hosts, services, topics), where `_`, `.` and `::` join the names of code (`SCREEN_ON`).
+pub(crate) const DASH_BIT: u64 = 1 << 58;
+/// The key bit of literals of punctuation only (`:`, `]`, `->`): the structure of a title.
+pub(crate) const PUNCT_BIT: u64 = 1 << 57;
 /// The bits of a key that hash a literal's text.
-pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT);
+pub(crate) const HASH_MASK: u64 =
+    !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT | SHORT_BIT | DASH_BIT | PUNCT_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -59,7 +65,7 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
     // One pass: the hash of the lowercased bytes, and what kinds of bytes there are.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let (mut digit, mut alpha, mut other) = (false, false, false);
-    let mut inner_sep = false;
+    let (mut inner_sep, mut dash) = (false, false);
     let last = bytes.len().saturating_sub(1);
     for (i, &b) in bytes.iter().enumerate() {
         h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
@@ -70,9 +76,37 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
             digit = true;
         } else {
             other = true;
-            inner_sep |= i > 0 && i < last && matches!(b, b'-' | b'_' | b'.' | b'/' | b':');
+            let inner = i > 0 && i < last;
+            inner_sep |= inner && matches!(b, b'-' | b'_' | b'.' | b'/' | b':');
+            dash |= inner && b == b'-';
         }
     }
+    // Brackets, separators and quotes only (not `/`, `-`, `*`: a root path, an empty value, a wildcard).
+    let punct = !bytes.is_empty()
+        && bytes.iter().all(|b| {
+            matches!(
+                b,
+                b'(' | b')'
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b','
+                    | b';'
+                    | b':'
+                    | b'.'
+                    | b'!'
+                    | b'?'
+                    | b'='
+                    | b'<'
+                    | b'>'
+                    | b'|'
+                    | b'&'
+                    | b'\''
+                    | b'"'
+                    | b'`'
+            )
+        });
     let word = bytes.len() > 1 && alpha && !digit && !other;
     let ident = !word && alpha && bytes.len() > 2 && inner_sep;
     let short = alpha && digit && !other && bytes.len() <= 4;
@@ -81,6 +115,8 @@ pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
         | if word { WORD_BIT } else { 0 }
         | if ident { IDENT_BIT } else { 0 }
         | if short { SHORT_BIT } else { 0 }
+        | if dash { DASH_BIT } else { 0 }
+        | if punct { PUNCT_BIT } else { 0 }
 }
 
 fn mix(mut h: u64) -> u64 {
@@ -190,6 +226,27 @@ impl Service {
 
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Whether a word's last byte is a closing bracket opened inside the word (`WorkSource{10057}`,
+/// `setLightsOn(true)`): part of the word, not punctuation around it.
+fn closes_inside(w: &[u8]) -> bool {
+    let open = match w.last() {
+        Some(b')') => b'(',
+        Some(b']') => b'[',
+        Some(b'}') => b'{',
+        _ => return false,
+    };
+    let close = w[w.len() - 1];
+    let mut depth = 0i32;
+    for &c in &w[..w.len() - 1] {
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+        }
+    }
+    depth > 0
 }
 
 fn is_quote(b: u8) -> bool {
@@ -304,7 +361,7 @@ impl Scanner<'_> {
             return e;
         }
         let mut t = e;
-        while t > s && is_trail(b[t - 1]) {
+        while t > s && is_trail(b[t - 1]) && !closes_inside(&b[s..t]) {
             t -= 1;
         }
         if t > s {
@@ -577,7 +634,8 @@ fn merge_dates(title: &[u8], toks: &mut Vec<Tok>) {
     };
     let mut i = 0;
     while i + 1 < toks.len() {
-        if !(named(&toks[i], MONTHS) && number(toks.get(i + 1), 1..=2)) {
+        // The day first: it is rare, and cheaper to check than the month's name.
+        if !(number(toks.get(i + 1), 1..=2) && named(&toks[i], MONTHS)) {
             i += 1;
             continue;
         }
@@ -1389,6 +1447,17 @@ mod tests {
             "a quoted request line is read word by word"
         );
         assert_eq!(norm("open \"/var/log/syslog\""), "open <quoted>");
+    }
+
+    #[test]
+    fn a_bracket_closed_inside_its_word_stays_in_it() {
+        assert_eq!(
+            norm("release ws=WorkSource{10057}, uid=1000"),
+            "release ws=<id>, uid=<num>"
+        );
+        assert_eq!(norm("setLightsOn(true) done"), "setLightsOn(true) done");
+        assert_eq!(norm("latency (p99 > 2s)"), "latency (p99 > <duration>)");
+        assert_eq!(norm("job (retry 3)"), "job (retry <num>)");
     }
 
     #[test]

@@ -238,6 +238,36 @@ fn values_that_vary_become_slots_and_recurring_words_split() {
 }
 
 #[test]
+fn recurring_code_constants_split_but_recurring_resource_names_do_not() {
+    let items = |titles: &[&'static str]| -> Vec<Item<'static>> {
+        titles
+            .iter()
+            .flat_map(|&title| {
+                [Item {
+                    title,
+                    service: None,
+                }; 2]
+            })
+            .collect()
+    };
+    let c = cluster(&items(&[
+        "onReceive action: android.intent.action.SCREEN_ON",
+        "onReceive action: android.intent.action.SCREEN_OFF",
+    ]));
+    assert_ne!(
+        c.assignments[0], c.assignments[2],
+        "constants of code name what happened"
+    );
+    let c = cluster(&items(&[
+        "Too many connections to billing-db",
+        "Too many connections to orders-db",
+        "Too many connections to web01",
+        "Too many connections to web02",
+    ]));
+    assert_eq!(c.templates.len(), 1, "{:?}", c.templates);
+}
+
+#[test]
 fn a_value_written_with_more_tokens_joins_its_template_but_words_never_do() {
     let titles = [
         "Disk full on web-1 - 97% used",
@@ -526,10 +556,66 @@ fn a_title_s_own_template_round_trips_and_matches_it() {
 fn odd_titles_never_break_the_engine() {
     // Pieces that stress the scanner: quotes, brackets, escapes of the text form, separators, non-ASCII.
     const PIECES: &[&str] = &[
-        "'", "\"", "`", "(", ")", "[", "]", "{", "}", "<", ">", "\\", "=", "==", "a=", "=b", ":",
-        "::", ",", ".", "...", "é", "日本", "💥", "0x", "1.2.3", "-", "--", "/", "~/", "http://",
-        "@", "Re:", "[P1]", "5", "ms", "(5.5 KB)", "<*>", "<num>", "kafka", "word", "Word", "x-1",
-        "\t", " ", "  ",
+        "'",
+        "\"",
+        "`",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "<",
+        ">",
+        "\\",
+        "=",
+        "==",
+        "a=",
+        "=b",
+        ":",
+        "::",
+        ",",
+        ".",
+        "...",
+        "é",
+        "日本",
+        "💥",
+        "0x",
+        "1.2.3",
+        "-",
+        "--",
+        "/",
+        "~/",
+        "http://",
+        "@",
+        "Re:",
+        "[P1]",
+        "5",
+        "ms",
+        "(5.5 KB)",
+        "<*>",
+        "<num>",
+        "kafka",
+        "word",
+        "Word",
+        "x-1",
+        "\t",
+        " ",
+        "  ",
+        "()",
+        "[]",
+        "{}",
+        "f(x)",
+        "a{1}",
+        "Fri",
+        "Jun",
+        "17",
+        "12:00:00",
+        "2005",
+        "\"GET /a/b HTTP/1.1\"",
+        "'a /b'",
+        "x::y",
+        "SCREEN_ON",
     ];
     let mut rng = Rng(4242);
     let data: Vec<(String, Option<String>)> = (0..600)
@@ -573,4 +659,19 @@ fn odd_titles_never_break_the_engine() {
         );
         assert!(m.best(title, service.as_deref()).is_some(), "{title:?}");
     }
+}
+
+#[test]
+fn punctuation_facing_a_word_is_another_structure() {
+    let c = cluster(&[
+        Item {
+            title: "Power state: WWEN[enable]",
+            service: None,
+        },
+        Item {
+            title: "Power state: System Sleep",
+            service: None,
+        },
+    ]);
+    assert_ne!(c.assignments[0], c.assignments[1], "{:?}", c.templates);
 }

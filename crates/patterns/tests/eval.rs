@@ -14,9 +14,10 @@ use std::collections::{HashMap, HashSet};
 use insights_patterns::{Item, cluster};
 
 /// The grouping accuracy the engine must keep on our set: a regression guard below what it reaches (0.70 to
-/// 0.74 over the engine's revisions so far, see the figures in `eval/README.md`), not a target. The first floor,
-/// 0.85, was above what the engine reaches on this set; it was lowered once, to this.
-const GA_FLOOR: f64 = 0.70;
+/// 0.74 over the engine's earlier revisions, 0.78 since, see the figures in `eval/README.md` and the crate's
+/// README), not a target. The first floor, 0.85, was above what the engine reaches on this set; it was lowered
+/// once, to 0.70, and raised to this when the engine kept 0.78.
+const GA_FLOOR: f64 = 0.75;
 
 const SET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/eval/incidents.jsonl");
 
