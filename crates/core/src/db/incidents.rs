@@ -681,8 +681,7 @@ macro_rules! filtered_incidents {
             AND ($6::text IS NULL OR i.urgency = $6)
             AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
             AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
-            AND ($10::uuid IS NULL OR i.pattern_id = COALESCE(
-                    (SELECT a.pattern_id FROM pattern_aliases a WHERE a.org_id = $1 AND a.alias_id = $10), $10))",
+            AND ($10::uuid IS NULL OR i.pattern_id = $10)",
             $($after),+],
             $f.source as Option<IncidentSource>,
             $f.status as Option<IncidentStatus>,
@@ -707,6 +706,32 @@ macro_rules! count_incidents {
             $(, $arg)*
         )
     };
+}
+
+/// `f` with its pattern an alias stands for resolved to that pattern (a merged pattern's id answers as the one
+/// it went into). Resolved here rather than in the filter's SQL: under row-level security a clause holding a
+/// subquery cannot be an index condition.
+pub(crate) async fn resolve_pattern<'f>(
+    db: &mut OrgTx,
+    f: &'f IncidentFilter,
+) -> DbResult<std::borrow::Cow<'f, IncidentFilter>> {
+    let Some(id) = f.pattern_id else {
+        return Ok(std::borrow::Cow::Borrowed(f));
+    };
+    let target = org_query_scalar!(
+        db,
+        "SELECT pattern_id FROM pattern_aliases WHERE org_id = $1 AND alias_id = $2",
+        id
+    )
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(match target {
+        Some(t) if t != id => std::borrow::Cow::Owned(IncidentFilter {
+            pattern_id: Some(t),
+            ..f.clone()
+        }),
+        _ => std::borrow::Cow::Borrowed(f),
+    })
 }
 
 /// Plans this transaction's statements for their parameters. The filter clauses are `($n IS NULL OR …)`: a
@@ -737,6 +762,8 @@ pub(crate) fn text_pattern(f: &IncidentFilter) -> Option<String> {
 /// without counting a whole history).
 pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbResult<i64> {
     plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
     let text = text_pattern(f);
     Ok(filtered_incidents!(
         count_incidents,
@@ -766,6 +793,8 @@ macro_rules! pattern_counts {
 /// How many incidents matching `f` each pattern has (patterns without any left out).
 pub async fn counts_by_pattern(db: &mut OrgTx, f: &IncidentFilter) -> DbResult<HashMap<Uuid, i64>> {
     plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
     let text = text_pattern(f);
     Ok(
         filtered_incidents!(pattern_counts, db, [], [" GROUP BY i.pattern_id"], f, text)
@@ -796,6 +825,8 @@ pub async fn bounds(
     f: &IncidentFilter,
 ) -> DbResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
     plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
     let text = text_pattern(f);
     let row = filtered_incidents!(incident_bounds, db, [], [""], f, text)
         .fetch_one(db.conn())
@@ -811,6 +842,8 @@ async fn rows(
     limit: i64,
 ) -> DbResult<Vec<Row>> {
     plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
     let (at, id) = after.unzip();
     let text = text_pattern(f);
     // The two orders differ only in how the cursor compares and in ORDER BY. The cursor is a row comparison
