@@ -737,8 +737,8 @@ pub(crate) async fn resolve_pattern<'f>(
 /// Plans this transaction's statements for their parameters. The filter clauses are `($n IS NULL OR …)`: a
 /// generic plan (which PostgreSQL switches a prepared statement to after five executions when it looks no
 /// dearer) cannot use the index of a filter that is set, and reads the whole history instead (a page of one
-/// pattern's incidents in an organization of 1,000,000: 0.3 s, against 0.2 ms with a plan for its parameters).
-/// Planning each time costs about a millisecond.
+/// pattern's incidents among 300,000 under a forced generic plan: 89 ms, against 0.2 ms planned for its
+/// parameters). Planning each time costs about a millisecond.
 pub(crate) async fn plan_for_parameters(db: &mut OrgTx) -> DbResult<()> {
     sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
         .execute(db.conn())
