@@ -549,6 +549,8 @@ pub struct IncidentFilter {
     pub until: Option<DateTime<Utc>>,
     /// Case-insensitive text in the title or description.
     pub text: Option<String>,
+    /// In this pattern, or in the pattern this id was merged into (an alias answers as its pattern).
+    pub pattern_id: Option<Uuid>,
     /// Oldest first instead of newest first.
     pub ascending: bool,
 }
@@ -667,8 +669,8 @@ pub async fn list_detailed(
 }
 
 /// `$query!` (a macro taking `$db, [$part, …], $arg…`, like [`select_incidents!`]) of the incidents matching
-/// the filter `$f` (`$2`–`$9`; `$text` its `ILIKE` pattern), its SQL between the `$before` and `$after` parts,
-/// and more `$arg`s from `$10` on. The list, the export's count and every other reader of a filter share it.
+/// the filter `$f` (`$2`–`$10`; `$text` its `ILIKE` pattern), its SQL between the `$before` and `$after` parts,
+/// and more `$arg`s from `$11` on. The list, the export's count and every other reader of a filter share it.
 macro_rules! filtered_incidents {
     ($query:ident, $db:expr, [$($before:literal),*], [$($after:literal),+], $f:expr, $text:expr $(, $arg:expr)* $(,)?) => {
         $query!(
@@ -678,7 +680,9 @@ macro_rules! filtered_incidents {
             AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
             AND ($6::text IS NULL OR i.urgency = $6)
             AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
-            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)", $($after),+],
+            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+            AND ($10::uuid IS NULL OR i.pattern_id = $10)",
+            $($after),+],
             $f.source as Option<IncidentSource>,
             $f.status as Option<IncidentStatus>,
             $f.service_id,
@@ -686,7 +690,8 @@ macro_rules! filtered_incidents {
             $f.urgency as Option<Urgency>,
             $f.since,
             $f.until,
-            $text
+            $text,
+            $f.pattern_id
             $(, $arg)*
         )
     };
@@ -701,6 +706,44 @@ macro_rules! count_incidents {
             $(, $arg)*
         )
     };
+}
+
+/// `f` with its pattern an alias stands for resolved to that pattern (a merged pattern's id answers as the one
+/// it went into). Resolved here rather than in the filter's SQL: under row-level security a clause holding a
+/// subquery cannot be an index condition.
+pub(crate) async fn resolve_pattern<'f>(
+    db: &mut OrgTx,
+    f: &'f IncidentFilter,
+) -> DbResult<std::borrow::Cow<'f, IncidentFilter>> {
+    let Some(id) = f.pattern_id else {
+        return Ok(std::borrow::Cow::Borrowed(f));
+    };
+    let target = org_query_scalar!(
+        db,
+        "SELECT pattern_id FROM pattern_aliases WHERE org_id = $1 AND alias_id = $2",
+        id
+    )
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(match target {
+        Some(t) if t != id => std::borrow::Cow::Owned(IncidentFilter {
+            pattern_id: Some(t),
+            ..f.clone()
+        }),
+        _ => std::borrow::Cow::Borrowed(f),
+    })
+}
+
+/// Plans this transaction's statements for their parameters. The filter clauses are `($n IS NULL OR …)`: a
+/// generic plan (which PostgreSQL switches a prepared statement to after five executions when it looks no
+/// dearer) cannot use the index of a filter that is set, and reads the whole history instead (a page of one
+/// pattern's incidents among 300,000 under a forced generic plan: 89 ms, against 0.2 ms planned for its
+/// parameters). Planning each time costs about a millisecond.
+pub(crate) async fn plan_for_parameters(db: &mut OrgTx) -> DbResult<()> {
+    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(db.conn())
+        .await?;
+    Ok(())
 }
 
 /// The `ILIKE` pattern of a filter's text: the text anywhere, its wildcards taken literally.
@@ -718,18 +761,49 @@ pub(crate) fn text_pattern(f: &IncidentFilter) -> Option<String> {
 /// How many incidents match `f`, counting no further than `cap` (what an export checks against its quota,
 /// without counting a whole history).
 pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbResult<i64> {
+    plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
     let text = text_pattern(f);
     Ok(filtered_incidents!(
         count_incidents,
         db,
         [],
-        [" LIMIT $10) matching"],
+        [" LIMIT $11) matching"],
         f,
         text,
         cap
     )
     .fetch_one(db.conn())
     .await?)
+}
+
+/// Per pattern, the count of the incidents of the organization (`$1`) in one, matching the SQL `$part`s.
+macro_rules! pattern_counts {
+    ($db:expr, [$($part:literal),+] $(, $arg:expr)* $(,)?) => {
+        org_query!(
+            $db,
+            r#"SELECT i.pattern_id AS "pattern_id!", count(*) AS "count!" FROM incidents i
+                WHERE i.org_id = $1 AND i.pattern_id IS NOT NULL"# $(+ $part)+
+            $(, $arg)*
+        )
+    };
+}
+
+/// How many incidents matching `f` each pattern has (patterns without any left out).
+pub async fn counts_by_pattern(db: &mut OrgTx, f: &IncidentFilter) -> DbResult<HashMap<Uuid, i64>> {
+    plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
+    let text = text_pattern(f);
+    Ok(
+        filtered_incidents!(pattern_counts, db, [], [" GROUP BY i.pattern_id"], f, text)
+            .fetch_all(db.conn())
+            .await?
+            .into_iter()
+            .map(|r| (r.pattern_id, r.count))
+            .collect(),
+    )
 }
 
 /// The first and last creation times of the incidents of the organization (`$1`) matching the SQL `$part`s.
@@ -750,6 +824,9 @@ pub async fn bounds(
     db: &mut OrgTx,
     f: &IncidentFilter,
 ) -> DbResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
     let text = text_pattern(f);
     let row = filtered_incidents!(incident_bounds, db, [], [""], f, text)
         .fetch_one(db.conn())
@@ -764,6 +841,9 @@ async fn rows(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<Vec<Row>> {
+    plan_for_parameters(db).await?;
+    let resolved = resolve_pattern(db, f).await?;
+    let f = &*resolved;
     let (at, id) = after.unzip();
     let text = text_pattern(f);
     // The two orders differ only in how the cursor compares and in ORDER BY. The cursor is a row comparison
@@ -776,12 +856,12 @@ async fn rows(
                 [],
                 [
                     "
-            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) ",
+            AND ($11::timestamptz IS NULL OR (i.triggered_at, i.id) ",
                     $after_cursor,
-                    " ($10, $11))
+                    " ($11, $12))
           ORDER BY ",
                     $order,
-                    " LIMIT $12"
+                    " LIMIT $13"
                 ],
                 f,
                 text,
@@ -815,6 +895,23 @@ pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> 
         timeline: timelines.remove(&id.0).unwrap_or_default(),
         pattern: None,
     })
+}
+
+/// The incidents of `ids` that exist, in the order of `ids`.
+pub async fn by_ids(db: &mut OrgTx, ids: &[IncidentId]) -> DbResult<Vec<IncidentOut>> {
+    let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+    let mut found: HashMap<IncidentId, IncidentOut> =
+        select_incidents!(db, [" AND i.id = ANY($2)"], &raw)
+            .fetch_all(db.conn())
+            .await
+            .read_from("incidents")?
+            .into_iter()
+            .map(|r| {
+                let (i, _) = r.out();
+                (i.id, i)
+            })
+            .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// The timelines of some incidents, each oldest entry first.

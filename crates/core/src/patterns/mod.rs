@@ -15,6 +15,7 @@
 
 mod assign;
 mod corrections;
+pub mod query;
 mod refine;
 mod related;
 mod schedule;
