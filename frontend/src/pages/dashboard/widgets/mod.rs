@@ -7,13 +7,12 @@ mod series;
 mod summary;
 mod top;
 
-use super::charts::{ChartPoint, ChartSeries};
+use super::charts::{ChartPoint, ChartSeries, bucket_names, short_secs};
 use super::query::{drill_href, drillable_key};
 use super::{Ctx, Layout, View, kind_label};
 use crate::api::{self, ApiFailure};
 use crate::components::Spinner;
 use crate::time;
-use chrono::{DateTime, Utc};
 use insights_types::api::{
     AnalyticsSummaryOut, Bucket, GroupBy, Metric, PeriodTotals, SortOrder, Stat, TimeseriesOut,
     TopDimension, TopOut, TopSort, Widget, WidgetKind,
@@ -202,44 +201,8 @@ fn fmt_secs(v: f64) -> String {
     time::duration(v.max(0.0).round() as u64)
 }
 
-/// A duration for a table cell, short like the incident list's: "12 min", "2 h 05", "3 d".
-fn short_secs(v: f64) -> String {
-    let m = (v.max(0.0) / 60.0).round() as u64;
-    match m {
-        0 => format!("{:.0} s", v.max(0.0)),
-        1..60 => format!("{m} min"),
-        60..2880 => format!("{} h {:02}", m / 60, m % 60),
-        _ => format!("{} d", m / 1440),
-    }
-}
-
 fn fmt_share(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_owned(), |s| format!("{:.0}%", s * 100.0))
-}
-
-/// A bucket's short name (x axis) and long name (tooltip, table). Day, week and month buckets start at the
-/// organization's midnight: their name is the date of their middle, right in any time zone.
-fn bucket_names(bucket: Bucket, start: DateTime<Utc>, end: DateTime<Utc>) -> (String, String) {
-    let mid = start + (end - start) / 2;
-    let day = start + chrono::Duration::hours(12);
-    match bucket {
-        Bucket::Hour => (
-            start.format("%H:%M").to_string(),
-            format!("{}–{}", time::when(start), end.format("%H:%M UTC")),
-        ),
-        Bucket::Day => (
-            day.format("%b %-d").to_string(),
-            day.format("%Y-%m-%d").to_string(),
-        ),
-        Bucket::Week => (
-            day.format("%b %-d").to_string(),
-            format!("Week of {}", day.format("%Y-%m-%d")),
-        ),
-        Bucket::Month => (
-            mid.format("%b %Y").to_string(),
-            mid.format("%B %Y").to_string(),
-        ),
-    }
 }
 
 /// A CSV field, quoted when it needs to be.
