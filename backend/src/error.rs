@@ -282,3 +282,14 @@ impl From<FieldError> for ApiError {
         Self::Validation(vec![v])
     }
 }
+
+impl From<insights_core::patterns::PatternError> for ApiError {
+    fn from(e: insights_core::patterns::PatternError) -> Self {
+        use insights_core::patterns::PatternError;
+        match e {
+            PatternError::NotFound => Self::NotFound,
+            PatternError::Invalid(field, message) => Self::field(field, "invalid", message),
+            PatternError::Db(e) => e.into(),
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod me;
 pub mod members;
 pub mod operations;
 pub mod orgs;
+pub mod patterns;
 pub mod sample_data;
 pub mod webhooks;
 
@@ -35,4 +36,5 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(integrations::router())
         .merge(analytics::router())
         .merge(dashboard::router())
+        .merge(patterns::router())
 }

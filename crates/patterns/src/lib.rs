@@ -12,9 +12,14 @@
 //!   corrections ([`Origin::Rule`]) first.
 //! - [`explain`]: why a title belongs to a template: the slots and their values, and the similarity.
 
+mod cli;
+mod matcher;
+mod mine;
+mod normalize;
 mod template;
 
-pub use template::{Part, SlotKind, Template};
+pub use cli::run;
+pub use template::{ParseError, Part, SlotKind, Template};
 
 /// One title to cluster, with its service's name when it has one (used as context: the service's name in the
 /// title becomes a `<service>` slot).
@@ -40,8 +45,7 @@ pub struct Clustering {
 /// `items`.
 #[must_use]
 pub fn cluster(items: &[Item<'_>]) -> Clustering {
-    let _ = items;
-    todo!("the engine")
+    mine::cluster(items)
 }
 
 /// Where a template of a [`Matcher`] comes from: the engine's mining, or a person's correction (a merge, an
@@ -61,50 +65,7 @@ pub struct Match<K> {
     pub score: f32,
 }
 
-/// Known templates, each with a key (e.g. a pattern id), answering which one a new title belongs to.
-#[derive(Clone, Debug)]
-pub struct Matcher<K> {
-    entries: Vec<(K, Template, Origin)>,
-}
-
-impl<K: Clone> Default for Matcher<K> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<K: Clone> Matcher<K> {
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
-    }
-
-    /// Adds a template under `key`.
-    pub fn insert(&mut self, key: K, template: Template, origin: Origin) {
-        self.entries.push((key, template, origin));
-    }
-
-    /// How many templates it holds.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The template `title` belongs to, if one is similar enough: a rule template that matches wins over any
-    /// mined one; among equals the most similar, then the most specific, then the first inserted.
-    #[must_use]
-    pub fn best(&self, title: &str, service: Option<&str>) -> Option<Match<K>> {
-        let _ = (title, service);
-        todo!("the engine")
-    }
-}
+pub use matcher::Matcher;
 
 /// Why a title belongs to a template.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,9 +85,10 @@ pub struct SlotValue {
     pub value: String,
 }
 
-/// Explains how `title` fills `template`, or `None` when it does not fit it at all.
+/// Explains how `title` fills `template`: the title's tokens aligned with the template's, each slot's value the
+/// title's original text there. `None` when it does not fit it at all (another token count, or nothing in
+/// common).
 #[must_use]
 pub fn explain(template: &Template, title: &str, service: Option<&str>) -> Option<Explanation> {
-    let _ = (template, title, service);
-    todo!("the engine")
+    matcher::explain(template, title, service)
 }

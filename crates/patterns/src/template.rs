@@ -48,18 +48,97 @@ pub struct Template {
     parts: Vec<Part>,
 }
 
+impl SlotKind {
+    /// Every kind, in the order of their text forms' table.
+    pub const ALL: [SlotKind; 14] = [
+        SlotKind::Number,
+        SlotKind::Id,
+        SlotKind::Hex,
+        SlotKind::Uuid,
+        SlotKind::Ip,
+        SlotKind::Host,
+        SlotKind::Path,
+        SlotKind::Url,
+        SlotKind::Email,
+        SlotKind::Duration,
+        SlotKind::Quoted,
+        SlotKind::Timestamp,
+        SlotKind::Service,
+        SlotKind::Var,
+    ];
+
+    /// The name inside the slot's text form (`num` for `<num>`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            SlotKind::Number => "num",
+            SlotKind::Id => "id",
+            SlotKind::Hex => "hex",
+            SlotKind::Uuid => "uuid",
+            SlotKind::Ip => "ip",
+            SlotKind::Host => "host",
+            SlotKind::Path => "path",
+            SlotKind::Url => "url",
+            SlotKind::Email => "email",
+            SlotKind::Duration => "duration",
+            SlotKind::Quoted => "quoted",
+            SlotKind::Timestamp => "time",
+            SlotKind::Service => "service",
+            SlotKind::Var => "*",
+        }
+    }
+
+    /// The kind named `name` (`num`, `*`…).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
 impl Template {
+    /// A template of these parts. Adjacent text parts are joined and empty ones dropped, so equal templates
+    /// have equal parts.
+    #[must_use]
+    pub fn from_parts(parts: impl IntoIterator<Item = Part>) -> Self {
+        let mut out: Vec<Part> = Vec::new();
+        for part in parts {
+            match part {
+                Part::Text(t) if t.is_empty() => {}
+                Part::Text(t) => {
+                    if let Some(Part::Text(last)) = out.last_mut() {
+                        last.push_str(&t);
+                    } else {
+                        out.push(Part::Text(t));
+                    }
+                }
+                slot @ Part::Slot(_) => out.push(slot),
+            }
+        }
+        Self { parts: out }
+    }
+
     /// The parts in order (text and slots, spacing kept in the text parts).
     #[must_use]
     pub fn parts(&self) -> &[Part] {
         &self.parts
     }
 
+    /// The number of slots.
+    #[must_use]
+    pub fn slot_count(&self) -> usize {
+        self.parts
+            .iter()
+            .filter(|p| matches!(p, Part::Slot(_)))
+            .count()
+    }
+
     /// The template of one title: the title normalized, every recognized variable value a slot.
     #[must_use]
     pub fn of_title(title: &str, service: Option<&str>) -> Self {
-        let _ = (title, service);
-        todo!("the engine")
+        let service = service.map(crate::normalize::Service::new);
+        let mut toks = Vec::with_capacity(16);
+        crate::normalize::tokenize(title, service.as_ref(), &mut toks);
+        crate::normalize::template_of(title, &toks, |_| None)
     }
 
     /// Reads the text form written by `Display`.
@@ -67,15 +146,63 @@ impl Template {
     /// # Errors
     /// When `text` is not a template's text form.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let _ = text;
-        todo!("the engine")
+        let mut parts = Vec::new();
+        let mut buf = String::new();
+        let mut chars = text.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, e @ ('\\' | '<'))) => buf.push(e),
+                    _ => return Err(ParseError(format!("a lone `\\` at byte {i}"))),
+                },
+                '<' => {
+                    let rest = &text[i + 1..];
+                    let Some(close) = rest.find('>') else {
+                        return Err(ParseError(format!("an unclosed `<` at byte {i}")));
+                    };
+                    let Some(kind) = SlotKind::from_name(&rest[..close]) else {
+                        return Err(ParseError(format!(
+                            "an unknown slot `<{}>` at byte {i}",
+                            &rest[..close]
+                        )));
+                    };
+                    if !buf.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut buf)));
+                    }
+                    parts.push(Part::Slot(kind));
+                    // Skip the name and the `>` (all ASCII).
+                    for _ in 0..=close {
+                        chars.next();
+                    }
+                }
+                c => buf.push(c),
+            }
+        }
+        if !buf.is_empty() {
+            parts.push(Part::Text(buf));
+        }
+        Ok(Self { parts })
     }
 }
 
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!("the engine")
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => {
+                    let mut rest = t.as_str();
+                    while let Some(i) = rest.find(['<', '\\']) {
+                        f.write_str(&rest[..i])?;
+                        f.write_str("\\")?;
+                        f.write_str(&rest[i..=i])?;
+                        rest = &rest[i + 1..];
+                    }
+                    f.write_str(rest)?;
+                }
+                Part::Slot(kind) => write!(f, "<{}>", kind.name())?,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -337,8 +337,71 @@ pub fn local_redirect(next: &str) -> Option<&str> {
     (clean && !rest.starts_with('/')).then_some(next)
 }
 
+/// The most characters a pattern's name has (the `patterns_name_check` constraint).
+pub const PATTERN_NAME_MAX: usize = 200;
+
+/// A person's name for a recurring pattern: trimmed, 1 to [`PATTERN_NAME_MAX`] characters, no control
+/// characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PatternName(String);
+
+impl PatternName {
+    pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(field, "required", "must not be empty"));
+        }
+        if s.chars().count() > PATTERN_NAME_MAX {
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {PATTERN_NAME_MAX} characters"),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                "invalid",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    #[must_use]
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pattern_names_are_trimmed_and_bounded() {
+        use super::{PATTERN_NAME_MAX, PatternName};
+        assert_eq!(
+            PatternName::parse_field("name", "  Disk full  ")
+                .unwrap()
+                .into_inner(),
+            "Disk full"
+        );
+        assert_eq!(
+            PatternName::parse_field("name", " \t ").unwrap_err().code,
+            "required"
+        );
+        let long = "é".repeat(PATTERN_NAME_MAX);
+        assert!(PatternName::parse_field("name", &long).is_ok());
+        let e = PatternName::parse_field("name", &format!("{long}x")).unwrap_err();
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("name", "too_long"));
+        assert_eq!(
+            PatternName::parse_field("name", "a\u{7}b")
+                .unwrap_err()
+                .code,
+            "invalid"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -518,6 +518,8 @@ async fn compare(
                 Some(GroupBy::Urgency) => r.urgency.clone().unwrap_or_else(|| "none".to_owned()),
                 Some(GroupBy::Status) => r.status.clone(),
                 Some(GroupBy::Source) => r.source.clone(),
+                // Not drawn: these incidents have no pattern (the API tests cover patterns).
+                Some(GroupBy::Pattern) => "none".to_owned(),
             }
         };
         // The ten largest groups (by count, then key), the rest as `other`.
@@ -640,6 +642,7 @@ async fn compare(
             match dimension {
                 TopDimension::Service => n.row.service,
                 TopDimension::Team => n.row.team,
+                TopDimension::Pattern => None,
             }
             .map_or("none".to_owned(), |u| u.to_string())
         };

@@ -118,6 +118,10 @@ fn normalized(filter: &IncidentFilter, params: &[(&str, String)], at: DateTime<U
             "until",
             filter.until.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ),
+        (
+            "pattern",
+            filter.pattern_id.map(|u| u.to_string()).unwrap_or_default(),
+        ),
         ("q", filter.text.clone().unwrap_or_default()),
     ];
     if filter.until.is_none() {

@@ -68,6 +68,8 @@ pub(crate) struct FilterQuery {
     /// Text in the title or description (case-insensitive), at most 200 characters.
     #[param(max_length = 200)]
     q: Option<String>,
+    /// A pattern id (an alias of a merged pattern stands for the pattern it went into).
+    pattern: Option<uuid::Uuid>,
 }
 
 impl FilterQuery {
@@ -104,6 +106,7 @@ impl FilterQuery {
             since: self.since,
             until: self.until,
             text: self.q.filter(|t| !t.trim().is_empty()),
+            pattern_id: self.pattern,
             ascending,
         })
     }
@@ -133,7 +136,9 @@ async fn list_incidents(
     Ok(Json(Page { items, next_cursor }))
 }
 
-/// One incident with its description and timeline.
+/// One incident with its description and timeline, and its recurring pattern: why it is there (the template
+/// its title matches, the slot values, the similarity), similar incidents of the pattern and related incidents
+/// (of patterns that usually happen together with it, started within 5 minutes).
 #[utoipa::path(get, path = "/orgs/{org_id}/incidents/{incident_id}", tag = "incidents", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), ("incident_id" = IncidentId, Path)), responses((status = 200, body = IncidentDetailOut)))]
 async fn get_incident(
@@ -143,7 +148,9 @@ async fn get_incident(
 ) -> Result<Json<IncidentDetailOut>, ApiError> {
     member.require(Permission::ViewOrganization)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    Ok(Json(incidents::get(&mut db, id).await?))
+    let mut detail = incidents::get(&mut db, id).await?;
+    detail.pattern = insights_core::patterns::query::of_incident(&mut db, id).await?;
+    Ok(Json(detail))
 }
 
 /// Every service incidents belong to, by name (for filters).

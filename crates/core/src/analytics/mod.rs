@@ -27,6 +27,15 @@ use insights_types::api::{
 pub use calendar::{first_of_month, next_month};
 pub use definitions::Calendar;
 
+/// What the pattern reads (`crate::patterns`) share with the analytics answers: one definition of a query's
+/// period, of buckets, and of each incident's facts (time to acknowledge and resolve, off hours).
+pub(crate) mod shared {
+    pub(crate) use super::calendar::{bucket_index, default_bucket, grid, sparkline_bucket};
+    pub(crate) use super::query::{calendar, period};
+    pub(crate) use super::store::{RawFact, facts};
+    pub(crate) use super::totals::Totals;
+}
+
 /// Why an analytics query or settings change cannot be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {

@@ -21,7 +21,7 @@ use uuid::Uuid;
 const TOP_GROUPS: usize = 10;
 
 /// The organization's calendar.
-async fn calendar(db: &mut OrgTx) -> AnalyticsResult<Calendar> {
+pub(crate) async fn calendar(db: &mut OrgTx) -> AnalyticsResult<Calendar> {
     Calendar::new(&store::load_settings(db).await?)
 }
 
@@ -33,7 +33,7 @@ fn until_of(f: &IncidentFilter, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The period of `f`: `[since, until or now)`; an open start is the first matching incident (`None` when there
 /// is none).
-async fn period(
+pub(crate) async fn period(
     db: &mut OrgTx,
     f: &IncidentFilter,
     now: DateTime<Utc>,
@@ -56,9 +56,11 @@ async fn period(
         .map(|(first, _)| (first, until)))
 }
 
-/// The group of a rollup key along `by` (`all` when not grouped).
-fn group_of(by: Option<GroupBy>, k: &RollupKey) -> String {
+/// The group of a rollup key (and of an incident's pattern, read from the incidents only) along `by` (`all`
+/// when not grouped).
+fn group_of(by: Option<GroupBy>, k: &RollupKey, pattern: Option<Uuid>) -> String {
     match by {
+        Some(GroupBy::Pattern) => group_key(pattern),
         None => "all".to_owned(),
         Some(GroupBy::Service) => group_key(k.service_id),
         Some(GroupBy::Team) => group_key(k.team_id),
@@ -89,13 +91,15 @@ async fn collect(
     until: DateTime<Utc>,
     r: &Reading<'_>,
 ) -> AnalyticsResult<HashMap<(String, usize), Totals>> {
-    let raw_only = r.raw_only || f.text.is_some();
+    // Rollups know neither text nor patterns: such a filter or grouping reads the incidents.
+    let raw_only =
+        r.raw_only || f.text.is_some() || f.pattern_id.is_some() || r.by == Some(GroupBy::Pattern);
     let cv = cover(cal, since, until, r.grains, raw_only);
     let index = |t: DateTime<Utc>| r.grid.map_or(0, |g| bucket_index(g, t));
     let mut out: HashMap<(String, usize), Totals> = HashMap::new();
     for (from, to) in cv.raw {
         for x in store::facts(db, cal, f, from, to).await? {
-            out.entry((group_of(r.by, &x.key), index(x.triggered_at)))
+            out.entry((group_of(r.by, &x.key, x.pattern_id), index(x.triggered_at)))
                 .or_default()
                 .add(&x.fact);
         }
@@ -106,7 +110,8 @@ async fn collect(
         && f.status.is_none()
         && f.service_id.is_none()
         && f.team_id.is_none()
-        && f.urgency.is_none();
+        && f.urgency.is_none()
+        && f.pattern_id.is_none();
     let mut starts = HashMap::new();
     for (grain, from, to) in cv.rollups {
         let rows = if r.detail == Detail::default() {
@@ -118,7 +123,7 @@ async fn collect(
             let i = *starts
                 .entry(row.period)
                 .or_insert_with(|| index(cal.day_start(row.period)));
-            out.entry((group_of(r.by, &row.key), i))
+            out.entry((group_of(r.by, &row.key, None), i))
                 .or_default()
                 .merge(&row.totals);
         }
@@ -190,7 +195,7 @@ fn value(t: Option<&Totals>, metric: Metric, stat: Stat) -> Option<f64> {
     }
 }
 
-/// Names of the services (or teams) among `keys`.
+/// Names of the services (teams, patterns) among `keys`.
 async fn names(
     db: &mut OrgTx,
     by: GroupBy,
@@ -220,6 +225,17 @@ async fn names(
         .into_iter()
         .map(|r| (r.id, r.name))
         .collect(),
+        GroupBy::Pattern => org_query!(
+            db,
+            r#"SELECT id, COALESCE(name, template) AS "name!" FROM patterns WHERE org_id = $1 AND id = ANY($2)"#,
+            &ids
+        )
+        .fetch_all(db.conn())
+        .await
+        .map_err(DbError::from)?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect(),
         _ => Vec::new(),
     };
     Ok(rows
@@ -239,7 +255,8 @@ fn label(by: Option<GroupBy>, key: &str, names: &HashMap<String, String>) -> Str
         (Some(GroupBy::Service), "none") => "No service".to_owned(),
         (Some(GroupBy::Team), "none") => "No team".to_owned(),
         (Some(GroupBy::Urgency), "none") => "No urgency".to_owned(),
-        (Some(GroupBy::Service | GroupBy::Team), _) => "Deleted".to_owned(),
+        (Some(GroupBy::Pattern), "none") => "No pattern".to_owned(),
+        (Some(GroupBy::Service | GroupBy::Team | GroupBy::Pattern), _) => "Deleted".to_owned(),
         (_, "pagerduty") => "PagerDuty".to_owned(),
         (_, "opsgenie") => "Opsgenie".to_owned(),
         (_, k) => {
@@ -391,6 +408,7 @@ pub async fn top(
     let by = match q.dimension {
         TopDimension::Service => GroupBy::Service,
         TopDimension::Team => GroupBy::Team,
+        TopDimension::Pattern => GroupBy::Pattern,
     };
     let period = period(db, f, now).await?;
     let bucket = period.map_or(Bucket::Day, |(s, u)| calendar::sparkline_bucket(s, u));

@@ -205,6 +205,8 @@ pub async fn bounds(
 /// One incident's key, creation time and facts.
 pub struct RawFact {
     pub key: RollupKey,
+    /// Its recurring pattern (not a rollup key: a pattern filter or grouping reads the incidents).
+    pub pattern_id: Option<Uuid>,
     pub triggered_at: DateTime<Utc>,
     pub fact: Fact,
 }
@@ -237,6 +239,7 @@ pub async fn facts(
                     source: Some(r.source),
                     status: Some(r.status),
                 },
+                pattern_id: r.pattern_id,
                 triggered_at: r.triggered_at,
                 fact: fact(
                     cal,
@@ -251,16 +254,17 @@ pub async fn facts(
             }
         }};
     }
-    let Some(text) = text_pattern(f) else {
-        // Without a text filter the period is a few days at most (the edges of a query, or the days a refresh
-        // recomputes): one pass over its incidents and the hour before, each compared with the one before it
+    let text = text_pattern(f);
+    if text.is_none() && f.pattern_id.is_none() {
+        // Without a text or pattern filter the period is a few days at most (the edges of a query, or the days a
+        // refresh recomputes; the whole period only when grouped by pattern): one pass over its incidents and the hour before, each compared with the one before it
         // of its service and title (the latest earlier one: if it is not within the hour, none is). Filters
         // apply after, so the earlier incident counts whatever they are.
         let rows = org_query!(
             db,
             r#"WITH period AS (
                    SELECT i.service_id, i.team_id, i.urgency, i.source, i.status, i.triggered_at, i.acknowledged_at,
-                          i.resolved_at,
+                          i.resolved_at, i.pattern_id,
                           lag(i.triggered_at) OVER (PARTITION BY i.service_id, lower(btrim(i.title))
                                                     ORDER BY i.triggered_at, i.id) AS previous
                      FROM incidents i
@@ -268,7 +272,7 @@ pub async fn facts(
                       AND i.triggered_at < $8)
                SELECT service_id, team_id, urgency AS "urgency: Urgency", source AS "source!: IncidentSource",
                       status AS "status!: IncidentStatus", triggered_at AS "triggered_at!", acknowledged_at,
-                      resolved_at, COALESCE(previous > triggered_at - interval '1 hour', false) AS "repeat!"
+                      resolved_at, pattern_id, COALESCE(previous > triggered_at - interval '1 hour', false) AS "repeat!"
                  FROM period
                 WHERE triggered_at >= $7
                   AND ($2::text IS NULL OR source = $2) AND ($3::text IS NULL OR status = $3)
@@ -286,13 +290,14 @@ pub async fn facts(
         .await
         .map_err(DbError::from)?;
         return Ok(rows.into_iter().map(|r| raw_fact!(r)).collect());
-    };
-    // A text filter may span years and match few: those few are found through the text index, and each looks
-    // up the earlier incident of its service and title within the hour.
+    }
+    // A text or pattern filter may span years and match few: those few are found through the text index (the
+    // pattern index), and each looks up the earlier incident of its service and title within the hour.
     let rows = org_query!(
         db,
         r#"SELECT i.service_id, i.team_id, i.urgency AS "urgency: Urgency", i.source AS "source: IncidentSource",
                   i.status AS "status: IncidentStatus", i.triggered_at, i.acknowledged_at, i.resolved_at,
+                  i.pattern_id,
                   CASE WHEN i.service_id IS NULL THEN EXISTS (
                       SELECT 1 FROM incidents p
                        WHERE p.org_id = $1 AND p.service_id IS NULL
@@ -312,7 +317,9 @@ pub async fn facts(
               AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
               AND ($6::text IS NULL OR i.urgency = $6)
               AND i.triggered_at >= $7 AND i.triggered_at < $8
-              AND (i.title ILIKE $9 OR i.description ILIKE $9)"#,
+              AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+              AND ($10::uuid IS NULL OR i.pattern_id = COALESCE(
+                      (SELECT a.pattern_id FROM pattern_aliases a WHERE a.org_id = $1 AND a.alias_id = $10), $10))"#,
         f.source as Option<IncidentSource>,
         f.status as Option<IncidentStatus>,
         f.service_id,
@@ -321,6 +328,7 @@ pub async fn facts(
         from,
         to,
         text,
+        f.pattern_id,
     )
     .fetch_all(db.conn())
     .await

@@ -462,6 +462,8 @@ pub struct IncidentFilter {
     pub until: Option<DateTime<Utc>>,
     /// Case-insensitive text in the title or description.
     pub text: Option<String>,
+    /// In this pattern, or in the pattern this id was merged into (an alias answers as its pattern).
+    pub pattern_id: Option<Uuid>,
     /// Oldest first instead of newest first.
     pub ascending: bool,
 }
@@ -580,8 +582,8 @@ pub async fn list_detailed(
 }
 
 /// `$query!` (a macro taking `$db, [$part, …], $arg…`, like [`select_incidents!`]) of the incidents matching
-/// the filter `$f` (`$2`–`$9`; `$text` its `ILIKE` pattern), its SQL between the `$before` and `$after` parts,
-/// and more `$arg`s from `$10` on. The list, the export's count and every other reader of a filter share it.
+/// the filter `$f` (`$2`–`$10`; `$text` its `ILIKE` pattern), its SQL between the `$before` and `$after` parts,
+/// and more `$arg`s from `$11` on. The list, the export's count and every other reader of a filter share it.
 macro_rules! filtered_incidents {
     ($query:ident, $db:expr, [$($before:literal),*], [$($after:literal),+], $f:expr, $text:expr $(, $arg:expr)* $(,)?) => {
         $query!(
@@ -591,7 +593,10 @@ macro_rules! filtered_incidents {
             AND ($4::uuid IS NULL OR i.service_id = $4) AND ($5::uuid IS NULL OR i.team_id = $5)
             AND ($6::text IS NULL OR i.urgency = $6)
             AND ($7::timestamptz IS NULL OR i.triggered_at >= $7) AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
-            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)", $($after),+],
+            AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+            AND ($10::uuid IS NULL OR i.pattern_id = COALESCE(
+                    (SELECT a.pattern_id FROM pattern_aliases a WHERE a.org_id = $1 AND a.alias_id = $10), $10))",
+            $($after),+],
             $f.source as Option<IncidentSource>,
             $f.status as Option<IncidentStatus>,
             $f.service_id,
@@ -599,7 +604,8 @@ macro_rules! filtered_incidents {
             $f.urgency as Option<Urgency>,
             $f.since,
             $f.until,
-            $text
+            $text,
+            $f.pattern_id
             $(, $arg)*
         )
     };
@@ -636,7 +642,7 @@ pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbR
         count_incidents,
         db,
         [],
-        [" LIMIT $10) matching"],
+        [" LIMIT $11) matching"],
         f,
         text,
         cap
@@ -689,12 +695,12 @@ async fn rows(
                 [],
                 [
                     "
-            AND ($10::timestamptz IS NULL OR (i.triggered_at, i.id) ",
+            AND ($11::timestamptz IS NULL OR (i.triggered_at, i.id) ",
                     $after_cursor,
-                    " ($10, $11))
+                    " ($11, $12))
           ORDER BY ",
                     $order,
-                    " LIMIT $12"
+                    " LIMIT $13"
                 ],
                 f,
                 text,
@@ -728,6 +734,23 @@ pub async fn get(db: &mut OrgTx, id: IncidentId) -> DbResult<IncidentDetailOut> 
         timeline: timelines.remove(&id.0).unwrap_or_default(),
         pattern: None,
     })
+}
+
+/// The incidents of `ids` that exist, in the order of `ids`.
+pub async fn by_ids(db: &mut OrgTx, ids: &[IncidentId]) -> DbResult<Vec<IncidentOut>> {
+    let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+    let mut found: HashMap<IncidentId, IncidentOut> =
+        select_incidents!(db, [" AND i.id = ANY($2)"], &raw)
+            .fetch_all(db.conn())
+            .await
+            .read_from("incidents")?
+            .into_iter()
+            .map(|r| {
+                let (i, _) = r.out();
+                (i.id, i)
+            })
+            .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// The timelines of some incidents, each oldest entry first.

@@ -9,10 +9,12 @@
 //!   survives refinement and applies to future incidents alike.
 //! - reads for the API (`query`).
 
+pub mod query;
+
 use crate::db::{DbError, OrgTx};
+use insights_patterns::{Part, SlotKind, Template};
 use insights_types::api::{SlotKindOut, TemplatePartOut};
 use insights_types::{IncidentId, PatternId, UserId};
-use insights_patterns::{Part, SlotKind, Template};
 
 /// Why a pattern operation cannot be done.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +85,12 @@ pub async fn rename(
 ///
 /// # Errors
 /// [`PatternError::NotFound`].
-pub async fn set_muted(db: &mut OrgTx, actor: UserId, id: PatternId, muted: bool) -> PatternResult<()> {
+pub async fn set_muted(
+    db: &mut OrgTx,
+    actor: UserId,
+    id: PatternId,
+    muted: bool,
+) -> PatternResult<()> {
     let _ = (db, actor, id, muted);
     todo!("core: mute")
 }

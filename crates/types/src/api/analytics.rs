@@ -130,6 +130,8 @@ pub enum GroupBy {
     Urgency,
     Source,
     Status,
+    /// The recurring pattern (issue 11); read from the incidents themselves, like a `q` filter.
+    Pattern,
 }
 
 impl GroupBy {
@@ -142,6 +144,7 @@ impl GroupBy {
             Self::Urgency => "urgency",
             Self::Source => "source",
             Self::Status => "status",
+            Self::Pattern => "pattern",
         }
     }
 }
@@ -207,6 +210,8 @@ pub struct HeatmapOut {
 pub enum TopDimension {
     Service,
     Team,
+    /// The recurring pattern (issue 11).
+    Pattern,
 }
 
 /// The column the top table is sorted by (descending unless `order=asc`).
