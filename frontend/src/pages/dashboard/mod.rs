@@ -109,7 +109,7 @@ pub fn kind_label(k: WidgetKind) -> &'static str {
         WidgetKind::ResponseTimes => "Time to acknowledge and resolve",
         WidgetKind::OffHours => "Off-hours incidents",
         WidgetKind::Heatmap => "Hour of the week",
-        WidgetKind::Top => "Top services and teams",
+        WidgetKind::Top => "Top services, teams or patterns",
         WidgetKind::Noise => "Noise",
     }
 }
@@ -386,7 +386,9 @@ pub(crate) fn RangeBar(
     let teams =
         LocalResource::new(move || async move { api::teams::list_teams(session, org).await });
     let set_filter = {
-        move |key: &'static str, value: String| go.run(applied.get_untracked().with_filter(key, value))
+        move |key: &'static str, value: String| {
+            go.run(applied.get_untracked().with_filter(key, value))
+        }
     };
     let preset = {
         move |range: &'static str| {

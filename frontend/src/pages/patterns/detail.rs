@@ -7,14 +7,19 @@ use super::parts::{Template, TrendNote};
 use super::picker::PatternPicker;
 use super::{org_id, secs, share};
 use crate::api::{self, ApiFailure};
-use crate::components::{ErrorBanner, Spinner};
-use crate::pages::dashboard::charts::{BarChart, ChartPoint, ChartSeries, bucket_names, short_secs};
+use crate::components::{ErrorBanner, Spinner, field_error};
+use crate::pages::dashboard::charts::{
+    BarChart, ChartPoint, ChartSeries, bucket_names, short_secs,
+};
 use crate::pages::dashboard::query::drill_href;
 use crate::pages::dashboard::{DashQuery, Period, RangeBar};
 use crate::pages::settings::can;
 use crate::session::use_session;
 use crate::time;
-use insights_types::api::{IncidentOut, PatternDetailOut, PatternMergeIn, PatternOut, PatternPatch};
+use insights_types::api::{
+    IncidentOut, PatternDetailOut, PatternMergeIn, PatternOut, PatternPatch,
+};
+use insights_types::domain::PatternName;
 use insights_types::{OrgId, PatternId, Permission};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -56,7 +61,12 @@ pub fn PatternPage() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     let applied = Memo::new(move |_| DashQuery::from_query(&query.read()));
-    let id = Memo::new(move |_| params.read().get("pattern").and_then(|s| s.parse::<PatternId>().ok()));
+    let id = Memo::new(move |_| {
+        params
+            .read()
+            .get("pattern")
+            .and_then(|s| s.parse::<PatternId>().ok())
+    });
     // Bumped by a correction: the page reads the pattern again.
     let version = RwSignal::new(0u32);
     let detail = LocalResource::new(move || {
@@ -79,14 +89,20 @@ pub fn PatternPage() -> impl IntoView {
                 let qs = l.q.url_query();
                 navigate(
                     &format!("/orgs/{org}/patterns/{}?{qs}", l.d.pattern.id),
-                    NavigateOptions { replace: true, ..Default::default() },
+                    NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
                 );
             }
         });
     }
     let go = Callback::new(move |q: DashQuery| {
         if let Some(id) = id.get_untracked() {
-            navigate(&format!("/orgs/{org}/patterns/{id}?{}", q.url_query()), NavigateOptions::default());
+            navigate(
+                &format!("/orgs/{org}/patterns/{id}?{}", q.url_query()),
+                NavigateOptions::default(),
+            );
         }
     });
     view! {
@@ -138,22 +154,45 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>) -> impl IntoView {
     // Rename, inline.
     let renaming = RwSignal::new(false);
     let name = RwSignal::new(p.name.clone());
+    let name_error = field_error(error, "name");
     let rename = {
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let n = name.get_untracked().trim().to_owned();
-            patch(
-                PatternPatch { name: Some((!n.is_empty()).then_some(n)), muted: None },
-                Box::new(move || renaming.set(false)),
-            );
+            // The API's own rule, checked before anything is sent.
+            match PatternName::parse_field("name", &name.get_untracked()) {
+                Ok(n) => patch(
+                    PatternPatch {
+                        name: Some(Some(n.into_inner())),
+                        muted: None,
+                    },
+                    Box::new(move || renaming.set(false)),
+                ),
+                Err(e) => error.set(Some(ApiFailure::invalid(vec![e]))),
+            }
         }
     };
     let reset_name = {
-        move |_| patch(PatternPatch { name: Some(None), muted: None }, Box::new(move || renaming.set(false)))
+        move |_| {
+            patch(
+                PatternPatch {
+                    name: Some(None),
+                    muted: None,
+                },
+                Box::new(move || renaming.set(false)),
+            )
+        }
     };
     let muted = p.muted;
     let toggle_mute = {
-        move |_| patch(PatternPatch { name: None, muted: Some(!muted) }, Box::new(|| ()))
+        move |_| {
+            patch(
+                PatternPatch {
+                    name: None,
+                    muted: Some(!muted),
+                },
+                Box::new(|| ()),
+            )
+        }
     };
 
     // Merge into another pattern, then show it.
@@ -195,7 +234,9 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>) -> impl IntoView {
                     <div class="field">
                         <label for="pattern-rename">"Name"</label>
                         <input id="pattern-rename" maxlength="200" prop:value=move || name.get()
+                            aria-invalid=move || name_error.get().is_some().to_string() aria-describedby="pattern-rename-error"
                             on:input=move |ev| name.set(event_target_value(&ev)) />
+                        <p class="field-error" id="pattern-rename-error" role="alert">{move || name_error.get()}</p>
                     </div>
                     <button class="btn primary" type="submit" disabled=move || busy.get()>"Save"</button>
                     <button class="btn" type="button" on:click=move |_| renaming.set(false)>"Cancel"</button>
@@ -217,7 +258,6 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>) -> impl IntoView {
             </Show>
         </div>
         <ErrorBanner error=error.into() />
-        <p class="field-error" role="alert">{move || error.get().and_then(|e| e.field("name"))}</p>
         {p.muted.then(|| view! {
             <p class="banner muted-note">"Muted: hidden from the pattern list unless muted patterns are shown."</p>
         })}
@@ -303,12 +343,20 @@ fn names(list: &[insights_types::api::NamedRef]) -> String {
     if list.is_empty() {
         "—".to_owned()
     } else {
-        list.iter().map(|n| n.name.clone()).collect::<Vec<_>>().join(", ")
+        list.iter()
+            .map(|n| n.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 /// The pattern's trend as a chart series: each bar links to its bucket's incidents of the pattern.
-fn trend_series(org: OrgId, d: &PatternDetailOut, q: &DashQuery, period: Period) -> Vec<ChartSeries> {
+fn trend_series(
+    org: OrgId,
+    d: &PatternDetailOut,
+    q: &DashQuery,
+    period: Period,
+) -> Vec<ChartSeries> {
     let id = d.pattern.id.to_string();
     let points = d
         .series
@@ -327,7 +375,11 @@ fn trend_series(org: OrgId, d: &PatternDetailOut, q: &DashQuery, period: Period)
             }
         })
         .collect();
-    vec![ChartSeries { key: "all".to_owned(), label: "Incidents".to_owned(), points }]
+    vec![ChartSeries {
+        key: "all".to_owned(),
+        label: "Incidents".to_owned(),
+        points,
+    }]
 }
 
 /// The latest incidents, each with "Move…" for those who may correct patterns.

@@ -18,8 +18,8 @@ use crate::session::use_session;
 use crate::time;
 pub use detail::PatternPage;
 pub use incident::IncidentPattern;
-use insights_types::api::{PatternOut, PatternSort, PatternTrend, SortOrder};
 use insights_types::OrgId;
+use insights_types::api::{PatternOut, PatternSort, PatternTrend, SortOrder};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
@@ -60,8 +60,15 @@ impl ListQuery {
         let sort = get("sort");
         Self {
             dash: DashQuery::from_query(map),
-            sort: SORTS.iter().find(|c| c.1 == sort).map_or_else(PatternSort::default, |c| c.0),
-            order: if get("order") == "asc" { SortOrder::Asc } else { SortOrder::Desc },
+            sort: SORTS
+                .iter()
+                .find(|c| c.1 == sort)
+                .map_or_else(PatternSort::default, |c| c.0),
+            order: if get("order") == "asc" {
+                SortOrder::Asc
+            } else {
+                SortOrder::Desc
+            },
             muted: get("muted") == "all",
             quick: get("view"),
         }
@@ -89,8 +96,18 @@ impl ListQuery {
     fn api_pairs(&self, period: Period) -> Vec<String> {
         let mut out = period.api_pairs(&self.dash);
         out.push(format!("sort={}", sort_param(self.sort)));
-        out.push(format!("order={}", if self.order == SortOrder::Asc { "asc" } else { "desc" }));
-        out.push(format!("muted={}", if self.muted { "all" } else { "false" }));
+        out.push(format!(
+            "order={}",
+            if self.order == SortOrder::Asc {
+                "asc"
+            } else {
+                "desc"
+            }
+        ));
+        out.push(format!(
+            "muted={}",
+            if self.muted { "all" } else { "false" }
+        ));
         out
     }
 
@@ -178,7 +195,8 @@ pub fn Patterns() -> impl IntoView {
         generation.set_value(mine);
         loading.set(true);
         leptos::task::spawn_local(async move {
-            let r = api::patterns::list_patterns(session, org, &params, PAGE, after.as_deref()).await;
+            let r =
+                api::patterns::list_patterns(session, org, &params, PAGE, after.as_deref()).await;
             if generation.try_get_value() != Some(mine) {
                 return;
             }
@@ -227,7 +245,11 @@ pub fn Patterns() -> impl IntoView {
         move |s: PatternSort| {
             let mut q = applied.get_untracked();
             if q.sort == s {
-                q.order = if q.order == SortOrder::Desc { SortOrder::Asc } else { SortOrder::Desc };
+                q.order = if q.order == SortOrder::Desc {
+                    SortOrder::Asc
+                } else {
+                    SortOrder::Desc
+                };
             } else {
                 q.sort = s;
                 q.order = SortOrder::Desc;
@@ -248,7 +270,11 @@ pub fn Patterns() -> impl IntoView {
         let sort_by = sort_by.clone();
         let aria = move || {
             applied.with(|q| {
-                (q.sort == s).then_some(if q.order == SortOrder::Asc { "ascending" } else { "descending" })
+                (q.sort == s).then_some(if q.order == SortOrder::Asc {
+                    "ascending"
+                } else {
+                    "descending"
+                })
             })
         };
         let arrow = move || {

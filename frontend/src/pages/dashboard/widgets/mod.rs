@@ -46,6 +46,7 @@ pub fn WidgetCard(ctx: Ctx, layout: Layout, widget: Widget) -> impl IntoView {
     let csv_error = RwSignal::new(None::<String>);
     let title = match (widget.kind, widget.dimension) {
         (WidgetKind::Top, Some(TopDimension::Team)) => "Top teams",
+        (WidgetKind::Top, Some(TopDimension::Pattern)) => "Top patterns",
         (WidgetKind::Top, _) => "Top services",
         (k, _) => kind_label(k),
     };
@@ -135,10 +136,11 @@ pub fn WidgetCard(ctx: Ctx, layout: Layout, widget: Widget) -> impl IntoView {
     }
 }
 
-const GROUPS: [(&str, &str); 6] = [
+const GROUPS: [(&str, &str); 7] = [
     ("", "Not split"),
     ("service", "Service"),
     ("team", "Team"),
+    ("pattern", "Pattern"),
     ("urgency", "Urgency"),
     ("source", "Source"),
     ("status", "Status"),
@@ -155,6 +157,7 @@ fn parse_group_by(v: &str) -> Option<GroupBy> {
         "urgency" => Some(GroupBy::Urgency),
         "source" => Some(GroupBy::Source),
         "status" => Some(GroupBy::Status),
+        "pattern" => Some(GroupBy::Pattern),
         _ => None,
     }
 }
@@ -175,18 +178,35 @@ fn group_by_select(layout: Layout, id: &str, current: Option<GroupBy>) -> impl I
     }
 }
 
+/// The top table's rows: (dimension, the API's and the incident list's parameter, label).
+const DIMENSIONS: [(TopDimension, &str, &str); 3] = [
+    (TopDimension::Service, "service", "Services"),
+    (TopDimension::Team, "team", "Teams"),
+    (TopDimension::Pattern, "pattern", "Patterns"),
+];
+
+/// The parameter of a top table's dimension (`service`, `team`, `pattern`).
+fn dimension_param(d: TopDimension) -> &'static str {
+    DIMENSIONS
+        .iter()
+        .find(|(x, _, _)| *x == d)
+        .map_or("service", |(_, p, _)| *p)
+}
+
 fn dimension_select(layout: Layout, id: &str, current: Option<TopDimension>) -> impl IntoView {
     let sel = format!("{id}-dimension");
     let id = id.to_owned();
-    let team = current == Some(TopDimension::Team);
+    let current = current.unwrap_or(TopDimension::Service);
     view! {
         <label class="sr-only" for=sel.clone()>"Rows"</label>
         <select id=sel class="dimension small" on:change=move |ev| {
-            let d = if event_target_value(&ev) == "team" { TopDimension::Team } else { TopDimension::Service };
+            let v = event_target_value(&ev);
+            let d = DIMENSIONS.iter().find(|(_, p, _)| *p == v).map_or(TopDimension::Service, |(d, _, _)| *d);
             layout.edit(&id, |w| w.dimension = Some(d));
         }>
-            <option value="service" selected=!team>"Services"</option>
-            <option value="team" selected=team>"Teams"</option>
+            {DIMENSIONS.iter().map(|(d, v, l)| view! {
+                <option value=*v selected=*d == current>{*l}</option>
+            }).collect_view()}
         </select>
     }
 }
