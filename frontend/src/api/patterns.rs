@@ -6,8 +6,8 @@
 use super::{ApiResult, call, get};
 use crate::session::Session;
 use insights_types::api::{
-    IncidentPatternIn, IncidentPatternMovedOut, PatternDetailOut, PatternMergeIn, PatternOut,
-    PatternPageOut, PatternPatch,
+    IncidentPatternIn, IncidentPatternMovedOut, PatternDetailOut, PatternMergeIn, PatternPageOut,
+    PatternPatch,
 };
 use insights_types::{IncidentId, OrgId, PatternId};
 
@@ -54,24 +54,26 @@ pub fn get_pattern(
     )
 }
 
-/// `PATCH /api/v1/orgs/{org}/patterns/{id}`: renames (`name: Some(None)` goes back to the template) or mutes.
+/// `PATCH /api/v1/orgs/{org}/patterns/{id}`: renames (`name: Some(None)` goes back to the template) or mutes;
+/// answers the pattern over all time.
 pub fn update_pattern(
     session: Session,
     org: OrgId,
     id: PatternId,
     body: &PatternPatch,
-) -> impl Future<Output = ApiResult<PatternOut>> {
+) -> impl Future<Output = ApiResult<PatternDetailOut>> {
     let path = format!("/api/v1/orgs/{org}/patterns/{id}");
     call(session, "PATCH", path, Some(body))
 }
 
-/// `POST /api/v1/orgs/{org}/patterns/{id}/merge`: merges the pattern into `body.into`; answers that one.
+/// `POST /api/v1/orgs/{org}/patterns/{id}/merge`: merges the pattern into `body.into`; answers that one over
+/// all time.
 pub fn merge_pattern(
     session: Session,
     org: OrgId,
     id: PatternId,
     body: &PatternMergeIn,
-) -> impl Future<Output = ApiResult<PatternOut>> {
+) -> impl Future<Output = ApiResult<PatternDetailOut>> {
     let path = format!("/api/v1/orgs/{org}/patterns/{id}/merge");
     call(session, "POST", path, Some(body))
 }

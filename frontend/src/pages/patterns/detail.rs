@@ -211,7 +211,7 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>) -> impl IntoView {
             let _ = merge_busy.try_set(false);
             match r {
                 Ok(target) => navigate(
-                    &format!("/orgs/{org}/patterns/{}?{qs}", target.id),
+                    &format!("/orgs/{org}/patterns/{}?{qs}", target.pattern.id),
                     NavigateOptions::default(),
                 ),
                 Err(e) => {
