@@ -114,17 +114,17 @@ pub fn PatternPage() -> impl IntoView {
                 <p class="banner error">{if e.status == 404 { "Pattern not found.".to_owned() } else { e.message() }}</p>
             }.into_any(),
             Some(Ok(Some(l))) => view! {
-                <PatternBody org=org l=l version=version />
-                <h2 class="section-title">"Period and filters"</h2>
-                <RangeBar applied=applied org=org session=session go=go />
+                <PatternBody org=org l=l version=version>
+                    <RangeBar applied=applied org=org session=session go=go />
+                </PatternBody>
             }.into_any(),
         }}
     }
 }
 
-/// The page once the pattern is read.
+/// The page once the pattern is read; `children` is the period and filters bar, under its head.
 #[component]
-fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>) -> impl IntoView {
+fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>, children: Children) -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
     let may_edit = can(org, Permission::EditPatterns);
@@ -258,6 +258,7 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>) -> impl IntoView {
             </Show>
         </div>
         <ErrorBanner error=error.into() />
+        {children()}
         {p.muted.then(|| view! {
             <p class="banner muted-note">"Muted: hidden from the pattern list unless muted patterns are shown."</p>
         })}
