@@ -1,10 +1,13 @@
 //! Starts the scheduled incremental syncs: every tick, integrations whose `next_sync_at` has passed (and that
 //! are not paused, being deleted or already syncing) get a sync job. Several workers may run this at once: a
 //! unique index lets only one sync per integration exist, so a race starts it once. It also keeps webhook
-//! deliveries for a week only (long enough to recognize redeliveries).
+//! deliveries for a week only (long enough to recognize redeliveries), and starts the refinement of the
+//! patterns of organizations that got incidents since their last one, `INSIGHTS_PATTERNS_REFINE_INTERVAL_S`
+//! after it (at most one waiting or running per organization).
 
 use crate::WorkerState;
 use insights_core::db::{integrations, webhooks};
+use insights_core::patterns;
 use std::time::Duration;
 
 /// How long processed webhook deliveries (and their jobs) are kept.
@@ -35,7 +38,17 @@ pub async fn tick(state: &WorkerState) -> anyhow::Result<usize> {
         tracing::info!(deliveries = purged, "old webhook deliveries deleted");
     }
     let due = integrations::due(&mut conn, 200).await?;
+    let refinements =
+        patterns::due(&mut conn, state.config.jobs.patterns_refine_interval, 200).await?;
     drop(conn);
+    for org_id in refinements {
+        let mut db = state.db.org_tx(org_id, None).await?;
+        let pending = patterns::request_refine(&mut db, &state.queue).await?;
+        db.commit().await?;
+        if let Some(pending) = pending {
+            state.queue.push(pending).await;
+        }
+    }
     let mut started = 0;
     for (integration_id, org_id) in due {
         let mut db = state.db.org_tx(org_id, None).await?;

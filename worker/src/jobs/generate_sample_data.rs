@@ -1,6 +1,6 @@
 //! Generates the sample incident history and stores it through the same batch pipeline as real sources,
-//! reporting progress as it goes. The seed comes from the organization id, so running it again stores
-//! nothing new.
+//! reporting progress as it goes, then refines the organization's patterns. The seed comes from the
+//! organization id, so running it again stores nothing new.
 
 use super::{Outcome, tracked};
 use crate::WorkerState;
@@ -31,6 +31,7 @@ pub async fn run(job: GenerateSampleData, state: Data<WorkerState>) -> Result<()
             db.commit().await?;
         }
         tracing::info!(%org_id, total, inserted, "sample history stored");
+        super::refine_patterns::refine_now(&state, org_id).await;
         Ok(Outcome::Done)
     })
     .await

@@ -152,6 +152,10 @@ async fn sync(
         if done {
             tracing::info!(%integration_id, pages = progress.pages, fetched = progress.fetched,
                 stored = progress.stored, errors = progress.errors, "sync finished");
+            // A backfill brings a whole history: group it now rather than at the next scheduled refinement.
+            if checkpoint.mode == SyncMode::Backfill {
+                super::refine_patterns::refine_now(state, ctx.org).await;
+            }
             return Ok(Outcome::Done);
         }
         if let Some(stop) = stop {

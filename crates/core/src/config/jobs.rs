@@ -32,6 +32,8 @@ pub struct JobsConfig {
     pub worker_tick: Duration,
     /// How often the worker rolls up the incidents that writes marked dirty into the analytics rollups.
     pub analytics_refresh: Duration,
+    /// The least time between two refinements of an organization's patterns (when incidents arrived since).
+    pub patterns_refine_interval: Duration,
 }
 
 impl JobsConfig {
@@ -54,6 +56,7 @@ impl JobsConfig {
             heartbeat_timeout: env.secs(vars::JOB_HEARTBEAT_TIMEOUT_SECS, 120)?,
             worker_tick: env.millis(vars::WORKER_TICK_MS, 15_000)?,
             analytics_refresh: env.millis(vars::ANALYTICS_REFRESH_MS, 2_000)?,
+            patterns_refine_interval: env.secs(vars::PATTERNS_REFINE_INTERVAL_S, 600)?,
         })
     }
 }

@@ -84,10 +84,19 @@ fn latest_versions(batch: &[NormalizedIncident]) -> Vec<&NormalizedIncident> {
     latest.into_values().collect()
 }
 
+/// One incident written by [`upsert_incidents_query!`].
+struct Written {
+    id: Uuid,
+    source: IncidentSource,
+    external_id: String,
+    inserted: bool,
+    /// Inserted, or its title changed: its pattern is assigned again.
+    retitled: bool,
+}
+
 /// Upserts the incidents `$items` (`$services` and `$teams` their services' and teams' ids), setting
-/// `$on_conflict` over a stored version unless that one is newer. Evaluates to (id, source, external id,
-/// inserted) of each incident written (the new one, or the stored one it updated); a stale version returns
-/// nothing.
+/// `$on_conflict` over a stored version unless that one is newer. Evaluates to the [`Written`] of each
+/// incident written (the new one, or the stored one it updated); a stale version returns nothing.
 macro_rules! upsert_incidents_query {
     ($on_conflict:literal, $db:expr, $integration:expr, $items:expr, $services:expr, $teams:expr) => {
         org_query!(
@@ -106,8 +115,12 @@ macro_rules! upsert_incidents_query {
                       source_updated_at, raw)
              ON CONFLICT (org_id, source, external_id) DO UPDATE SET " + $on_conflict + r#"
               WHERE incidents.source_updated_at <= EXCLUDED.source_updated_at
-             -- xmax is 0 on a row version this statement inserted, our transaction id on one it updated.
-             RETURNING id, source AS "source: IncidentSource", external_id, (xmax = 0) AS "inserted!""#,
+             -- xmax is 0 on a row version this statement inserted, our transaction id on one it updated. A
+             -- subquery here reads the statement's snapshot, which still has the updated row's old title.
+             RETURNING id, source AS "source: IncidentSource", external_id, (xmax = 0) AS "inserted!",
+                       (CASE WHEN xmax = 0 THEN true
+                             ELSE (SELECT o.title FROM incidents o WHERE o.org_id = $1 AND o.id = incidents.id)
+                                  IS DISTINCT FROM incidents.title END) AS "retitled!""#,
             $integration as Option<IntegrationId>,
             col($items, |_| Uuid::now_v7()) as Vec<Uuid>,
             col($items, |i| i.source) as Vec<IncidentSource>,
@@ -133,7 +146,7 @@ macro_rules! upsert_incidents_query {
         .await
         .read_from("incidents")?
         .into_iter()
-        .map(|r| (r.id, r.source, r.external_id, r.inserted))
+        .map(|r| Written { id: r.id, source: r.source, external_id: r.external_id, inserted: r.inserted, retitled: r.retitled })
         .collect()
     };
 }
@@ -173,6 +186,10 @@ async fn store(
     if batch.is_empty() {
         return Ok(stats);
     }
+    // Before any incident row is held: refinement and corrections take this lock exclusively.
+    crate::patterns::lock_for_store(db)
+        .await
+        .map_err(pattern_error)?;
     let services: Vec<_> = batch
         .iter()
         .filter_map(|i| i.service.as_ref().map(|s| (i.source, s)))
@@ -190,13 +207,29 @@ async fn store(
     let rows = upsert_incidents(db, integration, &items, &refs, version).await?;
     let written: HashMap<(IncidentSource, &str), (Uuid, bool)> = rows
         .iter()
-        .map(|(id, source, ext, inserted)| ((*source, ext.as_str()), (*id, *inserted)))
+        .map(|w| ((w.source, w.external_id.as_str()), (w.id, w.inserted)))
         .collect();
     stats.inserted = written.values().filter(|(_, inserted)| *inserted).count() as u64;
     stats.updated = written.len() as u64 - stats.inserted;
     stats.stale = (items.len() - written.len()) as u64;
     stats.events_inserted = store_timelines(db, batch, &items, &written).await?;
+    let retitled: Vec<IncidentId> = rows
+        .iter()
+        .filter(|w| w.retitled)
+        .map(|w| IncidentId(w.id))
+        .collect();
+    crate::patterns::assign_stored(db, &retitled)
+        .await
+        .map_err(pattern_error)?;
     Ok(stats)
+}
+
+/// The store pipeline's errors are database errors: the pattern step reports no others.
+fn pattern_error(e: crate::patterns::PatternError) -> super::DbError {
+    match e {
+        crate::patterns::PatternError::Db(e) => e,
+        other => super::DbError::Other(sqlx::Error::Protocol(other.to_string())),
+    }
 }
 
 /// One array parameter of an UNNEST statement: `f` of each row.
@@ -210,15 +243,14 @@ struct Refs {
     teams: RefIds,
 }
 
-/// Upserts `items` (distinct incidents); returns (id, source, external id, inserted) of each incident written,
-/// stale versions left out.
+/// Upserts `items` (distinct incidents); returns each incident written, stale versions left out.
 async fn upsert_incidents(
     db: &mut OrgTx,
     integration: Option<IntegrationId>,
     items: &[&NormalizedIncident],
     refs: &Refs,
     version: Version,
-) -> DbResult<Vec<(Uuid, IncidentSource, String, bool)>> {
+) -> DbResult<Vec<Written>> {
     let ref_ids =
         |map: &RefIds, r: fn(&NormalizedIncident) -> &Option<insights_ingest::SourceRef>| {
             col(items, |i| {

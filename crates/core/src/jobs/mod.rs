@@ -62,6 +62,8 @@ macro_rules! for_each_job {
             delete_integration: DeleteIntegration { integration_id: IntegrationId },
             /// Recomputes every analytics rollup of an organization after its analytics settings changed.
             recompute_analytics: RecomputeAnalytics {},
+            /// Re-mines an organization's recurring patterns from its whole history (see `patterns::refine`).
+            refine_patterns: RefinePatterns {},
         }
     };
 }

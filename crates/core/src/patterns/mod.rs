@@ -8,11 +8,25 @@
 //! - corrections ([`rename`], [`set_muted`], [`merge`], [`move_incident`]): what people tell it; each one
 //!   survives refinement and applies to future incidents alike.
 //! - reads for the API (`query`).
+//!
+//! Writers are ordered by the organization's pattern lock (`state`): the store pipeline holds it shared,
+//! refinement and corrections exclusively; each bumps `pattern_state.version` and the analytics version
+//! when assignments or patterns change.
+
+mod assign;
+mod corrections;
+mod refine;
+mod related;
+mod schedule;
+pub(crate) mod state;
+
+pub use related::{CO_OCCURRENCE_WINDOW, REPEATEDLY};
+pub use schedule::{due, finish_refine, record_error, request_refine};
 
 pub mod query;
 
 use crate::db::{DbError, OrgTx};
-use insights_patterns::{Part, SlotKind, Template};
+use insights_patterns::{Matcher, Part, SlotKind, Template};
 use insights_types::api::{SlotKindOut, TemplatePartOut};
 use insights_types::{IncidentId, PatternId, UserId};
 
@@ -54,8 +68,7 @@ pub struct RefineStats {
 /// # Errors
 /// A database error.
 pub async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> PatternResult<()> {
-    let _ = (db, incidents);
-    todo!("core: the store pipeline's assignment")
+    assign::assign_stored(db, incidents).await
 }
 
 /// Re-mines the organization's whole history (see the module docs).
@@ -63,8 +76,7 @@ pub async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> PatternR
 /// # Errors
 /// A database error.
 pub async fn refine(db: &mut OrgTx) -> PatternResult<RefineStats> {
-    let _ = db;
-    todo!("core: refinement")
+    refine::refine(db).await
 }
 
 /// Renames a pattern (`None`: back to its template's name). A renamed pattern keeps its id through refinement.
@@ -77,8 +89,7 @@ pub async fn rename(
     id: PatternId,
     name: Option<String>,
 ) -> PatternResult<()> {
-    let _ = (db, actor, id, name);
-    todo!("core: rename")
+    corrections::rename(db, actor, id, name).await
 }
 
 /// Mutes or unmutes a pattern.
@@ -91,8 +102,7 @@ pub async fn set_muted(
     id: PatternId,
     muted: bool,
 ) -> PatternResult<()> {
-    let _ = (db, actor, id, muted);
-    todo!("core: mute")
+    corrections::set_muted(db, actor, id, muted).await
 }
 
 /// Merges `from` into `into`: its incidents and templates go to `into` (as `merge` templates, kept through
@@ -106,8 +116,7 @@ pub async fn merge(
     from: PatternId,
     into: PatternId,
 ) -> PatternResult<PatternId> {
-    let _ = (db, actor, from, into);
-    todo!("core: merge")
+    corrections::merge(db, actor, from, into).await
 }
 
 /// Moves an incident to another pattern or to a new one; the incident is pinned there, and its title's
@@ -121,8 +130,7 @@ pub async fn move_incident(
     incident: IncidentId,
     target: MoveTarget,
 ) -> PatternResult<PatternId> {
-    let _ = (db, actor, incident, target);
-    todo!("core: move")
+    corrections::move_incident(db, actor, incident, target).await
 }
 
 /// The pattern an id stands for: itself, or the pattern it was merged into. `None` when unknown.
@@ -130,8 +138,43 @@ pub async fn move_incident(
 /// # Errors
 /// A database error.
 pub async fn resolve(db: &mut OrgTx, id: PatternId) -> PatternResult<Option<PatternId>> {
-    let _ = (db, id);
-    todo!("core: aliases")
+    corrections::resolve(db, id).await
+}
+
+/// How many example titles a pattern keeps.
+const EXAMPLES: usize = 5;
+
+/// Takes the organization's pattern lock shared for the rest of the transaction: the store pipeline calls it
+/// before writing incidents, so it never holds incident rows that a refinement or a correction waits for
+/// while waiting for them itself.
+///
+/// # Errors
+/// A database error.
+pub async fn lock_for_store(db: &mut OrgTx) -> PatternResult<()> {
+    Ok(state::lock_shared(db).await?)
+}
+
+/// A [`Matcher`] of the organization's templates (only people's corrections with `rules_only`). Stored
+/// templates that do not parse (written by a newer engine) are skipped with a warning.
+async fn load_matcher(db: &mut OrgTx, rules_only: bool) -> PatternResult<Matcher<PatternId>> {
+    let rows = org_query!(
+        db,
+        r#"SELECT pattern_id AS "pattern_id: PatternId", template, origin FROM pattern_templates
+            WHERE org_id = $1 AND (NOT $2 OR origin <> 'mined')
+            ORDER BY created_at, template"#,
+        rules_only
+    )
+    .fetch_all(db.conn())
+    .await
+    .map_err(DbError::from)?;
+    let mut matcher = Matcher::new();
+    for r in rows {
+        match Template::parse(&r.template) {
+            Ok(t) => matcher.insert(r.pattern_id, t, assign::origin(&r.origin)),
+            Err(e) => tracing::warn!(org_id = %db.org_id(), error = %e, "stored template skipped"),
+        }
+    }
+    Ok(matcher)
 }
 
 /// A template's parts as the API shows them.
