@@ -45,8 +45,10 @@ async fn incidents_of(e2e: &E2e, p: &Personas, id: PatternId) -> Vec<IncidentOut
 
 /// The ids of the list's rows, in order, once it has drawn them.
 async fn row_ids(b: &Browser) -> Vec<String> {
-    b.wait_for(|| async { b.count(".patterns-table tbody tr").await > 0 && b.count(".loading").await == 0 })
-        .await;
+    b.wait_for(|| async {
+        b.count(".patterns-table tbody tr").await > 0 && b.count(".loading").await == 0
+    })
+    .await;
     let ids = b
         .execute("return [...document.querySelectorAll('.patterns-table tbody tr')].map(r => r.dataset.id)")
         .await;
@@ -66,8 +68,10 @@ async fn wait_search(b: &Browser, needle: &str) {
 
 /// Opens a pattern's page and waits for its name.
 async fn open_pattern(b: &Browser, org: OrgId, id: PatternId) {
-    b.goto(&format!("/orgs/{org}/patterns/{id}?range=all")).await;
-    b.wait_for(|| async { b.count("#pattern-name").await == 1 }).await;
+    b.goto(&format!("/orgs/{org}/patterns/{id}?range=all"))
+        .await;
+    b.wait_for(|| async { b.count("#pattern-name").await == 1 })
+        .await;
 }
 
 #[tokio::test]
@@ -75,7 +79,10 @@ async fn the_patterns_page_lists_the_sample_history_sorts_and_drills_into_the_in
     let (e2e, p) = with_sample_history().await;
     let by_count = patterns(&e2e, &p, "").await;
     let by_cost = patterns(&e2e, &p, "sort=cost").await;
-    assert!(by_count.len() > 3, "the sample history forms several patterns: {by_count:?}");
+    assert!(
+        by_count.len() > 3,
+        "the sample history forms several patterns: {by_count:?}"
+    );
     let org = p.org_id;
     let owner = p.owner.email.clone();
     e2e.run("patterns-list", |b| async move {
@@ -88,9 +95,19 @@ async fn the_patterns_page_lists_the_sample_history_sorts_and_drills_into_the_in
         let first = &by_count[0];
         let row = format!(".patterns-table tr[data-id='{}']", first.id);
         assert_eq!(b.text(&format!("{row} .pattern-name")).await, first.name);
-        assert_eq!(b.text(&format!("{row} .count-link")).await, first.count.to_string());
-        let slots = first.parts.iter().filter(|x| matches!(x, insights_types::api::TemplatePartOut::Slot { .. })).count();
-        assert_eq!(b.count(&format!("{row} .pattern-template mark.slot")).await, slots);
+        assert_eq!(
+            b.text(&format!("{row} .count-link")).await,
+            first.count.to_string()
+        );
+        let slots = first
+            .parts
+            .iter()
+            .filter(|x| matches!(x, insights_types::api::TemplatePartOut::Slot { .. }))
+            .count();
+        assert_eq!(
+            b.count(&format!("{row} .pattern-template mark.slot")).await,
+            slots
+        );
         assert_eq!(b.count(&format!("{row} svg.sparkline")).await, 1);
 
         // Sorting by cost goes to the URL and follows the API's order; a second click reverses it.
@@ -100,10 +117,13 @@ async fn the_patterns_page_lists_the_sample_history_sorts_and_drills_into_the_in
         b.wait_for(|| async { row_ids(&b).await == want }).await;
         b.click("button.sort[data-sort=cost]").await;
         wait_search(&b, "order=asc").await;
-        b.wait_for(|| async { row_ids(&b).await.first() != want.first() }).await;
+        b.wait_for(|| async { row_ids(&b).await.first() != want.first() })
+            .await;
         b.reload().await;
         assert_eq!(
-            b.attr("th[aria-sort] button.sort", "data-sort").await.as_deref(),
+            b.attr("th[aria-sort] button.sort", "data-sort")
+                .await
+                .as_deref(),
             Some("cost"),
             "the sort survives a reload"
         );
@@ -111,27 +131,49 @@ async fn the_patterns_page_lists_the_sample_history_sorts_and_drills_into_the_in
         // The quick views: "Costliest" sorts by cost, "New this week" looks at the last 7 days.
         b.click("button.quick[data-view=costliest]").await;
         wait_search(&b, "view=costliest").await;
-        assert!(b.execute("return location.search").await.as_str().unwrap().contains("sort=cost"));
+        assert!(
+            b.execute("return location.search")
+                .await
+                .as_str()
+                .unwrap()
+                .contains("sort=cost")
+        );
         b.click("button.quick[data-view=new]").await;
         wait_search(&b, "range=7d").await;
-        b.wait_for(|| async { b.count(".loading").await == 0 }).await;
+        b.wait_for(|| async { b.count(".loading").await == 0 })
+            .await;
 
         // A count opens the incident list of that pattern in the period: as many incidents as it counted.
         b.goto(&format!("/orgs/{org}/patterns?range=all")).await;
         row_ids(&b).await;
-        let small = by_count.iter().find(|x| x.count > 0 && x.count < 50).expect("a pattern of fewer than 50 incidents");
-        b.click(&format!(".patterns-table tr[data-id='{}'] .count-link", small.id)).await;
-        b.wait_for(|| async { b.path().await.ends_with("/incidents") }).await;
+        let small = by_count
+            .iter()
+            .find(|x| x.count > 0 && x.count < 50)
+            .expect("a pattern of fewer than 50 incidents");
+        b.click(&format!(
+            ".patterns-table tr[data-id='{}'] .count-link",
+            small.id
+        ))
+        .await;
+        b.wait_for(|| async { b.path().await.ends_with("/incidents") })
+            .await;
         wait_search(&b, &format!("pattern={}", small.id)).await;
         b.wait_text(".pattern-chip", &small.name).await;
         b.wait_for(|| async {
-            b.count("table.incidents tbody tr").await as i64 == small.count && b.count(".loading").await == 0
+            b.count("table.incidents tbody tr").await as i64 == small.count
+                && b.count(".loading").await == 0
         })
         .await;
         // The chip removes the filter.
         b.click(".pattern-chip button").await;
         b.wait_gone(".pattern-chip").await;
-        assert!(!b.execute("return location.search").await.as_str().unwrap().contains("pattern="));
+        assert!(
+            !b.execute("return location.search")
+                .await
+                .as_str()
+                .unwrap()
+                .contains("pattern=")
+        );
     })
     .await;
 }
@@ -150,7 +192,8 @@ async fn a_renamed_pattern_shows_its_name_on_the_list_after_a_reload_and_resets_
         // An empty name is refused beside the field, before anything is sent.
         b.fill("#pattern-rename", "   ").await;
         b.click("form.rename button[type=submit]").await;
-        b.wait_text("#pattern-rename-error", "must not be empty").await;
+        b.wait_text("#pattern-rename-error", "must not be empty")
+            .await;
         b.fill("#pattern-rename", "Checkout is slow").await;
         b.click("form.rename button[type=submit]").await;
         b.wait_text("#pattern-name", "Checkout is slow").await;
@@ -158,18 +201,24 @@ async fn a_renamed_pattern_shows_its_name_on_the_list_after_a_reload_and_resets_
         b.wait_text("#pattern-name", "Checkout is slow").await;
         b.goto(&format!("/orgs/{org}/patterns?range=all")).await;
         row_ids(&b).await;
-        b.wait_text(&format!("tr[data-id='{}'] .pattern-name", subject.id), "Checkout is slow").await;
+        b.wait_text(
+            &format!("tr[data-id='{}'] .pattern-name", subject.id),
+            "Checkout is slow",
+        )
+        .await;
         // Back to the template's name.
         open_pattern(&b, org, subject.id).await;
         b.click("#reset-name").await;
-        b.wait_for(|| async { b.text("#pattern-name").await == subject.template }).await;
+        b.wait_for(|| async { b.text("#pattern-name").await == subject.template })
+            .await;
         assert_eq!(b.count("#reset-name").await, 0);
     })
     .await;
 }
 
 #[tokio::test]
-async fn a_merged_pattern_disappears_its_incidents_count_for_the_target_and_its_address_shows_the_target() {
+async fn a_merged_pattern_disappears_its_incidents_count_for_the_target_and_its_address_shows_the_target()
+ {
     let (e2e, p) = with_sample_history().await;
     let list = patterns(&e2e, &p, "").await;
     let (into, from) = (list[0].clone(), list[1].clone());
@@ -180,12 +229,17 @@ async fn a_merged_pattern_disappears_its_incidents_count_for_the_target_and_its_
         open_pattern(&b, org, from.id).await;
         b.click("#merge").await;
         // The dialog has the focus in its search, finds the target by its name, and asks before merging.
-        b.wait_for(|| async { b.execute("return document.activeElement.id").await == "pattern-search" }).await;
+        b.wait_for(|| async {
+            b.execute("return document.activeElement.id").await == "pattern-search"
+        })
+        .await;
         b.fill("#pattern-search", &into.name).await;
-        b.click(&format!(".picker-list .pick[data-id='{}']", into.id)).await;
+        b.click(&format!(".picker-list .pick[data-id='{}']", into.id))
+            .await;
         b.wait_text(".dialog .confirm", &into.name).await;
         b.click(".confirm-pick").await;
-        b.wait_for(|| async { b.path().await.ends_with(&format!("/patterns/{}", into.id)) }).await;
+        b.wait_for(|| async { b.path().await.ends_with(&format!("/patterns/{}", into.id)) })
+            .await;
         b.wait_text("#pattern-name", &into.name).await;
         let total = (into.total_count + from.total_count).to_string();
         b.wait_text("[data-tile=total] .tile-value", &total).await;
@@ -195,8 +249,10 @@ async fn a_merged_pattern_disappears_its_incidents_count_for_the_target_and_its_
         assert!(!ids.contains(&from.id.to_string()), "{ids:?}");
         assert!(ids.contains(&into.id.to_string()));
         // Its old address shows the target.
-        b.goto(&format!("/orgs/{org}/patterns/{}?range=all", from.id)).await;
-        b.wait_for(|| async { b.path().await.ends_with(&format!("/patterns/{}", into.id)) }).await;
+        b.goto(&format!("/orgs/{org}/patterns/{}?range=all", from.id))
+            .await;
+        b.wait_for(|| async { b.path().await.ends_with(&format!("/patterns/{}", into.id)) })
+            .await;
         b.wait_text("#pattern-name", &into.name).await;
     })
     .await;
@@ -219,20 +275,37 @@ async fn a_moved_incident_shows_in_its_new_pattern_and_says_it_was_moved_by_a_pe
         b.wait_text(".why-how .assigned", "assigned by").await;
         b.click("#move-incident-new").await;
         b.wait_text(".why-how .assigned", "moved by a person").await;
-        let href = b.attr("#incident-pattern-name", "href").await.unwrap_or_default();
-        assert!(!href.ends_with(&source.id.to_string()), "a new pattern: {href}");
+        let href = b
+            .attr("#incident-pattern-name", "href")
+            .await
+            .unwrap_or_default();
+        assert!(
+            !href.ends_with(&source.id.to_string()),
+            "a new pattern: {href}"
+        );
         b.click("#incident-pattern-name").await;
-        b.wait_for(|| async { b.count(&format!(".pattern-incidents tr[data-id='{}']", first.id)).await == 1 })
-            .await;
+        b.wait_for(|| async {
+            b.count(&format!(".pattern-incidents tr[data-id='{}']", first.id))
+                .await
+                == 1
+        })
+        .await;
 
         // From the pattern page, with "Move…", to another pattern picked by name.
         open_pattern(&b, org, source.id).await;
-        b.click(&format!(".pattern-incidents tr[data-id='{}'] button.move", second.id)).await;
+        b.click(&format!(
+            ".pattern-incidents tr[data-id='{}'] button.move",
+            second.id
+        ))
+        .await;
         b.fill("#pattern-search", &target.name).await;
-        b.click(&format!(".picker-list .pick[data-id='{}']", target.id)).await;
+        b.click(&format!(".picker-list .pick[data-id='{}']", target.id))
+            .await;
         b.click(".confirm-pick").await;
-        b.wait_gone(&format!(".pattern-incidents tr[data-id='{}']", second.id)).await;
-        b.goto(&format!("/orgs/{org}/incidents/{}", second.id)).await;
+        b.wait_gone(&format!(".pattern-incidents tr[data-id='{}']", second.id))
+            .await;
+        b.goto(&format!("/orgs/{org}/incidents/{}", second.id))
+            .await;
         b.wait_text("#incident-pattern-name", &target.name).await;
         b.wait_text(".why-how .assigned", "moved by a person").await;
     })
@@ -249,13 +322,23 @@ async fn a_viewer_reads_patterns_without_correction_controls() {
     e2e.run("patterns-viewer", |b| async move {
         b.login(&viewer).await;
         open_pattern(&b, org, subject.id).await;
-        b.wait_for(|| async { b.count(".pattern-incidents tbody tr").await > 0 }).await;
-        for control in ["#rename", "#mute", "#merge", ".pattern-incidents button.move"] {
+        b.wait_for(|| async { b.count(".pattern-incidents tbody tr").await > 0 })
+            .await;
+        for control in [
+            "#rename",
+            "#mute",
+            "#merge",
+            ".pattern-incidents button.move",
+        ] {
             assert_eq!(b.count(control).await, 0, "{control}");
         }
-        b.goto(&format!("/orgs/{org}/incidents/{}", incident.id)).await;
+        b.goto(&format!("/orgs/{org}/incidents/{}", incident.id))
+            .await;
         b.wait_text("#incident-pattern-name", &subject.name).await;
-        assert_eq!(b.count("#move-incident").await + b.count("#move-incident-new").await, 0);
+        assert_eq!(
+            b.count("#move-incident").await + b.count("#move-incident-new").await,
+            0
+        );
     })
     .await;
 }
@@ -269,20 +352,36 @@ async fn the_dashboard_splits_the_volume_by_pattern_and_lists_the_top_patterns()
     e2e.run("patterns-dashboard", |b| async move {
         b.login(&owner).await;
         b.goto(&format!("/orgs/{org}/dashboard?range=all")).await;
-        b.wait_for(|| async { b.count(".widget[data-kind=volume] rect.mark").await > 0 }).await;
+        b.wait_for(|| async { b.count(".widget[data-kind=volume] rect.mark").await > 0 })
+            .await;
         b.select("#volume-group-by", "pattern").await;
-        b.wait_text(".widget[data-kind=volume] .legend", &top.name).await;
+        b.wait_text(".widget[data-kind=volume] .legend", &top.name)
+            .await;
         b.select("#top-services-dimension", "pattern").await;
-        b.wait_text(".widget[data-kind=top] h2", "Top patterns").await;
+        b.wait_text(".widget[data-kind=top] h2", "Top patterns")
+            .await;
         b.wait_text(".widget[data-kind=top] tbody", &top.name).await;
         // A row opens the incident list of that pattern.
-        b.click(&format!(".widget[data-kind=top] tr[data-key='{}'] th a", top.id)).await;
-        b.wait_for(|| async { b.path().await.ends_with("/incidents") }).await;
+        b.click(&format!(
+            ".widget[data-kind=top] tr[data-key='{}'] th a",
+            top.id
+        ))
+        .await;
+        b.wait_for(|| async { b.path().await.ends_with("/incidents") })
+            .await;
         b.wait_text(".pattern-chip", &top.name).await;
         // And the dashboard takes the pattern as a filter, with its chip.
-        b.goto(&format!("/orgs/{org}/dashboard?range=all&pattern={}", top.id)).await;
+        b.goto(&format!(
+            "/orgs/{org}/dashboard?range=all&pattern={}",
+            top.id
+        ))
+        .await;
         b.wait_text(".pattern-chip", &top.name).await;
-        b.wait_text(".tile[data-tile=Incidents] .tile-value", &top.count.to_string()).await;
+        b.wait_text(
+            ".tile[data-tile=Incidents] .tile-value",
+            &top.count.to_string(),
+        )
+        .await;
         assert_eq!(
             b.text(".tile[data-tile=Incidents] .tile-value").await,
             top.count.to_string(),
@@ -302,26 +401,44 @@ async fn the_pattern_pages_fit_375_px_and_are_screenshotted_at_both_widths() {
     let org = p.org_id;
     for (label, width, height) in [("desktop", 1440, 1400), ("mobile", 375, 2400)] {
         let owner = p.owner.email.clone();
-        e2e.run_sized(&format!("patterns-screens-{label}"), width, height, |b| async move {
-            b.login(&owner).await;
-            let fits = || async {
-                let w = b.execute("return document.documentElement.scrollWidth").await;
-                assert!(w.as_u64().is_some_and(|w| w <= u64::from(width)), "{w} px wide at {width}");
-            };
-            b.goto(&format!("/orgs/{org}/patterns?range=90d")).await;
-            row_ids(&b).await;
-            fits().await;
-            b.save_screenshot(&format!("patterns-{label}")).await;
-            b.goto(&format!("/orgs/{org}/patterns/{}?range=90d", subject.id)).await;
-            b.wait_for(|| async { b.count(".card rect.mark").await > 0 }).await;
-            fits().await;
-            b.save_screenshot(&format!("pattern-{label}")).await;
-            b.goto(&format!("/orgs/{org}/incidents/{}", incident.id)).await;
-            b.wait_text("#incident-pattern-name", &subject.name).await;
-            fits().await;
-            b.execute("document.querySelector('.incident-pattern').scrollIntoView(); return true").await;
-            b.save_screenshot(&format!("incident-pattern-{label}")).await;
-        })
+        let name = subject.name.clone();
+        e2e.run_sized(
+            &format!("patterns-screens-{label}"),
+            width,
+            height,
+            |b| async move {
+                b.login(&owner).await;
+                let fits = || async {
+                    let w = b
+                        .execute("return document.documentElement.scrollWidth")
+                        .await;
+                    assert!(
+                        w.as_u64().is_some_and(|w| w <= u64::from(width)),
+                        "{w} px wide at {width}"
+                    );
+                };
+                b.goto(&format!("/orgs/{org}/patterns?range=90d")).await;
+                row_ids(&b).await;
+                fits().await;
+                b.save_screenshot(&format!("patterns-{label}")).await;
+                b.goto(&format!("/orgs/{org}/patterns/{}?range=90d", subject.id))
+                    .await;
+                b.wait_for(|| async { b.count(".card svg.chart-svg").await > 0 })
+                    .await;
+                fits().await;
+                b.save_screenshot(&format!("pattern-{label}")).await;
+                b.goto(&format!("/orgs/{org}/incidents/{}", incident.id))
+                    .await;
+                b.wait_text("#incident-pattern-name", &name).await;
+                fits().await;
+                b.execute(
+                    "document.querySelector('.incident-pattern').scrollIntoView(); return true",
+                )
+                .await;
+                b.save_screenshot(&format!("incident-pattern-{label}"))
+                    .await;
+            },
+        )
         .await;
     }
 }

@@ -199,7 +199,8 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>, children: Children
     let merging = RwSignal::new(false);
     let merge_busy = RwSignal::new(false);
     let merge_error = RwSignal::new(None::<ApiFailure>);
-    let qs = q.url_query();
+    let here = q.url_query();
+    let qs = here.clone();
     let merge = Callback::new(move |into: Option<PatternOut>| {
         let Some(into) = into else { return };
         merge_busy.set(true);
@@ -315,7 +316,7 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>, children: Children
                         <ul class="related">
                             {d.related.clone().into_iter().map(|r| view! {
                                 <li>"Usually happens together with "
-                                    <A href=format!("/orgs/{org}/patterns/{}", r.id)>{r.name.clone()}</A>
+                                    <A href=format!("/orgs/{org}/patterns/{}?{}", r.id, here)>{r.name.clone()}</A>
                                     {format!(" — {} times, last {}", r.times, time::when(r.last_at))}
                                 </li>
                             }).collect_view()}

@@ -23,7 +23,8 @@ pub fn assigned_label(a: AssignedBy) -> &'static str {
     }
 }
 
-/// The block; `moved` runs after a correction (the page reads the incident again).
+/// The block; `moved` runs after a correction (the page reads the incident again). Its patterns open over all
+/// time, so that this incident is among theirs whenever it happened.
 #[component]
 pub fn IncidentPattern(
     org: OrgId,
@@ -44,7 +45,7 @@ pub fn IncidentPattern(
             let (similar, related) = (p.similar, p.related);
             view! {
                 <p class="pattern-link">
-                    <A href=format!("/orgs/{org}/patterns/{}", p.id) attr:id="incident-pattern-name">{p.name.clone()}</A>
+                    <A href=format!("/orgs/{org}/patterns/{}?range=all", p.id) attr:id="incident-pattern-name">{p.name.clone()}</A>
                     {p.muted.then(|| view! { " " <span class="pill tag">"muted"</span> })}
                     <span class="muted">{format!(" · {} of all time", incidents(p.total_count))}</span>
                 </p>
@@ -78,7 +79,7 @@ pub fn IncidentPattern(
                                 <span class="muted">{format!(" · {}", time::when(r.incident.triggered_at))}</span>
                                 <br />
                                 <span class="hint">"Usually happens together with this one's pattern: "
-                                    <A href=format!("/orgs/{org}/patterns/{}", r.pattern.id)>{r.pattern.name.clone()}</A>
+                                    <A href=format!("/orgs/{org}/patterns/{}?range=all", r.pattern.id)>{r.pattern.name.clone()}</A>
                                     {format!(" — {} times", r.pattern.times)}
                                 </span>
                             </li>

@@ -339,7 +339,6 @@ pub fn Patterns() -> impl IntoView {
                             <th scope="col" class="num">"Off-hours"</th>
                             {header(PatternSort::Cost, "Cost")}
                             {header(PatternSort::Recent, "Last seen")}
-                            <th scope="col">"Services"</th>
                             {header(PatternSort::Growth, "Trend")}
                         </tr></thead>
                         <tbody>
@@ -364,9 +363,11 @@ fn PatternRow(org: OrgId, p: PatternOut, q: DashQuery, period: Period) -> impl I
     let id = p.id.to_string();
     let page = format!("/orgs/{org}/patterns/{id}?{}", q.url_query());
     let incidents = drill_href(org, &q, period, Some(("pattern", &id)));
+    // The services where it happens, at most three.
     let services = p
         .services
         .iter()
+        .take(3)
         .map(|s| s.name.clone())
         .collect::<Vec<_>>()
         .join(", ");
@@ -374,9 +375,21 @@ fn PatternRow(org: OrgId, p: PatternOut, q: DashQuery, period: Period) -> impl I
     view! {
         <tr data-id=id.clone() class:muted-row=p.muted>
             <th scope="row" class="pattern-cell">
-                <A href=page attr:class="pattern-name">{p.name.clone()}</A>
+                // Called by its template until renamed: then the template is shown once, as the link.
+                {if p.renamed {
+                    view! {
+                        <A href=page attr:class="pattern-name">{p.name.clone()}</A>
+                        <div class="pattern-template"><Template parts=p.parts.clone() /></div>
+                    }.into_any()
+                } else {
+                    view! {
+                        <A href=page attr:class="pattern-name">
+                            <Template parts=p.parts.clone() />
+                        </A>
+                    }.into_any()
+                }}
                 {p.muted.then(|| view! { " " <span class="pill tag">"muted"</span> })}
-                <div class="pattern-template"><Template parts=p.parts.clone() /></div>
+                <div class="pattern-services">{services}</div>
             </th>
             <td class="num count">
                 <A href=incidents attr:class="count-link">{p.count.to_string()}</A>
@@ -389,7 +402,6 @@ fn PatternRow(org: OrgId, p: PatternOut, q: DashQuery, period: Period) -> impl I
             <td class="nowrap" title=p.last_seen.map(time::when)>
                 {p.last_seen.map_or_else(|| "—".to_owned(), |t| time::relative(t, now))}
             </td>
-            <td class="services">{services}</td>
             <td><Sparkline values=p.sparkline.clone() /></td>
         </tr>
     }

@@ -8,23 +8,23 @@ use insights_types::{OrgId, PatternId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// A slot's kind for people, and its CSS name.
-pub fn slot_kind(k: SlotKindOut) -> (&'static str, &'static str) {
+/// A slot's kind: its name in a template's text form (`<num>`, `<*>`), its CSS name, and what it stands for.
+pub fn slot_kind(k: SlotKindOut) -> (&'static str, &'static str, &'static str) {
     match k {
-        SlotKindOut::Number => ("number", "a number"),
-        SlotKindOut::Id => ("id", "an identifier"),
-        SlotKindOut::Hex => ("hex", "a hexadecimal value"),
-        SlotKindOut::Uuid => ("uuid", "a UUID"),
-        SlotKindOut::Ip => ("ip", "an IP address"),
-        SlotKindOut::Host => ("host", "a host name"),
-        SlotKindOut::Path => ("path", "a path"),
-        SlotKindOut::Url => ("url", "a URL"),
-        SlotKindOut::Email => ("email", "an email address"),
-        SlotKindOut::Duration => ("duration", "a duration"),
-        SlotKindOut::Quoted => ("quoted", "a quoted value"),
-        SlotKindOut::Timestamp => ("timestamp", "a time"),
-        SlotKindOut::Service => ("service", "the service"),
-        SlotKindOut::Var => ("var", "a value that varies"),
+        SlotKindOut::Number => ("num", "number", "a number"),
+        SlotKindOut::Id => ("id", "id", "an identifier"),
+        SlotKindOut::Hex => ("hex", "hex", "a hexadecimal value"),
+        SlotKindOut::Uuid => ("uuid", "uuid", "a UUID"),
+        SlotKindOut::Ip => ("ip", "ip", "an IP address"),
+        SlotKindOut::Host => ("host", "host", "a host name"),
+        SlotKindOut::Path => ("path", "path", "a path"),
+        SlotKindOut::Url => ("url", "url", "a URL"),
+        SlotKindOut::Email => ("email", "email", "an email address"),
+        SlotKindOut::Duration => ("duration", "duration", "a duration"),
+        SlotKindOut::Quoted => ("quoted", "quoted", "a quoted value"),
+        SlotKindOut::Timestamp => ("time", "timestamp", "a time"),
+        SlotKindOut::Service => ("service", "service", "the service"),
+        SlotKindOut::Var => ("*", "var", "a value that varies"),
     }
 }
 
@@ -41,7 +41,7 @@ pub fn Template(
         .map(|(i, p)| match p {
             TemplatePartOut::Text { text } => view! { <span>{text}</span> }.into_any(),
             TemplatePartOut::Slot { kind } => {
-                let (class, what) = slot_kind(kind);
+                let (name, class, what) = slot_kind(kind);
                 match values.iter().find(|v| v.part == i) {
                     Some(v) => view! {
                         <mark class=format!("slot filled slot-{class}") title=format!("A slot: {what}")>
@@ -51,7 +51,7 @@ pub fn Template(
                     .into_any(),
                     None => view! {
                         <mark class=format!("slot slot-{class}") title=format!("A slot: {what}")>
-                            {format!("<{class}>")}<span class="sr-only">{format!(" (slot: {what})")}</span>
+                            {format!("<{name}>")}<span class="sr-only">{format!(" (slot: {what})")}</span>
                         </mark>
                     }
                     .into_any(),
