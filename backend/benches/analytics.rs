@@ -49,79 +49,6 @@ fn env_usize(name: &str, default: usize) -> usize {
     })
 }
 
-/// Seeds `n` incidents over two years before `end` into `org`, as the owner of the tables, with the
-/// organization set as a write through `OrgTx` would (so triggers see the same context).
-async fn seed(app: &TestApp, org: OrgId, n: usize, end: DateTime<Utc>) {
-    let mut c = PgConnection::connect(app.config.database.url.expose_secret())
-        .await
-        .unwrap();
-    sqlx::query("SELECT set_config('app.org_id', $1, false)")
-        .bind(org.to_string())
-        .execute(&mut c)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO teams (id, org_id, source, external_id, name)
-         SELECT gen_random_uuid(), $1, 'pagerduty', 't' || t, 'Team ' || t FROM generate_series(0, 7) t;
-         ",
-    )
-    .bind(org.0)
-    .execute(&mut c)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO services (id, org_id, source, external_id, name)
-         SELECT gen_random_uuid(), $1, (ARRAY['pagerduty', 'opsgenie', 'sample'])[1 + s % 3], 's' || s, 'service-' || s
-           FROM generate_series(0, 39) s",
-    )
-    .bind(org.0)
-    .execute(&mut c)
-    .await
-    .unwrap();
-    // Per incident: a service (skewed: a few noisy ones; each of one source, as services are), its team (service
-    // mod 8), one of five alerts of the
-    // service (so titles repeat), a log-normal time to acknowledge (median 2 min) and to resolve (median 25
-    // min), 93 % resolved (a fifth of those never acknowledged), 3 % acknowledged, the rest open.
-    sqlx::query(
-        "WITH x AS (
-             SELECT g,
-                    floor(40 * power(random(), 2))::int AS s,
-                    floor(5 * random())::int AS k,
-                    CASE WHEN random() < 0.7 THEN 'high' ELSE 'low' END AS urg,
-                    random() AS st, random() AS noack,
-                    $3::timestamptz - make_interval(secs => (($2 - g)::float8 / $2) * 730 * 86400
-                                                             + random() * 3600) AS at,
-                    make_interval(secs => exp(ln(120) + 1.2 * sqrt(-2 * ln(1 - random()))
-                                                 * cos(2 * pi() * random()))) AS tta,
-                    make_interval(secs => exp(ln(1500) + 1.0 * sqrt(-2 * ln(1 - random()))
-                                                 * cos(2 * pi() * random()))) AS ttr
-               FROM generate_series(1, $2) g
-         )
-         INSERT INTO incidents (id, org_id, source, external_id, number, title, service_id, team_id, urgency,
-                                status, triggered_at, acknowledged_at, resolved_at, source_updated_at)
-         SELECT gen_random_uuid(), $1, svc.source, 'bench-' || x.g, x.g,
-                'Alert ' || x.k || ' on service-' || x.s, svc.id, team.id, x.urg,
-                CASE WHEN x.st < 0.93 THEN 'resolved' WHEN x.st < 0.96 THEN 'acknowledged' ELSE 'triggered' END,
-                x.at,
-                CASE WHEN (x.st < 0.93 AND x.noack >= 0.2) OR (x.st >= 0.93 AND x.st < 0.96)
-                     THEN x.at + x.tta END,
-                CASE WHEN x.st < 0.93 THEN x.at + x.tta + x.ttr END,
-                x.at + x.tta + x.ttr
-           FROM x
-           JOIN services svc ON svc.org_id = $1 AND svc.external_id = 's' || x.s
-           JOIN teams team ON team.org_id = $1 AND team.source = 'pagerduty' AND team.external_id = 't' || (x.s % 8)",
-    )
-    .bind(org.0)
-    .bind(n as i32)
-    .bind(end)
-    .execute(&mut c)
-    .await
-    .unwrap();
-    c.execute("ANALYZE incidents, services, teams")
-        .await
-        .unwrap();
-}
-
 /// A signed-in owner of a new organization: (email, org).
 async fn organization(app: &TestApp, name: &str) -> (String, OrgId) {
     let email = format!("{}@bench.example.com", name.to_lowercase());
@@ -296,10 +223,10 @@ async fn main() {
     // 1. The history.
     let (email, org) = organization(&app, "Big").await;
     let t = Instant::now();
-    seed(&app, org, big, now).await;
+    support::seed_history(&app, org, big, now).await;
     for name in ["Beside", "Other"] {
         let (_, o) = organization(&app, name).await;
-        seed(&app, o, others, now).await;
+        support::seed_history(&app, o, others, now).await;
         refresh_all(&app, o).await;
     }
     println!(

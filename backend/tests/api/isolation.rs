@@ -20,6 +20,7 @@ fn endpoints(
     use Role::*;
     const ALL: &[Role] = &[Owner, Admin, Member, Viewer];
     const ADMINS: &[Role] = &[Owner, Admin];
+    const EDITORS: &[Role] = &[Owner, Admin, Member];
     vec![
         (Method::GET, format!("/api/v1/orgs/{org}"), None, ALL),
         (
@@ -251,6 +252,36 @@ fn endpoints(
             format!("/api/v1/orgs/{org}/dashboard/layout"),
             None,
             ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/patterns"),
+            None,
+            ALL,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/orgs/{org}/patterns/{nil}"),
+            None,
+            ALL,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/orgs/{org}/patterns/{nil}"),
+            Some(json!({ "name": "Disks" })),
+            EDITORS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/patterns/{nil}/merge"),
+            Some(json!({ "into": uuid::Uuid::max() })),
+            EDITORS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orgs/{org}/incidents/{nil}/pattern"),
+            Some(json!({ "new": true })),
+            EDITORS,
         ),
     ]
 }

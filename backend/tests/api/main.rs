@@ -13,6 +13,7 @@ mod isolation;
 mod members;
 mod operations;
 mod orgs;
+mod patterns;
 mod recovery;
 mod secrets;
 mod sessions;

@@ -3,7 +3,11 @@
 //! (`cargo run --release -p insights-patterns --example cluster < titles.jsonl`).
 
 fn main() -> std::io::Result<()> {
-    let bad = insights_patterns::run(std::io::stdin().lock(), std::io::stdout().lock(), std::io::stderr().lock())?;
+    let bad = insights_patterns::run(
+        std::io::stdin().lock(),
+        std::io::stdout().lock(),
+        std::io::stderr().lock(),
+    )?;
     if bad > 0 {
         std::process::exit(1);
     }

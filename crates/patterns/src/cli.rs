@@ -44,7 +44,11 @@ fn parse_line(line: &str) -> Result<Input, String> {
 ///
 /// # Errors
 /// When reading or writing fails.
-pub fn run(mut input: impl BufRead, mut output: impl Write, mut errors: impl Write) -> std::io::Result<u64> {
+pub fn run(
+    mut input: impl BufRead,
+    mut output: impl Write,
+    mut errors: impl Write,
+) -> std::io::Result<u64> {
     let mut inputs = Vec::new();
     let mut bad = 0u64;
     let mut buf = Vec::new();
@@ -76,7 +80,11 @@ pub fn run(mut input: impl BufRead, mut output: impl Write, mut errors: impl Wri
         })
         .collect();
     let clustering = cluster(&items);
-    let texts: Vec<String> = clustering.templates.iter().map(ToString::to_string).collect();
+    let texts: Vec<String> = clustering
+        .templates
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     for (i, &c) in inputs.iter().zip(&clustering.assignments) {
         let line = serde_json::json!({
             "id": i.id,

@@ -112,7 +112,10 @@ impl<K: Clone> Matcher<K> {
             .entry(seq_hash(keys.iter().copied()))
             .or_default()
             .push(id);
-        let bucket = self.buckets.entry((keys.len(), first_key(&keys))).or_default();
+        let bucket = self
+            .buckets
+            .entry((keys.len(), first_key(&keys)))
+            .or_default();
         if origin == Origin::Rule {
             // Rules first, in insertion order.
             let at = bucket
@@ -221,7 +224,11 @@ impl<K: Clone> Matcher<K> {
     }
 }
 
-pub(crate) fn explain(template: &Template, title: &str, service: Option<&str>) -> Option<Explanation> {
+pub(crate) fn explain(
+    template: &Template,
+    title: &str,
+    service: Option<&str>,
+) -> Option<Explanation> {
     let mut keys = Vec::new();
     let mut parts = Vec::new();
     normalize::template_keys(template, &mut keys, &mut parts);

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::normalize::{self, SLOT_BIT, DIGIT_BIT, Service, Tok, VAR_KEY, key_slot};
+use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY, key_slot};
 use crate::{Clustering, Item, Template};
 
 /// How many leading tokens key the tree below the token count.
@@ -101,7 +101,11 @@ struct Group {
 }
 
 fn tree_key(k: u64) -> u64 {
-    if k & (SLOT_BIT | DIGIT_BIT) != 0 { WILD } else { k }
+    if k & (SLOT_BIT | DIGIT_BIT) != 0 {
+        WILD
+    } else {
+        k
+    }
 }
 
 /// The Drain-style tree: a map from (parent node, key) to a child node; leaves hold group indexes.
@@ -289,7 +293,10 @@ pub(crate) fn cluster(items: &[Item<'_>]) -> Clustering {
         .map(|(u, &g)| fit(group_keys[g as usize], &u.keys))
         .collect();
     for &gi in &idx {
-        templates.push(std::mem::replace(&mut built[gi].0, Template::from_parts([])));
+        templates.push(std::mem::replace(
+            &mut built[gi].0,
+            Template::from_parts([]),
+        ));
     }
     Clustering {
         templates,

@@ -54,7 +54,8 @@ pub(crate) fn lit_key(text_hash: u64, digit: bool) -> u64 {
 pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
-        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x51_7cc1_b727_220a_95);
+        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
+            .wrapping_mul(0x51_7cc1_b727_220a_95);
     }
     // A final mix so that short tokens spread over the high bits too.
     h ^= h >> 29;
@@ -304,8 +305,8 @@ fn mark_service(title: &[u8], service: &Service, toks: &mut Vec<Tok>) {
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        let starts = t.slot != Some(SlotKind::Quoted)
-            && Some(norm_byte(title[t.start as usize])) == first;
+        let starts =
+            t.slot != Some(SlotKind::Quoted) && Some(norm_byte(title[t.start as usize])) == first;
         if starts {
             if let Some(n) = service.matches(title, &toks[i..]) {
                 let end = toks[i + n - 1].end;
@@ -461,7 +462,10 @@ pub(crate) fn classify(w: &[u8]) -> Option<SlotKind> {
 
 fn is_url(w: &[u8]) -> bool {
     if let Some(p) = find(w, b"://") {
-        return p > 0 && w[..p].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'));
+        return p > 0
+            && w[..p]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'));
     }
     // `www.example.com/path`: a host name followed by a path.
     match w.iter().position(|&c| c == b'/') {
@@ -487,7 +491,11 @@ fn domain_like(d: &[u8]) -> bool {
     let mut labels = 0;
     let mut last: &[u8] = &[];
     for label in d.split(|&c| c == b'.') {
-        if label.is_empty() || !label.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')) {
+        if label.is_empty()
+            || !label
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'))
+        {
             return false;
         }
         labels += 1;
@@ -514,12 +522,80 @@ fn is_path(w: &[u8]) -> bool {
 /// Top-level domains of host names: generic ones, internal suffixes, and country codes that are not also
 /// common file extensions (`file.sh`, `main.rs`, `notes.md` are not hosts).
 const TLDS: &[&[u8]] = &[
-    b"com", b"net", b"org", b"io", b"dev", b"app", b"ai", b"co", b"cloud", b"info", b"biz", b"tech", b"site",
-    b"online", b"xyz", b"gov", b"edu", b"mil", b"int", b"local", b"localdomain", b"localhost", b"internal",
-    b"intranet", b"lan", b"corp", b"home", b"svc", b"cluster", b"arpa", b"test", b"example", b"invalid",
-    b"consul", b"us", b"uk", b"de", b"fr", b"nl", b"eu", b"ca", b"au", b"jp", b"cn", b"ru", b"br", b"in",
-    b"ch", b"se", b"no", b"es", b"it", b"be", b"at", b"dk", b"fi", b"cz", b"ie", b"nz", b"sg", b"hk", b"kr",
-    b"tw", b"za", b"mx", b"ar", b"cl", b"il", b"tr", b"ua", b"ro", b"hu", b"gr", b"pt",
+    b"com",
+    b"net",
+    b"org",
+    b"io",
+    b"dev",
+    b"app",
+    b"ai",
+    b"co",
+    b"cloud",
+    b"info",
+    b"biz",
+    b"tech",
+    b"site",
+    b"online",
+    b"xyz",
+    b"gov",
+    b"edu",
+    b"mil",
+    b"int",
+    b"local",
+    b"localdomain",
+    b"localhost",
+    b"internal",
+    b"intranet",
+    b"lan",
+    b"corp",
+    b"home",
+    b"svc",
+    b"cluster",
+    b"arpa",
+    b"test",
+    b"example",
+    b"invalid",
+    b"consul",
+    b"us",
+    b"uk",
+    b"de",
+    b"fr",
+    b"nl",
+    b"eu",
+    b"ca",
+    b"au",
+    b"jp",
+    b"cn",
+    b"ru",
+    b"br",
+    b"in",
+    b"ch",
+    b"se",
+    b"no",
+    b"es",
+    b"it",
+    b"be",
+    b"at",
+    b"dk",
+    b"fi",
+    b"cz",
+    b"ie",
+    b"nz",
+    b"sg",
+    b"hk",
+    b"kr",
+    b"tw",
+    b"za",
+    b"mx",
+    b"ar",
+    b"cl",
+    b"il",
+    b"tr",
+    b"ua",
+    b"ro",
+    b"hu",
+    b"gr",
+    b"pt",
 ];
 
 fn is_host(w: &[u8]) -> bool {
@@ -549,7 +625,8 @@ fn is_uuid(w: &[u8]) -> bool {
 
 /// Leading ASCII digits of `w` from `i`: their count.
 fn digits_at(w: &[u8], i: usize) -> usize {
-    w.get(i..).map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+    w.get(i..)
+        .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
 }
 
 /// `hh:mm`, `hh:mm:ss`, with fractions (`.123` or `,123`), a zone (`Z`, `+02:00`) or `am`/`pm`; answers the
@@ -655,7 +732,12 @@ fn is_ipv6(w: &[u8]) -> bool {
         None => w,
     };
     let colons = w.iter().filter(|&&c| c == b':').count();
-    if colons < 2 || colons > 7 || !w.iter().all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.') {
+    if colons < 2
+        || colons > 7
+        || !w
+            .iter()
+            .all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')
+    {
         return false;
     }
     let groups: Vec<&[u8]> = w.split(|&c| c == b':').collect();
@@ -697,10 +779,10 @@ fn number_len(w: &[u8]) -> usize {
 }
 
 const NUMBER_UNITS: &[&[u8]] = &[
-    b"%", b"k", b"kb", b"kib", b"m", b"mb", b"mib", b"g", b"gb", b"gib", b"t", b"tb", b"tib", b"p", b"pb", b"pib",
-    b"b", b"x", b"bps", b"kbps", b"mbps", b"gbps", b"rps", b"qps", b"ops", b"iops", b"/s", b"/min", b"hz",
-    b"khz", b"mhz", b"ghz", b"c", b"w", b"kw", b"v", b"mv", b"ma", b"k/s", b"mb/s", b"gb/s", b"req/s", b"ops/s",
-    b"rpm", b"cpu", b"cpus", b"vcpu", b"core", b"cores",
+    b"%", b"k", b"kb", b"kib", b"m", b"mb", b"mib", b"g", b"gb", b"gib", b"t", b"tb", b"tib", b"p",
+    b"pb", b"pib", b"b", b"x", b"bps", b"kbps", b"mbps", b"gbps", b"rps", b"qps", b"ops", b"iops",
+    b"/s", b"/min", b"hz", b"khz", b"mhz", b"ghz", b"c", b"w", b"kw", b"v", b"mv", b"ma", b"k/s",
+    b"mb/s", b"gb/s", b"req/s", b"ops/s", b"rpm", b"cpu", b"cpus", b"vcpu", b"core", b"cores",
 ];
 
 fn is_number(w: &[u8]) -> bool {
@@ -713,8 +795,21 @@ fn is_number(w: &[u8]) -> bool {
 }
 
 const DURATION_UNITS: &[&[u8]] = &[
-    b"ns", b"us", "µs".as_bytes(), b"ms", b"s", b"sec", b"secs", b"m", b"min", b"mins", b"h", b"hr", b"hrs",
-    b"d", b"w",
+    b"ns",
+    b"us",
+    "µs".as_bytes(),
+    b"ms",
+    b"s",
+    b"sec",
+    b"secs",
+    b"m",
+    b"min",
+    b"mins",
+    b"h",
+    b"hr",
+    b"hrs",
+    b"d",
+    b"w",
 ];
 
 fn is_duration(w: &[u8]) -> bool {

@@ -2,7 +2,7 @@
 """Seeds a fresh API for the fuzz run, through the API itself, and prints the ids and tokens schemathesis needs
 as shell assignments (`FUZZ_ORG_ID=...`), one per line.
 
-A signed-in owner with an organization that holds sample incidents, a sync job, members, invitations and
+A signed-in owner with an organization that holds sample incidents (and their patterns), a sync job, members, invitations and
 PagerDuty and Opsgenie integrations (connected against the Prism mocks the API is configured with). Destructive
 operations get their own victims (a member to remove, an invitation to revoke, an integration to delete, one
 whose webhook secret changes) and the cookie-based auth operations their own sessions, so that no fuzzed call takes the persona's ground away
@@ -122,6 +122,10 @@ def main():
     incidents, _ = call("GET", f"/orgs/{org}/incidents?limit=1", token=token)
     if not incidents["items"]:
         raise ApiError("the sample data left no incidents")
+    # Loading the sample refines its patterns.
+    patterns, _ = call("GET", f"/orgs/{org}/patterns?limit=1&muted=all", token=token)
+    if not patterns["items"]:
+        raise ApiError("the sample data left no patterns")
 
     # Members: one whose role the fuzzer changes, one it removes.
     members = {}
@@ -150,6 +154,7 @@ def main():
         "FUZZ_ORG_ID": org,
         "FUZZ_INCIDENT_ID": incidents["items"][0]["id"],
         "FUZZ_JOB_ID": job["id"],
+        "FUZZ_PATTERN_ID": patterns["items"][0]["id"],
         "FUZZ_MEMBER_ID": members["patched"],
         "FUZZ_REMOVED_MEMBER_ID": members["removed"],
         "FUZZ_INVITATION_ID": revoked,

@@ -70,8 +70,10 @@ pub async fn refine_now(state: &WorkerState, org_id: OrgId) {
         Ok::<_, patterns::PatternError>(stats)
     };
     match refined.await {
-        Ok(stats) => tracing::info!(%org_id, incidents = stats.incidents, patterns = stats.patterns,
-            ms = started.elapsed().as_millis() as u64, "patterns refined after an import"),
+        Ok(stats) => {
+            tracing::info!(%org_id, incidents = stats.incidents, patterns = stats.patterns,
+            ms = started.elapsed().as_millis() as u64, "patterns refined after an import")
+        }
         Err(e) => {
             tracing::warn!(%org_id, error = %e, "patterns not refined after an import");
             record_error(state, org_id, &e).await;

@@ -4,6 +4,7 @@
 mod accounts;
 mod analytics;
 mod fairness;
+mod patterns;
 mod recovery;
 mod sync;
 

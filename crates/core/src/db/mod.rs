@@ -425,7 +425,7 @@ mod tests {
                 .expect("deep page");
             assert_eq!(page.len(), 50);
         }
-        let marker = "LIMIT $12";
+        let marker = "LIMIT $13";
         // On a table this small a sequential scan is cheaper: what matters is that the trigram indexes are
         // usable as index conditions under row-level security at all (the bench shows them chosen on 1M).
         tx.conn()
@@ -435,7 +435,9 @@ mod tests {
         let search_plan = plan_of(
             tx.conn(),
             marker,
-            &format!("'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '%zzqx%', NULL, NULL, 51"),
+            &format!(
+                "'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '%zzqx%', NULL, NULL, NULL, 51"
+            ),
         )
         .await;
         tx.conn()
@@ -446,7 +448,7 @@ mod tests {
             tx.conn(),
             marker,
             &format!(
-                "'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{}', '{}', 51",
+                "'{org}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{}', '{}', 51",
                 deep_at.to_rfc3339(),
                 uuid::Uuid::max()
             ),

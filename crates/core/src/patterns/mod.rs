@@ -15,6 +15,7 @@
 
 mod assign;
 mod corrections;
+pub mod query;
 mod refine;
 mod related;
 mod schedule;
@@ -22,8 +23,6 @@ pub(crate) mod state;
 
 pub use related::{CO_OCCURRENCE_WINDOW, REPEATEDLY};
 pub use schedule::{due, finish_refine, record_error, request_refine};
-
-pub mod query;
 
 use crate::db::{DbError, OrgTx};
 use insights_patterns::{Matcher, Part, SlotKind, Template};

@@ -611,18 +611,14 @@ pub async fn detail(
         Some((w, a)) => (Some(w), a),
         None => (None, HashMap::new()),
     };
+    // The series first: building the pattern's answer takes its figures.
+    let series = match (&window, accs.get_mut(&pid)) {
+        (Some(_), Some(a)) => std::mem::take(&mut a.series),
+        (Some(w), None) => vec![0; w.series.len()],
+        (None, _) => Vec::new(),
+    };
     let mut items = patterns_out(db, vec![row], &mut accs, window.as_ref()).await?;
     let pattern = items.pop().ok_or(DbError::NotFound)?;
-    let series = window
-        .as_ref()
-        .map(|w| {
-            let mut s = vec![0; w.series.len()];
-            if let Some(a) = accs.get(&pid) {
-                s.clone_from(&a.series);
-            }
-            s
-        })
-        .unwrap_or_default();
     let templates = org_query!(
         db,
         r#"SELECT template, origin, created_by AS "created_by: UserId" FROM pattern_templates
