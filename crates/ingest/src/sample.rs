@@ -1,8 +1,9 @@
 //! The built-in sample source: a realistic incident history for an organization that has not connected
 //! PagerDuty or Opsgenie yet — months of incidents over a dozen services and three teams, with recurring
-//! patterns, incident storms, off-hours pages, and acknowledgement and resolution times shaped like real ones
-//! (most fast, a long tail). It goes through the same pipeline as real sources. Deterministic for a seed, so
-//! generating twice stores nothing twice.
+//! patterns (titles whose values vary as real monitors' do, and a cascade: replication lag on the primary
+//! database often followed by checkout latency), incident storms, off-hours pages, and acknowledgement and
+//! resolution times shaped like real ones (most fast, a long tail). It goes through the same pipeline as
+//! real sources. Deterministic for a seed, so generating twice stores nothing twice.
 
 use super::{NormalizedEvent, NormalizedIncident, SourceRef};
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
@@ -10,61 +11,62 @@ use insights_types::api::{IncidentSource, IncidentStatus, Urgency};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// (service, team, what usually goes wrong there).
+/// (service, team, what usually goes wrong there): title templates whose `{…}` values vary per incident
+/// (see [`fill`]), as real monitors' titles do.
 const SERVICES: [(&str, &str, &[&str]); 12] = [
     (
         "checkout-api",
         "Payments",
         &[
-            "High latency on checkout-api (p99 > 2s)",
-            "checkout-api 5xx error rate above 5%",
+            "High latency on checkout-api (p99 > {s}s)",
+            "checkout-api 5xx error rate above {pct}%",
         ],
     ),
     (
         "payments-gateway",
         "Payments",
         &[
-            "Payment provider timeouts above 2%",
-            "payments-gateway 5xx error rate above 5%",
+            "Payment provider timeouts above {pct}%",
+            "payments-gateway 5xx error rate above {pct}%",
         ],
     ),
     (
         "search",
         "Growth",
         &[
-            "Search index lag above 10 minutes",
-            "High latency on search (p99 > 1s)",
+            "Search index lag above {min} minutes",
+            "High latency on search (p99 > {s}s)",
         ],
     ),
     (
         "auth",
         "Platform",
         &[
-            "Login failures above baseline",
-            "Certificate expiring in 7 days for auth.acme.io",
+            "Login failures above baseline ({count} in 5m)",
+            "Certificate expiring in {days} days for auth.acme.io",
         ],
     ),
     (
         "inventory",
         "Payments",
         &[
-            "Inventory sync job failed",
-            "Queue depth above threshold: inventory-updates",
+            "Inventory sync job failed (run {run})",
+            "Queue depth above threshold: inventory-updates ({depth} messages)",
         ],
     ),
     (
         "notifications",
         "Growth",
         &[
-            "Email bounce rate above 3%",
-            "Queue depth above threshold: push-notifications",
+            "Email bounce rate above {pct}%",
+            "Queue depth above threshold: {queue}",
         ],
     ),
     (
         "web-frontend",
         "Growth",
         &[
-            "Frontend error rate above 1%",
+            "Frontend error rate above {pct}%",
             "CDN origin errors for www.acme.io",
         ],
     ),
@@ -72,8 +74,8 @@ const SERVICES: [(&str, &str, &[&str]); 12] = [
         "mobile-api",
         "Growth",
         &[
-            "mobile-api 5xx error rate above 5%",
-            "Pod CrashLoopBackOff: mobile-api",
+            "mobile-api 5xx error rate above {pct}%",
+            "Pod CrashLoopBackOff: {pod}",
         ],
     ),
     (
@@ -81,15 +83,15 @@ const SERVICES: [(&str, &str, &[&str]); 12] = [
         "Platform",
         &[
             "Nightly ETL job failed",
-            "Kafka consumer lag above 100k: events",
+            "Kafka consumer lag above {k}k: {topic}",
         ],
     ),
     (
         "postgres-primary",
         "Platform",
         &[
-            "Replication lag on postgres-primary above 30s",
-            "Disk usage above 90% on postgres-primary",
+            "Replication lag on postgres-primary above {lag}s",
+            "Disk usage above {disk}% on postgres-primary",
         ],
     ),
     (
@@ -104,11 +106,71 @@ const SERVICES: [(&str, &str, &[&str]); 12] = [
         "k8s-cluster",
         "Platform",
         &[
-            "Node NotReady in prod-eu-1",
-            "Disk usage above 90% on node pool general",
+            "Node NotReady in prod-eu-1: {node}",
+            "Disk usage above {disk}% on {node}",
         ],
     ),
 ];
+
+/// Indices into [`SERVICES`] of the cascade: replication lag on the primary, then checkout latency.
+const POSTGRES: usize = 9;
+const CHECKOUT: usize = 0;
+/// How often replication lag on the primary is followed by checkout latency.
+const CASCADE_SHARE: f64 = 0.4;
+
+/// SplitMix64 of `a` and `b`: a well-mixed value for each (incident number, placeholder).
+fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A title from `template`: each `{name}` gets a value that varies from incident to incident (thresholds,
+/// percentages, pod and node names with hashes, queue names), drawn from the incident's number, so the
+/// history stays deterministic.
+fn fill(template: &str, number: i64) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    let mut k = 0u64;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = open + rest[open..].find('}').expect("a placeholder ends");
+        k += 1;
+        let h = mix(number as u64, k);
+        let pick = |values: &[&str]| values[(h % values.len() as u64) as usize].to_owned();
+        let value = match &rest[open + 1..close] {
+            "s" => pick(&["1", "2", "2", "3", "5"]),
+            "pct" => pick(&["2", "3", "5", "5", "10"]),
+            "disk" => (85 + h % 14).to_string(),
+            "min" => pick(&["10", "15", "30"]),
+            "count" => (20 + h % 400).to_string(),
+            "days" => pick(&["30", "14", "7", "3", "1"]),
+            "run" => format!("#{}", 4000 + number),
+            "depth" => ((1 + h % 50) * 1000).to_string(),
+            "queue" => pick(&[
+                "push-notifications",
+                "push-notifications",
+                "sms-outbox",
+                "email-digest",
+            ]),
+            "pod" => format!("mobile-api-{:08x}-{:05x}", (h >> 32) as u32, h & 0xf_ffff),
+            "k" => pick(&["100", "250", "500"]),
+            "topic" => pick(&["events", "events", "clickstream", "orders"]),
+            "lag" => (30 + h % 270).to_string(),
+            "node" => format!(
+                "ip-10-0-{}-{}.eu-west-1.compute.internal",
+                h % 64,
+                (h >> 8) % 255
+            ),
+            other => unreachable!("no values for {{{other}}}"),
+        };
+        out.push_str(&value);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
 
 const RESPONDERS: [&str; 8] = [
     "Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances",
@@ -194,124 +256,157 @@ pub fn generate(seed: u64, now: DateTime<Utc>, days: u32) -> Vec<NormalizedIncid
             if triggered_at > now {
                 continue;
             }
-            let (service, team, titles) = SERVICES[svc];
-            let title = titles[rng.random_range(0..titles.len())];
-            let urgency = if title.contains("Certificate")
-                || title.contains("Disk usage")
-                || rng.random_bool(0.15)
-            {
-                Urgency::Low
-            } else {
-                Urgency::High
-            };
-            let night = triggered_at.hour() < 8;
-            let ack_median = match (urgency, night) {
-                (Urgency::High, false) => 3.0,
-                (Urgency::High, true) => 7.0,
-                (Urgency::Low, _) => 35.0,
-            };
-            let acknowledged_at = triggered_at + long_tail(&mut rng, ack_median);
-            let resolved_at = acknowledged_at
-                + long_tail(
-                    &mut rng,
-                    if urgency == Urgency::High {
-                        28.0
-                    } else {
-                        180.0
-                    },
-                );
-            let responder = RESPONDERS[rng.random_range(0..RESPONDERS.len())];
-            // Noise as real pagers see it: about one alert in ten flaps — it resolves itself within minutes,
-            // before anyone acknowledges it — and a few are never acknowledged, closed by their monitor hours
-            // later. Drawn from the incident's number, so the random stream (and every other fact) stays as it was.
-            let (acknowledged_at, resolved_at) =
-                match (number as u64 + 1).wrapping_mul(2_654_435_761) % 100 {
-                    n @ 0..=9 => (None, triggered_at + Duration::minutes(1 + (n % 4) as i64)),
-                    n @ 10..=12 => (None, triggered_at + Duration::minutes(90 + 30 * n as i64)),
-                    _ => (Some(acknowledged_at), resolved_at),
-                };
-            let (status, acknowledged_at, resolved_at) = if resolved_at <= now {
-                (IncidentStatus::Resolved, acknowledged_at, Some(resolved_at))
-            } else if let Some(at) = acknowledged_at.filter(|at| *at <= now) {
-                (IncidentStatus::Acknowledged, Some(at), None)
-            } else {
-                (IncidentStatus::Triggered, None, None)
-            };
+            let titles = SERVICES[svc].2;
+            let template = titles[rng.random_range(0..titles.len())];
             number += 1;
-            let external_id = format!("S{number}");
-            let mut timeline = vec![NormalizedEvent {
-                external_id: "trigger".into(),
-                kind: "trigger".into(),
-                at: triggered_at,
-                actor: Some(format!("{service} monitor")),
-                message: Some(title.to_owned()),
-                raw: serde_json::json!({}),
-            }];
-            if let Some(at) = acknowledged_at {
-                timeline.push(NormalizedEvent {
-                    external_id: "acknowledge".into(),
-                    kind: "acknowledge".into(),
-                    at,
-                    actor: Some(responder.to_owned()),
-                    message: None,
-                    raw: serde_json::json!({}),
-                });
-            }
-            if let Some(at) = resolved_at {
-                timeline.push(NormalizedEvent {
-                    external_id: "resolve".into(),
-                    kind: "resolve".into(),
-                    at,
-                    actor: Some(if acknowledged_at.is_some() {
-                        responder.to_owned()
-                    } else {
-                        format!("{service} monitor")
-                    }),
-                    message: Some(if acknowledged_at.is_some() {
-                        format!("Resolved: {}", fix_for(title))
-                    } else {
-                        "Resolved by the monitor: the condition cleared".to_owned()
-                    }),
-                    raw: serde_json::json!({}),
-                });
-            }
-            let last_change = resolved_at.or(acknowledged_at).unwrap_or(triggered_at);
-            out.push(NormalizedIncident {
-                source: IncidentSource::Sample,
-                external_id: external_id.clone(),
-                number: Some(number),
-                title: title.to_owned(),
-                description: Some(format!(
-                    "Alert from the {service} monitors. Sample data generated by Incident Insights."
-                )),
-                service: Some(SourceRef {
-                    external_id: slug(service),
-                    name: service.to_owned(),
-                }),
-                team: Some(SourceRef {
-                    external_id: slug(team),
-                    name: team.to_owned(),
-                }),
-                urgency: Some(urgency),
-                priority: Some(if urgency == Urgency::High {
-                    "P2".into()
-                } else {
-                    "P4".into()
-                }),
-                status,
+            let title = fill(template, number);
+            let cascade = svc == POSTGRES && template.starts_with("Replication lag");
+            out.push(incident(
+                &mut rng,
+                seed,
+                now,
+                number,
+                svc,
+                title,
                 triggered_at,
-                acknowledged_at,
-                resolved_at,
-                assignees: vec![responder.to_owned()],
-                tags: vec![slug(service), "sample".into()],
-                source_url: None,
-                source_updated_at: last_change,
-                raw: serde_json::json!({ "generator": "sample", "seed": seed, "number": number }),
-                timeline,
-            });
+            ));
+            // Replication lag on the primary slows checkout down a minute or three later, some of the time:
+            // drawn from a stream of its own, so the main one (every other incident) stays as it was.
+            let mut own = StdRng::seed_from_u64(mix(seed, number as u64));
+            if cascade && own.random_bool(CASCADE_SHARE) {
+                let at = triggered_at + Duration::seconds(own.random_range(60..=180));
+                if at <= now {
+                    number += 1;
+                    let title = fill(SERVICES[CHECKOUT].2[0], number);
+                    out.push(incident(&mut own, seed, now, number, CHECKOUT, title, at));
+                }
+            }
         }
     }
     out
+}
+
+/// Incident `number` of `service` (an index into [`SERVICES`]), with its times, responder and timeline drawn
+/// from `rng`.
+fn incident(
+    rng: &mut StdRng,
+    seed: u64,
+    now: DateTime<Utc>,
+    number: i64,
+    svc: usize,
+    title: String,
+    triggered_at: DateTime<Utc>,
+) -> NormalizedIncident {
+    let (service, team, _) = SERVICES[svc];
+    let urgency =
+        if title.contains("Certificate") || title.contains("Disk usage") || rng.random_bool(0.15) {
+            Urgency::Low
+        } else {
+            Urgency::High
+        };
+    let night = triggered_at.hour() < 8;
+    let ack_median = match (urgency, night) {
+        (Urgency::High, false) => 3.0,
+        (Urgency::High, true) => 7.0,
+        (Urgency::Low, _) => 35.0,
+    };
+    let acknowledged_at = triggered_at + long_tail(rng, ack_median);
+    let resolved_at = acknowledged_at
+        + long_tail(
+            rng,
+            if urgency == Urgency::High {
+                28.0
+            } else {
+                180.0
+            },
+        );
+    let responder = RESPONDERS[rng.random_range(0..RESPONDERS.len())];
+    // Noise as real pagers see it: about one alert in ten flaps — it resolves itself within minutes,
+    // before anyone acknowledges it — and a few are never acknowledged, closed by their monitor hours
+    // later. Drawn from the incident's number, so the random stream (and every other fact) stays as it was.
+    let (acknowledged_at, resolved_at) = match (number as u64).wrapping_mul(2_654_435_761) % 100 {
+        n @ 0..=9 => (None, triggered_at + Duration::minutes(1 + (n % 4) as i64)),
+        n @ 10..=12 => (None, triggered_at + Duration::minutes(90 + 30 * n as i64)),
+        _ => (Some(acknowledged_at), resolved_at),
+    };
+    let (status, acknowledged_at, resolved_at) = if resolved_at <= now {
+        (IncidentStatus::Resolved, acknowledged_at, Some(resolved_at))
+    } else if let Some(at) = acknowledged_at.filter(|at| *at <= now) {
+        (IncidentStatus::Acknowledged, Some(at), None)
+    } else {
+        (IncidentStatus::Triggered, None, None)
+    };
+    let external_id = format!("S{number}");
+    let mut timeline = vec![NormalizedEvent {
+        external_id: "trigger".into(),
+        kind: "trigger".into(),
+        at: triggered_at,
+        actor: Some(format!("{service} monitor")),
+        message: Some(title.clone()),
+        raw: serde_json::json!({}),
+    }];
+    if let Some(at) = acknowledged_at {
+        timeline.push(NormalizedEvent {
+            external_id: "acknowledge".into(),
+            kind: "acknowledge".into(),
+            at,
+            actor: Some(responder.to_owned()),
+            message: None,
+            raw: serde_json::json!({}),
+        });
+    }
+    if let Some(at) = resolved_at {
+        timeline.push(NormalizedEvent {
+            external_id: "resolve".into(),
+            kind: "resolve".into(),
+            at,
+            actor: Some(if acknowledged_at.is_some() {
+                responder.to_owned()
+            } else {
+                format!("{service} monitor")
+            }),
+            message: Some(if acknowledged_at.is_some() {
+                format!("Resolved: {}", fix_for(&title))
+            } else {
+                "Resolved by the monitor: the condition cleared".to_owned()
+            }),
+            raw: serde_json::json!({}),
+        });
+    }
+    let last_change = resolved_at.or(acknowledged_at).unwrap_or(triggered_at);
+    NormalizedIncident {
+        source: IncidentSource::Sample,
+        external_id: external_id.clone(),
+        number: Some(number),
+        title,
+        description: Some(format!(
+            "Alert from the {service} monitors. Sample data generated by Incident Insights."
+        )),
+        service: Some(SourceRef {
+            external_id: slug(service),
+            name: service.to_owned(),
+        }),
+        team: Some(SourceRef {
+            external_id: slug(team),
+            name: team.to_owned(),
+        }),
+        urgency: Some(urgency),
+        priority: Some(if urgency == Urgency::High {
+            "P2".into()
+        } else {
+            "P4".into()
+        }),
+        status,
+        triggered_at,
+        acknowledged_at,
+        resolved_at,
+        assignees: vec![responder.to_owned()],
+        tags: vec![slug(service), "sample".into()],
+        source_url: None,
+        source_updated_at: last_change,
+        raw: serde_json::json!({ "generator": "sample", "seed": seed, "number": number }),
+        timeline,
+    }
 }
 
 /// What usually fixed it, for the resolve note (and, later, for runbook retrieval).
@@ -348,6 +443,35 @@ mod tests {
             a.iter()
                 .zip(&b)
                 .all(|(x, y)| x.external_id == y.external_id && x.triggered_at == y.triggered_at)
+        );
+    }
+
+    #[test]
+    fn titles_vary_like_real_alerts_and_replication_lag_is_often_followed_by_checkout_latency() {
+        let h = history();
+        assert!(h.iter().all(|i| !i.title.contains(['{', '}'])));
+        let distinct: std::collections::HashSet<_> = h.iter().map(|i| i.title.as_str()).collect();
+        assert!(distinct.len() > 150, "{} distinct titles", distinct.len());
+        let lags: Vec<_> = h
+            .iter()
+            .filter(|i| {
+                i.title
+                    .starts_with("Replication lag on postgres-primary above")
+            })
+            .collect();
+        let followed = lags
+            .iter()
+            .filter(|lag| {
+                h.iter().any(|i| {
+                    i.title.starts_with("High latency on checkout-api (p99 > ")
+                        && (60..=180).contains(&(i.triggered_at - lag.triggered_at).num_seconds())
+                })
+            })
+            .count();
+        assert!(
+            followed >= 3 && followed < lags.len(),
+            "{followed} of {} replication lags followed by checkout latency",
+            lags.len()
         );
     }
 

@@ -597,3 +597,62 @@ async fn the_scheduler_refines_an_organization_that_got_incidents_once_per_inter
     assert_eq!(runs[0].state, JobState::Succeeded);
     assert_eq!(runs[0].progress["total"], 300);
 }
+
+#[tokio::test]
+async fn the_sample_history_is_grouped_into_its_alert_families_when_its_load_ends() {
+    let app = TestApp::spawn(&[]).await.with_worker().await;
+    let (owner, org) = app.signup("a@example.com", "A").await;
+    let job = app.load_sample_data(&owner.token, org).await;
+    let job = app.wait_for_job(&owner.token, org, job.id).await;
+    assert_eq!(job.state, JobState::Succeeded, "{job:#?}");
+
+    let mut c = owner_conn(&app).await;
+    let (pending, refined): (i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT pending, refined_at FROM pattern_state WHERE org_id = $1")
+            .bind(org.0)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert!(
+        pending == 0 && refined.is_some(),
+        "refined as the load ended"
+    );
+    let (titles, unassigned): (i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT title), count(*) FILTER (WHERE pattern_id IS NULL) FROM incidents WHERE org_id = $1",
+    )
+    .bind(org.0)
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(unassigned, 0);
+    // 24 alert families over 12 services, whose values vary: hundreds of titles, a few dozen patterns.
+    let templates: Vec<String> = sqlx::query_scalar(
+        "SELECT template FROM patterns WHERE org_id = $1 AND incident_count > 0",
+    )
+    .bind(org.0)
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert!(
+        (12..=40).contains(&templates.len()) && titles > 5 * templates.len() as i64,
+        "{} patterns for {titles} titles: {templates:#?}",
+        templates.len()
+    );
+    // The cascade shows as related patterns.
+    let related: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT a.template, b.template, r.together FROM pattern_pairs r
+           JOIN patterns a ON a.id = r.pattern_a JOIN patterns b ON b.id = r.pattern_b
+          WHERE r.org_id = $1 ORDER BY r.together DESC",
+    )
+    .bind(org.0)
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    let (a, b, n) = &related[0];
+    let mut pair = [a.as_str(), b.as_str()];
+    pair.sort_unstable();
+    assert!(
+        pair[0].starts_with("High latency on") && pair[1].starts_with("Replication lag"),
+        "the most frequent pair ({n} times) is {pair:?}"
+    );
+}

@@ -1,7 +1,8 @@
 //! The store pipeline's step: each incident just written (inserted, or its title changed) gets a pattern.
 //!
-//! A [`Matcher`] of the organization's templates (people's corrections first) is built once per pattern
-//! version and kept in the process; each batch checks the version with the statement that bumps it. A title
+//! A [`Matcher`] of the organization's templates (people's corrections first) is built once per version of
+//! its templates (`pattern_state.templates_version`) and kept in the process; each batch reads that version
+//! with the statement that bumps the pattern version. A title
 //! no template fits gets its own template (`Template::of_title`) and a new pattern, which the next refinement
 //! merges with its likes. Figures of the patterns (count, first and last seen, examples) move by deltas.
 
@@ -17,7 +18,7 @@ use uuid::Uuid;
 /// Organizations whose matcher is kept; beyond, the cache starts over (a matcher is rebuilt in one query).
 const CACHED_ORGS: usize = 256;
 
-/// Each organization's matcher, with the pattern version it was built at.
+/// Each organization's matcher, with the version of the templates it was built from.
 static MATCHERS: LazyLock<Mutex<HashMap<OrgId, (i64, Arc<Matcher<PatternId>>)>>> =
     LazyLock::new(Mutex::default);
 
@@ -46,8 +47,8 @@ pub(super) async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> P
     if rows.is_empty() {
         return Ok(());
     }
-    let version = state::bump(db, rows.len() as i64).await?;
-    let matcher = matcher(db, version).await?;
+    let templates = state::bump(db, rows.len() as i64).await?;
+    let matcher = matcher(db, templates).await?;
 
     let mut new_texts: Vec<String> = Vec::new();
     let mut new_index: HashMap<String, usize> = HashMap::new();
@@ -67,6 +68,9 @@ pub(super) async fn assign_stored(db: &mut OrgTx, incidents: &[IncidentId]) -> P
         })
         .collect();
     let created = create_mined(db, &new_texts).await?;
+    if !new_texts.is_empty() {
+        state::templates_changed(db).await?;
+    }
 
     // What changes: incidents whose pattern or score moved, and per pattern the delta of its figures.
     let (mut ids, mut patterns, mut scores) = (Vec::new(), Vec::new(), Vec::new());
@@ -224,7 +228,8 @@ async fn create_mined(db: &mut OrgTx, texts: &[String]) -> PatternResult<Vec<Pat
         .collect()
 }
 
-/// The organization's matcher at pattern `version`: from the cache, or built from its templates.
+/// The organization's matcher at templates `version` (read under the state row's lock, so the stored
+/// templates are that version's): from the cache, or built from them.
 async fn matcher(db: &mut OrgTx, version: i64) -> PatternResult<Arc<Matcher<PatternId>>> {
     let org = db.org_id();
     if let Some((v, m)) = cache().get(&org)

@@ -104,6 +104,7 @@ pub(super) async fn merge(
     )?;
     recount(db, &[into]).await?;
     state::changed(db).await?;
+    state::templates_changed(db).await?;
     Ok(into)
 }
 
@@ -168,6 +169,7 @@ pub(super) async fn move_incident(
     affected.extend(row.pattern_id.filter(|p| *p != target));
     recount(db, &affected).await?;
     state::changed(db).await?;
+    state::templates_changed(db).await?;
     Ok(target)
 }
 

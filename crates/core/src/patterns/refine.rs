@@ -559,5 +559,6 @@ async fn write(db: &mut OrgTx, input: &Input, plan: Plan) -> PatternResult<Refin
           WHERE org_id = $1"
     )?;
     state::changed(db).await?;
+    state::templates_changed(db).await?;
     Ok(plan.stats)
 }

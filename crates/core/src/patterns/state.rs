@@ -41,19 +41,28 @@ pub(crate) async fn lock_exclusive(db: &mut OrgTx) -> DbResult<()> {
 }
 
 /// Bumps the pattern version (adding `pending` incidents assigned since the last refinement) and returns the
-/// version it replaced. Holds the state row for the rest of the transaction, so writers bump one at a time.
+/// version of the templates (`templates_version`). Holds the state row for the rest of the transaction, so
+/// writers bump one at a time, and the templates cannot change under the caller.
 pub(crate) async fn bump(db: &mut OrgTx, pending: i64) -> DbResult<i64> {
-    let version = org_query_scalar!(
+    Ok(org_query_scalar!(
         db,
         "INSERT INTO pattern_state (org_id, version, pending) VALUES ($1, 1, $2)
          ON CONFLICT (org_id) DO UPDATE SET version = pattern_state.version + 1,
                 pending = pattern_state.pending + EXCLUDED.pending, updated_at = now()
-         RETURNING version",
+         RETURNING templates_version",
         pending
     )
     .fetch_one(db.conn())
-    .await?;
-    Ok(version - 1)
+    .await?)
+}
+
+/// Bumps the version of the templates (after a bump of the pattern version in the same transaction): the
+/// store pipeline's matchers are rebuilt.
+pub(crate) async fn templates_changed(db: &mut OrgTx) -> DbResult<()> {
+    org_execute!(
+        db,
+        "UPDATE pattern_state SET templates_version = templates_version + 1 WHERE org_id = $1"
+    )
 }
 
 /// Bumps the analytics version (the key of the analytics answer cache): answers grouped or filtered by
