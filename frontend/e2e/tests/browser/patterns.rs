@@ -94,7 +94,15 @@ async fn the_patterns_page_lists_the_sample_history_sorts_and_drills_into_the_in
         // The first row: its name, its template's slots highlighted, its count and sparkline.
         let first = &by_count[0];
         let row = format!(".patterns-table tr[data-id='{}']", first.id);
-        assert_eq!(b.text(&format!("{row} .pattern-name")).await, first.name);
+        // Not renamed: its name is its template, shown once with the slots highlighted.
+        assert!(!first.renamed);
+        let shown = b
+            .execute(&format!(
+                "const a = document.querySelector(\"{row} .pattern-name\").cloneNode(true); \
+                 a.querySelectorAll('.sr-only').forEach(e => e.remove()); return a.textContent"
+            ))
+            .await;
+        assert_eq!(shown.as_str(), Some(first.name.as_str()));
         assert_eq!(
             b.text(&format!("{row} .count-link")).await,
             first.count.to_string()
@@ -105,7 +113,7 @@ async fn the_patterns_page_lists_the_sample_history_sorts_and_drills_into_the_in
             .filter(|x| matches!(x, insights_types::api::TemplatePartOut::Slot { .. }))
             .count();
         assert_eq!(
-            b.count(&format!("{row} .pattern-template mark.slot")).await,
+            b.count(&format!("{row} .pattern-cell mark.slot")).await,
             slots
         );
         assert_eq!(b.count(&format!("{row} svg.sparkline")).await, 1);
@@ -332,6 +340,14 @@ async fn a_viewer_reads_patterns_without_correction_controls() {
         ] {
             assert_eq!(b.count(control).await, 0, "{control}");
         }
+        // The trend's bars add up to the period's count.
+        let count = b.text("[data-tile=count] .tile-value").await;
+        assert_eq!(count, subject.count.to_string());
+        b.wait_for(|| async { b.count(".card rect.mark").await > 0 }).await;
+        let bars = b
+            .execute("return [...document.querySelectorAll('.card rect.mark')].reduce((s, m) => s + +m.dataset.value, 0)")
+            .await;
+        assert_eq!(bars.as_i64(), Some(subject.count));
         b.goto(&format!("/orgs/{org}/incidents/{}", incident.id))
             .await;
         b.wait_text("#incident-pattern-name", &subject.name).await;
