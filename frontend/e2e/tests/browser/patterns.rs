@@ -187,7 +187,8 @@ async fn the_patterns_page_lists_the_sample_history_sorts_and_drills_into_the_in
 }
 
 #[tokio::test]
-async fn a_renamed_pattern_shows_its_name_on_the_list_after_a_reload_and_resets_to_its_template() {
+async fn a_renamed_pattern_shows_its_name_on_the_list_after_a_reload_resets_to_its_template_and_mutes()
+ {
     let (e2e, p) = with_sample_history().await;
     let subject = patterns(&e2e, &p, "").await.remove(0);
     let org = p.org_id;
@@ -220,6 +221,17 @@ async fn a_renamed_pattern_shows_its_name_on_the_list_after_a_reload_and_resets_
         b.wait_for(|| async { b.text("#pattern-name").await == subject.template })
             .await;
         assert_eq!(b.count("#reset-name").await, 0);
+
+        // Muted, it leaves the list unless muted patterns are shown.
+        b.click("#mute").await;
+        b.wait_text("#mute", "Unmute").await;
+        b.goto(&format!("/orgs/{org}/patterns?range=all")).await;
+        let ids = row_ids(&b).await;
+        assert!(!ids.contains(&subject.id.to_string()), "{ids:?}");
+        b.click("#show-muted").await;
+        wait_search(&b, "muted=all").await;
+        b.wait_text(&format!("tr[data-id='{}'] .pill", subject.id), "muted")
+            .await;
     })
     .await;
 }
@@ -236,7 +248,16 @@ async fn a_merged_pattern_disappears_its_incidents_count_for_the_target_and_its_
         b.login(&owner).await;
         open_pattern(&b, org, from.id).await;
         b.click("#merge").await;
-        // The dialog has the focus in its search, finds the target by its name, and asks before merging.
+        // The dialog has the focus in its search; Escape closes it and gives the focus back.
+        b.wait_for(|| async {
+            b.execute("return document.activeElement.id").await == "pattern-search"
+        })
+        .await;
+        b.press("\u{E00C}").await;
+        b.wait_gone(".dialog.picker").await;
+        assert_eq!(b.execute("return document.activeElement.id").await, "merge");
+        // Open again: it finds the target by its name, and asks before merging.
+        b.click("#merge").await;
         b.wait_for(|| async {
             b.execute("return document.activeElement.id").await == "pattern-search"
         })

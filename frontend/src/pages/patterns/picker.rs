@@ -10,6 +10,7 @@ use insights_types::api::PatternOut;
 use insights_types::{OrgId, PatternId};
 use leptos::prelude::*;
 use std::time::Duration;
+use wasm_bindgen::JsCast;
 
 /// How many patterns a search shows.
 const SHOWN: usize = 20;
@@ -89,6 +90,19 @@ pub fn PatternPicker(
         out.truncate(SHOWN);
         out
     });
+    // Closing gives the focus back to what opened the dialog.
+    let opener = StoredValue::new_local(
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
+    );
+    let dismiss = move || {
+        if let Some(el) = opener.try_get_value().flatten() {
+            let _ = el.focus();
+        }
+        close.run(());
+    };
     let dialog = NodeRef::<leptos::html::Div>::new();
     let search = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
@@ -98,7 +112,7 @@ pub fn PatternPicker(
     });
     let keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
-            close.run(());
+            dismiss();
         } else if let Some(d) = dialog.get_untracked() {
             trap_focus(&d, &ev);
         }
@@ -140,7 +154,7 @@ pub fn PatternPicker(
                                 <button class="btn extra" type="button" disabled=move || busy.get()
                                     on:click=move |_| done.run(None)>{label}</button>
                             })}
-                            <button class="btn" type="button" on:click=move |_| close.run(())>"Cancel"</button>
+                            <button class="btn" type="button" on:click=move |_| dismiss()>"Cancel"</button>
                         </div>
                     }.into_any(),
                     Some(p) => {
