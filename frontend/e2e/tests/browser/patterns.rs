@@ -515,3 +515,33 @@ async fn the_pattern_pages_fit_375_px_and_are_screenshotted_at_both_widths() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn the_patterns_page_says_why_it_is_empty() {
+    let e2e = E2e::start(&[]).await;
+    let (owner, org) = e2e.app.signup("owner@example.com", "Acme SRE").await;
+    let app = &e2e.app;
+    e2e.run("patterns-empty", |b| async move {
+        b.login("owner@example.com").await;
+        b.goto(&format!("/orgs/{org}/patterns")).await;
+        b.wait_text(".patterns-card .empty", "No incidents yet")
+            .await;
+        b.wait_text(
+            ".patterns-card a[href$='/integrations']",
+            "Go to Integrations",
+        )
+        .await;
+        // With a history, a view that selects nothing says so instead.
+        let job = app.load_sample_data(&owner.token, org).await;
+        app.wait_for_job(&owner.token, org, job.id).await;
+        b.goto(&format!(
+            "/orgs/{org}/patterns?range=all&q=no-such-title-anywhere"
+        ))
+        .await;
+        b.wait_text(".patterns-card .empty", "No patterns in this view")
+            .await;
+        b.goto(&format!("/orgs/{org}/patterns?range=all")).await;
+        row_ids(&b).await;
+    })
+    .await;
+}

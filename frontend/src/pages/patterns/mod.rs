@@ -177,6 +177,7 @@ pub fn Patterns() -> impl IntoView {
     let cursor = RwSignal::new(None::<String>);
     let loading = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiFailure>);
+    let no_incidents = RwSignal::new(false);
     let period = RwSignal::new(applied.get_untracked().dash.period(time::now()));
     // Answers to an older request are dropped.
     let generation = StoredValue::new(0u32);
@@ -200,6 +201,17 @@ pub fn Patterns() -> impl IntoView {
             if generation.try_get_value() != Some(mine) {
                 return;
             }
+            // An empty first page: is there no incident at all yet, or none in this view?
+            if let Ok(page) = &r
+                && !more
+                && page.items.is_empty()
+            {
+                let any = api::analytics::summary(session, org, &[]).await;
+                let _ = no_incidents.try_set(any.is_ok_and(|s| s.totals.count == 0));
+            }
+            if generation.try_get_value() != Some(mine) {
+                return;
+            }
             match r {
                 Ok(page) => {
                     items.update(|i| {
@@ -220,13 +232,6 @@ pub fn Patterns() -> impl IntoView {
     Effect::new(move |_| {
         applied.track();
         load(false);
-    });
-    // Why the list is empty: no incident at all yet, or none in this view.
-    let any_incident = LocalResource::new(move || async move {
-        api::analytics::summary(session, org, &[])
-            .await
-            .map(|s| s.totals.count > 0)
-            .unwrap_or(true)
     });
 
     let quick = {
@@ -311,7 +316,7 @@ pub fn Patterns() -> impl IntoView {
         <ErrorBanner error=error.into() />
         <section class="card patterns-card">
             <Show when=move || !items.with(Vec::is_empty) || loading.get() fallback=move || {
-                let none = any_incident.get() == Some(false);
+                let none = no_incidents.get();
                 view! {
                     <Show when=move || error.with(Option::is_none)>
                         {if none {
