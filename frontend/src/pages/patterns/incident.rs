@@ -18,7 +18,7 @@ use leptos_router::components::A;
 pub fn assigned_label(a: AssignedBy) -> &'static str {
     match a {
         AssignedBy::Mined => "assigned by the engine",
-        AssignedBy::Rule => "assigned by a rule a person's correction made",
+        AssignedBy::Rule => "assigned by a person's correction (a rule)",
         AssignedBy::Manual => "moved by a person",
     }
 }
