@@ -1,8 +1,8 @@
 //! The patterns API at scale (`cargo bench -p insights-api --bench patterns_api`), against a real PostgreSQL and
 //! Redis (`DATABASE_URL`, `REDIS_URL`, as `scripts/test` sets them), through the real HTTP API.
 //!
-//! 1. Seeds one organization with the analytics benchmark's history (`PATTERNS_BENCH_INCIDENTS`, default
-//!    1,000,000 incidents over two years) and assigns them to `PATTERNS_BENCH_PATTERNS` patterns (default
+//! 1. Seeds one organization with the analytics benchmark's history (`PATTERNS_API_BENCH_INCIDENTS`, default
+//!    1,000,000 incidents over two years) and assigns them to `PATTERNS_API_BENCH_PATTERNS` patterns (default
 //!    10,000; skewed: a few large, a long tail), as refinement would leave them, with counts, first and last
 //!    seen, examples and co-occurring pairs. Mining itself is the engine's and refinement's benchmark.
 //! 2. Prints p50/p95 of the pattern list (by count and by cost) for the last 30 days, the last year and all
@@ -120,8 +120,8 @@ async fn main() {
     if !insights_testing::benchmarking() {
         return;
     }
-    let incidents = env_usize("PATTERNS_BENCH_INCIDENTS", 1_000_000);
-    let patterns = env_usize("PATTERNS_BENCH_PATTERNS", 10_000);
+    let incidents = env_usize("PATTERNS_API_BENCH_INCIDENTS", 1_000_000);
+    let patterns = env_usize("PATTERNS_API_BENCH_PATTERNS", 10_000);
     let app = TestApp::spawn(&[("INSIGHTS_ANALYTICS_REFRESH_MS", "86400000")]).await;
     let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap();
     let email = "big@bench.example.com";

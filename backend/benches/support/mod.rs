@@ -39,6 +39,7 @@ pub async fn probe_live(client: &reqwest::Client, base: &str, secs: u64) -> Vec<
 /// Seeds `n` incidents over two years (the analytics and patterns benchmarks' history: ~40 services in 8 teams, 3
 /// sources, five alerts per service, log-normal delays; see `analytics.rs`) before `end` into `org`, as the owner of the tables, with the
 /// organization set as a write through `OrgTx` would (so triggers see the same context).
+#[allow(dead_code)] // the analytics and patterns benchmarks seed one; the others do not
 pub async fn seed_history(
     app: &insights_testing::TestApp,
     org: insights_types::OrgId,

@@ -1,12 +1,13 @@
 //! Assigning one new title to the best of known templates (the store pipeline's path), and explanations.
 //!
-//! Templates are indexed by token count and first token (a literal's key, or the wildcard for a slot): a title
-//! is scored against the templates of its count whose first token is its own or a slot, with the mining's
-//! similarity. A template with exactly the title's own token keys answers at once, unless people's rules
-//! compete with it.
+//! Templates are indexed like the mining tree's leaves, by token count and first two tokens (a literal's key,
+//! or the wildcard for a slot): a title is scored, with the mining's similarity, against the templates of its
+//! count whose first two tokens are its own or slots. A template with exactly the title's own token keys
+//! answers at once, unless people's rules compete with it. Templates with a `<*>` are also indexed by their
+//! first literal, for longer titles whose values take several tokens where the `<*>` is.
 
-use crate::mine::{FxHasher, FxMap, THRESHOLD};
-use crate::normalize::{self, DIGIT_BIT, SLOT_BIT, Service, Tok, VAR_KEY};
+use crate::mine::{FxHasher, FxMap, THRESHOLD, align};
+use crate::normalize::{self, SLOT_BIT, Service, Tok, VAR_KEY};
 use crate::{Explanation, Match, Origin, SlotValue, Template};
 use std::hash::Hasher;
 
@@ -29,8 +30,17 @@ pub struct Matcher<K> {
     entries: Vec<Entry<K>>,
     /// Entries by the hash of their whole key sequence.
     exact: FxMap<u64, Vec<u32>>,
-    /// Entries by (token count, first token's key or [`WILD`]), rules first, then in insertion order.
-    buckets: FxMap<(usize, u64), Bucket>,
+    /// Entries by (token count, first and second tokens' keys or [`WILD`] for slots), rules first, then in
+    /// insertion order: the mining tree's leaves.
+    buckets: FxMap<(usize, u64, u64), Bucket>,
+    /// Entries with a `<*>` (which may cover several tokens of a longer title) by their first literal's key,
+    /// in insertion order.
+    globs: FxMap<u64, Vec<u32>>,
+    /// Whether a rule is among `globs`.
+    glob_rules: bool,
+    /// A filter of the keys of `globs` (a one-hash Bloom filter of 1,024 bits): most of a title's tokens are
+    /// ruled out without a lookup.
+    glob_filter: [u64; 16],
 }
 
 #[derive(Clone, Debug, Default)]
@@ -47,21 +57,29 @@ fn seq_hash(keys: impl Iterator<Item = u64>) -> u64 {
     h.finish()
 }
 
-fn first_key(keys: &[u64]) -> u64 {
-    match keys.first() {
+/// The word and bit of `key` in the glob filter.
+fn filter_bit(key: u64) -> (usize, u64) {
+    let h = key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54;
+    ((h >> 6) as usize, 1 << (h & 63))
+}
+
+/// The key of an absent token in a bucket's key.
+const NONE: u64 = u64::MAX - 1;
+
+/// A template's bucket: its token count and its first two tokens (literals by key, slots as [`WILD`]).
+fn bucket_key(keys: &[u64]) -> (usize, u64, u64) {
+    let at = |i: usize| match keys.get(i) {
         Some(&k) if k & SLOT_BIT == 0 => k,
-        _ => WILD,
-    }
+        Some(_) => WILD,
+        None => NONE,
+    };
+    (keys.len(), at(0), at(1))
 }
 
 /// Whether a template's token `t` covers a title's token `tok`: equal keys, the template's `<*>`, or the
 /// template's literal spelling the title's masked value (a template mined where that value was a word).
 fn covers(t: u64, tok: &Tok) -> bool {
-    t == tok.key
-        || t == VAR_KEY
-        || (t & SLOT_BIT == 0
-            && tok.slot.is_some()
-            && t & !DIGIT_BIT == tok.text & !(SLOT_BIT | DIGIT_BIT))
+    t == tok.key || t == VAR_KEY || t == tok.text
 }
 
 /// The similarity (positions equal, `<*>` not counting) and the fit (positions covered) of a title's tokens
@@ -98,6 +116,9 @@ impl<K: Clone> Matcher<K> {
             entries: Vec::new(),
             exact: FxMap::default(),
             buckets: FxMap::default(),
+            globs: FxMap::default(),
+            glob_rules: false,
+            glob_filter: [0; 16],
         }
     }
 
@@ -112,10 +133,7 @@ impl<K: Clone> Matcher<K> {
             .entry(seq_hash(keys.iter().copied()))
             .or_default()
             .push(id);
-        let bucket = self
-            .buckets
-            .entry((keys.len(), first_key(&keys)))
-            .or_default();
+        let bucket = self.buckets.entry(bucket_key(&keys)).or_default();
         if origin == Origin::Rule {
             // Rules first, in insertion order.
             let at = bucket
@@ -127,6 +145,17 @@ impl<K: Clone> Matcher<K> {
             bucket.rules = true;
         } else {
             bucket.entries.push(id);
+        }
+        if keys.contains(&VAR_KEY) {
+            let first = keys
+                .iter()
+                .copied()
+                .find(|k| k & SLOT_BIT == 0)
+                .unwrap_or(WILD);
+            self.globs.entry(first).or_default().push(id);
+            self.glob_rules |= origin == Origin::Rule;
+            let (word, bit) = filter_bit(first);
+            self.glob_filter[word] |= bit;
         }
         #[allow(clippy::cast_possible_truncation)]
         let specific = keys.iter().filter(|&&k| k != VAR_KEY).count() as u32;
@@ -159,25 +188,27 @@ impl<K: Clone> Matcher<K> {
     /// mined one; among equals the most similar, then the most specific, then the first inserted.
     #[must_use]
     pub fn best(&self, title: &str, service: Option<&str>) -> Option<Match<K>> {
-        let service = service.map(Service::new);
-        let mut toks = Vec::with_capacity(16);
-        normalize::tokenize(title, service.as_ref(), &mut toks);
-        self.best_tokens(&toks)
+        normalize::with_tokens(title, service, |toks| self.best_tokens(toks))
     }
 
     fn best_tokens(&self, toks: &[Tok]) -> Option<Match<K>> {
         let n = toks.len();
-        let first = match toks.first() {
-            Some(t) if t.slot.is_none() => t.key,
-            _ => WILD,
-        };
-        let own = self.buckets.get(&(n, first));
-        let wild = if first == WILD {
-            None
-        } else {
-            self.buckets.get(&(n, WILD))
-        };
-        let rules = own.is_some_and(|b| b.rules) || wild.is_some_and(|b| b.rules);
+        // The buckets a title may be in: each of its first two tokens by its text (a masked value may also
+        // be spelled by a template's literal) or under the wildcard.
+        let at = |i: usize| toks.get(i).map_or((NONE, NONE), |t| (t.text, WILD));
+        let ((a0, w0), (a1, w1)) = (at(0), at(1));
+        let mut keys = [(n, a0, a1), (n, a0, w1), (n, w0, a1), (n, w0, w1)];
+        if n < 2 {
+            keys[1] = keys[0];
+            keys[3] = keys[2];
+        }
+        let mut found: [Option<&Bucket>; 4] = [None; 4];
+        for (i, k) in keys.iter().enumerate() {
+            if !keys[..i].contains(k) {
+                found[i] = self.buckets.get(k);
+            }
+        }
+        let rules = found.iter().flatten().any(|b| b.rules);
         if !rules {
             // Fast path: a template with exactly the title's keys is the most similar and most specific.
             if let Some(ids) = self.exact.get(&seq_hash(toks.iter().map(|t| t.key))) {
@@ -191,7 +222,7 @@ impl<K: Clone> Matcher<K> {
         }
         // (rule, fit, specificity, -id) of the best so far.
         let mut best: Option<(bool, f32, u32, u32)> = None;
-        for bucket in [own, wild].into_iter().flatten() {
+        for bucket in found.into_iter().flatten() {
             for &id in &bucket.entries {
                 let e = &self.entries[id as usize];
                 let rule = e.origin == Origin::Rule;
@@ -208,6 +239,38 @@ impl<K: Clone> Matcher<K> {
                 });
                 if better {
                     best = Some((rule, fit, e.specific, id));
+                }
+            }
+        }
+        if best.is_none_or(|(rule, fit, ..)| fit < 1.0 || (self.glob_rules && !rule)) {
+            // Templates whose `<*>` may cover several of the title's tokens: those of a shorter length, found
+            // by their first literal (one of the title's tokens) or, without any literal, under the wildcard.
+            let mut seen: Vec<u64> = Vec::with_capacity(n + 1);
+            for first in toks.iter().map(|t| t.text).chain([WILD]) {
+                let (word, bit) = filter_bit(first);
+                if self.glob_filter[word] & bit == 0 || seen.contains(&first) {
+                    continue;
+                }
+                seen.push(first);
+                let Some(ids) = self.globs.get(&first) else {
+                    continue;
+                };
+                for &id in ids {
+                    let e = &self.entries[id as usize];
+                    let rule = e.origin == Origin::Rule;
+                    if e.keys.len() >= n || best.is_some_and(|(r, ..)| r && !rule) {
+                        continue;
+                    }
+                    if align(&e.keys, toks, covers).is_none() {
+                        continue;
+                    }
+                    let better = best.is_none_or(|(r, f, s, b)| {
+                        (rule, 1.0, e.specific, std::cmp::Reverse(id))
+                            > (r, f, s, std::cmp::Reverse(b))
+                    });
+                    if better {
+                        best = Some((rule, 1.0, e.specific, id));
+                    }
                 }
             }
         }
@@ -235,22 +298,28 @@ pub(crate) fn explain(
     let service = service.map(Service::new);
     let mut toks = Vec::with_capacity(16);
     normalize::tokenize(title, service.as_ref(), &mut toks);
-    if keys.len() != toks.len() {
-        return None;
-    }
-    let (_, fit) = score(&keys, &toks);
+    // Where each template token's tokens of the title start: one each for the same length, else a `<*>`
+    // may cover several.
+    let (fit, starts): (f32, Vec<u32>) = if keys.len() == toks.len() {
+        #[allow(clippy::cast_possible_truncation)]
+        (score(&keys, &toks).1, (0..keys.len() as u32).collect())
+    } else {
+        (1.0, align(&keys, &toks, covers)?)
+    };
     if fit <= 0.0 && !keys.is_empty() {
         return None;
     }
     let slots = keys
         .iter()
-        .zip(&parts)
-        .zip(&toks)
-        .filter_map(|((&k, &part), tok)| {
-            normalize::key_slot(k).map(|kind| SlotValue {
-                part: part as usize,
+        .enumerate()
+        .filter_map(|(i, &k)| {
+            let kind = normalize::key_slot(k)?;
+            let first = &toks[starts[i] as usize];
+            let last = starts.get(i + 1).map_or(toks.len(), |&s| s as usize) - 1;
+            Some(SlotValue {
+                part: parts[i] as usize,
                 kind,
-                value: title[tok.start as usize..tok.end as usize].to_owned(),
+                value: title[first.start as usize..toks[last].end as usize].to_owned(),
             })
         })
         .collect();

@@ -24,7 +24,7 @@ pub(crate) struct Tok {
     pub slot: Option<SlotKind>,
     /// What it is compared by: [`lit_key`] of its text, or [`slot_key`] of its slot.
     pub key: u64,
-    /// The hash of its lowercased text, slot or not: a template's literal also matches a slot with that text.
+    /// [`lit_key`] of its text, slot or not: a template's literal also matches a slot with that text.
     pub text: u64,
 }
 
@@ -32,6 +32,12 @@ pub(crate) struct Tok {
 pub(crate) const SLOT_BIT: u64 = 1 << 63;
 /// The key bit of literals holding a digit (they go to the wildcard child of the mining tree).
 pub(crate) const DIGIT_BIT: u64 = 1 << 62;
+/// The key bit of literals made of letters only (words: the constants of a title, most of the time).
+pub(crate) const WORD_BIT: u64 = 1 << 61;
+/// The key bit of literals mixing letters with `-`, `_`, `.`, `/` or `:` (names like `reporting-prod`).
+pub(crate) const IDENT_BIT: u64 = 1 << 60;
+/// The bits of a key that hash a literal's text.
+pub(crate) const HASH_MASK: u64 = !(SLOT_BIT | DIGIT_BIT | WORD_BIT | IDENT_BIT);
 /// The key of `<*>`.
 pub(crate) const VAR_KEY: u64 = SLOT_BIT | SlotKind::Var as u64;
 
@@ -46,17 +52,33 @@ pub(crate) fn key_slot(key: u64) -> Option<SlotKind> {
     SlotKind::ALL.get((key & 0xff) as usize).copied()
 }
 
-pub(crate) fn lit_key(text_hash: u64, digit: bool) -> u64 {
-    (text_hash & !(SLOT_BIT | DIGIT_BIT)) | if digit { DIGIT_BIT } else { 0 }
+pub(crate) fn lit_key(bytes: &[u8]) -> u64 {
+    // One pass: the hash of the lowercased bytes, and what kinds of bytes there are.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let (mut digit, mut alpha, mut other) = (false, false, false);
+    let mut inner_sep = false;
+    let last = bytes.len().saturating_sub(1);
+    for (i, &b) in bytes.iter().enumerate() {
+        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
+            .wrapping_mul(0x517c_c1b7_2722_0a95);
+        if b.is_ascii_alphabetic() {
+            alpha = true;
+        } else if b.is_ascii_digit() {
+            digit = true;
+        } else {
+            other = true;
+            inner_sep |= i > 0 && i < last && matches!(b, b'-' | b'_' | b'.' | b'/' | b':');
+        }
+    }
+    let word = bytes.len() > 1 && alpha && !digit && !other;
+    let ident = !word && alpha && bytes.len() > 2 && inner_sep;
+    (mix(h) & HASH_MASK)
+        | if digit { DIGIT_BIT } else { 0 }
+        | if word { WORD_BIT } else { 0 }
+        | if ident { IDENT_BIT } else { 0 }
 }
 
-/// FxHash-style hash of the ASCII-lowercased bytes (deterministic, fast on short tokens).
-pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h = (h.rotate_left(5) ^ u64::from(b.to_ascii_lowercase()))
-            .wrapping_mul(0x51_7cc1_b727_220a_95);
-    }
+fn mix(mut h: u64) -> u64 {
     // A final mix so that short tokens spread over the high bits too.
     h ^= h >> 29;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -67,7 +89,24 @@ pub(crate) fn hash_lower(bytes: &[u8]) -> u64 {
 /// as one `-`.
 #[derive(Clone, Debug)]
 pub(crate) struct Service {
-    norm: Vec<u8>,
+    norm: Norm,
+}
+
+/// The normalized name: inline when short (no allocation on the store pipeline's path), else on the heap.
+#[derive(Clone, Debug)]
+enum Norm {
+    Inline([u8; 48], u8),
+    Heap(Vec<u8>),
+}
+
+impl std::ops::Deref for Norm {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Norm::Inline(b, n) => &b[..usize::from(*n)],
+            Norm::Heap(v) => v,
+        }
+    }
 }
 
 fn norm_byte(b: u8) -> u8 {
@@ -79,20 +118,38 @@ fn norm_byte(b: u8) -> u8 {
 
 impl Service {
     pub(crate) fn new(name: &str) -> Self {
-        let mut norm = Vec::with_capacity(name.len());
-        for &b in name.trim().as_bytes() {
+        // Lowercased, separator runs as one `-`, none at the ends.
+        let mut buf = [0u8; 48];
+        let mut len = 0usize;
+        let mut heap: Option<Vec<u8>> = None;
+        let mut pending_sep = false;
+        for &b in name.as_bytes() {
             let n = norm_byte(b);
-            if n == b'-' && norm.last() == Some(&b'-') {
+            if n == b'-' {
+                pending_sep = len > 0 || heap.is_some();
                 continue;
             }
-            norm.push(n);
+            for c in [b'-', n].into_iter().skip(usize::from(!pending_sep)) {
+                match &mut heap {
+                    Some(v) => v.push(c),
+                    None if len < buf.len() => {
+                        buf[len] = c;
+                        len += 1;
+                    }
+                    None => {
+                        let mut v = buf[..len].to_vec();
+                        v.push(c);
+                        heap = Some(v);
+                    }
+                }
+            }
+            pending_sep = false;
         }
-        while norm.last() == Some(&b'-') {
-            norm.pop();
-        }
-        while norm.first() == Some(&b'-') {
-            norm.remove(0);
-        }
+        #[allow(clippy::cast_possible_truncation)] // at most 48
+        let norm = match heap {
+            Some(v) => Norm::Heap(v),
+            None => Norm::Inline(buf, len as u8),
+        };
         Self { norm }
     }
 
@@ -158,10 +215,10 @@ struct Scanner<'a> {
 impl Scanner<'_> {
     fn push(&mut self, start: usize, end: usize, slot: Option<SlotKind>) {
         let bytes = &self.b[start..end];
-        let text = hash_lower(bytes);
+        let text = lit_key(bytes);
         let key = match slot {
             Some(k) => slot_key(k),
-            None => lit_key(text, bytes.iter().any(u8::is_ascii_digit)),
+            None => text,
         };
         let space = self.space && !self.out.is_empty();
         self.space = false;
@@ -201,16 +258,17 @@ impl Scanner<'_> {
             e += 1;
         }
         while s < e && is_lead(b[s]) {
-            if self.mask && is_quote(b[s]) {
-                if let Some(close) = self.closing_quote(s) {
-                    self.push(s, close + 1, Some(SlotKind::Quoted));
-                    // The rest of the word the quote ends in is read like a word of its own.
-                    let after = close + 1;
-                    if after < b.len() && !is_space(b[after]) {
-                        return self.word(after);
-                    }
-                    return after;
+            if self.mask
+                && is_quote(b[s])
+                && let Some(close) = self.closing_quote(s)
+            {
+                self.push(s, close + 1, Some(SlotKind::Quoted));
+                // The rest of the word the quote ends in is read like a word of its own.
+                let after = close + 1;
+                if after < b.len() && !is_space(b[after]) {
+                    return self.word(after);
                 }
+                return after;
             }
             self.push(s, s + 1, None);
             s += 1;
@@ -235,15 +293,16 @@ impl Scanner<'_> {
                 {
                     self.push(s, s + p + 1, None);
                     let v = s + p + 1;
-                    if self.mask && is_quote(b[v]) {
-                        if let Some(close) = self.closing_quote(v) {
-                            self.push(v, close + 1, Some(SlotKind::Quoted));
-                            let after = close + 1;
-                            if after < b.len() && !is_space(b[after]) {
-                                return self.word(after);
-                            }
-                            return after;
+                    if self.mask
+                        && is_quote(b[v])
+                        && let Some(close) = self.closing_quote(v)
+                    {
+                        self.push(v, close + 1, Some(SlotKind::Quoted));
+                        let after = close + 1;
+                        if after < b.len() && !is_space(b[after]) {
+                            return self.word(after);
                         }
+                        return after;
                     }
                     self.core(v, t);
                 }
@@ -270,9 +329,32 @@ impl Scanner<'_> {
 pub(crate) fn tokenize(title: &str, service: Option<&Service>, out: &mut Vec<Tok>) {
     out.clear();
     scan(title, true, out);
+    merge_units(title.as_bytes(), out);
     if let Some(service) = service {
         mark_service(title.as_bytes(), service, out);
     }
+}
+
+thread_local! {
+    /// A reused token buffer: the store pipeline's path allocates none.
+    static TOKENS: std::cell::RefCell<Vec<Tok>> = std::cell::RefCell::new(Vec::with_capacity(32));
+}
+
+/// Calls `f` with the tokens of `title` (see [`tokenize`]), `service` being the incident's service name.
+pub(crate) fn with_tokens<R>(title: &str, service: Option<&str>, f: impl FnOnce(&[Tok]) -> R) -> R {
+    let service = service.map(Service::new);
+    TOKENS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut toks) => {
+            tokenize(title, service.as_ref(), &mut toks);
+            f(&toks)
+        }
+        // Called from within `f`: a buffer of its own.
+        Err(_) => {
+            let mut toks = Vec::with_capacity(32);
+            tokenize(title, service.as_ref(), &mut toks);
+            f(&toks)
+        }
+    })
 }
 
 /// Cuts a template's literal text into tokens, masking nothing.
@@ -289,6 +371,9 @@ fn scan(text: &str, mask: bool, out: &mut Vec<Tok>) {
         space: false,
     };
     let mut i = 0;
+    if mask {
+        i = leading_tag(b);
+    }
     while i < b.len() {
         if is_space(b[i]) {
             sc.space = true;
@@ -299,6 +384,148 @@ fn scan(text: &str, mask: bool, out: &mut Vec<Tok>) {
     }
 }
 
+/// Units written as a word after a number (`500 ms`, `3 seconds`, `20 GB`): one `<duration>` or `<num>`.
+const TIME_WORDS: &[&[u8]] = &[
+    b"ns", b"us", b"ms", b"s", b"sec", b"secs", b"second", b"seconds", b"m", b"min", b"mins",
+    b"minute", b"minutes", b"h", b"hr", b"hrs", b"hour", b"hours", b"d", b"day", b"days", b"w",
+    b"week", b"weeks",
+];
+const UNIT_WORDS: &[&[u8]] = &[
+    b"%", b"b", b"byte", b"bytes", b"kb", b"kib", b"mb", b"mib", b"gb", b"gib", b"tb", b"tib",
+    b"pb", b"k", b"percent", b"rps", b"qps", b"iops", b"mbps", b"gbps", b"kbps",
+];
+
+/// Severity levels of alerting tools (`CRITICAL`, `warning`…): the same problem at another level is the same
+/// pattern, so they are a `<*>` slot. (`error` is not one: it is usually what the title is about.)
+const SEVERITIES: &[&[u8]] = &[
+    b"critical",
+    b"crit",
+    b"warning",
+    b"warn",
+    b"fatal",
+    b"info",
+    b"notice",
+    b"debug",
+    b"major",
+    b"minor",
+    b"severe",
+    b"emergency",
+    b"emerg",
+];
+
+fn is_severity(w: &[u8]) -> bool {
+    SEVERITIES.iter().any(|s| w.eq_ignore_ascii_case(s))
+}
+
+fn merge_units(title: &[u8], toks: &mut Vec<Tok>) {
+    let mut i = 0;
+    while i + 1 < toks.len() {
+        let (a, u) = (toks[i], toks[i + 1]);
+        if a.slot == Some(SlotKind::Number) && u.slot.is_none() && u.space {
+            let word = &title[u.start as usize..u.end as usize];
+            let is = |list: &[&[u8]]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
+            let kind = if is(TIME_WORDS) {
+                Some(SlotKind::Duration)
+            } else if is(UNIT_WORDS) {
+                Some(SlotKind::Number)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                join(title, toks, i, i + 2, kind);
+            }
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i + 1 < toks.len() {
+        let (a, u) = (toks[i], toks[i + 1]);
+        // A quantity followed by the same quantity written another way in brackets (`5174 bytes (5.05 KB)`,
+        // `1500 ms (1.5s)`): one value.
+        let quantity = |t: &Tok| matches!(t.slot, Some(SlotKind::Number | SlotKind::Duration));
+        if let Some(kind) = a.slot
+            && quantity(&a)
+            && u.space
+            && u.slot.is_none()
+            && matches!(title[u.start as usize], b'(' | b'[')
+            && u.end == u.start + 1
+        {
+            let close = if title[u.start as usize] == b'(' {
+                b')'
+            } else {
+                b']'
+            };
+            let inner = toks[i + 2..].iter().take_while(|t| quantity(t)).count();
+            if let Some(c) = toks.get(i + 2 + inner)
+                && inner > 0
+                && c.end == c.start + 1
+                && title[c.start as usize] == close
+            {
+                join(title, toks, i, i + 3 + inner, kind);
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Makes tokens `from..to` one token of slot `kind`.
+fn join(title: &[u8], toks: &mut Vec<Tok>, from: usize, to: usize, kind: SlotKind) {
+    let (a, end) = (toks[from], toks[to - 1].end);
+    toks[from] = Tok {
+        end,
+        slot: Some(kind),
+        key: slot_key(kind),
+        text: lit_key(&title[a.start as usize..end as usize]),
+        ..a
+    };
+    toks.drain(from + 1..to);
+}
+
+/// Prefixes of titles that arrived by e-mail (a reply or a forward).
+const MAIL_PREFIXES: &[&[u8]] = &[b"re:", b"fwd:", b"fw:", b"aw:", b"wg:"];
+
+/// A title's leading bracketed tags (`[FIRING:1]`, `[P2] [Triggered]`, `[prod]`, `[instance: …]`) and mail
+/// prefixes (`Re:`, `Fwd:`): the alerting tool's state, priority, severity or environment, or the way it
+/// arrived, not what the alert is about, and present or not as the tool pleases. They are left out of the
+/// tokens (the template starts after them). Answers where scanning goes on.
+fn leading_tag(b: &[u8]) -> usize {
+    let skip = |from: usize| from + b[from..].iter().take_while(|&&c| is_space(c)).count();
+    let start = skip(0);
+    let mut end = start;
+    loop {
+        let at = skip(end);
+        let mail = MAIL_PREFIXES.iter().find(|p| {
+            b.len() > at + p.len()
+                && b[at..at + p.len()].eq_ignore_ascii_case(p)
+                && is_space(b[at + p.len()])
+        });
+        if let Some(p) = mail {
+            // Only before something.
+            if b[at + p.len()..].iter().all(|&c| is_space(c)) {
+                break;
+            }
+            end = at + p.len();
+            continue;
+        }
+        if b.get(at) != Some(&b'[') {
+            break;
+        }
+        let Some(close) = b[at..].iter().position(|&c| c == b']').map(|p| at + p) else {
+            break;
+        };
+        // Only tags before something, and no empty bracket pair.
+        if close == at + 1 || b[close + 1..].iter().all(|&c| is_space(c)) {
+            break;
+        }
+        end = close + 1;
+    }
+    if end == start {
+        return 0;
+    }
+    end
+}
+
 /// Turns the runs of tokens that spell the service into one `<service>` token.
 fn mark_service(title: &[u8], service: &Service, toks: &mut Vec<Tok>) {
     let first = service.norm.first().copied();
@@ -307,19 +534,18 @@ fn mark_service(title: &[u8], service: &Service, toks: &mut Vec<Tok>) {
         let t = toks[i];
         let starts =
             t.slot != Some(SlotKind::Quoted) && Some(norm_byte(title[t.start as usize])) == first;
-        if starts {
-            if let Some(n) = service.matches(title, &toks[i..]) {
-                let end = toks[i + n - 1].end;
-                let text = hash_lower(&title[t.start as usize..end as usize]);
-                toks[i] = Tok {
-                    end,
-                    slot: Some(SlotKind::Service),
-                    key: slot_key(SlotKind::Service),
-                    text,
-                    ..t
-                };
-                toks.drain(i + 1..i + n);
-            }
+        if starts && let Some(n) = service.matches(title, &toks[i..]) {
+            let end = toks[i + n - 1].end;
+            let span = &title[t.start as usize..end as usize];
+            let text = lit_key(span);
+            toks[i] = Tok {
+                end,
+                slot: Some(SlotKind::Service),
+                key: slot_key(SlotKind::Service),
+                text,
+                ..t
+            };
+            toks.drain(i + 1..i + n);
         }
         i += 1;
     }
@@ -350,7 +576,7 @@ pub(crate) fn template_of(
     if !text.is_empty() {
         parts.push(Part::Text(text));
     }
-    Template::from_parts(parts)
+    Template::from_normalized(parts)
 }
 
 /// A template's tokens' keys, and for each token the index of its part.
@@ -416,6 +642,9 @@ pub(crate) fn classify(w: &[u8]) -> Option<SlotKind> {
     if digits == 0 {
         if other > 0 && is_host(w) {
             return Some(SlotKind::Host);
+        }
+        if other == 0 && is_severity(w) {
+            return Some(SlotKind::Var);
         }
         return None;
     }
@@ -732,8 +961,7 @@ fn is_ipv6(w: &[u8]) -> bool {
         None => w,
     };
     let colons = w.iter().filter(|&&c| c == b':').count();
-    if colons < 2
-        || colons > 7
+    if !(2..=7).contains(&colons)
         || !w
             .iter()
             .all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')
@@ -839,4 +1067,263 @@ fn is_duration(w: &[u8]) -> bool {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|win| win == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(title: &str) -> String {
+        Template::of_title(title, None).to_string()
+    }
+
+    fn kind(token: &str) -> Option<SlotKind> {
+        classify(token.as_bytes())
+    }
+
+    #[test]
+    fn urls_and_emails_are_masked() {
+        assert_eq!(
+            kind("https://api.example.com/v1/users?id=3"),
+            Some(SlotKind::Url)
+        );
+        assert_eq!(kind("www.example.com/health"), Some(SlotKind::Url));
+        assert_eq!(kind("oncall+alerts@example.co.uk"), Some(SlotKind::Email));
+        assert_eq!(kind("root@localhost"), None);
+        assert_eq!(kind("read/write"), None);
+    }
+
+    #[test]
+    fn uuids_and_hex_are_masked() {
+        assert_eq!(
+            kind("b9000564-fe1a-409b-b8cc-1e88b294cd1d"),
+            Some(SlotKind::Uuid)
+        );
+        assert_eq!(kind("0x7fff5fbff8"), Some(SlotKind::Hex));
+        assert_eq!(kind("54fadb412c4e40cd"), Some(SlotKind::Hex));
+        assert_eq!(kind("deadbeef"), None, "a hex run without digits is a word");
+        assert_eq!(kind("0xZZ"), None);
+    }
+
+    #[test]
+    fn addresses_are_masked_with_ports_and_prefixes() {
+        for ip in [
+            "10.0.0.1",
+            "10.251.73.220:50010",
+            "192.168.0.0/16",
+            "fe80::1",
+            "[2001:db8::1]:443",
+            "2001:db8::/32",
+        ] {
+            assert_eq!(kind(ip), Some(SlotKind::Ip), "{ip}");
+        }
+        assert_eq!(
+            kind("1.2.3"),
+            Some(SlotKind::Number),
+            "a version is not an address"
+        );
+        assert_eq!(
+            kind("00:1a:2b:3c:4d:5e"),
+            Some(SlotKind::Id),
+            "a MAC address is not an IP"
+        );
+        assert_eq!(kind("12:30:45"), Some(SlotKind::Timestamp));
+    }
+
+    #[test]
+    fn timestamps_are_masked() {
+        for t in [
+            "2024-01-02",
+            "2024-01-02T03:04:05Z",
+            "2024-01-02T03:04:05.123+02:00",
+            "12:30",
+            "10:15:23,123",
+            "02/01/2024",
+            "1700000000",
+            "1700000000123",
+        ] {
+            assert_eq!(kind(t), Some(SlotKind::Timestamp), "{t}");
+        }
+        assert_eq!(kind("2024"), Some(SlotKind::Number));
+        assert_ne!(kind("12:3"), Some(SlotKind::Timestamp));
+    }
+
+    #[test]
+    fn durations_and_numbers_are_masked() {
+        for d in ["2s", "150ms", "1h30m", "2.5s", "100µs", "5m", "3d"] {
+            assert_eq!(kind(d), Some(SlotKind::Duration), "{d}");
+        }
+        for n in [
+            "42",
+            "-3.5",
+            "99%",
+            "1,234,567",
+            "10GB",
+            "512MiB",
+            "1.5k",
+            "1e-5",
+            "+7",
+        ] {
+            assert_eq!(kind(n), Some(SlotKind::Number), "{n}");
+        }
+        assert_eq!(kind("5xx"), None);
+        assert_eq!(
+            norm("latency above 500 ms for 3 minutes"),
+            "latency above <duration> for <duration>"
+        );
+        assert_eq!(
+            norm("disk at 91 % on 20 GB volume"),
+            "disk at <num> on <num> volume"
+        );
+        assert_eq!(
+            norm("5 errors"),
+            "<num> errors",
+            "a word that is not a unit stays"
+        );
+    }
+
+    #[test]
+    fn paths_are_masked() {
+        for p in [
+            "/var/log/app.log",
+            "~/x",
+            "./run.sh",
+            "C:\\Windows\\x",
+            "/api/v1/users",
+        ] {
+            assert_eq!(kind(p), Some(SlotKind::Path), "{p}");
+        }
+        assert_eq!(kind("/"), None);
+        assert_eq!(kind("I/O"), None);
+    }
+
+    #[test]
+    fn host_names_need_a_plausible_top_level_domain() {
+        for h in [
+            "kafka-0.kafka.svc.cluster.local",
+            "db-1.prod.example.com",
+            "ip-10-0-1-2.ec2.internal",
+            "example.com:443",
+        ] {
+            assert_eq!(kind(h), Some(SlotKind::Host), "{h}");
+        }
+        for not in [
+            "file.txt",
+            "e.g",
+            "main.rs",
+            "java.lang.NullPointerException",
+            "node.js",
+        ] {
+            assert_eq!(kind(not), None, "{not}");
+        }
+        assert_eq!(norm("see e.g. file.txt"), "see e.g. file.txt");
+    }
+
+    #[test]
+    fn ids_mix_letters_and_digits_but_short_words_stay() {
+        for id in [
+            "i-0abc123",
+            "pod-7f9c8d-xk2z",
+            "blk_-1608999687919862906",
+            "us-east-1a",
+            "job12345",
+        ] {
+            assert_eq!(kind(id), Some(SlotKind::Id), "{id}");
+        }
+        for word in [
+            "p99", "ec2", "s3", "5xx", "k8s", "v2", "http2", "sha256", "log4j",
+        ] {
+            assert_eq!(kind(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_one_slot_even_over_several_words() {
+        assert_eq!(norm("Table 'orders' is full"), "Table <quoted> is full");
+        assert_eq!(
+            norm("ALARM: \"api p99 latency\" in EU"),
+            "ALARM: <quoted> in EU"
+        );
+        assert_eq!(norm("query=`select 1` failed"), "query=<quoted> failed");
+        assert_eq!(
+            norm("don't panic"),
+            "don't panic",
+            "an apostrophe is not a quote"
+        );
+        assert_eq!(norm("an 'unclosed quote"), "an 'unclosed quote");
+    }
+
+    #[test]
+    fn punctuation_and_key_values_are_split_off() {
+        let t = Template::of_title(
+            "High latency (p99 > 2s) on db-1.prod.example.com: state=down, code=503",
+            None,
+        );
+        assert_eq!(
+            t.to_string(),
+            "High latency (p99 > <duration>) on <host>: state=down, code=<num>"
+        );
+        let mut toks = Vec::new();
+        tokenize("(p99 failed:", None, &mut toks);
+        let title = "(p99 failed:";
+        let texts: Vec<&str> = toks
+            .iter()
+            .map(|t| &title[t.start as usize..t.end as usize])
+            .collect();
+        assert_eq!(texts, ["(", "p99", "failed", ":"]);
+    }
+
+    #[test]
+    fn the_service_is_masked_in_its_spellings_and_only_as_whole_tokens() {
+        let svc = |title: &str, service: &str| Template::of_title(title, Some(service)).to_string();
+        assert_eq!(
+            svc("High latency on kafka (p99 > 2s)", "kafka"),
+            "High latency on <service> (p99 > <duration>)"
+        );
+        assert_eq!(
+            svc("postgres_main is down", "postgres-main"),
+            "<service> is down"
+        );
+        assert_eq!(
+            svc("Postgres Main is down", "postgres-main"),
+            "<service> is down"
+        );
+        assert_eq!(
+            svc("Payments API errors", "payments-api"),
+            "<service> errors"
+        );
+        assert_eq!(
+            svc("db-1.prod.example.com unreachable", "db-1.prod.example.com"),
+            "<service> unreachable"
+        );
+        assert_eq!(svc("kafkaesque lag", "kafka"), "kafkaesque lag");
+        assert_eq!(svc("kafka-connect lag", "kafka"), "kafka-connect lag");
+    }
+
+    #[test]
+    fn leading_tags_and_mail_prefixes_are_left_out() {
+        assert_eq!(
+            norm("[FIRING:1] KubePodCrashLooping (prod)"),
+            "KubePodCrashLooping (prod)"
+        );
+        assert_eq!(norm("[Triggered] CPU usage is high"), "CPU usage is high");
+        assert_eq!(
+            norm("[P2] [Triggered] CPU usage is high"),
+            "CPU usage is high"
+        );
+        assert_eq!(norm("[alone]"), "[alone]");
+        assert_eq!(norm("CPU [high]"), "CPU [high]");
+    }
+
+    #[test]
+    fn literals_compare_case_insensitively() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        tokenize("Disk FULL on web", None, &mut a);
+        tokenize("disk full ON WEB", None, &mut b);
+        assert_eq!(
+            a.iter().map(|t| t.key).collect::<Vec<_>>(),
+            b.iter().map(|t| t.key).collect::<Vec<_>>()
+        );
+    }
 }

@@ -117,6 +117,19 @@ impl Template {
         Self { parts: out }
     }
 
+    /// A template of parts already as [`Template::from_parts`] leaves them (no empty or adjacent text).
+    pub(crate) fn from_normalized(parts: Vec<Part>) -> Self {
+        debug_assert!(
+            parts
+                .windows(2)
+                .all(|w| !matches!(w, [Part::Text(_), Part::Text(_)]))
+                && parts
+                    .iter()
+                    .all(|p| !matches!(p, Part::Text(t) if t.is_empty()))
+        );
+        Self { parts }
+    }
+
     /// The parts in order (text and slots, spacing kept in the text parts).
     #[must_use]
     pub fn parts(&self) -> &[Part] {
@@ -135,10 +148,9 @@ impl Template {
     /// The template of one title: the title normalized, every recognized variable value a slot.
     #[must_use]
     pub fn of_title(title: &str, service: Option<&str>) -> Self {
-        let service = service.map(crate::normalize::Service::new);
-        let mut toks = Vec::with_capacity(16);
-        crate::normalize::tokenize(title, service.as_ref(), &mut toks);
-        crate::normalize::template_of(title, &toks, |_| None)
+        crate::normalize::with_tokens(title, service, |toks| {
+            crate::normalize::template_of(title, toks, |_| None)
+        })
     }
 
     /// Reads the text form written by `Display`.

@@ -70,7 +70,7 @@ struct TopParams {
 }
 
 /// An enum's name on the wire (`off_hours`), for cache keys.
-fn wire<T: Serialize>(v: &T) -> String {
+pub(crate) fn wire<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -79,7 +79,8 @@ fn wire<T: Serialize>(v: &T) -> String {
 
 /// The cached answer of `endpoint` to this query, or `compute`d and cached: one shape for every analytics read.
 /// The version is read before the answer is computed, so an entry never holds older numbers than its version.
-async fn cached<T, F>(
+/// (The pattern list is answered through it too: pattern writers bump the analytics version.)
+pub(crate) async fn cached<T, F>(
     state: &AppState,
     member: &OrgMember,
     endpoint: &'static str,

@@ -5,6 +5,7 @@
 
 use crate::error::ApiError;
 use crate::http::{ClientIp, Json, OrgMember, Path, Query};
+use crate::routes::analytics::{cached, wire};
 use crate::routes::incidents::FilterQuery;
 use crate::state::AppState;
 use axum::extract::State;
@@ -70,7 +71,8 @@ struct ListParams {
 /// without `since`, and then no previous period: `previous_count` 0, trend `steady`), with its figures over
 /// that period: count, the previous period's count and the trend, MTTA, MTTR, off-hours share and cost (total
 /// time to resolve), its most frequent services and teams, examples, and a sparkline (the analytics `top`
-/// table's buckets).
+/// table's buckets). Answers are cached like the analytics ones (per analytics version, which every pattern
+/// correction and refinement bumps).
 #[utoipa::path(get, path = "/orgs/{org_id}/patterns", tag = "patterns", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), FilterQuery, ListParams), responses((status = 200, body = PatternPageOut)))]
 async fn list_patterns(
@@ -78,7 +80,7 @@ async fn list_patterns(
     member: OrgMember,
     Query(filter): Query<FilterQuery>,
     Query(p): Query<ListParams>,
-) -> Result<Json<PatternPageOut>, ApiError> {
+) -> Result<Response, ApiError> {
     member.require(Permission::ViewOrganization)?;
     let f = filter.parse(false)?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
@@ -99,21 +101,29 @@ async fn list_patterns(
             )
         })?),
     };
+    let muted = match p.muted {
+        None | Some(MutedParam::False) => MutedFilter::Unmuted,
+        Some(MutedParam::True) => MutedFilter::Muted,
+        Some(MutedParam::All) => MutedFilter::All,
+    };
+    let params = [
+        ("sort", wire(&sort)),
+        ("order", wire(&order)),
+        ("muted", format!("{muted:?}")),
+        ("cursor", p.cursor.unwrap_or_default()),
+        ("limit", limit.to_string()),
+    ];
     let q = ListQuery {
         sort,
         order,
-        muted: match p.muted {
-            None | Some(MutedParam::False) => MutedFilter::Unmuted,
-            Some(MutedParam::True) => MutedFilter::Muted,
-            Some(MutedParam::All) => MutedFilter::All,
-        },
+        muted,
         after,
         limit: limit as usize,
     };
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    Ok(Json(
-        query::list(&mut db, &f, &q, chrono::Utc::now()).await?,
-    ))
+    cached(&state, &member, "patterns", &f, &params, async |db, at| {
+        query::list(db, &f, &q, at).await
+    })
+    .await
 }
 
 /// The pattern's answer; when the id was merged into another pattern, the answer is that pattern's (its `id`)

@@ -32,7 +32,7 @@ pub use definitions::Calendar;
 pub(crate) mod shared {
     pub(crate) use super::calendar::{bucket_index, default_bucket, grid, sparkline_bucket};
     pub(crate) use super::query::{calendar, period};
-    pub(crate) use super::store::{RawFact, facts};
+    pub(crate) use super::store::{RawFact, Repeats, facts};
     pub(crate) use super::totals::Totals;
 }
 

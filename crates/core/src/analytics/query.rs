@@ -98,7 +98,7 @@ async fn collect(
     let index = |t: DateTime<Utc>| r.grid.map_or(0, |g| bucket_index(g, t));
     let mut out: HashMap<(String, usize), Totals> = HashMap::new();
     for (from, to) in cv.raw {
-        for x in store::facts(db, cal, f, from, to).await? {
+        for x in store::facts(db, cal, f, from, to, store::Repeats::LookUp).await? {
             out.entry((group_of(r.by, &x.key, x.pattern_id), index(x.triggered_at)))
                 .or_default()
                 .add(&x.fact);

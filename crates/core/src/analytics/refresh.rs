@@ -76,7 +76,7 @@ pub async fn refresh_days(
             cal.day_start(run[run.len() - 1] + Duration::days(1)),
         );
         let mut rows: HashMap<(NaiveDate, RollupKey), Totals> = HashMap::new();
-        for f in store::facts(db, cal, &all, from, to).await? {
+        for f in store::facts(db, cal, &all, from, to, store::Repeats::LookUp).await? {
             rows.entry((f.fact.date, f.key)).or_default().add(&f.fact);
             rows.entry((f.fact.date, RollupKey::TOTAL))
                 .or_default()

@@ -211,14 +211,24 @@ pub struct RawFact {
     pub fact: Fact,
 }
 
+/// Whether [`facts`] looks up if each incident repeats an earlier one (what noise counts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeats {
+    LookUp,
+    /// Not needed by the reader (pattern figures show no noise): every fact says "not a repeat".
+    Skip,
+}
+
 /// The facts of the incidents matching `f` created in `[from, to)` (the filter's own period ignored). Whether an
-/// incident repeats an earlier one is looked up among all the organization's incidents, filtered or not.
+/// incident repeats an earlier one is looked up among all the organization's incidents, filtered or not, unless
+/// `repeats` is [`Repeats::Skip`].
 pub async fn facts(
     db: &mut OrgTx,
     cal: &Calendar,
     f: &IncidentFilter,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    repeats: Repeats,
 ) -> AnalyticsResult<Vec<RawFact>> {
     // The repeat lookups inflate the planner's cost estimate past `jit_above_cost`, and compiling the plan
     // takes longer than running it (0.5 s against 0.1 s for a month of 30,000 incidents): no JIT for this
@@ -255,7 +265,7 @@ pub async fn facts(
         }};
     }
     let text = text_pattern(f);
-    if text.is_none() && f.pattern_id.is_none() {
+    if text.is_none() && f.pattern_id.is_none() && repeats == Repeats::LookUp {
         // Without a text or pattern filter the period is a few days at most (the edges of a query, or the days a
         // refresh recomputes; the whole period only when grouped by pattern): one pass over its incidents and the hour before, each compared with the one before it
         // of its service and title (the latest earlier one: if it is not within the hour, none is). Filters
@@ -292,13 +302,15 @@ pub async fn facts(
         return Ok(rows.into_iter().map(|r| raw_fact!(r)).collect());
     }
     // A text or pattern filter may span years and match few: those few are found through the text index (the
-    // pattern index), and each looks up the earlier incident of its service and title within the hour.
+    // pattern index), and each looks up the earlier incident of its service and title within the hour. Without
+    // repeats to look up, a plain range read.
     let rows = org_query!(
         db,
         r#"SELECT i.service_id, i.team_id, i.urgency AS "urgency: Urgency", i.source AS "source: IncidentSource",
                   i.status AS "status: IncidentStatus", i.triggered_at, i.acknowledged_at, i.resolved_at,
                   i.pattern_id,
-                  CASE WHEN i.service_id IS NULL THEN EXISTS (
+                  CASE WHEN NOT $11 THEN false
+                  WHEN i.service_id IS NULL THEN EXISTS (
                       SELECT 1 FROM incidents p
                        WHERE p.org_id = $1 AND p.service_id IS NULL
                          AND lower(btrim(p.title)) = lower(btrim(i.title))
@@ -329,6 +341,7 @@ pub async fn facts(
         to,
         text,
         f.pattern_id,
+        repeats == Repeats::LookUp,
     )
     .fetch_all(db.conn())
     .await

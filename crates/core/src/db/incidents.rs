@@ -683,6 +683,31 @@ pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbR
     .await?)
 }
 
+/// Per pattern, the count of the incidents of the organization (`$1`) in one, matching the SQL `$part`s.
+macro_rules! pattern_counts {
+    ($db:expr, [$($part:literal),+] $(, $arg:expr)* $(,)?) => {
+        org_query!(
+            $db,
+            r#"SELECT i.pattern_id AS "pattern_id!", count(*) AS "count!" FROM incidents i
+                WHERE i.org_id = $1 AND i.pattern_id IS NOT NULL"# $(+ $part)+
+            $(, $arg)*
+        )
+    };
+}
+
+/// How many incidents matching `f` each pattern has (patterns without any left out).
+pub async fn counts_by_pattern(db: &mut OrgTx, f: &IncidentFilter) -> DbResult<HashMap<Uuid, i64>> {
+    let text = text_pattern(f);
+    Ok(
+        filtered_incidents!(pattern_counts, db, [], [" GROUP BY i.pattern_id"], f, text)
+            .fetch_all(db.conn())
+            .await?
+            .into_iter()
+            .map(|r| (r.pattern_id, r.count))
+            .collect(),
+    )
+}
+
 /// The first and last creation times of the incidents of the organization (`$1`) matching the SQL `$part`s.
 macro_rules! incident_bounds {
     ($db:expr, [$($part:literal),+] $(, $arg:expr)* $(,)?) => {

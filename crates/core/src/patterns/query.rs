@@ -179,6 +179,15 @@ struct Acc {
     teams: HashMap<Uuid, i64>,
 }
 
+/// The figures of pattern `p` in `out`, with (sparkline, series) buckets of `sizes` when new.
+fn acc_of(out: &mut HashMap<Uuid, Acc>, p: Uuid, sizes: (usize, usize)) -> &mut Acc {
+    out.entry(p).or_insert_with(|| Acc {
+        sparkline: vec![0; sizes.0],
+        series: vec![0; sizes.1],
+        ..Acc::default()
+    })
+}
+
 /// The period of a read and its buckets.
 struct Window {
     since: DateTime<Utc>,
@@ -190,7 +199,8 @@ struct Window {
     series: Vec<DateTime<Utc>>,
 }
 
-/// The figures per pattern of the incidents matching `f`, over its period (`None`: no incident matches).
+/// The figures per pattern of the incidents matching `f`, over its period, and their counts over the previous
+/// period when `f` has a `since` (`None`: no incident matches).
 async fn figures(
     db: &mut OrgTx,
     cal: &Calendar,
@@ -210,19 +220,24 @@ async fn figures(
     } else {
         (spark_bucket, Vec::new())
     };
-    let facts: Vec<RawFact> = shared::facts(db, cal, f, previous.unwrap_or(since), until).await?;
+    let facts: Vec<RawFact> =
+        shared::facts(db, cal, f, since, until, shared::Repeats::Skip).await?;
     let mut out: HashMap<Uuid, Acc> = HashMap::new();
+    let sizes = (spark.len(), series.len());
+    // The previous period needs counts only: counted in the database.
+    if let Some(start) = previous {
+        let before = IncidentFilter {
+            since: Some(start),
+            until: Some(since),
+            ..f.clone()
+        };
+        for (p, n) in incidents::counts_by_pattern(db, &before).await? {
+            acc_of(&mut out, p, sizes).previous = n;
+        }
+    }
     for x in facts {
         let Some(p) = x.pattern_id else { continue };
-        let acc = out.entry(p).or_insert_with(|| Acc {
-            sparkline: vec![0; spark.len()],
-            series: vec![0; series.len()],
-            ..Acc::default()
-        });
-        if x.triggered_at < since {
-            acc.previous += 1;
-            continue;
-        }
+        let acc = acc_of(&mut out, p, sizes);
         acc.totals.add(&x.fact);
         if !spark.is_empty() {
             acc.sparkline[shared::bucket_index(&spark, x.triggered_at)] += 1;
@@ -875,20 +890,6 @@ async fn related_incidents(
             })
         })
         .collect())
-}
-
-/// A pattern's figures over all time (what a correction answers).
-///
-/// # Errors
-/// A database error; [`crate::analytics::AnalyticsError::Invalid`] for a history too long for its buckets.
-pub async fn summary(
-    db: &mut OrgTx,
-    id: PatternId,
-    now: DateTime<Utc>,
-) -> AnalyticsResult<Option<PatternOut>> {
-    Ok(detail(db, id, &IncidentFilter::default(), now)
-        .await?
-        .map(|d| d.pattern))
 }
 
 #[cfg(test)]
