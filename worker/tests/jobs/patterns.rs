@@ -399,6 +399,18 @@ async fn every_correction_survives_refinement_and_applies_to_new_incidents() {
         patterns::merge(&mut db, actor, p(into), p(into)).await,
         Err(patterns::PatternError::Invalid("into", _))
     ));
+    assert!(matches!(
+        patterns::rename(&mut db, actor, p(renamed), Some("  ".into())).await,
+        Err(patterns::PatternError::Invalid("name", _))
+    ));
+    assert!(matches!(
+        patterns::set_muted(&mut db, actor, PatternId::new(), true).await,
+        Err(patterns::PatternError::NotFound)
+    ));
+    assert!(matches!(
+        patterns::move_incident(&mut db, actor, IncidentId(Uuid::now_v7()), MoveTarget::New).await,
+        Err(patterns::PatternError::NotFound)
+    ));
     let moved_id = incident_id(&app, org, &moved).await;
     assert_eq!(
         patterns::move_incident(&mut db, actor, moved_id, MoveTarget::Existing(p(target)))
