@@ -19,6 +19,7 @@ use pages::auth::{Join, Login, Signup};
 use pages::dashboard::Dashboard;
 use pages::incidents::{IncidentPage, Incidents};
 use pages::integrations::Integrations;
+use pages::patterns::{PatternPage, Patterns};
 use pages::profile::Profile;
 use pages::sections::Section;
 use pages::settings::{
@@ -61,7 +62,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("dashboard") view=Dashboard />
                     <Route path=path!("incidents") view=Incidents />
                     <Route path=path!("incidents/:incident") view=IncidentPage />
-                    <Route path=path!("patterns") view=|| view! { <Section name="Patterns" /> } />
+                    <Route path=path!("patterns") view=Patterns />
+                    <Route path=path!("patterns/:pattern") view=PatternPage />
                     <Route path=path!("runbooks") view=|| view! { <Section name="Runbooks" /> } />
                     <Route path=path!("automations") view=|| view! { <Section name="Automations" /> } />
                     <Route path=path!("integrations") view=Integrations />

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod me;
 pub mod members;
 pub mod orgs;
+pub mod patterns;
 pub mod sample_data;
 pub mod services;
 pub mod teams;

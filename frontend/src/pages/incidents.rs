@@ -1,10 +1,11 @@
-//! Incidents: the unified history (filters kept in the URL, newest first, "load more", export of what the
-//! filters select as CSV or JSON lines) and one incident with its details, its link in the source, and its
-//! timeline.
+//! Incidents: the unified history (filters kept in the URL, a pattern's shown as a chip; newest first, "load
+//! more", export of what the filters select as CSV or JSON lines) and one incident with its details, its link
+//! in the source, its pattern, and its timeline.
 
 use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
+use crate::pages::patterns::{IncidentPattern, PatternChip};
 use crate::session::use_session;
 use crate::time;
 use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus, Page};
@@ -51,6 +52,7 @@ struct Filters {
     urgency: String,
     service: String,
     team: String,
+    pattern: String,
     since: String,
     until: String,
 }
@@ -65,12 +67,13 @@ impl Filters {
             urgency: get("urgency"),
             service: get("service"),
             team: get("team"),
+            pattern: get("pattern"),
             since: get("since"),
             until: get("until"),
         }
     }
 
-    fn pairs(&self) -> [(&'static str, &str); 8] {
+    fn pairs(&self) -> [(&'static str, &str); 9] {
         [
             ("q", self.q.trim()),
             ("status", &self.status),
@@ -78,6 +81,7 @@ impl Filters {
             ("urgency", &self.urgency),
             ("service", &self.service),
             ("team", &self.team),
+            ("pattern", &self.pattern),
             ("since", &self.since),
             ("until", &self.until),
         ]
@@ -237,6 +241,7 @@ pub fn Incidents() -> impl IntoView {
     let urgency = RwSignal::new(initial.urgency);
     let service = RwSignal::new(initial.service);
     let team = RwSignal::new(initial.team);
+    let pattern = RwSignal::new(initial.pattern);
     let since = RwSignal::new(initial.since);
     let until = RwSignal::new(initial.until);
     let items = RwSignal::new(Vec::<IncidentOut>::new());
@@ -253,6 +258,7 @@ pub fn Incidents() -> impl IntoView {
         urgency: urgency.get_untracked(),
         service: service.get_untracked(),
         team: team.get_untracked(),
+        pattern: pattern.get_untracked(),
         since: since.get_untracked(),
         until: until.get_untracked(),
     };
@@ -305,6 +311,7 @@ pub fn Incidents() -> impl IntoView {
         urgency.set(f.urgency);
         service.set(f.service);
         team.set(f.team);
+        pattern.set(f.pattern);
         since.set(f.since);
         until.set(f.until);
         load(false);
@@ -403,6 +410,14 @@ pub fn Incidents() -> impl IntoView {
             </div>
             <button class="btn" type="submit">"Apply"</button>
         </form>
+        {move || {
+            let id = applied.with(|f| f.pattern.parse().ok())?;
+            let clear = Callback::new(move |()| {
+                pattern.set(String::new());
+                apply.run(());
+            });
+            Some(view! { <PatternChip org=org id=id clear=clear /> })
+        }}
         {move || applied.get().exact_range().map(|range| {
             let clear = clear_range;
             view! {
@@ -452,8 +467,11 @@ pub fn IncidentPage() -> impl IntoView {
     let session = use_session();
     let org = org_id();
     let params = use_params_map();
+    // Bumped by a correction of the incident's pattern: the page reads the incident again.
+    let version = RwSignal::new(0u32);
     let detail = LocalResource::new(move || {
         let id: Option<IncidentId> = params.read().get("incident").and_then(|s| s.parse().ok());
+        version.track();
         async move {
             match id {
                 Some(id) => api::incidents::get_incident(session, org, id)
@@ -469,6 +487,10 @@ pub fn IncidentPage() -> impl IntoView {
             {move || detail.get().map(|r| match r {
                 Ok(Some(d)) => {
                     let i = d.incident;
+                    let block = view! {
+                        <IncidentPattern org=org incident=i.clone() pattern=d.pattern
+                            moved=Callback::new(move |()| version.update(|v| *v += 1)) />
+                    };
                     view! {
                         <h1>{i.title.clone()}</h1>
                         <section class="card">
@@ -502,6 +524,7 @@ pub fn IncidentPage() -> impl IntoView {
                             </dl>
                             <p>{d.description}</p>
                         </section>
+                        {block}
                         <section class="card">
                             <h2>"Timeline"</h2>
                             <ol class="timeline">

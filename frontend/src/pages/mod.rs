@@ -5,6 +5,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod incidents;
 pub mod integrations;
+pub mod patterns;
 pub mod profile;
 pub mod sections;
 pub mod settings;

@@ -3,11 +3,10 @@
 use crate::components::ComingSoon;
 use leptos::prelude::*;
 
-/// The "coming soon" panel of the section `name` (Patterns, Runbooks, Automations).
+/// The "coming soon" panel of the section `name` (Runbooks, Automations).
 #[component]
 pub fn Section(#[prop(into)] name: String) -> impl IntoView {
     let what = match name.as_str() {
-        "Patterns" => "Recurring incident patterns, and why each incident belongs to its pattern.",
         "Runbooks" => "Runbooks generated from your own runbooks and past fixes, with citations.",
         "Automations" => {
             "Your AWS Lambda functions as automations: by hand, on a schedule, or on matching incidents."

@@ -8,6 +8,7 @@ mod dashboard;
 mod harness;
 mod incidents;
 mod integrations;
+mod patterns;
 mod sessions;
 
 use harness::{E2e, PASSWORD, connect_pagerduty, wait_synced};

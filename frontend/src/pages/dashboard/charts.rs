@@ -3,6 +3,9 @@
 //! them on click; every chart has a "Show as table" fallback with the same numbers and links (the way in for
 //! the keyboard and screen readers).
 
+use crate::time;
+use chrono::{DateTime, Utc};
+use insights_types::api::Bucket;
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
@@ -37,6 +40,42 @@ pub fn color(i: usize, key: &str) -> &'static str {
         COLORS[10]
     } else {
         COLORS[i % 10]
+    }
+}
+
+/// A duration for a table cell, short like the incident list's: "12 min", "2 h 05", "3 d".
+pub fn short_secs(v: f64) -> String {
+    let m = (v.max(0.0) / 60.0).round() as u64;
+    match m {
+        0 => format!("{:.0} s", v.max(0.0)),
+        1..60 => format!("{m} min"),
+        60..2880 => format!("{} h {:02}", m / 60, m % 60),
+        _ => format!("{} d", m / 1440),
+    }
+}
+
+/// A bucket's short name (x axis) and long name (tooltip, table). Day, week and month buckets start at the
+/// organization's midnight: their name is the date of their middle, right in any time zone.
+pub fn bucket_names(bucket: Bucket, start: DateTime<Utc>, end: DateTime<Utc>) -> (String, String) {
+    let mid = start + (end - start) / 2;
+    let day = start + chrono::Duration::hours(12);
+    match bucket {
+        Bucket::Hour => (
+            start.format("%H:%M").to_string(),
+            format!("{}–{}", time::when(start), end.format("%H:%M UTC")),
+        ),
+        Bucket::Day => (
+            day.format("%b %-d").to_string(),
+            day.format("%Y-%m-%d").to_string(),
+        ),
+        Bucket::Week => (
+            day.format("%b %-d").to_string(),
+            format!("Week of {}", day.format("%Y-%m-%d")),
+        ),
+        Bucket::Month => (
+            mid.format("%b %Y").to_string(),
+            mid.format("%B %Y").to_string(),
+        ),
     }
 }
 

@@ -4,14 +4,15 @@
 //! so new incidents show up without a reload; with no incident at all it points to connecting a tool or
 //! loading the sample history.
 
-mod charts;
-mod query;
+pub(crate) mod charts;
+pub(crate) mod query;
 mod widgets;
 
 use crate::api::{self, ApiFailure};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
 use crate::pages::integrations::sample::SampleHistory;
+use crate::pages::patterns::PatternChip;
 use crate::session::{Session, use_session};
 use crate::time;
 use insights_types::OrgId;
@@ -108,7 +109,7 @@ pub fn kind_label(k: WidgetKind) -> &'static str {
         WidgetKind::ResponseTimes => "Time to acknowledge and resolve",
         WidgetKind::OffHours => "Off-hours incidents",
         WidgetKind::Heatmap => "Hour of the week",
-        WidgetKind::Top => "Top services and teams",
+        WidgetKind::Top => "Top services, teams or patterns",
         WidgetKind::Noise => "Noise",
     }
 }
@@ -160,6 +161,7 @@ pub fn Dashboard() -> impl IntoView {
         period: applied.get_untracked().period(time::now()),
     });
     let ctx = Ctx { org, session, view };
+    let navigate = use_navigate();
     // The URL is the truth: a change of range or filter reads everything again, as of now.
     Effect::new(move |prev: Option<()>| {
         let q = applied.get();
@@ -266,7 +268,9 @@ pub fn Dashboard() -> impl IntoView {
                 </button>
             </div>
         </div>
-        <RangeBar applied=applied org=org session=session />
+        <RangeBar applied=applied org=org session=session go=Callback::new(move |q: DashQuery| {
+            navigate(&format!("/orgs/{org}/dashboard?{}", q.url_query()), NavigateOptions::default());
+        }) />
         <ErrorBanner error=layout_error.into() />
         <Show when=move || layout.arranging.get()>
             <div class="card arrange-bar" role="group" aria-label="Arrange the dashboard">
@@ -359,17 +363,15 @@ fn ref_options<T>(
         .collect()
 }
 
-/// The time range presets, custom dates and the incident list's filters; every change goes to the URL.
+/// The time range presets, custom dates and the incident list's filters (with the pattern filter's chip when
+/// one is set); every change is handed to `go`, which puts it in the page's URL.
 #[component]
-fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl IntoView {
-    let navigate = use_navigate();
-    let go = move |q: DashQuery| {
-        let qs = q.url_query();
-        navigate(
-            &format!("/orgs/{org}/dashboard?{qs}"),
-            NavigateOptions::default(),
-        );
-    };
+pub(crate) fn RangeBar(
+    applied: Memo<DashQuery>,
+    org: OrgId,
+    session: Session,
+    go: Callback<DashQuery>,
+) -> impl IntoView {
     let from = RwSignal::new(applied.get_untracked().from);
     let to = RwSignal::new(applied.get_untracked().to);
     let text = RwSignal::new(applied.get_untracked().filter("q"));
@@ -384,11 +386,11 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
     let teams =
         LocalResource::new(move || async move { api::teams::list_teams(session, org).await });
     let set_filter = {
-        let go = go.clone();
-        move |key: &'static str, value: String| go(applied.get_untracked().with_filter(key, value))
+        move |key: &'static str, value: String| {
+            go.run(applied.get_untracked().with_filter(key, value))
+        }
     };
     let preset = {
-        let go = go.clone();
         move |range: &'static str| {
             let mut q = applied.get_untracked();
             q.range = range.to_owned();
@@ -397,25 +399,23 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
                 q.from = time::date_value(now - chrono::Duration::days(30));
                 q.to = time::date_value(now);
             }
-            go(q);
+            go.run(q);
         }
     };
     let custom = {
-        let go = go.clone();
         move || {
             let mut q = applied.get_untracked();
             q.range = "custom".to_owned();
             q.from = from.get_untracked();
             q.to = to.get_untracked();
-            go(q);
+            go.run(q);
         }
     };
-    let set_text = set_filter.clone();
+    let set_text = set_filter;
     let select = move |id: &'static str,
                        label: &'static str,
                        key: &'static str,
                        options: Signal<Vec<(String, String)>>| {
-        let set_filter = set_filter.clone();
         view! {
             <div class="field">
                 <label for=id>{label}</label>
@@ -446,7 +446,7 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
         ev.prevent_default();
         set_text("q", text.get_untracked());
     };
-    let custom_change = custom.clone();
+    let custom_change = custom;
     let wide = web_sys::window()
         .and_then(|w| w.inner_width().ok())
         .and_then(|v| v.as_f64())
@@ -454,8 +454,7 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
     view! {
         <div class="range-bar" role="group" aria-label="Time range">
             {query::PRESETS.iter().map(|(v, label, _)| {
-                let preset = preset.clone();
-                view! {
+                                view! {
                     <button class="btn small range" data-range=*v
                         aria-pressed=move || applied.with(|q| q.range == *v).to_string()
                         on:click=move |_| preset(v)>{*label}</button>
@@ -467,7 +466,7 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
         </div>
         <Show when=move || applied.with(|q| q.range == "custom")>
             {
-                let (c1, c2) = (custom_change.clone(), custom_change.clone());
+                let (c1, c2) = (custom_change, custom_change);
                 view! {
                     <div class="custom-range">
                         <div class="field">
@@ -505,5 +504,10 @@ fn RangeBar(applied: Memo<DashQuery>, org: OrgId, session: Session) -> impl Into
             <button class="btn" type="submit">"Apply"</button>
         </form>
         </details>
+        {move || {
+            let id = applied.with(|q| q.filter("pattern")).parse().ok()?;
+            let clear = move || go.run(applied.get_untracked().with_filter("pattern", String::new()));
+            Some(view! { <PatternChip org=org id=id clear=Callback::new(move |()| clear()) /> })
+        }}
     }
 }

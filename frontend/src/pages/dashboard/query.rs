@@ -22,7 +22,9 @@ pub const PRESETS: [(&str, &str, Option<i64>); 6] = [
 pub const DEFAULT_RANGE: &str = "30d";
 
 /// The filter parameters shared with the incident list, in its order.
-pub const FILTER_KEYS: [&str; 6] = ["q", "status", "source", "urgency", "service", "team"];
+pub const FILTER_KEYS: [&str; 7] = [
+    "q", "status", "source", "urgency", "service", "team", "pattern",
+];
 
 /// The dashboard's view: `range` is a preset or `custom` (then `from`/`to` are `yyyy-mm-dd` dates, UTC);
 /// `filters` the incident list's, by key.

@@ -42,7 +42,7 @@ fn org_id() -> OrgId {
 
 /// Whether the signed-in user's role allows `p` here. A plain closure over the app-wide session (not a
 /// signal owned by the page), so it stays valid while a page is being torn down.
-fn can(org: OrgId, p: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+pub(crate) fn can(org: OrgId, p: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
     let session = use_session();
     move || session.role_in(org).is_some_and(|r| r.can(p))
 }

@@ -7,13 +7,12 @@ mod series;
 mod summary;
 mod top;
 
-use super::charts::{ChartPoint, ChartSeries};
+use super::charts::{ChartPoint, ChartSeries, bucket_names, short_secs};
 use super::query::{drill_href, drillable_key};
 use super::{Ctx, Layout, View, kind_label};
 use crate::api::{self, ApiFailure};
 use crate::components::Spinner;
 use crate::time;
-use chrono::{DateTime, Utc};
 use insights_types::api::{
     AnalyticsSummaryOut, Bucket, GroupBy, Metric, PeriodTotals, SortOrder, Stat, TimeseriesOut,
     TopDimension, TopOut, TopSort, Widget, WidgetKind,
@@ -47,6 +46,7 @@ pub fn WidgetCard(ctx: Ctx, layout: Layout, widget: Widget) -> impl IntoView {
     let csv_error = RwSignal::new(None::<String>);
     let title = match (widget.kind, widget.dimension) {
         (WidgetKind::Top, Some(TopDimension::Team)) => "Top teams",
+        (WidgetKind::Top, Some(TopDimension::Pattern)) => "Top patterns",
         (WidgetKind::Top, _) => "Top services",
         (k, _) => kind_label(k),
     };
@@ -136,10 +136,11 @@ pub fn WidgetCard(ctx: Ctx, layout: Layout, widget: Widget) -> impl IntoView {
     }
 }
 
-const GROUPS: [(&str, &str); 6] = [
+const GROUPS: [(&str, &str); 7] = [
     ("", "Not split"),
     ("service", "Service"),
     ("team", "Team"),
+    ("pattern", "Pattern"),
     ("urgency", "Urgency"),
     ("source", "Source"),
     ("status", "Status"),
@@ -156,6 +157,7 @@ fn parse_group_by(v: &str) -> Option<GroupBy> {
         "urgency" => Some(GroupBy::Urgency),
         "source" => Some(GroupBy::Source),
         "status" => Some(GroupBy::Status),
+        "pattern" => Some(GroupBy::Pattern),
         _ => None,
     }
 }
@@ -176,18 +178,35 @@ fn group_by_select(layout: Layout, id: &str, current: Option<GroupBy>) -> impl I
     }
 }
 
+/// The top table's rows: (dimension, the API's and the incident list's parameter, label).
+const DIMENSIONS: [(TopDimension, &str, &str); 3] = [
+    (TopDimension::Service, "service", "Services"),
+    (TopDimension::Team, "team", "Teams"),
+    (TopDimension::Pattern, "pattern", "Patterns"),
+];
+
+/// The parameter of a top table's dimension (`service`, `team`, `pattern`).
+fn dimension_param(d: TopDimension) -> &'static str {
+    DIMENSIONS
+        .iter()
+        .find(|(x, _, _)| *x == d)
+        .map_or("service", |(_, p, _)| *p)
+}
+
 fn dimension_select(layout: Layout, id: &str, current: Option<TopDimension>) -> impl IntoView {
     let sel = format!("{id}-dimension");
     let id = id.to_owned();
-    let team = current == Some(TopDimension::Team);
+    let current = current.unwrap_or(TopDimension::Service);
     view! {
         <label class="sr-only" for=sel.clone()>"Rows"</label>
         <select id=sel class="dimension small" on:change=move |ev| {
-            let d = if event_target_value(&ev) == "team" { TopDimension::Team } else { TopDimension::Service };
+            let v = event_target_value(&ev);
+            let d = DIMENSIONS.iter().find(|(_, p, _)| *p == v).map_or(TopDimension::Service, |(d, _, _)| *d);
             layout.edit(&id, |w| w.dimension = Some(d));
         }>
-            <option value="service" selected=!team>"Services"</option>
-            <option value="team" selected=team>"Teams"</option>
+            {DIMENSIONS.iter().map(|(d, v, l)| view! {
+                <option value=*v selected=*d == current>{*l}</option>
+            }).collect_view()}
         </select>
     }
 }
@@ -202,44 +221,8 @@ fn fmt_secs(v: f64) -> String {
     time::duration(v.max(0.0).round() as u64)
 }
 
-/// A duration for a table cell, short like the incident list's: "12 min", "2 h 05", "3 d".
-fn short_secs(v: f64) -> String {
-    let m = (v.max(0.0) / 60.0).round() as u64;
-    match m {
-        0 => format!("{:.0} s", v.max(0.0)),
-        1..60 => format!("{m} min"),
-        60..2880 => format!("{} h {:02}", m / 60, m % 60),
-        _ => format!("{} d", m / 1440),
-    }
-}
-
 fn fmt_share(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_owned(), |s| format!("{:.0}%", s * 100.0))
-}
-
-/// A bucket's short name (x axis) and long name (tooltip, table). Day, week and month buckets start at the
-/// organization's midnight: their name is the date of their middle, right in any time zone.
-fn bucket_names(bucket: Bucket, start: DateTime<Utc>, end: DateTime<Utc>) -> (String, String) {
-    let mid = start + (end - start) / 2;
-    let day = start + chrono::Duration::hours(12);
-    match bucket {
-        Bucket::Hour => (
-            start.format("%H:%M").to_string(),
-            format!("{}–{}", time::when(start), end.format("%H:%M UTC")),
-        ),
-        Bucket::Day => (
-            day.format("%b %-d").to_string(),
-            day.format("%Y-%m-%d").to_string(),
-        ),
-        Bucket::Week => (
-            day.format("%b %-d").to_string(),
-            format!("Week of {}", day.format("%Y-%m-%d")),
-        ),
-        Bucket::Month => (
-            mid.format("%b %Y").to_string(),
-            mid.format("%B %Y").to_string(),
-        ),
-    }
 }
 
 /// A CSV field, quoted when it needs to be.

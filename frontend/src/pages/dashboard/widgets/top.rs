@@ -1,4 +1,4 @@
-//! The top services or teams, sortable by any column, with their sparklines.
+//! The top services, teams or patterns, sortable by any column, with their sparklines.
 
 use super::*;
 use crate::pages::dashboard::charts::Sparkline;
@@ -50,11 +50,7 @@ pub(super) async fn read_top(
     order: SortOrder,
     limit: u32,
 ) -> api::ApiResult<TopOut> {
-    let dim = if dimension == TopDimension::Team {
-        "team"
-    } else {
-        "service"
-    };
+    let dim = dimension_param(dimension);
     let order = if order == SortOrder::Asc {
         "asc"
     } else {
@@ -95,15 +91,11 @@ pub(super) fn TopBody(
             Ok((v, t))
         }
     });
-    let param = if dimension == TopDimension::Team {
-        "team"
-    } else {
-        "service"
-    };
-    let name = if dimension == TopDimension::Team {
-        "Team"
-    } else {
-        "Service"
+    let param = dimension_param(dimension);
+    let name = match dimension {
+        TopDimension::Service => "Service",
+        TopDimension::Team => "Team",
+        TopDimension::Pattern => "Pattern",
     };
     let id = StoredValue::new(id);
     let sort_by = move |s: TopSort| {
