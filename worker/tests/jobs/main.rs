@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod cluster;
 mod fairness;
 mod patterns;
 mod recovery;
