@@ -20,7 +20,8 @@ fn main() {
     }
 }
 
-const USAGE: &str = "usage: insights-worker            run the jobs and schedules (configured by the environment)
+const USAGE: &str =
+    "usage: insights-worker            run the jobs and schedules (configured by the environment)
        insights-worker cluster    read JSON lines {\"id\", \"title\", \"service\"?} on stdin, write
                                   {\"id\", \"cluster\", \"template\"} per line on stdout";
 

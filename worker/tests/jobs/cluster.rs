@@ -27,7 +27,11 @@ fn cluster(input: &str) -> (Vec<serde_json::Value>, String, Option<i32>) {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
         .collect();
-    (lines, String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code())
+    (
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
 }
 
 #[test]
@@ -42,7 +46,11 @@ not json
 {"id": 6, "title": "Disk usage above 90% on node-7"}
 "#;
     let (lines, stderr, code) = cluster(input);
-    assert_eq!(code, Some(0), "bad lines are reported, not a failed run: {stderr}");
+    assert_eq!(
+        code,
+        Some(0),
+        "bad lines are reported, not a failed run: {stderr}"
+    );
     let ids: Vec<_> = lines.iter().map(|l| l["id"].clone()).collect();
     assert_eq!(
         ids,
@@ -55,15 +63,32 @@ not json
         ],
         "one line per valid input, in input order, ids as given"
     );
-    let template = |i: usize| lines[i]["template"].as_str().expect("a template").to_owned();
-    assert_eq!(lines[0]["cluster"], lines[1]["cluster"], "one alert on two services is one pattern");
+    let template = |i: usize| {
+        lines[i]["template"]
+            .as_str()
+            .expect("a template")
+            .to_owned()
+    };
+    assert_eq!(
+        lines[0]["cluster"], lines[1]["cluster"],
+        "one alert on two services is one pattern"
+    );
     assert_eq!(template(0), "High latency on <service> (p99 > <duration>)");
     assert_eq!(lines[2]["cluster"], lines[3]["cluster"]);
     assert_ne!(lines[0]["cluster"], lines[2]["cluster"]);
     assert_ne!(lines[2]["cluster"], lines[4]["cluster"]);
-    assert!(stderr.contains("line 3"), "the bad JSON line is named: {stderr}");
-    assert!(stderr.contains("line 6"), "the line without a title is named: {stderr}");
-    assert!(!stderr.contains("line 5"), "a blank line is skipped silently: {stderr}");
+    assert!(
+        stderr.contains("line 3"),
+        "the bad JSON line is named: {stderr}"
+    );
+    assert!(
+        stderr.contains("line 6"),
+        "the line without a title is named: {stderr}"
+    );
+    assert!(
+        !stderr.contains("line 5"),
+        "a blank line is skipped silently: {stderr}"
+    );
 }
 
 #[test]
