@@ -12,7 +12,13 @@ fn main() {
     match (args.next().as_deref(), args.next()) {
         (None, _) => serve(),
         (Some("cluster"), None) => std::process::exit(cluster()),
-        (Some("-h" | "--help" | "help"), None) => println!("{USAGE}"),
+        (Some("-h" | "--help" | "help"), None) => {
+            // The usage is the answer asked for: standard output, like any command's help.
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{USAGE}");
+            }
+        }
         _ => {
             eprintln!("insights-worker: unknown arguments\n{USAGE}");
             std::process::exit(2);
