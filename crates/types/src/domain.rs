@@ -119,6 +119,29 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// `raw` trimmed, if it is 1 to `max` characters without control characters: the rule of every name.
+fn bounded_name(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(FieldError::new(field, "required", "must not be empty"));
+    }
+    if s.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            "must not contain control characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
 /// A display name (person or organization): trimmed, 1 to [`NAME_MAX`] characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -126,25 +149,7 @@ pub struct Name(String);
 
 impl Name {
     pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Err(FieldError::new(field, "required", "must not be empty"));
-        }
-        if s.chars().count() > NAME_MAX {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {NAME_MAX} characters"),
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                field,
-                "invalid",
-                "must not contain control characters",
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        bounded_name(field, raw, NAME_MAX).map(Self)
     }
 
     #[must_use]
@@ -348,25 +353,7 @@ pub struct PatternName(String);
 
 impl PatternName {
     pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Err(FieldError::new(field, "required", "must not be empty"));
-        }
-        if s.chars().count() > PATTERN_NAME_MAX {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {PATTERN_NAME_MAX} characters"),
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                field,
-                "invalid",
-                "must not contain control characters",
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        bounded_name(field, raw, PATTERN_NAME_MAX).map(Self)
     }
 
     #[must_use]
