@@ -293,6 +293,13 @@ async fn refinement_groups_the_same_whatever_order_incidents_were_stored_in_and_
         partition(&pb),
         "the grouping depends on the store order"
     );
+    // The same titles in two organizations never share a pattern (the matchers are kept per organization).
+    let ids =
+        |m: &BTreeMap<String, Option<Uuid>>| m.values().flatten().copied().collect::<BTreeSet<_>>();
+    assert!(
+        ids(&pa).is_disjoint(&ids(&pb)),
+        "an incident of one organization is in a pattern of the other"
+    );
     // Realistic titles with varying values group into far fewer patterns than titles, and more than one.
     let titles: BTreeSet<&str> = h.iter().map(|i| i.title.as_str()).collect();
     assert!(
