@@ -243,6 +243,10 @@ async fn malformed_ids_and_query_strings_are_bad_requests() {
         format!("/api/v1/orgs/{org}/audit-log?limit=abc"),
         format!("/api/v1/orgs/{org}/audit-log?limit=1000"),
         format!("/api/v1/orgs/{org}/audit-log?cursor=bogus"),
+        // A NUL (or any control character) in the text filter: PostgreSQL text cannot hold a NUL.
+        format!("/api/v1/orgs/{org}/incidents?q=po%00o"),
+        format!("/api/v1/orgs/{org}/analytics/summary?q=a%0Ab"),
+        format!("/api/v1/orgs/{org}/patterns?q=%00"),
     ] {
         let r = app.get(&path, &s.token).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text);

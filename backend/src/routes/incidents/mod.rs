@@ -73,12 +73,24 @@ pub(crate) struct FilterQuery {
 }
 
 impl FilterQuery {
-    /// The filter, or `400 invalid_query` (`q` too long, `since` not before `until`).
+    /// The filter, or `400 invalid_query` (`q` too long or holding control characters, `since` not before
+    /// `until`).
     pub(crate) fn parse(self, ascending: bool) -> Result<IncidentFilter, ApiError> {
         if self.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
             return Err(ApiError::bad_request(
                 "invalid_query",
                 "`q` is at most 200 characters.",
+            ));
+        }
+        // No title holds one, and PostgreSQL text cannot hold a NUL at all.
+        if self
+            .q
+            .as_ref()
+            .is_some_and(|t| t.chars().any(char::is_control))
+        {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "`q` must not contain control characters.",
             ));
         }
         // Far enough for any history, near enough that a period and the one before it stay printable dates.
