@@ -163,7 +163,9 @@ async fn get_pattern(
 
 /// The pattern `id` stands for, or 404.
 async fn existing(db: &mut insights_core::db::OrgTx, id: PatternId) -> Result<PatternId, ApiError> {
-    query::find(db, id).await?.ok_or(ApiError::NotFound)
+    insights_core::patterns::resolve(db, id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 /// The pattern a body's field names, or a 422 on that field.
@@ -172,7 +174,7 @@ async fn named_in_body(
     field: &str,
     id: PatternId,
 ) -> Result<PatternId, ApiError> {
-    query::find(db, id)
+    insights_core::patterns::resolve(db, id)
         .await?
         .ok_or_else(|| FieldError::new(field, "not_found", "no such pattern").into())
 }

@@ -7,11 +7,9 @@
 use super::{MoveTarget, PatternError, PatternResult, state};
 use crate::db::{DbError, OrgTx};
 use insights_patterns::Template;
+use insights_types::domain::PatternName;
 use insights_types::{IncidentId, PatternId, UserId};
 use uuid::Uuid;
-
-/// The longest name a pattern may have (`patterns_name_check`).
-const MAX_NAME: usize = 200;
 
 pub(super) async fn rename(
     db: &mut OrgTx,
@@ -19,16 +17,10 @@ pub(super) async fn rename(
     id: PatternId,
     name: Option<String>,
 ) -> PatternResult<()> {
-    let name = name.map(|n| n.trim().to_owned());
-    if let Some(n) = &name {
-        let len = n.chars().count();
-        if len == 0 || len > MAX_NAME {
-            return Err(PatternError::Invalid(
-                "name",
-                format!("a name has 1 to {MAX_NAME} characters"),
-            ));
-        }
-    }
+    let name = name
+        .map(|n| PatternName::parse_field("name", &n).map(PatternName::into_inner))
+        .transpose()
+        .map_err(|e| PatternError::Invalid("name", e.message))?;
     state::lock_exclusive(db).await?;
     let id = existing(db, id).await?;
     org_execute!(

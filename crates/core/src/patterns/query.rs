@@ -311,14 +311,6 @@ async fn pattern_row(db: &mut OrgTx, id: PatternId) -> DbResult<Option<PatternRo
     .await?)
 }
 
-/// The pattern `id` stands for (itself, or the pattern it was merged into); `None` when there is none.
-///
-/// # Errors
-/// A database error.
-pub async fn find(db: &mut OrgTx, id: PatternId) -> DbResult<Option<PatternId>> {
-    Ok(pattern_row(db, id).await?.map(|r| PatternId(r.id)))
-}
-
 /// Names of the services (or teams) `ids`.
 async fn ref_names(db: &mut OrgTx, teams: bool, ids: &[Uuid]) -> DbResult<HashMap<Uuid, String>> {
     let rows: Vec<(Uuid, String)> = if teams {
