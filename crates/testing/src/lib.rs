@@ -11,6 +11,7 @@
 //! `REDIS_URL` in the environment.
 
 mod database;
+pub mod embedding;
 pub mod fake_pagerduty;
 pub mod services;
 pub mod smtp;

@@ -3,7 +3,7 @@
 //! each secret may also be given as a file with the `_FILE` suffix (Kubernetes secrets).
 //!
 //! A section ([`GeneralConfig`], [`ServerConfig`], [`DatabaseConfig`], [`JobsConfig`], [`AuthConfig`],
-//! [`SourcesConfig`], [`SmtpConfig`], [`LimitsConfig`]) is one struct with its own `from_env` loader; every loader reads
+//! [`SourcesConfig`], [`SmtpConfig`], [`LimitsConfig`], [`VectorConfig`], [`LlmConfig`]) is one struct with its own `from_env` loader; every loader reads
 //! through the shared reader [`Env`], by the constants of [`vars`], which also lists each section's
 //! variables. Each binary loads only the sections it reads: [`ApiConfig`] (every section) and
 //! [`WorkerConfig`] (no server, auth or limits section). [`Config`] holds every section; the test harness builds
@@ -11,9 +11,8 @@
 //! ([`warn_unknown_variables`]).
 //!
 //! Sections still to come follow the same pattern (a file here with a struct and its `from_env`, its
-//! variables in [`vars`], a field in the configuration of each binary that reads it): `vector`
-//! (`QDRANT_URL`), `llm` (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `INSIGHTS_LLM_MODEL`,
-//! `INSIGHTS_EMBEDDING_MODEL`), `aws` (the SDK reads its own `AWS_*` variables) and `events`.
+//! variables in [`vars`], a field in the configuration of each binary that reads it): `aws` (the SDK reads
+//! its own `AWS_*` variables) and `events`.
 
 mod auth;
 mod database;
@@ -21,6 +20,7 @@ mod env;
 mod general;
 mod jobs;
 mod limits;
+mod llm;
 mod proxies;
 mod server;
 mod smtp;
@@ -28,6 +28,7 @@ mod sources;
 pub mod strength;
 mod unknown;
 pub mod vars;
+mod vector;
 
 pub use auth::AuthConfig;
 pub use database::DatabaseConfig;
@@ -35,11 +36,13 @@ pub use env::{Env, Var};
 pub use general::{GeneralConfig, LogFormat};
 pub use jobs::JobsConfig;
 pub use limits::LimitsConfig;
+pub use llm::LlmConfig;
 pub use proxies::TrustedProxies;
 pub use server::{PublicUrl, ServerConfig};
 pub use smtp::SmtpConfig;
 pub use sources::SourcesConfig;
 pub use unknown::{UnknownVariable, unknown_variables, warn_unknown_variables};
+pub use vector::VectorConfig;
 
 /// A setting that could not be used: names the variable and says why.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +64,8 @@ pub struct Config {
     pub sources: SourcesConfig,
     pub smtp: Option<SmtpConfig>,
     pub limits: LimitsConfig,
+    pub vector: VectorConfig,
+    pub llm: LlmConfig,
 }
 
 /// What `insights-api` reads: every section (the sources to check credentials, the smtp section to know
@@ -87,6 +92,8 @@ impl Config {
             jobs,
             sources,
             smtp,
+            vector,
+            llm,
         } = WorkerConfig::load(env)?;
         Ok(Config {
             server: ServerConfig::from_env(env)?,
@@ -97,6 +104,8 @@ impl Config {
             jobs,
             sources,
             smtp,
+            vector,
+            llm,
         })
     }
 }
@@ -111,6 +120,8 @@ pub struct WorkerConfig {
     pub jobs: JobsConfig,
     pub sources: SourcesConfig,
     pub smtp: Option<SmtpConfig>,
+    pub vector: VectorConfig,
+    pub llm: LlmConfig,
 }
 
 impl WorkerConfig {
@@ -127,6 +138,8 @@ impl WorkerConfig {
             jobs: JobsConfig::from_env(env)?,
             sources: SourcesConfig::from_env(env)?,
             smtp: SmtpConfig::from_env(env)?,
+            vector: VectorConfig::from_env(env)?,
+            llm: LlmConfig::from_env(env)?,
         })
     }
 }
@@ -141,6 +154,8 @@ impl From<Config> for WorkerConfig {
             jobs: c.jobs,
             sources: c.sources,
             smtp: c.smtp,
+            vector: c.vector,
+            llm: c.llm,
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::vars::SECTIONS;
 
 /// Names of the configuration contract that no section reads yet (their sections are still to come).
-const RESERVED: &[&str] = &["INSIGHTS_LLM_MODEL", "INSIGHTS_EMBEDDING_MODEL"];
+const RESERVED: &[&str] = &[];
 
 /// Read by the scripts and test tools, not by the binaries (`docs/configuration.md`, "Scripts").
 const TOOLS: &[&str] = &["INSIGHTS_TOOLS_DIR", "INSIGHTS_UPDATE_SCREENSHOTS"];

@@ -64,6 +64,20 @@ pub const WEBHOOK_DELIVERIES_PER_MINUTE: Var = Var::new("INSIGHTS_WEBHOOK_DELIVE
 pub const ORGS_PER_USER: Var = Var::new("INSIGHTS_ORGS_PER_USER");
 pub const SAMPLE_DATA_LOADS_PER_DAY: Var = Var::new("INSIGHTS_SAMPLE_DATA_LOADS_PER_DAY");
 pub const EXPORT_MAX_ROWS: Var = Var::new("INSIGHTS_EXPORT_MAX_ROWS");
+// vector
+pub const QDRANT_URL: Var = Var::new("QDRANT_URL");
+pub const QDRANT_API_KEY: Var = Var::secret("QDRANT_API_KEY");
+pub const QDRANT_COLLECTION: Var = Var::new("INSIGHTS_QDRANT_COLLECTION");
+pub const SEARCH_TIMEOUT_MS: Var = Var::new("INSIGHTS_SEARCH_TIMEOUT_MS");
+// llm
+pub const OPENAI_BASE_URL: Var = Var::new("OPENAI_BASE_URL");
+pub const OPENAI_API_KEY: Var = Var::secret("OPENAI_API_KEY");
+pub const LLM_MODEL: Var = Var::new("INSIGHTS_LLM_MODEL");
+pub const EMBEDDING_MODEL: Var = Var::new("INSIGHTS_EMBEDDING_MODEL");
+pub const EMBEDDING_DIMENSIONS: Var = Var::new("INSIGHTS_EMBEDDING_DIMENSIONS");
+pub const LLM_TIMEOUT_SECS: Var = Var::new("INSIGHTS_LLM_TIMEOUT_SECS");
+pub const LLM_MAX_ATTEMPTS: Var = Var::new("INSIGHTS_LLM_MAX_ATTEMPTS");
+pub const LLM_BACKOFF_MS: Var = Var::new("INSIGHTS_LLM_BACKOFF_MS");
 
 pub const GENERAL: &[Var] = &[SECRET_KEY, SECRET_KEY_PREVIOUS, DATA_DIR, LOG_FORMAT];
 pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR, METRICS_ADDR];
@@ -117,5 +131,24 @@ pub const LIMITS: &[Var] = &[
     EXPORT_MAX_ROWS,
 ];
 
+pub const VECTOR: &[Var] = &[
+    QDRANT_URL,
+    QDRANT_API_KEY,
+    QDRANT_COLLECTION,
+    SEARCH_TIMEOUT_MS,
+];
+pub const LLM: &[Var] = &[
+    OPENAI_BASE_URL,
+    OPENAI_API_KEY,
+    LLM_MODEL,
+    EMBEDDING_MODEL,
+    EMBEDDING_DIMENSIONS,
+    LLM_TIMEOUT_SECS,
+    LLM_MAX_ATTEMPTS,
+    LLM_BACKOFF_MS,
+];
+
 /// Every section's list: all the names the configuration reads.
-pub const SECTIONS: &[&[Var]] = &[GENERAL, SERVER, DATABASE, JOBS, AUTH, SOURCES, SMTP, LIMITS];
+pub const SECTIONS: &[&[Var]] = &[
+    GENERAL, SERVER, DATABASE, JOBS, AUTH, SOURCES, SMTP, LIMITS, VECTOR, LLM,
+];

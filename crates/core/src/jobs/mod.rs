@@ -16,7 +16,8 @@ use crate::db::{DbResult, OrgTx, job_runs};
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
 use apalis_redis::{Config as QueueConfig, ConnectionManager, RedisStorage};
 use insights_types::{
-    AccountTokenId, IntegrationId, InvitationId, JobRunId, OrgId, WebhookDeliveryId,
+    AccountTokenId, IntegrationId, InvitationId, JobRunId, OrgId, RunbookGenerationId,
+    WebhookDeliveryId,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -64,6 +65,9 @@ macro_rules! for_each_job {
             recompute_analytics: RecomputeAnalytics {},
             /// Re-mines an organization's recurring patterns from its whole history (see `patterns::refine`).
             refine_patterns: RefinePatterns {},
+            /// Writes a runbook draft: retrieves sources from the vector index, redacts them, asks the model
+            /// (or assembles the draft without one) and validates the answer (see `runbook_generations`).
+            generate_runbook: GenerateRunbook { generation_id: RunbookGenerationId },
         }
     };
 }

@@ -11,6 +11,7 @@ mod invitations;
 mod jobs;
 mod orgs;
 mod patterns;
+mod runbooks;
 
 pub use accounts::*;
 pub use analytics::*;
@@ -20,6 +21,7 @@ pub use invitations::*;
 pub use jobs::*;
 pub use orgs::*;
 pub use patterns::*;
+pub use runbooks::*;
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
