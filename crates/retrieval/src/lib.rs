@@ -13,6 +13,9 @@
 //! The types shared by the index, the worker and the evaluation are here: [`Chunk`], [`ChunkSource`],
 //! [`SparseVector`](sparse::SparseVector).
 
+pub mod markdown;
+pub mod risk;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
