@@ -15,6 +15,11 @@
 
 pub mod markdown;
 pub mod risk;
+pub mod analyze;
+pub mod chunk;
+pub mod fuse;
+pub mod snippet;
+pub mod sparse;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
