@@ -98,3 +98,31 @@ pub async fn put(db: &mut OrgTx, actor: UserId, s: &RunbookSettingsIn) -> Runboo
     )?;
     Ok(())
 }
+
+/// The start of the calendar month (UTC) after `now`: when this month's token budget renews.
+#[must_use]
+pub fn next_month(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Datelike, TimeZone};
+    let (y, m) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    chrono::Utc
+        .with_ymd_and_hms(y, m, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_budget_renews_on_the_first_of_next_month() {
+        let at = |y, m, d| chrono::Utc.with_ymd_and_hms(y, m, d, 13, 5, 0).unwrap();
+        let first = |y, m| chrono::Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).unwrap();
+        assert_eq!(super::next_month(at(2026, 11, 29)), first(2026, 12));
+        assert_eq!(super::next_month(at(2026, 12, 31)), first(2027, 1));
+    }
+}
