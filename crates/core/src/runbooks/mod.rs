@@ -15,6 +15,7 @@
 pub mod drafts;
 pub mod import;
 pub mod query;
+pub mod sample;
 pub mod search_text;
 pub mod settings;
 
