@@ -16,6 +16,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+// Generation: redaction, the prompt and its schema, the validation of an answer and the assembled draft.
+pub mod draft;
+pub mod prompt;
+pub mod redact;
+
 /// What a chunk of the index came from. Ids are plain UUIDs: this crate knows no database.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
