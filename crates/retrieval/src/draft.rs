@@ -7,6 +7,7 @@
 //! that does not have the schema's shape is an error (the caller retries or fails visibly). Every change is
 //! listed in the draft's `warnings`. Nothing here runs a command.
 
+use crate::risk::Risk;
 use insights_types::api::{
     CommandLanguage, DraftStepOut, GenerationSourceOut, RunbookCommand, RunbookDraftOut,
     RunbookStep, SourceKind, StepRisk,
@@ -254,88 +255,15 @@ fn what_it_does(r: StepRisk) -> &'static str {
     }
 }
 
-static DESTRUCTIVE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        r"\brm\s+(?:-[a-z]*[rf][a-z]*\s+)+",
-        r"\b(?:drop)\s+(?:table|database|schema|index|view|user|role|keyspace|collection)\b",
-        r"\btruncate\b",
-        r"\bdelete\s+from\b",
-        r"\bkubectl\s+(?:[^|;&]*\s)?delete\s+(?:ns|namespace|namespaces|pvc|pv|persistentvolumeclaims?|persistentvolumes?|deploy|deployment|deployments|statefulsets?|sts|secrets?|configmaps?|cm|crd|customresourcedefinitions?|all|svc|services?)\b",
-        r"\bkubectl\s+(?:[^|;&]*\s)?delete\b[^|;&]*--all\b",
-        r"\bhelm\s+(?:uninstall|delete)\b",
-        r"\bterraform\s+destroy\b",
-        r"\baws\s+s3\s+(?:rm|rb)\b",
-        r"\baws\s+[a-z0-9-]+\s+(?:delete|terminate|purge|remove|deregister)-[a-z0-9-]+",
-        r"\b(?:flushall|flushdb)\b",
-        r"\bmkfs(?:\.[a-z0-9]+)?\b",
-        r"\bdd\s+[^|;&]*\bof=",
-        r"\bgit\s+push\s+[^|;&]*(?:--force|-f)\b",
-        r"\bgit\s+reset\s+--hard\b",
-        r"\bdocker\s+(?:volume\s+rm|system\s+prune|rm\s+-f|rmi)\b",
-        r"\bshred\b",
-        r"\bdropdb\b",
-        r"\bpg_resetwal\b",
-        r"\bwipefs\b",
-    ]
-    .iter()
-    .map(|p| Regex::new(&format!("(?i){p}")).expect("valid risk pattern"))
-    .collect()
-});
-
-static CHANGES_STATE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        r"(?:^|[\s;&|(])(?:restart|reload|stop|start|kill|reboot|shutdown|failover|promote|evict|resume|pause|suspend)(?:$|[\s;&|)])",
-        r"\bkubectl\s+(?:[^|;&]*\s)?(?:apply|delete|scale|patch|edit|set|cordon|uncordon|drain|label|annotate|replace|create|autoscale|taint|expose|rollout\s+(?:restart|undo|pause|resume))\b",
-        r"\bhelm\s+(?:upgrade|install|rollback)\b",
-        r"\bterraform\s+(?:apply|import|taint)\b",
-        r"\baws\s+[a-z0-9-]+\s+(?:update|put|create|modify|start|stop|reboot|set|invoke|attach|detach|associate|disassociate|enable|disable|register|restore|failover|promote|scale|tag|untag|run|send|publish|change|reset|cancel|import|copy)-[a-z0-9-]+",
-        r"\baws\s+s3\s+(?:cp|mv|sync)\b",
-        r"\bsystemctl\s+(?:enable|disable|mask|unmask|daemon-reload)\b",
-        r"\b(?:update)\s+[a-z0-9_.\x22]+\s+set\b",
-        r"\binsert\s+into\b",
-        r"\balter\s+(?:table|database|system|user|role|index|sequence)\b",
-        r"\bcreate\s+(?:table|index|database|user|role|extension|schema|view)\b",
-        r"\b(?:grant|revoke)\s",
-        r"\b(?:vacuum\s+full|reindex)\b",
-        r"\bpg_(?:terminate|cancel)_backend\b",
-        r"\b(?:pkill|killall)\b",
-        r"\bdocker\s+(?:rm|run|exec|compose\s+(?:up|down))\b",
-        r"\bgit\s+(?:push|revert|checkout)\b",
-        r"(?:^|[\s;&|(])(?:mv|cp|chmod|chown|ln|tee|sed\s+-i|iptables|sysctl\s+-w|crontab|useradd|userdel|passwd)(?:$|[\s;&|)])",
-        r"\bcurl\b[^|;&]*(?:-X\s*|--request\s+)(?:POST|PUT|PATCH|DELETE)\b",
-        r"\bredis-cli\b[^|;&]*\b(?:set|del|expire|config\s+set|client\s+kill|shutdown)\b",
-    ]
-    .iter()
-    .map(|p| Regex::new(&format!("(?i){p}")).expect("valid risk pattern"))
-    .collect()
-});
-
-/// What running `command` can do, judged from its text: [`StepRisk::Destructive`] when it can delete data or
-/// cannot be undone (rm -rf, DROP/TRUNCATE/DELETE FROM, kubectl delete of a namespace or a volume, terraform
-/// destroy, FLUSHALL…), [`StepRisk::ChangesState`] when it changes something that can be changed back
-/// (restart, scale, kubectl apply/rollout, UPDATE/INSERT, a redirect into a file…), else read-only.
+/// What running `command` can do, judged from its words by the one classifier the import uses too
+/// ([`crate::risk::classify`]: conservative, the highest part of a chain wins).
 #[must_use]
 pub fn command_risk(command: &str) -> StepRisk {
-    if DESTRUCTIVE.iter().any(|r| r.is_match(command)) {
-        StepRisk::Destructive
-    } else if CHANGES_STATE.iter().any(|r| r.is_match(command)) || writes_a_file(command) {
-        StepRisk::ChangesState
-    } else {
-        StepRisk::ReadOnly
+    match crate::risk::classify(command) {
+        Risk::ReadOnly => StepRisk::ReadOnly,
+        Risk::ChangesState => StepRisk::ChangesState,
+        Risk::Destructive => StepRisk::Destructive,
     }
-}
-
-static REDIRECT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^0-9&><=\-])>{1,2}\s*([^\s&|;]+)").expect("valid"));
-
-/// A shell redirect into a file (not `/dev/null`, not a descriptor); SQL comparisons are not redirects.
-fn writes_a_file(command: &str) -> bool {
-    if SQL_START.is_match(command) {
-        return false;
-    }
-    REDIRECT
-        .captures_iter(command)
-        .any(|c| &c[1] != "/dev/null" && !c[1].starts_with('&'))
 }
 
 /// One retrieved source for [`assemble`]: as numbered for the generation, with the runbook step it is when

@@ -15,17 +15,17 @@
 
 pub mod analyze;
 pub mod chunk;
+pub mod draft;
 pub mod fuse;
+pub mod markdown;
+pub mod prompt;
+pub mod redact;
+pub mod risk;
 pub mod snippet;
 pub mod sparse;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-// Generation: redaction, the prompt and its schema, the validation of an answer and the assembled draft.
-pub mod draft;
-pub mod prompt;
-pub mod redact;
 
 /// What a chunk of the index came from. Ids are plain UUIDs: this crate knows no database.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

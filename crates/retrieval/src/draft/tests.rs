@@ -63,75 +63,23 @@ fn unknown_citations_are_dropped_and_a_step_without_one_is_not_grounded() {
 
 #[test]
 fn commands_that_change_state_get_their_risk_raised() {
-    let cases = [
-        ("kubectl delete namespace payments", StepRisk::Destructive),
-        ("rm -rf /var/lib/postgresql/data", StepRisk::Destructive),
-        ("DROP TABLE orders;", StepRisk::Destructive),
-        ("TRUNCATE events", StepRisk::Destructive),
-        (
-            "DELETE FROM sessions WHERE expires_at < now()",
-            StepRisk::Destructive,
-        ),
-        ("redis-cli -h cache FLUSHALL", StepRisk::Destructive),
-        (
-            "terraform destroy -target=module.cache",
-            StepRisk::Destructive,
-        ),
-        (
-            "aws rds delete-db-instance --db-instance-identifier x",
-            StepRisk::Destructive,
-        ),
+    // The classifier itself is tested in `risk`; here: the validation raises a lower stated risk to it.
+    for (cmd, want) in [
         (
             "kubectl rollout restart deployment/api",
             StepRisk::ChangesState,
         ),
-        (
-            "kubectl scale deploy/consumer --replicas=12",
-            StepRisk::ChangesState,
-        ),
-        ("kubectl apply -f fix.yaml", StepRisk::ChangesState),
-        ("kubectl delete pod api-7d9f-xk2", StepRisk::ChangesState),
-        ("sudo systemctl restart nginx", StepRisk::ChangesState),
-        (
-            "UPDATE accounts SET locked = false WHERE id = 4",
-            StepRisk::ChangesState,
-        ),
-        ("SELECT pg_terminate_backend(1234);", StepRisk::ChangesState),
-        (
-            "aws ecs update-service --cluster prod --service api --force-new-deployment",
-            StepRisk::ChangesState,
-        ),
-        (
-            "echo 'vm.swappiness=10' > /etc/sysctl.d/99.conf",
-            StepRisk::ChangesState,
-        ),
-        (
-            "kubectl get pods -n payments --sort-by=.status.containerStatuses[0].restartCount",
-            StepRisk::ReadOnly,
-        ),
-        (
-            "SELECT pid FROM pg_stat_activity WHERE state <> 'idle' AND now() - xact_start > interval '5 min'",
-            StepRisk::ReadOnly,
-        ),
-        (
-            "aws cloudwatch get-metric-statistics --start-time 2026-01-01T00:00:00Z --namespace AWS/RDS",
-            StepRisk::ReadOnly,
-        ),
-        (
-            "aws ecs describe-services --cluster prod --services api",
-            StepRisk::ReadOnly,
-        ),
-        (
-            "journalctl -u nginx --since '10 min ago' 2>&1 | tail -50",
-            StepRisk::ReadOnly,
-        ),
-        (
-            "curl -s http://localhost:8080/health > /dev/null",
-            StepRisk::ReadOnly,
-        ),
-    ];
-    for (cmd, want) in cases {
+        ("DROP TABLE orders;", StepRisk::Destructive),
+        ("kubectl get pods -n payments", StepRisk::ReadOnly),
+    ] {
         assert_eq!(command_risk(cmd), want, "{cmd}");
+        let a = answer(json!([step(
+            "Do it",
+            Some(("shell", cmd)),
+            "read_only",
+            json!([1])
+        )]));
+        assert_eq!(validate(&a, 1).unwrap().steps[0].step.risk, want, "{cmd}");
     }
     let a = answer(json!([step(
         "Clean up",
