@@ -475,3 +475,20 @@ pub async fn runbook_steps(
     }
     Ok(out)
 }
+
+/// The numbered sources a generation used (a refinement reuses its original's, so the previous draft's
+/// citations keep their meaning).
+pub async fn sources_of(
+    db: &mut OrgTx,
+    id: RunbookGenerationId,
+) -> DbResult<Option<Vec<GenerationSourceOut>>> {
+    let sources = org_query_scalar!(
+        db,
+        r#"SELECT sources AS "sources: Json<Vec<GenerationSourceOut>>" FROM runbook_generations
+           WHERE org_id = $1 AND id = $2"#,
+        id as RunbookGenerationId,
+    )
+    .fetch_optional(db.conn())
+    .await?;
+    Ok(sources.map(|s| s.0))
+}
