@@ -739,14 +739,14 @@ async fn a_runbook_as_large_as_the_limits_allow_is_accepted() {
     );
 }
 
+/// The searches a stand-in worker was asked: organization and query.
+type Asked = Arc<Mutex<Vec<(OrgId, SearchQuery)>>>;
+
 /// A stand-in for the worker's search server: answers every search with one hit and records what it was
 /// asked (organization and query).
 fn answer_searches(
     app: &TestApp,
-) -> (
-    Arc<Mutex<Vec<(OrgId, SearchQuery)>>>,
-    tokio::sync::oneshot::Sender<()>,
-) {
+) -> (Asked, tokio::sync::oneshot::Sender<()>) {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let client = redis::Client::open(secrecy::ExposeSecret::expose_secret(
