@@ -13,11 +13,11 @@
 //! The types shared by the index, the worker and the evaluation are here: [`Chunk`], [`ChunkSource`],
 //! [`SparseVector`](sparse::SparseVector).
 
+pub mod markdown;
+pub mod risk;
 pub mod analyze;
 pub mod chunk;
 pub mod fuse;
-pub mod markdown;
-pub mod risk;
 pub mod snippet;
 pub mod sparse;
 
