@@ -11,11 +11,13 @@
 //! - [`drafts`]: asking for a draft (checked, budgeted, recorded with its `generate_runbook` job) and saving
 //!   one as a runbook; [`query`]: reading drafts (private to their creator and to `ManageGeneration` roles).
 //! - [`search_text`]: the text a search for an incident or a pattern looks for.
-//! - [`generation`]: the worker's side of a draft (its reads and writes of `runbook_generations`).
+//! - [`generation`]: the worker's side of a draft (its reads and writes of `runbook_generations`);
+//!   [`outbox`]: the queue of what the vector index must catch up with.
 
 pub mod drafts;
 pub mod generation;
 pub mod import;
+pub mod outbox;
 pub mod query;
 pub mod sample;
 pub mod search_text;
@@ -359,16 +361,9 @@ fn origin_of(s: &str) -> Result<RunbookOrigin, DbError> {
 }
 
 /// Enqueues the runbook for the vector index (indexed as it is when the worker gets to it, or removed if
-/// gone), in the caller's transaction. Enqueuing again resets a failing row's backoff.
+/// gone), in the caller's transaction.
 async fn enqueue_index(db: &mut OrgTx, id: RunbookId) -> RunbookResult<()> {
-    org_execute!(
-        db,
-        "INSERT INTO vector_outbox (org_id, kind, subject_id) VALUES ($1, 'runbook', $2)
-         ON CONFLICT (org_id, kind, subject_id) DO UPDATE
-            SET enqueued_at = clock_timestamp(), not_before = clock_timestamp(), attempts = 0, last_error = NULL",
-        id.0
-    )?;
-    Ok(())
+    Ok(outbox::enqueue(db, outbox::OutboxKind::Runbook, &[id.0]).await?)
 }
 
 /// The links checked against the organization: unknown services are a 422 naming the field and the id;
@@ -971,13 +966,8 @@ pub async fn index_status(
 /// # Errors
 /// A database error.
 pub async fn request_reindex(db: &mut OrgTx) -> RunbookResult<()> {
-    org_execute!(
-        db,
-        "INSERT INTO vector_outbox (org_id, kind, subject_id) VALUES ($1, 'org', $1)
-         ON CONFLICT (org_id, kind, subject_id) DO UPDATE
-            SET enqueued_at = clock_timestamp(), not_before = clock_timestamp(), attempts = 0, last_error = NULL"
-    )?;
-    Ok(())
+    let org = db.org_id().0;
+    Ok(outbox::enqueue(db, outbox::OutboxKind::Org, &[org]).await?)
 }
 
 #[cfg(test)]
