@@ -744,9 +744,7 @@ type Asked = Arc<Mutex<Vec<(OrgId, SearchQuery)>>>;
 
 /// A stand-in for the worker's search server: answers every search with one hit and records what it was
 /// asked (organization and query).
-fn answer_searches(
-    app: &TestApp,
-) -> (Asked, tokio::sync::oneshot::Sender<()>) {
+fn answer_searches(app: &TestApp) -> (Asked, tokio::sync::oneshot::Sender<()>) {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let client = redis::Client::open(secrecy::ExposeSecret::expose_secret(
@@ -1411,14 +1409,14 @@ async fn the_sample_history_comes_with_runbooks_for_its_services_once() {
     );
 }
 
-/// The API's reads of what the worker writes. The draft ends `succeeded` (assembled: no model here) once the
-/// worker answers searches of the index; until then it ends `failed` with the reason — either way finished,
-/// and readable through the API.
+/// The API's reads of what the worker writes: without a model configured, the draft is assembled from the
+/// runbook retrieved, nothing is sent anywhere, and it can be saved.
 #[tokio::test]
 async fn a_draft_asked_for_is_written_by_the_worker_and_read_back_through_the_api() {
     let app = TestApp::spawn(&[]).await.with_worker().await;
     let p = app.personas().await;
-    create(&app, &p.member.token, p.org_id, runbook("Replication lag")).await;
+    let written = create(&app, &p.member.token, p.org_id, runbook("Replication lag")).await;
+    wait_until_indexed(&app, &p).await;
     let r = ask(
         &app,
         &p.member.token,
@@ -1429,28 +1427,102 @@ async fn a_draft_asked_for_is_written_by_the_worker_and_read_back_through_the_ap
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let created: RunbookGenerationCreatedOut = r.json();
     app.wait_for_jobs(&p.owner.token, p.org_id).await;
+    let path = url(p.org_id, &format!("runbook-generations/{}", created.id));
+    let g: RunbookGenerationOut = app.get(&path, &p.member.token).await.json();
+    assert_eq!(
+        g.status,
+        insights_types::api::GenerationStatus::Succeeded,
+        "{g:?}"
+    );
+    assert_eq!(g.mode, Some(insights_types::api::DraftMode::Assembled));
+    assert!(g.sent.is_none() && g.finished_at.is_some());
+    assert!(
+        g.sources
+            .iter()
+            .any(|s| s.source.runbook_id == Some(written.id)),
+        "{:?}",
+        g.sources
+    );
+    let draft = g.draft.expect("a draft");
+    assert!(!draft.steps.is_empty());
     let r = app
-        .get(
-            &url(p.org_id, &format!("runbook-generations/{}", created.id)),
+        .post(&format!("{path}/save"), &p.member.token, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json::<RunbookOut>().source, RunbookOrigin::Generated);
+}
+
+/// Waits until the worker has indexed everything the organization enqueued.
+async fn wait_until_indexed(app: &TestApp, p: &Personas) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let s: RunbookIndexStatusOut = app
+            .get(&url(p.org_id, "runbooks/index-status"), &p.viewer.token)
+            .await
+            .json();
+        if s.pending == 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not indexed: {s:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_saved_runbook_is_found_by_search_within_seconds_and_a_deleted_one_is_not() {
+    let app = TestApp::spawn(&[]).await.with_worker().await;
+    let p = app.personas().await;
+    let (other, other_org) = app.signup("other@example.com", "Other").await;
+    let written = create(&app, &p.member.token, p.org_id, runbook("Replication lag")).await;
+    // The same runbook in another organization is never found here.
+    create(&app, &other.token, other_org, runbook("Replication lag")).await;
+    wait_until_indexed(&app, &p).await;
+    let search = |token: String, org: OrgId| {
+        let app = &app;
+        async move {
+            let r = app
+                .get(
+                    &url(org, "runbooks/search?q=replay%20lag%20replica"),
+                    &token,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json::<RunbookSearchOut>()
+        }
+    };
+    let found = search(p.viewer.token.clone(), p.org_id).await;
+    assert!(!found.items.is_empty());
+    assert!(
+        found
+            .items
+            .iter()
+            .all(|h| h.source.runbook_id == Some(written.id)),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .items
+            .iter()
+            .any(|h| h.snippet.iter().any(|s| s.highlight))
+    );
+    let r = app
+        .delete(
+            &url(p.org_id, &format!("runbooks/{}", written.id)),
             &p.member.token,
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let g: RunbookGenerationOut = r.json();
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    wait_until_indexed(&app, &p).await;
     assert!(
-        matches!(
-            g.status,
-            insights_types::api::GenerationStatus::Succeeded
-                | insights_types::api::GenerationStatus::Failed
-        ),
-        "{g:?}"
+        search(p.viewer.token.clone(), p.org_id)
+            .await
+            .items
+            .is_empty()
     );
-    assert!(g.finished_at.is_some(), "{g:?}");
-    if g.status == insights_types::api::GenerationStatus::Succeeded {
-        // Without a model configured the draft is assembled, and nothing was sent anywhere.
-        assert_eq!(g.mode, Some(insights_types::api::DraftMode::Assembled));
-        assert!(g.sent.is_none() && g.draft.is_some());
-    } else {
-        assert!(g.error.is_some());
-    }
+    assert!(
+        !search(other.token.clone(), other_org)
+            .await
+            .items
+            .is_empty()
+    );
 }
