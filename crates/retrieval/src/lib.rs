@@ -13,6 +13,17 @@
 //! The types shared by the index, the worker and the evaluation are here: [`Chunk`], [`ChunkSource`],
 //! [`SparseVector`](sparse::SparseVector).
 
+pub mod analyze;
+pub mod chunk;
+pub mod draft;
+pub mod fuse;
+pub mod markdown;
+pub mod prompt;
+pub mod redact;
+pub mod risk;
+pub mod snippet;
+pub mod sparse;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

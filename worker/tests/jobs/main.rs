@@ -5,6 +5,8 @@ mod accounts;
 mod analytics;
 mod cluster;
 mod fairness;
+mod generate_runbook;
+mod index;
 mod patterns;
 mod recovery;
 mod sync;
