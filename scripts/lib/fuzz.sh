@@ -39,6 +39,8 @@ run_fuzz() {
     "INSIGHTS_SECRET_KEY=$(head -c 32 /dev/urandom | base64)"
     "INSIGHTS_JWT_SECRET=$(head -c 48 /dev/urandom | base64)"
     "INSIGHTS_ACCESS_TOKEN_TTL_SECS=3600"
+    # No worker answers searches while fuzzing: do not wait long for one.
+    "INSIGHTS_SEARCH_TIMEOUT_MS=200"
     "INSIGHTS_PAGERDUTY_API_URL=${INSIGHTS_TEST_PRISM_PAGERDUTY:?}"
     "INSIGHTS_OPSGENIE_API_URL=${INSIGHTS_TEST_PRISM_OPSGENIE:?}"
   )

@@ -149,6 +149,14 @@ def main():
     if not og_secret:
         raise ApiError("connecting Opsgenie answered no webhook secret")
 
+    # Runbooks: the sample ones (the fuzzer edits one), and one it deletes; a draft (it stays queued or fails
+    # without a worker: what matters is its id).
+    runbooks, _ = call("GET", f"/orgs/{org}/runbooks?tag=sample&limit=1", token=token)
+    if not runbooks["items"]:
+        raise ApiError("the sample data left no runbooks")
+    doomed, _ = call("POST", f"/orgs/{org}/runbooks", {"title": "Fuzz runbook (deleted)"}, token)
+    draft, _ = call("POST", f"/orgs/{org}/runbook-generations", {"prompt": "disk full on a node"}, token)
+
     values = {
         "FUZZ_ACCESS_TOKEN": token,
         "FUZZ_ORG_ID": org,
@@ -165,6 +173,9 @@ def main():
         "FUZZ_OPSGENIE_ID": og["id"],
         "FUZZ_ROTATED_OPSGENIE_ID": og_rotated["id"],
         "FUZZ_OPSGENIE_WEBHOOK_SECRET": og_secret,
+        "FUZZ_RUNBOOK_ID": runbooks["items"][0]["id"],
+        "FUZZ_DELETED_RUNBOOK_ID": doomed["id"],
+        "FUZZ_GENERATION_ID": draft["id"],
         # Sessions of their own for refresh (which rotates its cookie) and logout (which ends its session).
         "FUZZ_REFRESH_COOKIE": login("owner"),
         "FUZZ_LOGOUT_COOKIE": login("owner"),
