@@ -38,18 +38,20 @@ const VALIDATION_ROUNDS: u32 = 2;
 pub type Retriever =
     dyn Fn(OrgId, SearchQuery) -> BoxFuture<'static, anyhow::Result<SearchAnswer>> + Send + Sync;
 
-/// The retrieval of a running worker: the index's search, asked over the search protocol of
-/// `insights_core::search`, which this process's search server answers (the worker owns the index).
+/// The retrieval of a running worker: the index it owns, searched in process (`WorkerState::index`, set
+/// once the worker runs; before that, an error the job retries).
 #[must_use]
 pub fn index_search(state: &WorkerState) -> Box<Retriever> {
-    let redis_url = state.config.jobs.redis_url.expose_secret().to_owned();
-    let prefix = state.config.jobs.redis_prefix.clone();
-    let timeout = state.config.vector.search_timeout;
+    let (index, db) = (state.index.clone(), state.db.clone());
     Box::new(move |org, query| {
-        let (redis_url, prefix) = (redis_url.clone(), prefix.clone());
+        let (index, db) = (index.clone(), db.clone());
         Box::pin(async move {
-            let redis = redis::Client::open(redis_url).context("REDIS_URL")?;
-            insights_core::search::ask(&redis, &prefix, org, query, timeout)
+            let index = index
+                .get()
+                .cloned()
+                .context("the runbook index is not open yet")?;
+            index
+                .search(&db, org, &query)
                 .await
                 .context("searching the runbook index")
         })

@@ -16,6 +16,7 @@
 pub mod drafts;
 pub mod generation;
 pub mod import;
+pub mod outbox;
 pub mod query;
 pub mod sample;
 pub mod search_text;
