@@ -40,7 +40,6 @@ pub type Retriever =
 
 /// The retrieval of a running worker: the index it owns, searched in process (`WorkerState::index`, set
 /// once the worker runs; before that, an error the job retries).
-#[must_use]
 pub fn index_search(state: &WorkerState) -> Box<Retriever> {
     let (index, db) = (state.index.clone(), state.db.clone());
     Box::new(move |org, query| {

@@ -244,6 +244,19 @@ async fn request(
     (id, job)
 }
 
+/// A generation's row: status, mode, error, draft, sources, sent, redactions, prompt and completion tokens.
+type Row = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Value>,
+    Value,
+    Option<Value>,
+    Value,
+    i32,
+    i32,
+);
+
 /// A generation as stored.
 #[derive(Debug)]
 struct Stored {
@@ -260,8 +273,7 @@ struct Stored {
 
 async fn stored(app: &TestApp, org: OrgId, id: RunbookGenerationId) -> Stored {
     let mut tx = db(app, org).await;
-    let row: (String, Option<String>, Option<String>, Option<Value>, Value, Option<Value>, Value, i32, i32) =
-        sqlx::query_as(
+    let row: Row = sqlx::query_as(
             "SELECT status, mode, error, draft, sources, sent, redactions, prompt_tokens, completion_tokens
              FROM runbook_generations WHERE id = $1",
         )
@@ -318,15 +330,15 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
     let w = start(&fake, Some("fake-model"), "3").await;
     let app = &w.0;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, mut hits) = runbook(&app, org).await;
+    let (_, mut hits) = runbook(app, org).await;
     hits.push(past_fix(
         "Killed the long report query with `SELECT pg_terminate_backend(4242);`.",
     ));
     let search = serve_hits(org, hits);
-    let incident = incident(&app, org).await;
+    let incident = incident(app, org).await;
 
     let (id, job) = request(&w, &search, org, Some(incident), None, None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert_eq!(g.mode.as_deref(), Some("generated"));
     let job = app.wait_for_job(&owner.token, org, job).await;
@@ -398,7 +410,7 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
     // Tokens are recorded on the generation and the month's use.
     assert!(g.prompt_tokens > 0 && g.completion_tokens > 0);
     assert_eq!(
-        tokens_used(&app, org).await,
+        tokens_used(app, org).await,
         i64::from(g.prompt_tokens + g.completion_tokens)
     );
 }
@@ -409,25 +421,25 @@ async fn contacts_are_redacted_when_asked_and_policy_on_sends_as_stored() {
     let w = start(&fake, Some("fake-model"), "2").await;
     let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
+    let (_, hits) = runbook(app, org).await;
     let search = serve_hits(org, hits.clone());
-    settings(&app, org, "redacted", true, None).await;
-    let incident = incident(&app, org).await;
+    settings(app, org, "redacted", true, None).await;
+    let incident = incident(app, org).await;
     let (id, _) = request(&w, &search, org, Some(incident), None, None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert!(!everything_sent(&fake).contains(CONTACT));
     assert_eq!(g.redactions.get("email"), Some(&2), "{:?}", g.redactions);
 
     // `on`: sent as stored, nothing counted.
     let (_, other) = app.signup("other@example.com", "Other").await;
-    let (_, hits) = runbook(&app, other).await;
+    let (_, hits) = runbook(app, other).await;
     let search2 = serve_hits(other, hits);
-    settings(&app, other, "on", false, None).await;
-    let incident = self::incident(&app, other).await;
+    settings(app, other, "on", false, None).await;
+    let incident = self::incident(app, other).await;
     let before = fake.requests().len();
     let (id, _) = request(&w, &search2, other, Some(incident), None, None).await;
-    let g = finished(&app, other, id).await;
+    let g = finished(app, other, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     let sent_now: String = fake.requests()[before..]
         .iter()
@@ -443,12 +455,12 @@ async fn policy_off_and_no_model_assemble_the_draft_and_send_nothing() {
     let w = start(&fake, Some("fake-model"), "2").await;
     let app = &w.0;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
-    let (runbook_id, mut hits) = runbook(&app, org).await;
+    let (runbook_id, mut hits) = runbook(app, org).await;
     hits.push(past_fix(
         "Killed the long report query with `SELECT pg_terminate_backend(4242);`.",
     ));
     let search = serve_hits(org, hits);
-    settings(&app, org, "off", false, None).await;
+    settings(app, org, "off", false, None).await;
     let (id, job) = request(
         &w,
         &search,
@@ -458,7 +470,7 @@ async fn policy_off_and_no_model_assemble_the_draft_and_send_nothing() {
         None,
     )
     .await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert_eq!(g.mode.as_deref(), Some("assembled"));
     assert!(g.sent.is_none());
@@ -496,17 +508,17 @@ async fn policy_off_and_no_model_assemble_the_draft_and_send_nothing() {
         vec![vec![1], vec![2], vec![3]]
     );
     assert_eq!(g.sources[0].source.runbook_id, Some(runbook_id));
-    assert_eq!(tokens_used(&app, org).await, 0);
+    assert_eq!(tokens_used(app, org).await, 0);
 
     // Without a model configured at all: assembled too.
     let fake2 = FakeLlm::start().await;
     let w2 = start(&fake2, None, "2").await;
     let app2 = &w2.0;
     let (_, org2) = app2.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app2, org2).await;
+    let (_, hits) = runbook(app2, org2).await;
     let search2 = serve_hits(org2, hits);
     let (id, _) = request(&w2, &search2, org2, None, Some("replica lag"), None).await;
-    let g = finished(&app2, org2, id).await;
+    let g = finished(app2, org2, id).await;
     assert_eq!(
         (g.status.as_str(), g.mode.as_deref()),
         ("succeeded", Some("assembled"))
@@ -520,20 +532,20 @@ async fn a_malformed_answer_is_retried_then_fails_visibly() {
     let w = start(&fake, Some("fake-model"), "3").await;
     let app = &w.0;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
+    let (_, hits) = runbook(app, org).await;
     let search = serve_hits(org, hits);
 
     // Malformed once, then a draft: repaired by the retry.
     fake.queue(&[Behaviour::Malformed]);
     let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert_eq!(fake.chat_requests().len(), 2);
 
     // JSON that is not a draft is asked for again once; then the generation fails with the reason.
     fake.set_default(Behaviour::WrongShape);
     let (id, job) = request(&w, &search, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     let error = g.error.unwrap();
     assert!(error.contains("not a runbook draft"), "{error}");
@@ -546,7 +558,7 @@ async fn a_malformed_answer_is_retried_then_fails_visibly() {
     fake.set_default(Behaviour::Malformed);
     let before = fake.chat_requests().len();
     let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     assert!(g.error.unwrap().contains("not valid"));
     assert_eq!(
@@ -562,7 +574,7 @@ async fn timeouts_and_rate_limits_are_retried_and_end_visibly() {
     let w = start(&fake, Some("fake-model"), "3").await;
     let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
+    let (_, hits) = runbook(app, org).await;
     let search = serve_hits(org, hits);
 
     fake.queue(&[
@@ -571,21 +583,21 @@ async fn timeouts_and_rate_limits_are_retried_and_end_visibly() {
         Behaviour::ServerError,
     ]);
     let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed", "three failed attempts of three: {g:?}");
     assert!(g.error.as_deref().unwrap().contains("500"), "{g:?}");
 
     fake.queue(&[Behaviour::RateLimited]);
     let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
     assert_eq!(
-        finished(&app, org, id).await.status,
+        finished(app, org, id).await.status,
         "succeeded",
         "429 then success"
     );
 
     fake.set_default(Behaviour::RateLimited);
     let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     assert!(
         g.error.as_deref().unwrap().contains("rate-limited"),
@@ -594,7 +606,7 @@ async fn timeouts_and_rate_limits_are_retried_and_end_visibly() {
 
     fake.set_default(Behaviour::Hang);
     let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     assert!(
         g.error
@@ -611,18 +623,18 @@ async fn a_spent_budget_fails_the_generation_without_calling_the_model() {
     let w = start(&fake, Some("fake-model"), "2").await;
     let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
+    let (_, hits) = runbook(app, org).await;
     let search = serve_hits(org, hits);
-    settings(&app, org, "redacted", false, Some(1000)).await;
+    settings(app, org, "redacted", false, Some(1000)).await;
     {
-        let mut tx = db(&app, org).await;
+        let mut tx = db(app, org).await;
         insights_core::runbooks::generation::add_tokens(&mut tx, 1000)
             .await
             .unwrap();
         tx.commit().await.unwrap();
     }
     let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     let error = g.error.unwrap();
     assert!(error.contains("monthly token budget is spent"), "{error}");
@@ -637,11 +649,11 @@ async fn a_refinement_makes_a_new_draft_from_the_previous_one() {
     let w = start(&fake, Some("fake-model"), "2").await;
     let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
+    let (_, hits) = runbook(app, org).await;
     let search = serve_hits(org, hits);
-    let incident = incident(&app, org).await;
+    let incident = incident(app, org).await;
     let (first, _) = request(&w, &search, org, Some(incident), None, None).await;
-    let a = finished(&app, org, first).await;
+    let a = finished(app, org, first).await;
     assert_eq!(a.status, "succeeded");
     let a_draft = a.draft.unwrap();
 
@@ -654,7 +666,7 @@ async fn a_refinement_makes_a_new_draft_from_the_previous_one() {
         Some((first, "shorter, and use kubectl")),
     )
     .await;
-    let b = finished(&app, org, second).await;
+    let b = finished(app, org, second).await;
     assert_eq!(b.status, "succeeded", "{b:?}");
     let b_draft = b.draft.unwrap();
     assert_eq!(b_draft.title, format!("{} (refined)", a_draft.title));

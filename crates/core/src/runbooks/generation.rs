@@ -322,15 +322,15 @@ pub async fn subject(db: &mut OrgTx, g: &Generation) -> DbResult<Subject> {
             (p.incident_id, p.pattern_id, p.prompt, p.refine_of);
         hops += 1;
     }
-    if let Some(id) = incident {
-        if let Some(s) = incident_subject(db, id).await? {
-            return Ok(s);
-        }
+    if let Some(id) = incident
+        && let Some(s) = incident_subject(db, id).await?
+    {
+        return Ok(s);
     }
-    if let Some(id) = pattern {
-        if let Some(s) = pattern_subject(db, id).await? {
-            return Ok(s);
-        }
+    if let Some(id) = pattern
+        && let Some(s) = pattern_subject(db, id).await?
+    {
+        return Ok(s);
     }
     let text = prompt.unwrap_or_default();
     Ok(Subject {
