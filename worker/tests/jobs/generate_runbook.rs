@@ -690,3 +690,110 @@ async fn a_refinement_makes_a_new_draft_from_the_previous_one() {
     assert_eq!(b.mode.as_deref(), Some("generated"));
     let _ = DraftMode::Generated;
 }
+
+/// The whole path in a running worker: a runbook saved as the API saves it is indexed by the worker, a draft
+/// asked through the queue retrieves it from the worker's own index, and the model's step cites it.
+#[tokio::test]
+async fn a_queued_generation_retrieves_from_the_workers_index_and_cites_it() {
+    use insights_core::runbooks::outbox::{self, OutboxKind};
+    let fake = FakeLlm::start().await;
+    let config = test_config(&[
+        ("OPENAI_BASE_URL", fake.base_url()),
+        ("INSIGHTS_LLM_MODEL", "fake-model"),
+        ("INSIGHTS_LLM_TIMEOUT_SECS", "5"),
+    ])
+    .await;
+    let app = TestApp::spawn_with(config).await.with_worker().await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let runbook = RunbookId::new();
+    let steps = json!([
+        {"title": "Scale out the orders consumers", "why": "More consumers drain the Kafka backlog.",
+         "command": {"language": "kubectl", "text": "kubectl scale deploy/orders-consumer --replicas=6"},
+         "risk": "changes_state", "expected": "consumer lag shrinking"}
+    ]);
+    let mut tx = db(&app, org).await;
+    sqlx::query(
+        "INSERT INTO runbooks (id, org_id, title, steps, tags, source) VALUES ($1, $2, 'Kafka consumer lag', $3, '{kafka}', 'written')",
+    )
+    .bind(runbook.0)
+    .bind(org.0)
+    .bind(&steps)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO runbook_versions (org_id, runbook_id, number, title, body, steps, tags)
+         VALUES ($1, $2, 1, 'Kafka consumer lag', '', $3, '{kafka}')",
+    )
+    .bind(org.0)
+    .bind(runbook.0)
+    .bind(&steps)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    outbox::enqueue(&mut tx, OutboxKind::Runbook, &[runbook.0])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Asked until the indexer has caught up (a draft asked before would simply find nothing).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (id, job) = loop {
+        let id = RunbookGenerationId::new();
+        let mut tx = db(&app, org).await;
+        sqlx::query("INSERT INTO runbook_generations (id, org_id, prompt) VALUES ($1, $2, $3)")
+            .bind(id.0)
+            .bind(org.0)
+            .bind("kafka consumers lagging behind on orders")
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        let pending = app
+            .state
+            .jobs
+            .record::<GenerateRunbook>(&mut tx, id)
+            .await
+            .unwrap();
+        let job = pending.job_run_id();
+        tx.commit().await.unwrap();
+        app.state.jobs.push(pending).await;
+        let g = finished(&app, org, id).await;
+        assert_eq!(g.status, "succeeded", "{g:?}");
+        if !g.sources.is_empty() {
+            break (id, job);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never retrieved the runbook"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        app.wait_for_job(&owner.token, org, job).await.state,
+        JobState::Succeeded
+    );
+    let g = finished(&app, org, id).await;
+    assert_eq!(g.mode.as_deref(), Some("generated"));
+    let n = g
+        .sources
+        .iter()
+        .find(|s| s.source.runbook_id == Some(runbook))
+        .expect("the runbook is a source")
+        .n;
+    let draft = g.draft.unwrap();
+    assert!(
+        draft
+            .steps
+            .iter()
+            .any(|s| s.citations.contains(&n) && s.grounded),
+        "{draft:#?}"
+    );
+    let user = fake.chat_requests().last().unwrap()["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        user.contains("kubectl scale deploy/orders-consumer --replicas=6"),
+        "{user}"
+    );
+}
