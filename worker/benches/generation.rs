@@ -1,6 +1,6 @@
 //! The runbook generation pipeline's own overhead (`cargo bench -p insights-worker --bench generation`):
 //! drafts for an incident made by the job's pipeline (`generate_runbook::generate`: load the subject and
-//! settings, retrieve through the search protocol, redact, build the prompt, record what is sent, call the
+//! settings, take the retrieved sources (fixed here: the index's own search time is the index benchmark's), redact, build the prompt, record what is sent, call the
 //! model, validate, record the draft and the tokens) against the fake model answering at once, with eight
 //! retrieved sources. Prints the pipeline's p50/p95, the model call's alone (the same request to the same
 //! fake), and their difference — the overhead the pipeline adds to whatever the model takes; then the pure
@@ -112,36 +112,25 @@ async fn main() {
         .await
         .expect("worker state");
     let state = worker.state().clone();
-    let redis = {
-        use secrecy::ExposeSecret;
-        redis::Client::open(config.jobs.redis_url.expose_secret()).unwrap()
-    };
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let canned = hits();
-    tokio::spawn(insights_core::search::serve(
-        redis,
-        config.jobs.redis_prefix.clone(),
-        2,
-        move |_: OrgId, _: SearchQuery| {
-            let hits = canned.clone();
-            async move {
-                Ok(SearchAnswer {
-                    hits,
-                    mode: SearchMode::Lexical,
-                })
-            }
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let retrieve: Box<generate_runbook::Retriever> = Box::new(move |_: OrgId, _: SearchQuery| {
+        let hits = canned.clone();
+        Box::pin(async move {
+            Ok(SearchAnswer {
+                hits,
+                mode: SearchMode::Lexical,
+            })
+        })
+    });
 
-    println!("Runbook generation pipeline, {runs} drafts, 8 sources, fake model answering at once:");
+    println!(
+        "Runbook generation pipeline, {runs} drafts, 8 sources, fake model answering at once:"
+    );
     let mut pipeline = Vec::with_capacity(runs);
     for _ in 0..runs {
         let id = new_generation(&app, org, incident).await;
         let started = Instant::now();
-        generate_runbook::generate(&state, org, id, None)
+        generate_runbook::generate(&state, org, id, None, &*retrieve)
             .await
             .expect("generated");
         pipeline.push(started.elapsed());

@@ -6,9 +6,10 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -62,11 +63,24 @@ where
     }
 }
 
+/// The HTTP client of calls with this connect timeout: built once per process (building one loads the TLS
+/// roots, ~10 ms) and shared, so calls reuse connections. The per-attempt time limit is not the client's.
 fn http_client(settings: &LlmSettings) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-        .build()
-        .unwrap_or_default()
+    static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
+    let connect = settings.timeout.min(Duration::from_secs(10));
+    let mut clients = CLIENTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    clients
+        .entry(connect)
+        .or_insert_with(|| {
+            reqwest::Client::builder()
+                .connect_timeout(connect)
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 /// The wait after failed attempt `attempt` (from 1): what the endpoint asked for (`Retry-After`, at most two

@@ -13,6 +13,7 @@ use super::{JobCtx, Outcome, tracked};
 use crate::WorkerState;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
+use futures::future::BoxFuture;
 use insights_core::jobs::{GenerateRunbook, Job};
 use insights_core::runbooks::generation::{self, Finished, Generation, Subject};
 use insights_core::search::{SearchAnswer, SearchFilter, SearchQuery};
@@ -33,15 +34,47 @@ pub const SOURCES: usize = 8;
 /// How often a model's answer that is JSON but not a draft is asked for again.
 const VALIDATION_ROUNDS: u32 = 2;
 
+/// Where a draft's sources come from: the organization's index searched for a query.
+pub type Retriever =
+    dyn Fn(OrgId, SearchQuery) -> BoxFuture<'static, anyhow::Result<SearchAnswer>> + Send + Sync;
+
+/// The retrieval of a running worker: the index it owns, searched in process (`WorkerState::index`, set
+/// once the worker runs; before that, an error the job retries).
+pub fn index_search(state: &WorkerState) -> Box<Retriever> {
+    let (index, db) = (state.index.clone(), state.db.clone());
+    Box::new(move |org, query| {
+        let (index, db) = (index.clone(), db.clone());
+        Box::pin(async move {
+            let index = index
+                .get()
+                .cloned()
+                .context("the runbook index is not open yet")?;
+            index
+                .search(&db, org, &query)
+                .await
+                .context("searching the runbook index")
+        })
+    })
+}
+
 pub async fn run(job: GenerateRunbook, state: Data<WorkerState>) -> Result<(), BoxDynError> {
+    let retrieve = index_search(&state);
+    run_with(job, &state, &*retrieve).await.map_err(Into::into)
+}
+
+/// [`run`] with the sources retrieved by `retrieve` (tests and benchmarks give fixed ones).
+pub async fn run_with(
+    job: GenerateRunbook,
+    state: &WorkerState,
+    retrieve: &Retriever,
+) -> anyhow::Result<()> {
     let GenerateRunbook::V1 {
         org_id,
         job_run_id,
         generation_id,
     } = job;
-    let state = &*state;
     tracked(state, org_id, job_run_id, GenerateRunbook::KIND, None, |ctx: JobCtx| async move {
-        match generate(state, org_id, generation_id, Some(job_run_id.0)).await {
+        match generate(state, org_id, generation_id, Some(job_run_id.0), retrieve).await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 if ctx.attempt.is_last() {
@@ -53,7 +86,6 @@ pub async fn run(job: GenerateRunbook, state: Data<WorkerState>) -> Result<(), B
         }
     })
     .await
-    .map_err(Into::into)
 }
 
 async fn record_failure(state: &WorkerState, org: OrgId, id: RunbookGenerationId, reason: &str) {
@@ -101,6 +133,7 @@ pub async fn generate(
     org: OrgId,
     id: RunbookGenerationId,
     job_run_id: Option<uuid::Uuid>,
+    retrieve: &Retriever,
 ) -> anyhow::Result<Outcome> {
     let mut db = state.db.org_tx(org, None).await?;
     let Some(g) = generation::load(&mut db, id).await? else {
@@ -136,8 +169,7 @@ pub async fn generate(
     let sources = match &loaded.previous {
         Some((_, sources)) => sources.clone(),
         None => {
-            let answer = retrieve(state, org, &loaded.subject).await?;
-            number(answer)
+            number(retrieve(org, query(&loaded.subject)).await?)
         }
     };
 
@@ -148,30 +180,16 @@ pub async fn generate(
     }
 }
 
-/// Searches the organization's index for the subject (the incident itself left out).
-///
-/// Asked over the search protocol of `insights_core::search`, which this process's search server answers
-/// (the worker owns the index).
-async fn retrieve(state: &WorkerState, org: OrgId, subject: &Subject) -> anyhow::Result<SearchAnswer> {
-    let query = SearchQuery {
+/// The search for a subject: its text, the incident itself left out.
+fn query(subject: &Subject) -> SearchQuery {
+    SearchQuery {
         text: subject.query.clone(),
         limit: SOURCES,
         filter: SearchFilter {
             exclude_incidents: subject.incident_id.into_iter().collect(),
             ..SearchFilter::default()
         },
-    };
-    let redis = redis::Client::open(state.config.jobs.redis_url.expose_secret())
-        .context("REDIS_URL")?;
-    insights_core::search::ask(
-        &redis,
-        &state.config.jobs.redis_prefix,
-        org,
-        query,
-        state.config.vector.search_timeout,
-    )
-    .await
-    .context("searching the runbook index")
+    }
 }
 
 /// The hits, numbered from 1 in rank order.

@@ -1,12 +1,13 @@
 //! Runbook drafts end to end: a generation row and its `generate_runbook` job as the API records them, the
-//! worker running the job against the fake OpenAI-compatible server (`insights_testing::fake_llm`, spoken to
-//! by the real client on async-openai), and the retrieved sources served through the search protocol of
-//! `insights_core::search` (answered here with fixed hits, so each test controls what is retrieved).
+//! job's handler (with its bookkeeping: attempts, state, failures) run against the fake OpenAI-compatible
+//! server (`insights_testing::fake_llm`, spoken to by the real client on async-openai), with fixed retrieved
+//! sources (`run_with` a retriever answering fixed hits, so each test controls what is retrieved; the index's
+//! own search is tested with the index).
 //!
 //! What the fake received is asserted on: a planted secret never reaches it, nothing is sent with generation
 //! `off` or without a model, and a spent budget sends nothing.
 
-use insights_core::jobs::GenerateRunbook;
+use insights_core::jobs::{GenerateRunbook, Job};
 use insights_core::search::{SearchAnswer, SearchHit, SearchQuery};
 use insights_testing::fake_llm::{Behaviour, FakeLlm};
 use insights_testing::{TestApp, test_config};
@@ -15,6 +16,8 @@ use insights_types::api::{
     SourceRefOut,
 };
 use insights_types::{IncidentId, JobRunId, OrgId, RunbookGenerationId, RunbookId};
+use insights_worker::WorkerState;
+use insights_worker::jobs::generate_runbook::{self, Retriever};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -24,8 +27,8 @@ const SECRET_PASSWORD: &str = "Tr0ub4dor-and-3-more";
 const SECRET_KEY: &str = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
 const CONTACT: &str = "dba-oncall@acme.example";
 
-/// An API and worker whose model is the fake (unless `model` is `None`), with quick retries.
-async fn start(fake: &FakeLlm, model: Option<&str>, llm_attempts: &str) -> TestApp {
+/// An API and the worker's state, whose model is the fake (unless `model` is `None`), with quick retries.
+async fn start(fake: &FakeLlm, model: Option<&str>, llm_attempts: &str) -> (TestApp, WorkerState) {
     let mut vars = vec![
         ("OPENAI_BASE_URL", fake.base_url().to_owned()),
         ("OPENAI_API_KEY", "sk-test-fake-server-key".to_owned()),
@@ -34,52 +37,46 @@ async fn start(fake: &FakeLlm, model: Option<&str>, llm_attempts: &str) -> TestA
         ("INSIGHTS_LLM_BACKOFF_MS", "10".to_owned()),
         ("INSIGHTS_JOB_MAX_ATTEMPTS", "2".to_owned()),
         ("INSIGHTS_JOB_BACKOFF_MS", "50".to_owned()),
-        ("INSIGHTS_SEARCH_TIMEOUT_MS", "3000".to_owned()),
     ];
     if let Some(m) = model {
         vars.push(("INSIGHTS_LLM_MODEL", m.to_owned()));
     }
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestApp::spawn_with(test_config(&vars).await)
+    let config = test_config(&vars).await;
+    let app = TestApp::spawn_with(config.clone()).await;
+    let state = insights_worker::Worker::build(config)
         .await
-        .with_worker()
-        .await
+        .expect("worker state")
+        .state()
+        .clone();
+    (app, state)
 }
 
-/// Answers the app's search requests with `hits` for `org` (nothing for any other organization), and
-/// records the queries; stops when dropped.
+/// Retrieval answering `hits` for `org` (nothing for any other organization), recording the queries.
 struct FakeSearch {
     queries: Arc<Mutex<Vec<(OrgId, SearchQuery)>>>,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    retrieve: Box<Retriever>,
 }
 
-fn serve_hits(app: &TestApp, org: OrgId, hits: Vec<SearchHit>) -> FakeSearch {
-    use secrecy::ExposeSecret;
-    let redis = redis::Client::open(app.config.jobs.redis_url.expose_secret()).unwrap();
+fn serve_hits(org: OrgId, hits: Vec<SearchHit>) -> FakeSearch {
     let queries = Arc::new(Mutex::new(Vec::new()));
     let seen = queries.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(insights_core::search::serve(
-        redis,
-        app.config.jobs.redis_prefix.clone(),
-        2,
-        move |asked: OrgId, q: SearchQuery| {
+    FakeSearch {
+        queries,
+        retrieve: Box::new(move |asked: OrgId, q: SearchQuery| {
             seen.lock().unwrap().push((asked, q));
-            let hits = if asked == org { hits.clone() } else { Vec::new() };
-            async move {
+            let hits = if asked == org {
+                hits.clone()
+            } else {
+                Vec::new()
+            };
+            Box::pin(async move {
                 Ok(SearchAnswer {
                     hits,
                     mode: SearchMode::Lexical,
                 })
-            }
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    FakeSearch {
-        queries,
-        _stop: stop,
+            })
+        }),
     }
 }
 
@@ -134,10 +131,18 @@ async fn runbook(app: &TestApp, org: OrgId) -> (RunbookId, Vec<SearchHit>) {
         score: 1.0 / f64::from(step + 1),
     };
     let hits = vec![
-        hit(0, "Check replication lag",
-            "Check replication lag\n```sql\nSELECT now() - pg_last_xact_replay_timestamp() AS lag;\n```"),
-        hit(1, "Restart the lagging consumers",
-            &format!("Restart the lagging consumers\n`kubectl rollout restart deploy/orders-consumer -n orders`\nAsk {CONTACT} first; the admin password={SECRET_PASSWORD}")),
+        hit(
+            0,
+            "Check replication lag",
+            "Check replication lag\n```sql\nSELECT now() - pg_last_xact_replay_timestamp() AS lag;\n```",
+        ),
+        hit(
+            1,
+            "Restart the lagging consumers",
+            &format!(
+                "Restart the lagging consumers\n`kubectl rollout restart deploy/orders-consumer -n orders`\nAsk {CONTACT} first; the admin password={SECRET_PASSWORD}"
+            ),
+        ),
     ];
     (id, hits)
 }
@@ -201,9 +206,10 @@ async fn settings(app: &TestApp, org: OrgId, policy: &str, contacts: bool, budge
     tx.commit().await.unwrap();
 }
 
-/// Records a generation and its job as the API does, pushes the job, and returns both ids.
+/// Records a generation and its job as the API does and runs the job's handler; returns both ids.
 async fn request(
-    app: &TestApp,
+    (app, state): &(TestApp, WorkerState),
+    search: &FakeSearch,
     org: OrgId,
     incident: Option<IncidentId>,
     prompt: Option<&str>,
@@ -224,12 +230,32 @@ async fn request(
     .execute(tx.conn())
     .await
     .unwrap();
-    let pending = app.state.jobs.record::<GenerateRunbook>(&mut tx, id).await.unwrap();
+    let pending = app
+        .state
+        .jobs
+        .record::<GenerateRunbook>(&mut tx, id)
+        .await
+        .unwrap();
     let job = pending.job_run_id();
     tx.commit().await.unwrap();
-    app.state.jobs.push(pending).await;
+    generate_runbook::run_with(GenerateRunbook::new(org, job, id), state, &*search.retrieve)
+        .await
+        .unwrap();
     (id, job)
 }
+
+/// A generation's row: status, mode, error, draft, sources, sent, redactions, prompt and completion tokens.
+type Row = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Value>,
+    Value,
+    Option<Value>,
+    Value,
+    i32,
+    i32,
+);
 
 /// A generation as stored.
 #[derive(Debug)]
@@ -247,8 +273,7 @@ struct Stored {
 
 async fn stored(app: &TestApp, org: OrgId, id: RunbookGenerationId) -> Stored {
     let mut tx = db(app, org).await;
-    let row: (String, Option<String>, Option<String>, Option<Value>, Value, Option<Value>, Value, i32, i32) =
-        sqlx::query_as(
+    let row: Row = sqlx::query_as(
             "SELECT status, mode, error, draft, sources, sent, redactions, prompt_tokens, completion_tokens
              FROM runbook_generations WHERE id = $1",
         )
@@ -302,15 +327,18 @@ fn everything_sent(fake: &FakeLlm) -> String {
 #[tokio::test]
 async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model() {
     let fake = FakeLlm::start().await;
-    let app = start(&fake, Some("fake-model"), "3").await;
+    let w = start(&fake, Some("fake-model"), "3").await;
+    let app = &w.0;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, mut hits) = runbook(&app, org).await;
-    hits.push(past_fix("Killed the long report query with `SELECT pg_terminate_backend(4242);`."));
-    let search = serve_hits(&app, org, hits);
-    let incident = incident(&app, org).await;
+    let (_, mut hits) = runbook(app, org).await;
+    hits.push(past_fix(
+        "Killed the long report query with `SELECT pg_terminate_backend(4242);`.",
+    ));
+    let search = serve_hits(org, hits);
+    let incident = incident(app, org).await;
 
-    let (id, job) = request(&app, org, Some(incident), None, None).await;
-    let g = finished(&app, org, id).await;
+    let (id, job) = request(&w, &search, org, Some(incident), None, None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert_eq!(g.mode.as_deref(), Some("generated"));
     let job = app.wait_for_job(&owner.token, org, job).await;
@@ -325,7 +353,10 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
 
     // Every source is numbered; each generated step cites the source it came from; the step the fake adds
     // without a citation is flagged as not grounded.
-    assert_eq!(g.sources.iter().map(|s| s.n).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        g.sources.iter().map(|s| s.n).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     let draft = g.draft.unwrap();
     assert_eq!(draft.steps.len(), 4, "{draft:#?}");
     for (i, step) in draft.steps[..3].iter().enumerate() {
@@ -334,9 +365,19 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
     }
     assert!(!draft.steps[3].grounded && draft.steps[3].citations.is_empty());
     // Risks the model understated are raised from the commands.
-    assert_eq!(draft.steps[1].step.risk, insights_types::api::StepRisk::ChangesState);
-    assert_eq!(draft.steps[2].step.risk, insights_types::api::StepRisk::ChangesState);
-    assert!(draft.warnings.iter().any(|w| w.contains("raised")), "{:?}", draft.warnings);
+    assert_eq!(
+        draft.steps[1].step.risk,
+        insights_types::api::StepRisk::ChangesState
+    );
+    assert_eq!(
+        draft.steps[2].step.risk,
+        insights_types::api::StepRisk::ChangesState
+    );
+    assert!(
+        draft.warnings.iter().any(|w| w.contains("raised")),
+        "{:?}",
+        draft.warnings
+    );
 
     // Redaction (the default policy): no secret reached the fake; what was sent is recorded exactly.
     let received = everything_sent(&fake);
@@ -344,8 +385,15 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
         assert!(!received.contains(secret), "{secret} reached the model");
     }
     assert!(received.contains("[REDACTED:password]"));
-    assert!(received.contains(CONTACT), "contacts are kept unless the organization asks");
-    assert!(g.redactions.get("password").copied().unwrap_or(0) >= 2, "{:?}", g.redactions);
+    assert!(
+        received.contains(CONTACT),
+        "contacts are kept unless the organization asks"
+    );
+    assert!(
+        g.redactions.get("password").copied().unwrap_or(0) >= 2,
+        "{:?}",
+        g.redactions
+    );
     assert_eq!(g.redactions.get("api_key"), Some(&1));
     let sent = g.sent.unwrap();
     assert_eq!(sent.model, "fake-model");
@@ -362,7 +410,7 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
     // Tokens are recorded on the generation and the month's use.
     assert!(g.prompt_tokens > 0 && g.completion_tokens > 0);
     assert_eq!(
-        tokens_used(&app, org).await,
+        tokens_used(app, org).await,
         i64::from(g.prompt_tokens + g.completion_tokens)
     );
 }
@@ -370,27 +418,28 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
 #[tokio::test]
 async fn contacts_are_redacted_when_asked_and_policy_on_sends_as_stored() {
     let fake = FakeLlm::start().await;
-    let app = start(&fake, Some("fake-model"), "2").await;
+    let w = start(&fake, Some("fake-model"), "2").await;
+    let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
-    let _search = serve_hits(&app, org, hits.clone());
-    settings(&app, org, "redacted", true, None).await;
-    let incident = incident(&app, org).await;
-    let (id, _) = request(&app, org, Some(incident), None, None).await;
-    let g = finished(&app, org, id).await;
+    let (_, hits) = runbook(app, org).await;
+    let search = serve_hits(org, hits.clone());
+    settings(app, org, "redacted", true, None).await;
+    let incident = incident(app, org).await;
+    let (id, _) = request(&w, &search, org, Some(incident), None, None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert!(!everything_sent(&fake).contains(CONTACT));
     assert_eq!(g.redactions.get("email"), Some(&2), "{:?}", g.redactions);
 
     // `on`: sent as stored, nothing counted.
     let (_, other) = app.signup("other@example.com", "Other").await;
-    let (_, hits) = runbook(&app, other).await;
-    let _search2 = serve_hits(&app, other, hits);
-    settings(&app, other, "on", false, None).await;
-    let incident = self::incident(&app, other).await;
+    let (_, hits) = runbook(app, other).await;
+    let search2 = serve_hits(other, hits);
+    settings(app, other, "on", false, None).await;
+    let incident = self::incident(app, other).await;
     let before = fake.requests().len();
-    let (id, _) = request(&app, other, Some(incident), None, None).await;
-    let g = finished(&app, other, id).await;
+    let (id, _) = request(&w, &search2, other, Some(incident), None, None).await;
+    let g = finished(app, other, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     let sent_now: String = fake.requests()[before..]
         .iter()
@@ -403,64 +452,100 @@ async fn contacts_are_redacted_when_asked_and_policy_on_sends_as_stored() {
 #[tokio::test]
 async fn policy_off_and_no_model_assemble_the_draft_and_send_nothing() {
     let fake = FakeLlm::start().await;
-    let app = start(&fake, Some("fake-model"), "2").await;
+    let w = start(&fake, Some("fake-model"), "2").await;
+    let app = &w.0;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
-    let (runbook_id, mut hits) = runbook(&app, org).await;
-    hits.push(past_fix("Killed the long report query with `SELECT pg_terminate_backend(4242);`."));
-    let _search = serve_hits(&app, org, hits);
-    settings(&app, org, "off", false, None).await;
-    let (id, job) = request(&app, org, None, Some("orders replica is lagging behind"), None).await;
-    let g = finished(&app, org, id).await;
+    let (runbook_id, mut hits) = runbook(app, org).await;
+    hits.push(past_fix(
+        "Killed the long report query with `SELECT pg_terminate_backend(4242);`.",
+    ));
+    let search = serve_hits(org, hits);
+    settings(app, org, "off", false, None).await;
+    let (id, job) = request(
+        &w,
+        &search,
+        org,
+        None,
+        Some("orders replica is lagging behind"),
+        None,
+    )
+    .await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert_eq!(g.mode.as_deref(), Some("assembled"));
     assert!(g.sent.is_none());
-    assert!(fake.requests().is_empty(), "nothing is sent with generation off");
-    assert_eq!(app.wait_for_job(&owner.token, org, job).await.state, JobState::Succeeded);
+    assert!(
+        fake.requests().is_empty(),
+        "nothing is sent with generation off"
+    );
+    assert_eq!(
+        app.wait_for_job(&owner.token, org, job).await.state,
+        JobState::Succeeded
+    );
     let draft = g.draft.unwrap();
-    assert!(draft.title.starts_with("Assembled runbook: orders replica is lagging"));
+    assert!(
+        draft
+            .title
+            .starts_with("Assembled runbook: orders replica is lagging")
+    );
     // The runbook's own structured steps, in rank order, then the past fix; each cites its source.
     assert_eq!(draft.steps.len(), 3);
     assert_eq!(draft.steps[0].step.title, "Check replication lag");
-    assert_eq!(draft.steps[0].step.expected.as_deref(), Some("Under 5 seconds"));
-    assert_eq!(draft.steps[1].step.risk, insights_types::api::StepRisk::ChangesState);
     assert_eq!(
-        draft.steps.iter().map(|s| s.citations.clone()).collect::<Vec<_>>(),
+        draft.steps[0].step.expected.as_deref(),
+        Some("Under 5 seconds")
+    );
+    assert_eq!(
+        draft.steps[1].step.risk,
+        insights_types::api::StepRisk::ChangesState
+    );
+    assert_eq!(
+        draft
+            .steps
+            .iter()
+            .map(|s| s.citations.clone())
+            .collect::<Vec<_>>(),
         vec![vec![1], vec![2], vec![3]]
     );
     assert_eq!(g.sources[0].source.runbook_id, Some(runbook_id));
-    assert_eq!(tokens_used(&app, org).await, 0);
+    assert_eq!(tokens_used(app, org).await, 0);
 
     // Without a model configured at all: assembled too.
     let fake2 = FakeLlm::start().await;
-    let app2 = start(&fake2, None, "2").await;
+    let w2 = start(&fake2, None, "2").await;
+    let app2 = &w2.0;
     let (_, org2) = app2.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app2, org2).await;
-    let _search2 = serve_hits(&app2, org2, hits);
-    let (id, _) = request(&app2, org2, None, Some("replica lag"), None).await;
-    let g = finished(&app2, org2, id).await;
-    assert_eq!((g.status.as_str(), g.mode.as_deref()), ("succeeded", Some("assembled")));
+    let (_, hits) = runbook(app2, org2).await;
+    let search2 = serve_hits(org2, hits);
+    let (id, _) = request(&w2, &search2, org2, None, Some("replica lag"), None).await;
+    let g = finished(app2, org2, id).await;
+    assert_eq!(
+        (g.status.as_str(), g.mode.as_deref()),
+        ("succeeded", Some("assembled"))
+    );
     assert!(fake2.requests().is_empty());
 }
 
 #[tokio::test]
 async fn a_malformed_answer_is_retried_then_fails_visibly() {
     let fake = FakeLlm::start().await;
-    let app = start(&fake, Some("fake-model"), "3").await;
+    let w = start(&fake, Some("fake-model"), "3").await;
+    let app = &w.0;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
-    let _search = serve_hits(&app, org, hits);
+    let (_, hits) = runbook(app, org).await;
+    let search = serve_hits(org, hits);
 
     // Malformed once, then a draft: repaired by the retry.
     fake.queue(&[Behaviour::Malformed]);
-    let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert_eq!(fake.chat_requests().len(), 2);
 
     // JSON that is not a draft is asked for again once; then the generation fails with the reason.
     fake.set_default(Behaviour::WrongShape);
-    let (id, job) = request(&app, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let (id, job) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     let error = g.error.unwrap();
     assert!(error.contains("not a runbook draft"), "{error}");
@@ -472,59 +557,84 @@ async fn a_malformed_answer_is_retried_then_fails_visibly() {
     // Never JSON: the client's attempts, then failed.
     fake.set_default(Behaviour::Malformed);
     let before = fake.chat_requests().len();
-    let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     assert!(g.error.unwrap().contains("not valid"));
-    assert_eq!(fake.chat_requests().len() - before, 3, "exactly INSIGHTS_LLM_MAX_ATTEMPTS");
+    assert_eq!(
+        fake.chat_requests().len() - before,
+        3,
+        "exactly INSIGHTS_LLM_MAX_ATTEMPTS"
+    );
 }
 
 #[tokio::test]
 async fn timeouts_and_rate_limits_are_retried_and_end_visibly() {
     let fake = FakeLlm::start().await;
-    let app = start(&fake, Some("fake-model"), "3").await;
+    let w = start(&fake, Some("fake-model"), "3").await;
+    let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
-    let _search = serve_hits(&app, org, hits);
+    let (_, hits) = runbook(app, org).await;
+    let search = serve_hits(org, hits);
 
-    fake.queue(&[Behaviour::Hang, Behaviour::RateLimited, Behaviour::ServerError]);
-    let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    fake.queue(&[
+        Behaviour::Hang,
+        Behaviour::RateLimited,
+        Behaviour::ServerError,
+    ]);
+    let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed", "three failed attempts of three: {g:?}");
     assert!(g.error.as_deref().unwrap().contains("500"), "{g:?}");
 
     fake.queue(&[Behaviour::RateLimited]);
-    let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    assert_eq!(finished(&app, org, id).await.status, "succeeded", "429 then success");
+    let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    assert_eq!(
+        finished(app, org, id).await.status,
+        "succeeded",
+        "429 then success"
+    );
 
     fake.set_default(Behaviour::RateLimited);
-    let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
-    assert!(g.error.as_deref().unwrap().contains("rate-limited"), "{g:?}");
+    assert!(
+        g.error.as_deref().unwrap().contains("rate-limited"),
+        "{g:?}"
+    );
 
     fake.set_default(Behaviour::Hang);
-    let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
-    assert!(g.error.as_deref().unwrap().contains("did not answer within 1s"), "{g:?}");
+    assert!(
+        g.error
+            .as_deref()
+            .unwrap()
+            .contains("did not answer within 1s"),
+        "{g:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_spent_budget_fails_the_generation_without_calling_the_model() {
     let fake = FakeLlm::start().await;
-    let app = start(&fake, Some("fake-model"), "2").await;
+    let w = start(&fake, Some("fake-model"), "2").await;
+    let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
-    let _search = serve_hits(&app, org, hits);
-    settings(&app, org, "redacted", false, Some(1000)).await;
+    let (_, hits) = runbook(app, org).await;
+    let search = serve_hits(org, hits);
+    settings(app, org, "redacted", false, Some(1000)).await;
     {
-        let mut tx = db(&app, org).await;
-        insights_core::runbooks::generation::add_tokens(&mut tx, 1000).await.unwrap();
+        let mut tx = db(app, org).await;
+        insights_core::runbooks::generation::add_tokens(&mut tx, 1000)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
-    let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    let g = finished(&app, org, id).await;
+    let (id, _) = request(&w, &search, org, None, Some("replica lag"), None).await;
+    let g = finished(app, org, id).await;
     assert_eq!(g.status, "failed");
     let error = g.error.unwrap();
     assert!(error.contains("monthly token budget is spent"), "{error}");
@@ -536,18 +646,27 @@ async fn a_spent_budget_fails_the_generation_without_calling_the_model() {
 #[tokio::test]
 async fn a_refinement_makes_a_new_draft_from_the_previous_one() {
     let fake = FakeLlm::start().await;
-    let app = start(&fake, Some("fake-model"), "2").await;
+    let w = start(&fake, Some("fake-model"), "2").await;
+    let app = &w.0;
     let (_, org) = app.signup("owner@example.com", "Acme").await;
-    let (_, hits) = runbook(&app, org).await;
-    let search = serve_hits(&app, org, hits);
-    let incident = incident(&app, org).await;
-    let (first, _) = request(&app, org, Some(incident), None, None).await;
-    let a = finished(&app, org, first).await;
+    let (_, hits) = runbook(app, org).await;
+    let search = serve_hits(org, hits);
+    let incident = incident(app, org).await;
+    let (first, _) = request(&w, &search, org, Some(incident), None, None).await;
+    let a = finished(app, org, first).await;
     assert_eq!(a.status, "succeeded");
     let a_draft = a.draft.unwrap();
 
-    let (second, _) = request(&app, org, None, None, Some((first, "shorter, and use kubectl"))).await;
-    let b = finished(&app, org, second).await;
+    let (second, _) = request(
+        &w,
+        &search,
+        org,
+        None,
+        None,
+        Some((first, "shorter, and use kubectl")),
+    )
+    .await;
+    let b = finished(app, org, second).await;
     assert_eq!(b.status, "succeeded", "{b:?}");
     let b_draft = b.draft.unwrap();
     assert_eq!(b_draft.title, format!("{} (refined)", a_draft.title));
@@ -556,12 +675,125 @@ async fn a_refinement_makes_a_new_draft_from_the_previous_one() {
     // The same numbered sources (no new search), and the prompt carried the previous draft and the ask.
     assert_eq!(b.sources, a.sources);
     assert_eq!(search.queries.lock().unwrap().len(), 1);
-    let user = fake.chat_requests()[1]["messages"][1]["content"].as_str().unwrap().to_owned();
+    let user = fake.chat_requests()[1]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(user.contains("## Previous draft"));
     assert!(user.contains(&a_draft.steps[0].step.title));
     assert!(user.contains("## What to change\nshorter, and use kubectl"));
-    assert!(user.contains("Incident #42: Replication lag on orders-db"), "the original's subject");
+    assert!(
+        user.contains("Incident #42: Replication lag on orders-db"),
+        "the original's subject"
+    );
     assert!(!user.contains(SECRET_PASSWORD));
     assert_eq!(b.mode.as_deref(), Some("generated"));
     let _ = DraftMode::Generated;
+}
+
+/// The whole path in a running worker: a runbook saved as the API saves it is indexed by the worker, a draft
+/// asked through the queue retrieves it from the worker's own index, and the model's step cites it.
+#[tokio::test]
+async fn a_queued_generation_retrieves_from_the_workers_index_and_cites_it() {
+    use insights_core::runbooks::outbox::{self, OutboxKind};
+    let fake = FakeLlm::start().await;
+    let config = test_config(&[
+        ("OPENAI_BASE_URL", fake.base_url()),
+        ("INSIGHTS_LLM_MODEL", "fake-model"),
+        ("INSIGHTS_LLM_TIMEOUT_SECS", "5"),
+    ])
+    .await;
+    let app = TestApp::spawn_with(config).await.with_worker().await;
+    let (owner, org) = app.signup("owner@example.com", "Acme").await;
+    let runbook = RunbookId::new();
+    let steps = json!([
+        {"title": "Scale out the orders consumers", "why": "More consumers drain the Kafka backlog.",
+         "command": {"language": "kubectl", "text": "kubectl scale deploy/orders-consumer --replicas=6"},
+         "risk": "changes_state", "expected": "consumer lag shrinking"}
+    ]);
+    let mut tx = db(&app, org).await;
+    sqlx::query(
+        "INSERT INTO runbooks (id, org_id, title, steps, tags, source) VALUES ($1, $2, 'Kafka consumer lag', $3, '{kafka}', 'written')",
+    )
+    .bind(runbook.0)
+    .bind(org.0)
+    .bind(&steps)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO runbook_versions (org_id, runbook_id, number, title, body, steps, tags)
+         VALUES ($1, $2, 1, 'Kafka consumer lag', '', $3, '{kafka}')",
+    )
+    .bind(org.0)
+    .bind(runbook.0)
+    .bind(&steps)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    outbox::enqueue(&mut tx, OutboxKind::Runbook, &[runbook.0])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Asked until the indexer has caught up (a draft asked before would simply find nothing).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (id, job) = loop {
+        let id = RunbookGenerationId::new();
+        let mut tx = db(&app, org).await;
+        sqlx::query("INSERT INTO runbook_generations (id, org_id, prompt) VALUES ($1, $2, $3)")
+            .bind(id.0)
+            .bind(org.0)
+            .bind("kafka consumers lagging behind on orders")
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        let pending = app
+            .state
+            .jobs
+            .record::<GenerateRunbook>(&mut tx, id)
+            .await
+            .unwrap();
+        let job = pending.job_run_id();
+        tx.commit().await.unwrap();
+        app.state.jobs.push(pending).await;
+        let g = finished(&app, org, id).await;
+        assert_eq!(g.status, "succeeded", "{g:?}");
+        if !g.sources.is_empty() {
+            break (id, job);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never retrieved the runbook"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        app.wait_for_job(&owner.token, org, job).await.state,
+        JobState::Succeeded
+    );
+    let g = finished(&app, org, id).await;
+    assert_eq!(g.mode.as_deref(), Some("generated"));
+    let n = g
+        .sources
+        .iter()
+        .find(|s| s.source.runbook_id == Some(runbook))
+        .expect("the runbook is a source")
+        .n;
+    let draft = g.draft.unwrap();
+    assert!(
+        draft
+            .steps
+            .iter()
+            .any(|s| s.citations.contains(&n) && s.grounded),
+        "{draft:#?}"
+    );
+    let user = fake.chat_requests().last().unwrap()["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        user.contains("kubectl scale deploy/orders-consumer --replicas=6"),
+        "{user}"
+    );
 }
