@@ -1101,7 +1101,9 @@ async fn a_draft_needs_exactly_one_subject_of_the_organization_and_is_private_to
 
 #[tokio::test]
 async fn a_spent_monthly_token_budget_answers_429_until_the_month_ends() {
-    let app = TestApp::spawn(&[]).await;
+    // A model is configured (no worker runs here, so it is never called): the budget only stops requests that
+    // would call one.
+    let app = TestApp::spawn(&[("INSIGHTS_LLM_MODEL", "test-model")]).await;
     app.allow_pending_jobs();
     let p = app.personas().await;
     let org = p.org_id;
@@ -1140,6 +1142,31 @@ async fn a_spent_monthly_token_budget_answers_429_until_the_month_ends() {
     );
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=31 * 24 * 3600).contains(&retry), "{retry}");
+    // Under the policy `off` nothing is sent to a model, so a spent budget does not stop an assembled draft.
+    let r = app
+        .request(
+            Method::PUT,
+            &url(org, "runbook-settings"),
+            Some(&p.admin.token),
+            Some(json!({"generation": "off", "redact_contacts": false, "monthly_token_budget": 1000})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        ask(&app, &p.member.token, org, json!({"prompt": "disk full"}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    let r = app
+        .request(
+            Method::PUT,
+            &url(org, "runbook-settings"),
+            Some(&p.admin.token),
+            Some(json!({"generation": "redacted", "redact_contacts": false, "monthly_token_budget": 1000})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let s: RunbookSettingsOut = app
         .get(&url(org, "runbook-settings"), &p.viewer.token)
         .await
@@ -1166,7 +1193,7 @@ async fn a_spent_monthly_token_budget_answers_429_until_the_month_ends() {
             .fetch_one(&mut c)
             .await
             .unwrap();
-    assert_eq!(rows, 2, "the refused request recorded nothing");
+    assert_eq!(rows, 3, "the refused request recorded nothing");
 }
 
 #[tokio::test]

@@ -51,7 +51,14 @@ async fn create_generation(
 ) -> Result<(StatusCode, Json<RunbookGenerationCreatedOut>), ApiError> {
     member.require(Permission::EditRunbooks)?;
     let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
-    let (id, job) = drafts::request(&mut db, &state.jobs, viewer(&member), &body).await?;
+    let (id, job) = drafts::request(
+        &mut db,
+        &state.jobs,
+        viewer(&member),
+        &body,
+        state.config.llm.model.is_some(),
+    )
+    .await?;
     let subject = if body.refine_of.is_some() {
         "refinement"
     } else if body.incident_id.is_some() {

@@ -8,7 +8,8 @@ use super::{RunbookError, RunbookResult, VersionOrigin, settings, validate};
 use crate::db::OrgTx;
 use crate::jobs::{GenerateRunbook, JobQueue, Pending};
 use insights_types::api::{
-    GenerationStatus, RunbookGenerationIn, RunbookIn, RunbookOrigin, RunbookSaveIn,
+    GenerationPolicy, GenerationStatus, RunbookGenerationIn, RunbookIn, RunbookOrigin,
+    RunbookSaveIn,
 };
 use insights_types::{
     FieldError, IncidentId, PatternId, RunbookGenerationId, RunbookId, ServiceId, UserId,
@@ -48,7 +49,9 @@ fn text_field(
 }
 
 /// Checks and records a request for a draft with its `generate_runbook` job; push the job once the
-/// transaction committed.
+/// transaction committed. `model_configured`: whether this installation has a model
+/// (`INSIGHTS_LLM_MODEL`) — the budget only stops requests that would call it (a draft assembled without a
+/// model, or under the policy `off`, costs no tokens).
 ///
 /// # Errors
 /// [`RunbookError::Invalid`] (no subject or several; an unknown incident, pattern or draft to refine; a bad
@@ -58,6 +61,7 @@ pub async fn request(
     jobs: &JobQueue,
     viewer: Viewer,
     input: &RunbookGenerationIn,
+    model_configured: bool,
 ) -> RunbookResult<(RunbookGenerationId, Pending<GenerateRunbook>)> {
     let mut errors = Vec::new();
     let prompt = text_field("prompt", input.prompt.as_deref(), MAX_PROMPT, &mut errors);
@@ -165,7 +169,8 @@ pub async fn request(
         }
     };
     let s = settings::get(db).await?;
-    if let Some(budget) = s.monthly_token_budget {
+    let calls_model = model_configured && s.generation != GenerationPolicy::Off;
+    if let Some(budget) = s.monthly_token_budget.filter(|_| calls_model) {
         let used = settings::tokens_used_this_month(db).await?;
         if used >= budget {
             return Err(RunbookError::BudgetSpent { used, budget });

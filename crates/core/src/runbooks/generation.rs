@@ -404,11 +404,9 @@ async fn incident_subject(db: &mut OrgTx, id: IncidentId) -> DbResult<Option<Sub
             ));
         }
     }
-    let mut query = i.title.clone();
-    if let Some(d) = &i.description {
-        query.push(' ');
-        query.push_str(&cut(d, 500));
-    }
+    // The same text a search for this incident looks for (`GET …/runbooks/search?incident_id=`), so the
+    // suggestions on the incident's page and the draft's sources agree.
+    let query = search_text(super::search_text::for_incident(db, id).await)?.unwrap_or(i.title);
     Ok(Some(Subject {
         name,
         lines,
@@ -417,6 +415,15 @@ async fn incident_subject(db: &mut OrgTx, id: IncidentId) -> DbResult<Option<Sub
         service_ids: i.service_id.into_iter().collect(),
         pattern_ids: i.pattern_id.into_iter().collect(),
     }))
+}
+
+/// A search text, its database error as this module's.
+fn search_text(r: super::RunbookResult<Option<String>>) -> DbResult<Option<String>> {
+    match r {
+        Ok(text) => Ok(text.map(|t| cut(&t, 1000))),
+        Err(super::RunbookError::Db(e)) => Err(e),
+        Err(_) => Ok(None),
+    }
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -446,15 +453,7 @@ async fn pattern_subject(db: &mut OrgTx, id: PatternId) -> DbResult<Option<Subje
         lines.push("Example incident titles:".into());
         lines.extend(p.examples.0.iter().map(|e| format!("- {}", cut(e, 300))));
     }
-    let mut query = title;
-    if p.name.is_some() {
-        query.push(' ');
-        query.push_str(&p.template);
-    }
-    for e in p.examples.0.iter().take(3) {
-        query.push(' ');
-        query.push_str(e);
-    }
+    let query = search_text(super::search_text::for_pattern(db, id).await)?.unwrap_or(title);
     Ok(Some(Subject {
         name,
         lines,
