@@ -221,7 +221,7 @@ async fn fill(
     rng: &mut Rng,
 ) -> Duration {
     let started = Instant::now();
-    for _ in 0..chunks.div_ceil(CHUNKS_PER_SUBJECT) {
+    for n in 0..chunks.div_ceil(CHUNKS_PER_SUBJECT) {
         let service = services[(rng.next() % services.len() as u64) as usize];
         let chunks = subject_chunks(rng, Uuid::new_v4(), service);
         let dense: Vec<Vec<f32>> = chunks
@@ -233,7 +233,12 @@ async fn fill(
             .upsert(org, subject, &chunks, Some(&dense))
             .await
             .unwrap();
+        // As the indexer: one flush per pass of up to 64 subjects.
+        if n % 64 == 63 {
+            index.flush().await.unwrap();
+        }
     }
+    index.flush().await.unwrap();
     started.elapsed()
 }
 
@@ -253,7 +258,7 @@ async fn main() {
 
     let took = fill(&index, org, chunks, &services, &mut rng).await;
     println!(
-        "indexing: {chunks} chunks in one organization in {:.1} s = {:.0} chunks/s (sparse + {DIMS}-d dense, flushed per runbook of {CHUNKS_PER_SUBJECT})",
+        "indexing: {chunks} chunks in one organization in {:.1} s = {:.0} chunks/s (sparse + {DIMS}-d dense, {CHUNKS_PER_SUBJECT} per runbook, flushed every 64 runbooks as the indexer does)",
         took.as_secs_f64(),
         chunks as f64 / took.as_secs_f64()
     );

@@ -384,7 +384,8 @@ pub enum VectorIndex {
 
 impl VectorIndex {
     /// Replaces everything indexed for `subject` of `org` by `chunks` (with their dense vectors, one per chunk,
-    /// when given). Idempotent: the same chunks give the same points.
+    /// when given). Idempotent: the same chunks give the same points. Searchable at once; durable after
+    /// [`VectorIndex::flush`].
     pub async fn upsert(
         &self,
         org: Uuid,
@@ -421,6 +422,16 @@ impl VectorIndex {
         match self {
             VectorIndex::Edge(i) => i.count(Conditions::org(org)).await,
             VectorIndex::Server(i) => i.count(Conditions::org(org)).await,
+        }
+    }
+
+    /// Makes every write so far durable (the embedded shard writes its segments to disk; a server's writes are
+    /// acknowledged once applied, so there is nothing to do). Call it after a batch of writes, before recording
+    /// them as done.
+    pub async fn flush(&self) -> IndexResult<()> {
+        match self {
+            VectorIndex::Edge(i) => i.flush().await,
+            VectorIndex::Server(_) => Ok(()),
         }
     }
 

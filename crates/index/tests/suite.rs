@@ -545,6 +545,8 @@ async fn child_writer() {
             )
             .await
             .unwrap();
+        // As the indexer does before it records rows as done: what is flushed must survive the kill.
+        index.flush().await.unwrap();
         std::fs::write(marker(dir.parent().unwrap()), n.to_string()).unwrap();
         n += 1;
     }

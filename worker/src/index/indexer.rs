@@ -58,30 +58,60 @@ pub struct Drained {
     pub chunks: usize,
 }
 
-/// One pass over the due rows (for tests, and the loop above).
+/// One pass over the due rows (for tests, and the loop above): each row is written to the index (or failed),
+/// then the index is flushed once, and only then are the written rows completed — a worker killed before the
+/// flush leaves them in the outbox, to be done again (indexing is idempotent).
 pub async fn drain_once(index: &Index, db: &Db) -> anyhow::Result<Drained> {
     let rows = outbox::due(db, BATCH).await?;
     let mut drained = Drained {
         rows: rows.len(),
         ..Drained::default()
     };
+    let mut written = Vec::with_capacity(rows.len());
     for row in rows {
         match work(index, db, &row).await {
-            Ok(chunks) => drained.chunks += chunks,
+            Ok(chunks) => {
+                drained.chunks += chunks;
+                written.push(row);
+            }
             Err(e) => {
                 drained.failed += 1;
-                tracing::warn!(error = %format!("{e:#}"), org = %row.org_id, kind = row.kind.as_str(),
-                    subject = %row.subject_id, attempts = row.attempts + 1, "indexing failed; will retry");
-                let mut tx = db.org_tx(row.org_id, None).await?;
-                outbox::fail(&mut tx, &row, &format!("{e:#}")).await?;
-                tx.commit().await?;
+                fail(db, &row, &format!("{e:#}")).await?;
             }
         }
+    }
+    if written.is_empty() {
+        return Ok(drained);
+    }
+    if let Err(e) = index.index.flush().await {
+        // Nothing of this pass is known to be on disk: every row stays due, and is retried after its pause.
+        let e = format!("vector index: cannot write to disk: {e}");
+        for row in &written {
+            drained.failed += 1;
+            fail(db, row, &e).await?;
+        }
+        return Ok(drained);
+    }
+    for row in &written {
+        let mut tx = db.org_tx(row.org_id, None).await?;
+        outbox::complete(&mut tx, row).await?;
+        tx.commit().await?;
     }
     Ok(drained)
 }
 
-/// Indexes what `row` names and completes it; returns how many chunks were written.
+async fn fail(db: &Db, row: &OutboxRow, error: &str) -> anyhow::Result<()> {
+    tracing::warn!(error, org = %row.org_id, kind = row.kind.as_str(), subject = %row.subject_id,
+        attempts = row.attempts + 1, "indexing failed; will retry");
+    let mut tx = db.org_tx(row.org_id, None).await?;
+    outbox::fail(&mut tx, row, error).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Indexes what `row` names (its completion is the caller's, after the flush); returns how many chunks were
+/// written. An `org` row (re-index everything) is completed here, in the transaction that enqueues its
+/// subjects: it writes nothing to the index itself.
 async fn work(index: &Index, db: &Db, row: &OutboxRow) -> anyhow::Result<usize> {
     let org = row.org_id;
     let mut tx = db.org_tx(org, None).await?;
@@ -111,10 +141,11 @@ async fn work(index: &Index, db: &Db, row: &OutboxRow) -> anyhow::Result<usize> 
             let (runbooks, incidents) = outbox::org_subjects(&mut tx).await?;
             outbox::enqueue(&mut tx, OutboxKind::Runbook, &runbooks).await?;
             outbox::enqueue(&mut tx, OutboxKind::Incident, &incidents).await?;
-            0
+            outbox::complete(&mut tx, row).await?;
+            tx.commit().await?;
+            return Ok(0);
         }
     };
-    outbox::complete(&mut tx, row).await?;
     tx.commit().await?;
     Ok(written)
 }
