@@ -1,0 +1,447 @@
+//! The retrieval evaluation, shared by the test `tests/eval.rs` (floors, so that a regression fails) and the
+//! example `examples/retrieval_eval.rs` (the table and the misses): the labelled set in
+//! `crates/retrieval/eval/` (see its README), chunked with `insights_retrieval::chunk` exactly as the worker
+//! chunks runbooks and resolved incidents, indexed into the real index, and searched in three modes —
+//! lexical (sparse only), dense (the `trigram_embedding` stand-in, not a real embeddings model) and hybrid
+//! (both, fused by reciprocal rank) — next to a naive baseline (keyword overlap without stemming or
+//! equivalents) that gives the figures a context.
+//!
+//! Relevance, at two levels:
+//! - **fix**: a hit is relevant when it is one of the labelled steps of a labelled runbook (a label without
+//!   steps accepts any chunk of the runbook), or any chunk of a labelled past fix (an incident's entries);
+//! - **runbook**: any chunk of a labelled runbook or of a labelled past fix.
+//!
+//! Metrics over the first `LIMIT` hits of each query, averaged over queries:
+//! - `recall@5`: the share of a query's labelled sources (each labelled runbook, each labelled past fix) that
+//!   have a relevant hit in the first 5;
+//! - `hit@k`: 1 when any relevant hit is in the first k;
+//! - `MRR`: 1 / the rank of the first relevant hit (0 when none in the first `LIMIT`).
+
+#![allow(dead_code)] // the test and the example use different parts
+
+use insights_retrieval::chunk::{self, EventInput, IncidentInput, RunbookInput, StepInput};
+use insights_retrieval::{Chunk, ChunkSource};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// How many hits each search asks for.
+pub const LIMIT: usize = 10;
+/// The dimension of the stand-in embeddings (that of common small sentence-embedding models).
+pub const DIMENSIONS: usize = 384;
+
+// ---------------------------------------------------------------------------------------------------------
+// The labelled set
+
+#[derive(Debug, Deserialize)]
+pub struct Runbook {
+    pub id: String,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub services: Vec<String>,
+    pub body: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Step {
+    pub title: String,
+    pub why: String,
+    pub command: Option<Command>,
+    pub expected: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Command {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PastFix {
+    pub id: String,
+    pub title: String,
+    pub service: String,
+    pub tags: Vec<String>,
+    pub timeline: Vec<Event>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Event {
+    pub kind: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Query {
+    pub id: String,
+    pub title: String,
+    pub service: Option<String>,
+    pub description: Option<String>,
+    pub relevant: Vec<Label>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Label {
+    Runbook {
+        runbook: String,
+        #[serde(default)]
+        steps: Option<Vec<u32>>,
+    },
+    PastFix {
+        past_fix: String,
+    },
+}
+
+impl Query {
+    /// The search text of an incident, as the product builds it: its title, its service's name and its
+    /// description, one per line.
+    #[must_use]
+    pub fn text(&self) -> String {
+        [Some(&self.title), self.service.as_ref(), self.description.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The evaluation set: the corpus and its two query sets.
+pub struct EvalSet {
+    pub runbooks: Vec<Runbook>,
+    pub past_fixes: Vec<PastFix>,
+    /// Named query sets: `main` (incidents as monitors and people word them) and `terse` (alert names only).
+    pub query_sets: Vec<(&'static str, Vec<Query>)>,
+}
+
+/// `crates/retrieval/eval/`.
+#[must_use]
+pub fn eval_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../retrieval/eval")
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Vec<T> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{} line {}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+impl EvalSet {
+    /// Loads the JSONL files (built by `build.py` from the hand-written sources).
+    #[must_use]
+    pub fn load() -> Self {
+        let dir = eval_dir();
+        EvalSet {
+            runbooks: read_jsonl(&dir.join("runbooks.jsonl")),
+            past_fixes: read_jsonl(&dir.join("past_fixes.jsonl")),
+            query_sets: vec![
+                ("main", read_jsonl(&dir.join("queries.jsonl"))),
+                ("terse", read_jsonl(&dir.join("queries_terse.jsonl"))),
+            ],
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The corpus as the index sees it
+
+/// Stable ids for the set's string ids (the crate knows no database): runbooks, incidents, events and services
+/// each get their own range.
+pub struct Ids {
+    pub runbooks: HashMap<String, Uuid>,
+    pub incidents: HashMap<String, Uuid>,
+    pub services: BTreeMap<String, Uuid>,
+}
+
+/// The corpus chunked as the worker chunks it, with the ids that map chunks back to the labels.
+pub struct Corpus {
+    pub chunks: Vec<Chunk>,
+    pub ids: Ids,
+    /// Runbook and incident UUIDs → the set's ids and titles, for reports.
+    pub names: HashMap<Uuid, (String, String)>,
+}
+
+fn numbered(range: u128, n: usize) -> Uuid {
+    Uuid::from_u128((range << 64) | n as u128)
+}
+
+impl Corpus {
+    #[must_use]
+    pub fn build(set: &EvalSet) -> Self {
+        let mut services = BTreeMap::new();
+        for name in set
+            .runbooks
+            .iter()
+            .flat_map(|r| r.services.iter())
+            .chain(set.past_fixes.iter().map(|p| &p.service))
+        {
+            let n = services.len();
+            services
+                .entry(name.clone())
+                .or_insert_with(|| numbered(3, n));
+        }
+        let mut ids = Ids {
+            runbooks: HashMap::new(),
+            incidents: HashMap::new(),
+            services,
+        };
+        let mut names = HashMap::new();
+        let mut chunks = Vec::new();
+        for (i, r) in set.runbooks.iter().enumerate() {
+            let id = numbered(1, i);
+            ids.runbooks.insert(r.id.clone(), id);
+            names.insert(id, (r.id.clone(), r.title.clone()));
+            chunks.extend(chunk::runbook(&RunbookInput {
+                runbook_id: id,
+                version: 1,
+                title: r.title.clone(),
+                body: r.body.clone(),
+                steps: r
+                    .steps
+                    .iter()
+                    .map(|s| StepInput {
+                        title: s.title.clone(),
+                        why: s.why.clone(),
+                        command: s.command.as_ref().map(|c| c.text.clone()),
+                        expected: s.expected.clone(),
+                    })
+                    .collect(),
+                tags: r.tags.clone(),
+                service_ids: r.services.iter().map(|s| ids.services[s]).collect(),
+                pattern_ids: vec![],
+            }));
+        }
+        for (i, p) in set.past_fixes.iter().enumerate() {
+            let id = numbered(2, i);
+            ids.incidents.insert(p.id.clone(), id);
+            names.insert(id, (p.id.clone(), p.title.clone()));
+            chunks.extend(chunk::past_fix(&IncidentInput {
+                incident_id: id,
+                title: p.title.clone(),
+                events: p
+                    .timeline
+                    .iter()
+                    .enumerate()
+                    .map(|(j, e)| EventInput {
+                        event_id: numbered(4, i * 1000 + j),
+                        kind: e.kind.clone(),
+                        at: format!("2026-10-{:02}T10:{:02}:00Z", 1 + i % 28, j % 60),
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+                tags: p.tags.clone(),
+                service_ids: vec![ids.services[&p.service]],
+                pattern_ids: vec![],
+            }));
+        }
+        Corpus { chunks, ids, names }
+    }
+
+    /// The runbook or incident a chunk belongs to.
+    #[must_use]
+    pub fn owner(source: &ChunkSource) -> Uuid {
+        match source {
+            ChunkSource::Runbook { runbook_id, .. } => *runbook_id,
+            ChunkSource::PastFix { incident_id, .. } => *incident_id,
+        }
+    }
+
+    /// A short label of a chunk for reports: `runbook-id#3` (step 3 as numbered in the source), `runbook-id§0`
+    /// (a body section) or `INC-1234`.
+    #[must_use]
+    pub fn describe(&self, source: &ChunkSource) -> String {
+        let name = self
+            .names
+            .get(&Self::owner(source))
+            .map_or("?", |(n, _)| n.as_str());
+        match source {
+            ChunkSource::Runbook {
+                step: Some(s), ..
+            } => format!("{name}#{}", s + 1),
+            ChunkSource::Runbook {
+                section: Some(s), ..
+            } => format!("{name}§{s}"),
+            ChunkSource::Runbook { .. } => name.to_owned(),
+            ChunkSource::PastFix { .. } => name.to_owned(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Relevance and metrics
+
+/// What counts as relevant for one query: per labelled source (a runbook or an incident), the steps accepted
+/// (`None`: any chunk of it).
+pub struct Judgement {
+    sources: BTreeMap<Uuid, Option<BTreeSet<u32>>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// The labelled steps (or past fix).
+    Fix,
+    /// Any chunk of the labelled runbook (or past fix).
+    Runbook,
+}
+
+impl Judgement {
+    #[must_use]
+    pub fn new(query: &Query, ids: &Ids) -> Self {
+        let mut sources = BTreeMap::new();
+        for label in &query.relevant {
+            match label {
+                Label::Runbook { runbook, steps } => {
+                    let id = *ids
+                        .runbooks
+                        .get(runbook)
+                        .unwrap_or_else(|| panic!("{}: unknown runbook {runbook}", query.id));
+                    sources.insert(id, steps.as_ref().map(|s| s.iter().copied().collect()));
+                }
+                Label::PastFix { past_fix } => {
+                    let id = *ids
+                        .incidents
+                        .get(past_fix)
+                        .unwrap_or_else(|| panic!("{}: unknown past fix {past_fix}", query.id));
+                    sources.insert(id, None);
+                }
+            }
+        }
+        assert!(!sources.is_empty(), "{}: no label", query.id);
+        Judgement { sources }
+    }
+
+    /// The labelled source a hit is relevant for, if any.
+    #[must_use]
+    pub fn matches(&self, hit: &ChunkSource, level: Level) -> Option<Uuid> {
+        let owner = Corpus::owner(hit);
+        let accepted = self.sources.get(&owner)?;
+        match (level, accepted, hit) {
+            (Level::Runbook, _, _) | (Level::Fix, None, _) => Some(owner),
+            (Level::Fix, Some(steps), ChunkSource::Runbook { step: Some(s), .. }) => {
+                steps.contains(s).then_some(owner)
+            }
+            (Level::Fix, Some(_), _) => None,
+        }
+    }
+
+    /// The rank (from 1) of the first relevant hit.
+    #[must_use]
+    pub fn first_relevant(&self, hits: &[ChunkSource], level: Level) -> Option<usize> {
+        hits.iter()
+            .position(|h| self.matches(h, level).is_some())
+            .map(|p| p + 1)
+    }
+
+    /// The share of labelled sources with a relevant hit in the first `k`.
+    #[must_use]
+    pub fn recall_at(&self, hits: &[ChunkSource], k: usize, level: Level) -> f64 {
+        let found: BTreeSet<Uuid> = hits
+            .iter()
+            .take(k)
+            .filter_map(|h| self.matches(h, level))
+            .collect();
+        found.len() as f64 / self.sources.len() as f64
+    }
+}
+
+/// The averages of one mode over one query set at one level.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scores {
+    pub queries: usize,
+    pub recall_at_5: f64,
+    pub hit_at_1: f64,
+    pub hit_at_5: f64,
+    pub mrr: f64,
+}
+
+impl Scores {
+    #[must_use]
+    pub fn of(judgements: &[Judgement], results: &[Vec<ChunkSource>], level: Level) -> Self {
+        assert_eq!(judgements.len(), results.len());
+        let n = judgements.len().max(1) as f64;
+        let mut s = Scores {
+            queries: judgements.len(),
+            ..Scores::default()
+        };
+        for (j, hits) in judgements.iter().zip(results) {
+            let hits = &hits[..hits.len().min(LIMIT)];
+            let first = j.first_relevant(hits, level);
+            s.recall_at_5 += j.recall_at(hits, 5, level) / n;
+            s.hit_at_1 += f64::from(u8::from(first == Some(1))) / n;
+            s.hit_at_5 += f64::from(u8::from(first.is_some_and(|r| r <= 5))) / n;
+            s.mrr += first.map_or(0.0, |r| 1.0 / r as f64) / n;
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The naive baseline
+
+/// A few English function words, so that "the" and "is" do not decide the baseline's ranking.
+const BASELINE_STOP: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "in", "is", "it", "its", "of",
+    "on", "or", "that", "the", "this", "to", "was", "were", "with",
+];
+
+fn baseline_terms(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| !BASELINE_STOP.contains(&w.as_str()))
+        .collect()
+}
+
+/// Keyword overlap: each chunk scores the number of distinct query words (lower-cased, split on anything but
+/// letters and digits, no stemming, no equivalents) found in its title, heading and text; ties keep the
+/// corpus order. What a `LIKE`-style search gives.
+pub struct Baseline {
+    docs: Vec<(ChunkSource, BTreeSet<String>)>,
+}
+
+impl Baseline {
+    #[must_use]
+    pub fn new(chunks: &[Chunk]) -> Self {
+        Baseline {
+            docs: chunks
+                .iter()
+                .map(|c| {
+                    let text = format!(
+                        "{}\n{}\n{}",
+                        c.title,
+                        c.heading.as_deref().unwrap_or(""),
+                        c.text
+                    );
+                    (c.source.clone(), baseline_terms(&text))
+                })
+                .collect(),
+        }
+    }
+
+    #[must_use]
+    pub fn search(&self, query: &str, limit: usize) -> Vec<ChunkSource> {
+        let q = baseline_terms(query);
+        let mut scored: Vec<(usize, usize)> = self
+            .docs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, terms))| (q.intersection(terms).count(), i))
+            .filter(|(s, _)| *s > 0)
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored
+            .into_iter()
+            .take(limit)
+            .map(|(_, i)| self.docs[i].0.clone())
+            .collect()
+    }
+}
