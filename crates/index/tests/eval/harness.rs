@@ -445,3 +445,274 @@ impl Baseline {
             .collect()
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Runs and the report
+
+/// How a query set is searched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    /// The keyword-overlap baseline (in memory, not the index).
+    Baseline,
+    /// The index's sparse (BM25-style) vectors only.
+    Lexical,
+    /// The index's dense vectors only (the trigram stand-in).
+    Dense,
+    /// Both, fused by reciprocal rank.
+    Hybrid,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::Baseline, Mode::Lexical, Mode::Dense, Mode::Hybrid];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Baseline => "naive overlap",
+            Mode::Lexical => "lexical",
+            Mode::Dense => "dense (stand-in)",
+            Mode::Hybrid => "hybrid (RRF)",
+        }
+    }
+}
+
+/// The hits of every query of every set in every mode.
+pub struct Run {
+    /// (set, mode) → the hits of each query, in the set's order.
+    pub hits: BTreeMap<(&'static str, Mode), Vec<Vec<ChunkSource>>>,
+    /// set → the judgement of each query.
+    pub judgements: BTreeMap<&'static str, Vec<Judgement>>,
+}
+
+impl Run {
+    /// Searches every query with `search(mode, text)` (which answers the first `LIMIT` hits, best first).
+    pub fn new(
+        set: &EvalSet,
+        corpus: &Corpus,
+        modes: &[Mode],
+        mut search: impl FnMut(Mode, &str) -> Vec<ChunkSource>,
+    ) -> Self {
+        let mut hits = BTreeMap::new();
+        let mut judgements = BTreeMap::new();
+        for (name, queries) in &set.query_sets {
+            judgements.insert(
+                *name,
+                queries
+                    .iter()
+                    .map(|q| Judgement::new(q, &corpus.ids))
+                    .collect(),
+            );
+            for &mode in modes {
+                let lists = queries.iter().map(|q| search(mode, &q.text())).collect();
+                hits.insert((*name, mode), lists);
+            }
+        }
+        Run { hits, judgements }
+    }
+
+    #[must_use]
+    pub fn scores(&self, set: &str, mode: Mode, level: Level) -> Scores {
+        let (key, results) = self
+            .hits
+            .iter()
+            .find(|((s, m), _)| *s == set && *m == mode)
+            .unwrap_or_else(|| panic!("no run of {set} in {mode:?}"));
+        Scores::of(&self.judgements[key.0], results, level)
+    }
+
+    /// The table of every set × level × mode, in Markdown.
+    #[must_use]
+    pub fn table(&self, set: &EvalSet) -> String {
+        let mut out = String::from(
+            "| set | level | mode | queries | recall@5 | hit@1 | hit@5 | MRR@10 |\n|---|---|---|---:|---:|---:|---:|---:|\n",
+        );
+        for (name, _) in &set.query_sets {
+            for level in [Level::Fix, Level::Runbook] {
+                for mode in Mode::ALL {
+                    if !self.hits.contains_key(&(*name, mode)) {
+                        continue;
+                    }
+                    let s = self.scores(name, mode, level);
+                    out.push_str(&format!(
+                        "| {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+                        match level {
+                            Level::Fix => "fix",
+                            Level::Runbook => "runbook",
+                        },
+                        mode.name(),
+                        s.queries,
+                        s.recall_at_5,
+                        s.hit_at_1,
+                        s.hit_at_5,
+                        s.mrr
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The queries of `set` without a relevant hit in the first 5 in `mode` at `level`, with what came first.
+    #[must_use]
+    pub fn misses(
+        &self,
+        set: &EvalSet,
+        corpus: &Corpus,
+        name: &str,
+        mode: Mode,
+        level: Level,
+    ) -> String {
+        let queries = &set
+            .query_sets
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("a query set")
+            .1;
+        let (key, results) = self
+            .hits
+            .iter()
+            .find(|((s, m), _)| *s == name && *m == mode)
+            .expect("a run");
+        let mut out = String::new();
+        for ((q, j), hits) in queries.iter().zip(&self.judgements[key.0]).zip(results) {
+            let rank = j.first_relevant(hits, level);
+            if rank.is_some_and(|r| r <= 5) {
+                continue;
+            }
+            let wanted: Vec<String> = q
+                .relevant
+                .iter()
+                .map(|l| match l {
+                    Label::Runbook { runbook, steps } => match steps {
+                        Some(s) => format!(
+                            "{runbook}#{}",
+                            s.iter().map(|x| (x + 1).to_string()).collect::<Vec<_>>().join(",")
+                        ),
+                        None => runbook.clone(),
+                    },
+                    Label::PastFix { past_fix } => past_fix.clone(),
+                })
+                .collect();
+            let got: Vec<String> = hits.iter().take(5).map(|h| corpus.describe(h)).collect();
+            out.push_str(&format!(
+                "- {} `{}` — wanted {} — first relevant at {} — top 5: {}\n",
+                q.id,
+                q.title,
+                wanted.join(" "),
+                rank.map_or("none in 10".to_owned(), |r| r.to_string()),
+                got.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A brute-force reference (no index)
+
+/// The same scoring computed in memory over every chunk, without the index: sparse dot products weighted by
+/// an IDF over the corpus (Qdrant's `ln(1 + (N − n + 0.5) / (n + 0.5))`), cosine of the stand-in embeddings,
+/// and RRF of the two top-50 lists. A cross-check of the index's figures (they should agree closely; ties
+/// may be broken differently).
+pub struct BruteForce {
+    sources: Vec<ChunkSource>,
+    sparse: Vec<insights_retrieval::sparse::SparseVector>,
+    dense: Vec<Vec<f32>>,
+    idf: HashMap<u32, f32>,
+    embed: fn(&str) -> Vec<f32>,
+}
+
+/// The text of a chunk that is embedded and indexed: its title, heading and text.
+#[must_use]
+pub fn indexed_text(c: &Chunk) -> String {
+    [Some(c.title.as_str()), c.heading.as_deref(), Some(c.text.as_str())]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl BruteForce {
+    #[must_use]
+    pub fn new(chunks: &[Chunk], embed: fn(&str) -> Vec<f32>) -> Self {
+        use insights_retrieval::sparse;
+        let sparse: Vec<_> = chunks.iter().map(|c| sparse::document(&indexed_text(c))).collect();
+        let mut df: HashMap<u32, usize> = HashMap::new();
+        for v in &sparse {
+            for &i in &v.indices {
+                *df.entry(i).or_default() += 1;
+            }
+        }
+        let n = chunks.len() as f32;
+        let idf = df
+            .into_iter()
+            .map(|(t, d)| (t, (1.0 + (n - d as f32 + 0.5) / (d as f32 + 0.5)).ln()))
+            .collect();
+        BruteForce {
+            sources: chunks.iter().map(|c| c.source.clone()).collect(),
+            dense: chunks.iter().map(|c| embed(&indexed_text(c))).collect(),
+            sparse,
+            idf,
+            embed,
+        }
+    }
+
+    fn ranked(&self, scores: Vec<f32>, limit: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..scores.len()).filter(|&i| scores[i] > 0.0).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        order.truncate(limit);
+        order
+    }
+
+    fn lexical(&self, query: &str, limit: usize) -> Vec<usize> {
+        let q = insights_retrieval::sparse::query(query);
+        let scores = self
+            .sparse
+            .iter()
+            .map(|d| {
+                let (mut i, mut j, mut s) = (0, 0, 0.0);
+                while i < q.indices.len() && j < d.indices.len() {
+                    match q.indices[i].cmp(&d.indices[j]) {
+                        std::cmp::Ordering::Less => i += 1,
+                        std::cmp::Ordering::Greater => j += 1,
+                        std::cmp::Ordering::Equal => {
+                            s += q.values[i] * d.values[j] * self.idf[&q.indices[i]];
+                            i += 1;
+                            j += 1;
+                        }
+                    }
+                }
+                s
+            })
+            .collect();
+        self.ranked(scores, limit)
+    }
+
+    fn dense(&self, query: &str, limit: usize) -> Vec<usize> {
+        let q = (self.embed)(query);
+        let scores = self
+            .dense
+            .iter()
+            .map(|d| d.iter().zip(&q).map(|(a, b)| a * b).sum())
+            .collect();
+        self.ranked(scores, limit)
+    }
+
+    #[must_use]
+    pub fn search(&self, mode: Mode, query: &str, limit: usize) -> Vec<ChunkSource> {
+        let order = match mode {
+            Mode::Lexical => self.lexical(query, limit),
+            Mode::Dense => self.dense(query, limit),
+            Mode::Hybrid => {
+                let (l, d) = (self.lexical(query, 50), self.dense(query, 50));
+                insights_retrieval::fuse::rrf(&[(&l, 1.0), (&d, 1.0)], insights_retrieval::fuse::K)
+                    .into_iter()
+                    .take(limit)
+                    .map(|(i, _)| i)
+                    .collect()
+            }
+            Mode::Baseline => panic!("the baseline is not a brute-force mode"),
+        };
+        order.into_iter().map(|i| self.sources[i].clone()).collect()
+    }
+}
