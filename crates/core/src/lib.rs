@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod orgs;
 pub mod patterns;
+pub mod runbooks;
 pub mod search;
 pub mod secrets;
 pub mod sync;

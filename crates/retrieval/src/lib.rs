@@ -13,6 +13,8 @@
 //! The types shared by the index, the worker and the evaluation are here: [`Chunk`], [`ChunkSource`],
 //! [`SparseVector`](sparse::SparseVector).
 
+pub mod markdown;
+pub mod risk;
 pub mod analyze;
 pub mod chunk;
 pub mod fuse;
