@@ -622,15 +622,7 @@ pub struct BruteForce {
     embed: fn(&str) -> Vec<f32>,
 }
 
-/// The text of a chunk that is embedded and indexed: its title, heading and text.
-#[must_use]
-pub fn indexed_text(c: &Chunk) -> String {
-    [Some(c.title.as_str()), c.heading.as_deref(), Some(c.text.as_str())]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+pub use insights_index::indexed_text;
 
 impl BruteForce {
     #[must_use]
@@ -714,5 +706,92 @@ impl BruteForce {
             Mode::Baseline => panic!("the baseline is not a brute-force mode"),
         };
         order.into_iter().map(|i| self.sources[i].clone()).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The real index
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    #[must_use]
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("insights-eval-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The corpus in the real embedded index (qdrant-edge on disk, in a temporary directory), one organization,
+/// every subject upserted as the worker upserts it, with the stand-in embeddings of each chunk's indexed text.
+pub struct IndexEngine {
+    pub index: insights_index::VectorIndex,
+    pub org: Uuid,
+    embed: fn(&str) -> Vec<f32>,
+    _dir: TempDir,
+}
+
+impl IndexEngine {
+    pub async fn build(corpus: &Corpus, embed: fn(&str) -> Vec<f32>) -> Self {
+        use insights_index::{EdgeIndex, Subject, VectorIndex};
+        let dir = TempDir::new();
+        let index = VectorIndex::Edge(
+            EdgeIndex::open(&dir.0, Some(DIMENSIONS))
+                .await
+                .expect("the embedded index opens"),
+        );
+        let org = Uuid::from_u128(0xe7a1);
+        let mut subjects: Vec<(Subject, Vec<Chunk>)> = Vec::new();
+        for c in &corpus.chunks {
+            let subject = Subject::of(c);
+            match subjects.last_mut() {
+                Some((s, chunks)) if *s == subject => chunks.push(c.clone()),
+                _ => subjects.push((subject, vec![c.clone()])),
+            }
+        }
+        for (subject, chunks) in &subjects {
+            let dense: Vec<Vec<f32>> = chunks.iter().map(|c| embed(&indexed_text(c))).collect();
+            index
+                .upsert(org, *subject, chunks, Some(&dense))
+                .await
+                .expect("upsert");
+        }
+        index.optimize().await.expect("optimize");
+        let count = index.count(org).await.expect("count");
+        assert_eq!(count, corpus.chunks.len(), "every chunk is in the index");
+        IndexEngine {
+            index,
+            org,
+            embed,
+            _dir: dir,
+        }
+    }
+
+    /// The first `limit` hits for `text` in `mode` (lexical: the sparse query alone; dense: the embedding
+    /// alone; hybrid: both, fused by the index).
+    pub async fn search(&self, mode: Mode, text: &str, limit: usize) -> Vec<ChunkSource> {
+        let sparse = Some(insights_retrieval::sparse::query(text));
+        let dense = Some((self.embed)(text));
+        let query = match mode {
+            Mode::Lexical => insights_index::Query { sparse, dense: None },
+            Mode::Dense => insights_index::Query { sparse: None, dense },
+            Mode::Hybrid => insights_index::Query { sparse, dense },
+            Mode::Baseline => panic!("the baseline does not use the index"),
+        };
+        self.index
+            .search(self.org, &query, &insights_index::Filter::default(), limit)
+            .await
+            .expect("search")
+            .into_iter()
+            .map(|h| h.chunk.source)
+            .collect()
     }
 }
