@@ -63,6 +63,13 @@ async fn main() {
         println!("{}", check.table(&set));
     }
     if args.iter().any(|a| a == "--misses") {
+        println!("\nFirst hit from a labelled runbook but not a labelled step (fix level):\n");
+        for (name, _) in &set.query_sets {
+            for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+                let (n, sections, steps) = run.right_source_wrong_part(name, mode);
+                println!("- {name}, {}: {sections} body sections and {steps} other steps first, of {n} queries", mode.name());
+            }
+        }
         for (name, _) in &set.query_sets {
             for mode in [Mode::Hybrid, Mode::Lexical] {
                 println!("\n## Misses of `{name}`, {} (fix level: no labelled step or past fix in the top 5)\n", mode.name());

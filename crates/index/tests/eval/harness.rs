@@ -361,6 +361,8 @@ pub struct Scores {
     pub hit_at_1: f64,
     pub hit_at_5: f64,
     pub mrr: f64,
+    /// How many different runbooks and incidents the first 5 hits come from (5: no two from one source).
+    pub sources_in_5: f64,
 }
 
 impl Scores {
@@ -379,6 +381,8 @@ impl Scores {
             s.hit_at_1 += f64::from(u8::from(first == Some(1))) / n;
             s.hit_at_5 += f64::from(u8::from(first.is_some_and(|r| r <= 5))) / n;
             s.mrr += first.map_or(0.0, |r| 1.0 / r as f64) / n;
+            let owners: BTreeSet<Uuid> = hits.iter().take(5).map(Corpus::owner).collect();
+            s.sources_in_5 += owners.len() as f64 / n;
         }
         s
     }
@@ -524,7 +528,7 @@ impl Run {
     #[must_use]
     pub fn table(&self, set: &EvalSet) -> String {
         let mut out = String::from(
-            "| set | level | mode | queries | recall@5 | hit@1 | hit@5 | MRR@10 |\n|---|---|---|---:|---:|---:|---:|---:|\n",
+            "| set | level | mode | queries | recall@5 | hit@1 | hit@5 | MRR@10 | sources in top 5 |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n",
         );
         for (name, _) in &set.query_sets {
             for level in [Level::Fix, Level::Runbook] {
@@ -534,7 +538,7 @@ impl Run {
                     }
                     let s = self.scores(name, mode, level);
                     out.push_str(&format!(
-                        "| {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+                        "| {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} |\n",
                         match level {
                             Level::Fix => "fix",
                             Level::Runbook => "runbook",
@@ -544,7 +548,8 @@ impl Run {
                         s.recall_at_5,
                         s.hit_at_1,
                         s.hit_at_5,
-                        s.mrr
+                        s.mrr,
+                        s.sources_in_5
                     ));
                 }
             }
@@ -793,5 +798,29 @@ impl IndexEngine {
             .into_iter()
             .map(|h| h.chunk.source)
             .collect()
+    }
+}
+
+impl Run {
+    /// Of the queries whose first hit belongs to a labelled source but is not itself relevant at fix level,
+    /// how many first hits are a body section and how many another step: `(queries, sections, steps)`.
+    #[must_use]
+    pub fn right_source_wrong_part(&self, name: &str, mode: Mode) -> (usize, usize, usize) {
+        let (key, results) = self
+            .hits
+            .iter()
+            .find(|((s, m), _)| *s == name && *m == mode)
+            .expect("a run");
+        let (mut sections, mut steps) = (0, 0);
+        for (j, hits) in self.judgements[key.0].iter().zip(results) {
+            let Some(first) = hits.first() else { continue };
+            if j.matches(first, Level::Runbook).is_some() && j.matches(first, Level::Fix).is_none() {
+                match first {
+                    ChunkSource::Runbook { step: Some(_), .. } => steps += 1,
+                    _ => sections += 1,
+                }
+            }
+        }
+        (results.len(), sections, steps)
     }
 }
