@@ -19,7 +19,9 @@ mod harness;
 #[path = "../../testing/src/embedding.rs"]
 mod embedding;
 
-use harness::{Baseline, BruteForce, Corpus, DIMENSIONS, EvalSet, IndexEngine, LIMIT, Level, Mode, Run};
+use harness::{
+    Baseline, BruteForce, Corpus, DIMENSIONS, EvalSet, IndexEngine, LIMIT, Level, Mode, Run,
+};
 
 fn embed(text: &str) -> Vec<f32> {
     embedding::trigram_embedding(text, DIMENSIONS)
@@ -37,7 +39,10 @@ async fn main() {
     for (_, queries) in &set.query_sets {
         for q in queries {
             for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
-                searches.push(((mode, q.text()), engine.search(mode, &q.text(), LIMIT).await));
+                searches.push((
+                    (mode, q.text()),
+                    engine.search(mode, &q.text(), LIMIT).await,
+                ));
             }
         }
     }
@@ -56,10 +61,15 @@ async fn main() {
     println!("{}", run.table(&set));
     if args.iter().any(|a| a == "--brute") {
         let brute = BruteForce::new(&corpus.chunks, embed);
-        let check = Run::new(&set, &corpus, &[Mode::Lexical, Mode::Dense, Mode::Hybrid], |mode, text| {
-            brute.search(mode, text, LIMIT)
-        });
-        println!("\nThe same scoring computed by brute force in memory (a cross-check of the index):\n");
+        let check = Run::new(
+            &set,
+            &corpus,
+            &[Mode::Lexical, Mode::Dense, Mode::Hybrid],
+            |mode, text| brute.search(mode, text, LIMIT),
+        );
+        println!(
+            "\nThe same scoring computed by brute force in memory (a cross-check of the index):\n"
+        );
         println!("{}", check.table(&set));
     }
     if args.iter().any(|a| a == "--misses") {
@@ -67,12 +77,18 @@ async fn main() {
         for (name, _) in &set.query_sets {
             for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
                 let (n, sections, steps) = run.right_source_wrong_part(name, mode);
-                println!("- {name}, {}: {sections} body sections and {steps} other steps first, of {n} queries", mode.name());
+                println!(
+                    "- {name}, {}: {sections} body sections and {steps} other steps first, of {n} queries",
+                    mode.name()
+                );
             }
         }
         for (name, _) in &set.query_sets {
             for mode in [Mode::Hybrid, Mode::Lexical] {
-                println!("\n## Misses of `{name}`, {} (fix level: no labelled step or past fix in the top 5)\n", mode.name());
+                println!(
+                    "\n## Misses of `{name}`, {} (fix level: no labelled step or past fix in the top 5)\n",
+                    mode.name()
+                );
                 println!("{}", run.misses(&set, &corpus, name, mode, Level::Fix));
             }
         }

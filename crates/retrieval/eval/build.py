@@ -322,7 +322,7 @@ def build() -> dict[str, str]:
     }
     for path in sorted(SRC.glob("queries*.txt")):
         name = path.stem  # queries, queries_terse
-        prefix = {"queries": "q", "queries_terse": "t"}.get(name, name)
+        prefix = {"queries": "q", "queries_terse": "t", "queries_support": "s"}.get(name, name)
         out[f"{name}.jsonl"] = jsonl(parse_queries(path, prefix, runbooks, past_fixes))
     return out
 

@@ -99,12 +99,16 @@ impl Query {
     /// description, one per line.
     #[must_use]
     pub fn text(&self) -> String {
-        [Some(&self.title), self.service.as_ref(), self.description.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join("\n")
+        [
+            Some(&self.title),
+            self.service.as_ref(),
+            self.description.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n")
     }
 }
 
@@ -112,7 +116,8 @@ impl Query {
 pub struct EvalSet {
     pub runbooks: Vec<Runbook>,
     pub past_fixes: Vec<PastFix>,
-    /// Named query sets: `main` (incidents as monitors and people word them) and `terse` (alert names only).
+    /// Named query sets: `main` (incidents as monitors and people word them), `terse` (alert names only) and
+    /// `support` (business symptoms, no technology named).
     pub query_sets: Vec<(&'static str, Vec<Query>)>,
 }
 
@@ -123,8 +128,8 @@ pub fn eval_dir() -> PathBuf {
 }
 
 fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Vec<T> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
@@ -146,6 +151,7 @@ impl EvalSet {
             query_sets: vec![
                 ("main", read_jsonl(&dir.join("queries.jsonl"))),
                 ("terse", read_jsonl(&dir.join("queries_terse.jsonl"))),
+                ("support", read_jsonl(&dir.join("queries_support.jsonl"))),
             ],
         }
     }
@@ -264,9 +270,7 @@ impl Corpus {
             .get(&Self::owner(source))
             .map_or("?", |(n, _)| n.as_str());
         match source {
-            ChunkSource::Runbook {
-                step: Some(s), ..
-            } => format!("{name}#{}", s + 1),
+            ChunkSource::Runbook { step: Some(s), .. } => format!("{name}#{}", s + 1),
             ChunkSource::Runbook {
                 section: Some(s), ..
             } => format!("{name}§{s}"),
@@ -393,8 +397,8 @@ impl Scores {
 
 /// A few English function words, so that "the" and "is" do not decide the baseline's ranking.
 const BASELINE_STOP: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "in", "is", "it", "its", "of",
-    "on", "or", "that", "the", "this", "to", "was", "were", "with",
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "in", "is", "it", "its",
+    "of", "on", "or", "that", "the", "this", "to", "was", "were", "with",
 ];
 
 fn baseline_terms(text: &str) -> BTreeSet<String> {
@@ -591,7 +595,10 @@ impl Run {
                     Label::Runbook { runbook, steps } => match steps {
                         Some(s) => format!(
                             "{runbook}#{}",
-                            s.iter().map(|x| (x + 1).to_string()).collect::<Vec<_>>().join(",")
+                            s.iter()
+                                .map(|x| (x + 1).to_string())
+                                .collect::<Vec<_>>()
+                                .join(",")
                         ),
                         None => runbook.clone(),
                     },
@@ -633,7 +640,10 @@ impl BruteForce {
     #[must_use]
     pub fn new(chunks: &[Chunk], embed: fn(&str) -> Vec<f32>) -> Self {
         use insights_retrieval::sparse;
-        let sparse: Vec<_> = chunks.iter().map(|c| sparse::document(&indexed_text(c))).collect();
+        let sparse: Vec<_> = chunks
+            .iter()
+            .map(|c| sparse::document(&indexed_text(c)))
+            .collect();
         let mut df: HashMap<u32, usize> = HashMap::new();
         for v in &sparse {
             for &i in &v.indices {
@@ -786,8 +796,14 @@ impl IndexEngine {
         let sparse = Some(insights_retrieval::sparse::query(text));
         let dense = Some((self.embed)(text));
         let query = match mode {
-            Mode::Lexical => insights_index::Query { sparse, dense: None },
-            Mode::Dense => insights_index::Query { sparse: None, dense },
+            Mode::Lexical => insights_index::Query {
+                sparse,
+                dense: None,
+            },
+            Mode::Dense => insights_index::Query {
+                sparse: None,
+                dense,
+            },
             Mode::Hybrid => insights_index::Query { sparse, dense },
             Mode::Baseline => panic!("the baseline does not use the index"),
         };
@@ -814,7 +830,8 @@ impl Run {
         let (mut sections, mut steps) = (0, 0);
         for (j, hits) in self.judgements[key.0].iter().zip(results) {
             let Some(first) = hits.first() else { continue };
-            if j.matches(first, Level::Runbook).is_some() && j.matches(first, Level::Fix).is_none() {
+            if j.matches(first, Level::Runbook).is_some() && j.matches(first, Level::Fix).is_none()
+            {
                 match first {
                     ChunkSource::Runbook { step: Some(_), .. } => steps += 1,
                     _ => sections += 1,
