@@ -14,6 +14,7 @@
 
 pub mod drafts;
 pub mod import;
+pub mod outbox;
 pub mod query;
 pub mod search_text;
 pub mod settings;
