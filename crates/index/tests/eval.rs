@@ -183,3 +183,60 @@ fn metrics_count_what_the_labels_say() {
     let s = Scores::of(&[j], &[hits], Level::Fix);
     assert!((s.mrr - 0.25).abs() < 1e-9 && s.hit_at_1 == 0.0 && s.hit_at_5 == 1.0);
 }
+
+/// The set is what its README says: enough runbooks over enough kinds of problems, enough queries, unique ids,
+/// and every label pointing at a step the runbook has (`build.py` checks the sources; this checks the JSONL
+/// files the runner reads).
+#[test]
+fn the_set_is_consistent() {
+    use eval::harness::Label;
+    use std::collections::{BTreeSet, HashMap};
+    let set = EvalSet::load();
+    let steps: HashMap<&str, usize> = set
+        .runbooks
+        .iter()
+        .map(|r| (r.id.as_str(), r.steps.len()))
+        .collect();
+    assert_eq!(steps.len(), set.runbooks.len(), "runbook ids are unique");
+    assert!(set.runbooks.len() >= 60);
+    let services: BTreeSet<&str> = set
+        .runbooks
+        .iter()
+        .flat_map(|r| r.services.iter().map(String::as_str))
+        .collect();
+    assert!(services.len() >= 15, "{} services", services.len());
+    let incidents: BTreeSet<&str> = set.past_fixes.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(
+        incidents.len(),
+        set.past_fixes.len(),
+        "incident ids are unique"
+    );
+    let mut ids = BTreeSet::new();
+    for (name, queries) in &set.query_sets {
+        assert!(!queries.is_empty(), "{name} has queries");
+        for q in queries {
+            assert!(ids.insert(q.id.clone()), "{} twice", q.id);
+            assert!(!q.relevant.is_empty(), "{} has a label", q.id);
+            for label in &q.relevant {
+                match label {
+                    Label::Runbook { runbook, steps: s } => {
+                        let n = *steps
+                            .get(runbook.as_str())
+                            .unwrap_or_else(|| panic!("{}: no runbook {runbook}", q.id));
+                        for &i in s.iter().flatten() {
+                            assert!((i as usize) < n, "{}: {runbook} has no step {i}", q.id);
+                        }
+                    }
+                    Label::PastFix { past_fix } => {
+                        assert!(
+                            incidents.contains(past_fix.as_str()),
+                            "{}: no {past_fix}",
+                            q.id
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(set.query_sets[0].1.len() >= 200);
+}
