@@ -6,6 +6,7 @@
 //! cargo run -p insights-index --example retrieval_eval
 //! cargo run -p insights-index --example retrieval_eval -- --misses   # + every miss (hybrid and lexical)
 //! cargo run -p insights-index --example retrieval_eval -- --brute    # + the brute-force cross-check
+//! cargo run -p insights-index --example retrieval_eval -- --without-service  # + queries without the service
 //! ```
 //!
 //! "Dense" uses `insights_testing::embedding::trigram_embedding`, a stand-in for an embeddings model (hashed
@@ -59,6 +60,32 @@ async fn main() {
         corpus.chunks.len()
     );
     println!("{}", run.table(&set));
+    if args.iter().any(|a| a == "--without-service") {
+        let mut found = std::collections::HashMap::new();
+        for (_, queries) in &set.query_sets {
+            for q in queries {
+                let text = q.text_without_service();
+                for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+                    let hits = engine.search(mode, &text, LIMIT).await;
+                    found.insert((mode, text.clone()), hits);
+                }
+            }
+        }
+        let without = Run::with_text(
+            &set,
+            &corpus,
+            &Mode::ALL,
+            harness::Query::text_without_service,
+            |mode, text| match mode {
+                Mode::Baseline => baseline.search(text, LIMIT),
+                _ => found[&(mode, text.to_owned())].clone(),
+            },
+        );
+        println!(
+            "\nThe same queries without the service's name in the search text (title and description only):\n"
+        );
+        println!("{}", without.table(&set));
+    }
     if args.iter().any(|a| a == "--brute") {
         let brute = BruteForce::new(&corpus.chunks, embed);
         let check = Run::new(

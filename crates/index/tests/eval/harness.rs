@@ -110,9 +110,20 @@ impl Query {
         .collect::<Vec<_>>()
         .join("\n")
     }
+
+    /// The search text without the service's name (title and description only).
+    #[must_use]
+    pub fn text_without_service(&self) -> String {
+        [Some(&self.title), self.description.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
-/// The evaluation set: the corpus and its two query sets.
+/// The evaluation set: the corpus and its query sets.
 pub struct EvalSet {
     pub runbooks: Vec<Runbook>,
     pub past_fixes: Vec<PastFix>,
@@ -498,6 +509,17 @@ impl Run {
         set: &EvalSet,
         corpus: &Corpus,
         modes: &[Mode],
+        search: impl FnMut(Mode, &str) -> Vec<ChunkSource>,
+    ) -> Self {
+        Self::with_text(set, corpus, modes, Query::text, search)
+    }
+
+    /// As [`Run::new`], with the search text of a query made by `text`.
+    pub fn with_text(
+        set: &EvalSet,
+        corpus: &Corpus,
+        modes: &[Mode],
+        text: impl Fn(&Query) -> String,
         mut search: impl FnMut(Mode, &str) -> Vec<ChunkSource>,
     ) -> Self {
         let mut hits = BTreeMap::new();
@@ -511,7 +533,7 @@ impl Run {
                     .collect(),
             );
             for &mode in modes {
-                let lists = queries.iter().map(|q| search(mode, &q.text())).collect();
+                let lists = queries.iter().map(|q| search(mode, &text(q))).collect();
                 hits.insert((*name, mode), lists);
             }
         }
