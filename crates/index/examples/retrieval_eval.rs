@@ -7,6 +7,7 @@
 //! cargo run -p insights-index --example retrieval_eval -- --misses   # + every miss (hybrid and lexical)
 //! cargo run -p insights-index --example retrieval_eval -- --brute    # + the brute-force cross-check
 //! cargo run -p insights-index --example retrieval_eval -- --without-service  # + queries without the service
+//! cargo run -p insights-index --example retrieval_eval -- --collapse # + at most 1 or 2 hits per source
 //! ```
 //!
 //! "Dense" uses `insights_testing::embedding::trigram_embedding`, a stand-in for an embeddings model (hashed
@@ -85,6 +86,33 @@ async fn main() {
             "\nThe same queries without the service's name in the search text (title and description only):\n"
         );
         println!("{}", without.table(&set));
+    }
+    if args.iter().any(|a| a == "--collapse") {
+        for per_source in [1, 2] {
+            let mut found = std::collections::HashMap::new();
+            for (_, queries) in &set.query_sets {
+                for q in queries {
+                    for mode in [Mode::Lexical, Mode::Dense, Mode::Hybrid] {
+                        let deep = engine.search(mode, &q.text(), 4 * LIMIT).await;
+                        found.insert(
+                            (mode, q.text()),
+                            harness::collapse(&deep, per_source, LIMIT),
+                        );
+                    }
+                }
+            }
+            let collapsed = Run::new(
+                &set,
+                &corpus,
+                &[Mode::Lexical, Mode::Dense, Mode::Hybrid],
+                |mode, text| found[&(mode, text.to_owned())].clone(),
+            );
+            println!(
+                "\nAt most {per_source} hit(s) per runbook or incident (from the first {}):\n",
+                4 * LIMIT
+            );
+            println!("{}", collapsed.table(&set));
+        }
     }
     if args.iter().any(|a| a == "--brute") {
         let brute = BruteForce::new(&corpus.chunks, embed);

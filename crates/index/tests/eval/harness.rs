@@ -863,3 +863,19 @@ impl Run {
         (results.len(), sections, steps)
     }
 }
+
+/// At most `per_source` hits of each runbook or incident, in order, cut to `limit`: what collapsing the hits
+/// by subject would give (an experiment on the crowding of the first hits by one source).
+#[must_use]
+pub fn collapse(hits: &[ChunkSource], per_source: usize, limit: usize) -> Vec<ChunkSource> {
+    let mut seen: HashMap<Uuid, usize> = HashMap::new();
+    hits.iter()
+        .filter(|h| {
+            let n = seen.entry(Corpus::owner(h)).or_default();
+            *n += 1;
+            *n <= per_source
+        })
+        .take(limit)
+        .cloned()
+        .collect()
+}
