@@ -163,6 +163,7 @@ fn subject_chunks(rng: &mut Rng, runbook: Uuid, service: Uuid) -> Vec<Chunk> {
                 title: title.clone(),
                 heading: Some(heading),
                 text,
+                context: None,
                 tags: vec![svc.to_owned()],
                 service_ids: vec![service],
                 pattern_ids: vec![],

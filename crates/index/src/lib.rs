@@ -223,7 +223,7 @@ pub(crate) fn points(
         .collect()
 }
 
-/// The text a chunk is found by: its title and heading, then its text.
+/// The text a chunk is found by: its title and heading, then its text, then its context.
 #[must_use]
 pub fn indexed_text(chunk: &Chunk) -> String {
     let mut t = chunk.title.clone();
@@ -233,6 +233,10 @@ pub fn indexed_text(chunk: &Chunk) -> String {
     }
     t.push('\n');
     t.push_str(&chunk.text);
+    if let Some(c) = &chunk.context {
+        t.push('\n');
+        t.push_str(c);
+    }
     t
 }
 

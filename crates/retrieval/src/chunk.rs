@@ -9,6 +9,9 @@ use uuid::Uuid;
 /// section's later paragraphs are found (and shown) on their own.
 pub const MAX_SECTION_WORDS: usize = 220;
 
+/// A step chunk's context: the first this many words of its runbook's body (see [`Chunk::context`]).
+pub const CONTEXT_WORDS: usize = 40;
+
 /// One step of a runbook version, as the chunker needs it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StepInput {
@@ -64,10 +67,17 @@ pub fn runbook(input: &RunbookInput) -> Vec<Chunk> {
         title: input.title.clone(),
         heading,
         text,
+        context: None,
         tags: input.tags.clone(),
         service_ids: input.service_ids.clone(),
         pattern_ids: input.pattern_ids.clone(),
     };
+    let context = sections(&input.body).first().map(|(_, text)| {
+        text.split_whitespace()
+            .take(CONTEXT_WORDS)
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     for (i, step) in input.steps.iter().enumerate() {
         let mut text = step.title.trim().to_owned();
         for part in [
@@ -94,6 +104,9 @@ pub fn runbook(input: &RunbookInput) -> Vec<Chunk> {
             Some(step.title.trim().to_owned()),
             text,
         ));
+        if let Some(last) = chunks.last_mut() {
+            last.context.clone_from(&context);
+        }
     }
     let mut n = 0u32;
     for (heading, text) in sections(&input.body) {
@@ -290,6 +303,7 @@ pub fn past_fix(input: &IncidentInput) -> Vec<Chunk> {
                 title: input.title.clone(),
                 heading: Some(format!("{} · {}", e.kind, e.at)),
                 text: message.to_owned(),
+                context: None,
                 tags: input.tags.clone(),
                 service_ids: input.service_ids.clone(),
                 pattern_ids: input.pattern_ids.clone(),
@@ -353,6 +367,24 @@ mod tests {
                 .iter()
                 .all(|c| c.tags == ["db"] && c.title == "Replication lag")
         );
+        // Steps are found by what their runbook is for (its opening), shown without it; sections have none.
+        assert!(
+            chunks[..2]
+                .iter()
+                .all(|c| c.context.as_deref() == Some("Intro paragraph."))
+        );
+        assert!(chunks[2..].iter().all(|c| c.context.is_none()));
+    }
+
+    #[test]
+    fn a_step_s_context_is_the_opening_words_of_its_runbook() {
+        let mut input = runbook_input();
+        input.body = format!("{}\n\n## Later\nnot context", "word ".repeat(100));
+        let chunks = runbook(&input);
+        let context = chunks[0].context.as_deref().unwrap();
+        assert_eq!(context.split(' ').count(), CONTEXT_WORDS);
+        input.body.clear();
+        assert!(runbook(&input).iter().all(|c| c.context.is_none()));
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub struct Chunk {
     pub heading: Option<String>,
     /// The text the chunk is found by (and shown from).
     pub text: String,
+    /// What the chunk is about, found by but not shown: a runbook step's is the opening of its runbook's body
+    /// (what the runbook is for — the symptoms an incident describes), which a step's own text rarely repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     pub tags: Vec<String>,
     pub service_ids: Vec<Uuid>,
     pub pattern_ids: Vec<Uuid>,
