@@ -494,6 +494,8 @@ impl VectorIndex {
         Ok(fuse_lists(lexical, dense, limit))
     }
 
+    /// One list, best first; equal scores in point-id order, so the same index answers the same query the same
+    /// way (a backend may return ties in any order).
     async fn nearest(
         &self,
         org: Uuid,
@@ -501,10 +503,12 @@ impl VectorIndex {
         query: Nearest<'_>,
         limit: usize,
     ) -> IndexResult<Vec<Scored>> {
-        match self {
-            VectorIndex::Edge(i) => i.nearest(org, conditions, query, limit).await,
-            VectorIndex::Server(i) => i.nearest(org, conditions, query, limit).await,
-        }
+        let mut list = match self {
+            VectorIndex::Edge(i) => i.nearest(org, conditions, query, limit).await?,
+            VectorIndex::Server(i) => i.nearest(org, conditions, query, limit).await?,
+        };
+        list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(list)
     }
 }
 
