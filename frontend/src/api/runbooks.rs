@@ -7,9 +7,8 @@ use super::{ApiResult, NO_BODY, call, get};
 use crate::session::Session;
 use insights_types::api::{
     Page, RunbookDiffOut, RunbookGenerationCreatedOut, RunbookGenerationIn, RunbookGenerationOut,
-    RunbookImportIn, RunbookImportOut, RunbookIn, RunbookIndexStatusOut, RunbookOut,
-    RunbookSaveIn, RunbookSearchOut, RunbookSettingsIn, RunbookSettingsOut, RunbookSummaryOut,
-    RunbookVersionOut,
+    RunbookImportIn, RunbookImportOut, RunbookIn, RunbookIndexStatusOut, RunbookOut, RunbookSaveIn,
+    RunbookSearchOut, RunbookSettingsIn, RunbookSettingsOut, RunbookSummaryOut, RunbookVersionOut,
 };
 use insights_types::{OrgId, RunbookGenerationId, RunbookId};
 
@@ -101,13 +100,17 @@ pub fn delete_runbook(
     )
 }
 
-/// `GET /api/v1/orgs/{org}/runbooks/{id}/versions`: every version, newest first.
+/// `GET /api/v1/orgs/{org}/runbooks/{id}/versions`: every version, newest first (a small bounded list, in
+/// the shape of a page).
 pub fn list_versions(
     session: Session,
     org: OrgId,
     id: RunbookId,
 ) -> impl Future<Output = ApiResult<Page<RunbookVersionOut>>> {
-    get(session, format!("/api/v1/orgs/{org}/runbooks/{id}/versions"))
+    get(
+        session,
+        format!("/api/v1/orgs/{org}/runbooks/{id}/versions"),
+    )
 }
 
 /// `GET /api/v1/orgs/{org}/runbooks/{id}/versions/{n}`: one version as it was saved.

@@ -30,7 +30,12 @@ pub fn RunbookPage() -> impl IntoView {
             .get("runbook")
             .and_then(|s| s.parse::<RunbookId>().ok())
     });
-    let version = Memo::new(move |_| query.read().get("version").and_then(|v| v.parse::<i32>().ok()));
+    let version = Memo::new(move |_| {
+        query
+            .read()
+            .get("version")
+            .and_then(|v| v.parse::<i32>().ok())
+    });
     // Bumped by a restore: the page reads the runbook again.
     let reload = RwSignal::new(0u32);
     let runbook = LocalResource::new(move || {
@@ -197,7 +202,9 @@ fn Versions(
     let session = use_session();
     let navigate = use_navigate();
     let versions = LocalResource::new(move || async move {
-        api::runbooks::list_versions(session, org, id).await.map(|p| p.items)
+        api::runbooks::list_versions(session, org, id)
+            .await
+            .map(|p| p.items)
     });
     let from = RwSignal::new((current - 1).max(1));
     let to = RwSignal::new(current);
@@ -222,7 +229,10 @@ fn Versions(
         leptos::task::spawn_local(async move {
             match api::runbooks::restore_version(session, org, id, n).await {
                 Ok(_) => {
-                    navigate(&format!("/orgs/{org}/runbooks/{id}"), NavigateOptions::default());
+                    navigate(
+                        &format!("/orgs/{org}/runbooks/{id}"),
+                        NavigateOptions::default(),
+                    );
                     reload.update(|v| *v += 1);
                 }
                 Err(e) => {
@@ -231,7 +241,10 @@ fn Versions(
             }
         });
     };
-    let picker = move |sel_id: &'static str, label: &'static str, value: RwSignal<i32>, list: Vec<RunbookVersionOut>| {
+    let picker = move |sel_id: &'static str,
+                       label: &'static str,
+                       value: RwSignal<i32>,
+                       list: Vec<RunbookVersionOut>| {
         view! {
             <div class="field">
                 <label for=sel_id>{label}</label>
@@ -255,7 +268,7 @@ fn Versions(
                 Some(Err(e)) => view! { <p class="banner error">{e.message()}</p> }.into_any(),
                 Some(Ok(list)) => {
                     let restore = restore.clone();
-                    let rows = list.iter().cloned().map(|v| {
+                    let rows = list.iter().map(|v| {
                         let restore = restore.clone();
                         let n = v.number;
                         view! {

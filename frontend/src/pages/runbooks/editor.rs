@@ -40,7 +40,12 @@ impl StepForm {
                     .map_or("", |c| language(c.language).0)
                     .to_owned(),
             ),
-            command: RwSignal::new(s.command.as_ref().map(|c| c.text.clone()).unwrap_or_default()),
+            command: RwSignal::new(
+                s.command
+                    .as_ref()
+                    .map(|c| c.text.clone())
+                    .unwrap_or_default(),
+            ),
             risk: RwSignal::new(
                 RISKS
                     .iter()
@@ -123,7 +128,11 @@ pub fn EditRunbook() -> impl IntoView {
 /// Comma- or space-separated tags, lower-cased, without repeats.
 fn tags_of(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for t in text.split([',', ' ', '\n']).map(str::trim).filter(|t| !t.is_empty()) {
+    for t in text
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         let t = t.to_lowercase();
         if !out.contains(&t) {
             out.push(t);
@@ -140,19 +149,44 @@ fn Editor(org: OrgId, existing: Option<RunbookOut>) -> impl IntoView {
     let may_edit = can(org, Permission::EditRunbooks);
     let id = existing.as_ref().map(|r| r.id);
     let base_version = RwSignal::new(existing.as_ref().map(|r| r.version));
-    let title = RwSignal::new(existing.as_ref().map(|r| r.title.clone()).unwrap_or_default());
-    let body = RwSignal::new(existing.as_ref().map(|r| r.body.clone()).unwrap_or_default());
-    let tags = RwSignal::new(existing.as_ref().map(|r| r.tags.join(", ")).unwrap_or_default());
+    let title = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|r| r.title.clone())
+            .unwrap_or_default(),
+    );
+    let body = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|r| r.body.clone())
+            .unwrap_or_default(),
+    );
+    let tags = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|r| r.tags.join(", "))
+            .unwrap_or_default(),
+    );
     let services = RwSignal::new(
         existing
             .as_ref()
-            .map(|r| r.services.iter().map(|s| s.id.to_string()).collect::<Vec<_>>())
+            .map(|r| {
+                r.services
+                    .iter()
+                    .map(|s| s.id.to_string())
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default(),
     );
     let patterns = RwSignal::new(
         existing
             .as_ref()
-            .map(|r| r.patterns.iter().map(|s| s.id.to_string()).collect::<Vec<_>>())
+            .map(|r| {
+                r.patterns
+                    .iter()
+                    .map(|s| s.id.to_string())
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default(),
     );
     let next_key = StoredValue::new(0u32);
@@ -164,7 +198,12 @@ fn Editor(org: OrgId, existing: Option<RunbookOut>) -> impl IntoView {
     let steps = RwSignal::new(
         existing
             .as_ref()
-            .map(|r| r.steps.iter().map(|s| StepForm::new(new_key(), s)).collect::<Vec<_>>())
+            .map(|r| {
+                r.steps
+                    .iter()
+                    .map(|s| StepForm::new(new_key(), s))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default(),
     );
     let busy = RwSignal::new(false);
@@ -172,7 +211,10 @@ fn Editor(org: OrgId, existing: Option<RunbookOut>) -> impl IntoView {
     let conflict = RwSignal::new(false);
 
     let service_list = LocalResource::new(move || async move {
-        api::services::list_services(session, org).await.map(|p| p.items).unwrap_or_default()
+        api::services::list_services(session, org)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default()
     });
     let pattern_list = LocalResource::new(move || async move {
         api::patterns::list_patterns(session, org, &["range=all".to_owned()], 100, None)
@@ -384,7 +426,9 @@ fn StepFields(
     let k = s.key;
     let title_error = Signal::derive(move || {
         let i = index.get();
-        error.get().and_then(|e| e.field_under(&format!("steps[{i}]")))
+        error
+            .get()
+            .and_then(|e| e.field_under(&format!("steps[{i}]")))
     });
     view! {
         <li class="step-form" data-key=k.to_string()>

@@ -58,7 +58,10 @@ pub fn GenerationPage() -> impl IntoView {
                     return;
                 }
                 let finished = match &r {
-                    Ok(g) => matches!(g.status, GenerationStatus::Succeeded | GenerationStatus::Failed),
+                    Ok(g) => matches!(
+                        g.status,
+                        GenerationStatus::Succeeded | GenerationStatus::Failed
+                    ),
                     Err(e) => e.status != 0,
                 };
                 if state.try_set(Some(r)).is_some() {
@@ -90,9 +93,11 @@ pub fn GenerationPage() -> impl IntoView {
 /// What the draft is for.
 fn subject(org: OrgId, g: &RunbookGenerationOut) -> AnyView {
     if let Some(i) = g.subject.incident.clone() {
-        view! { "For the incident " <A href=format!("/orgs/{org}/incidents/{}", i.id)>{i.name}</A> }.into_any()
+        view! { "For the incident " <A href=format!("/orgs/{org}/incidents/{}", i.id)>{i.name}</A> }
+            .into_any()
     } else if let Some(p) = g.subject.pattern.clone() {
-        view! { "For the pattern " <A href=format!("/orgs/{org}/patterns/{}", p.id)>{p.name}</A> }.into_any()
+        view! { "For the pattern " <A href=format!("/orgs/{org}/patterns/{}", p.id)>{p.name}</A> }
+            .into_any()
     } else if let Some(p) = g.subject.prompt.clone() {
         view! { "For “" {p} "”" }.into_any()
     } else {
@@ -103,7 +108,10 @@ fn subject(org: OrgId, g: &RunbookGenerationOut) -> AnyView {
 /// The page once the generation is read.
 #[component]
 fn Generation(org: OrgId, g: RunbookGenerationOut) -> impl IntoView {
-    let running = matches!(g.status, GenerationStatus::Queued | GenerationStatus::Running);
+    let running = matches!(
+        g.status,
+        GenerationStatus::Queued | GenerationStatus::Running
+    );
     let stage = g.progress.stage.clone();
     let stage_index = STAGES.iter().position(|s| s.0 == stage).unwrap_or(0);
     let mode = g.mode;
@@ -174,7 +182,12 @@ fn Generation(org: OrgId, g: RunbookGenerationOut) -> impl IntoView {
 
 /// One draft step: the step, its citations as links, and its warnings.
 #[component]
-fn DraftStep(org: OrgId, n: usize, s: DraftStepOut, sources: Vec<GenerationSourceOut>) -> impl IntoView {
+fn DraftStep(
+    org: OrgId,
+    n: usize,
+    s: DraftStepOut,
+    sources: Vec<GenerationSourceOut>,
+) -> impl IntoView {
     let changes = s.step.risk != StepRisk::ReadOnly;
     let grounded = s.grounded;
     let cited: Vec<GenerationSourceOut> = s
@@ -303,7 +316,12 @@ fn Actions(org: OrgId, g: RunbookGenerationOut) -> impl IntoView {
             });
         }
     };
-    let title = RwSignal::new(g.draft.as_ref().map(|d| d.title.clone()).unwrap_or_default());
+    let title = RwSignal::new(
+        g.draft
+            .as_ref()
+            .map(|d| d.title.clone())
+            .unwrap_or_default(),
+    );
     let save_busy = RwSignal::new(false);
     let save_error = RwSignal::new(None::<ApiFailure>);
     let save = move |ev: leptos::ev::SubmitEvent| {

@@ -16,7 +16,10 @@ pub enum Inline {
     Strong(Vec<Inline>),
     Emphasis(Vec<Inline>),
     /// A link whose target passed [`safe_href`].
-    Link { text: Vec<Inline>, href: String },
+    Link {
+        text: Vec<Inline>,
+        href: String,
+    },
 }
 
 /// A block of a document.
@@ -25,8 +28,14 @@ pub enum Block {
     Heading(u8, Vec<Inline>),
     Paragraph(Vec<Inline>),
     /// A fenced or indented code block, and the fence's language if any.
-    Code { lang: Option<String>, text: String },
-    List { ordered: bool, items: Vec<Vec<Inline>> },
+    Code {
+        lang: Option<String>,
+        text: String,
+    },
+    List {
+        ordered: bool,
+        items: Vec<Vec<Inline>>,
+    },
     Quote(Vec<Block>),
     Rule,
 }
@@ -59,9 +68,9 @@ pub fn parse(source: &str) -> Vec<Block> {
 fn is_rule(line: &str) -> bool {
     let t = line.trim();
     t.len() >= 3
-        && ['-', '*', '_']
-            .iter()
-            .any(|c| t.chars().all(|x| x == *c || x == ' ') && t.chars().filter(|x| x == c).count() >= 3)
+        && ['-', '*', '_'].iter().any(|c| {
+            t.chars().all(|x| x == *c || x == ' ') && t.chars().filter(|x| x == c).count() >= 3
+        })
 }
 
 fn heading(line: &str) -> Option<(u8, &str)> {
@@ -143,7 +152,9 @@ fn parse_lines(lines: &[&str]) -> Vec<Block> {
         } else if line.trim_start().starts_with('>') {
             let mut inner = Vec::new();
             while i < lines.len() && lines[i].trim_start().starts_with('>') {
-                let t = lines[i].trim_start()[1..].strip_prefix(' ').unwrap_or(&lines[i].trim_start()[1..]);
+                let t = lines[i].trim_start()[1..]
+                    .strip_prefix(' ')
+                    .unwrap_or(&lines[i].trim_start()[1..]);
                 inner.push(t);
                 i += 1;
             }
@@ -157,7 +168,11 @@ fn parse_lines(lines: &[&str]) -> Vec<Block> {
                     Some(_) => break,
                     None if l.trim().is_empty() => {
                         // A blank line ends the list unless another item follows.
-                        if lines.get(i + 1).and_then(|n| list_item(n)).is_some_and(|(o, _)| o == ordered) {
+                        if lines
+                            .get(i + 1)
+                            .and_then(|n| list_item(n))
+                            .is_some_and(|(o, _)| o == ordered)
+                        {
                             i += 1;
                             continue;
                         }
@@ -181,10 +196,16 @@ fn parse_lines(lines: &[&str]) -> Vec<Block> {
         } else if line.starts_with("    ") || line.starts_with('\t') {
             let mut text = Vec::new();
             while i < lines.len()
-                && (lines[i].starts_with("    ") || lines[i].starts_with('\t') || lines[i].trim().is_empty())
+                && (lines[i].starts_with("    ")
+                    || lines[i].starts_with('\t')
+                    || lines[i].trim().is_empty())
             {
                 let l = lines[i];
-                text.push(l.strip_prefix("    ").or_else(|| l.strip_prefix('\t')).unwrap_or(""));
+                text.push(
+                    l.strip_prefix("    ")
+                        .or_else(|| l.strip_prefix('\t'))
+                        .unwrap_or(""),
+                );
                 i += 1;
             }
             while text.last().is_some_and(|l| l.trim().is_empty()) {
@@ -255,7 +276,8 @@ pub fn inline(text: &str) -> Vec<Inline> {
             let starts = chars.get(i + n).is_some_and(|x| !x.is_whitespace());
             // `_` inside a word (snake_case) is not emphasis.
             let inside_word = c == '_' && i > 0 && chars[i - 1].is_alphanumeric();
-            if starts && !inside_word
+            if starts
+                && !inside_word
                 && let Some(end) = find_closing(&chars, i + n, c, n)
             {
                 flush(&mut plain, &mut out);
@@ -457,10 +479,17 @@ mod tests {
         ] {
             assert_eq!(safe_href(bad), None, "{bad}");
         }
-        for good in ["https://example.com/a", "http://x", "mailto:a@b.c", "/orgs/1", "#steps"] {
+        for good in [
+            "https://example.com/a",
+            "http://x",
+            "mailto:a@b.c",
+            "/orgs/1",
+            "#steps",
+        ] {
             assert_eq!(safe_href(good).as_deref(), Some(good));
         }
-        let spans = inline("see [the docs](javascript:alert(1)) or [wiki](https://w.example/p \"t\")");
+        let spans =
+            inline("see [the docs](javascript:alert(1)) or [wiki](https://w.example/p \"t\")");
         assert_eq!(
             spans,
             vec![
@@ -473,7 +502,11 @@ mod tests {
                 },
             ]
         );
-        assert!(!spans.iter().any(|s| matches!(s, Inline::Link { href, .. } if href.contains("javascript"))));
+        assert!(
+            !spans
+                .iter()
+                .any(|s| matches!(s, Inline::Link { href, .. } if href.contains("javascript")))
+        );
     }
 
     #[test]
@@ -483,9 +516,17 @@ mod tests {
              ```shell\ndf -h\n  du -sh /var\n```\n\n- one\n- two\n  continued\n\n1. first\n2. second\n\n> note\n\n---\n\n    indented code",
         );
         assert_eq!(doc.len(), 8, "{doc:?}");
-        assert_eq!(doc[0], Block::Heading(1, vec![Inline::Text("Disk full".into())]));
-        let Block::Paragraph(p) = &doc[1] else { panic!("{:?}", doc[1]) };
-        assert_eq!(plain_text(p), "Check usage with df -h and then clean. Second line.");
+        assert_eq!(
+            doc[0],
+            Block::Heading(1, vec![Inline::Text("Disk full".into())])
+        );
+        let Block::Paragraph(p) = &doc[1] else {
+            panic!("{:?}", doc[1])
+        };
+        assert_eq!(
+            plain_text(p),
+            "Check usage with df -h and then clean. Second line."
+        );
         assert!(p.contains(&Inline::Code("df -h".into())));
         assert!(p.contains(&Inline::Strong(vec![Inline::Text("usage".into())])));
         assert_eq!(
@@ -495,8 +536,17 @@ mod tests {
                 text: "df -h\n  du -sh /var".into()
             }
         );
-        let Block::List { ordered: false, items } = &doc[3] else { panic!("{:?}", doc[3]) };
-        assert_eq!(items.iter().map(|i| plain_text(i)).collect::<Vec<_>>(), ["one", "two continued"]);
+        let Block::List {
+            ordered: false,
+            items,
+        } = &doc[3]
+        else {
+            panic!("{:?}", doc[3])
+        };
+        assert_eq!(
+            items.iter().map(|i| plain_text(i)).collect::<Vec<_>>(),
+            ["one", "two continued"]
+        );
         assert!(matches!(&doc[4], Block::List { ordered: true, items } if items.len() == 2));
         assert!(matches!(&doc[5], Block::Quote(q) if q.len() == 1));
         assert_eq!(doc[6], Block::Rule);
@@ -515,6 +565,9 @@ mod tests {
             inline("max_connections_per_host * 2"),
             vec![Inline::Text("max_connections_per_host * 2".into())]
         );
-        assert_eq!(inline("an `unclosed tick"), vec![Inline::Text("an `unclosed tick".into())]);
+        assert_eq!(
+            inline("an `unclosed tick"),
+            vec![Inline::Text("an `unclosed tick".into())]
+        );
     }
 }

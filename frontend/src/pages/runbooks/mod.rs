@@ -13,8 +13,8 @@ mod parts;
 mod settings;
 mod suggested;
 
-use crate::api::{self, ApiFailure};
 use crate::api::runbooks::pair;
+use crate::api::{self, ApiFailure};
 use crate::components::{EmptyState, ErrorBanner, Spinner, SubmitButton};
 use crate::layout::use_org;
 use crate::pages::settings::can;
@@ -142,11 +142,13 @@ pub fn Runbooks() -> impl IntoView {
     };
     let set_filter = {
         let go = go.clone();
-        std::sync::Arc::new(move |field: fn(&mut LibraryQuery) -> &mut String, value: String| {
-            let mut q = applied.get_untracked();
-            *field(&mut q) = value;
-            go(q);
-        })
+        std::sync::Arc::new(
+            move |field: fn(&mut LibraryQuery) -> &mut String, value: String| {
+                let mut q = applied.get_untracked();
+                *field(&mut q) = value;
+                go(q);
+            },
+        )
     };
     let services = LocalResource::new(move || async move {
         api::services::list_services(session, org)
@@ -224,27 +226,28 @@ pub fn Runbooks() -> impl IntoView {
     let select = {
         let set_filter = set_filter.clone();
         move |id: &'static str,
-                       label: &'static str,
-                       field: fn(&mut LibraryQuery) -> &mut String,
-                       options: Signal<Vec<(String, String)>>| {
-        let set_filter = set_filter.clone();
-        let current = move || {
-            let mut q = applied.get();
-            field(&mut q).clone()
-        };
-        view! {
-            <div class="field">
-                <label for=id>{label}</label>
-                <select id=id on:change=move |ev| set_filter(field, event_target_value(&ev))>
-                    <option value="" selected=move || current().is_empty()>"Any"</option>
-                    {move || options.get().into_iter().map(|(value, name)| {
-                        let selected = current() == value;
-                        view! { <option value=value selected=selected>{name}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
+              label: &'static str,
+              field: fn(&mut LibraryQuery) -> &mut String,
+              options: Signal<Vec<(String, String)>>| {
+            let set_filter = set_filter.clone();
+            let current = move || {
+                let mut q = applied.get();
+                field(&mut q).clone()
+            };
+            view! {
+                <div class="field">
+                    <label for=id>{label}</label>
+                    <select id=id on:change=move |ev| set_filter(field, event_target_value(&ev))>
+                        <option value="" selected=move || current().is_empty()>"Any"</option>
+                        {move || options.get().into_iter().map(|(value, name)| {
+                            let selected = current() == value;
+                            view! { <option value=value selected=selected>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+            }
         }
-    }};
+    };
     let service_options = Signal::derive(move || {
         services
             .get()
@@ -505,7 +508,9 @@ fn ImportButton(org: OrgId, imported: Callback<()>) -> impl IntoView {
     let done = RwSignal::new(None::<Vec<RunbookSummaryOut>>);
     let input = NodeRef::<leptos::html::Input>::new();
     let chosen = move |_| {
-        let Some(el) = input.get_untracked() else { return };
+        let Some(el) = input.get_untracked() else {
+            return;
+        };
         let el: web_sys::HtmlInputElement = el;
         busy.set(true);
         error.set(None);
@@ -515,7 +520,9 @@ fn ImportButton(org: OrgId, imported: Callback<()>) -> impl IntoView {
                 Ok(f) => f,
                 Err(message) => {
                     let _ = busy.try_set(false);
-                    let _ = error.try_set(Some(ApiFailure::invalid(vec![insights_types::FieldError::new("files", "unreadable", message)])));
+                    let _ = error.try_set(Some(ApiFailure::invalid(vec![
+                        insights_types::FieldError::new("files", "unreadable", message),
+                    ])));
                     return;
                 }
             };

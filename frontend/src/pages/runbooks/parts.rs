@@ -14,7 +14,11 @@ use leptos_router::components::A;
 #[must_use]
 pub fn risk(r: StepRisk) -> (&'static str, &'static str, &'static str) {
     match r {
-        StepRisk::ReadOnly => ("read-only", "Read-only", "only reads: logs, status, metrics"),
+        StepRisk::ReadOnly => (
+            "read-only",
+            "Read-only",
+            "only reads: logs, status, metrics",
+        ),
         StepRisk::ChangesState => (
             "changes-state",
             "Changes state",
@@ -131,11 +135,17 @@ pub fn source_href(org: OrgId, s: &SourceRefOut) -> Option<String> {
                 .runbook_version
                 .map(|v| format!("?version={v}"))
                 .unwrap_or_default();
-            let step = s.step.map(|n| format!("#step-{}", n + 1)).unwrap_or_default();
+            let step = s
+                .step
+                .map(|n| format!("#step-{}", n + 1))
+                .unwrap_or_default();
             format!("/orgs/{org}/runbooks/{id}{version}{step}")
         }),
         SourceKind::PastFix => s.incident_id.map(|id| {
-            let event = s.event_id.map(|e| format!("#event-{e}")).unwrap_or_default();
+            let event = s
+                .event_id
+                .map(|e| format!("#event-{e}"))
+                .unwrap_or_default();
             format!("/orgs/{org}/incidents/{id}{event}")
         }),
     }
@@ -171,7 +181,10 @@ pub fn SourceLink(org: OrgId, source: SourceRefOut) -> impl IntoView {
         SourceKind::PastFix => "past-fix",
     };
     match source_href(org, &source) {
-        Some(href) => view! { <A href=href attr:class="source-link" attr:data-kind=kind>{label}</A> }.into_any(),
+        Some(href) => {
+            view! { <A href=href attr:class="source-link" attr:data-kind=kind>{label}</A> }
+                .into_any()
+        }
         None => view! { <span class="source-link" data-kind=kind>{label}</span> }.into_any(),
     }
 }

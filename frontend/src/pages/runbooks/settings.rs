@@ -48,7 +48,11 @@ pub fn GenerationSettings(org: OrgId) -> impl IntoView {
                 .to_owned(),
         );
         contacts.set(s.redact_contacts);
-        budget.set(s.monthly_token_budget.map(|b| b.to_string()).unwrap_or_default());
+        budget.set(
+            s.monthly_token_budget
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
+        );
         loaded.set(Some(s));
     };
     leptos::task::spawn_local(async move {
@@ -71,11 +75,13 @@ pub fn GenerationSettings(org: OrgId) -> impl IntoView {
             match text.parse::<i64>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    error.set(Some(ApiFailure::invalid(vec![insights_types::FieldError::new(
-                        "monthly_token_budget",
-                        "invalid",
-                        "A whole number of tokens, or empty for no limit.",
-                    )])));
+                    error.set(Some(ApiFailure::invalid(vec![
+                        insights_types::FieldError::new(
+                            "monthly_token_budget",
+                            "invalid",
+                            "A whole number of tokens, or empty for no limit.",
+                        ),
+                    ])));
                     return;
                 }
             }
