@@ -367,24 +367,30 @@ fn Actions(org: OrgId, g: RunbookGenerationOut) -> impl IntoView {
                         <div class="actions"><SubmitButton label="Refine" busy_label="Asking…" busy=refine_busy.into() /></div>
                     </form>
                 </section>
-                {has_draft.then(|| view! {
-                    <section class="card save-draft">
-                        <h2>"Save"</h2>
-                        {saved.map(|r| view! {
-                            <p class="banner success">"Saved already as " <A href=format!("/orgs/{org}/runbooks/{r}")>"a runbook"</A> ". Saving again makes another one."</p>
-                        })}
-                        <form on:submit=save.clone()>
-                            <div class="field">
-                                <label for="save-title">"Title"</label>
-                                <input id="save-title" maxlength="200" prop:value=move || title.get()
-                                    on:input=move |ev| title.set(event_target_value(&ev)) />
-                                <p class="field-error" role="alert">{move || title_error.get()}</p>
-                            </div>
-                            <ErrorBanner error=save_error.into() />
-                            <div class="actions"><SubmitButton label="Save as runbook" busy_label="Saving…" busy=save_busy.into() /></div>
-                        </form>
-                    </section>
-                })}
+                {match (has_draft, saved) {
+                    (_, Some(r)) => view! {
+                        <section class="card save-draft">
+                            <h2>"Saved"</h2>
+                            <p class="banner success">"This draft is saved as " <A href=format!("/orgs/{org}/runbooks/{r}")>"a runbook"</A> "."</p>
+                        </section>
+                    }.into_any(),
+                    (true, None) => view! {
+                        <section class="card save-draft">
+                            <h2>"Save"</h2>
+                            <form on:submit=save.clone()>
+                                <div class="field">
+                                    <label for="save-title">"Title"</label>
+                                    <input id="save-title" maxlength="200" prop:value=move || title.get()
+                                        on:input=move |ev| title.set(event_target_value(&ev)) />
+                                    <p class="field-error" role="alert">{move || title_error.get()}</p>
+                                </div>
+                                <ErrorBanner error=save_error.into() />
+                                <div class="actions"><SubmitButton label="Save as runbook" busy_label="Saving…" busy=save_busy.into() /></div>
+                            </form>
+                        </section>
+                    }.into_any(),
+                    (false, None) => ().into_any(),
+                }}
             </div>
         </Show>
     }
