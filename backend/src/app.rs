@@ -157,7 +157,7 @@ pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
         redis::Client::open(config.jobs.redis_url.expose_secret()).context("REDIS_URL")?;
     let redis = tokio::time::timeout(
         Duration::from_secs(10),
-        redis::aio::ConnectionManager::new(redis_client),
+        redis::aio::ConnectionManager::new(redis_client.clone()),
     )
     .await
     .context("REDIS_URL: Redis did not answer within 10 s")?
@@ -176,6 +176,7 @@ pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         db,
         redis,
+        redis_client,
         jobs,
     })
 }

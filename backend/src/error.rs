@@ -50,6 +50,17 @@ pub enum ApiError {
         /// Set for a quota per period: seconds until it renews.
         retry_after_secs: Option<u64>,
     },
+    /// 429 with `Retry-After`, said by its code (a monthly token budget spent): `retry_after_secs` until it
+    /// renews.
+    #[error("{message}")]
+    Exhausted {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// 503 said by its code (no worker answered a search in time): the message tells what to do.
+    #[error("{message}")]
+    NotAnswering { code: &'static str, message: String },
     /// 503: a dependency is down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -105,7 +116,8 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::Exhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotAnswering { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
             Self::Quota {
                 retry_after_secs: Some(_),
@@ -123,9 +135,17 @@ impl ApiError {
             | Self::Unauthorized { code, message }
             | Self::Conflict { code, message }
             | Self::Refused { code, message }
-            | Self::Upstream { code, message } => {
-                ((*code).to_owned(), message.clone(), None)
-            }
+            | Self::Upstream { code, message }
+            | Self::NotAnswering { code, message } => ((*code).to_owned(), message.clone(), None),
+            Self::Exhausted {
+                code,
+                message,
+                retry_after_secs,
+            } => (
+                (*code).to_owned(),
+                message.clone(),
+                Some(serde_json::json!({ "retry_after": retry_after_secs })),
+            ),
             Self::Validation(fields) => (
                 "validation_failed".to_owned(),
                 match fields.as_slice() {
@@ -209,6 +229,7 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(e) => tracing::error!(error = ?e, "request failed"),
             Self::Unavailable(what) => tracing::warn!(dependency = %what, "dependency unavailable"),
+            Self::NotAnswering { message, .. } => tracing::warn!(%message, "not answered in time"),
             Self::DatabaseTimeout(what) => {
                 tracing::warn!(error = %what, "database statement over budget")
             }
@@ -216,6 +237,9 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (status, axum::Json(ErrorBody { error: self.body() })).into_response();
         if let Self::RateLimited { retry_after_secs }
+        | Self::Exhausted {
+            retry_after_secs, ..
+        }
         | Self::Quota {
             retry_after_secs: Some(retry_after_secs),
             ..
@@ -290,6 +314,34 @@ impl From<insights_core::patterns::PatternError> for ApiError {
             PatternError::NotFound => Self::NotFound,
             PatternError::Invalid(field, message) => Self::field(field, "invalid", message),
             PatternError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<insights_core::runbooks::RunbookError> for ApiError {
+    fn from(e: insights_core::runbooks::RunbookError) -> Self {
+        use insights_core::runbooks::RunbookError;
+        match e {
+            RunbookError::NotFound => Self::NotFound,
+            RunbookError::Invalid(fields) => Self::Validation(fields),
+            e @ RunbookError::VersionConflict { .. } => Self::conflict(
+                "version_conflict",
+                format!("{e}: reload it, apply your change again and save on top of the current version."),
+            ),
+            RunbookError::BudgetSpent { used, budget } => {
+                let now = chrono::Utc::now();
+                let next_month = insights_core::runbooks::settings::next_month(now);
+                Self::Exhausted {
+                    code: "token_budget_spent",
+                    message: format!(
+                        "This organization's monthly token budget for runbook generation is spent ({used} of {budget} tokens used this month). It renews on {}; an admin can raise it in the runbook settings.",
+                        next_month.format("%Y-%m-%d")
+                    ),
+                    retry_after_secs: u64::try_from((next_month - now).num_seconds()).unwrap_or(0).max(1),
+                }
+            }
+            RunbookError::DraftState { code, message } => Self::conflict(code, message),
+            RunbookError::Db(e) => e.into(),
         }
     }
 }

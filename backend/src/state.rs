@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub db: Db,
     pub redis: ConnectionManager,
+    /// For requests that need a connection of their own (a blocking wait for a worker's search answer).
+    pub redis_client: redis::Client,
     pub jobs: JobQueue,
     pub hasher: PasswordHasher,
     pub tokens: TokenKeys,

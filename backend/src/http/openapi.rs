@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "analytics", description = "Trends over the incident history: summary, time series, heatmap, top services and teams; analytics settings"),
         (name = "dashboard", description = "Each person's dashboard layout"),
         (name = "patterns", description = "Recurring patterns of incidents: figures, corrections (rename, mute, merge, move an incident)"),
+        (name = "runbooks", description = "The runbook library (versions, diff, restore, import), search over runbooks and past fixes, drafts generated or assembled from them, generation settings"),
         (name = "integrations", description = "PagerDuty and Opsgenie connections, their imports and syncs"),
         (name = "webhooks", description = "Deliveries from PagerDuty and Opsgenie"),
         (name = "operations", description = "Health and metrics"),

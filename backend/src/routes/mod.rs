@@ -14,6 +14,7 @@ pub mod members;
 pub mod operations;
 pub mod orgs;
 pub mod patterns;
+pub mod runbooks;
 pub mod sample_data;
 pub mod webhooks;
 
@@ -37,4 +38,5 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(dashboard::router())
         .merge(patterns::router())
+        .merge(runbooks::router())
 }

@@ -16,6 +16,8 @@ pub mod invitations;
 pub mod jobs;
 pub mod orgs;
 pub mod patterns;
+pub mod runbooks;
+pub mod search;
 pub mod secrets;
 pub mod sync;
 pub mod telemetry;

@@ -13,6 +13,14 @@
 //! The types shared by the index, the worker and the evaluation are here: [`Chunk`], [`ChunkSource`],
 //! [`SparseVector`](sparse::SparseVector).
 
+pub mod markdown;
+pub mod risk;
+pub mod analyze;
+pub mod chunk;
+pub mod fuse;
+pub mod snippet;
+pub mod sparse;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
