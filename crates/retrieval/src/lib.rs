@@ -13,11 +13,14 @@
 //! The types shared by the index, the worker and the evaluation are here: [`Chunk`], [`ChunkSource`],
 //! [`SparseVector`](sparse::SparseVector).
 
-pub mod markdown;
-pub mod risk;
 pub mod analyze;
 pub mod chunk;
+pub mod draft;
 pub mod fuse;
+pub mod markdown;
+pub mod prompt;
+pub mod redact;
+pub mod risk;
 pub mod snippet;
 pub mod sparse;
 

@@ -131,7 +131,11 @@ fn fence_marker(trimmed: &str) -> Option<(char, usize, &str)> {
 
 /// An ATX heading: `## Text ##` → (2, "Text").
 fn heading(line: &str) -> Option<(usize, &str)> {
-    let t = line.strip_prefix("   ").or_else(|| line.strip_prefix("  ")).or_else(|| line.strip_prefix(' ')).unwrap_or(line);
+    let t = line
+        .strip_prefix("   ")
+        .or_else(|| line.strip_prefix("  "))
+        .or_else(|| line.strip_prefix(' '))
+        .unwrap_or(line);
     let level = t.chars().take_while(|c| *c == '#').count();
     if !(1..=6).contains(&level) {
         return None;
@@ -166,7 +170,9 @@ fn numbered_item(line: &str) -> Option<&str> {
 fn is_step_section(text: &str) -> bool {
     let t = plain(text).to_lowercase();
     let t = t.trim_end_matches(':').trim();
-    STEP_SECTIONS.iter().any(|w| t == *w || t.starts_with(&format!("{w} ")) || (*w == "step" && t.starts_with("steps")))
+    STEP_SECTIONS.iter().any(|w| {
+        t == *w || t.starts_with(&format!("{w} ")) || (*w == "step" && t.starts_with("steps"))
+    })
 }
 
 /// A heading that is a step itself: "Step 2: …", "Step 2 - …", "3. …".
@@ -191,13 +197,20 @@ fn step_heading(text: &str) -> Option<&str> {
         }
         after
     };
-    let rest = rest.trim_start().trim_start_matches(['.', ')', ':', '-', '–', '—']).trim();
+    let rest = rest
+        .trim_start()
+        .trim_start_matches(['.', ')', ':', '-', '–', '—'])
+        .trim();
     Some(rest)
 }
 
 /// Markdown emphasis and code marks removed from a short text (a title).
 fn plain(text: &str) -> String {
-    text.replace("**", "").replace("__", "").replace('`', "").trim().to_owned()
+    text.replace("**", "")
+        .replace("__", "")
+        .replace('`', "")
+        .trim()
+        .to_owned()
 }
 
 /// Reads a Markdown file (see the module docs). `file_name` is the title when there is no `#` heading.
@@ -223,7 +236,9 @@ pub fn import(file_name: &str, content: &str) -> Imported {
     }) {
         let (level, _) = ls[start].heading.expect("a heading");
         let end = section_end(&ls, start, level);
-        let subs: Vec<usize> = (start + 1..end).filter(|&i| ls[i].heading.is_some()).collect();
+        let subs: Vec<usize> = (start + 1..end)
+            .filter(|&i| ls[i].heading.is_some())
+            .collect();
         let items: Vec<usize> = (start + 1..end)
             .filter(|&i| !ls[i].fenced && numbered_item(ls[i].text).is_some())
             .collect();
@@ -244,7 +259,9 @@ pub fn import(file_name: &str, content: &str) -> Imported {
     // 2. Step headings anywhere.
     if steps.is_empty() {
         for s in 0..ls.len() {
-            let Some((level, text)) = ls[s].heading else { continue };
+            let Some((level, text)) = ls[s].heading else {
+                continue;
+            };
             if Some(s) == title_line {
                 continue;
             }
@@ -257,9 +274,12 @@ pub fn import(file_name: &str, content: &str) -> Imported {
     }
     // 3. The first numbered list, to the end of its section.
     if steps.is_empty()
-        && let Some(first) = (0..ls.len()).find(|&i| !ls[i].fenced && numbered_item(ls[i].text).is_some())
+        && let Some(first) =
+            (0..ls.len()).find(|&i| !ls[i].fenced && numbered_item(ls[i].text).is_some())
     {
-        let end = (first..ls.len()).find(|&i| ls[i].heading.is_some()).unwrap_or(ls.len());
+        let end = (first..ls.len())
+            .find(|&i| ls[i].heading.is_some())
+            .unwrap_or(ls.len());
         let items: Vec<usize> = (first..end)
             .filter(|&i| !ls[i].fenced && numbered_item(ls[i].text).is_some())
             .collect();
@@ -340,7 +360,11 @@ fn step(title_line: &str, content: &[Line<'_>]) -> Step {
         if let Some((_, _, info)) = fence_marker(trimmed).filter(|_| l.fenced) {
             let mut j = i + 1;
             let mut code = Vec::new();
-            while j < content.len() && !(content[j].fenced && fence_marker(content[j].text.trim()).is_some_and(|(_, _, i)| i.is_empty()) && j > i) {
+            while j < content.len()
+                && !(content[j].fenced
+                    && fence_marker(content[j].text.trim()).is_some_and(|(_, _, i)| i.is_empty())
+                    && j > i)
+            {
                 code.push(dedent(content[j].text));
                 j += 1;
             }
@@ -357,10 +381,18 @@ fn step(title_line: &str, content: &[Line<'_>]) -> Step {
         }
         let unmarked = plain(trimmed);
         let lower = unmarked.to_lowercase();
-        if let Some(rest) = ["expected result:", "expected:", "expect:", "you should see:"]
-            .iter()
-            .find_map(|p| lower.starts_with(p).then(|| unmarked[p.len()..].trim().to_owned()))
-        {
+        if let Some(rest) = [
+            "expected result:",
+            "expected:",
+            "expect:",
+            "you should see:",
+        ]
+        .iter()
+        .find_map(|p| {
+            lower
+                .starts_with(p)
+                .then(|| unmarked[p.len()..].trim().to_owned())
+        }) {
             expected = Some(match expected {
                 Some(e) => format!("{e}\n{rest}"),
                 None => rest,
@@ -380,7 +412,10 @@ fn step(title_line: &str, content: &[Line<'_>]) -> Step {
             .collect::<Vec<_>>()
             .join("\n"),
     });
-    let inferred = command.as_ref().map(|c| risk::classify(&c.text)).unwrap_or_default();
+    let inferred = command
+        .as_ref()
+        .map(|c| risk::classify(&c.text))
+        .unwrap_or_default();
     Step {
         title,
         why: squeeze_blank_lines(&why.iter().map(String::as_str).collect::<Vec<_>>()),
@@ -410,9 +445,15 @@ enum CodeKind {
 }
 
 fn code_language(info: &str, code: &str) -> CodeKind {
-    let info = info.split([' ', '{', ',']).next().unwrap_or_default().to_lowercase();
+    let info = info
+        .split([' ', '{', ','])
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     match info.as_str() {
-        "sql" | "psql" | "pgsql" | "postgres" | "postgresql" | "mysql" => CodeKind::Command(Language::Sql),
+        "sql" | "psql" | "pgsql" | "postgres" | "postgresql" | "mysql" => {
+            CodeKind::Command(Language::Sql)
+        }
         "kubectl" | "k8s" => CodeKind::Command(Language::Kubectl),
         "aws" => CodeKind::Command(Language::Aws),
         "" | "sh" | "bash" | "shell" | "zsh" | "console" | "terminal" | "shell-session" => {
@@ -427,15 +468,26 @@ fn code_language(info: &str, code: &str) -> CodeKind {
 fn infer_language(code: &str) -> Language {
     let first = code
         .lines()
-        .map(|l| l.trim().trim_start_matches("$ ").trim_start_matches("sudo ").trim())
+        .map(|l| {
+            l.trim()
+                .trim_start_matches("$ ")
+                .trim_start_matches("sudo ")
+                .trim()
+        })
         .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("--"))
         .unwrap_or_default();
-    let word = first.split_whitespace().next().unwrap_or_default().to_lowercase();
+    let word = first
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     match word.as_str() {
         "kubectl" => Language::Kubectl,
         "aws" => Language::Aws,
-        "select" | "update" | "insert" | "delete" | "alter" | "create" | "drop" | "vacuum" | "analyze" | "explain"
-        | "show" | "with" | "truncate" | "grant" | "revoke" | "reindex" => Language::Sql,
+        "select" | "update" | "insert" | "delete" | "alter" | "create" | "drop" | "vacuum"
+        | "analyze" | "explain" | "show" | "with" | "truncate" | "grant" | "revoke" | "reindex" => {
+            Language::Sql
+        }
         _ => Language::Shell,
     }
 }
@@ -485,8 +537,16 @@ pub fn to_markdown(title: &str, body: &str, steps: &[Step]) -> String {
             out.push('\n');
         }
         if let Some(c) = &s.command {
-            let fence = if c.text.contains("```") { "~~~~" } else { "```" };
-            out.push_str(&format!("\n{fence}{}\n{}\n{fence}\n", c.language.fence(), c.text.trim_end()));
+            let fence = if c.text.contains("```") {
+                "~~~~"
+            } else {
+                "```"
+            };
+            out.push_str(&format!(
+                "\n{fence}{}\n{}\n{fence}\n",
+                c.language.fence(),
+                c.text.trim_end()
+            ));
         }
         out.push_str(&format!(
             "\nRisk: {}\n",
@@ -606,14 +666,20 @@ mod tests {
         assert_eq!(s.why, "See how far behind each replica is.");
         let c = s.command.as_ref().expect("a command");
         assert_eq!(c.language, Language::Sql);
-        assert_eq!(c.text, "SELECT client_addr, replay_lag FROM pg_stat_replication;");
+        assert_eq!(
+            c.text,
+            "SELECT client_addr, replay_lag FROM pg_stat_replication;"
+        );
         assert_eq!(s.risk, Risk::ReadOnly);
         assert_eq!(s.expected.as_deref(), Some("replay_lag under 5 seconds"));
         assert_eq!(r.steps[1].risk, Risk::ChangesState);
         let c = r.steps[2].command.as_ref().expect("a command");
         // The fence says bash, the command is kubectl's; the prompt is gone.
         assert_eq!(c.language, Language::Kubectl);
-        assert_eq!(c.text, "kubectl rollout restart statefulset/postgres-replica");
+        assert_eq!(
+            c.text,
+            "kubectl rollout restart statefulset/postgres-replica"
+        );
         assert_eq!(r.steps[2].risk, Risk::ChangesState);
         // What is not a step stays in the body, in order.
         assert_eq!(
@@ -631,7 +697,10 @@ mod tests {
         assert_eq!(r.title, "pod stuck terminating");
         let titles: Vec<_> = r.steps.iter().map(|s| s.title.as_str()).collect();
         assert_eq!(titles, ["Look at the pods", "Delete the stuck pod"]);
-        assert_eq!(r.steps[0].command.as_ref().unwrap().language, Language::Kubectl);
+        assert_eq!(
+            r.steps[0].command.as_ref().unwrap().language,
+            Language::Kubectl
+        );
         assert_eq!(r.steps[1].risk, Risk::Destructive);
         assert_eq!(r.steps[1].why, "It is recreated.");
         assert_eq!(r.body, "Intro text.\n\n## Notes\n\nNothing else.");
@@ -686,15 +755,36 @@ mod tests {
         let d = diff_lines(old, new);
         let ops: Vec<String> = d
             .iter()
-            .map(|(op, l)| format!("{}{l}", match op { DiffOp::Same => ' ', DiffOp::Added => '+', DiffOp::Removed => '-' }))
+            .map(|(op, l)| {
+                format!(
+                    "{}{l}",
+                    match op {
+                        DiffOp::Same => ' ',
+                        DiffOp::Added => '+',
+                        DiffOp::Removed => '-',
+                    }
+                )
+            })
             .collect();
         assert_eq!(ops, [" a", "-b", " c", " d", "+x", " e", "+f"]);
         // Each side is recovered from the diff.
-        let old_back: Vec<&str> = d.iter().filter(|(o, _)| *o != DiffOp::Added).map(|(_, l)| *l).collect();
-        let new_back: Vec<&str> = d.iter().filter(|(o, _)| *o != DiffOp::Removed).map(|(_, l)| *l).collect();
+        let old_back: Vec<&str> = d
+            .iter()
+            .filter(|(o, _)| *o != DiffOp::Added)
+            .map(|(_, l)| *l)
+            .collect();
+        let new_back: Vec<&str> = d
+            .iter()
+            .filter(|(o, _)| *o != DiffOp::Removed)
+            .map(|(_, l)| *l)
+            .collect();
         assert_eq!(old_back.join("\n"), old);
         assert_eq!(new_back.join("\n"), new);
-        assert!(diff_lines("same\ntext", "same\ntext").iter().all(|(o, _)| *o == DiffOp::Same));
+        assert!(
+            diff_lines("same\ntext", "same\ntext")
+                .iter()
+                .all(|(o, _)| *o == DiffOp::Same)
+        );
         assert_eq!(diff_lines("", "x"), vec![(DiffOp::Added, "x")]);
     }
 }

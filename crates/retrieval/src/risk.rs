@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 /// A command's risk, lowest first (`Ord` follows it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Risk {
     /// Only reads (logs, status, metrics).
@@ -20,43 +22,211 @@ pub enum Risk {
 
 /// Words (whole, lower-cased) that make a simple command destructive wherever they appear.
 const DESTRUCTIVE_WORDS: &[&str] = &[
-    "rm", "rmdir", "drop", "truncate", "delete", "mkfs", "shred", "wipe", "wipefs", "destroy", "purge",
-    "flushall", "flushdb", "uninstall", "terminate", "dd", "fdisk", "pg_resetwal", "--force",
-    "--hard", "--grace-period=0", "-9", "-delete", "del", "unlink",
+    "rm",
+    "rmdir",
+    "drop",
+    "truncate",
+    "delete",
+    "mkfs",
+    "shred",
+    "wipe",
+    "wipefs",
+    "destroy",
+    "purge",
+    "flushall",
+    "flushdb",
+    "uninstall",
+    "terminate",
+    "dd",
+    "fdisk",
+    "pg_resetwal",
+    "--force",
+    "--hard",
+    "--grace-period=0",
+    "-9",
+    "-delete",
+    "del",
+    "unlink",
 ];
 
 /// Word prefixes that make a command destructive (AWS' `delete-…`, `terminate-…`, `deregister-…`).
-const DESTRUCTIVE_PREFIXES: &[&str] = &["delete-", "terminate-", "deregister-", "purge-", "remove-"];
+const DESTRUCTIVE_PREFIXES: &[&str] =
+    &["delete-", "terminate-", "deregister-", "purge-", "remove-"];
 
 /// Words that change state.
 const CHANGING_WORDS: &[&str] = &[
-    "restart", "reload", "start", "stop", "kill", "pkill", "killall", "reboot", "shutdown", "scale",
-    "apply", "patch", "edit", "set", "cordon", "uncordon", "drain", "taint", "label", "annotate",
-    "rollout", "rollback", "undo", "replace", "create", "install", "upgrade", "update", "insert",
-    "alter", "grant", "revoke", "vacuum", "reindex", "analyze", "cluster", "refresh", "renew", "mv",
-    "cp", "chmod", "chown", "ln", "mkdir", "touch", "tee", "sed", "resize2fs", "growpart", "lvextend",
-    "xfs_growfs", "logrotate", "push", "commit", "merge", "failover",
-    "promote", "pg_terminate_backend", "pg_cancel_backend", "pg_ctl", "pg_rewind", "certbot",
-    "iptables", "ufw", "mount", "umount", "swapoff", "swapon", "sysctl", "exec", "invoke", "put",
-    "post", "enable", "disable", "expire", "migrate", "deploy", "resume", "pause", "suspend", "reset",
-    "revert", "redeploy", "run", "copy", "upload", "sync",
+    "restart",
+    "reload",
+    "start",
+    "stop",
+    "kill",
+    "pkill",
+    "killall",
+    "reboot",
+    "shutdown",
+    "scale",
+    "apply",
+    "patch",
+    "edit",
+    "set",
+    "cordon",
+    "uncordon",
+    "drain",
+    "taint",
+    "label",
+    "annotate",
+    "rollout",
+    "rollback",
+    "undo",
+    "replace",
+    "create",
+    "install",
+    "upgrade",
+    "update",
+    "insert",
+    "alter",
+    "grant",
+    "revoke",
+    "vacuum",
+    "reindex",
+    "analyze",
+    "cluster",
+    "refresh",
+    "renew",
+    "mv",
+    "cp",
+    "chmod",
+    "chown",
+    "ln",
+    "mkdir",
+    "touch",
+    "tee",
+    "sed",
+    "resize2fs",
+    "growpart",
+    "lvextend",
+    "xfs_growfs",
+    "logrotate",
+    "push",
+    "commit",
+    "merge",
+    "failover",
+    "promote",
+    "pg_terminate_backend",
+    "pg_cancel_backend",
+    "pg_ctl",
+    "pg_rewind",
+    "certbot",
+    "iptables",
+    "ufw",
+    "mount",
+    "umount",
+    "swapoff",
+    "swapon",
+    "sysctl",
+    "exec",
+    "invoke",
+    "put",
+    "post",
+    "enable",
+    "disable",
+    "expire",
+    "migrate",
+    "deploy",
+    "resume",
+    "pause",
+    "suspend",
+    "reset",
+    "revert",
+    "redeploy",
+    "run",
+    "copy",
+    "upload",
+    "sync",
 ];
 
 /// Word prefixes that change state (AWS' `update-…`, `put-…`, `create-…`, …).
 const CHANGING_PREFIXES: &[&str] = &[
-    "update-", "put-", "create-", "modify-", "start-", "stop-", "reboot-", "set-", "attach-",
-    "detach-", "associate-", "disassociate-", "register-", "restore-", "promote-", "failover-",
-    "invoke", "enable-", "disable-", "reset-",
+    "update-",
+    "put-",
+    "create-",
+    "modify-",
+    "start-",
+    "stop-",
+    "reboot-",
+    "set-",
+    "attach-",
+    "detach-",
+    "associate-",
+    "disassociate-",
+    "register-",
+    "restore-",
+    "promote-",
+    "failover-",
+    "invoke",
+    "enable-",
+    "disable-",
+    "reset-",
 ];
 
 /// Commands that only read whatever follows them (`kubectl get`, `aws … describe-…`): their words never
 /// make a line risky by themselves. Only the first word of a simple command is looked up here.
 const READ_ONLY_PROGRAMS: &[&str] = &[
-    "cat", "less", "more", "head", "tail", "grep", "egrep", "zgrep", "ls", "df", "du", "ps", "top",
-    "htop", "free", "uptime", "dig", "nslookup", "host", "ping", "traceroute", "mtr", "ss", "netstat",
-    "journalctl", "dmesg", "echo", "printf", "wc", "sort", "uniq", "awk", "jq", "yq", "openssl",
-    "date", "whoami", "id", "env", "printenv", "stat", "file", "find", "lsof", "iostat",
-    "vmstat", "nproc", "hostname", "which", "explain", "select", "show", "describe", "curl", "wget",
+    "cat",
+    "less",
+    "more",
+    "head",
+    "tail",
+    "grep",
+    "egrep",
+    "zgrep",
+    "ls",
+    "df",
+    "du",
+    "ps",
+    "top",
+    "htop",
+    "free",
+    "uptime",
+    "dig",
+    "nslookup",
+    "host",
+    "ping",
+    "traceroute",
+    "mtr",
+    "ss",
+    "netstat",
+    "journalctl",
+    "dmesg",
+    "echo",
+    "printf",
+    "wc",
+    "sort",
+    "uniq",
+    "awk",
+    "jq",
+    "yq",
+    "openssl",
+    "date",
+    "whoami",
+    "id",
+    "env",
+    "printenv",
+    "stat",
+    "file",
+    "find",
+    "lsof",
+    "iostat",
+    "vmstat",
+    "nproc",
+    "hostname",
+    "which",
+    "explain",
+    "select",
+    "show",
+    "describe",
+    "curl",
+    "wget",
 ];
 
 /// The risk of a command (several lines, pipes and `&&` chains: the highest of its parts).
@@ -78,8 +248,10 @@ fn simple_commands(command: &str) -> impl Iterator<Item = Vec<String>> + '_ {
         .map(|part| {
             part.split_whitespace()
                 .map(|w| {
-                    w.trim_matches(|c: char| c == '"' || c == '\'' || c == '(' || c == ')' || c == ',')
-                        .to_lowercase()
+                    w.trim_matches(|c: char| {
+                        c == '"' || c == '\'' || c == '(' || c == ')' || c == ','
+                    })
+                    .to_lowercase()
                 })
                 .filter(|w| !w.is_empty())
                 .collect::<Vec<_>>()
@@ -97,7 +269,9 @@ fn classify_simple(words: &[String]) -> Risk {
         return Risk::ReadOnly;
     };
     // A redirection into a file writes it, whatever the program.
-    let redirects = words.iter().any(|w| w.starts_with('>') && !w.starts_with(">&"));
+    let redirects = words
+        .iter()
+        .any(|w| w.starts_with('>') && !w.starts_with(">&"));
     // `curl -X DELETE`, `curl --request POST`: the method decides.
     if matches!(*first, "curl" | "wget" | "http") {
         let method = words
@@ -131,7 +305,8 @@ fn classify_simple(words: &[String]) -> Risk {
         let w = w.split('(').next().unwrap_or(w);
         (CHANGING_WORDS.contains(&w) && !READ_ONLY_PROGRAMS.contains(first))
             || matches!(w, "pg_terminate_backend" | "pg_cancel_backend")
-            || (CHANGING_PREFIXES.iter().any(|p| w.starts_with(p)) && !READ_ONLY_PROGRAMS.contains(first))
+            || (CHANGING_PREFIXES.iter().any(|p| w.starts_with(p))
+                && !READ_ONLY_PROGRAMS.contains(first))
     }) || (*first == "sed" && words.iter().any(|w| w.starts_with("-i")));
     if changes {
         Risk::ChangesState
@@ -206,6 +381,9 @@ mod tests {
             Risk::ChangesState
         );
         // A comment mentioning a dangerous word is not a command.
-        assert_eq!(classify("kubectl get pods # do not delete anything"), Risk::ReadOnly);
+        assert_eq!(
+            classify("kubectl get pods # do not delete anything"),
+            Risk::ReadOnly
+        );
     }
 }

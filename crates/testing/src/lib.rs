@@ -12,6 +12,7 @@
 
 mod database;
 pub mod embedding;
+pub mod fake_llm;
 pub mod fake_pagerduty;
 pub mod services;
 pub mod smtp;

@@ -13,6 +13,7 @@
 //! - [`search_text`]: the text a search for an incident or a pattern looks for.
 
 pub mod drafts;
+pub mod generation;
 pub mod import;
 pub mod query;
 pub mod search_text;
