@@ -326,7 +326,9 @@ impl From<insights_core::runbooks::RunbookError> for ApiError {
             RunbookError::Invalid(fields) => Self::Validation(fields),
             e @ RunbookError::VersionConflict { .. } => Self::conflict(
                 "version_conflict",
-                format!("{e}: reload it, apply your change again and save on top of the current version."),
+                format!(
+                    "{e}: reload it, apply your change again and save on top of the current version."
+                ),
             ),
             RunbookError::BudgetSpent { used, budget } => {
                 let now = chrono::Utc::now();
@@ -337,7 +339,9 @@ impl From<insights_core::runbooks::RunbookError> for ApiError {
                         "This organization's monthly token budget for runbook generation is spent ({used} of {budget} tokens used this month). It renews on {}; an admin can raise it in the runbook settings.",
                         next_month.format("%Y-%m-%d")
                     ),
-                    retry_after_secs: u64::try_from((next_month - now).num_seconds()).unwrap_or(0).max(1),
+                    retry_after_secs: u64::try_from((next_month - now).num_seconds())
+                        .unwrap_or(0)
+                        .max(1),
                 }
             }
             RunbookError::DraftState { code, message } => Self::conflict(code, message),

@@ -165,7 +165,13 @@ async fn chat(
 ) -> Response {
     let body: Value = match serde_json::from_str(&body) {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &e.to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &e.to_string(),
+            );
+        }
     };
     let behaviour = {
         let mut s = state.lock().expect("fake state");
@@ -179,13 +185,21 @@ async fn chat(
     let wants_schema = body["response_format"]["type"] == "json_schema";
     let content = match behaviour {
         Behaviour::RateLimited => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "Rate limit reached");
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "Rate limit reached",
+            );
             r.headers_mut()
                 .insert("retry-after", "0".parse().expect("header"));
             return r;
         }
         Behaviour::ServerError => {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server had an error");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "The server had an error",
+            );
         }
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -204,7 +218,11 @@ async fn chat(
     };
     let prompt_chars: usize = body["messages"]
         .as_array()
-        .map(|m| m.iter().map(|m| m["content"].as_str().map_or(0, str::len)).sum())
+        .map(|m| {
+            m.iter()
+                .map(|m| m["content"].as_str().map_or(0, str::len))
+                .sum()
+        })
         .unwrap_or(0);
     let prompt_tokens = (prompt_chars / 4).max(1);
     let completion_tokens = (content.len() / 4).max(1);
@@ -302,10 +320,18 @@ fn command_in(text: &str) -> Option<(String, &'static str)> {
     let inline = || text.split('`').nth(1).map(|s| s.trim().to_owned());
     let line = || {
         text.lines().map(str::trim).find_map(|l| {
-            ["kubectl ", "aws ", "psql ", "systemctl ", "redis-cli ", "SELECT ", "curl "]
-                .iter()
-                .any(|p| l.starts_with(p))
-                .then(|| l.to_owned())
+            [
+                "kubectl ",
+                "aws ",
+                "psql ",
+                "systemctl ",
+                "redis-cli ",
+                "SELECT ",
+                "curl ",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+            .then(|| l.to_owned())
         })
     };
     let cmd = fenced
@@ -327,8 +353,8 @@ fn command_in(text: &str) -> Option<(String, &'static str)> {
 fn draft_for(body: &Value) -> Value {
     let user = user_message(body);
     let instructions = section(&user, "What to change").map(str::to_owned);
-    if let Some(previous) = section(&user, "Previous draft")
-        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+    if let Some(previous) =
+        section(&user, "Previous draft").and_then(|p| serde_json::from_str::<Value>(p).ok())
     {
         let mut steps = previous["steps"].as_array().cloned().unwrap_or_default();
         let wants = instructions.clone().unwrap_or_default().to_lowercase();
@@ -394,8 +420,17 @@ async fn embeddings(
     let dims = body["dimensions"].as_u64().unwrap_or(64) as usize;
     let inputs: Vec<String> = match &body["input"] {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        _ => return error(StatusCode::BAD_REQUEST, "invalid_request_error", "input must be text"),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "input must be text",
+            );
+        }
     };
     let tokens: usize = inputs.iter().map(|t| (t.len() / 4).max(1)).sum();
     let data: Vec<Value> = inputs

@@ -74,7 +74,11 @@ struct ListParams {
 }
 
 /// A free-text query parameter: at most `max` characters, no control characters (400 `invalid_query`).
-pub(crate) fn text_param(name: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+pub(crate) fn text_param(
+    name: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
     let Some(v) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -114,7 +118,11 @@ async fn list_runbooks(
     // An alias lists the runbooks of the pattern it was merged into.
     let filter = match filter.pattern {
         Some(p) => ListFilter {
-            pattern: Some(insights_core::patterns::resolve(&mut db, p).await?.unwrap_or(p)),
+            pattern: Some(
+                insights_core::patterns::resolve(&mut db, p)
+                    .await?
+                    .unwrap_or(p),
+            ),
             ..filter
         },
         None => filter,

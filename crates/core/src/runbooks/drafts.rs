@@ -33,7 +33,10 @@ fn text_field(
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
     let v = value?.trim();
-    if v.is_empty() || v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if v.is_empty()
+        || v.chars().count() > max
+        || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         errors.push(FieldError::new(
             field,
             "invalid_length",
@@ -67,10 +70,14 @@ pub async fn request(
     if !errors.is_empty() {
         return Err(RunbookError::Invalid(errors));
     }
-    let given = [input.incident_id.is_some(), input.pattern_id.is_some(), input.prompt.is_some()]
-        .into_iter()
-        .filter(|g| *g)
-        .count();
+    let given = [
+        input.incident_id.is_some(),
+        input.pattern_id.is_some(),
+        input.prompt.is_some(),
+    ]
+    .into_iter()
+    .filter(|g| *g)
+    .count();
     let subject = match (input.refine_of, given) {
         (Some(previous), 0) => {
             if instructions.is_none() {
@@ -117,16 +124,24 @@ pub async fn request(
                 .fetch_one(db.conn())
                 .await?;
                 if !exists {
-                    return Err(FieldError::new("incident_id", "not_found", "no such incident").into());
+                    return Err(
+                        FieldError::new("incident_id", "not_found", "no such incident").into(),
+                    );
                 }
                 Subject::Incident(id)
             } else if let Some(id) = input.pattern_id {
-                let resolved = crate::patterns::resolve(db, id).await.map_err(|e| match e {
-                    crate::patterns::PatternError::Db(e) => RunbookError::Db(e),
-                    _ => RunbookError::NotFound,
-                })?;
+                let resolved = crate::patterns::resolve(db, id)
+                    .await
+                    .map_err(|e| match e {
+                        crate::patterns::PatternError::Db(e) => RunbookError::Db(e),
+                        _ => RunbookError::NotFound,
+                    })?;
                 Subject::Pattern(resolved.ok_or_else(|| {
-                    RunbookError::from(FieldError::new("pattern_id", "not_found", "no such pattern"))
+                    RunbookError::from(FieldError::new(
+                        "pattern_id",
+                        "not_found",
+                        "no such pattern",
+                    ))
                 })?)
             } else {
                 Subject::Prompt(prompt.unwrap_or_default())
@@ -224,7 +239,8 @@ pub async fn save_draft(
         _ => {
             return Err(RunbookError::DraftState {
                 code: "draft_not_ready",
-                message: "This draft is not finished yet; save it once its status is `succeeded`.".into(),
+                message: "This draft is not finished yet; save it once its status is `succeeded`."
+                    .into(),
             });
         }
     };

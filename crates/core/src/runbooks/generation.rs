@@ -183,7 +183,11 @@ pub async fn succeed(db: &mut OrgTx, id: RunbookGenerationId, f: Finished<'_>) -
         tokens_i32(f.prompt_tokens),
         tokens_i32(f.completion_tokens),
     )?;
-    add_tokens(db, u64::from(f.prompt_tokens) + u64::from(f.completion_tokens)).await?;
+    add_tokens(
+        db,
+        u64::from(f.prompt_tokens) + u64::from(f.completion_tokens),
+    )
+    .await?;
     Ok(changed > 0)
 }
 
@@ -277,7 +281,10 @@ pub fn budget_spent(settings: &Settings, used: i64) -> Option<String> {
 }
 
 /// The draft a generation made (for a refinement).
-pub async fn draft_of(db: &mut OrgTx, id: RunbookGenerationId) -> DbResult<Option<RunbookDraftOut>> {
+pub async fn draft_of(
+    db: &mut OrgTx,
+    id: RunbookGenerationId,
+) -> DbResult<Option<RunbookDraftOut>> {
     let draft = org_query_scalar!(
         db,
         r#"SELECT draft AS "draft: Json<RunbookDraftOut>" FROM runbook_generations
@@ -308,8 +315,11 @@ pub async fn subject(db: &mut OrgTx, g: &Generation) -> DbResult<Subject> {
     let mut hops = 0;
     while incident.is_none() && pattern.is_none() && prompt.is_none() && hops < 20 {
         let Some(prev) = refine_of else { break };
-        let Some(p) = load(db, prev).await? else { break };
-        (incident, pattern, prompt, refine_of) = (p.incident_id, p.pattern_id, p.prompt, p.refine_of);
+        let Some(p) = load(db, prev).await? else {
+            break;
+        };
+        (incident, pattern, prompt, refine_of) =
+            (p.incident_id, p.pattern_id, p.prompt, p.refine_of);
         hops += 1;
     }
     if let Some(id) = incident {
@@ -369,7 +379,10 @@ async fn incident_subject(db: &mut OrgTx, id: IncidentId) -> DbResult<Option<Sub
     let mut facts = vec![format!("status {}", i.status)];
     facts.extend(i.urgency.map(|u| format!("urgency {u}")));
     facts.extend(i.priority.map(|p| format!("priority {p}")));
-    facts.push(format!("triggered {}", i.triggered_at.format("%Y-%m-%d %H:%M UTC")));
+    facts.push(format!(
+        "triggered {}",
+        i.triggered_at.format("%Y-%m-%d %H:%M UTC")
+    ));
     lines.push(facts.join(", "));
     if let Some(s) = &i.service_name {
         lines.push(format!("Service: {s}"));
@@ -383,7 +396,12 @@ async fn incident_subject(db: &mut OrgTx, id: IncidentId) -> DbResult<Option<Sub
     if !events.is_empty() {
         lines.push("Timeline so far:".into());
         for e in &events {
-            lines.push(format!("- {} {}: {}", stamp(e.at), e.kind, cut(&e.message, 400)));
+            lines.push(format!(
+                "- {} {}: {}",
+                stamp(e.at),
+                e.kind,
+                cut(&e.message, 400)
+            ));
         }
     }
     let mut query = i.title.clone();

@@ -36,7 +36,10 @@ pub async fn import(
     let mut valid = Vec::new();
     for (i, file) in input.files.iter().enumerate() {
         let name = file.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_FILE_NAME || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.chars().count() > MAX_FILE_NAME
+            || name.chars().any(char::is_control)
+        {
             errors.push(FieldError::new(
                 format!("files[{i}].name"),
                 "invalid_length",

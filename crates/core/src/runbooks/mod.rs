@@ -397,10 +397,12 @@ async fn check_links(
     }
     let mut resolved = Vec::new();
     for (i, p) in patterns.iter().enumerate() {
-        match crate::patterns::resolve(db, *p).await.map_err(|e| match e {
-            crate::patterns::PatternError::Db(e) => RunbookError::Db(e),
-            _ => RunbookError::NotFound,
-        })? {
+        match crate::patterns::resolve(db, *p)
+            .await
+            .map_err(|e| match e {
+                crate::patterns::PatternError::Db(e) => RunbookError::Db(e),
+                _ => RunbookError::NotFound,
+            })? {
             Some(id) => {
                 if !resolved.contains(&id) {
                     resolved.push(id);
@@ -636,7 +638,11 @@ pub async fn restore(
 /// # Errors
 /// [`RunbookError::NotFound`].
 pub async fn delete(db: &mut OrgTx, id: RunbookId) -> RunbookResult<()> {
-    let n = org_rows_changed!(db, "DELETE FROM runbooks WHERE org_id = $1 AND id = $2", id.0)?;
+    let n = org_rows_changed!(
+        db,
+        "DELETE FROM runbooks WHERE org_id = $1 AND id = $2",
+        id.0
+    )?;
     if n == 0 {
         return Err(RunbookError::NotFound);
     }
@@ -723,11 +729,7 @@ async fn pattern_refs(db: &mut OrgTx, ids: &[Uuid]) -> RunbookResult<Vec<NamedRe
 ///
 /// # Errors
 /// [`RunbookError::NotFound`] for the runbook or the version.
-pub async fn get(
-    db: &mut OrgTx,
-    id: RunbookId,
-    number: Option<i32>,
-) -> RunbookResult<RunbookOut> {
+pub async fn get(db: &mut OrgTx, id: RunbookId, number: Option<i32>) -> RunbookResult<RunbookOut> {
     let head = org_query!(
         db,
         r#"SELECT r.source, r.current_version, r.created_at, r.created_by, u.name AS "created_by_name?"
@@ -788,7 +790,9 @@ pub async fn list(
     let like = f.q.as_deref().map(|q| {
         format!(
             "%{}%",
-            q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
         )
     });
     let q_tag = f.q.as_deref().map(|q| q.trim().to_lowercase());

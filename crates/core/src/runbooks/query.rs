@@ -203,6 +203,9 @@ pub async fn list(
     )
     .fetch_all(db.conn())
     .await?;
-    let items = rows.into_iter().map(out).collect::<RunbookResult<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(out)
+        .collect::<RunbookResult<Vec<_>>>()?;
     Ok(cursor::page(items, limit, |g| (g.created_at, g.id.0)))
 }

@@ -35,10 +35,12 @@ pub async fn for_incident(db: &mut OrgTx, id: IncidentId) -> RunbookResult<Optio
 /// # Errors
 /// A database error.
 pub async fn for_pattern(db: &mut OrgTx, id: PatternId) -> RunbookResult<Option<String>> {
-    let Some(id) = crate::patterns::resolve(db, id).await.map_err(|e| match e {
-        crate::patterns::PatternError::Db(e) => super::RunbookError::Db(e),
-        _ => super::RunbookError::NotFound,
-    })?
+    let Some(id) = crate::patterns::resolve(db, id)
+        .await
+        .map_err(|e| match e {
+            crate::patterns::PatternError::Db(e) => super::RunbookError::Db(e),
+            _ => super::RunbookError::NotFound,
+        })?
     else {
         return Ok(None);
     };
@@ -53,7 +55,11 @@ pub async fn for_pattern(db: &mut OrgTx, id: PatternId) -> RunbookResult<Option<
         let mut parts: Vec<String> = r.name.into_iter().collect();
         parts.push(r.template);
         if let serde_json::Value::Array(examples) = r.examples {
-            parts.extend(examples.into_iter().filter_map(|e| e.as_str().map(str::to_owned)));
+            parts.extend(
+                examples
+                    .into_iter()
+                    .filter_map(|e| e.as_str().map(str::to_owned)),
+            );
         }
         join(parts)
     }))

@@ -61,6 +61,17 @@ async fn find_in_search(b: &Browser, org: OrgId, q: &str, title: &str) {
     }
 }
 
+/// Clicks an element after scrolling it to the middle of the window (a long form scrolls buttons under the
+/// sticky top bar otherwise).
+async fn click_centered(b: &Browser, css: &str) {
+    b.wait_for(|| async { b.count(css).await > 0 }).await;
+    b.execute(&format!(
+        "document.querySelector(\"{css}\").scrollIntoView({{ block: 'center' }}); return null"
+    ))
+    .await;
+    b.click(css).await;
+}
+
 /// The current path's last segment (the id of the page).
 async fn last_segment(b: &Browser) -> String {
     b.path().await.rsplit('/').next().unwrap().to_owned()
@@ -88,7 +99,7 @@ async fn a_runbook_written_in_the_editor_is_found_versioned_diffed_and_restored_
             .await;
             // Two steps, the second moved above the first, a third added then removed.
             for _ in 0..3 {
-                b.click("#add-step").await;
+                click_centered(&b, "#add-step").await;
             }
             let titles = ".step-form .step-title-input";
             b.wait_for(|| async { b.count(titles).await == 3 }).await;
@@ -112,15 +123,15 @@ async fn a_runbook_written_in_the_editor_is_found_versioned_diffed_and_restored_
             .await;
             b.fill(".step-form:nth-child(2) .step-expected-input", "zk_server_state leader or follower")
                 .await;
-            b.click(".step-form:nth-child(3) .remove-step").await;
+            click_centered(&b, ".step-form:nth-child(3) .remove-step").await;
             b.wait_for(|| async { b.count(titles).await == 2 }).await;
-            b.click(".step-form:nth-child(2) .move-up").await;
+            click_centered(&b, ".step-form:nth-child(2) .move-up").await;
             b.wait_for(|| async {
                 b.value(".step-form:nth-child(1) .step-title-input").await == "Check the ensemble"
             })
             .await;
             b.fill("#runbook-tags", "zookeeper, Kafka").await;
-            b.click(".runbook-editor button[type=submit]").await;
+            click_centered(&b, ".runbook-editor button[type=submit]").await;
             b.wait_text("#runbook-title", "Zookeeper quorum lost").await;
             // The page: Markdown rendered, steps in order with their risk and command, tags, source.
             b.wait_text(".markdown strong", "zookeeper").await;
@@ -148,19 +159,19 @@ async fn a_runbook_written_in_the_editor_is_found_versioned_diffed_and_restored_
         b.wait_text(".search-results mark", "").await;
         // Edit: a second version; the diff shows the change; restoring version 1 makes version 3.
         b.goto(&format!("/orgs/{org}/runbooks/{id}")).await;
-        b.click("#edit-runbook").await;
+        click_centered(&b, "#edit-runbook").await;
         b.fill(
             "#runbook-title-input",
             "ZooKeeper quorum lost (ensemble of 3)",
         )
         .await;
-        b.click(".runbook-editor button[type=submit]").await;
+        click_centered(&b, ".runbook-editor button[type=submit]").await;
         b.wait_text("#runbook-title", "ensemble of 3").await;
         b.wait_for(|| async { b.count(".versions-table tbody tr").await == 2 })
             .await;
         b.select("#diff-from", "1").await;
         b.select("#diff-to", "2").await;
-        b.click("#show-diff").await;
+        click_centered(&b, "#show-diff").await;
         b.wait_text(".diff-line.added", "ensemble of 3").await;
         b.wait_text(".diff-line.removed", "Zookeeper quorum lost")
             .await;
@@ -247,7 +258,7 @@ async fn saving_on_top_of_a_newer_version_shows_the_conflict_and_keeps_the_edits
         assert_eq!(other.status, reqwest::StatusCode::OK, "{}", other.text);
         b.fill("#runbook-title-input", "Certificate expiry (mine)")
             .await;
-        b.click(".runbook-editor button[type=submit]").await;
+        click_centered(&b, ".runbook-editor button[type=submit]").await;
         b.wait_text(".conflict", "Someone saved a newer version").await;
         assert_eq!(
             b.value("#runbook-title-input").await,
@@ -255,9 +266,9 @@ async fn saving_on_top_of_a_newer_version_shows_the_conflict_and_keeps_the_edits
             "the edits are kept"
         );
         // Choosing to save on top of theirs, then saving, makes version 3 with these edits.
-        b.click("#save-anyway").await;
+        click_centered(&b, "#save-anyway").await;
         b.wait_gone(".conflict").await;
-        b.click(".runbook-editor button[type=submit]").await;
+        click_centered(&b, ".runbook-editor button[type=submit]").await;
         b.wait_text("#runbook-title", "Certificate expiry (mine)").await;
         b.wait_text(".runbook-version", "3").await;
     })
@@ -446,7 +457,7 @@ async fn a_draft_from_an_incident_cites_its_sources_is_refined_saved_and_found_i
             b.wait_for(|| async { b.count(".suggested-runbooks .hit").await > 0 })
                 .await;
             b.wait_text(".suggested-runbooks .hit .pill.kind", "Runbook").await;
-            b.click(".suggested-runbooks button.generate").await;
+            click_centered(&b, ".suggested-runbooks button.generate").await;
             // The draft page follows its progress, then shows the assembled draft.
             b.wait_for(|| async { b.path().await.contains("/runbooks/drafts/") })
                 .await;
@@ -484,14 +495,14 @@ async fn a_draft_from_an_incident_cites_its_sources_is_refined_saved_and_found_i
             }
             // Refine: a new draft from this one.
             b.fill("#refine-instructions", "shorter, read-only steps first").await;
-            b.click(".refine button[type=submit]").await;
+            click_centered(&b, ".refine button[type=submit]").await;
             b.wait_for(|| async { last_segment(&b).await != first }).await;
             b.wait_text_within(".pill.mode", "Assembled", DRAFTED).await;
             b.wait_text(".draft-subject", "refined").await;
             b.wait_text(".draft-subject a", "the previous draft").await;
             // Save it as a runbook under a title of one's own.
             b.fill("#save-title", "Quorum recovery from the drafts").await;
-            b.click(".save-draft button[type=submit]").await;
+            click_centered(&b, ".save-draft button[type=submit]").await;
             b.wait_text("#runbook-title", "Quorum recovery from the drafts")
                 .await;
             b.wait_text(".runbook-source", "generated").await;
