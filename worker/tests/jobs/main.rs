@@ -5,6 +5,7 @@ mod accounts;
 mod analytics;
 mod cluster;
 mod fairness;
+mod generate_runbook;
 mod patterns;
 mod recovery;
 mod sync;
