@@ -15,5 +15,6 @@ mod operations;
 mod orgs;
 mod patterns;
 mod recovery;
+mod runbooks;
 mod secrets;
 mod sessions;

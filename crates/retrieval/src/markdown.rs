@@ -614,12 +614,13 @@ pub fn diff_lines<'a>(old: &'a str, new: &'a str) -> Vec<(DiffOp, &'a str)> {
                 out.push((DiffOp::Same, am[i]));
                 i += 1;
                 j += 1;
-            } else if j < m && (i == n || lcs[at(i, j + 1)] >= lcs[at(i + 1, j)]) {
-                out.push((DiffOp::Added, bm[j]));
-                j += 1;
-            } else {
+            } else if i < n && (j == m || lcs[at(i + 1, j)] >= lcs[at(i, j + 1)]) {
+                // Removed lines before the lines that replace them.
                 out.push((DiffOp::Removed, am[i]));
                 i += 1;
+            } else {
+                out.push((DiffOp::Added, bm[j]));
+                j += 1;
             }
         }
     }
@@ -786,5 +787,10 @@ mod tests {
                 .all(|(o, _)| *o == DiffOp::Same)
         );
         assert_eq!(diff_lines("", "x"), vec![(DiffOp::Added, "x")]);
+        // A changed line reads as removed, then added.
+        assert_eq!(
+            diff_lines("a\nold\nz", "a\nnew\nz"),
+            vec![(DiffOp::Same, "a"), (DiffOp::Removed, "old"), (DiffOp::Added, "new"), (DiffOp::Same, "z")]
+        );
     }
 }
