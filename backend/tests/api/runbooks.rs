@@ -101,27 +101,37 @@ async fn create(app: &TestApp, token: &str, org: OrgId, body: Value) -> RunbookO
 }
 
 async fn put(app: &TestApp, token: &str, org: OrgId, id: RunbookId, body: Value) -> TestResponse {
-    app.request(Method::PUT, &url(org, &format!("runbooks/{id}")), Some(token), Some(body))
-        .await
+    app.request(
+        Method::PUT,
+        &url(org, &format!("runbooks/{id}")),
+        Some(token),
+        Some(body),
+    )
+    .await
 }
 
 async fn outbox(app: &TestApp, org: OrgId) -> Vec<(String, Uuid)> {
     let mut c = owner_conn(app).await;
-    sqlx::query_as("SELECT kind, subject_id FROM vector_outbox WHERE org_id = $1 ORDER BY kind, subject_id")
-        .bind(org.0)
-        .fetch_all(&mut c)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT kind, subject_id FROM vector_outbox WHERE org_id = $1 ORDER BY kind, subject_id",
+    )
+    .bind(org.0)
+    .fetch_all(&mut c)
+    .await
+    .unwrap()
 }
 
 async fn audit_actions(app: &TestApp, p: &Personas) -> Vec<String> {
-    let r = app.get(&url(p.org_id, "audit-log?limit=200"), &p.owner.token).await;
+    let r = app
+        .get(&url(p.org_id, "audit-log?limit=200"), &p.owner.token)
+        .await;
     let page: Page<AuditEventOut> = r.json();
     page.items.into_iter().map(|e| e.action).collect()
 }
 
 #[tokio::test]
-async fn a_runbook_is_written_versioned_diffed_restored_and_deleted_and_each_change_is_audited_and_enqueued() {
+async fn a_runbook_is_written_versioned_diffed_restored_and_deleted_and_each_change_is_audited_and_enqueued()
+ {
     let app = TestApp::spawn(&[]).await;
     let p = app.personas().await;
     let org = p.org_id;
@@ -132,11 +142,22 @@ async fn a_runbook_is_written_versioned_diffed_restored_and_deleted_and_each_cha
     // A risk below what the command implies is raised to it.
     assert_eq!(created.steps[1].risk, StepRisk::ChangesState);
     assert_eq!(created.steps[0].risk, StepRisk::ReadOnly);
-    assert_eq!(created.created_by.as_ref().map(|u| u.id), Some(p.member.user_id.0));
-    assert_eq!(outbox(&app, org).await, [("runbook".to_owned(), created.id.0)]);
+    assert_eq!(
+        created.created_by.as_ref().map(|u| u.id),
+        Some(p.member.user_id.0)
+    );
+    assert_eq!(
+        outbox(&app, org).await,
+        [("runbook".to_owned(), created.id.0)]
+    );
 
     // Everyone reads it.
-    let r = app.get(&url(org, &format!("runbooks/{}", created.id)), &p.viewer.token).await;
+    let r = app
+        .get(
+            &url(org, &format!("runbooks/{}", created.id)),
+            &p.viewer.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json::<RunbookOut>(), created);
 
@@ -148,7 +169,10 @@ async fn a_runbook_is_written_versioned_diffed_restored_and_deleted_and_each_cha
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let saved: RunbookOut = r.json();
     assert_eq!((saved.version, saved.current_version), (2, 2));
-    assert_eq!(saved.updated_by.as_ref().map(|u| u.id), Some(p.admin.user_id.0));
+    assert_eq!(
+        saved.updated_by.as_ref().map(|u| u.id),
+        Some(p.admin.user_id.0)
+    );
 
     // Someone still editing version 1 is told, and nothing is overwritten.
     let mut stale = runbook("Mine");
@@ -157,20 +181,29 @@ async fn a_runbook_is_written_versioned_diffed_restored_and_deleted_and_each_cha
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert_eq!(r.error_code(), "version_conflict");
     let now: RunbookOut = app
-        .get(&url(org, &format!("runbooks/{}", created.id)), &p.member.token)
+        .get(
+            &url(org, &format!("runbooks/{}", created.id)),
+            &p.member.token,
+        )
         .await
         .json();
     assert_eq!(now.title, "Replication lag on the primary");
 
     // The old version is still there, and the diff shows what changed.
     let v1: RunbookOut = app
-        .get(&url(org, &format!("runbooks/{}/versions/1", created.id)), &p.viewer.token)
+        .get(
+            &url(org, &format!("runbooks/{}/versions/1", created.id)),
+            &p.viewer.token,
+        )
         .await
         .json();
     assert_eq!((v1.version, v1.current_version), (1, 2));
     assert_eq!(v1.title, "Replication lag");
     let d: RunbookDiffOut = app
-        .get(&url(org, &format!("runbooks/{}/diff?from=1&to=2", created.id)), &p.viewer.token)
+        .get(
+            &url(org, &format!("runbooks/{}/diff?from=1&to=2", created.id)),
+            &p.viewer.token,
+        )
         .await
         .json();
     let changed: Vec<(DiffOp, &str)> = d
@@ -188,24 +221,45 @@ async fn a_runbook_is_written_versioned_diffed_restored_and_deleted_and_each_cha
             (DiffOp::Added, "### 1. Measure the lag"),
         ]
     );
-    assert!(d.lines.iter().any(|l| l.op == DiffOp::Same && l.text.contains("pg_stat_replication")));
+    assert!(
+        d.lines
+            .iter()
+            .any(|l| l.op == DiffOp::Same && l.text.contains("pg_stat_replication"))
+    );
 
     // Restoring version 1 makes version 3, a copy of it.
     let r = app
-        .post(&url(org, &format!("runbooks/{}/versions/1/restore", created.id)), &p.member.token, json!({}))
+        .post(
+            &url(org, &format!("runbooks/{}/versions/1/restore", created.id)),
+            &p.member.token,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let restored: RunbookOut = r.json();
     assert_eq!(restored.version, 3);
-    assert_eq!((restored.title.as_str(), &restored.steps), (v1.title.as_str(), &v1.steps));
+    assert_eq!(
+        (restored.title.as_str(), &restored.steps),
+        (v1.title.as_str(), &v1.steps)
+    );
     let versions: Page<RunbookVersionOut> = app
-        .get(&url(org, &format!("runbooks/{}/versions", created.id)), &p.viewer.token)
+        .get(
+            &url(org, &format!("runbooks/{}/versions", created.id)),
+            &p.viewer.token,
+        )
         .await
         .json();
-    let numbers: Vec<(i32, Option<i32>)> = versions.items.iter().map(|v| (v.number, v.restored_from)).collect();
+    let numbers: Vec<(i32, Option<i32>)> = versions
+        .items
+        .iter()
+        .map(|v| (v.number, v.restored_from))
+        .collect();
     assert_eq!(numbers, [(3, Some(1)), (2, None), (1, None)]);
     let d: RunbookDiffOut = app
-        .get(&url(org, &format!("runbooks/{}/diff?from=1&to=3", created.id)), &p.viewer.token)
+        .get(
+            &url(org, &format!("runbooks/{}/diff?from=1&to=3", created.id)),
+            &p.viewer.token,
+        )
         .await
         .json();
     assert!(d.lines.iter().all(|l| l.op == DiffOp::Same));
@@ -215,27 +269,59 @@ async fn a_runbook_is_written_versioned_diffed_restored_and_deleted_and_each_cha
         format!("runbooks/{}/versions/9", created.id),
         format!("runbooks/{}/diff?from=1&to=9", created.id),
     ] {
-        assert_eq!(app.get(&url(org, &path), &p.viewer.token).await.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            app.get(&url(org, &path), &p.viewer.token).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
-    let r = app.get(&url(org, &format!("runbooks/{}/diff?from=1", created.id)), &p.viewer.token).await;
+    let r = app
+        .get(
+            &url(org, &format!("runbooks/{}/diff?from=1", created.id)),
+            &p.viewer.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
     // Deleting it: gone, and enqueued so the index removes it.
-    let r = app.delete(&url(org, &format!("runbooks/{}", created.id)), &p.member.token).await;
+    let r = app
+        .delete(
+            &url(org, &format!("runbooks/{}", created.id)),
+            &p.member.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r = app.get(&url(org, &format!("runbooks/{}", created.id)), &p.member.token).await;
+    let r = app
+        .get(
+            &url(org, &format!("runbooks/{}", created.id)),
+            &p.member.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(outbox(&app, org).await, [("runbook".to_owned(), created.id.0)]);
-    let status: RunbookIndexStatusOut =
-        app.get(&url(org, "runbooks/index-status"), &p.viewer.token).await.json();
+    assert_eq!(
+        outbox(&app, org).await,
+        [("runbook".to_owned(), created.id.0)]
+    );
+    let status: RunbookIndexStatusOut = app
+        .get(&url(org, "runbooks/index-status"), &p.viewer.token)
+        .await
+        .json();
     assert_eq!((status.pending, status.failing), (1, 0));
 
     let actions = audit_actions(&app, &p).await;
-    for a in ["runbook_created", "runbook_updated", "runbook_restored", "runbook_deleted"] {
+    for a in [
+        "runbook_created",
+        "runbook_updated",
+        "runbook_restored",
+        "runbook_deleted",
+    ] {
         assert!(actions.iter().any(|x| x == a), "{a} not in {actions:?}");
     }
     // The refused save wrote nothing, not even its audit entry.
-    assert_eq!(actions.iter().filter(|a| *a == "runbook_updated").count(), 1);
+    assert_eq!(
+        actions.iter().filter(|a| *a == "runbook_updated").count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -246,28 +332,64 @@ async fn viewers_read_runbooks_but_cannot_write_them() {
     let id = created.id;
     let tries = [
         (Method::POST, url(p.org_id, "runbooks"), Some(runbook("x"))),
-        (Method::PUT, url(p.org_id, &format!("runbooks/{id}")), Some(runbook("x"))),
-        (Method::DELETE, url(p.org_id, &format!("runbooks/{id}")), None),
-        (Method::POST, url(p.org_id, &format!("runbooks/{id}/versions/1/restore")), Some(json!({}))),
+        (
+            Method::PUT,
+            url(p.org_id, &format!("runbooks/{id}")),
+            Some(runbook("x")),
+        ),
+        (
+            Method::DELETE,
+            url(p.org_id, &format!("runbooks/{id}")),
+            None,
+        ),
+        (
+            Method::POST,
+            url(p.org_id, &format!("runbooks/{id}/versions/1/restore")),
+            Some(json!({})),
+        ),
         (
             Method::POST,
             url(p.org_id, "runbooks/import"),
             Some(json!({"files": [{"name": "a.md", "content": "# A"}]})),
         ),
-        (Method::POST, url(p.org_id, "runbook-generations"), Some(json!({"prompt": "disk full"}))),
+        (
+            Method::POST,
+            url(p.org_id, "runbook-generations"),
+            Some(json!({"prompt": "disk full"})),
+        ),
         (Method::POST, url(p.org_id, "runbooks/reindex"), None),
     ];
     for (method, path, body) in tries {
-        let r = app.request(method.clone(), &path, Some(&p.viewer.token), body).await;
+        let r = app
+            .request(method.clone(), &path, Some(&p.viewer.token), body)
+            .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {path}");
     }
     // Re-indexing is for generation managers.
-    let r = app.post(&url(p.org_id, "runbooks/reindex"), &p.member.token, json!(null)).await;
+    let r = app
+        .post(
+            &url(p.org_id, "runbooks/reindex"),
+            &p.member.token,
+            json!(null),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app.post(&url(p.org_id, "runbooks/reindex"), &p.admin.token, json!(null)).await;
+    let r = app
+        .post(
+            &url(p.org_id, "runbooks/reindex"),
+            &p.admin.token,
+            json!(null),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    assert!(outbox(&app, p.org_id).await.contains(&("org".to_owned(), p.org_id.0)));
-    let r = app.get(&url(p.org_id, &format!("runbooks/{id}")), &p.viewer.token).await;
+    assert!(
+        outbox(&app, p.org_id)
+            .await
+            .contains(&("org".to_owned(), p.org_id.0))
+    );
+    let r = app
+        .get(&url(p.org_id, &format!("runbooks/{id}")), &p.viewer.token)
+        .await;
     assert_eq!(r.json::<RunbookOut>().version, 1);
 }
 
@@ -280,7 +402,9 @@ async fn invalid_runbooks_are_refused_naming_every_bad_field_and_links_must_be_t
     body["tags"] = json!(["ok", "not ok!"]);
     body["steps"][1]["command"]["text"] = json!("");
     body["steps"][0]["title"] = json!("t".repeat(201));
-    let r = app.post(&url(p.org_id, "runbooks"), &p.member.token, body).await;
+    let r = app
+        .post(&url(p.org_id, "runbooks"), &p.member.token, body)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<String> = r.body["error"]["details"]["fields"]
         .as_array()
@@ -288,40 +412,66 @@ async fn invalid_runbooks_are_refused_naming_every_bad_field_and_links_must_be_t
         .iter()
         .map(|f| f["field"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(fields, ["title", "steps[0].title", "steps[1].command.text", "tags[1]"]);
+    assert_eq!(
+        fields,
+        [
+            "title",
+            "steps[0].title",
+            "steps[1].command.text",
+            "tags[1]"
+        ]
+    );
     // Too many steps; an unknown field; a base version on creation.
     let mut body = runbook("x");
     body["steps"] = json!(vec![json!({"title": "s"}); 101]);
-    let r = app.post(&url(p.org_id, "runbooks"), &p.member.token, body).await;
+    let r = app
+        .post(&url(p.org_id, "runbooks"), &p.member.token, body)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut body = runbook("x");
     body["steps"][0]["danger"] = json!(true);
     assert_eq!(
-        app.post(&url(p.org_id, "runbooks"), &p.member.token, body).await.status,
+        app.post(&url(p.org_id, "runbooks"), &p.member.token, body)
+            .await
+            .status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     let mut body = runbook("x");
     body["base_version"] = json!(1);
-    let r = app.post(&url(p.org_id, "runbooks"), &p.member.token, body).await;
+    let r = app
+        .post(&url(p.org_id, "runbooks"), &p.member.token, body)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Links: the organization's own service and pattern are fine (the pattern gets pinned); another
     // organization's are unknown here, named by their path.
     let mut c = owner_conn(&app).await;
     let service = insert_service(&mut c, p.org_id, "postgres-primary").await;
-    let pattern = insert_pattern(&mut c, p.org_id, "Replication lag on postgres-primary above <num>s").await;
+    let pattern = insert_pattern(
+        &mut c,
+        p.org_id,
+        "Replication lag on postgres-primary above <num>s",
+    )
+    .await;
     let (_, other_org) = app.signup("else@example.com", "Else").await;
     let foreign = insert_service(&mut c, other_org, "theirs").await;
     let mut body = runbook("Linked");
     body["service_ids"] = json!([service, foreign]);
     body["pattern_ids"] = json!([pattern, Uuid::now_v7()]);
-    let r = app.post(&url(p.org_id, "runbooks"), &p.member.token, body).await;
+    let r = app
+        .post(&url(p.org_id, "runbooks"), &p.member.token, body)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let fields: Vec<(String, String)> = r.body["error"]["details"]["fields"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["field"].as_str().unwrap().to_owned(), f["code"].as_str().unwrap().to_owned()))
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_owned(),
+                f["code"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         fields,
@@ -340,8 +490,14 @@ async fn invalid_runbooks_are_refused_naming_every_bad_field_and_links_must_be_t
     body["service_ids"] = json!([service]);
     body["pattern_ids"] = json!([pattern]);
     let linked = create(&app, &p.member.token, p.org_id, body).await;
-    assert_eq!(linked.services.iter().map(|s| s.id).collect::<Vec<_>>(), [service]);
-    assert_eq!(linked.patterns.iter().map(|s| s.id).collect::<Vec<_>>(), [pattern]);
+    assert_eq!(
+        linked.services.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [service]
+    );
+    assert_eq!(
+        linked.patterns.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [pattern]
+    );
     let pinned: bool = sqlx::query_scalar("SELECT pinned FROM patterns WHERE id = $1")
         .bind(pattern)
         .fetch_one(&mut c)
@@ -351,7 +507,9 @@ async fn invalid_runbooks_are_refused_naming_every_bad_field_and_links_must_be_t
 }
 
 async fn list(app: &TestApp, p: &Personas, q: &str) -> Page<RunbookSummaryOut> {
-    let r = app.get(&url(p.org_id, &format!("runbooks?{q}")), &p.viewer.token).await;
+    let r = app
+        .get(&url(p.org_id, &format!("runbooks?{q}")), &p.viewer.token)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
     r.json()
 }
@@ -367,7 +525,11 @@ async fn the_library_filters_by_text_tag_service_pattern_and_source_in_stable_pa
     let mut ids = Vec::new();
     for n in 0..7 {
         let mut body = runbook(&format!("Runbook {n}"));
-        body["tags"] = json!(if n % 2 == 0 { vec!["even"] } else { vec!["odd"] });
+        body["tags"] = json!(if n % 2 == 0 {
+            vec!["even"]
+        } else {
+            vec!["odd"]
+        });
         if n == 3 {
             body["service_ids"] = json!([service]);
             body["pattern_ids"] = json!([pattern]);
@@ -380,16 +542,41 @@ async fn the_library_filters_by_text_tag_service_pattern_and_source_in_stable_pa
     let expected: Vec<RunbookId> = ids.iter().rev().copied().collect();
     assert_eq!(all.items.iter().map(|r| r.id).collect::<Vec<_>>(), expected);
     assert_eq!(all.items[0].step_count, 2);
-    let titles = |page: &Page<RunbookSummaryOut>| page.items.iter().map(|r| r.title.clone()).collect::<Vec<_>>();
-    assert_eq!(titles(&list(&app, &p, "q=checkout").await), ["Checkout latency"]);
-    assert_eq!(titles(&list(&app, &p, "q=LATENCY").await), ["Checkout latency"]);
-    assert_eq!(list(&app, &p, "q=odd").await.items.len(), 3, "q matches a tag too");
+    let titles = |page: &Page<RunbookSummaryOut>| {
+        page.items
+            .iter()
+            .map(|r| r.title.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(&list(&app, &p, "q=checkout").await),
+        ["Checkout latency"]
+    );
+    assert_eq!(
+        titles(&list(&app, &p, "q=LATENCY").await),
+        ["Checkout latency"]
+    );
+    assert_eq!(
+        list(&app, &p, "q=odd").await.items.len(),
+        3,
+        "q matches a tag too"
+    );
     assert_eq!(list(&app, &p, "tag=EVEN").await.items.len(), 4);
-    assert_eq!(titles(&list(&app, &p, &format!("service={service}")).await), ["Checkout latency"]);
-    assert_eq!(titles(&list(&app, &p, &format!("pattern={pattern}")).await), ["Checkout latency"]);
+    assert_eq!(
+        titles(&list(&app, &p, &format!("service={service}")).await),
+        ["Checkout latency"]
+    );
+    assert_eq!(
+        titles(&list(&app, &p, &format!("pattern={pattern}")).await),
+        ["Checkout latency"]
+    );
     assert_eq!(list(&app, &p, "source=imported").await.items.len(), 0);
     assert_eq!(list(&app, &p, "source=written").await.items.len(), 7);
-    assert_eq!(list(&app, &p, "q=100%25").await.items.len(), 0, "% is a character, not a wildcard");
+    assert_eq!(
+        list(&app, &p, "q=100%25").await.items.len(),
+        0,
+        "% is a character, not a wildcard"
+    );
     // Pages of 3 cover the list once, in order.
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -407,7 +594,9 @@ async fn the_library_filters_by_text_tag_service_pattern_and_source_in_stable_pa
     }
     assert_eq!(seen, expected);
     for bad in ["limit=0", "cursor=nope", "q=a%00b", "source=copied"] {
-        let r = app.get(&url(org, &format!("runbooks?{bad}")), &p.viewer.token).await;
+        let r = app
+            .get(&url(org, &format!("runbooks?{bad}")), &p.viewer.token)
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
     }
 }
@@ -431,9 +620,15 @@ async fn an_import_reads_markdown_files_and_stores_all_of_them_or_none() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "files[1].content");
+    assert_eq!(
+        r.body["error"]["details"]["fields"][0]["field"],
+        "files[1].content"
+    );
     assert!(r.text.contains("empty.md"));
-    let page: Page<RunbookSummaryOut> = app.get(&url(p.org_id, "runbooks"), &p.member.token).await.json();
+    let page: Page<RunbookSummaryOut> = app
+        .get(&url(p.org_id, "runbooks"), &p.member.token)
+        .await
+        .json();
     assert!(page.items.is_empty());
     assert!(outbox(&app, p.org_id).await.is_empty());
     // A title too long in one file is that file's error too.
@@ -444,7 +639,10 @@ async fn an_import_reads_markdown_files_and_stores_all_of_them_or_none() {
             json!({"files": [{"name": "long.md", "content": format!("# {}\n", "t".repeat(300))}]}),
         )
         .await;
-    assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "files[0].title");
+    assert_eq!(
+        r.body["error"]["details"]["fields"][0]["field"],
+        "files[0].title"
+    );
 
     let r = app
         .post(
@@ -460,16 +658,36 @@ async fn an_import_reads_markdown_files_and_stores_all_of_them_or_none() {
     let out: RunbookImportOut = r.json();
     let titles: Vec<&str> = out.items.iter().map(|r| r.title.as_str()).collect();
     assert_eq!(titles, ["Certificate expiring", "pod stuck"]);
-    assert!(out.items.iter().all(|r| r.source == RunbookOrigin::Imported && r.tags == ["imported-2026"]));
+    assert!(
+        out.items
+            .iter()
+            .all(|r| r.source == RunbookOrigin::Imported && r.tags == ["imported-2026"])
+    );
     let cert: RunbookOut = app
-        .get(&url(p.org_id, &format!("runbooks/{}", out.items[0].id)), &p.member.token)
+        .get(
+            &url(p.org_id, &format!("runbooks/{}", out.items[0].id)),
+            &p.member.token,
+        )
         .await
         .json();
     assert_eq!(cert.body, "Renew before it lapses.");
-    let steps: Vec<(&str, StepRisk)> = cert.steps.iter().map(|s| (s.title.as_str(), s.risk)).collect();
-    assert_eq!(steps, [("Check the expiry", StepRisk::ReadOnly), ("Renew it", StepRisk::ChangesState)]);
+    let steps: Vec<(&str, StepRisk)> = cert
+        .steps
+        .iter()
+        .map(|s| (s.title.as_str(), s.risk))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("Check the expiry", StepRisk::ReadOnly),
+            ("Renew it", StepRisk::ChangesState)
+        ]
+    );
     let pod: RunbookOut = app
-        .get(&url(p.org_id, &format!("runbooks/{}", out.items[1].id)), &p.member.token)
+        .get(
+            &url(p.org_id, &format!("runbooks/{}", out.items[1].id)),
+            &p.member.token,
+        )
         .await
         .json();
     assert_eq!(pod.steps[1].risk, StepRisk::Destructive);
@@ -478,11 +696,22 @@ async fn an_import_reads_markdown_files_and_stores_all_of_them_or_none() {
         Some(insights_types::api::CommandLanguage::Kubectl)
     );
     assert_eq!(outbox(&app, p.org_id).await.len(), 2);
-    assert!(audit_actions(&app, &p).await.contains(&"runbooks_imported".to_owned()));
+    assert!(
+        audit_actions(&app, &p)
+            .await
+            .contains(&"runbooks_imported".to_owned())
+    );
     // No files, too many files.
-    for files in [json!([]), json!(vec![json!({"name": "a.md", "content": "# A"}); 51])] {
+    for files in [
+        json!([]),
+        json!(vec![json!({"name": "a.md", "content": "# A"}); 51]),
+    ] {
         let r = app
-            .post(&url(p.org_id, "runbooks/import"), &p.member.token, json!({ "files": files }))
+            .post(
+                &url(p.org_id, "runbooks/import"),
+                &p.member.token,
+                json!({ "files": files }),
+            )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "files");
@@ -499,17 +728,31 @@ async fn a_runbook_as_large_as_the_limits_allow_is_accepted() {
         json!({"title": "s", "why": "w".repeat(2000), "command": {"language": "shell", "text": "echo ok"}});
         100
     ]);
-    let r = app.post(&url(p.org_id, "runbooks"), &p.member.token, body).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", &r.text[..r.text.len().min(300)]);
+    let r = app
+        .post(&url(p.org_id, "runbooks"), &p.member.token, body)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        &r.text[..r.text.len().min(300)]
+    );
 }
 
 /// A stand-in for the worker's search server: answers every search with one hit and records what it was
 /// asked (organization and query).
-fn answer_searches(app: &TestApp) -> (Arc<Mutex<Vec<(OrgId, SearchQuery)>>>, tokio::sync::oneshot::Sender<()>) {
+fn answer_searches(
+    app: &TestApp,
+) -> (
+    Arc<Mutex<Vec<(OrgId, SearchQuery)>>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let client =
-        redis::Client::open(secrecy::ExposeSecret::expose_secret(&app.config.jobs.redis_url)).unwrap();
+    let client = redis::Client::open(secrecy::ExposeSecret::expose_secret(
+        &app.config.jobs.redis_url,
+    ))
+    .unwrap();
     let log = asked.clone();
     tokio::spawn(insights_core::search::serve(
         client,
@@ -532,7 +775,10 @@ fn answer_searches(app: &TestApp) -> (Arc<Mutex<Vec<(OrgId, SearchQuery)>>>, tok
                             heading: Some("Check the lag".into()),
                         },
                         text: "SELECT replay_lag FROM pg_stat_replication".into(),
-                        snippet: vec![SnippetPartOut { text: "replay_lag".into(), highlight: true }],
+                        snippet: vec![SnippetPartOut {
+                            text: "replay_lag".into(),
+                            highlight: true,
+                        }],
                         score: 0.5,
                     }],
                     mode: SearchMode::Lexical,
@@ -547,17 +793,38 @@ fn answer_searches(app: &TestApp) -> (Arc<Mutex<Vec<(OrgId, SearchQuery)>>>, tok
 }
 
 #[tokio::test]
-async fn search_asks_the_worker_for_the_callers_organization_with_text_built_from_an_incident_or_a_pattern() {
+async fn search_asks_the_worker_for_the_callers_organization_with_text_built_from_an_incident_or_a_pattern()
+ {
     let app = TestApp::spawn(&[("INSIGHTS_SEARCH_TIMEOUT_MS", "3000")]).await;
     let p = app.personas().await;
     let org = p.org_id;
     let mut c = owner_conn(&app).await;
     let service = insert_service(&mut c, org, "postgres-primary").await;
-    let pattern = insert_pattern(&mut c, org, "Replication lag on postgres-primary above <num>s").await;
-    let incident = insert_incident(&mut c, org, "Replication lag on postgres-primary above 42s", Some(service), Some(pattern)).await;
+    let pattern = insert_pattern(
+        &mut c,
+        org,
+        "Replication lag on postgres-primary above <num>s",
+    )
+    .await;
+    let incident = insert_incident(
+        &mut c,
+        org,
+        "Replication lag on postgres-primary above 42s",
+        Some(service),
+        Some(pattern),
+    )
+    .await;
     let (asked, _stop) = answer_searches(&app);
 
-    let r = app.get(&url(org, "runbooks/search?q=replica%20lag&kind=runbook&tag=Postgres&limit=5"), &p.viewer.token).await;
+    let r = app
+        .get(
+            &url(
+                org,
+                "runbooks/search?q=replica%20lag&kind=runbook&tag=Postgres&limit=5",
+            ),
+            &p.viewer.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let out: RunbookSearchOut = r.json();
     assert_eq!(out.query, "replica lag");
@@ -572,32 +839,85 @@ async fn search_asks_the_worker_for_the_callers_organization_with_text_built_fro
         assert_eq!(q.filter.tags, ["postgres"]);
     }
 
-    let r = app.get(&url(org, &format!("runbooks/search?incident_id={incident}")), &p.viewer.token).await;
+    let r = app
+        .get(
+            &url(org, &format!("runbooks/search?incident_id={incident}")),
+            &p.viewer.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let out: RunbookSearchOut = r.json();
-    for part in ["Replication lag on postgres-primary above 42s", "postgres-primary", "Replica behind the primary"] {
+    for part in [
+        "Replication lag on postgres-primary above 42s",
+        "postgres-primary",
+        "Replica behind the primary",
+    ] {
         assert!(out.query.contains(part), "{part} not in {:?}", out.query);
     }
     {
         let asked = asked.lock().unwrap();
         let (_, q) = asked.last().unwrap();
         assert_eq!(q.text, out.query);
-        assert_eq!(q.filter.exclude_incidents.iter().map(|i| i.0).collect::<Vec<_>>(), [incident]);
+        assert_eq!(
+            q.filter
+                .exclude_incidents
+                .iter()
+                .map(|i| i.0)
+                .collect::<Vec<_>>(),
+            [incident]
+        );
     }
-    let r = app.get(&url(org, &format!("runbooks/search?pattern_id={pattern}")), &p.viewer.token).await;
+    let r = app
+        .get(
+            &url(org, &format!("runbooks/search?pattern_id={pattern}")),
+            &p.viewer.token,
+        )
+        .await;
     let out: RunbookSearchOut = r.json();
-    assert!(out.query.contains("Replication lag on postgres-primary above <num>s"));
-    assert!(out.query.contains("above 31s"), "the pattern's examples: {:?}", out.query);
+    assert!(
+        out.query
+            .contains("Replication lag on postgres-primary above <num>s")
+    );
+    assert!(
+        out.query.contains("above 31s"),
+        "the pattern's examples: {:?}",
+        out.query
+    );
 
     // Another organization's incident is unknown here; bad queries are 400.
     let (other, other_org) = app.signup("other@example.com", "Other").await;
     let theirs = insert_incident(&mut c, other_org, "Their incident", None, None).await;
-    let r = app.get(&url(org, &format!("runbooks/search?incident_id={theirs}")), &p.viewer.token).await;
+    let r = app
+        .get(
+            &url(org, &format!("runbooks/search?incident_id={theirs}")),
+            &p.viewer.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = app.get(&url(other_org, &format!("runbooks/search?incident_id={incident}")), &other.token).await;
+    let r = app
+        .get(
+            &url(
+                other_org,
+                &format!("runbooks/search?incident_id={incident}"),
+            ),
+            &other.token,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    for bad in ["", "q=a&incident_id=00000000-0000-0000-0000-000000000000", "q=x&limit=0", "q=x&limit=51", "q=a%01", "q=x&kind=nope"] {
-        let r = app.get(&url(org, &format!("runbooks/search?{bad}")), &p.viewer.token).await;
+    for bad in [
+        "",
+        "q=a&incident_id=00000000-0000-0000-0000-000000000000",
+        "q=x&limit=0",
+        "q=x&limit=51",
+        "q=a%01",
+        "q=x&kind=nope",
+    ] {
+        let r = app
+            .get(
+                &url(org, &format!("runbooks/search?{bad}")),
+                &p.viewer.token,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
     }
 }
@@ -606,13 +926,16 @@ async fn search_asks_the_worker_for_the_callers_organization_with_text_built_fro
 async fn search_without_a_worker_answering_is_503_search_unavailable() {
     let app = TestApp::spawn(&[("INSIGHTS_SEARCH_TIMEOUT_MS", "300")]).await;
     let p = app.personas().await;
-    let r = app.get(&url(p.org_id, "runbooks/search?q=disk"), &p.viewer.token).await;
+    let r = app
+        .get(&url(p.org_id, "runbooks/search?q=disk"), &p.viewer.token)
+        .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
     assert_eq!(r.error_code(), "search_unavailable");
 }
 
 async fn ask(app: &TestApp, token: &str, org: OrgId, body: Value) -> TestResponse {
-    app.post(&url(org, "runbook-generations"), token, body).await
+    app.post(&url(org, "runbook-generations"), token, body)
+        .await
 }
 
 #[tokio::test]
@@ -623,12 +946,22 @@ async fn a_draft_needs_exactly_one_subject_of_the_organization_and_is_private_to
     let p = app.personas().await;
     let org = p.org_id;
     let mut c = owner_conn(&app).await;
-    let incident = insert_incident(&mut c, org, "Disk usage above 91% on postgres-primary", None, None).await;
+    let incident = insert_incident(
+        &mut c,
+        org,
+        "Disk usage above 91% on postgres-primary",
+        None,
+        None,
+    )
+    .await;
 
     let r = ask(&app, &p.member.token, org, json!({"incident_id": incident})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let created: RunbookGenerationCreatedOut = r.json();
-    assert_eq!(created.status, insights_types::api::GenerationStatus::Queued);
+    assert_eq!(
+        created.status,
+        insights_types::api::GenerationStatus::Queued
+    );
     // Recorded with its job, which names it.
     let job: (String, Option<Uuid>) = sqlx::query_as(
         "SELECT j.kind, j.subject_id FROM runbook_generations g JOIN job_runs j ON j.id = g.job_run_id WHERE g.id = $1",
@@ -641,34 +974,75 @@ async fn a_draft_needs_exactly_one_subject_of_the_organization_and_is_private_to
 
     let path = url(org, &format!("runbook-generations/{}", created.id));
     let mine: RunbookGenerationOut = app.get(&path, &p.member.token).await.json();
-    assert_eq!(mine.subject.incident.as_ref().map(|i| i.name.as_str()), Some("Disk usage above 91% on postgres-primary"));
+    assert_eq!(
+        mine.subject.incident.as_ref().map(|i| i.name.as_str()),
+        Some("Disk usage above 91% on postgres-primary")
+    );
     assert_eq!(mine.progress.stage, "queued");
     assert_eq!(mine.created_by, Some(p.member.user_id));
     assert!(mine.draft.is_none() && mine.sent.is_none());
     // Admins (ManageGeneration) see it; another member and a viewer do not, as if it did not exist.
     assert_eq!(app.get(&path, &p.admin.token).await.status, StatusCode::OK);
-    let other = app.join(&app.invite(&p.owner, org, "second@example.com", insights_types::Role::Member).await).await;
+    let other = app
+        .join(
+            &app.invite(
+                &p.owner,
+                org,
+                "second@example.com",
+                insights_types::Role::Member,
+            )
+            .await,
+        )
+        .await;
     for token in [&other.token, &p.viewer.token] {
         let r = app.get(&path, token).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
     }
-    let r = app.post(&format!("{path}/save"), &other.token, json!({})).await;
+    let r = app
+        .post(&format!("{path}/save"), &other.token, json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // Nor may they refine it.
-    let r = ask(&app, &other.token, org, json!({"refine_of": created.id, "instructions": "shorter"})).await;
+    let r = ask(
+        &app,
+        &other.token,
+        org,
+        json!({"refine_of": created.id, "instructions": "shorter"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "refine_of");
+    assert_eq!(
+        r.body["error"]["details"]["fields"][0]["field"],
+        "refine_of"
+    );
 
     // Lists: one's own; `all` for generation managers only.
-    let own: Page<RunbookGenerationOut> = app.get(&url(org, "runbook-generations"), &other.token).await.json();
+    let own: Page<RunbookGenerationOut> = app
+        .get(&url(org, "runbook-generations"), &other.token)
+        .await
+        .json();
     assert!(own.items.is_empty());
-    let own: Page<RunbookGenerationOut> = app.get(&url(org, "runbook-generations"), &p.member.token).await.json();
-    assert_eq!(own.items.iter().map(|g| g.id).collect::<Vec<_>>(), [created.id]);
-    let r = app.get(&url(org, "runbook-generations?all=true"), &p.member.token).await;
+    let own: Page<RunbookGenerationOut> = app
+        .get(&url(org, "runbook-generations"), &p.member.token)
+        .await
+        .json();
+    assert_eq!(
+        own.items.iter().map(|g| g.id).collect::<Vec<_>>(),
+        [created.id]
+    );
+    let r = app
+        .get(&url(org, "runbook-generations?all=true"), &p.member.token)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let all: Page<RunbookGenerationOut> = app.get(&url(org, "runbook-generations?all=true"), &p.admin.token).await.json();
+    let all: Page<RunbookGenerationOut> = app
+        .get(&url(org, "runbook-generations?all=true"), &p.admin.token)
+        .await
+        .json();
     assert_eq!(all.items.len(), 1);
-    let admins_own: Page<RunbookGenerationOut> = app.get(&url(org, "runbook-generations"), &p.admin.token).await.json();
+    let admins_own: Page<RunbookGenerationOut> = app
+        .get(&url(org, "runbook-generations"), &p.admin.token)
+        .await
+        .json();
     assert!(admins_own.items.is_empty());
 
     // Exactly one subject; lengths; subjects of this organization only.
@@ -676,26 +1050,55 @@ async fn a_draft_needs_exactly_one_subject_of_the_organization_and_is_private_to
     let foreign = insert_incident(&mut c, other_org, "Theirs", None, None).await;
     for (body, field) in [
         (json!({}), "incident_id"),
-        (json!({"incident_id": incident, "prompt": "disk"}), "incident_id"),
+        (
+            json!({"incident_id": incident, "prompt": "disk"}),
+            "incident_id",
+        ),
         (json!({"prompt": ""}), "prompt"),
         (json!({"prompt": "x".repeat(4001)}), "prompt"),
-        (json!({"prompt": "disk", "instructions": "x".repeat(2001)}), "instructions"),
+        (
+            json!({"prompt": "disk", "instructions": "x".repeat(2001)}),
+            "instructions",
+        ),
         (json!({"incident_id": foreign}), "incident_id"),
         (json!({"pattern_id": Uuid::now_v7()}), "pattern_id"),
         (json!({"refine_of": created.id}), "instructions"),
-        (json!({"refine_of": created.id, "prompt": "x", "instructions": "y"}), "refine_of"),
+        (
+            json!({"refine_of": created.id, "prompt": "x", "instructions": "y"}),
+            "refine_of",
+        ),
     ] {
         let r = ask(&app, &p.member.token, org, body.clone()).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text);
-        assert_eq!(r.body["error"]["details"]["fields"][0]["field"], field, "{body}");
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        assert_eq!(
+            r.body["error"]["details"]["fields"][0]["field"], field,
+            "{body}"
+        );
     }
     // A draft still queued cannot be refined or saved yet.
-    let r = ask(&app, &p.member.token, org, json!({"refine_of": created.id, "instructions": "shorter"})).await;
+    let r = ask(
+        &app,
+        &p.member.token,
+        org,
+        json!({"refine_of": created.id, "instructions": "shorter"}),
+    )
+    .await;
     assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "not_ready");
-    let r = app.post(&format!("{path}/save"), &p.member.token, json!({})).await;
+    let r = app
+        .post(&format!("{path}/save"), &p.member.token, json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.error_code(), "draft_not_ready");
-    assert!(audit_actions(&app, &p).await.contains(&"runbook_generation_requested".to_owned()));
+    assert!(
+        audit_actions(&app, &p)
+            .await
+            .contains(&"runbook_generation_requested".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -713,7 +1116,12 @@ async fn a_spent_monthly_token_budget_answers_429_until_the_month_ends() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(ask(&app, &p.member.token, org, json!({"prompt": "disk full"})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        ask(&app, &p.member.token, org, json!({"prompt": "disk full"}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
     // What the worker adds after each draft.
     let mut c = owner_conn(&app).await;
     sqlx::query(
@@ -726,23 +1134,40 @@ async fn a_spent_monthly_token_budget_answers_429_until_the_month_ends() {
     let r = ask(&app, &p.member.token, org, json!({"prompt": "disk full"})).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     assert_eq!(r.error_code(), "token_budget_spent");
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("1000"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1000")
+    );
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=31 * 24 * 3600).contains(&retry), "{retry}");
-    let s: RunbookSettingsOut = app.get(&url(org, "runbook-settings"), &p.viewer.token).await.json();
-    assert_eq!((s.tokens_used_this_month, s.monthly_token_budget), (1000, Some(1000)));
+    let s: RunbookSettingsOut = app
+        .get(&url(org, "runbook-settings"), &p.viewer.token)
+        .await
+        .json();
+    assert_eq!(
+        (s.tokens_used_this_month, s.monthly_token_budget),
+        (1000, Some(1000))
+    );
     // Last month's use does not count; raising the budget lets requests through again.
     sqlx::query("UPDATE llm_usage SET month = month - interval '1 month' WHERE org_id = $1")
         .bind(org.0)
         .execute(&mut c)
         .await
         .unwrap();
-    assert_eq!(ask(&app, &p.member.token, org, json!({"prompt": "disk full"})).await.status, StatusCode::ACCEPTED);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM runbook_generations WHERE org_id = $1")
-        .bind(org.0)
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
+    assert_eq!(
+        ask(&app, &p.member.token, org, json!({"prompt": "disk full"}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM runbook_generations WHERE org_id = $1")
+            .bind(org.0)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
     assert_eq!(rows, 2, "the refused request recorded nothing");
 }
 
@@ -751,28 +1176,72 @@ async fn generation_settings_are_read_by_everyone_and_set_by_generation_managers
     let app = TestApp::spawn(&[]).await;
     let p = app.personas().await;
     let org = p.org_id;
-    let s: RunbookSettingsOut = app.get(&url(org, "runbook-settings"), &p.viewer.token).await.json();
-    assert_eq!(s.generation, insights_types::api::GenerationPolicy::Redacted);
-    assert_eq!((s.redact_contacts, s.monthly_token_budget, s.tokens_used_this_month), (false, None, 0));
+    let s: RunbookSettingsOut = app
+        .get(&url(org, "runbook-settings"), &p.viewer.token)
+        .await
+        .json();
+    assert_eq!(
+        s.generation,
+        insights_types::api::GenerationPolicy::Redacted
+    );
+    assert_eq!(
+        (
+            s.redact_contacts,
+            s.monthly_token_budget,
+            s.tokens_used_this_month
+        ),
+        (false, None, 0)
+    );
     let body = json!({"generation": "off", "redact_contacts": true, "monthly_token_budget": 50000});
     for token in [&p.member.token, &p.viewer.token] {
-        let r = app.request(Method::PUT, &url(org, "runbook-settings"), Some(token), Some(body.clone())).await;
+        let r = app
+            .request(
+                Method::PUT,
+                &url(org, "runbook-settings"),
+                Some(token),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
-    let r = app.request(Method::PUT, &url(org, "runbook-settings"), Some(&p.owner.token), Some(body)).await;
+    let r = app
+        .request(
+            Method::PUT,
+            &url(org, "runbook-settings"),
+            Some(&p.owner.token),
+            Some(body),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    let s: RunbookSettingsOut = app.get(&url(org, "runbook-settings"), &p.member.token).await.json();
+    let s: RunbookSettingsOut = app
+        .get(&url(org, "runbook-settings"), &p.member.token)
+        .await
+        .json();
     assert_eq!(s.generation, insights_types::api::GenerationPolicy::Off);
-    assert_eq!((s.redact_contacts, s.monthly_token_budget), (true, Some(50000)));
+    assert_eq!(
+        (s.redact_contacts, s.monthly_token_budget),
+        (true, Some(50000))
+    );
     for bad in [
         json!({"generation": "off", "redact_contacts": true, "monthly_token_budget": -1}),
         json!({"generation": "sometimes", "redact_contacts": true, "monthly_token_budget": null}),
         json!({"generation": "on"}),
     ] {
-        let r = app.request(Method::PUT, &url(org, "runbook-settings"), Some(&p.admin.token), Some(bad.clone())).await;
+        let r = app
+            .request(
+                Method::PUT,
+                &url(org, "runbook-settings"),
+                Some(&p.admin.token),
+                Some(bad.clone()),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
-    assert!(audit_actions(&app, &p).await.contains(&"runbook_settings_changed".to_owned()));
+    assert!(
+        audit_actions(&app, &p)
+            .await
+            .contains(&"runbook_settings_changed".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -783,9 +1252,24 @@ async fn a_finished_draft_is_saved_once_as_a_generated_runbook_linked_to_its_inc
     let org = p.org_id;
     let mut c = owner_conn(&app).await;
     let service = insert_service(&mut c, org, "postgres-primary").await;
-    let pattern = insert_pattern(&mut c, org, "Replication lag on postgres-primary above <num>s").await;
-    let incident = insert_incident(&mut c, org, "Replication lag on postgres-primary above 42s", Some(service), Some(pattern)).await;
-    let created: RunbookGenerationCreatedOut = ask(&app, &p.member.token, org, json!({"incident_id": incident})).await.json();
+    let pattern = insert_pattern(
+        &mut c,
+        org,
+        "Replication lag on postgres-primary above <num>s",
+    )
+    .await;
+    let incident = insert_incident(
+        &mut c,
+        org,
+        "Replication lag on postgres-primary above 42s",
+        Some(service),
+        Some(pattern),
+    )
+    .await;
+    let created: RunbookGenerationCreatedOut =
+        ask(&app, &p.member.token, org, json!({"incident_id": incident}))
+            .await
+            .json();
     // What the worker writes when it finishes.
     let draft = json!({
         "title": "Replication lag on the primary",
@@ -813,7 +1297,13 @@ async fn a_finished_draft_is_saved_once_as_a_generated_runbook_linked_to_its_inc
     assert_eq!(g.mode, Some(insights_types::api::DraftMode::Assembled));
     assert_eq!(g.draft.as_ref().unwrap().steps[1].citations, [2]);
 
-    let r = app.post(&format!("{path}/save"), &p.member.token, json!({"tags": ["postgres"]})).await;
+    let r = app
+        .post(
+            &format!("{path}/save"),
+            &p.member.token,
+            json!({"tags": ["postgres"]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let saved: RunbookOut = r.json();
     assert_eq!(saved.source, RunbookOrigin::Generated);
@@ -822,21 +1312,51 @@ async fn a_finished_draft_is_saved_once_as_a_generated_runbook_linked_to_its_inc
     assert_eq!(saved.body, "Assembled from two past fixes.");
     assert_eq!(saved.steps.len(), 2);
     assert_eq!(saved.tags, ["postgres"]);
-    assert_eq!(saved.services.iter().map(|s| s.id).collect::<Vec<_>>(), [service]);
-    assert_eq!(saved.patterns.iter().map(|s| s.id).collect::<Vec<_>>(), [pattern]);
-    assert!(outbox(&app, org).await.contains(&("runbook".to_owned(), saved.id.0)));
+    assert_eq!(
+        saved.services.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [service]
+    );
+    assert_eq!(
+        saved.patterns.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [pattern]
+    );
+    assert!(
+        outbox(&app, org)
+            .await
+            .contains(&("runbook".to_owned(), saved.id.0))
+    );
     let g: RunbookGenerationOut = app.get(&path, &p.member.token).await.json();
     assert_eq!(g.saved_runbook_id, Some(saved.id));
-    let r = app.post(&format!("{path}/save"), &p.member.token, json!({})).await;
+    let r = app
+        .post(&format!("{path}/save"), &p.member.token, json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.error_code(), "already_saved");
     // A finished draft can be refined: the refinement keeps its subject.
-    let r = ask(&app, &p.member.token, org, json!({"refine_of": created.id, "instructions": "use kubectl"})).await;
+    let r = ask(
+        &app,
+        &p.member.token,
+        org,
+        json!({"refine_of": created.id, "instructions": "use kubectl"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let refined: RunbookGenerationCreatedOut = r.json();
-    let g: RunbookGenerationOut =
-        app.get(&url(org, &format!("runbook-generations/{}", refined.id)), &p.member.token).await.json();
-    assert_eq!((g.refine_of, g.instructions.as_deref()), (Some(created.id), Some("use kubectl")));
+    let g: RunbookGenerationOut = app
+        .get(
+            &url(org, &format!("runbook-generations/{}", refined.id)),
+            &p.member.token,
+        )
+        .await
+        .json();
+    assert_eq!(
+        (g.refine_of, g.instructions.as_deref()),
+        (Some(created.id), Some("use kubectl"))
+    );
     assert_eq!(g.subject.incident.map(|i| i.id), Some(incident));
-    assert!(audit_actions(&app, &p).await.contains(&"runbook_draft_saved".to_owned()));
+    assert!(
+        audit_actions(&app, &p)
+            .await
+            .contains(&"runbook_draft_saved".to_owned())
+    );
 }

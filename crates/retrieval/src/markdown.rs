@@ -790,7 +790,12 @@ mod tests {
         // A changed line reads as removed, then added.
         assert_eq!(
             diff_lines("a\nold\nz", "a\nnew\nz"),
-            vec![(DiffOp::Same, "a"), (DiffOp::Removed, "old"), (DiffOp::Added, "new"), (DiffOp::Same, "z")]
+            vec![
+                (DiffOp::Same, "a"),
+                (DiffOp::Removed, "old"),
+                (DiffOp::Added, "new"),
+                (DiffOp::Same, "z")
+            ]
         );
     }
 }

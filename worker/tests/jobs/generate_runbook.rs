@@ -65,7 +65,11 @@ fn serve_hits(app: &TestApp, org: OrgId, hits: Vec<SearchHit>) -> FakeSearch {
         2,
         move |asked: OrgId, q: SearchQuery| {
             seen.lock().unwrap().push((asked, q));
-            let hits = if asked == org { hits.clone() } else { Vec::new() };
+            let hits = if asked == org {
+                hits.clone()
+            } else {
+                Vec::new()
+            };
             async move {
                 Ok(SearchAnswer {
                     hits,
@@ -134,10 +138,18 @@ async fn runbook(app: &TestApp, org: OrgId) -> (RunbookId, Vec<SearchHit>) {
         score: 1.0 / f64::from(step + 1),
     };
     let hits = vec![
-        hit(0, "Check replication lag",
-            "Check replication lag\n```sql\nSELECT now() - pg_last_xact_replay_timestamp() AS lag;\n```"),
-        hit(1, "Restart the lagging consumers",
-            &format!("Restart the lagging consumers\n`kubectl rollout restart deploy/orders-consumer -n orders`\nAsk {CONTACT} first; the admin password={SECRET_PASSWORD}")),
+        hit(
+            0,
+            "Check replication lag",
+            "Check replication lag\n```sql\nSELECT now() - pg_last_xact_replay_timestamp() AS lag;\n```",
+        ),
+        hit(
+            1,
+            "Restart the lagging consumers",
+            &format!(
+                "Restart the lagging consumers\n`kubectl rollout restart deploy/orders-consumer -n orders`\nAsk {CONTACT} first; the admin password={SECRET_PASSWORD}"
+            ),
+        ),
     ];
     (id, hits)
 }
@@ -224,7 +236,12 @@ async fn request(
     .execute(tx.conn())
     .await
     .unwrap();
-    let pending = app.state.jobs.record::<GenerateRunbook>(&mut tx, id).await.unwrap();
+    let pending = app
+        .state
+        .jobs
+        .record::<GenerateRunbook>(&mut tx, id)
+        .await
+        .unwrap();
     let job = pending.job_run_id();
     tx.commit().await.unwrap();
     app.state.jobs.push(pending).await;
@@ -305,7 +322,9 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
     let app = start(&fake, Some("fake-model"), "3").await;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
     let (_, mut hits) = runbook(&app, org).await;
-    hits.push(past_fix("Killed the long report query with `SELECT pg_terminate_backend(4242);`."));
+    hits.push(past_fix(
+        "Killed the long report query with `SELECT pg_terminate_backend(4242);`.",
+    ));
     let search = serve_hits(&app, org, hits);
     let incident = incident(&app, org).await;
 
@@ -325,7 +344,10 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
 
     // Every source is numbered; each generated step cites the source it came from; the step the fake adds
     // without a citation is flagged as not grounded.
-    assert_eq!(g.sources.iter().map(|s| s.n).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        g.sources.iter().map(|s| s.n).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     let draft = g.draft.unwrap();
     assert_eq!(draft.steps.len(), 4, "{draft:#?}");
     for (i, step) in draft.steps[..3].iter().enumerate() {
@@ -334,9 +356,19 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
     }
     assert!(!draft.steps[3].grounded && draft.steps[3].citations.is_empty());
     // Risks the model understated are raised from the commands.
-    assert_eq!(draft.steps[1].step.risk, insights_types::api::StepRisk::ChangesState);
-    assert_eq!(draft.steps[2].step.risk, insights_types::api::StepRisk::ChangesState);
-    assert!(draft.warnings.iter().any(|w| w.contains("raised")), "{:?}", draft.warnings);
+    assert_eq!(
+        draft.steps[1].step.risk,
+        insights_types::api::StepRisk::ChangesState
+    );
+    assert_eq!(
+        draft.steps[2].step.risk,
+        insights_types::api::StepRisk::ChangesState
+    );
+    assert!(
+        draft.warnings.iter().any(|w| w.contains("raised")),
+        "{:?}",
+        draft.warnings
+    );
 
     // Redaction (the default policy): no secret reached the fake; what was sent is recorded exactly.
     let received = everything_sent(&fake);
@@ -344,8 +376,15 @@ async fn structured_output_becomes_a_cited_draft_and_no_secret_reaches_the_model
         assert!(!received.contains(secret), "{secret} reached the model");
     }
     assert!(received.contains("[REDACTED:password]"));
-    assert!(received.contains(CONTACT), "contacts are kept unless the organization asks");
-    assert!(g.redactions.get("password").copied().unwrap_or(0) >= 2, "{:?}", g.redactions);
+    assert!(
+        received.contains(CONTACT),
+        "contacts are kept unless the organization asks"
+    );
+    assert!(
+        g.redactions.get("password").copied().unwrap_or(0) >= 2,
+        "{:?}",
+        g.redactions
+    );
     assert_eq!(g.redactions.get("api_key"), Some(&1));
     let sent = g.sent.unwrap();
     assert_eq!(sent.model, "fake-model");
@@ -406,25 +445,54 @@ async fn policy_off_and_no_model_assemble_the_draft_and_send_nothing() {
     let app = start(&fake, Some("fake-model"), "2").await;
     let (owner, org) = app.signup("owner@example.com", "Acme").await;
     let (runbook_id, mut hits) = runbook(&app, org).await;
-    hits.push(past_fix("Killed the long report query with `SELECT pg_terminate_backend(4242);`."));
+    hits.push(past_fix(
+        "Killed the long report query with `SELECT pg_terminate_backend(4242);`.",
+    ));
     let _search = serve_hits(&app, org, hits);
     settings(&app, org, "off", false, None).await;
-    let (id, job) = request(&app, org, None, Some("orders replica is lagging behind"), None).await;
+    let (id, job) = request(
+        &app,
+        org,
+        None,
+        Some("orders replica is lagging behind"),
+        None,
+    )
+    .await;
     let g = finished(&app, org, id).await;
     assert_eq!(g.status, "succeeded", "{g:?}");
     assert_eq!(g.mode.as_deref(), Some("assembled"));
     assert!(g.sent.is_none());
-    assert!(fake.requests().is_empty(), "nothing is sent with generation off");
-    assert_eq!(app.wait_for_job(&owner.token, org, job).await.state, JobState::Succeeded);
+    assert!(
+        fake.requests().is_empty(),
+        "nothing is sent with generation off"
+    );
+    assert_eq!(
+        app.wait_for_job(&owner.token, org, job).await.state,
+        JobState::Succeeded
+    );
     let draft = g.draft.unwrap();
-    assert!(draft.title.starts_with("Assembled runbook: orders replica is lagging"));
+    assert!(
+        draft
+            .title
+            .starts_with("Assembled runbook: orders replica is lagging")
+    );
     // The runbook's own structured steps, in rank order, then the past fix; each cites its source.
     assert_eq!(draft.steps.len(), 3);
     assert_eq!(draft.steps[0].step.title, "Check replication lag");
-    assert_eq!(draft.steps[0].step.expected.as_deref(), Some("Under 5 seconds"));
-    assert_eq!(draft.steps[1].step.risk, insights_types::api::StepRisk::ChangesState);
     assert_eq!(
-        draft.steps.iter().map(|s| s.citations.clone()).collect::<Vec<_>>(),
+        draft.steps[0].step.expected.as_deref(),
+        Some("Under 5 seconds")
+    );
+    assert_eq!(
+        draft.steps[1].step.risk,
+        insights_types::api::StepRisk::ChangesState
+    );
+    assert_eq!(
+        draft
+            .steps
+            .iter()
+            .map(|s| s.citations.clone())
+            .collect::<Vec<_>>(),
         vec![vec![1], vec![2], vec![3]]
     );
     assert_eq!(g.sources[0].source.runbook_id, Some(runbook_id));
@@ -438,7 +506,10 @@ async fn policy_off_and_no_model_assemble_the_draft_and_send_nothing() {
     let _search2 = serve_hits(&app2, org2, hits);
     let (id, _) = request(&app2, org2, None, Some("replica lag"), None).await;
     let g = finished(&app2, org2, id).await;
-    assert_eq!((g.status.as_str(), g.mode.as_deref()), ("succeeded", Some("assembled")));
+    assert_eq!(
+        (g.status.as_str(), g.mode.as_deref()),
+        ("succeeded", Some("assembled"))
+    );
     assert!(fake2.requests().is_empty());
 }
 
@@ -476,7 +547,11 @@ async fn a_malformed_answer_is_retried_then_fails_visibly() {
     let g = finished(&app, org, id).await;
     assert_eq!(g.status, "failed");
     assert!(g.error.unwrap().contains("not valid"));
-    assert_eq!(fake.chat_requests().len() - before, 3, "exactly INSIGHTS_LLM_MAX_ATTEMPTS");
+    assert_eq!(
+        fake.chat_requests().len() - before,
+        3,
+        "exactly INSIGHTS_LLM_MAX_ATTEMPTS"
+    );
 }
 
 #[tokio::test]
@@ -487,7 +562,11 @@ async fn timeouts_and_rate_limits_are_retried_and_end_visibly() {
     let (_, hits) = runbook(&app, org).await;
     let _search = serve_hits(&app, org, hits);
 
-    fake.queue(&[Behaviour::Hang, Behaviour::RateLimited, Behaviour::ServerError]);
+    fake.queue(&[
+        Behaviour::Hang,
+        Behaviour::RateLimited,
+        Behaviour::ServerError,
+    ]);
     let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
     let g = finished(&app, org, id).await;
     assert_eq!(g.status, "failed", "three failed attempts of three: {g:?}");
@@ -495,19 +574,32 @@ async fn timeouts_and_rate_limits_are_retried_and_end_visibly() {
 
     fake.queue(&[Behaviour::RateLimited]);
     let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
-    assert_eq!(finished(&app, org, id).await.status, "succeeded", "429 then success");
+    assert_eq!(
+        finished(&app, org, id).await.status,
+        "succeeded",
+        "429 then success"
+    );
 
     fake.set_default(Behaviour::RateLimited);
     let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
     let g = finished(&app, org, id).await;
     assert_eq!(g.status, "failed");
-    assert!(g.error.as_deref().unwrap().contains("rate-limited"), "{g:?}");
+    assert!(
+        g.error.as_deref().unwrap().contains("rate-limited"),
+        "{g:?}"
+    );
 
     fake.set_default(Behaviour::Hang);
     let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
     let g = finished(&app, org, id).await;
     assert_eq!(g.status, "failed");
-    assert!(g.error.as_deref().unwrap().contains("did not answer within 1s"), "{g:?}");
+    assert!(
+        g.error
+            .as_deref()
+            .unwrap()
+            .contains("did not answer within 1s"),
+        "{g:?}"
+    );
 }
 
 #[tokio::test]
@@ -520,7 +612,9 @@ async fn a_spent_budget_fails_the_generation_without_calling_the_model() {
     settings(&app, org, "redacted", false, Some(1000)).await;
     {
         let mut tx = db(&app, org).await;
-        insights_core::runbooks::generation::add_tokens(&mut tx, 1000).await.unwrap();
+        insights_core::runbooks::generation::add_tokens(&mut tx, 1000)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     let (id, _) = request(&app, org, None, Some("replica lag"), None).await;
@@ -546,7 +640,14 @@ async fn a_refinement_makes_a_new_draft_from_the_previous_one() {
     assert_eq!(a.status, "succeeded");
     let a_draft = a.draft.unwrap();
 
-    let (second, _) = request(&app, org, None, None, Some((first, "shorter, and use kubectl"))).await;
+    let (second, _) = request(
+        &app,
+        org,
+        None,
+        None,
+        Some((first, "shorter, and use kubectl")),
+    )
+    .await;
     let b = finished(&app, org, second).await;
     assert_eq!(b.status, "succeeded", "{b:?}");
     let b_draft = b.draft.unwrap();
@@ -556,11 +657,17 @@ async fn a_refinement_makes_a_new_draft_from_the_previous_one() {
     // The same numbered sources (no new search), and the prompt carried the previous draft and the ask.
     assert_eq!(b.sources, a.sources);
     assert_eq!(search.queries.lock().unwrap().len(), 1);
-    let user = fake.chat_requests()[1]["messages"][1]["content"].as_str().unwrap().to_owned();
+    let user = fake.chat_requests()[1]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(user.contains("## Previous draft"));
     assert!(user.contains(&a_draft.steps[0].step.title));
     assert!(user.contains("## What to change\nshorter, and use kubectl"));
-    assert!(user.contains("Incident #42: Replication lag on orders-db"), "the original's subject");
+    assert!(
+        user.contains("Incident #42: Replication lag on orders-db"),
+        "the original's subject"
+    );
     assert!(!user.contains(SECRET_PASSWORD));
     assert_eq!(b.mode.as_deref(), Some("generated"));
     let _ = DraftMode::Generated;
