@@ -217,7 +217,7 @@ fn Editor(org: OrgId, existing: Option<RunbookOut>) -> impl IntoView {
             .unwrap_or_default()
     });
     let pattern_list = LocalResource::new(move || async move {
-        api::patterns::list_patterns(session, org, &["range=all".to_owned()], 100, None)
+        api::patterns::list_patterns(session, org, &[], 100, None)
             .await
             .map(|p| p.items)
             .unwrap_or_default()

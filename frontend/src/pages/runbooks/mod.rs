@@ -55,6 +55,8 @@ struct LibraryQuery {
     service: String,
     pattern: String,
     source: String,
+    /// The search's kind of hits: `runbook`, `past_fix`, or both.
+    kind: String,
 }
 
 impl LibraryQuery {
@@ -66,6 +68,7 @@ impl LibraryQuery {
             service: get("service"),
             pattern: get("pattern"),
             source: get("source"),
+            kind: get("kind"),
         }
     }
 
@@ -89,6 +92,9 @@ impl LibraryQuery {
             out.push(pair("q", &self.q));
         }
         out.extend(self.filter_pairs());
+        if !self.kind.is_empty() {
+            out.push(pair("kind", &self.kind));
+        }
         out.join("&")
     }
 
@@ -100,6 +106,7 @@ impl LibraryQuery {
                 ("tag", &self.tag),
                 ("service", &self.service),
                 ("pattern", &self.pattern),
+                ("kind", &self.kind),
             ]
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
@@ -157,7 +164,7 @@ pub fn Runbooks() -> impl IntoView {
             .unwrap_or_default()
     });
     let patterns = LocalResource::new(move || async move {
-        api::patterns::list_patterns(session, org, &["range=all".to_owned()], 100, None)
+        api::patterns::list_patterns(session, org, &[], 100, None)
             .await
             .map(|p| p.items)
             .unwrap_or_default()
@@ -270,6 +277,12 @@ pub fn Runbooks() -> impl IntoView {
             .map(|s| (s.to_owned(), s.to_owned()))
             .collect()
     });
+    let kind_options = Signal::derive(|| {
+        [("runbook", "Runbooks"), ("past_fix", "Past fixes")]
+            .into_iter()
+            .map(|(v, l)| (v.to_owned(), l.to_owned()))
+            .collect()
+    });
     let tag_input = RwSignal::new(applied.get_untracked().tag);
     Effect::new(move |_| tag_input.set(applied.get().tag));
     let apply_tag = {
@@ -315,6 +328,7 @@ pub fn Runbooks() -> impl IntoView {
                 {select("runbook-service", "Service", |q| &mut q.service, service_options)}
                 {select("runbook-pattern", "Pattern", |q| &mut q.pattern, pattern_options)}
                 {select("runbook-source", "Source", |q| &mut q.source, source_options)}
+                {select("runbook-kind", "Search in", |q| &mut q.kind, kind_options)}
             </div>
             {move || results.get().map(|r| match r {
                 Ok(None) => ().into_any(),
