@@ -708,3 +708,62 @@ async fn a_draft_written_by_the_model_shows_its_citations_what_was_sent_and_refi
             .all(|r| r.authorization.as_deref() == Some("Bearer sk-test-browser-key"))
     );
 }
+
+#[tokio::test]
+async fn an_admin_sets_the_generation_policy_and_budget_and_a_spent_budget_is_said_plainly() {
+    let e2e = E2e::start(&[]).await;
+    let p = e2e.app.personas().await;
+    let org = p.org_id;
+    let admin = p.admin.email.clone();
+    e2e.run("runbook-settings", |b| async move {
+        b.login(&admin).await;
+        b.goto(&format!("/orgs/{org}/runbooks")).await;
+        b.wait_text(".generation-settings", "No model is configured").await;
+        b.wait_text(".generation-settings .tokens-used", "no limit").await;
+        click_centered(&b, "input[name=generation-policy][value=off]").await;
+        click_centered(&b, "#redact-contacts").await;
+        b.fill("#token-budget", "not a number").await;
+        click_centered(&b, ".generation-settings button[type=submit]").await;
+        b.wait_text(".generation-settings .field-error", "whole number").await;
+        b.fill("#token-budget", "0").await;
+        click_centered(&b, ".generation-settings button[type=submit]").await;
+        b.wait_text(".generation-settings .banner.success", "Saved").await;
+        b.wait_text(".generation-settings .tokens-used", "0 of 0").await;
+        // Kept: read again after a reload.
+        b.reload().await;
+        b.wait_text(".generation-settings .tokens-used", "0 of 0").await;
+        let checked = b
+            .execute("return [document.querySelector('input[name=generation-policy][value=off]').checked, document.querySelector('#redact-contacts').checked]")
+            .await;
+        assert_eq!(checked, serde_json::json!([true, true]));
+        // The budget is spent: asking for a draft says so, and nothing is queued.
+        b.fill("#generate-prompt", "disk full on the primary").await;
+        click_centered(&b, ".generate-card button[type=submit]").await;
+        b.wait_text(".generate-card .banner.error", "monthly token budget")
+            .await;
+        assert!(b.path().await.ends_with("/runbooks"));
+    })
+    .await;
+    let settings = e2e
+        .app
+        .get(
+            &format!("/api/v1/orgs/{org}/runbook-settings"),
+            &p.owner.token,
+        )
+        .await;
+    assert_eq!(settings.body["generation"], "off", "{}", settings.text);
+    assert_eq!(settings.body["redact_contacts"], true);
+    assert_eq!(settings.body["monthly_token_budget"], 0);
+    // A member may ask for drafts but not manage generation: no settings panel.
+    let member = p.member.email.clone();
+    e2e.run("runbook-settings-member", |b| async move {
+        b.login(&member).await;
+        b.goto(&format!("/orgs/{org}/runbooks")).await;
+        b.wait_text("main h1", "Runbooks").await;
+        b.wait_for(|| async { b.count("#generate-prompt").await == 1 })
+            .await;
+        assert_eq!(b.count(".generation-settings").await, 0);
+        assert_eq!(b.count("#all-drafts").await, 0);
+    })
+    .await;
+}
