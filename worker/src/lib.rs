@@ -5,6 +5,7 @@
 //! users see state, attempts and the last error; failures retry with exponential backoff (see [`jobs`]).
 
 pub mod analytics;
+pub mod index;
 pub mod jobs;
 pub mod mail;
 pub mod scheduler;
@@ -34,6 +35,8 @@ pub struct WorkerState {
     /// Present when `INSIGHTS_SMTP_URL` is set.
     pub mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     pub queue: JobQueue,
+    /// The runbook index, once the worker runs (see [`index`]): what the generation job retrieves with.
+    pub index: Arc<std::sync::OnceLock<Arc<index::Index>>>,
 }
 
 /// A worker running in the background (see [`Worker::spawn`]); dropping it asks it to stop.
@@ -125,6 +128,7 @@ impl Worker {
                 db,
                 mailer,
                 queue,
+                index: Arc::default(),
             },
             redis,
         })
@@ -165,7 +169,29 @@ impl Worker {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
+        // The index first: with the embedded one, a second worker on the same directory stops here.
+        let opened = Arc::new(index::Index::open(&state.config).await?);
+        let vectors = state.index.get_or_init(|| opened.clone()).clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let indexer = tokio::spawn(index::indexer::run(
+            vectors.clone(),
+            state.db.clone(),
+            stop_rx.clone(),
+        ));
+        let searches = {
+            let redis = redis::Client::open(state.config.jobs.redis_url.expose_secret())
+                .context("REDIS_URL")?;
+            let mut stopped = stop_rx.clone();
+            tokio::spawn(index::serve_searches(
+                vectors,
+                state.db.clone(),
+                redis,
+                prefix.clone(),
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            ))
+        };
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
         let refresher = tokio::spawn(analytics::run(state.clone(), stop_rx));
@@ -211,6 +237,8 @@ impl Worker {
             })
             .await;
         let _ = stop_tx.send(true);
+        let _ = indexer.await;
+        let _ = searches.await;
         let _ = sweeper.await;
         let _ = scheduler.await;
         let _ = refresher.await;

@@ -6,6 +6,7 @@ use crate::{
     Conditions, IndexError, IndexLock, IndexResult, KEYWORD_FIELDS, Nearest, ORG_ID, PointData,
     SPARSE, Scored, Subject, backend, chunk_of, dense_name,
 };
+use qdrant_edge::WalOptions;
 use qdrant_edge::external::uuid::Uuid as EdgeUuid;
 use qdrant_edge::{
     CountRequestBuilder, CreateIndex, Distance, EdgeConfigBuilder, EdgeShard,
@@ -56,6 +57,16 @@ fn from_edge_id(id: &PointId) -> Option<Uuid> {
     }
 }
 
+/// Write-ahead log segments of 4 MiB (the default 32 MiB is sized for far larger shards; each shard keeps
+/// one segment ahead).
+fn wal_options() -> WalOptions {
+    WalOptions {
+        segment_capacity: 4 * 1024 * 1024,
+        segment_queue_len: 0,
+        retain_closed: std::num::NonZeroUsize::MIN,
+    }
+}
+
 impl EdgeIndex {
     /// Opens (or creates) the index in `dir`, taking its lock first. `dense_dims`: the size of the dense
     /// vectors to store and search (the embeddings model's), `None` for a lexical-only index.
@@ -68,14 +79,17 @@ impl EdgeIndex {
         let lock = IndexLock::acquire(dir)?;
         let path: PathBuf = dir.join(SHARD_DIR);
         let shard = if path.join("edge_config.json").exists() {
-            EdgeShard::load(&path, None).map_err(backend)?
+            let config = EdgeConfigBuilder::new().wal_options(wal_options()).build();
+            EdgeShard::load(&path, Some(config)).map_err(backend)?
         } else {
-            let mut config = EdgeConfigBuilder::new().sparse_vector(
-                SPARSE,
-                EdgeSparseVectorParamsBuilder::new()
-                    .modifier(Modifier::Idf)
-                    .build(),
-            );
+            let mut config = EdgeConfigBuilder::new()
+                .wal_options(wal_options())
+                .sparse_vector(
+                    SPARSE,
+                    EdgeSparseVectorParamsBuilder::new()
+                        .modifier(Modifier::Idf)
+                        .build(),
+                );
             if let Some(dims) = dense_dims {
                 config = config.vector(
                     dense_name(dims),

@@ -75,6 +75,14 @@ pub async fn test_env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
         ("INSIGHTS_AUTH_RATE_LIMIT_PER_IP".into(), "100000".into()),
         ("INSIGHTS_AUTH_RATE_LIMIT_PER_ACCOUNT".into(), "1000".into()),
         ("INSIGHTS_DATABASE_MAX_CONNECTIONS".into(), "5".into()),
+        // Each app's own data directory (the worker's embedded vector index has one owner), removed by the app.
+        (
+            "INSIGHTS_DATA_DIR".into(),
+            test_data_root()
+                .join(uuid::Uuid::new_v4().simple().to_string())
+                .display()
+                .to_string(),
+        ),
         (
             "INSIGHTS_WEB_DIR".into(),
             std::env::temp_dir()
@@ -87,6 +95,11 @@ pub async fn test_env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     vars
+}
+
+/// Where test apps keep their data directories.
+fn test_data_root() -> std::path::PathBuf {
+    std::env::temp_dir().join("insights-test-data")
 }
 
 /// Configuration for a test app on port 0 with a fresh database and Redis prefix. `overrides` replace or add
@@ -134,6 +147,10 @@ impl Drop for TestApp {
         }
         // Asks the worker to stop; whatever it still runs is cut off with the database.
         drop(self.worker.take());
+        // Its data directory goes with it (only one of this test's own: never a configured one).
+        if self.database.is_some() && self.config.general.data_dir.starts_with(test_data_root()) {
+            let _ = std::fs::remove_dir_all(&self.config.general.data_dir);
+        }
         // Only the app that owns the test database checks it: another app may share it, and one on a database
         // that is not a test database (an unreachable one, say) has nothing to check.
         let owner = self.database.is_some();

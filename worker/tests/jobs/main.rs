@@ -6,6 +6,7 @@ mod analytics;
 mod cluster;
 mod fairness;
 mod generate_runbook;
+mod index;
 mod patterns;
 mod recovery;
 mod sync;

@@ -251,6 +251,9 @@ async fn store(
     stats.updated = written.len() as u64 - stats.inserted;
     stats.stale = (items.len() - written.len()) as u64;
     stats.events_inserted = store_timelines(db, batch, &items, &written).await?;
+    // The past fixes of resolved incidents written here are (re-)indexed by the worker (one statement).
+    let written_ids: Vec<Uuid> = rows.iter().map(|w| w.id).collect();
+    crate::runbooks::outbox::enqueue_resolved_incidents(db, &written_ids).await?;
     let by_key: HashMap<(IncidentSource, &str), &NormalizedIncident> = items
         .iter()
         .map(|i| ((i.source, i.external_id.as_str()), *i))
@@ -463,7 +466,13 @@ pub async fn upsert_events(
         .iter()
         .filter_map(|&(s, i, e)| Some((*ids.get(&(s, i.to_owned()))?, e)))
         .collect();
-    insert_events(db, &rows, Entries::Any).await
+    let inserted = insert_events(db, &rows, Entries::Any).await?;
+    if inserted > 0 {
+        // A resolved incident's timeline changed: its past fix is indexed again.
+        let touched: Vec<Uuid> = ids.values().copied().collect();
+        crate::runbooks::outbox::enqueue_resolved_incidents(db, &touched).await?;
+    }
+    Ok(inserted)
 }
 
 /// What [`insert_events`] may assume about the entries it is given.

@@ -126,7 +126,7 @@ fn found(changed: DbResult<u64>) -> DbResult<()> {
 }
 
 /// Reads name their table in errors: a stored value that does not parse becomes [`DbError::Unreadable`].
-trait ReadFrom<T> {
+pub(crate) trait ReadFrom<T> {
     fn read_from(self, table: &'static str) -> DbResult<T>;
 }
 

@@ -15,6 +15,7 @@
 pub mod drafts;
 pub mod generation;
 pub mod import;
+pub mod outbox;
 pub mod query;
 pub mod search_text;
 pub mod settings;
