@@ -13,6 +13,7 @@ pub mod connector;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod sample;
+pub mod sample_runbooks;
 #[cfg(test)]
 mod test_support;
 pub mod window;

@@ -112,6 +112,12 @@ const SERVICES: [(&str, &str, &[&str]); 12] = [
     ),
 ];
 
+/// The names of the sample services.
+#[must_use]
+pub fn service_names() -> Vec<&'static str> {
+    SERVICES.iter().map(|(name, _, _)| *name).collect()
+}
+
 /// Indices into [`SERVICES`] of the cascade: replication lag on the primary, then checkout latency.
 const POSTGRES: usize = 9;
 const CHECKOUT: usize = 0;
@@ -355,6 +361,20 @@ fn incident(
             raw: serde_json::json!({}),
         });
     }
+    let problem = problem_of(&title);
+    // Some responders wrote down what they checked before fixing it.
+    if let (Some(ack), Some(res)) = (acknowledged_at, resolved_at)
+        && number % 3 == 0
+    {
+        timeline.push(NormalizedEvent {
+            external_id: "note".into(),
+            kind: "note".into(),
+            at: ack + (res - ack) / 2,
+            actor: Some(responder.to_owned()),
+            message: Some(pick(problem.checks, number / 3).to_owned()),
+            raw: serde_json::json!({}),
+        });
+    }
     if let Some(at) = resolved_at {
         timeline.push(NormalizedEvent {
             external_id: "resolve".into(),
@@ -366,7 +386,7 @@ fn incident(
                 format!("{service} monitor")
             }),
             message: Some(if acknowledged_at.is_some() {
-                format!("Resolved: {}", fix_for(&title))
+                pick(problem.fixes, number).to_owned()
             } else {
                 "Resolved by the monitor: the condition cleared".to_owned()
             }),
@@ -409,22 +429,177 @@ fn incident(
     }
 }
 
-/// What usually fixed it, for the resolve note (and, later, for runbook retrieval).
-fn fix_for(title: &str) -> &'static str {
-    if title.contains("Disk usage") {
-        "rotated logs and extended the volume"
-    } else if title.contains("latency") || title.contains("5xx") {
-        "rolled back the last deploy"
-    } else if title.contains("Certificate") {
-        "renewed the certificate"
-    } else if title.contains("lag") || title.contains("Queue depth") {
-        "scaled out the consumers"
-    } else if title.contains("CrashLoopBackOff") || title.contains("NotReady") {
-        "cordoned the node and rescheduled the pods"
-    } else {
-        "restarted the job after fixing its input"
-    }
+/// One of `items`, chosen by `n` (the incident's number: the random stream stays as it was).
+fn pick(items: &[&'static str], n: i64) -> &'static str {
+    items[(n.unsigned_abs().wrapping_mul(2_654_435_761) >> 7) as usize % items.len()]
 }
+
+/// The kind of problem an alert title is about: what its resolution notes and the checks noted on its
+/// timeline say (see [`PROBLEMS`]).
+fn problem_of(title: &str) -> &'static Problem {
+    PROBLEMS
+        .iter()
+        .find(|p| p.matches.iter().any(|m| title.contains(m)))
+        .unwrap_or(&PROBLEMS[PROBLEMS.len() - 1])
+}
+
+/// One kind of problem of the sample services: the title fragments that identify it, several ways responders
+/// wrote down what fixed it (the resolve note), and what they checked first (a timeline note on some
+/// incidents). Each note fits its problem, so the past fixes retrieved for an incident are the ones that fixed
+/// its kind of problem.
+struct Problem {
+    matches: &'static [&'static str],
+    fixes: &'static [&'static str],
+    checks: &'static [&'static str],
+}
+
+/// The problems, most specific first (the last one is the fallback).
+const PROBLEMS: &[Problem] = &[
+    Problem {
+        matches: &["Replication lag"],
+        fixes: &[
+            "Terminated the long-running analytics query on replica-2 that was holding back WAL replay; lag back under 2s.",
+            "Replica was replaying a huge batch from the nightly backfill. Paused the backfill, lag recovered, resumed it throttled.",
+            "Killed idle-in-transaction sessions on the replica (pg_terminate_backend) and the replica caught up within minutes.",
+            "Replication slot was stuck after a network blip; restarted the walreceiver on the replica (rollout restart of postgres-replica).",
+        ],
+        checks: &[
+            "Checked pg_stat_replication on the primary: replay_lag climbing on replica-2 only, write_lag fine.",
+            "pg_stat_activity on the replica shows a query running for 40 min from the reporting user.",
+        ],
+    },
+    Problem {
+        matches: &["Disk usage above"],
+        fixes: &[
+            "Rotated and compressed the logs under /var/log, removed old archives; disk back to 62%.",
+            "Extended the volume by 100G (aws ec2 modify-volume) and grew the filesystem with resize2fs.",
+            "Old WAL files piled up behind an inactive replication slot; dropped the slot and the WAL was recycled.",
+            "Cleaned up the docker image cache on the node (docker system prune) and cordoned it until the volume was resized.",
+        ],
+        checks: &[
+            "du -sh /var/log/* shows 180G of uncompressed application logs from the last week.",
+            "df -h: /var/lib/postgresql at 93%, pg_wal is the largest directory.",
+        ],
+    },
+    Problem {
+        matches: &["Certificate expiring"],
+        fixes: &[
+            "Renewed the certificate with certbot and reloaded nginx; new expiry in 90 days.",
+            "cert-manager renewal had failed on a DNS challenge; fixed the DNS credentials and the certificate was reissued.",
+            "Renewed the cert for auth.acme.io manually and rolled the ingress so it picked up the new secret.",
+        ],
+        checks: &[
+            "openssl s_client against auth.acme.io:443 confirms the old certificate is still served.",
+            "kubectl describe certificate auth-tls: last renewal attempt failed (ACME challenge timeout).",
+        ],
+    },
+    Problem {
+        matches: &["Kafka consumer lag", "Queue depth above threshold", "Search index lag"],
+        fixes: &[
+            "Scaled the consumer deployment from 4 to 12 replicas; backlog drained in 20 minutes, scaled back down after.",
+            "One consumer was stuck on a poison message; moved it to the dead-letter queue and restarted the consumer group.",
+            "Consumers were throttled by a slow downstream API; raised the consumer concurrency and the queue drained.",
+            "Rebalanced the partitions across consumers after a consumer pod was OOM-killed; lag back to zero.",
+        ],
+        checks: &[
+            "kafka-consumer-groups --describe shows lag on partitions 3 and 7 only; their consumer is not committing.",
+            "Queue metrics: publish rate normal, consume rate dropped to near zero at 02:10.",
+        ],
+    },
+    Problem {
+        matches: &["CrashLoopBackOff"],
+        fixes: &[
+            "Pod was OOM-killed after the last release; raised the memory limit to 1Gi and rolled the deployment.",
+            "Bad config in the new ConfigMap made the pod exit on start; rolled back the deployment (kubectl rollout undo).",
+            "A missing secret after the rotation crashed the app on boot; recreated the secret and restarted the pods.",
+        ],
+        checks: &[
+            "kubectl logs --previous shows the app exiting with an OOM; the container hit its 512Mi limit.",
+            "kubectl describe pod: Back-off restarting failed container, exit code 1 right after start.",
+        ],
+    },
+    Problem {
+        matches: &["NotReady"],
+        fixes: &[
+            "Node ran out of memory and the kubelet stopped reporting; cordoned and drained it, replaced the instance.",
+            "kubelet was wedged after a kernel soft lockup; rebooted the node after draining it, pods rescheduled fine.",
+            "Cordoned the node and rescheduled the pods elsewhere; the autoscaler replaced the bad instance.",
+        ],
+        checks: &[
+            "kubectl describe node: Ready=Unknown, kubelet stopped posting node status 6 minutes ago.",
+            "The instance is reachable over SSM but the container runtime is hung.",
+        ],
+    },
+    Problem {
+        matches: &["Memory pressure on redis", "Evictions on redis"],
+        fixes: &[
+            "A deploy stopped setting TTLs on session keys; set maxmemory-policy to allkeys-lru and backfilled TTLs.",
+            "Scaled redis-cache to the next node size and raised maxmemory; evictions stopped.",
+            "Found a hot key set growing without bound from the recommendations job; expired the keys and fixed the job.",
+        ],
+        checks: &[
+            "redis-cli INFO memory: used_memory at 98% of maxmemory, evicted_keys climbing.",
+            "redis-cli --bigkeys points at rec:* sets of several MB each.",
+        ],
+    },
+    Problem {
+        matches: &["Payment provider timeouts"],
+        fixes: &[
+            "The provider had a regional outage; failed over to the secondary payment provider until they recovered.",
+            "Connection pool to the provider was exhausted; raised the pool size and shortened the timeout, retries cleared.",
+            "Provider status page confirmed degraded API; enabled the queued-capture fallback and replayed after recovery.",
+        ],
+        checks: &[
+            "p99 of calls to the provider at 9s; our side is healthy, errors all timeouts on their endpoint.",
+        ],
+    },
+    Problem {
+        matches: &["High latency", "5xx error rate", "Frontend error rate"],
+        fixes: &[
+            "Latency and errors started with the 14:02 deploy; rolled back the release (kubectl rollout undo) and it recovered.",
+            "Rolled back the last deploy; the new version had an N+1 query on the cart endpoint.",
+            "A slow query after the release saturated the DB pool; rolled back and added the missing index before redeploying.",
+            "Upstream dependency was slow; scaled the deployment out and enabled the circuit breaker, error rate back to baseline.",
+        ],
+        checks: &[
+            "Error rate jumped right after the deploy at 14:02; the previous version looked fine in the dashboards.",
+            "Traces show time spent waiting on database connections, pool at its maximum.",
+        ],
+    },
+    Problem {
+        matches: &["CDN origin errors"],
+        fixes: &[
+            "Origin health check path was returning 500 after a deploy; fixed the route and purged the CDN cache.",
+            "Origin was overloaded by cache misses after a purge; scaled the origin and the errors cleared.",
+        ],
+        checks: &["CDN logs show 502 from origin for /static only; origin serves them fine from inside the VPC."],
+    },
+    Problem {
+        matches: &["Login failures"],
+        fixes: &[
+            "Credential-stuffing from a handful of ASNs; blocked them at the WAF and tightened the login rate limit.",
+            "The identity provider's signing key rotated; refreshed the JWKS cache and logins recovered.",
+        ],
+        checks: &["Failures are all from a few IP ranges with no successful logins: a credential-stuffing pattern."],
+    },
+    Problem {
+        matches: &["Email bounce rate"],
+        fixes: &[
+            "A marketing list with stale addresses was sent through the transactional domain; paused the campaign.",
+            "SPF record lost an include after a DNS change; restored it and bounces dropped.",
+        ],
+        checks: &["Bounces are mostly 550 from one provider citing SPF failure."],
+    },
+    Problem {
+        matches: &["ETL job failed", "sync job failed"],
+        fixes: &[
+            "The upstream export arrived late and incomplete; re-ran the job after the file landed.",
+            "A schema change upstream added a column; updated the mapping and re-ran the job from the failed step.",
+            "Restarted the job after fixing its input: one malformed record was skipped to the quarantine table.",
+        ],
+        checks: &["Job log: failed parsing row 48213, unexpected column count."],
+    },
+];
 
 #[cfg(test)]
 mod tests {
@@ -473,6 +648,39 @@ mod tests {
             "{followed} of {} replication lags followed by checkout latency",
             lags.len()
         );
+    }
+
+    #[test]
+    fn resolution_notes_fit_their_problem_and_vary() {
+        let h = history();
+        let notes_of = |prefix: &str| -> Vec<String> {
+            h.iter()
+                .filter(|i| i.title.starts_with(prefix))
+                .flat_map(|i| i.timeline.iter())
+                .filter(|e| e.kind == "resolve" && e.actor.as_deref().is_some_and(|a| !a.ends_with("monitor")))
+                .filter_map(|e| e.message.clone())
+                .collect()
+        };
+        let lag = notes_of("Replication lag on postgres-primary");
+        assert!(lag.len() >= 5);
+        // A replication-lag incident never ends with another problem's fix.
+        assert!(lag.iter().all(|n| !n.contains("consumer") && !n.contains("certificate")), "{lag:?}");
+        let distinct: std::collections::HashSet<_> = lag.iter().collect();
+        assert!(distinct.len() >= 3, "varied wording: {distinct:?}");
+        let kafka = notes_of("Kafka consumer lag");
+        assert!(kafka.iter().all(|n| n.contains("consumer") || n.contains("partition") || n.contains("queue")), "{kafka:?}");
+        let certs = notes_of("Certificate expiring");
+        assert!(certs.iter().all(|n| n.to_lowercase().contains("cert")), "{certs:?}");
+        // Every problem of every sample service has notes of its own, not the fallback's.
+        for (_, _, titles) in SERVICES {
+            for t in titles.iter() {
+                let p = problem_of(&fill(t, 7));
+                let fallback = std::ptr::eq(p, &PROBLEMS[PROBLEMS.len() - 1]);
+                assert!(!fallback || t.contains("job failed"), "{t} has no notes of its own");
+            }
+        }
+        // Some incidents note what was checked before the fix.
+        assert!(h.iter().any(|i| i.timeline.iter().any(|e| e.kind == "note")));
     }
 
     #[test]

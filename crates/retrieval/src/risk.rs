@@ -229,6 +229,18 @@ const READ_ONLY_PROGRAMS: &[&str] = &[
     "wget",
 ];
 
+/// kubectl's verbs, and those of them that only read.
+const KUBECTL_VERBS: &[&str] = &[
+    "get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version", "cluster-info",
+    "diff", "wait", "events", "auth", "rollout", "config", "apply", "create", "delete", "edit", "patch",
+    "replace", "scale", "autoscale", "set", "label", "annotate", "cordon", "uncordon", "drain", "taint",
+    "exec", "run", "cp", "port-forward", "expose", "debug", "attach",
+];
+const KUBECTL_READS: &[&str] = &[
+    "get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version", "cluster-info",
+    "diff", "wait", "events", "auth",
+];
+
 /// The risk of a command (several lines, pipes and `&&` chains: the highest of its parts).
 #[must_use]
 pub fn classify(command: &str) -> Risk {
@@ -284,6 +296,16 @@ fn classify_simple(words: &[String]) -> Risk {
             _ => Risk::ChangesState,
         };
     }
+    // Programs that only read (`grep delete`, `echo restart`) say nothing by their arguments; `find` (which can
+    // `-delete`), `select` (which can call a function that writes) and `explain` (`EXPLAIN ANALYZE DELETE` runs
+    // the delete) are looked at like any command.
+    if READ_ONLY_PROGRAMS.contains(first) && !matches!(*first, "find" | "select" | "explain") {
+        return if redirects {
+            Risk::ChangesState
+        } else {
+            Risk::ReadOnly
+        };
+    }
     if words.iter().any(|w| {
         DESTRUCTIVE_WORDS.contains(w) || DESTRUCTIVE_PREFIXES.iter().any(|p| w.starts_with(p))
     }) || (words.contains(&"-f") && matches!(*first, "rm" | "git" | "kubectl"))
@@ -293,6 +315,18 @@ fn classify_simple(words: &[String]) -> Risk {
     }
     if redirects {
         return Risk::ChangesState;
+    }
+    // kubectl reads by its verb (`kubectl -n web get pods`, `kubectl rollout history …`).
+    if *first == "kubectl"
+        && let Some(i) = words.iter().position(|w| KUBECTL_VERBS.contains(w))
+    {
+        let next = words.get(i + 1).copied().unwrap_or_default();
+        let reads = KUBECTL_READS.contains(&words[i])
+            || (words[i] == "rollout" && matches!(next, "history" | "status"))
+            || (words[i] == "config" && matches!(next, "view" | "get-contexts" | "current-context"));
+        if reads {
+            return Risk::ReadOnly;
+        }
     }
     // SQL reads: `SELECT …` is read-only unless it calls a function that changes state (listed above).
     let verb_words: &[&str] = if READ_ONLY_PROGRAMS.contains(first) {
@@ -323,6 +357,9 @@ mod tests {
     fn reads_are_read_only() {
         for c in [
             "kubectl get pods -n payments",
+            "kubectl -n payments rollout history deployment/checkout-api",
+            "kubectl logs deploy/x | grep -i delete",
+            "redis-cli -h redis-cache INFO memory | grep maxmemory",
             "kubectl logs deploy/checkout-api --since=10m | grep ERROR",
             "aws rds describe-db-instances --db-instance-identifier prod",
             "SELECT client_addr, replay_lag FROM pg_stat_replication;",
@@ -349,6 +386,9 @@ mod tests {
             "echo 1 > /proc/sys/vm/drop_caches_not_really",
             "curl -X POST https://api.example.com/flags/checkout/disable",
             "kubectl get pods\nkubectl cordon node-7",
+            "kubectl rollout undo deployment/checkout-api -n payments",
+            "redis-cli -h redis-cache CONFIG SET maxmemory-policy allkeys-lru",
+            "kubectl exec deploy/x -- sh -c 'cat /etc/hosts'",
         ] {
             assert_eq!(classify(c), Risk::ChangesState, "{c}");
         }
@@ -368,6 +408,8 @@ mod tests {
             "aws s3 rm s3://bucket/key",
             "kubectl get pods && kubectl delete pod x --grace-period=0",
             "curl -X DELETE https://api.example.com/cache",
+            "find /var/log/app -name '*.gz' -mtime +7 -delete",
+            "EXPLAIN ANALYZE DELETE FROM events",
         ] {
             assert_eq!(classify(c), Risk::Destructive, "{c}");
         }

@@ -1,6 +1,7 @@
 //! Generates the sample incident history and stores it through the same batch pipeline as real sources,
-//! reporting progress as it goes, then refines the organization's patterns. The seed comes from the
-//! organization id, so running it again stores nothing new.
+//! reporting progress as it goes, then refines the organization's patterns and adds the sample runbooks
+//! (enqueued for the index like any runbook). The seed comes from the organization id, so running it again
+//! stores nothing new.
 
 use super::{Outcome, tracked};
 use crate::WorkerState;
@@ -32,6 +33,11 @@ pub async fn run(job: GenerateSampleData, state: Data<WorkerState>) -> Result<()
         }
         tracing::info!(%org_id, total, inserted, "sample history stored");
         super::refine_patterns::refine_now(&state, org_id).await;
+        // The runbooks that come with the sample history (kept, with people's edits, when loaded again).
+        let mut db = state.db.org_tx(org_id, None).await?;
+        let runbooks = insights_core::runbooks::sample::load(&mut db).await?;
+        db.commit().await?;
+        tracing::info!(%org_id, runbooks, "sample runbooks loaded");
         Ok(Outcome::Done)
     })
     .await

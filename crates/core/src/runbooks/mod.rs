@@ -11,12 +11,14 @@
 //! - [`drafts`]: asking for a draft (checked, budgeted, recorded with its `generate_runbook` job) and saving
 //!   one as a runbook; [`query`]: reading drafts (private to their creator and to `ManageGeneration` roles).
 //! - [`search_text`]: the text a search for an incident or a pattern looks for.
+//! - [`generation`]: the worker's side of a draft (its reads and writes of `runbook_generations`).
 
 pub mod drafts;
 pub mod generation;
 pub mod import;
 pub mod outbox;
 pub mod query;
+pub mod sample;
 pub mod search_text;
 pub mod settings;
 
