@@ -136,7 +136,9 @@ async fn main() {
         },
     ));
 
-    println!("Runbook generation pipeline, {runs} drafts, 8 sources, fake model answering at once:");
+    println!(
+        "Runbook generation pipeline, {runs} drafts, 8 sources, fake model answering at once:"
+    );
     let mut pipeline = Vec::with_capacity(runs);
     for _ in 0..runs {
         let id = new_generation(&app, org, incident).await;

@@ -1368,19 +1368,45 @@ async fn the_sample_history_comes_with_runbooks_for_its_services_once() {
     let job = app.load_sample_data(&p.admin.token, p.org_id).await;
     app.wait_for_job(&p.admin.token, p.org_id, job.id).await;
     let first = list(&app, &p, "tag=sample&limit=200").await;
-    assert!(first.items.len() >= 8, "{} sample runbooks", first.items.len());
-    assert!(first.items.iter().all(|r| r.source == RunbookOrigin::Imported && !r.services.is_empty() && r.step_count >= 3));
+    assert!(
+        first.items.len() >= 8,
+        "{} sample runbooks",
+        first.items.len()
+    );
+    assert!(
+        first
+            .items
+            .iter()
+            .all(|r| r.source == RunbookOrigin::Imported
+                && !r.services.is_empty()
+                && r.step_count >= 3)
+    );
     let replication = first
         .items
         .iter()
         .find(|r| r.title.contains("Replication lag"))
         .expect("a runbook for replication lag");
-    assert_eq!(replication.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["postgres-primary"]);
+    assert_eq!(
+        replication
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["postgres-primary"]
+    );
     // Each is enqueued for the index.
     let queued = outbox(&app, p.org_id).await;
-    assert!(first.items.iter().all(|r| queued.contains(&("runbook".to_owned(), r.id.0))));
+    assert!(
+        first
+            .items
+            .iter()
+            .all(|r| queued.contains(&("runbook".to_owned(), r.id.0)))
+    );
     // Loading again adds none.
     let job = app.load_sample_data(&p.admin.token, p.org_id).await;
     app.wait_for_job(&p.admin.token, p.org_id, job.id).await;
-    assert_eq!(list(&app, &p, "tag=sample&limit=200").await.items.len(), first.items.len());
+    assert_eq!(
+        list(&app, &p, "tag=sample&limit=200").await.items.len(),
+        first.items.len()
+    );
 }

@@ -494,7 +494,11 @@ const PROBLEMS: &[Problem] = &[
         ],
     },
     Problem {
-        matches: &["Kafka consumer lag", "Queue depth above threshold", "Search index lag"],
+        matches: &[
+            "Kafka consumer lag",
+            "Queue depth above threshold",
+            "Search index lag",
+        ],
         fixes: &[
             "Scaled the consumer deployment from 4 to 12 replicas; backlog drained in 20 minutes, scaled back down after.",
             "One consumer was stuck on a poison message; moved it to the dead-letter queue and restarted the consumer group.",
@@ -572,7 +576,9 @@ const PROBLEMS: &[Problem] = &[
             "Origin health check path was returning 500 after a deploy; fixed the route and purged the CDN cache.",
             "Origin was overloaded by cache misses after a purge; scaled the origin and the errors cleared.",
         ],
-        checks: &["CDN logs show 502 from origin for /static only; origin serves them fine from inside the VPC."],
+        checks: &[
+            "CDN logs show 502 from origin for /static only; origin serves them fine from inside the VPC.",
+        ],
     },
     Problem {
         matches: &["Login failures"],
@@ -580,7 +586,9 @@ const PROBLEMS: &[Problem] = &[
             "Credential-stuffing from a handful of ASNs; blocked them at the WAF and tightened the login rate limit.",
             "The identity provider's signing key rotated; refreshed the JWKS cache and logins recovered.",
         ],
-        checks: &["Failures are all from a few IP ranges with no successful logins: a credential-stuffing pattern."],
+        checks: &[
+            "Failures are all from a few IP ranges with no successful logins: a credential-stuffing pattern.",
+        ],
     },
     Problem {
         matches: &["Email bounce rate"],
@@ -657,30 +665,51 @@ mod tests {
             h.iter()
                 .filter(|i| i.title.starts_with(prefix))
                 .flat_map(|i| i.timeline.iter())
-                .filter(|e| e.kind == "resolve" && e.actor.as_deref().is_some_and(|a| !a.ends_with("monitor")))
+                .filter(|e| {
+                    e.kind == "resolve"
+                        && e.actor.as_deref().is_some_and(|a| !a.ends_with("monitor"))
+                })
                 .filter_map(|e| e.message.clone())
                 .collect()
         };
         let lag = notes_of("Replication lag on postgres-primary");
         assert!(lag.len() >= 5);
         // A replication-lag incident never ends with another problem's fix.
-        assert!(lag.iter().all(|n| !n.contains("consumer") && !n.contains("certificate")), "{lag:?}");
+        assert!(
+            lag.iter()
+                .all(|n| !n.contains("consumer") && !n.contains("certificate")),
+            "{lag:?}"
+        );
         let distinct: std::collections::HashSet<_> = lag.iter().collect();
         assert!(distinct.len() >= 3, "varied wording: {distinct:?}");
         let kafka = notes_of("Kafka consumer lag");
-        assert!(kafka.iter().all(|n| n.contains("consumer") || n.contains("partition") || n.contains("queue")), "{kafka:?}");
+        assert!(
+            kafka
+                .iter()
+                .all(|n| n.contains("consumer") || n.contains("partition") || n.contains("queue")),
+            "{kafka:?}"
+        );
         let certs = notes_of("Certificate expiring");
-        assert!(certs.iter().all(|n| n.to_lowercase().contains("cert")), "{certs:?}");
+        assert!(
+            certs.iter().all(|n| n.to_lowercase().contains("cert")),
+            "{certs:?}"
+        );
         // Every problem of every sample service has notes of its own, not the fallback's.
         for (_, _, titles) in SERVICES {
             for t in titles.iter() {
                 let p = problem_of(&fill(t, 7));
                 let fallback = std::ptr::eq(p, &PROBLEMS[PROBLEMS.len() - 1]);
-                assert!(!fallback || t.contains("job failed"), "{t} has no notes of its own");
+                assert!(
+                    !fallback || t.contains("job failed"),
+                    "{t} has no notes of its own"
+                );
             }
         }
         // Some incidents note what was checked before the fix.
-        assert!(h.iter().any(|i| i.timeline.iter().any(|e| e.kind == "note")));
+        assert!(
+            h.iter()
+                .any(|i| i.timeline.iter().any(|e| e.kind == "note"))
+        );
     }
 
     #[test]

@@ -50,7 +50,12 @@ pub const RUNBOOKS: &[SampleRunbook] = &[
     SampleRunbook {
         file: "latency-after-deploy.md",
         markdown: include_str!("../sample-runbooks/latency-after-deploy.md"),
-        services: &["checkout-api", "mobile-api", "payments-gateway", "web-frontend"],
+        services: &[
+            "checkout-api",
+            "mobile-api",
+            "payments-gateway",
+            "web-frontend",
+        ],
     },
     SampleRunbook {
         file: "payment-provider-timeouts.md",

@@ -231,14 +231,58 @@ const READ_ONLY_PROGRAMS: &[&str] = &[
 
 /// kubectl's verbs, and those of them that only read.
 const KUBECTL_VERBS: &[&str] = &[
-    "get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version", "cluster-info",
-    "diff", "wait", "events", "auth", "rollout", "config", "apply", "create", "delete", "edit", "patch",
-    "replace", "scale", "autoscale", "set", "label", "annotate", "cordon", "uncordon", "drain", "taint",
-    "exec", "run", "cp", "port-forward", "expose", "debug", "attach",
+    "get",
+    "describe",
+    "logs",
+    "top",
+    "explain",
+    "api-resources",
+    "api-versions",
+    "version",
+    "cluster-info",
+    "diff",
+    "wait",
+    "events",
+    "auth",
+    "rollout",
+    "config",
+    "apply",
+    "create",
+    "delete",
+    "edit",
+    "patch",
+    "replace",
+    "scale",
+    "autoscale",
+    "set",
+    "label",
+    "annotate",
+    "cordon",
+    "uncordon",
+    "drain",
+    "taint",
+    "exec",
+    "run",
+    "cp",
+    "port-forward",
+    "expose",
+    "debug",
+    "attach",
 ];
 const KUBECTL_READS: &[&str] = &[
-    "get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version", "cluster-info",
-    "diff", "wait", "events", "auth",
+    "get",
+    "describe",
+    "logs",
+    "top",
+    "explain",
+    "api-resources",
+    "api-versions",
+    "version",
+    "cluster-info",
+    "diff",
+    "wait",
+    "events",
+    "auth",
 ];
 
 /// The risk of a command (several lines, pipes and `&&` chains: the highest of its parts).
@@ -323,7 +367,8 @@ fn classify_simple(words: &[String]) -> Risk {
         let next = words.get(i + 1).copied().unwrap_or_default();
         let reads = KUBECTL_READS.contains(&words[i])
             || (words[i] == "rollout" && matches!(next, "history" | "status"))
-            || (words[i] == "config" && matches!(next, "view" | "get-contexts" | "current-context"));
+            || (words[i] == "config"
+                && matches!(next, "view" | "get-contexts" | "current-context"));
         if reads {
             return Risk::ReadOnly;
         }

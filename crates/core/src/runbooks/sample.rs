@@ -49,14 +49,20 @@ pub async fn load(db: &mut OrgTx) -> RunbookResult<usize> {
             pattern_ids: vec![],
             base_version: None,
         };
-        let valid = validate("", &input).map_err(|e| {
-            DbError::Unreadable {
-                table: "sample runbooks",
-                column: r.file.to_owned(),
-                error: format!("{e:?}").into(),
-            }
+        let valid = validate("", &input).map_err(|e| DbError::Unreadable {
+            table: "sample runbooks",
+            column: r.file.to_owned(),
+            error: format!("{e:?}").into(),
         })?;
-        create(db, None, valid, RunbookOrigin::Imported, VersionOrigin::default(), "").await?;
+        create(
+            db,
+            None,
+            valid,
+            RunbookOrigin::Imported,
+            VersionOrigin::default(),
+            "",
+        )
+        .await?;
         added += 1;
     }
     Ok(added)
@@ -71,7 +77,12 @@ mod tests {
     fn every_sample_runbook_imports_as_a_valid_runbook_with_commands_and_risks() {
         for r in RUNBOOKS {
             let parsed = markdown::import(r.file, r.markdown);
-            assert!(parsed.steps.len() >= 3, "{}: {} steps", r.file, parsed.steps.len());
+            assert!(
+                parsed.steps.len() >= 3,
+                "{}: {} steps",
+                r.file,
+                parsed.steps.len()
+            );
             let input = RunbookIn {
                 title: parsed.title.clone(),
                 body: parsed.body.clone(),
@@ -82,10 +93,24 @@ mod tests {
                 base_version: None,
             };
             let v = validate("", &input).unwrap_or_else(|e| panic!("{}: {e:?}", r.file));
-            assert!(v.steps.iter().filter(|s| s.command.is_some()).count() >= 2, "{}", r.file);
+            assert!(
+                v.steps.iter().filter(|s| s.command.is_some()).count() >= 2,
+                "{}",
+                r.file
+            );
             // Each one starts by looking before it changes anything.
-            assert_eq!(v.steps[0].risk, StepRisk::ReadOnly, "{}: {:?}", r.file, v.steps[0]);
-            assert!(v.steps.iter().any(|s| s.risk != StepRisk::ReadOnly), "{}", r.file);
+            assert_eq!(
+                v.steps[0].risk,
+                StepRisk::ReadOnly,
+                "{}: {:?}",
+                r.file,
+                v.steps[0]
+            );
+            assert!(
+                v.steps.iter().any(|s| s.risk != StepRisk::ReadOnly),
+                "{}",
+                r.file
+            );
         }
     }
 }
