@@ -812,7 +812,8 @@ async fn a_draft_written_by_the_model_shows_its_citations_what_was_sent_and_refi
         // What was sent: the model, the token counts, and the messages (collapsed until opened).
         b.wait_text(".sent", "To fake-model").await;
         b.click(".sent-messages summary").await;
-        b.wait_text(".sent-message .sent-role", "system").await;
+        b.wait_text(".sent-message[data-role=system] .sent-role", "System")
+            .await;
         b.wait_text(".sent-messages", "replication lag on the read replicas")
             .await;
         let steps = b.count(".draft-steps .step").await;

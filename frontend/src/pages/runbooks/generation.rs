@@ -267,13 +267,21 @@ fn Sent(g: RunbookGenerationOut) -> impl IntoView {
                     <details class="sent-messages">
                         <summary>"The messages, exactly as sent"</summary>
                         {sent.messages.into_iter().map(|m| view! {
-                            <div class="sent-message"><p class="sent-role">{m.role}</p><pre>{m.content}</pre></div>
+                            <div class="sent-message" data-role=m.role.clone()><p class="sent-role">{role_label(&m.role)}</p><pre>{m.content}</pre></div>
                         }).collect_view()}
                     </details>
                 }.into_any(),
             }}
         </section>
     }
+}
+
+/// A message's role for people: "System", "User", "Assistant".
+fn role_label(role: &str) -> String {
+    let mut c = role.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Refine (a new draft from this one) and save (a runbook).
