@@ -149,7 +149,6 @@ async fn a_runbook_written_in_the_editor_is_found_versioned_diffed_and_restored_
             assert_eq!(b.count(".step .command button.copy").await, 2);
             b.wait_text(".runbook-facts .tag-list", "kafka").await;
             b.wait_text(".runbook-source", "written").await;
-            b.save_screenshot("runbook-written").await;
             last_segment(&b).await
         })
         .await;
@@ -658,7 +657,6 @@ async fn a_draft_from_an_incident_is_asked_from_its_page_cites_past_fixes_and_is
                     "{href}"
                 );
             }
-            b.save_screenshot("runbook-draft").await;
             // A citation of a runbook step opens that version at that step.
             if let Some(href) = cited.iter().find(|h| h.contains("/runbooks/") && h.contains("#step-")) {
                 b.click(&format!(".draft-steps a.citation[href='{href}']")).await;
@@ -703,6 +701,26 @@ async fn the_runbook_pages_are_screenshotted_at_both_widths() {
     let (e2e, p) = with_sample_history().await;
     let incident = incident_with_suggestions(&e2e, &p).await;
     let org = p.org_id;
+    // The README shows search over the whole history: wait until the index has caught up with it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        let status = e2e
+            .app
+            .get(
+                &format!("/api/v1/orgs/{org}/runbooks/index-status"),
+                &p.owner.token,
+            )
+            .await;
+        if status.body["pending"] == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index did not catch up with the sample history: {}",
+            status.text
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     // A draft to show, asked for through the API.
     let asked = e2e
         .app
