@@ -185,7 +185,8 @@ pub async fn ask(
         return Err(unavailable("no answer in time"));
     }
     let popped: Option<(String, String)> = conn
-        .blpop(reply_key(prefix, request.id), left.as_secs_f64())
+        // At least 10 ms: a blocking pop with a timeout of 0 would wait forever.
+        .blpop(reply_key(prefix, request.id), left.as_secs_f64().max(0.01))
         .await
         .map_err(unavailable)?;
     let Some((_, body)) = popped else {

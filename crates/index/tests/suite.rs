@@ -534,7 +534,8 @@ async fn child_writer() {
     };
     let dir = PathBuf::from(dir).join("index");
     let index = VectorIndex::Edge(EdgeIndex::open(&dir, None).await.unwrap());
-    for n in 0.. {
+    let mut n: u128 = 0;
+    loop {
         index
             .upsert(
                 CHILD_ORG,
@@ -545,6 +546,7 @@ async fn child_writer() {
             .await
             .unwrap();
         std::fs::write(marker(dir.parent().unwrap()), n.to_string()).unwrap();
+        n += 1;
     }
 }
 

@@ -238,12 +238,17 @@ pub fn describes_action(message: &str) -> bool {
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    let Some(first) = words.first() else {
+    // "Alert closed by Ada", "Incident resolved": the subject says nothing either.
+    let start = words
+        .iter()
+        .take_while(|w| matches!(w.as_str(), "alert" | "incident" | "the" | "this"))
+        .count();
+    let Some(first) = words.get(start) else {
         return false;
     };
     if STATUS_WORDS.contains(&first.as_str()) {
         // "<status>", "<status> by|via|from <who or where>" (a name of up to three words, not "by restarting…").
-        let rest = &words[1..];
+        let rest = &words[start + 1..];
         let Some(second) = rest.first() else {
             return false;
         };
@@ -385,6 +390,9 @@ mod tests {
             "Resolved automatically",
             "",
             "closed by api",
+            "Alert closed by Ada",
+            "Incident resolved",
+            "Resolved through the API",
         ] {
             assert!(!describes_action(m), "{m}");
         }

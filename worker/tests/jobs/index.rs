@@ -290,3 +290,55 @@ async fn one_organization_never_finds_another_organizations_chunks() {
     }
     app.stop_worker().await;
 }
+
+#[tokio::test]
+async fn without_a_worker_a_search_is_unavailable_once_its_time_is_up() {
+    let app = TestApp::spawn(&[]).await;
+    let redis = redis::Client::open(app.config.jobs.redis_url.expose_secret()).unwrap();
+    let started = tokio::time::Instant::now();
+    let err = insights_core::search::ask(
+        &redis,
+        &app.config.jobs.redis_prefix,
+        OrgId::new(),
+        SearchQuery {
+            text: "anything".into(),
+            limit: 5,
+            filter: SearchFilter::default(),
+        },
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, insights_core::search::SearchError::Unavailable(_)),
+        "{err}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_worker_on_the_same_embedded_index_stops_with_one_clear_line() {
+    let mut app = TestApp::spawn(&[]).await.with_worker().await;
+    // Wait until the first worker owns the index (it opens it as it starts running).
+    let (_, org) = app.signup("owner@example.com", "Acme").await;
+    ask(&app, org, "warm up", SearchFilter::default()).await;
+    let second = insights_worker::Worker::build(app.config.clone())
+        .await
+        .unwrap();
+    let err = second
+        .run_until(std::future::pending())
+        .await
+        .expect_err("a second owner is refused");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("is owned by another worker (pid ")
+            && message.contains("set QDRANT_URL to run several workers")
+            && !message.contains('\n'),
+        "{message}"
+    );
+    app.stop_worker().await;
+}
