@@ -21,6 +21,7 @@ use pages::incidents::{IncidentPage, Incidents};
 use pages::integrations::Integrations;
 use pages::patterns::{PatternPage, Patterns};
 use pages::profile::Profile;
+use pages::runbooks::{EditRunbook, GenerationPage, NewRunbook, RunbookPage, Runbooks};
 use pages::sections::Section;
 use pages::settings::{
     AnalyticsSettingsPage, AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings,
@@ -64,7 +65,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("incidents/:incident") view=IncidentPage />
                     <Route path=path!("patterns") view=Patterns />
                     <Route path=path!("patterns/:pattern") view=PatternPage />
-                    <Route path=path!("runbooks") view=|| view! { <Section name="Runbooks" /> } />
+                    <Route path=path!("runbooks") view=Runbooks />
+                    <Route path=path!("runbooks/new") view=NewRunbook />
+                    <Route path=path!("runbooks/drafts/:generation") view=GenerationPage />
+                    <Route path=path!("runbooks/:runbook") view=RunbookPage />
+                    <Route path=path!("runbooks/:runbook/edit") view=EditRunbook />
                     <Route path=path!("automations") view=|| view! { <Section name="Automations" /> } />
                     <Route path=path!("integrations") view=Integrations />
                     <Route path=path!("settings") view=OrgSettings />

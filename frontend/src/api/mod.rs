@@ -19,6 +19,7 @@ pub mod me;
 pub mod members;
 pub mod orgs;
 pub mod patterns;
+pub mod runbooks;
 pub mod sample_data;
 pub mod services;
 pub mod teams;

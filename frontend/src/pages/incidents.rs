@@ -6,6 +6,7 @@ use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
 use crate::pages::patterns::{IncidentPattern, PatternChip};
+use crate::pages::runbooks::{Subject, SuggestedRunbooks};
 use crate::session::use_session;
 use crate::time;
 use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus, Page};
@@ -525,6 +526,7 @@ pub fn IncidentPage() -> impl IntoView {
                             <p>{d.description}</p>
                         </section>
                         {block}
+                        <SuggestedRunbooks org=org subject=Subject::Incident(i.id) />
                         <section class="card">
                             <h2>"Timeline"</h2>
                             <ol class="timeline">

@@ -7,5 +7,6 @@ pub mod incidents;
 pub mod integrations;
 pub mod patterns;
 pub mod profile;
+pub mod runbooks;
 pub mod sections;
 pub mod settings;

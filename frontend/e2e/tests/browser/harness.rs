@@ -271,6 +271,19 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Chooses files in a file input (several at once when it is `multiple`).
+    pub async fn upload(&self, css: &str, files: &[PathBuf]) {
+        let el = self.element(css).await;
+        let paths = files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        el.send_keys(&paths)
+            .await
+            .unwrap_or_else(|e| panic!("choose files in {css}: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         let el = self.element(css).await;
         el.click()

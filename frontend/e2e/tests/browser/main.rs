@@ -9,6 +9,7 @@ mod harness;
 mod incidents;
 mod integrations;
 mod patterns;
+mod runbooks;
 mod sessions;
 
 use harness::{E2e, PASSWORD, connect_pagerduty, wait_synced};

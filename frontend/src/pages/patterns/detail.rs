@@ -13,6 +13,7 @@ use crate::pages::dashboard::charts::{
 };
 use crate::pages::dashboard::query::drill_href;
 use crate::pages::dashboard::{DashQuery, Period, RangeBar};
+use crate::pages::runbooks::{Subject, SuggestedRunbooks};
 use crate::pages::settings::can;
 use crate::session::use_session;
 use crate::time;
@@ -286,6 +287,7 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>, children: Children
             </div>
             <p class="muted last-seen">{p.last_seen.map(|t| format!("Last seen {}.", time::when(t)))}</p>
         </section>
+        <SuggestedRunbooks org=org subject=Subject::Pattern(id) />
         <section class="card">
             <h2>"Trend"</h2>
             <BarChart label="Incidents of this pattern per period" series=chart fmt=|v| format!("{}", v.round() as i64) rows=1 />
