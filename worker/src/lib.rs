@@ -250,3 +250,16 @@ impl Worker {
         Ok(())
     }
 }
+
+/// How the model client reaches the configured OpenAI-compatible endpoint (for drafts and embeddings alike).
+#[must_use]
+pub fn llm_settings(llm: &insights_core::config::LlmConfig) -> insights_llm::LlmSettings {
+    use secrecy::ExposeSecret;
+    insights_llm::LlmSettings {
+        base_url: llm.base_url.as_str().trim_end_matches('/').to_owned(),
+        api_key: llm.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        timeout: llm.timeout,
+        max_attempts: llm.max_attempts,
+        backoff: llm.backoff,
+    }
+}

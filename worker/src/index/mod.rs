@@ -15,7 +15,7 @@ use insights_core::config::WorkerConfig;
 use insights_core::db::Db;
 use insights_core::search::{SearchAnswer, SearchHit, SearchQuery};
 use insights_index::{ChunkKind, EdgeIndex, Filter, Query, ServerIndex, VectorIndex};
-use insights_llm::{Embedder, LlmSettings};
+use insights_llm::Embedder;
 use insights_retrieval::{Chunk, ChunkSource, snippet};
 use insights_types::api::{SearchMode, SnippetPartOut, SourceKind, SourceRefOut};
 use insights_types::{IncidentEventId, IncidentId, OrgId, RunbookId};
@@ -40,13 +40,7 @@ pub fn embedder(config: &WorkerConfig) -> Option<Embedder> {
     let model = llm.embedding_model.clone()?;
     let dimensions = llm.embedding_dimensions?;
     Some(Embedder {
-        settings: LlmSettings {
-            base_url: llm.base_url.as_str().trim_end_matches('/').to_owned(),
-            api_key: llm.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
-            timeout: llm.timeout,
-            max_attempts: llm.max_attempts,
-            backoff: llm.backoff,
-        },
+        settings: crate::llm_settings(llm),
         model,
         dimensions,
     })

@@ -17,7 +17,7 @@ use futures::future::BoxFuture;
 use insights_core::jobs::{GenerateRunbook, Job};
 use insights_core::runbooks::generation::{self, Finished, Generation, Subject};
 use insights_core::search::{SearchAnswer, SearchFilter, SearchQuery};
-use insights_llm::{ChatModel, LlmSettings, Message};
+use insights_llm::{ChatModel, Message};
 use insights_retrieval::draft::{self, AssembleSource};
 use insights_retrieval::prompt::{self, PromptInput, PromptSource};
 use insights_retrieval::redact;
@@ -26,7 +26,6 @@ use insights_types::api::{
     SourceKind, SourceRefOut,
 };
 use insights_types::{OrgId, RunbookGenerationId, RunbookId};
-use secrecy::ExposeSecret;
 
 /// How many retrieved sources a draft is made from.
 pub const SOURCES: usize = 8;
@@ -103,17 +102,9 @@ async fn record_failure(state: &WorkerState, org: OrgId, id: RunbookGenerationId
 /// The model client of the configuration, if a model is configured.
 #[must_use]
 pub fn chat_model(state: &WorkerState) -> Option<ChatModel> {
-    let llm = &state.config.llm;
-    let model = llm.model.clone()?;
     Some(ChatModel {
-        settings: LlmSettings {
-            base_url: llm.base_url.as_str().trim_end_matches('/').to_owned(),
-            api_key: llm.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
-            timeout: llm.timeout,
-            max_attempts: llm.max_attempts,
-            backoff: llm.backoff,
-        },
-        model,
+        model: state.config.llm.model.clone()?,
+        settings: crate::llm_settings(&state.config.llm),
     })
 }
 
