@@ -870,14 +870,20 @@ async fn a_draft_written_by_the_model_shows_its_citations_what_was_sent_and_refi
 
 #[tokio::test]
 async fn an_admin_sets_the_generation_policy_and_budget_and_a_spent_budget_is_said_plainly() {
-    let e2e = E2e::start(&[]).await;
+    // A model is configured (never called: the request that would call it is refused), because the budget only
+    // stops drafts that would call a model; one assembled without a model costs nothing.
+    let e2e = E2e::start(&[
+        ("INSIGHTS_LLM_MODEL", "test-model"),
+        ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
+    ])
+    .await;
     let p = e2e.app.personas().await;
     let org = p.org_id;
     let admin = p.admin.email.clone();
     e2e.run("runbook-settings", |b| async move {
         b.login(&admin).await;
         b.goto(&format!("/orgs/{org}/runbooks")).await;
-        b.wait_text(".generation-settings", "No model is configured").await;
+        b.wait_text(".generation-settings", "Model: test-model").await;
         b.wait_text(".generation-settings .tokens-used", "no limit").await;
         click_centered(&b, "input[name=generation-policy][value=off]").await;
         click_centered(&b, "#redact-contacts").await;
@@ -895,7 +901,19 @@ async fn an_admin_sets_the_generation_policy_and_budget_and_a_spent_budget_is_sa
             .execute("return [document.querySelector('input[name=generation-policy][value=off]').checked, document.querySelector('#redact-contacts').checked]")
             .await;
         assert_eq!(checked, serde_json::json!([true, true]));
-        // The budget is spent: asking for a draft says so, and nothing is queued.
+        // Drafts written by the model again (with redaction): the budget is spent, so asking for a draft says so,
+        // and nothing is queued.
+        click_centered(&b, "input[name=generation-policy][value=redacted]").await;
+        click_centered(&b, ".generation-settings button[type=submit]").await;
+        b.wait_text(".generation-settings .banner.success", "Saved").await;
+        b.reload().await;
+        b.wait_text(".generation-settings .tokens-used", "0 of 0").await;
+        b.wait_for(|| async {
+            b.execute("return document.querySelector('input[name=generation-policy][value=redacted]').checked")
+                .await
+                == serde_json::json!(true)
+        })
+        .await;
         b.fill("#generate-prompt", "disk full on the primary").await;
         click_centered(&b, ".generate-card button[type=submit]").await;
         b.wait_text(".generate-card .banner.error", "monthly token budget")
@@ -910,7 +928,7 @@ async fn an_admin_sets_the_generation_policy_and_budget_and_a_spent_budget_is_sa
             &p.owner.token,
         )
         .await;
-    assert_eq!(settings.body["generation"], "off", "{}", settings.text);
+    assert_eq!(settings.body["generation"], "redacted", "{}", settings.text);
     assert_eq!(settings.body["redact_contacts"], true);
     assert_eq!(settings.body["monthly_token_budget"], 0);
     // A member may ask for drafts but not manage generation: no settings panel.
