@@ -14,7 +14,7 @@ use insights_types::{OrgId, Permission};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_settings, put_settings))
+    OpenApiRouter::new().routes(routes!(get_runbook_settings, put_runbook_settings))
 }
 
 async fn current(state: &AppState, db: &mut OrgTx) -> Result<RunbookSettingsOut, ApiError> {
@@ -35,7 +35,7 @@ async fn current(state: &AppState, db: &mut OrgTx) -> Result<RunbookSettingsOut,
 #[utoipa::path(get, path = "/orgs/{org_id}/runbook-settings", tag = "runbooks", security(("bearer" = [])),
     params(("org_id" = OrgId, Path)),
     responses((status = 200, body = RunbookSettingsOut)))]
-async fn get_settings(
+async fn get_runbook_settings(
     State(state): State<AppState>,
     member: OrgMember,
 ) -> Result<Json<RunbookSettingsOut>, ApiError> {
@@ -51,7 +51,7 @@ async fn get_settings(
 #[utoipa::path(put, path = "/orgs/{org_id}/runbook-settings", tag = "runbooks", security(("bearer" = [])),
     params(("org_id" = OrgId, Path)), request_body = RunbookSettingsIn,
     responses((status = 200, body = RunbookSettingsOut)))]
-async fn put_settings(
+async fn put_runbook_settings(
     State(state): State<AppState>,
     member: OrgMember,
     ClientIp(ip): ClientIp,
