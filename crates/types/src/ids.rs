@@ -89,6 +89,16 @@ typed_id!(
     RunbookGenerationId,
     /// One incident timeline entry (an event of its history).
     IncidentEventId,
+    /// An AWS account an organization connected (a role to assume, or an access key pair).
+    AwsConnectionId,
+    /// An automation: one action (a Lambda function, a note, an email, a Slack message, a webhook).
+    AutomationId,
+    /// A rule that starts an automation when an incident change matches.
+    AutomationRuleId,
+    /// A schedule (cron in a time zone) that starts an automation.
+    AutomationScheduleId,
+    /// One run of an automation (append-only).
+    AutomationRunId,
 );
 
 /// Stores enums in `text` columns as their `as_str()` spelling. Reading a spelling that `$parse` does not know

@@ -15,6 +15,7 @@
 //! its own `AWS_*` variables) and `events`.
 
 mod auth;
+mod automations;
 mod database;
 mod env;
 mod general;
@@ -31,6 +32,7 @@ pub mod vars;
 mod vector;
 
 pub use auth::AuthConfig;
+pub use automations::AutomationsConfig;
 pub use database::DatabaseConfig;
 pub use env::{Env, Var};
 pub use general::{GeneralConfig, LogFormat};
@@ -66,6 +68,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub vector: VectorConfig,
     pub llm: LlmConfig,
+    pub automations: AutomationsConfig,
 }
 
 /// What `insights-api` reads: every section (the sources to check credentials, the smtp section to know
@@ -94,6 +97,7 @@ impl Config {
             smtp,
             vector,
             llm,
+            automations,
         } = WorkerConfig::load(env)?;
         Ok(Config {
             server: ServerConfig::from_env(env)?,
@@ -106,6 +110,7 @@ impl Config {
             smtp,
             vector,
             llm,
+            automations,
         })
     }
 }
@@ -122,6 +127,7 @@ pub struct WorkerConfig {
     pub smtp: Option<SmtpConfig>,
     pub vector: VectorConfig,
     pub llm: LlmConfig,
+    pub automations: AutomationsConfig,
 }
 
 impl WorkerConfig {
@@ -140,6 +146,7 @@ impl WorkerConfig {
             smtp: SmtpConfig::from_env(env)?,
             vector: VectorConfig::from_env(env)?,
             llm: LlmConfig::from_env(env)?,
+            automations: AutomationsConfig::from_env(env)?,
         })
     }
 }
@@ -156,6 +163,7 @@ impl From<Config> for WorkerConfig {
             smtp: c.smtp,
             vector: c.vector,
             llm: c.llm,
+            automations: c.automations,
         }
     }
 }

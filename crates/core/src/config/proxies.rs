@@ -81,7 +81,7 @@ impl TrustedProxies {
 }
 
 /// A network (`10.0.0.0/8`) or a single address.
-fn parse_network(s: &str) -> Result<IpNet, String> {
+pub(super) fn parse_network(s: &str) -> Result<IpNet, String> {
     s.parse::<IpNet>()
         .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
         .map_err(|_| s.to_owned())

@@ -57,6 +57,11 @@ pub const SOURCE_TIMEOUT_SECS: Var = Var::new("INSIGHTS_SOURCE_TIMEOUT_SECS");
 // smtp
 pub const SMTP_URL: Var = Var::secret("INSIGHTS_SMTP_URL");
 pub const SMTP_FROM: Var = Var::new("INSIGHTS_SMTP_FROM");
+// automations
+pub const AWS_PRINCIPAL_ARN: Var = Var::new("INSIGHTS_AWS_PRINCIPAL_ARN");
+pub const AWS_SESSION_SECS: Var = Var::new("INSIGHTS_AWS_SESSION_SECS");
+pub const OUTBOUND_ALLOWED_NETWORKS: Var = Var::new("INSIGHTS_OUTBOUND_ALLOWED_NETWORKS");
+pub const AUTOMATION_MAX_EVENT_AGE_SECS: Var = Var::new("INSIGHTS_AUTOMATION_MAX_EVENT_AGE_SECS");
 // limits
 pub const STATEMENT_TIMEOUT_MS: Var = Var::new("INSIGHTS_STATEMENT_TIMEOUT_MS");
 pub const REQUEST_TIMEOUT_MS: Var = Var::new("INSIGHTS_REQUEST_TIMEOUT_MS");
@@ -148,7 +153,24 @@ pub const LLM: &[Var] = &[
     LLM_BACKOFF_MS,
 ];
 
+pub const AUTOMATIONS: &[Var] = &[
+    AWS_PRINCIPAL_ARN,
+    AWS_SESSION_SECS,
+    OUTBOUND_ALLOWED_NETWORKS,
+    AUTOMATION_MAX_EVENT_AGE_SECS,
+];
+
 /// Every section's list: all the names the configuration reads.
 pub const SECTIONS: &[&[Var]] = &[
-    GENERAL, SERVER, DATABASE, JOBS, AUTH, SOURCES, SMTP, LIMITS, VECTOR, LLM,
+    GENERAL,
+    SERVER,
+    DATABASE,
+    JOBS,
+    AUTH,
+    SOURCES,
+    SMTP,
+    LIMITS,
+    VECTOR,
+    LLM,
+    AUTOMATIONS,
 ];

@@ -16,8 +16,8 @@ use crate::db::{DbResult, OrgTx, job_runs};
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
 use apalis_redis::{Config as QueueConfig, ConnectionManager, RedisStorage};
 use insights_types::{
-    AccountTokenId, IntegrationId, InvitationId, JobRunId, OrgId, RunbookGenerationId,
-    WebhookDeliveryId,
+    AccountTokenId, AutomationRunId, AwsConnectionId, IntegrationId, InvitationId, JobRunId, OrgId,
+    RunbookGenerationId, WebhookDeliveryId,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -68,6 +68,13 @@ macro_rules! for_each_job {
             /// Writes a runbook draft: retrieves sources from the vector index, redacts them, asks the model
             /// (or assembles the draft without one) and validates the answer (see `runbook_generations`).
             generate_runbook: GenerateRunbook { generation_id: RunbookGenerationId },
+            /// Verifies an AWS connection: assumes its role (or uses its keys), then looks up each
+            /// allow-listed function, and records each check's result in a sentence a person can act on.
+            verify_aws_connection: VerifyAwsConnection { connection_id: AwsConnectionId },
+            /// Executes one admitted automation run: records the attempt before acting, performs the action
+            /// (invoke the Lambda function, post the note, send the email / Slack message / webhook) with
+            /// retries and backoff, records the outcome and posts the result back when asked.
+            run_automation: RunAutomation { run_id: AutomationRunId },
         }
     };
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 mod accounts;
 mod analytics;
+mod automations;
 mod incidents;
 mod integrations;
 mod invitations;
@@ -15,6 +16,7 @@ mod runbooks;
 
 pub use accounts::*;
 pub use analytics::*;
+pub use automations::*;
 pub use incidents::*;
 pub use integrations::*;
 pub use invitations::*;

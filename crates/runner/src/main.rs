@@ -1,0 +1,3 @@
+//! The runner's Lambda entry point (see the library for the handler).
+
+fn main() {}
