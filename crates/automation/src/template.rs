@@ -17,7 +17,7 @@ use std::io;
 
 use chrono::{DateTime, TimeZone, Utc};
 use minijinja::value::Value;
-use minijinja::{Environment, ErrorKind, State, UndefinedBehavior};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::context::TemplateContext;
@@ -262,12 +262,10 @@ fn truncate(value: &str, length: Option<usize>, end: Option<&str>) -> String {
 /// `{{ incident.triggered_at | datetimeformat("%Y-%m-%d %H:%M", "Europe/Paris") }}`: an RFC 3339 time (or
 /// Unix seconds) in a `strftime` format (default `%Y-%m-%d %H:%M:%S %Z`) and an IANA time zone (default UTC).
 fn datetimeformat(
-    state: &State,
     value: &Value,
     format: Option<&str>,
     tz: Option<&str>,
 ) -> Result<String, minijinja::Error> {
-    let _ = state;
     let invalid = |msg: String| minijinja::Error::new(ErrorKind::InvalidOperation, msg);
     let at: DateTime<Utc> = if let Some(s) = value.as_str() {
         DateTime::parse_from_rfc3339(s)

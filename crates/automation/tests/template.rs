@@ -459,3 +459,16 @@ proptest! {
         prop_assert_eq!(&v["p"], &json!(param));
     }
 }
+
+#[test]
+fn the_example_context_renders_every_documented_variable() {
+    let src = r#"{"i": {{ incident.title }}, "s": {{ incident.service.name }}, "p": {{ pattern.name }},
+        "c": {{ step.command }}, "l": {{ step.language }}, "r": {{ run.requested_by }}, "t": {{ targets }},
+        "x": {{ params.region }}}"#;
+    let v = json_render(src, &TemplateContext::example()).unwrap();
+    assert_eq!(v["c"], json!("journalctl --vacuum-size=500M"));
+    assert_eq!(v["t"], json!({"tag:role": ["db"]}));
+    assert!(v.as_object().unwrap().values().all(|x| !x.is_null()));
+    let rc = json_render(REMOTE_COMMAND_TEMPLATE, &TemplateContext::example()).unwrap();
+    assert_eq!(rc["language"], json!("shell"));
+}
