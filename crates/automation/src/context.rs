@@ -135,16 +135,15 @@ impl TemplateContext {
     /// picked, and what the documentation's examples show.
     #[must_use]
     pub fn example() -> TemplateContext {
-        use uuid::Uuid;
         let at = |s: &str| {
             DateTime::parse_from_rfc3339(s)
                 .map(|d| d.with_timezone(&Utc))
                 .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
         };
-        let pattern_id = PatternId(Uuid::from_u128(0x0193_f1d2_6c11_7a20_b3c4_5d6e7f809102));
+        let pattern_id = PatternId(uuid::uuid!("0193f1d2-6c11-7a20-b3c4-5d6e7f809102"));
         TemplateContext {
             incident: Some(IncidentCtx {
-                id: IncidentId(Uuid::from_u128(0x0193_f1d2_7a4e_7c1b_9a55_2f0c3b1e8d21)),
+                id: IncidentId(uuid::uuid!("0193f1d2-7a4e-7c1b-9a55-2f0c3b1e8d21")),
                 source: "pagerduty".into(),
                 external_id: "Q1X2Y3Z4".into(),
                 number: Some(4217),
@@ -154,11 +153,11 @@ impl TemplateContext {
                 urgency: Some("high".into()),
                 priority: Some("P1".into()),
                 service: Some(NamedCtx {
-                    id: ServiceId(Uuid::from_u128(0x0193_e0aa_1b2c_7d3e_8f40_5a6b7c8d9e0f)),
+                    id: ServiceId(uuid::uuid!("0193e0aa-1b2c-7d3e-8f40-5a6b7c8d9e0f")),
                     name: "checkout-db".into(),
                 }),
                 team: Some(NamedCtx {
-                    id: TeamId(Uuid::from_u128(0x0193_e0aa_2c3d_7e4f_9051_6b7c8d9e0f10)),
+                    id: TeamId(uuid::uuid!("0193e0aa-2c3d-7e4f-9051-6b7c8d9e0f10")),
                     name: "Payments".into(),
                 }),
                 tags: vec!["db".into(), "prod".into()],
@@ -177,7 +176,7 @@ impl TemplateContext {
                 last_seen: Some(at("2026-07-01T12:30:00Z")),
             }),
             step: Some(StepCtx {
-                runbook_id: RunbookId(Uuid::from_u128(0x0193_e5b1_0a1b_7c2d_8e3f_405162738495)),
+                runbook_id: RunbookId(uuid::uuid!("0193e5b1-0a1b-7c2d-8e3f-405162738495")),
                 runbook_title: "Disk full on a database host".into(),
                 runbook_version: 3,
                 index: 1,
@@ -190,10 +189,8 @@ impl TemplateContext {
             }),
             params: serde_json::json!({"region": "eu-west-1"}),
             run: RunCtx {
-                id: AutomationRunId(Uuid::from_u128(0x0193_f1d2_8b10_7d44_a1f3_6c2e9e0a4b77)),
-                automation_id: AutomationId(Uuid::from_u128(
-                    0x0193_f000_1111_7222_8333_444455556666,
-                )),
+                id: AutomationRunId(uuid::uuid!("0193f1d2-8b10-7d44-a1f3-6c2e9e0a4b77")),
+                automation_id: AutomationId(uuid::uuid!("0193f000-1111-7222-8333-444455556666")),
                 automation_name: "Free disk space".into(),
                 trigger: RunTrigger::Manual,
                 rule_id: None,
