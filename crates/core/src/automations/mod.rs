@@ -1,0 +1,3 @@
+//! Automations (issue 13): the database side of what the API and the worker share.
+
+pub mod context;
