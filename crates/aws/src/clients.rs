@@ -118,7 +118,12 @@ impl AwsClients {
     /// instance role); `session` is how long assumed-role sessions last (900–3600 s); `principal` the ARN
     /// customers' roles trust (only used to word a refusal).
     pub async fn from_env(session: Duration, principal: Option<String>) -> Self {
-        let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        // Each call names its region (the connection's), so none is looked up here (no instance metadata
+        // request at start-up).
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .load()
+            .await;
         Self::with_config(base, AwsEndpoints::default(), session, principal)
     }
 
