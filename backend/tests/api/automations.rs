@@ -923,11 +923,12 @@ async fn the_run_log_filters_by_status_automation_and_incident_in_pages() {
     ] {
         runs.push(insert_run(&mut conn, p.org_id, auto, status, Some(p.member.user_id.0), inc).await);
     }
+    let viewer = p.viewer.token.clone();
     let list = |query: String| {
-        let app = &app;
+        let (app, token) = (&app, viewer.clone());
         async move {
             let r = app
-                .get(&url(p.org_id, &format!("automation-runs?{query}")), &p.viewer.token)
+                .get(&url(p.org_id, &format!("automation-runs?{query}")), &token)
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
             r.json::<Page<RunSummaryOut>>()
