@@ -37,6 +37,9 @@ pub struct WorkerState {
     pub queue: JobQueue,
     /// The runbook index, once the worker runs (see [`index`]): what the generation job retrieves with.
     pub index: Arc<std::sync::OnceLock<Arc<index::Index>>>,
+    /// The AWS client of automations: the product's own credentials from the standard chain, assumed-role
+    /// credentials of the organizations' connections cached (see [`Worker::with_aws`] for tests).
+    pub aws: Arc<insights_aws::AwsClients>,
 }
 
 /// A worker running in the background (see [`Worker::spawn`]); dropping it asks it to stop.
@@ -121,8 +124,14 @@ impl Worker {
             &config.jobs.redis_prefix,
             config.jobs.max_attempts,
         );
+        let aws = insights_aws::AwsClients::from_env(
+            config.automations.aws_session,
+            config.automations.aws_principal.clone(),
+        )
+        .await;
         Ok(Self {
             state: WorkerState {
+                aws: Arc::new(aws),
                 secrets: config.general.secrets(),
                 config: Arc::new(config),
                 db,
@@ -132,6 +141,14 @@ impl Worker {
             },
             redis,
         })
+    }
+
+    /// Uses these AWS clients instead of the standard chain's (tests: explicit endpoints of moto or the fake
+    /// Lambda, static credentials).
+    #[must_use]
+    pub fn with_aws(mut self, aws: insights_aws::AwsClients) -> Self {
+        self.state.aws = Arc::new(aws);
+        self
     }
 
     #[must_use]

@@ -9,9 +9,11 @@
 //! - [`outbound`]: the guard on outbound addresses and URLs (no private destinations).
 //! - [`signature`]: Standard Webhooks signatures.
 //! - [`payload`]: the hash of the exact bytes sent and the redaction of what is stored.
+//! - [`iam`]: the CloudFormation and Terraform templates of the role an organization creates.
 
 pub mod admission;
 pub mod context;
+pub mod iam;
 pub mod outbound;
 pub mod payload;
 pub mod rules;

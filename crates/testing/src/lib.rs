@@ -1,7 +1,8 @@
 //! Test support (a dev-dependency), shared by the integration tests of the API, the worker and the browser: a
 //! fresh database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
-//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`smtp`], an SMTP server that keeps what it
+//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`fake_lambda`], the Lambda and STS APIs
+//! with programmable functions; [`moto`], the moto server of `scripts/test`; [`smtp`], an SMTP server that keeps what it
 //! receives; and [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
@@ -12,8 +13,10 @@
 
 mod database;
 pub mod embedding;
+pub mod fake_lambda;
 pub mod fake_llm;
 pub mod fake_pagerduty;
+pub mod moto;
 pub mod services;
 pub mod smtp;
 
@@ -299,12 +302,29 @@ impl TestApp {
     /// [`TestApp::with_worker`] for an app already in use: for a test that checks what was queued before
     /// it runs it.
     pub async fn start_worker(&mut self) {
+        self.start_worker_with_aws(None).await;
+    }
+
+    /// [`TestApp::with_worker`] whose AWS calls (automations) go to these endpoints — moto, the fake
+    /// Lambda ([`fake_lambda`]) — with static test credentials, instead of the standard chain.
+    pub async fn with_worker_aws(mut self, endpoints: insights_aws::AwsEndpoints) -> TestApp {
+        self.start_worker_with_aws(Some(endpoints)).await;
+        self
+    }
+
+    async fn start_worker_with_aws(&mut self, aws: Option<insights_aws::AwsEndpoints>) {
         assert!(self.worker.is_none(), "the app already has a worker");
-        let worker = insights_worker::Worker::build(self.config.clone())
+        let mut worker = insights_worker::Worker::build(self.config.clone())
             .await
-            .expect("worker builds")
-            .spawn();
-        self.worker = Some(worker);
+            .expect("worker builds");
+        if let Some(endpoints) = aws {
+            worker = worker.with_aws(insights_aws::AwsClients::with_endpoints(
+                endpoints,
+                self.config.automations.aws_session,
+                self.config.automations.aws_principal.clone(),
+            ));
+        }
+        self.worker = Some(worker.spawn());
     }
 
     /// Stops the worker gracefully (the jobs it is running finish) and checks that it ended cleanly.

@@ -10,6 +10,7 @@ mod index;
 mod patterns;
 mod recovery;
 mod sync;
+mod verify_aws_connection;
 
 use insights_core::jobs::Delivery;
 use insights_testing::smtp::SmtpSink;

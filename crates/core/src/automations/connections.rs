@@ -617,23 +617,21 @@ pub async fn request_verification(
 /// The principal shown when this installation has no `INSIGHTS_AWS_PRINCIPAL_ARN`: the reader fills it in.
 pub const PRINCIPAL_PLACEHOLDER: &str = "arn:aws:iam::<ACCOUNT-ID-OF-THE-PRODUCT>:role/<ITS-ROLE>";
 
-/// What creates the connection's role, ready to copy (placeholder until the IAM templates land).
+/// What creates the connection's role, ready to copy (see `insights_automation::iam`).
 #[must_use]
 pub fn templates(row: &ConnectionRow, principal: Option<&str>) -> AwsTemplatesOut {
     let principal = principal.unwrap_or(PRINCIPAL_PLACEHOLDER).to_owned();
+    let template = insights_automation::iam::RoleTemplate {
+        principal: &principal,
+        external_id: &row.external_id,
+        region: &row.region,
+        functions: &row.functions,
+    };
     AwsTemplatesOut {
-        cloudformation: format!(
-            "# Trust {principal} with external id {}\n# Allow lambda:InvokeFunction and lambda:GetFunction on: {}\n",
-            row.external_id,
-            row.functions.join(", ")
-        ),
-        terraform: format!(
-            "# Trust {principal} with external id {}\n# Allow lambda:InvokeFunction and lambda:GetFunction on: {}\n",
-            row.external_id,
-            row.functions.join(", ")
-        ),
-        principal,
+        cloudformation: insights_automation::iam::cloudformation(&template),
+        terraform: insights_automation::iam::terraform(&template),
         external_id: row.external_id.clone(),
+        principal,
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod approvals;
 pub mod automations;
+pub mod aws;
 pub mod connections;
 pub mod context;
 pub mod query;
