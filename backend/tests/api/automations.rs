@@ -522,7 +522,7 @@ async fn webhook_secrets_are_write_only_and_a_generated_signing_secret_is_shown_
     assert_eq!(b.webhook_host.as_deref(), Some("hooks.example.com"));
     assert_eq!(b.version, 2);
     // The stored secrets open to what was given.
-    let row = insights_core::automations::automations::get(
+    let row = insights_core::automations::definitions::get(
         &mut app.state.db.org_tx(p.org_id, None).await.unwrap(),
         a.id,
         false,
@@ -530,7 +530,7 @@ async fn webhook_secrets_are_write_only_and_a_generated_signing_secret_is_shown_
     .await
     .unwrap();
     let opened =
-        insights_core::automations::automations::open_secrets(&app.state.secrets, &row).unwrap();
+        insights_core::automations::definitions::open_secrets(&app.state.secrets, &row).unwrap();
     use secrecy::ExposeSecret;
     assert_eq!(opened.signing_secret.unwrap().expose_secret(), secret);
     assert!(opened.webhook_url.unwrap().expose_secret().contains(token));
@@ -1208,4 +1208,86 @@ async fn a_manual_run_needs_the_automations_run_role() {
         .await
         .json();
     assert!(log.items.is_empty());
+}
+
+#[tokio::test]
+async fn the_kill_switch_refuses_manual_runs_and_records_each_refusal() {
+    let app = TestApp::spawn(&[]).await;
+    app.allow_pending_jobs();
+    let p = app.personas().await;
+    let a = create_automation(
+        &app,
+        &p,
+        json!({ "name": "Check in", "action": "note", "template": "Checking in", "needs_approval": true }),
+    )
+    .await;
+    let runs = url(p.org_id, &format!("automations/{}/runs", a.id));
+    let r = put(
+        &app,
+        &p.admin.token,
+        &url(p.org_id, "automation-settings"),
+        json!({ "killed": true, "reason": "Incident storm" }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app.post(&runs, &p.member.token, json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let refused: RunOut = r.json();
+    assert_eq!(refused.summary.status, RunStatus::Refused);
+    assert!(
+        refused
+            .summary
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("kill switch"),
+        "{refused:?}"
+    );
+    let kinds: Vec<&str> = refused.events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"refused"), "{kinds:?}");
+    let log: Page<RunSummaryOut> = app
+        .get(
+            &url(p.org_id, "automation-runs?status=refused"),
+            &p.viewer.token,
+        )
+        .await
+        .json();
+    assert_eq!(log.items.len(), 1);
+    assert_eq!(log.items[0].actor.as_ref().unwrap().id, p.member.user_id.0);
+
+    // Off again: the run waits for an approver, who queues it.
+    put(
+        &app,
+        &p.admin.token,
+        &url(p.org_id, "automation-settings"),
+        json!({ "killed": false }),
+    )
+    .await;
+    let r = app.post(&runs, &p.member.token, json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let waiting: RunOut = r.json();
+    assert_eq!(waiting.summary.status, RunStatus::PendingApproval);
+    let r = app
+        .post(
+            &url(
+                p.org_id,
+                &format!("automation-runs/{}/approve", waiting.summary.id),
+            ),
+            &p.admin.token,
+            json!({ "comment": "Go" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let approved: RunOut = r.json();
+    assert_eq!(approved.summary.status, RunStatus::Queued);
+    let kinds: Vec<&str> = approved.events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"approved") && kinds.contains(&"queued"),
+        "{kinds:?}"
+    );
+    assert!(
+        audit_text(&app, &p)
+            .await
+            .contains("automation_run_requested")
+    );
 }

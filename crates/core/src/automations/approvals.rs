@@ -3,7 +3,7 @@
 //! whoever asked for it or by someone who manages automations, while it waits. Each decision is an event of
 //! the run's append-only history.
 
-use super::automations::role_of;
+use super::definitions::role_of;
 use super::query::status_of;
 use super::{AutomationError, AutomationResult, runs, settings};
 use crate::db::OrgTx;

@@ -116,7 +116,7 @@ impl SummaryRow {
                 id: self.automation_id,
                 name: self.automation_name,
             },
-            action: super::automations::action_of(&self.action),
+            action: super::definitions::action_of(&self.action),
             trigger: trigger_of(&self.trigger),
             rule: named(self.rule_id, self.rule_name),
             actor: named(self.actor_id, self.actor_name),
@@ -278,7 +278,7 @@ pub async fn run(
         && !requested_by_caller
         && d.approve_role
             .as_deref()
-            .is_some_and(|r| role <= super::automations::role_of(r));
+            .is_some_and(|r| role <= super::definitions::role_of(r));
     let may_cancel = matches!(
         summary.status,
         RunStatus::PendingApproval | RunStatus::Queued

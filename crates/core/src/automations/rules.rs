@@ -383,8 +383,8 @@ pub async fn dry_run(db: &mut OrgTx, body: &DryRunIn) -> AutomationResult<DryRun
             ),
             e => e,
         })?;
-    let automation = super::automations::get(db, rule.automation_id, false).await?;
-    let kind = super::automations::template_kind(automation.action());
+    let automation = super::definitions::get(db, rule.automation_id, false).await?;
+    let kind = super::definitions::template_kind(automation.action());
     let template = Template::compile(&automation.template, kind);
     let mut incidents = org_query_as!(
         db,

@@ -927,7 +927,6 @@ pub async fn context_for(
 }
 
 /// Renders `template` (of the automation's kind) for a context: the exact text, or the template's error.
-#[must_use]
 pub fn render(
     template: &str,
     kind: TemplateKind,

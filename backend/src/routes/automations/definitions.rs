@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use insights_core::automations::admission::{self, AdmitError, RunRequest};
-use insights_core::automations::{automations, query};
+use insights_core::automations::{definitions as automations, query};
 use insights_core::db::OrgTx;
 use insights_core::db::audit::{self, AuditEntry};
 use insights_types::api::{
