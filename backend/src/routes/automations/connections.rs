@@ -174,8 +174,12 @@ async fn verify_aws_connection(
     let job = connections::request_verification(&mut db, &state.jobs, id).await?;
     audit::record(
         &mut db,
-        AuditEntry::new(Some(member.user_id), "aws_connection_verification_requested", ip)
-            .target("aws_connection", id),
+        AuditEntry::new(
+            Some(member.user_id),
+            "aws_connection_verification_requested",
+            ip,
+        )
+        .target("aws_connection", id),
     )
     .await?;
     let out = connections::get(&mut db, id, false)

@@ -15,7 +15,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_automation_schedules, create_automation_schedule))
+        .routes(routes!(
+            list_automation_schedules,
+            create_automation_schedule
+        ))
         .routes(routes!(
             get_automation_schedule,
             replace_automation_schedule,

@@ -3,7 +3,7 @@
 //! whoever asked for it or by someone who manages automations, while it waits. Each decision is an event of
 //! the run's append-only history.
 
-use super::automations::role_of;
+use super::definitions::role_of;
 use super::query::status_of;
 use super::{AutomationError, AutomationResult, runs, settings};
 use crate::db::OrgTx;
@@ -18,9 +18,7 @@ pub const COMMENT_MAX: usize = 1_000;
 /// A decision's comment, checked.
 pub fn check_comment(comment: &str) -> AutomationResult<String> {
     let c = comment.trim();
-    if c.chars().count() > COMMENT_MAX
-        || c.chars().any(|ch| ch.is_control() && ch != '\n')
-    {
+    if c.chars().count() > COMMENT_MAX || c.chars().any(|ch| ch.is_control() && ch != '\n') {
         return Err(FieldError::new(
             "comment",
             "invalid",
@@ -83,7 +81,11 @@ fn may_decide(run: &Waiting, user: UserId, role: Role) -> AutomationResult<()> {
                 "Runs of \"{}\" are approved by its {}s{}: your role is {role}.",
                 run.automation_name,
                 least.map_or("owner", Role::as_str),
-                if least == Some(Role::Owner) { "" } else { " and above" },
+                if least == Some(Role::Owner) {
+                    ""
+                } else {
+                    " and above"
+                },
             ),
         });
     }

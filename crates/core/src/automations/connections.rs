@@ -112,7 +112,9 @@ impl ConnectionRow {
         let access_key_hint = self.credentials.as_ref().and_then(|sealed| {
             open_keys(secrets, self.id(), sealed).ok().map(|k| {
                 let id = k.access_key_id;
-                id.chars().skip(id.chars().count().saturating_sub(4)).collect()
+                id.chars()
+                    .skip(id.chars().count().saturating_sub(4))
+                    .collect()
             })
         });
         AwsConnectionOut {
@@ -150,9 +152,7 @@ pub fn check_region(field: &str, region: &str) -> Result<String, FieldError> {
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .bytes()
-            .all(|b| b.is_ascii_digit())
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
     if ok {
         Ok(region.to_owned())
@@ -194,7 +194,12 @@ pub fn check_role_arn(field: &str, arn: &str) -> Result<String, FieldError> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c));
-    if arn_ == "arn" && partition(part) && service == "iam" && region.is_empty() && account(acct) && name_ok
+    if arn_ == "arn"
+        && partition(part)
+        && service == "iam"
+        && region.is_empty()
+        && account(acct)
+        && name_ok
     {
         Ok(arn.to_owned())
     } else {
@@ -228,7 +233,16 @@ pub fn valid_function(f: &str) -> bool {
         [name, q] => function_name(name) && qualifier(q),
         [acct, "function", name] => account(acct) && function_name(name),
         [acct, "function", name, q] => account(acct) && function_name(name) && qualifier(q),
-        ["arn", part, "lambda", region, acct, "function", name, ref rest @ ..] => {
+        [
+            "arn",
+            part,
+            "lambda",
+            region,
+            acct,
+            "function",
+            name,
+            ref rest @ ..,
+        ] => {
             partition(part)
                 && check_region("", region).is_ok()
                 && account(acct)
@@ -296,7 +310,9 @@ pub fn check_keys(field: &str, keys: &AwsKeysIn, errors: &mut FieldErrors) {
         ));
     }
     let secret = &keys.secret_access_key;
-    if !(16..=128).contains(&secret.len()) || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !(16..=128).contains(&secret.len())
+        || secret.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         errors.push(FieldError::new(
             format!("{field}.secret_access_key"),
             "invalid",
@@ -399,7 +415,11 @@ fn trimmed(k: AwsKeysIn) -> AwsKeysIn {
 }
 
 /// A connection; `lock` takes it `FOR UPDATE` (a change, a delete, a verification request).
-pub async fn get(db: &mut OrgTx, id: AwsConnectionId, lock: bool) -> AutomationResult<ConnectionRow> {
+pub async fn get(
+    db: &mut OrgTx,
+    id: AwsConnectionId,
+    lock: bool,
+) -> AutomationResult<ConnectionRow> {
     let row = if lock {
         org_query_as!(
             db,
@@ -423,8 +443,7 @@ pub async fn get(db: &mut OrgTx, id: AwsConnectionId, lock: bool) -> AutomationR
         .fetch_one(db.conn())
         .await
     };
-    row.read_from("aws_connections")
-        .map_err(not_found)
+    row.read_from("aws_connections").map_err(not_found)
 }
 
 /// Every connection of the organization, oldest first (a small bounded list).
@@ -578,9 +597,13 @@ pub async fn delete(db: &mut OrgTx, id: AwsConnectionId) -> AutomationResult<Con
             ),
         });
     }
-    org_query!(db, "DELETE FROM aws_connections WHERE org_id = $1 AND id = $2", id.0)
-        .execute(db.conn())
-        .await?;
+    org_query!(
+        db,
+        "DELETE FROM aws_connections WHERE org_id = $1 AND id = $2",
+        id.0
+    )
+    .execute(db.conn())
+    .await?;
     Ok(row)
 }
 

@@ -6,10 +6,10 @@
 
 pub mod admission;
 pub mod approvals;
-pub mod automations;
 pub mod aws;
 pub mod connections;
 pub mod context;
+pub mod definitions;
 pub mod query;
 pub mod rules;
 pub mod runs;

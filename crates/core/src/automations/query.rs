@@ -6,8 +6,8 @@ use super::{AutomationError, AutomationResult};
 use crate::db::{OrgTx, ReadFrom, cursor};
 use chrono::{DateTime, Utc};
 use insights_types::api::{
-    EffectivenessOut, NamedRef, PostBackStatus, RunEventOut, RunOut,
-    RunStatus, RunSummaryOut, RunTrigger,
+    EffectivenessOut, NamedRef, PostBackStatus, RunEventOut, RunOut, RunStatus, RunSummaryOut,
+    RunTrigger,
 };
 use insights_types::{AutomationId, AutomationRunId, IncidentId, Permission, Role, UserId};
 use uuid::Uuid;
@@ -116,7 +116,7 @@ impl SummaryRow {
                 id: self.automation_id,
                 name: self.automation_name,
             },
-            action: super::automations::action_of(&self.action),
+            action: super::definitions::action_of(&self.action),
             trigger: trigger_of(&self.trigger),
             rule: named(self.rule_id, self.rule_name),
             actor: named(self.actor_id, self.actor_name),
@@ -276,12 +276,13 @@ pub async fn run(
     let requested_by_caller = summary.actor.as_ref().is_some_and(|a| a.id == user.0);
     let may_decide = summary.status == RunStatus::PendingApproval
         && !requested_by_caller
-        && d
-            .approve_role
+        && d.approve_role
             .as_deref()
-            .is_some_and(|r| role <= super::automations::role_of(r));
-    let may_cancel = matches!(summary.status, RunStatus::PendingApproval | RunStatus::Queued)
-        && (requested_by_caller || role.can(Permission::ManageAutomations));
+            .is_some_and(|r| role <= super::definitions::role_of(r));
+    let may_cancel = matches!(
+        summary.status,
+        RunStatus::PendingApproval | RunStatus::Queued
+    ) && (requested_by_caller || role.can(Permission::ManageAutomations));
     Ok(RunOut {
         summary,
         schedule: named(d.schedule_id, d.schedule_name),

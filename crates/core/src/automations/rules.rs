@@ -3,10 +3,10 @@
 //! parameters are a JSON object of at most 16 KiB. The worker reloads an organization's rules when they
 //! change (`updated_at`), so a change takes effect without a restart.
 
+use super::context;
 use super::{AutomationError, AutomationResult, not_found};
 use crate::db::{OrgTx, ReadFrom};
 use chrono::{DateTime, Utc};
-use super::context;
 use insights_automation::admission::{Decision, Usage, decide};
 use insights_automation::rules::{CompiledRule, IncidentFacts};
 use insights_automation::template::Template;
@@ -24,12 +24,19 @@ use uuid::Uuid;
 pub const PARAMS_MAX: usize = 16 * 1024;
 
 /// User parameters: a JSON object of at most 16 KiB (`None`: `{}`).
-pub fn check_params(field: &str, params: Option<&serde_json::Value>) -> Result<serde_json::Value, FieldError> {
+pub fn check_params(
+    field: &str,
+    params: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, FieldError> {
     match params {
         None | Some(serde_json::Value::Null) => Ok(serde_json::json!({})),
         Some(v @ serde_json::Value::Object(_)) => {
             if serde_json::to_vec(v).map_or(usize::MAX, |b| b.len()) > PARAMS_MAX {
-                Err(FieldError::new(field, "too_large", "at most 16 KiB of JSON"))
+                Err(FieldError::new(
+                    field,
+                    "too_large",
+                    "at most 16 KiB of JSON",
+                ))
             } else {
                 Ok(v.clone())
             }
@@ -279,7 +286,10 @@ pub async fn get(db: &mut OrgTx, id: AutomationRuleId) -> AutomationResult<RuleR
 }
 
 /// The organization's rules (of one automation when given), by name.
-pub async fn list(db: &mut OrgTx, automation: Option<AutomationId>) -> AutomationResult<Vec<RuleRow>> {
+pub async fn list(
+    db: &mut OrgTx,
+    automation: Option<AutomationId>,
+) -> AutomationResult<Vec<RuleRow>> {
     fetch(db, None, automation).await
 }
 
@@ -373,8 +383,8 @@ pub async fn dry_run(db: &mut OrgTx, body: &DryRunIn) -> AutomationResult<DryRun
             ),
             e => e,
         })?;
-    let automation = super::automations::get(db, rule.automation_id, false).await?;
-    let kind = super::automations::template_kind(automation.action());
+    let automation = super::definitions::get(db, rule.automation_id, false).await?;
+    let kind = super::definitions::template_kind(automation.action());
     let template = Template::compile(&automation.template, kind);
     let mut incidents = org_query_as!(
         db,

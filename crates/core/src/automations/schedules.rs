@@ -5,7 +5,7 @@
 use super::rules::check_params;
 use super::{AutomationError, AutomationResult, not_found};
 use crate::db::{OrgTx, ReadFrom};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use insights_automation::schedule::Schedule;
 use insights_types::api::{AutomationScheduleIn, AutomationScheduleOut, NamedRef};
 use insights_types::domain::{FieldErrors, Name};
@@ -14,6 +14,12 @@ use uuid::Uuid;
 
 /// How many next fire times an answer lists.
 pub const UPCOMING: usize = 5;
+
+/// Now, to the whole second: fire times are whole seconds, and are computed from one.
+#[must_use]
+pub fn now_whole_second() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
 
 /// A checked schedule body: the parsed schedule, its time zone's name and the parameters.
 pub struct Valid {
@@ -35,10 +41,22 @@ pub fn validate(body: &AutomationScheduleIn) -> AutomationResult<Valid> {
         .to_owned();
     let cron = body.cron.trim();
     let schedule = if cron.chars().count() > 200 {
-        errors.push(FieldError::new("cron", "too_long", "at most 200 characters"));
+        errors.push(FieldError::new(
+            "cron",
+            "too_long",
+            "at most 200 characters",
+        ));
         None
     } else {
         match Schedule::parse(cron, &time_zone) {
+            Ok(s) if s.next_after(now_whole_second()).is_none() => {
+                errors.push(FieldError::new(
+                    "cron",
+                    "never_fires",
+                    "this expression never fires (a date that does not exist, like 30 February)",
+                ));
+                None
+            }
             Ok(s) => Some(s),
             Err(e) => {
                 let msg = e.to_string();
@@ -84,7 +102,7 @@ impl ScheduleRow {
     pub fn out(&self, now: DateTime<Utc>) -> AutomationScheduleOut {
         let next_runs = if self.enabled {
             Schedule::parse(&self.cron, &self.time_zone)
-                .map(|s| s.upcoming(now, UPCOMING))
+                .map(|s| s.upcoming(now.trunc_subsecs(0), UPCOMING))
                 .unwrap_or_default()
         } else {
             Vec::new()
@@ -147,7 +165,7 @@ pub async fn create(
         &v.time_zone,
         v.params,
         body.enabled,
-        v.schedule.next_after(Utc::now()),
+        v.schedule.next_after(now_whole_second()),
         actor.0,
     )
     .execute(db.conn())
@@ -176,7 +194,7 @@ pub async fn replace(
         &v.time_zone,
         v.params,
         body.enabled,
-        v.schedule.next_after(Utc::now()),
+        v.schedule.next_after(now_whole_second()),
     )
     .execute(db.conn())
     .await?;
@@ -210,7 +228,10 @@ pub async fn list(db: &mut OrgTx) -> AutomationResult<Vec<ScheduleRow>> {
     fetch(db, None).await
 }
 
-async fn fetch(db: &mut OrgTx, id: Option<AutomationScheduleId>) -> AutomationResult<Vec<ScheduleRow>> {
+async fn fetch(
+    db: &mut OrgTx,
+    id: Option<AutomationScheduleId>,
+) -> AutomationResult<Vec<ScheduleRow>> {
     org_query_as!(
         db,
         ScheduleRow,

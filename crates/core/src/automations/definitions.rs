@@ -4,12 +4,12 @@
 //! signing secret) are sealed in the row and never returned; a webhook's signing secret is generated when
 //! none is given, and shown once.
 
+use super::context;
 use super::secrets::{self, ActionSecrets};
 use super::{AutomationError, AutomationResult, not_found};
 use crate::crypto::SecretBox;
 use crate::db::{OrgTx, ReadFrom};
 use chrono::{DateTime, Utc};
-use super::context;
 use insights_automation::admission::{Breaker, Limits};
 use insights_automation::context::{RunCtx, TemplateContext};
 use insights_automation::template::{Template, TemplateKind};
@@ -241,7 +241,11 @@ pub fn check_template(field: &str, src: &str, kind: TemplateKind) -> Result<(), 
 /// An outbound URL (Slack, webhook) that passes the guard: `https` (or `http`), no credentials in it, and a
 /// host that is not a forbidden address (private, loopback, link-local …) unless `allowed` says so. Names are
 /// resolved (and every address checked again) when the request is sent.
-pub fn check_outbound_url(field: &str, url: &str, allowed: &[IpNet]) -> Result<url::Url, FieldError> {
+pub fn check_outbound_url(
+    field: &str,
+    url: &str,
+    allowed: &[IpNet],
+) -> Result<url::Url, FieldError> {
     outbound::check_url(url, allowed)
         .map_err(|e| FieldError::new(field, "forbidden_url", e.to_string()))
 }
@@ -277,7 +281,10 @@ pub fn validate(
     let mut errors = FieldErrors::default();
     let name = errors.check(Name::parse_field("name", &body.name));
     if body.description.chars().count() > DESCRIPTION_MAX
-        || body.description.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+        || body
+            .description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         errors.push(FieldError::new(
             "description",
@@ -388,7 +395,11 @@ pub fn validate(
                     "at most 500 characters",
                 ));
             } else {
-                errors.check(check_template("settings.subject", subject, TemplateKind::Text));
+                errors.check(check_template(
+                    "settings.subject",
+                    subject,
+                    TemplateKind::Text,
+                ));
             }
             settings.subject = Some(subject.clone());
         }
@@ -396,7 +407,8 @@ pub fn validate(
     if action == AutomationAction::Slack {
         match &s.slack_url {
             Some(u) => {
-                if let Some(url) = errors.check(check_outbound_url("settings.slack_url", u, allowed))
+                if let Some(url) =
+                    errors.check(check_outbound_url("settings.slack_url", u, allowed))
                     && url.scheme() != "https"
                 {
                     errors.push(FieldError::new(
@@ -444,7 +456,11 @@ pub fn validate(
             },
         ));
     } else {
-        errors.check(check_template("template", &body.template, template_kind(action)));
+        errors.check(check_template(
+            "template",
+            &body.template,
+            template_kind(action),
+        ));
     }
     let ranges: [(&str, i32, i32, i32); 3] = [
         ("timeout_secs", body.timeout_secs, 1, 900),
@@ -453,13 +469,23 @@ pub fn validate(
     ];
     let limits = &body.limits;
     let optional: [(&str, Option<i32>, i32, i32); 3] = [
-        ("limits.max_runs_per_hour", limits.max_runs_per_hour, 1, 100_000),
+        (
+            "limits.max_runs_per_hour",
+            limits.max_runs_per_hour,
+            1,
+            100_000,
+        ),
         ("limits.cooldown_secs", limits.cooldown_secs, 1, 7 * 86_400),
         ("limits.max_concurrent", limits.max_concurrent, 1, 1_000),
     ];
     let required: [(&str, i32, i32, i32); 2] = [
         ("limits.breaker_threshold", limits.breaker_threshold, 1, 100),
-        ("limits.breaker_cooldown_secs", limits.breaker_cooldown_secs, 1, 86_400),
+        (
+            "limits.breaker_cooldown_secs",
+            limits.breaker_cooldown_secs,
+            1,
+            86_400,
+        ),
     ];
     for (field, v, lo, hi) in ranges
         .into_iter()
@@ -477,7 +503,10 @@ pub fn validate(
             ));
         }
     }
-    for (field, role) in [("run_role", body.run_role), ("approve_role", body.approve_role)] {
+    for (field, role) in [
+        ("run_role", body.run_role),
+        ("approve_role", body.approve_role),
+    ] {
         if role == Role::Viewer {
             errors.push(FieldError::new(
                 field,
@@ -678,12 +707,13 @@ pub async fn replace(
         });
     }
     let stored = match &row.secrets {
-        Some(s) => secrets::open(secret_box, id, s)
-            .map_err(|e| AutomationError::Db(crate::db::DbError::Unreadable {
+        Some(s) => secrets::open(secret_box, id, s).map_err(|e| {
+            AutomationError::Db(crate::db::DbError::Unreadable {
                 table: "automations",
                 column: "secrets".into(),
                 error: e.into(),
-            }))?,
+            })
+        })?,
         None => ActionSecrets::default(),
     };
     // Secrets of another action do not count as stored for this one.
@@ -744,7 +774,11 @@ pub async fn replace(
 
 /// Deletes an automation with its rules and schedules. Its runs stay in the log; those still waiting
 /// (pending approval or queued) are cancelled, each with its event. Answers the deleted row.
-pub async fn delete(db: &mut OrgTx, actor: UserId, id: AutomationId) -> AutomationResult<AutomationRow> {
+pub async fn delete(
+    db: &mut OrgTx,
+    actor: UserId,
+    id: AutomationId,
+) -> AutomationResult<AutomationRow> {
     let row = get(db, id, true).await?;
     let waiting = org_query_scalar!(
         db,
@@ -768,9 +802,13 @@ pub async fn delete(db: &mut OrgTx, actor: UserId, id: AutomationId) -> Automati
         .execute(db.conn())
         .await?;
     }
-    org_query!(db, "DELETE FROM automations WHERE org_id = $1 AND id = $2", id.0)
-        .execute(db.conn())
-        .await?;
+    org_query!(
+        db,
+        "DELETE FROM automations WHERE org_id = $1 AND id = $2",
+        id.0
+    )
+    .execute(db.conn())
+    .await?;
     Ok(row)
 }
 
@@ -829,7 +867,6 @@ pub fn open_secrets(secret_box: &SecretBox, row: &AutomationRow) -> anyhow::Resu
     }
 }
 
-
 impl AutomationRow {
     /// The automation's limits for the admission decision (`rule_cap`: the rule's, for rule runs).
     #[must_use]
@@ -866,7 +903,10 @@ pub async fn context_for(
     run: RunCtx,
 ) -> AutomationResult<TemplateContext> {
     let mut errors = FieldErrors::default();
-    errors.check(super::rules::check_params("params", subject.params.as_ref()));
+    errors.check(super::rules::check_params(
+        "params",
+        subject.params.as_ref(),
+    ));
     if subject.step_index.is_some() != subject.runbook_id.is_some() {
         errors.push(FieldError::new(
             "step_index",
@@ -887,7 +927,6 @@ pub async fn context_for(
 }
 
 /// Renders `template` (of the automation's kind) for a context: the exact text, or the template's error.
-#[must_use]
 pub fn render(
     template: &str,
     kind: TemplateKind,

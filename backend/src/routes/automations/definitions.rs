@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use insights_core::automations::admission::{self, AdmitError, RunRequest};
-use insights_core::automations::{automations, query};
+use insights_core::automations::{definitions as automations, query};
 use insights_core::db::OrgTx;
 use insights_core::db::audit::{self, AuditEntry};
 use insights_types::api::{
-    AutomationIn, AutomationOut, EffectivenessReportOut, Page, PreviewIn, PreviewOut, RunIn, RunOut,
-    RunTrigger,
+    AutomationIn, AutomationOut, EffectivenessReportOut, Page, PreviewIn, PreviewOut, RunIn,
+    RunOut, RunTrigger,
 };
 use insights_types::{AutomationId, FieldError, OrgId, Permission};
 use serde::Deserialize;
@@ -23,7 +23,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_automations, create_automation))
-        .routes(routes!(get_automation, replace_automation, delete_automation))
+        .routes(routes!(
+            get_automation,
+            replace_automation,
+            delete_automation
+        ))
         .routes(routes!(preview_automation))
         .routes(routes!(run_automation))
         .routes(routes!(automation_effectiveness))
@@ -152,7 +156,9 @@ async fn replace_automation(
         &mut db,
         AuditEntry::new(Some(member.user_id), "automation_updated", ip)
             .target("automation", id)
-            .details(serde_json::json!({ "name": row.name, "action": row.action, "version": version })),
+            .details(
+                serde_json::json!({ "name": row.name, "action": row.action, "version": version }),
+            ),
     )
     .await?;
     let mut out = out(&state, &mut db, &member, &row).await?;
