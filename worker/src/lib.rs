@@ -5,6 +5,7 @@
 //! users see state, attempts and the last error; failures retry with exponential backoff (see [`jobs`]).
 
 pub mod analytics;
+pub mod automations;
 pub mod index;
 pub mod jobs;
 pub mod mail;

@@ -1,0 +1,3 @@
+//! Automations in the worker (issue 13).
+
+pub mod actions;
