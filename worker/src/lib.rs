@@ -117,6 +117,8 @@ impl Worker {
             ),
             None => None,
         };
+        // Incident changes older than this never start rules (a backfill of history fires nothing).
+        insights_core::automations::changes::set_max_event_age(config.automations.max_event_age);
         let queue = JobQueue::new(
             redis.clone(),
             &config.jobs.redis_prefix,
@@ -195,6 +197,8 @@ impl Worker {
         };
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
+        let dispatcher = tokio::spawn(automations::dispatch(state.clone(), stop_rx.clone()));
+        let schedules = tokio::spawn(automations::schedule(state.clone(), stop_rx.clone()));
         let refresher = tokio::spawn(analytics::run(state.clone(), stop_rx));
 
         // One apalis worker per job kind, all with the same polling and concurrency (retries are deliveries of
@@ -243,6 +247,8 @@ impl Worker {
         let _ = sweeper.await;
         let _ = scheduler.await;
         let _ = refresher.await;
+        let _ = dispatcher.await;
+        let _ = schedules.await;
         result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
         if !asked_to_stop.load(std::sync::atomic::Ordering::Relaxed) {
             anyhow::bail!("the job workers stopped on their own (see the errors logged above)");

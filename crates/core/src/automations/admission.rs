@@ -10,6 +10,7 @@ use super::runs::{self, RunEvent};
 use crate::db::{DbError, DbResult, OrgTx, ReadFrom};
 use crate::jobs::{JobQueue, Pending, RunAutomation};
 use chrono::{DateTime, Utc};
+use insights_automation::admission::{Breaker, Decision, Limits, RefusalCode, Usage, decide};
 use insights_automation::context::RunCtx;
 use insights_automation::template::{Template, TemplateKind};
 use insights_types::api::{RunStatus, RunSubjectIn, RunTrigger};
@@ -57,6 +58,12 @@ pub enum AdmitError {
     Invalid(String),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for AdmitError {
+    fn from(e: sqlx::Error) -> Self {
+        AdmitError::Db(e.into())
+    }
 }
 
 /// The automation as admission needs it (its row is locked while the run is admitted).
@@ -159,29 +166,48 @@ pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, Admi
              (SELECT count(*) FROM automation_runs r WHERE r.org_id = $1 AND $4::uuid IS NOT NULL
                  AND r.rule_id = $4 AND r.created_at > now() - interval '1 hour'
                  AND r.status NOT IN ('refused', 'rejected', 'cancelled')) AS "rule_runs_last_hour!",
-             (SELECT count(*) FROM automation_runs r WHERE r.org_id = $1 AND r.automation_id = $2
-                 AND r.status IN ('pending_approval', 'queued', 'running')
-                 AND $5::timestamptz IS NOT NULL AND r.created_at >= $5) AS "trials_in_flight!",
              (SELECT s.killed FROM automation_settings s WHERE s.org_id = $1) AS killed,
              (SELECT s.killed_reason FROM automation_settings s WHERE s.org_id = $1) AS killed_reason,
              now() AS "now!""#,
         req.automation_id as AutomationId,
         subject.incident_id.map(|i| i.0),
         req.rule_id.map(|r| r.0),
-        automation.breaker_opened_at,
     )
     .fetch_one(db.conn())
     .await?;
     let now = usage.now;
 
-    let counted = Usage {
-        killed: usage.killed.unwrap_or(false).then(|| usage.killed_reason.unwrap_or_default()),
-        runs_last_hour: usage.runs_last_hour,
-        last_for_incident: usage.last_for_incident,
-        rule_runs_last_hour: usage.rule_runs_last_hour,
-        trial_in_flight: usage.trials_in_flight > 0,
+    let limits = Limits {
+        enabled: automation.enabled,
+        max_runs_per_hour: automation.max_runs_per_hour,
+        cooldown_secs: automation.cooldown_secs,
+        breaker_threshold: automation.breaker_threshold,
+        breaker_cooldown_secs: automation.breaker_cooldown_secs,
+        rule_cap,
     };
-    let refused = refusal(&automation, &counted, rule_cap, now);
+    let counted = Usage {
+        killed: usage.killed.unwrap_or(false),
+        runs_last_hour: usage.runs_last_hour,
+        last_run_for_incident: usage.last_for_incident,
+        rule_runs_last_hour: usage.rule_runs_last_hour,
+        breaker: Breaker {
+            failures: automation.breaker_failures,
+            opened_at: automation.breaker_opened_at,
+        },
+    };
+    let decision = decide(&limits, &counted, now);
+    let (refused, trial) = match decision {
+        Decision::Admit { trial } => (None, trial),
+        Decision::Refuse(r) => {
+            let mut why = r.message;
+            if r.code == RefusalCode::KillSwitch
+                && let Some(reason) = usage.killed_reason.as_deref().map(str::trim).filter(|r| !r.is_empty())
+            {
+                why = format!("{why} Reason given: {reason}");
+            }
+            (Some((r.code.as_str(), why)), false)
+        }
+    };
 
     // The payload, rendered from the subject (also for a refused run: the log shows what would have gone).
     let run_id = AutomationRunId::new();
@@ -258,7 +284,7 @@ pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, Admi
                                       step_index, params, payload, payload_hash, target, status, reason,
                                       posted_back, created_at, finished_at)
          VALUES ($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                 $22, CASE WHEN $19 = 'refused' THEN $22 END)",
+                 $22::timestamptz, CASE WHEN $19 = 'refused' THEN $22::timestamptz END)",
         run_id as AutomationRunId,
         req.automation_id as AutomationId,
         automation.name,
@@ -289,6 +315,20 @@ pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, Admi
             .detail(serde_json::json!({ "targets": subject.targets })),
     )
     .await?;
+    if trial && status != RunStatus::Refused {
+        // A half-open breaker lets this one trial through and stays shut for another cool-down meanwhile.
+        let b = Breaker {
+            failures: automation.breaker_failures,
+            opened_at: automation.breaker_opened_at,
+        }
+        .trial_admitted(now);
+        org_execute!(
+            db,
+            "UPDATE automations SET breaker_opened_at = $3 WHERE org_id = $1 AND id = $2",
+            req.automation_id as AutomationId,
+            b.opened_at,
+        )?;
+    }
     let job = match status {
         RunStatus::Refused => {
             let (code, why) = refusal.as_ref().expect("a refusal has its reason");
@@ -310,89 +350,6 @@ pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, Admi
         refusal: refusal.map(|(code, _)| code),
         job,
     })
-}
-
-/// What the limits see, counted after the lock.
-#[derive(Clone, Debug)]
-struct Usage {
-    killed: Option<String>,
-    runs_last_hour: i64,
-    last_for_incident: Option<DateTime<Utc>>,
-    rule_runs_last_hour: i64,
-    trial_in_flight: bool,
-}
-
-/// Why a run may not start now — the kill switch, a disabled automation, the circuit breaker (open, or
-/// half-open with its trial run in flight), the rate per hour, the cool-down per incident, the rule's cap — as
-/// a code and a sentence; `None`: it may.
-fn refusal(
-    a: &Locked,
-    u: &Usage,
-    rule_cap: Option<i32>,
-    now: DateTime<Utc>,
-) -> Option<(&'static str, String)> {
-    if let Some(reason) = &u.killed {
-        let why = reason.trim();
-        return Some((
-            "kill_switch",
-            if why.is_empty() {
-                "The organization's kill switch is on: no automation runs until it is turned off.".into()
-            } else {
-                format!("The organization's kill switch is on ({why}): no automation runs until it is turned off.")
-            },
-        ));
-    }
-    if !a.enabled {
-        return Some(("disabled", format!("The automation {:?} is disabled.", a.name)));
-    }
-    if let Some(opened) = a.breaker_opened_at {
-        let retry_at = opened + chrono::Duration::seconds(i64::from(a.breaker_cooldown_secs));
-        if now < retry_at {
-            return Some((
-                "breaker_open",
-                format!(
-                    "The circuit breaker is open after {} failed runs in a row; a trial run is allowed from {}.",
-                    a.breaker_failures,
-                    retry_at.format("%Y-%m-%d %H:%M:%S UTC")
-                ),
-            ));
-        }
-        if u.trial_in_flight {
-            return Some((
-                "breaker_open",
-                "The circuit breaker is half-open and its trial run has not finished yet.".into(),
-            ));
-        }
-    }
-    if let Some(max) = a.max_runs_per_hour
-        && u.runs_last_hour >= i64::from(max)
-    {
-        return Some((
-            "rate_limit",
-            format!("The automation already ran {max} times in the last hour (its limit)."),
-        ));
-    }
-    if let (Some(secs), Some(last)) = (a.cooldown_secs, u.last_for_incident) {
-        let until = last + chrono::Duration::seconds(i64::from(secs));
-        if now < until {
-            return Some((
-                "cooldown",
-                format!(
-                    "The automation ran for this incident less than {secs} s ago (its cool-down); it may run again from {}.",
-                    until.format("%Y-%m-%d %H:%M:%S UTC")
-                ),
-            ));
-        }
-    }
-    if let Some(cap) = rule_cap
-        && u.rule_runs_last_hour >= i64::from(cap)
-    {
-        return Some((
-            "rule_cap",
-            format!("The rule already started {cap} runs in the last hour (its cap)."),
-        ));
-    }
-    None
 }
 
 /// The name of who asked, for the template.

@@ -5,6 +5,8 @@
 //! Each part's owner adds its module line here.
 
 pub mod admission;
+pub mod changes;
 pub mod connections;
 pub mod runs;
+pub mod schedules;
 pub mod secrets;

@@ -334,7 +334,7 @@ pub async fn slot_free(db: &mut OrgTx, target: &str, max_concurrent: Option<i32>
         db,
         r#"SELECT (SELECT count(*) FROM automation_runs r
                     WHERE r.org_id = $1 AND r.target = $2 AND r.status = 'running') AS "running!"
-             FROM (SELECT pg_advisory_xact_lock(hashtextextended('automation-target/' || $1::text || '/' || $2, 0))) l"#,
+             FROM (SELECT pg_advisory_xact_lock(hashtextextended('automation-target/' || $1::uuid::text || '/' || $2, 0))) l"#,
         target,
     )
     .fetch_one(db.conn())
@@ -478,9 +478,9 @@ pub async fn failed(
     Ok(next)
 }
 
-/// The circuit breaker's bookkeeping after a finished run: a success closes it (failures back to 0); a
-/// failure counts, and opens it — or opens it again, after a failed trial — once the count reaches the
-/// threshold.
+/// The circuit breaker's bookkeeping after a finished run (as `insights_automation::admission::Breaker::
+/// on_outcome`, in one statement): a success closes it (failures back to 0); a failure counts, and opens it
+/// once the count reaches the threshold — at once after a failed trial (it was not closed).
 async fn breaker(db: &mut OrgTx, automation: AutomationId, ok: bool) -> DbResult<()> {
     if ok {
         org_execute!(
@@ -493,8 +493,8 @@ async fn breaker(db: &mut OrgTx, automation: AutomationId, ok: bool) -> DbResult
         org_execute!(
             db,
             "UPDATE automations SET breaker_failures = breaker_failures + 1,
-                    breaker_opened_at = CASE WHEN breaker_failures + 1 >= breaker_threshold THEN now()
-                                             ELSE breaker_opened_at END
+                    breaker_opened_at = CASE WHEN breaker_opened_at IS NOT NULL
+                                               OR breaker_failures + 1 >= breaker_threshold THEN now() END
               WHERE org_id = $1 AND id = $2",
             automation as AutomationId,
         )
