@@ -31,7 +31,7 @@ pub const SCHEDULE_INTERVAL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 500;
 
 /// An organization's compiled rules, with the stamp of the rules they were compiled from.
-struct OrgRules {
+pub struct OrgRules {
     stamp: (i64, Option<DateTime<Utc>>),
     set: RuleSet,
     /// The automation each rule starts.
