@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod changes;
 pub mod connections;
+pub mod context;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
