@@ -22,7 +22,7 @@ use insights_core::automations::runs::{self, AttemptResult, Next, RunEvent, RunW
 use insights_core::db::OrgTx;
 use insights_core::jobs::{Job, RunAutomation};
 use insights_types::api::{AutomationAction, RunStatus};
-use insights_types::{AutomationRunId, OrgId};
+use insights_types::{AutomationRunId, AwsConnectionId, OrgId};
 use std::time::Duration;
 
 /// How long a run waits before looking again for a free slot on its target.
@@ -292,14 +292,17 @@ async fn action_call(
     timeout: Duration,
 ) -> Result<ActionCall, String> {
     let secrets = match &automation.secrets {
-        Some(sealed) => insights_core::automations::secrets::open(
-            &state.secrets,
-            org,
-            run.automation_id,
-            sealed,
-        )
-        .map_err(|e| format!("The automation's secrets cannot be opened: {e}"))?,
-        None => Default::default(),
+        Some(sealed) => {
+            let opened = insights_core::automations::secrets::open(&state.secrets, run.automation_id, sealed)
+                .map_err(|e| format!("The automation's secrets cannot be opened: {e}"))?;
+            let expose = |s: Option<secrecy::SecretString>| s.map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned());
+            actions::ActionSecrets {
+                slack_url: expose(opened.slack_url),
+                webhook_url: expose(opened.webhook_url),
+                signing_secret: expose(opened.signing_secret),
+            }
+        }
+        None => actions::ActionSecrets::default(),
     };
     let settings = &automation.settings;
     let recipients = settings["recipients"]
@@ -328,7 +331,7 @@ async fn action_call(
         body: payload.to_owned(),
         subject,
         recipients,
-        secrets: secrets.into(),
+        secrets,
         timeout,
     })
 }
@@ -357,15 +360,40 @@ async fn invoke_lambda(
     };
     let connection = async {
         let mut db = state.db.org_tx(org, None).await?;
-        let c = insights_core::automations::aws::load(&mut db, &state.secrets, connection_id.into()).await?;
-        anyhow::Ok(c)
+        let row = runs::connection(&mut db, connection_id).await?;
+        drop(db);
+        let auth = match (row.mode.as_str(), &row.role_arn, &row.credentials) {
+            ("keys", _, Some(sealed)) => {
+                let keys = insights_core::automations::connections::open_keys(
+                    &state.secrets,
+                    AwsConnectionId(row.id),
+                    sealed,
+                )?;
+                insights_aws::ConnectionAuth::Keys {
+                    access_key_id: keys.access_key_id,
+                    secret_access_key: keys.secret_access_key,
+                }
+            }
+            ("role", Some(role_arn), _) => insights_aws::ConnectionAuth::Role {
+                role_arn: role_arn.clone(),
+                external_id: row.external_id.clone(),
+            },
+            _ => anyhow::bail!("the connection has no role ARN or key pair yet"),
+        };
+        anyhow::Ok((
+            insights_aws::Connection {
+                region: row.region,
+                auth,
+            },
+            row.functions,
+        ))
     }
     .await;
-    let connection = match connection {
+    let (connection, functions) = match connection {
         Ok(c) => c,
         Err(e) => return Err(failed(format!("The AWS connection cannot be used: {e:#}"))),
     };
-    if !connection.functions.iter().any(|f| f == function) {
+    if !functions.iter().any(|f| f == function) {
         return Err(failed(format!(
             "The function {function} is no longer in the connection's allow-list."
         )));
@@ -385,7 +413,7 @@ async fn invoke_lambda(
         }),
         session_id: run.id.to_string(),
     };
-    match state.aws.invoke(&connection.connection, &request).await {
+    match state.aws.invoke(&connection, &request).await {
         Ok(out) => {
             let response = out
                 .payload_json()
