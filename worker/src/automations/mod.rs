@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use insights_automation::rules::{CompiledRule, IncidentFacts, RuleSet};
 use insights_automation::schedule::Schedule;
 use insights_core::automations::admission::{self, AdmitError, RunRequest};
-use insights_core::automations::{changes, schedules};
+use insights_core::automations::{changes, schedule_fires as schedules};
 use insights_core::jobs::{Pending, RunAutomation};
 use insights_types::api::{RuleConditions, RunSubjectIn, RunTrigger, Transition};
 use insights_types::{AutomationId, AutomationRuleId, OrgId, PatternId, ServiceId, TeamId};
