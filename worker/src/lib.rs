@@ -36,6 +36,9 @@ pub struct WorkerState {
     /// Present when `INSIGHTS_SMTP_URL` is set.
     pub mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     pub queue: JobQueue,
+    /// The product's AWS identity (the standard chain) and its cache of assumed-role sessions: what
+    /// automation runs invoke Lambda functions and verifications check connections with.
+    pub aws: Arc<insights_aws::AwsClients>,
     /// The runbook index, once the worker runs (see [`index`]): what the generation job retrieves with.
     pub index: Arc<std::sync::OnceLock<Arc<index::Index>>>,
 }
@@ -124,6 +127,13 @@ impl Worker {
             &config.jobs.redis_prefix,
             config.jobs.max_attempts,
         );
+        let aws = Arc::new(
+            insights_aws::AwsClients::from_env(
+                config.automations.aws_session,
+                config.automations.aws_principal.clone(),
+            )
+            .await,
+        );
         Ok(Self {
             state: WorkerState {
                 secrets: config.general.secrets(),
@@ -131,6 +141,7 @@ impl Worker {
                 db,
                 mailer,
                 queue,
+                aws,
                 index: Arc::default(),
             },
             redis,

@@ -447,7 +447,10 @@ async fn invoke_lambda(
             // not run (throttled, refused), or it is idempotent.
             let retry = e.retryable() && (automation.idempotent || !e.may_have_run());
             let response = match &e {
-                insights_aws::InvokeError::Function { payload, .. } => payload.clone().map(|r| cap_response(&r)),
+                insights_aws::InvokeError::Function { payload, .. } => Some(cap_response(
+                    &serde_json::from_slice(payload)
+                        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(payload).into_owned())),
+                )),
                 _ => None,
             };
             Err((
