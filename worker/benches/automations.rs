@@ -136,6 +136,7 @@ async fn main() {
     };
     // A warm-up webhook (the first AssumeRole, connections opening), not measured.
     let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut sent_at: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
     for n in 0..=webhooks {
         let id = pd.trigger(&format!("Checkout errors on cart-{n}"), n);
         let body = json!({ "event": { "id": format!("ev-{n}"), "event_type": "incident.triggered",
@@ -152,6 +153,7 @@ async fn main() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         } else {
+            sent_at.insert(id.clone(), chrono::Utc::now());
             sent.insert(id, at);
             tokio::time::sleep(gap).await;
         }
@@ -175,6 +177,36 @@ async fn main() {
         })
         .collect();
     latencies.sort();
+    // Where the time goes: POST → incident stored (process_webhook) → run admitted (dispatcher) → attempt
+    // started (run_automation).
+    let stages: Vec<(String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = {
+        use sqlx::Connection;
+        let url = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
+        let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+        sqlx::query_as(
+            "SELECT i.external_id, i.created_at, r.created_at, r.started_at FROM automation_runs r
+               JOIN incidents i ON i.id = r.incident_id WHERE r.org_id = $1 AND r.started_at IS NOT NULL",
+        )
+        .bind(org.0)
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+    };
+    let mut stored = Vec::new();
+    let mut admitted = Vec::new();
+    let mut started = Vec::new();
+    for (id, stored_at, admitted_at, started_at) in stages {
+        let Some(sent) = sent_at.get(&id) else { continue };
+        let d = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
+            (b - a).to_std().unwrap_or_default()
+        };
+        stored.push(d(*sent, stored_at));
+        admitted.push(d(stored_at, admitted_at));
+        started.push(d(admitted_at, started_at));
+    }
+    for v in [&mut stored, &mut admitted, &mut started] {
+        v.sort();
+    }
     let _ = worker.kill();
     let _ = worker.wait();
     assert_eq!(latencies.len(), webhooks, "one invoke per webhook");
@@ -186,5 +218,18 @@ async fn main() {
         ms(percentile(&latencies, 0.95)),
         ms(*latencies.last().unwrap()),
     );
+    for (name, v) in [
+        ("POST → incident stored", &stored),
+        ("stored → run admitted", &admitted),
+        ("admitted → attempt started", &started),
+    ] {
+        if !v.is_empty() {
+            println!(
+                "  {name}: p50 {:.0} ms, p95 {:.0} ms",
+                ms(percentile(v, 0.50)),
+                ms(percentile(v, 0.95))
+            );
+        }
+    }
     app.allow_pending_jobs();
 }
