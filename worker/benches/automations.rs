@@ -149,7 +149,10 @@ async fn main() {
         if n == 0 {
             let deadline = Instant::now() + Duration::from_secs(60);
             while lambda.count("remediate") == 0 {
-                assert!(Instant::now() < deadline, "the warm-up webhook never reached the function");
+                assert!(
+                    Instant::now() < deadline,
+                    "the warm-up webhook never reached the function"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         } else {
@@ -179,7 +182,12 @@ async fn main() {
     latencies.sort();
     // Where the time goes: POST → incident stored (process_webhook) → run admitted (dispatcher) → attempt
     // started (run_automation).
-    let stages: Vec<(String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = {
+    let stages: Vec<(
+        String,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    )> = {
         use sqlx::Connection;
         let url = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
         let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
@@ -196,7 +204,9 @@ async fn main() {
     let mut admitted = Vec::new();
     let mut started = Vec::new();
     for (id, stored_at, admitted_at, started_at) in stages {
-        let Some(sent) = sent_at.get(&id) else { continue };
+        let Some(sent) = sent_at.get(&id) else {
+            continue;
+        };
         let d = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
             (b - a).to_std().unwrap_or_default()
         };

@@ -76,7 +76,10 @@ pub async fn dispatch(state: WorkerState, mut stop: tokio::sync::watch::Receiver
 }
 
 /// One pass over the organizations with changes; returns how many changes were evaluated.
-pub async fn drain(state: &WorkerState, cache: &mut HashMap<OrgId, OrgRules>) -> anyhow::Result<usize> {
+pub async fn drain(
+    state: &WorkerState,
+    cache: &mut HashMap<OrgId, OrgRules>,
+) -> anyhow::Result<usize> {
     let mut done = 0;
     for org in changes::due(&state.db, 50).await? {
         loop {
@@ -119,7 +122,9 @@ async fn drain_org(
                     compiled.push(c);
                     automations.insert(r.id, AutomationId(r.automation_id));
                 }
-                Err(e) => tracing::warn!(rule = %r.id, error = %e, "rule does not compile; rule skipped"),
+                Err(e) => {
+                    tracing::warn!(rule = %r.id, error = %e, "rule does not compile; rule skipped")
+                }
             }
         }
         cache.insert(
@@ -140,8 +145,10 @@ async fn drain_org(
         .collect();
     let mut pending: Vec<Pending<RunAutomation>> = Vec::new();
     for change in &rows {
-        let (Some(facts), Some(transition)) = (facts.get(&change.incident_id), Transition::parse(&change.transition))
-        else {
+        let (Some(facts), Some(transition)) = (
+            facts.get(&change.incident_id),
+            Transition::parse(&change.transition),
+        ) else {
             continue;
         };
         for rule in rules.set.matching(facts, transition) {

@@ -56,6 +56,10 @@ pub enum Outcome {
 /// and less often instead of cycling through the queue every second.
 pub const ORG_BUSY_DELAY: Duration = Duration::from_secs(1);
 pub const ORG_BUSY_MAX_DELAY: Duration = Duration::from_secs(30);
+/// How long an automation run waits when its organization already runs its share of runs: no growth.
+pub const ORG_BUSY_DELAY_PROMPT: Duration = Duration::from_millis(200);
+
+const RUN_AUTOMATION: &str = <insights_core::jobs::RunAutomation as insights_core::jobs::Job>::KIND;
 
 /// The longest wait before a retry.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -140,6 +144,9 @@ where
     let mut db = state.db.org_tx(org, None).await?;
     let start = job_runs::start_attempt(&mut db, job, kind, per_org).await?;
     let defer_for = match start {
+        // Automation runs are waited for by people and incidents (webhook → invoke within a second): they look
+        // again soon, without the growing pause meant for long backlogs (their own limits bound how many wait).
+        Start::Full { .. } if kind == RUN_AUTOMATION => ORG_BUSY_DELAY_PROMPT,
         Start::Full { deliveries } => ORG_BUSY_DELAY
             .saturating_mul(u32::try_from(deliveries).unwrap_or(0).saturating_add(1))
             .min(ORG_BUSY_MAX_DELAY),

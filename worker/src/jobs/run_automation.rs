@@ -68,7 +68,14 @@ pub async fn execute(
     }
     let Some(automation) = run.automation.clone() else {
         let why = "The automation was deleted before the run could start.";
-        runs::end(&mut db, run_id, RunStatus::Failed, why, RunEvent::new("attempt_failed", why)).await?;
+        runs::end(
+            &mut db,
+            run_id,
+            RunStatus::Failed,
+            why,
+            RunEvent::new("attempt_failed", why),
+        )
+        .await?;
         db.commit().await?;
         return Ok(Outcome::Done);
     };
@@ -77,7 +84,8 @@ pub async fn execute(
             "" => "The organization's kill switch is on: the run was not started.".to_owned(),
             r => format!("The organization's kill switch is on ({r}): the run was not started."),
         };
-        let e = RunEvent::new("refused", why.clone()).detail(serde_json::json!({ "code": "kill_switch" }));
+        let e = RunEvent::new("refused", why.clone())
+            .detail(serde_json::json!({ "code": "kill_switch" }));
         runs::end(&mut db, run_id, RunStatus::Refused, &why, e).await?;
         db.commit().await?;
         return Ok(Outcome::Done);
@@ -86,15 +94,16 @@ pub async fn execute(
         drop(db);
         return Ok(Outcome::Again(SLOT_WAIT));
     }
-    let payload = match payload_text(&mut db, &run, &automation.template, &automation.action).await? {
-        Ok(p) => p,
-        Err(why) => {
-            let e = RunEvent::new("attempt_failed", why.clone());
-            runs::end(&mut db, run_id, RunStatus::Failed, &why, e).await?;
-            db.commit().await?;
-            return Ok(Outcome::Done);
-        }
-    };
+    let payload =
+        match payload_text(&mut db, &run, &automation.template, &automation.action).await? {
+            Ok(p) => p,
+            Err(why) => {
+                let e = RunEvent::new("attempt_failed", why.clone());
+                runs::end(&mut db, run_id, RunStatus::Failed, &why, e).await?;
+                db.commit().await?;
+                return Ok(Outcome::Done);
+            }
+        };
     let attempt = runs::begin(&mut db, run_id).await?;
     // The intent is durable before anything is invoked.
     db.commit().await?;
@@ -293,9 +302,15 @@ async fn action_call(
 ) -> Result<ActionCall, String> {
     let secrets = match &automation.secrets {
         Some(sealed) => {
-            let opened = insights_core::automations::secrets::open(&state.secrets, run.automation_id, sealed)
-                .map_err(|e| format!("The automation's secrets cannot be opened: {e}"))?;
-            let expose = |s: Option<secrecy::SecretString>| s.map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned());
+            let opened = insights_core::automations::secrets::open(
+                &state.secrets,
+                run.automation_id,
+                sealed,
+            )
+            .map_err(|e| format!("The automation's secrets cannot be opened: {e}"))?;
+            let expose = |s: Option<secrecy::SecretString>| {
+                s.map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned())
+            };
             actions::ActionSecrets {
                 slack_url: expose(opened.slack_url),
                 webhook_url: expose(opened.webhook_url),
@@ -307,14 +322,23 @@ async fn action_call(
     let settings = &automation.settings;
     let recipients = settings["recipients"]
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let subject = match settings["subject"].as_str() {
         Some(src) if !src.is_empty() => {
-            let mut db = state.db.org_tx(org, None).await.map_err(|e| e.to_string())?;
-            let ctx = insights_core::automations::context::load(&mut db, &run.subject, run_ctx(run))
+            let mut db = state
+                .db
+                .org_tx(org, None)
                 .await
                 .map_err(|e| e.to_string())?;
+            let ctx =
+                insights_core::automations::context::load(&mut db, &run.subject, run_ctx(run))
+                    .await
+                    .map_err(|e| e.to_string())?;
             Some(
                 Template::compile(src, TemplateKind::Text)
                     .and_then(|t| t.render(&ctx))
@@ -355,8 +379,12 @@ async fn invoke_lambda(
             false,
         )
     };
-    let (Some(connection_id), Some(function)) = (automation.connection_id, &automation.function_name) else {
-        return Err(failed("The automation has no connection or function.".into()));
+    let (Some(connection_id), Some(function)) =
+        (automation.connection_id, &automation.function_name)
+    else {
+        return Err(failed(
+            "The automation has no connection or function.".into(),
+        ));
     };
     let connection = async {
         let mut db = state.db.org_tx(org, None).await?;
@@ -418,8 +446,11 @@ async fn invoke_lambda(
             let response = out
                 .payload_json()
                 .or_else(|| {
-                    (!out.payload.is_empty())
-                        .then(|| serde_json::Value::String(String::from_utf8_lossy(&out.payload).into_owned()))
+                    (!out.payload.is_empty()).then(|| {
+                        serde_json::Value::String(
+                            String::from_utf8_lossy(&out.payload).into_owned(),
+                        )
+                    })
                 })
                 .map(|r| cap_response(&r));
             Ok(AttemptResult {
@@ -448,8 +479,9 @@ async fn invoke_lambda(
             let retry = e.retryable() && (automation.idempotent || !e.may_have_run());
             let response = match &e {
                 insights_aws::InvokeError::Function { payload, .. } => Some(cap_response(
-                    &serde_json::from_slice(payload)
-                        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(payload).into_owned())),
+                    &serde_json::from_slice(payload).unwrap_or_else(|_| {
+                        serde_json::Value::String(String::from_utf8_lossy(payload).into_owned())
+                    }),
                 )),
                 _ => None,
             };
@@ -492,9 +524,7 @@ async fn post_back(state: &WorkerState, org: OrgId, run_id: AutomationRunId) -> 
     if run.posted_back != "pending" || !run.status.is_final() {
         return Ok(());
     }
-    let duration = run
-        .duration_ms
-        .map(chrono::Duration::milliseconds);
+    let duration = run.duration_ms.map(chrono::Duration::milliseconds);
     let text = actions::result_note(
         state,
         org,

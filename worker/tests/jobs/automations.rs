@@ -16,7 +16,9 @@ use insights_ingest::NormalizedIncident;
 use insights_testing::TestApp;
 use insights_testing::fake_lambda::{Behaviour, FakeLambda};
 use insights_types::api::{IncidentSource, IncidentStatus, RunStatus, RunSubjectIn, RunTrigger};
-use insights_types::{AutomationId, AutomationRuleId, AutomationRunId, IncidentId, JobRunId, OrgId};
+use insights_types::{
+    AutomationId, AutomationRuleId, AutomationRunId, IncidentId, JobRunId, OrgId,
+};
 use insights_worker::WorkerState;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -161,7 +163,12 @@ async fn automation(s: &Setup, name: &str, a: Auto) -> AutomationId {
     AutomationId(id)
 }
 
-async fn rule(s: &Setup, automation: AutomationId, conditions: Value, cap: i32) -> AutomationRuleId {
+async fn rule(
+    s: &Setup,
+    automation: AutomationId,
+    conditions: Value,
+    cap: i32,
+) -> AutomationRuleId {
     let id = Uuid::now_v7();
     exec(
         &s.app,
@@ -175,7 +182,12 @@ async fn rule(s: &Setup, automation: AutomationId, conditions: Value, cap: i32) 
 }
 
 /// An incident version from a webhook, changed `age` ago at the source.
-fn incident(n: usize, title: &str, status: IncidentStatus, age: chrono::Duration) -> NormalizedIncident {
+fn incident(
+    n: usize,
+    title: &str,
+    status: IncidentStatus,
+    age: chrono::Duration,
+) -> NormalizedIncident {
     let at = Utc::now() - age;
     NormalizedIncident {
         source: IncidentSource::Pagerduty,
@@ -203,7 +215,9 @@ fn incident(n: usize, title: &str, status: IncidentStatus, age: chrono::Duration
 /// Stores incident versions through the store every source uses.
 async fn store(s: &Setup, batch: &[NormalizedIncident]) {
     let mut tx = s.app.state.db.org_tx(s.org, None).await.unwrap();
-    incidents::apply_partial(&mut tx, None, batch).await.unwrap();
+    incidents::apply_partial(&mut tx, None, batch)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -272,7 +286,11 @@ async fn events_of(s: &Setup, run: Uuid) -> Vec<(String, Option<i32>, Value)> {
 }
 
 /// Asks for a run by hand, as the API does.
-async fn run_by_hand(s: &Setup, automation: AutomationId, incident: Option<IncidentId>) -> admission::Admitted {
+async fn run_by_hand(
+    s: &Setup,
+    automation: AutomationId,
+    incident: Option<IncidentId>,
+) -> admission::Admitted {
     let mut tx = s.app.state.db.org_tx(s.org, None).await.unwrap();
     let admitted = admission::admit(
         &mut tx,
@@ -356,10 +374,23 @@ async fn a_sync_invoke_records_the_result_and_the_exact_payload() {
     s.fake.function("echo", Behaviour::Echo);
     let a = automation(&s, "echo", Auto::default()).await;
     rule(&s, a, json!({ "title_regex": "checkout" }), 10).await;
-    store(&s, &[incident(1, "Checkout \"latency\" high", IncidentStatus::Triggered, chrono::Duration::seconds(5))]).await;
+    store(
+        &s,
+        &[incident(
+            1,
+            "Checkout \"latency\" high",
+            IncidentStatus::Triggered,
+            chrono::Duration::seconds(5),
+        )],
+    )
+    .await;
     assert_eq!(pending_changes(&s).await, 1);
     assert_eq!(drain(&mut s).await, 1);
-    assert_eq!(pending_changes(&s).await, 0, "the change is deleted with the admission");
+    assert_eq!(
+        pending_changes(&s).await,
+        0,
+        "the change is deleted with the admission"
+    );
     let runs = runs_of(&s, a).await;
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, "queued");
@@ -384,16 +415,39 @@ async fn a_sync_invoke_records_the_result_and_the_exact_payload() {
     // The client context names the run and the attempt.
     let cc = calls[0].client_context.clone().expect("a client context");
     assert!(cc.to_string().contains(&run.id.to_string()), "{cc}");
-    assert_eq!(run.response.unwrap()["echo"]["incident"], "Checkout \"latency\" high");
-    let kinds: Vec<String> = events_of(&s, run.id).await.into_iter().map(|e| e.0).collect();
-    assert_eq!(kinds, ["requested", "queued", "attempt_started", "attempt_succeeded"]);
+    assert_eq!(
+        run.response.unwrap()["echo"]["incident"],
+        "Checkout \"latency\" high"
+    );
+    let kinds: Vec<String> = events_of(&s, run.id)
+        .await
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "requested",
+            "queued",
+            "attempt_started",
+            "attempt_succeeded"
+        ]
+    );
 }
 
 #[tokio::test]
 async fn an_async_invoke_succeeds_once_lambda_accepted_it() {
     let s = setup().await;
     s.fake.function("echo", Behaviour::Echo);
-    let a = automation(&s, "async", Auto { invocation: "async", ..Auto::default() }).await;
+    let a = automation(
+        &s,
+        "async",
+        Auto {
+            invocation: "async",
+            ..Auto::default()
+        },
+    )
+    .await;
     let admitted = run_by_hand(&s, a, None).await;
     assert_eq!(admitted.status, RunStatus::Queued);
     run_to_end(&s, admitted.run_id.0).await;
@@ -406,20 +460,51 @@ async fn an_async_invoke_succeeds_once_lambda_accepted_it() {
 #[tokio::test]
 async fn a_function_error_fails_a_non_idempotent_run_without_invoking_again() {
     let s = setup().await;
-    s.fake.function("broken", Behaviour::handled("DiskFull", "no space left on /var"));
-    let a = automation(&s, "broken", Auto { function: "broken", ..Auto::default() }).await;
+    s.fake.function(
+        "broken",
+        Behaviour::handled("DiskFull", "no space left on /var"),
+    );
+    let a = automation(
+        &s,
+        "broken",
+        Auto {
+            function: "broken",
+            ..Auto::default()
+        },
+    )
+    .await;
     let admitted = run_by_hand(&s, a, None).await;
     run_to_end(&s, admitted.run_id.0).await;
     let run = run_row(&s, admitted.run_id.0).await;
     assert_eq!(run.status, "failed");
     assert_eq!(run.attempts, 1);
-    assert!(run.function_error.as_deref().unwrap_or_default().contains("Handled"), "{run:?}");
-    assert!(run.reason.as_deref().unwrap_or_default().contains("no space left"), "{run:?}");
+    assert!(
+        run.function_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Handled"),
+        "{run:?}"
+    );
+    assert!(
+        run.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no space left"),
+        "{run:?}"
+    );
     assert_eq!(s.fake.count("broken"), 1);
 
     // Idempotent: the same error is retried up to the automation's attempts.
-    let b = automation(&s, "broken-idempotent", Auto { function: "broken", idempotent: true, ..Auto::default() })
-        .await;
+    let b = automation(
+        &s,
+        "broken-idempotent",
+        Auto {
+            function: "broken",
+            idempotent: true,
+            ..Auto::default()
+        },
+    )
+    .await;
     let admitted = run_by_hand(&s, b, None).await;
     run_to_end(&s, admitted.run_id.0).await;
     let run = run_row(&s, admitted.run_id.0).await;
@@ -431,16 +516,31 @@ async fn a_function_error_fails_a_non_idempotent_run_without_invoking_again() {
 async fn a_throttled_invoke_is_retried_with_backoff_and_succeeds() {
     let s = setup().await;
     s.fake.function("busy", Behaviour::throttle(2));
-    let a = automation(&s, "busy", Auto { function: "busy", ..Auto::default() }).await;
+    let a = automation(
+        &s,
+        "busy",
+        Auto {
+            function: "busy",
+            ..Auto::default()
+        },
+    )
+    .await;
     let admitted = run_by_hand(&s, a, None).await;
     let deliveries = run_to_end(&s, admitted.run_id.0).await;
     let run = run_row(&s, admitted.run_id.0).await;
     assert_eq!((run.status.as_str(), run.attempts), ("succeeded", 3));
     assert_eq!(deliveries, 3, "each attempt is one delivery of the job");
     let calls = s.fake.invocations("busy");
-    assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 429, 200]);
+    assert_eq!(
+        calls.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [429, 429, 200]
+    );
     let events = events_of(&s, run.id).await;
-    let failed: Vec<_> = events.iter().filter(|e| e.0 == "attempt_failed").map(|e| e.1).collect();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.0 == "attempt_failed")
+        .map(|e| e.1)
+        .collect();
     assert_eq!(failed, [Some(1), Some(2)]);
     // The job was delivered again without spending its own attempts.
     let mut tx = s.app.state.db.org_tx(s.org, None).await.unwrap();
@@ -456,21 +556,39 @@ async fn a_throttled_invoke_is_retried_with_backoff_and_succeeds() {
 #[tokio::test]
 async fn a_timeout_fails_a_non_idempotent_run_once() {
     let s = setup().await;
-    s.fake.function("slow", Behaviour::delay(Duration::from_secs(3)));
-    let a = automation(&s, "slow", Auto { function: "slow", timeout_secs: 1, ..Auto::default() }).await;
+    s.fake
+        .function("slow", Behaviour::delay(Duration::from_secs(3)));
+    let a = automation(
+        &s,
+        "slow",
+        Auto {
+            function: "slow",
+            timeout_secs: 1,
+            ..Auto::default()
+        },
+    )
+    .await;
     let admitted = run_by_hand(&s, a, None).await;
     let started = std::time::Instant::now();
     run_to_end(&s, admitted.run_id.0).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "the time limit cut the call");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the time limit cut the call"
+    );
     let run = run_row(&s, admitted.run_id.0).await;
-    assert_eq!((run.status.as_str(), run.attempts), ("failed", 1), "{run:?}");
+    assert_eq!(
+        (run.status.as_str(), run.attempts),
+        ("failed", 1),
+        "{run:?}"
+    );
     assert_eq!(s.fake.count("slow"), 1);
 }
 
 #[tokio::test]
 async fn the_circuit_breaker_opens_after_failures_and_a_successful_trial_closes_it() {
     let s = setup().await;
-    s.fake.function("flaky", Behaviour::unhandled("Crash", "segfault"));
+    s.fake
+        .function("flaky", Behaviour::unhandled("Crash", "segfault"));
     let a = automation(
         &s,
         "flaky",
@@ -526,8 +644,16 @@ async fn the_kill_switch_refuses_new_runs_and_queued_runs_when_they_come_up() {
     run_to_end(&s, queued.run_id.0).await;
     let run = run_row(&s, queued.run_id.0).await;
     assert_eq!(run.status, "refused");
-    assert_eq!(s.fake.count("echo"), 0, "nothing was invoked while the switch was on");
-    let refusal = events_of(&s, run.id).await.into_iter().find(|e| e.0 == "refused").unwrap();
+    assert_eq!(
+        s.fake.count("echo"),
+        0,
+        "nothing was invoked while the switch was on"
+    );
+    let refusal = events_of(&s, run.id)
+        .await
+        .into_iter()
+        .find(|e| e.0 == "refused")
+        .unwrap();
     assert_eq!(refusal.2["code"], "kill_switch");
 }
 
@@ -536,7 +662,15 @@ async fn a_worker_killed_mid_invoke_never_invokes_a_non_idempotent_function_twic
     let s = setup().await;
     s.fake.function("echo", Behaviour::Echo);
     for idempotent in [false, true] {
-        let a = automation(&s, &format!("crash-{idempotent}"), Auto { idempotent, ..Auto::default() }).await;
+        let a = automation(
+            &s,
+            &format!("crash-{idempotent}"),
+            Auto {
+                idempotent,
+                ..Auto::default()
+            },
+        )
+        .await;
         let admitted = run_by_hand(&s, a, None).await;
         let run = admitted.run_id;
         // A worker recorded the attempt and died while invoking (whether the call reached Lambda is unknown).
@@ -547,11 +681,19 @@ async fn a_worker_killed_mid_invoke_never_invokes_a_non_idempotent_function_twic
         // The sweeper delivers the job again.
         run_to_end(&s, run.0).await;
         let row = run_row(&s, run.0).await;
-        let kinds: Vec<String> = events_of(&s, run.0).await.into_iter().map(|e| e.0).collect();
+        let kinds: Vec<String> = events_of(&s, run.0)
+            .await
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
         assert!(kinds.contains(&"reconciled".to_owned()), "{kinds:?}");
         if idempotent {
             assert_eq!(row.status, "succeeded");
-            assert_eq!(s.fake.count("echo") - before, 1, "invoked again: it is idempotent");
+            assert_eq!(
+                s.fake.count("echo") - before,
+                1,
+                "invoked again: it is idempotent"
+            );
         } else {
             assert_eq!(row.status, "unknown", "{row:?}");
             assert_eq!(s.fake.count("echo"), before, "not invoked again");
@@ -563,7 +705,8 @@ async fn a_worker_killed_mid_invoke_never_invokes_a_non_idempotent_function_twic
 #[tokio::test]
 async fn a_storm_of_matching_incidents_admits_exactly_what_the_limits_allow() {
     let mut s = setup().await;
-    s.fake.function("slow", Behaviour::delay(Duration::from_millis(150)));
+    s.fake
+        .function("slow", Behaviour::delay(Duration::from_millis(150)));
     let a = automation(
         &s,
         "storm",
@@ -579,8 +722,17 @@ async fn a_storm_of_matching_incidents_admits_exactly_what_the_limits_allow() {
     // 200 matching incidents arrive at once (in several batches, as webhooks do), plus some that do not match.
     let batch: Vec<_> = (0..220)
         .map(|n| {
-            let title = if n % 11 == 10 { "Disk full" } else { "Checkout errors" };
-            incident(n, title, IncidentStatus::Triggered, chrono::Duration::seconds(2))
+            let title = if n % 11 == 10 {
+                "Disk full"
+            } else {
+                "Checkout errors"
+            };
+            incident(
+                n,
+                title,
+                IncidentStatus::Triggered,
+                chrono::Duration::seconds(2),
+            )
         })
         .collect();
     let mut stores = Vec::new();
@@ -590,7 +742,9 @@ async fn a_storm_of_matching_incidents_admits_exactly_what_the_limits_allow() {
         let org = s.org;
         stores.push(tokio::spawn(async move {
             let mut tx = db.org_tx(org, None).await.unwrap();
-            incidents::apply_partial(&mut tx, None, &chunk).await.unwrap();
+            incidents::apply_partial(&mut tx, None, &chunk)
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
         }));
     }
@@ -601,7 +755,11 @@ async fn a_storm_of_matching_incidents_admits_exactly_what_the_limits_allow() {
     // Two dispatchers drain at once.
     let mut other = HashMap::new();
     let state = s.state.clone();
-    let second = tokio::spawn(async move { insights_worker::automations::drain(&state, &mut other).await.unwrap() });
+    let second = tokio::spawn(async move {
+        insights_worker::automations::drain(&state, &mut other)
+            .await
+            .unwrap()
+    });
     let first = drain(&mut s).await;
     let evaluated = first + second.await.unwrap();
     assert_eq!(evaluated, 220, "every change evaluated once");
@@ -613,7 +771,13 @@ async fn a_storm_of_matching_incidents_admits_exactly_what_the_limits_allow() {
     assert_eq!(queued.len(), 10, "exactly the rule's cap");
     assert_eq!(refused.len(), 190);
     for r in &refused {
-        let code = events_of(&s, r.id).await.into_iter().find(|e| e.0 == "refused").unwrap().2["code"].clone();
+        let code = events_of(&s, r.id)
+            .await
+            .into_iter()
+            .find(|e| e.0 == "refused")
+            .unwrap()
+            .2["code"]
+            .clone();
         assert_eq!(code, "rule_cap");
     }
     let _ = r;
@@ -623,14 +787,21 @@ async fn a_storm_of_matching_incidents_admits_exactly_what_the_limits_allow() {
         let (state, org, id, job) = (s.state.clone(), s.org, run.id, run.job.unwrap());
         tasks.push(tokio::spawn(async move {
             loop {
-                let payload = RunAutomation::V1 { org_id: org, job_run_id: JobRunId(job), run_id: AutomationRunId(id) };
-                insights_worker::jobs::run_automation::run(payload, Data::new(state.clone())).await.unwrap();
-                let mut tx = state.db.org_tx(org, None).await.unwrap();
-                let status: String = sqlx::query_scalar("SELECT status FROM automation_runs WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(tx.conn())
+                let payload = RunAutomation::V1 {
+                    org_id: org,
+                    job_run_id: JobRunId(job),
+                    run_id: AutomationRunId(id),
+                };
+                insights_worker::jobs::run_automation::run(payload, Data::new(state.clone()))
                     .await
                     .unwrap();
+                let mut tx = state.db.org_tx(org, None).await.unwrap();
+                let status: String =
+                    sqlx::query_scalar("SELECT status FROM automation_runs WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(tx.conn())
+                        .await
+                        .unwrap();
                 tx.commit().await.unwrap();
                 if status != "queued" {
                     return status;
@@ -660,24 +831,50 @@ async fn a_storm_of_matching_incidents_admits_exactly_what_the_limits_allow() {
 async fn history_and_organizations_without_rules_write_no_changes() {
     let s = setup().await;
     // No enabled rule: nothing is written.
-    store(&s, &[incident(1, "Checkout errors", IncidentStatus::Triggered, chrono::Duration::seconds(1))]).await;
+    store(
+        &s,
+        &[incident(
+            1,
+            "Checkout errors",
+            IncidentStatus::Triggered,
+            chrono::Duration::seconds(1),
+        )],
+    )
+    .await;
     assert_eq!(pending_changes(&s).await, 0);
     let a = automation(&s, "echo", Auto::default()).await;
     rule(&s, a, json!({}), 10).await;
     // A backfill of old history: nothing either.
     let old: Vec<_> = (10..60)
-        .map(|n| incident(n, "Checkout errors", IncidentStatus::Resolved, chrono::Duration::days(3)))
+        .map(|n| {
+            incident(
+                n,
+                "Checkout errors",
+                IncidentStatus::Resolved,
+                chrono::Duration::days(3),
+            )
+        })
         .collect();
     store(&s, &old).await;
     assert_eq!(pending_changes(&s).await, 0);
     // A live change: one row, with its transition.
-    store(&s, &[incident(1, "Checkout errors", IncidentStatus::Acknowledged, chrono::Duration::seconds(0))]).await;
+    store(
+        &s,
+        &[incident(
+            1,
+            "Checkout errors",
+            IncidentStatus::Acknowledged,
+            chrono::Duration::seconds(0),
+        )],
+    )
+    .await;
     let mut tx = s.app.state.db.org_tx(s.org, None).await.unwrap();
-    let transitions: Vec<String> = sqlx::query_scalar("SELECT transition FROM automation_changes WHERE org_id = $1")
-        .bind(s.org.0)
-        .fetch_all(tx.conn())
-        .await
-        .unwrap();
+    let transitions: Vec<String> =
+        sqlx::query_scalar("SELECT transition FROM automation_changes WHERE org_id = $1")
+            .bind(s.org.0)
+            .fetch_all(tx.conn())
+            .await
+            .unwrap();
     assert_eq!(transitions, ["acknowledged"]);
 }
 
@@ -703,16 +900,22 @@ async fn a_due_schedule_fires_exactly_once_across_workers() {
     assert_eq!(runs.len(), 1);
     // Advanced to the next 03:00 in Paris.
     let mut tx = s.app.state.db.org_tx(s.org, None).await.unwrap();
-    let next: chrono::DateTime<Utc> = sqlx::query_scalar("SELECT next_run_at FROM automation_schedules WHERE org_id = $1")
-        .bind(s.org.0)
-        .fetch_one(tx.conn())
-        .await
-        .unwrap();
+    let next: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT next_run_at FROM automation_schedules WHERE org_id = $1")
+            .bind(s.org.0)
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     assert!(next > Utc::now());
     let paris = next.with_timezone(&chrono_tz::Europe::Paris);
     assert_eq!(paris.format("%H:%M").to_string(), "03:00");
-    assert_eq!(insights_worker::automations::fire_due(&s.state).await.unwrap(), 0);
+    assert_eq!(
+        insights_worker::automations::fire_due(&s.state)
+            .await
+            .unwrap(),
+        0
+    );
     run_to_end(&s, runs[0].id).await;
     assert_eq!(s.fake.count("echo"), 1);
 }

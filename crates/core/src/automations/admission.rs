@@ -201,7 +201,11 @@ pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, Admi
         Decision::Refuse(r) => {
             let mut why = r.message;
             if r.code == RefusalCode::KillSwitch
-                && let Some(reason) = usage.killed_reason.as_deref().map(str::trim).filter(|r| !r.is_empty())
+                && let Some(reason) = usage
+                    .killed_reason
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
             {
                 why = format!("{why} Reason given: {reason}");
             }
@@ -253,21 +257,24 @@ pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, Admi
         Err(e) => (None, None, Some(e)),
     };
 
-    let (status, refusal): (RunStatus, Option<(&'static str, String)>) = match (refused, template_error) {
-        (Some(r), _) => (RunStatus::Refused, Some(r)),
-        (None, Some(e)) => (
-            RunStatus::Refused,
-            Some((
-                "template",
-                match e.line {
-                    Some(line) => format!("The payload template failed on line {line}: {}", e.message),
-                    None => format!("The payload template failed: {}", e.message),
-                },
-            )),
-        ),
-        (None, None) if automation.needs_approval => (RunStatus::PendingApproval, None),
-        (None, None) => (RunStatus::Queued, None),
-    };
+    let (status, refusal): (RunStatus, Option<(&'static str, String)>) =
+        match (refused, template_error) {
+            (Some(r), _) => (RunStatus::Refused, Some(r)),
+            (None, Some(e)) => (
+                RunStatus::Refused,
+                Some((
+                    "template",
+                    match e.line {
+                        Some(line) => {
+                            format!("The payload template failed on line {line}: {}", e.message)
+                        }
+                        None => format!("The payload template failed: {}", e.message),
+                    },
+                )),
+            ),
+            (None, None) if automation.needs_approval => (RunStatus::PendingApproval, None),
+            (None, None) => (RunStatus::Queued, None),
+        };
     let target = target_of(&automation, &subject);
     let posted_back = if automation.post_result
         && subject.incident_id.is_some()

@@ -28,7 +28,9 @@ pub fn set_max_event_age(age: Duration) {
 }
 
 fn max_event_age() -> chrono::Duration {
-    chrono::Duration::seconds(i64::try_from(MAX_EVENT_AGE_SECS.load(Ordering::Relaxed)).unwrap_or(i64::MAX / 1000))
+    chrono::Duration::seconds(
+        i64::try_from(MAX_EVENT_AGE_SECS.load(Ordering::Relaxed)).unwrap_or(i64::MAX / 1000),
+    )
 }
 
 /// The transition of an incident written with status `new`, stored before as `old` (`None`: inserted now).
@@ -200,11 +202,20 @@ mod tests {
         assert_eq!(transition(None, Triggered), Transition::Triggered);
         assert_eq!(transition(None, Acknowledged), Transition::Triggered);
         assert_eq!(transition(None, Resolved), Transition::Resolved);
-        assert_eq!(transition(Some(Triggered), Acknowledged), Transition::Acknowledged);
-        assert_eq!(transition(Some(Acknowledged), Resolved), Transition::Resolved);
+        assert_eq!(
+            transition(Some(Triggered), Acknowledged),
+            Transition::Acknowledged
+        );
+        assert_eq!(
+            transition(Some(Acknowledged), Resolved),
+            Transition::Resolved
+        );
         assert_eq!(transition(Some(Triggered), Resolved), Transition::Resolved);
         assert_eq!(transition(Some(Resolved), Triggered), Transition::Reopened);
-        assert_eq!(transition(Some(Resolved), Acknowledged), Transition::Reopened);
+        assert_eq!(
+            transition(Some(Resolved), Acknowledged),
+            Transition::Reopened
+        );
         assert_eq!(transition(Some(Triggered), Triggered), Transition::Updated);
         assert_eq!(transition(Some(Resolved), Resolved), Transition::Updated);
     }

@@ -14,7 +14,8 @@ use crate::jobs::{JobQueue, Pending, RunAutomation};
 use chrono::{DateTime, Utc};
 use insights_types::api::{RunStatus, RunSubjectIn};
 use insights_types::{
-    AutomationId, AutomationRuleId, AutomationRunId, AutomationScheduleId, IncidentId, JobRunId, PatternId, RunbookId, UserId,
+    AutomationId, AutomationRuleId, AutomationRunId, AutomationScheduleId, IncidentId, JobRunId,
+    PatternId, RunbookId, UserId,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -326,7 +327,11 @@ pub async fn end(
 
 /// Whether a run may start now under its target's concurrency limit. Starts on one target are serialized (a
 /// transaction-scoped advisory lock taken before counting), so concurrent workers never exceed the limit.
-pub async fn slot_free(db: &mut OrgTx, target: &str, max_concurrent: Option<i32>) -> DbResult<bool> {
+pub async fn slot_free(
+    db: &mut OrgTx,
+    target: &str,
+    max_concurrent: Option<i32>,
+) -> DbResult<bool> {
     let Some(max) = max_concurrent else {
         return Ok(true);
     };
@@ -388,7 +393,9 @@ pub enum Next {
 /// to half of it at random (runs failing together do not retry together).
 #[must_use]
 pub fn backoff(backoff_ms: i32, attempt: i32, jitter: f64) -> Duration {
-    let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(20);
+    let doublings = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
     let full = Duration::from_millis(u64::try_from(backoff_ms).unwrap_or(0))
         .saturating_mul(1 << doublings)
         .min(Duration::from_secs(600));
@@ -517,7 +524,14 @@ pub async fn posted_back(
     event(
         db,
         run,
-        RunEvent::new(if ok { "posted_back" } else { "post_back_failed" }, message),
+        RunEvent::new(
+            if ok {
+                "posted_back"
+            } else {
+                "post_back_failed"
+            },
+            message,
+        ),
     )
     .await
 }
