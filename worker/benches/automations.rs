@@ -20,6 +20,14 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "bench-token-1";
 const SECRET: &str = "pd-signing-secret";
 
+/// (incident external id, stored at, run admitted at, attempt started at).
+type Stages = Vec<(
+    String,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+)>;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).map_or(default, |v| {
         v.parse()
@@ -182,12 +190,7 @@ async fn main() {
     latencies.sort();
     // Where the time goes: POST → incident stored (process_webhook) → run admitted (dispatcher) → attempt
     // started (run_automation).
-    let stages: Vec<(
-        String,
-        chrono::DateTime<chrono::Utc>,
-        chrono::DateTime<chrono::Utc>,
-        chrono::DateTime<chrono::Utc>,
-    )> = {
+    let stages: Stages = {
         use sqlx::Connection;
         let url = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
         let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");

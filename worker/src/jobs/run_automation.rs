@@ -55,15 +55,14 @@ pub async fn execute(
     let run = runs::load(&mut db, run_id).await?;
     match run.status {
         RunStatus::Queued => {}
-        RunStatus::Running => match run.open_attempt {
-            Some(attempt) => {
-                if !reconcile(&mut db, &run, attempt).await? {
-                    db.commit().await?;
-                    return Ok(Outcome::Done);
-                }
+        RunStatus::Running => {
+            if let Some(attempt) = run.open_attempt
+                && !reconcile(&mut db, &run, attempt).await?
+            {
+                db.commit().await?;
+                return Ok(Outcome::Done);
             }
-            None => {}
-        },
+        }
         _ => return Ok(Outcome::Skipped("the run is not waiting to run")),
     }
     let Some(automation) = run.automation.clone() else {
@@ -119,7 +118,8 @@ pub async fn execute(
             post_back(state, org, run_id).await?;
             Outcome::Done
         }
-        Err((result, retry)) => {
+        Err(failure) => {
+            let (result, retry) = *failure;
             let wait = retry.then(|| runs::backoff(automation.backoff_ms, attempt, rand::random()));
             match runs::failed(&mut db, &run, attempt, &result, wait).await? {
                 Next::Retry(wait) => {
@@ -229,6 +229,9 @@ fn run_ctx(run: &RunWork) -> insights_automation::context::RunCtx {
     }
 }
 
+/// A failed attempt: what happened, and whether another attempt may help and cannot do the work twice.
+type Failure = Box<(AttemptResult, bool)>;
+
 /// Performs the action once. `Err` carries what happened and whether another attempt may help and cannot do
 /// the work twice.
 async fn act(
@@ -238,7 +241,7 @@ async fn act(
     automation: &runs::RunAutomationSettings,
     attempt: i32,
     payload: &str,
-) -> Result<AttemptResult, (AttemptResult, bool)> {
+) -> Result<AttemptResult, Failure> {
     let timeout = Duration::from_secs(u64::try_from(automation.timeout_secs).unwrap_or(30));
     if automation.action == "lambda" {
         return invoke_lambda(state, org, run, automation, attempt, payload, timeout).await;
@@ -248,18 +251,18 @@ async fn act(
             message: format!("Unknown action {:?}.", automation.action),
             ..AttemptResult::default()
         };
-        return Err((r, false));
+        return Err(Box::new((r, false)));
     };
     let call = match action_call(state, org, run, automation, action, payload, timeout).await {
         Ok(c) => c,
         Err(message) => {
-            return Err((
+            return Err(Box::new((
                 AttemptResult {
                     message,
                     ..AttemptResult::default()
                 },
                 false,
-            ));
+            )));
         }
     };
     match actions::perform(state, call).await {
@@ -275,13 +278,13 @@ async fn act(
             let message = match &e {
                 ActionError::Retryable(m) | ActionError::Permanent(m) => m.clone(),
             };
-            Err((
+            Err(Box::new((
                 AttemptResult {
                     message,
                     ..AttemptResult::default()
                 },
                 retry,
-            ))
+            )))
         }
     }
 }
@@ -369,15 +372,15 @@ async fn invoke_lambda(
     attempt: i32,
     payload: &str,
     timeout: Duration,
-) -> Result<AttemptResult, (AttemptResult, bool)> {
-    let failed = |message: String| {
-        (
+) -> Result<AttemptResult, Failure> {
+    let failed = |message: String| -> Failure {
+        Box::new((
             AttemptResult {
                 message,
                 ..AttemptResult::default()
             },
             false,
-        )
+        ))
     };
     let (Some(connection_id), Some(function)) =
         (automation.connection_id, &automation.function_name)
@@ -485,7 +488,7 @@ async fn invoke_lambda(
                 )),
                 _ => None,
             };
-            Err((
+            Err(Box::new((
                 AttemptResult {
                     response,
                     log_tail: e.log_tail().map(str::to_owned),
@@ -494,7 +497,7 @@ async fn invoke_lambda(
                     detail: serde_json::json!({ "error": e.kind() }),
                 },
                 retry,
-            ))
+            )))
         }
     }
 }
