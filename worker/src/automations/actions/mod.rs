@@ -8,17 +8,8 @@ use insights_types::api::{AutomationAction, RunStatus};
 use insights_types::{AutomationRunId, IncidentId, OrgId};
 use std::time::Duration;
 
-/// The secrets an action needs (the `automations.secrets` column, opened). Until the API's
-/// `insights_core::automations::secrets::ActionSecrets` lands, the same shape is declared here.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ActionSecrets {
-    #[serde(default)]
-    pub slack_url: Option<String>,
-    #[serde(default)]
-    pub webhook_url: Option<String>,
-    #[serde(default)]
-    pub signing_secret: Option<String>,
-}
+/// The secrets an action needs (the `automations.secrets` column, opened).
+pub use insights_core::automations::secrets::ActionSecrets;
 
 /// One action to perform: everything is already rendered by the caller (templates, subject).
 #[derive(Clone, Debug)]
