@@ -3,7 +3,9 @@
 use crate::db::{DbError, OrgTx};
 use crate::jobs::{JobQueue, Pending, RunAutomation};
 use insights_types::api::{RunStatus, RunSubjectIn, RunTrigger};
-use insights_types::{AutomationId, AutomationRuleId, AutomationRunId, AutomationScheduleId, UserId};
+use insights_types::{
+    AutomationId, AutomationRuleId, AutomationRunId, AutomationScheduleId, UserId,
+};
 
 /// What asks for a run.
 #[derive(Clone, Debug)]
@@ -49,5 +51,7 @@ pub enum AdmitError {
 /// with its job. Nothing is partial: the caller commits, then pushes `Admitted::job`.
 pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, AdmitError> {
     let _ = (db, req);
-    Err(AdmitError::Invalid("admission is not implemented yet".into()))
+    Err(AdmitError::Invalid(
+        "admission is not implemented yet".into(),
+    ))
 }

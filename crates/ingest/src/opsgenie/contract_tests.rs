@@ -131,3 +131,15 @@ async fn a_step_of_changes_passes_validation() {
         .expect("Prism accepts the updatedAt count and list requests");
     assert_eq!(step.incidents.len(), 1, "{:?}", step.skipped);
 }
+
+#[tokio::test]
+async fn add_note_to_an_alert_passes_prisms_request_validation() {
+    let og = connector(OpsgenieOptions::default());
+    og.add_note(
+        "70413a06-38d6-4c85-92b8-5ebc900d42e2",
+        false,
+        "Restarted the pods: ok",
+    )
+    .await
+    .unwrap();
+}

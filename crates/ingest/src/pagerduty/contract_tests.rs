@@ -173,3 +173,17 @@ async fn creating_a_webhook_subscription_passes_prisms_validation() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn add_note_passes_prisms_request_validation() {
+    let pd = connector();
+    let id = pd
+        .add_note(
+            "PT4KHLK",
+            Some("oncall@example.com"),
+            "Restarted the pods: ok",
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "PWL7QXS", "PagerDuty's example note");
+}
