@@ -6,5 +6,6 @@
 
 pub mod admission;
 pub mod connections;
+pub mod notes;
 pub mod runs;
 pub mod secrets;

@@ -28,6 +28,7 @@ fn options() -> PagerDutyOptions {
         service_ids: vec!["PIJ90N7".into(), "PSVC002".into()],
         team_ids: vec!["PQ9K7I8".into()],
         statuses: vec![IncidentStatus::Resolved, IncidentStatus::Acknowledged],
+        note_author_email: None,
     }
 }
 

@@ -440,6 +440,12 @@ impl PagerDuty {
             })
     }
 
+    /// Who notes are written as (the options' `note_author_email`), if set.
+    #[must_use]
+    pub fn note_author(&self) -> Option<&str> {
+        self.options.note_author_email.as_deref()
+    }
+
     /// Adds a note to incident `incident` (`POST /incidents/{id}/notes`) and returns the note's id. PagerDuty
     /// records who wrote it from the `From` header: an account key needs the email of a user of the account
     /// there (a user's own key does not); `from` is the integration's "note author email". Needs a key with
