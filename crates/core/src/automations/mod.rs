@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod connections;
+pub mod context;
 pub mod notes;
 pub mod runs;
 pub mod secrets;
