@@ -19,7 +19,9 @@ const CHANGES: usize = 100_000;
 const SERVICES: u64 = 300;
 const TEAMS: u64 = 25;
 const PATTERNS: u64 = 400;
-const TAGS: [&str; 8] = ["db", "prod", "staging", "network", "k8s", "payments", "edge", "batch"];
+const TAGS: [&str; 8] = [
+    "db", "prod", "staging", "network", "k8s", "payments", "edge", "batch",
+];
 const TITLES: [&str; 8] = [
     "Disk usage above 95% on db-7",
     "High CPU on checkout-api pod checkout-5f9c",
@@ -66,10 +68,17 @@ fn rule(rng: &mut Rng) -> RuleConditions {
         c.transitions = vec![Transition::Resolved];
     }
     match rng.below(100) {
-        0..=49 => c.service_ids = (0..1 + rng.below(3)).map(|_| service(rng.below(SERVICES))).collect(),
+        0..=49 => {
+            c.service_ids = (0..1 + rng.below(3))
+                .map(|_| service(rng.below(SERVICES)))
+                .collect()
+        }
         50..=69 => c.pattern_ids = vec![pattern(rng.below(PATTERNS))],
         70..=79 => c.team_ids = vec![team(rng.below(TEAMS))],
-        80..=89 => c.sources = vec![[IncidentSource::Pagerduty, IncidentSource::Opsgenie][rng.below(2) as usize]],
+        80..=89 => {
+            c.sources =
+                vec![[IncidentSource::Pagerduty, IncidentSource::Opsgenie][rng.below(2) as usize]]
+        }
         _ => {}
     }
     if rng.below(2) == 0 {
@@ -83,8 +92,13 @@ fn rule(rng: &mut Rng) -> RuleConditions {
     }
     if rng.below(4) == 0 {
         c.title_regex = Some(
-            ["disk usage above 9\\d%", "^high cpu", "latency p99", "(5xx|error) rate", "lag \\d+s"]
-                [rng.below(5) as usize]
+            [
+                "disk usage above 9\\d%",
+                "^high cpu",
+                "latency p99",
+                "(5xx|error) rate",
+                "lag \\d+s",
+            ][rng.below(5) as usize]
                 .into(),
         );
     }
@@ -99,7 +113,9 @@ fn incident(rng: &mut Rng) -> (IncidentFacts, Transition) {
         urgency: Some([Urgency::High, Urgency::Low][rng.below(2) as usize]),
         priority: Some(format!("P{}", 1 + rng.below(5))),
         pattern_id: (rng.below(5) > 0).then(|| pattern(rng.below(PATTERNS))),
-        tags: (0..rng.below(4)).map(|_| TAGS[rng.below(8) as usize].to_owned()).collect(),
+        tags: (0..rng.below(4))
+            .map(|_| TAGS[rng.below(8) as usize].to_owned())
+            .collect(),
         title: TITLES[rng.below(8) as usize].to_owned(),
     };
     let transition = match rng.below(10) {
@@ -120,11 +136,15 @@ fn main() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let started = Instant::now();
     let rules: Vec<CompiledRule> = (0..RULES)
-        .map(|i| CompiledRule::compile(Uuid::from_u128(i as u128), &rule(&mut rng)).expect("rule compiles"))
+        .map(|i| {
+            CompiledRule::compile(Uuid::from_u128(i as u128), &rule(&mut rng))
+                .expect("rule compiles")
+        })
         .collect();
     let set = RuleSet::new(rules.clone());
     let build = started.elapsed();
-    let changes: Vec<(IncidentFacts, Transition)> = (0..CHANGES).map(|_| incident(&mut rng)).collect();
+    let changes: Vec<(IncidentFacts, Transition)> =
+        (0..CHANGES).map(|_| incident(&mut rng)).collect();
 
     let started = Instant::now();
     let mut matched = 0usize;
@@ -136,12 +156,17 @@ fn main() {
     let started = Instant::now();
     let mut matched_alone = 0usize;
     for (facts, t) in changes.iter().take(CHANGES / 10) {
-        matched_alone += rules.iter().filter(|r| r.matches(black_box(facts), *t)).count();
+        matched_alone += rules
+            .iter()
+            .filter(|r| r.matches(black_box(facts), *t))
+            .count();
     }
     let alone = started.elapsed() * 10;
 
     let per_s = CHANGES as f64 / indexed.as_secs_f64();
-    println!("rule evaluation: {RULES} rules (compiled and indexed in {build:.1?}), {CHANGES} incident changes");
+    println!(
+        "rule evaluation: {RULES} rules (compiled and indexed in {build:.1?}), {CHANGES} incident changes"
+    );
     println!(
         "  indexed RuleSet: {:.0} incidents/s, {:.2} µs per incident change, {} matches ({:.2} per change)",
         per_s,

@@ -88,7 +88,11 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if let Some(v4) = embedded_v4(ip) {
         // A forbidden carried address says what it is; a public one is still refused in this form (names
         // resolve to plain IPv4 addresses, so a legitimate destination never needs it).
-        return forbidden_v4(v4).or(Some(if s[5] == 0xffff { "IPv4-mapped" } else { "IPv4-embedding" }));
+        return forbidden_v4(v4).or(Some(if s[5] == 0xffff {
+            "IPv4-mapped"
+        } else {
+            "IPv4-embedding"
+        }));
     }
     Some(match s[0] {
         x if x & 0xffc0 == 0xfe80 => "link-local",

@@ -22,7 +22,11 @@ fn limits() -> Limits {
 fn refusal(d: Decision) -> RefusalCode {
     match d {
         Decision::Refuse(r) => {
-            assert!(!r.message.is_empty() && r.message.ends_with('.'), "{}", r.message);
+            assert!(
+                !r.message.is_empty() && r.message.ends_with('.'),
+                "{}",
+                r.message
+            );
             r.code
         }
         Decision::Admit { .. } => panic!("admitted"),
@@ -31,42 +35,83 @@ fn refusal(d: Decision) -> RefusalCode {
 
 #[test]
 fn a_run_within_every_limit_is_admitted() {
-    assert_eq!(decide(&limits(), &Usage::default(), now()), Decision::Admit { trial: false });
+    assert_eq!(
+        decide(&limits(), &Usage::default(), now()),
+        Decision::Admit { trial: false }
+    );
     let busy = Usage {
         runs_last_hour: 9,
         last_run_for_incident: Some(now() - Duration::seconds(600)),
         rule_runs_last_hour: 4,
         ..Default::default()
     };
-    assert_eq!(decide(&limits(), &busy, now()), Decision::Admit { trial: false });
+    assert_eq!(
+        decide(&limits(), &busy, now()),
+        Decision::Admit { trial: false }
+    );
     // No limits set: anything goes.
-    let none = Limits { max_runs_per_hour: None, cooldown_secs: None, rule_cap: None, ..limits() };
-    let heavy = Usage { runs_last_hour: 1_000_000, last_run_for_incident: Some(now()), rule_runs_last_hour: 1_000, ..Default::default() };
+    let none = Limits {
+        max_runs_per_hour: None,
+        cooldown_secs: None,
+        rule_cap: None,
+        ..limits()
+    };
+    let heavy = Usage {
+        runs_last_hour: 1_000_000,
+        last_run_for_incident: Some(now()),
+        rule_runs_last_hour: 1_000,
+        ..Default::default()
+    };
     assert!(decide(&none, &heavy, now()).is_admitted());
 }
 
 #[test]
 fn the_kill_switch_refuses_first() {
-    let u = Usage { killed: true, runs_last_hour: 100, ..Default::default() };
-    let disabled = Limits { enabled: false, ..limits() };
-    assert_eq!(refusal(decide(&disabled, &u, now())), RefusalCode::KillSwitch);
+    let u = Usage {
+        killed: true,
+        runs_last_hour: 100,
+        ..Default::default()
+    };
+    let disabled = Limits {
+        enabled: false,
+        ..limits()
+    };
+    assert_eq!(
+        refusal(decide(&disabled, &u, now())),
+        RefusalCode::KillSwitch
+    );
 }
 
 #[test]
 fn a_disabled_automation_is_refused() {
-    let disabled = Limits { enabled: false, ..limits() };
-    assert_eq!(refusal(decide(&disabled, &Usage::default(), now())), RefusalCode::Disabled);
+    let disabled = Limits {
+        enabled: false,
+        ..limits()
+    };
+    assert_eq!(
+        refusal(decide(&disabled, &Usage::default(), now())),
+        RefusalCode::Disabled
+    );
 }
 
 #[test]
 fn the_rate_per_hour_is_a_hard_limit() {
-    let u = Usage { runs_last_hour: 10, ..Default::default() };
-    assert_eq!(refusal(decide(&limits(), &u, now())), RefusalCode::RateLimited);
+    let u = Usage {
+        runs_last_hour: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        refusal(decide(&limits(), &u, now())),
+        RefusalCode::RateLimited
+    );
 }
 
 #[test]
 fn the_cool_down_applies_per_incident() {
-    let u = Usage { last_run_for_incident: Some(now() - Duration::seconds(599)), ..Default::default() };
+    let u = Usage {
+        last_run_for_incident: Some(now() - Duration::seconds(599)),
+        ..Default::default()
+    };
     let d = decide(&limits(), &u, now());
     match &d {
         Decision::Refuse(r) => assert!(r.message.contains("10 min"), "{}", r.message),
@@ -77,7 +122,10 @@ fn the_cool_down_applies_per_incident() {
 
 #[test]
 fn the_rule_cap_limits_runs_started_by_a_rule() {
-    let u = Usage { rule_runs_last_hour: 5, ..Default::default() };
+    let u = Usage {
+        rule_runs_last_hour: 5,
+        ..Default::default()
+    };
     assert_eq!(refusal(decide(&limits(), &u, now())), RefusalCode::RuleCap);
     assert_eq!(RefusalCode::RuleCap.as_str(), "rule_cap");
 }
@@ -113,10 +161,17 @@ fn the_breaker_opens_after_the_threshold_of_failures_in_a_row() {
     let (state, retry_at) = b.state(&l, now());
     assert_eq!(state, BreakerState::Open);
     assert_eq!(retry_at, Some(now() + Duration::seconds(300)));
-    let u = Usage { breaker: b, ..Default::default() };
+    let u = Usage {
+        breaker: b,
+        ..Default::default()
+    };
     let d = decide(&l, &u, now() + Duration::seconds(299));
     match &d {
-        Decision::Refuse(r) => assert!(r.message.contains("3 failed runs") && r.message.contains("12:05:00"), "{}", r.message),
+        Decision::Refuse(r) => assert!(
+            r.message.contains("3 failed runs") && r.message.contains("12:05:00"),
+            "{}",
+            r.message
+        ),
         Decision::Admit { .. } => panic!("admitted while open"),
     }
     assert_eq!(refusal(d), RefusalCode::BreakerOpen);
@@ -125,32 +180,64 @@ fn the_breaker_opens_after_the_threshold_of_failures_in_a_row() {
 #[test]
 fn the_half_open_breaker_lets_one_trial_through_and_closes_or_opens_on_its_outcome() {
     let l = limits();
-    let opened = Breaker { failures: 3, opened_at: Some(now()) };
+    let opened = Breaker {
+        failures: 3,
+        opened_at: Some(now()),
+    };
     let later = now() + Duration::seconds(300);
     assert_eq!(opened.state(&l, later).0, BreakerState::HalfOpen);
-    let u = Usage { breaker: opened, ..Default::default() };
+    let u = Usage {
+        breaker: opened,
+        ..Default::default()
+    };
     assert_eq!(decide(&l, &u, later), Decision::Admit { trial: true });
 
     // While the trial runs, no second trial.
     let during = opened.trial_admitted(later);
-    let u2 = Usage { breaker: during, ..Default::default() };
-    assert_eq!(refusal(decide(&l, &u2, later + Duration::seconds(1))), RefusalCode::BreakerOpen);
+    let u2 = Usage {
+        breaker: during,
+        ..Default::default()
+    };
+    assert_eq!(
+        refusal(decide(&l, &u2, later + Duration::seconds(1))),
+        RefusalCode::BreakerOpen
+    );
 
     // The trial succeeds: closed.
     let closed = during.on_outcome(&l, true, later + Duration::seconds(2));
     assert_eq!(closed.state(&l, later).0, BreakerState::Closed);
-    assert!(decide(&l, &Usage { breaker: closed, ..Default::default() }, later).is_admitted());
+    assert!(
+        decide(
+            &l,
+            &Usage {
+                breaker: closed,
+                ..Default::default()
+            },
+            later
+        )
+        .is_admitted()
+    );
 
     // The trial fails: open again at once (not after another threshold of failures), for a new cool-down.
     let failed_at = later + Duration::seconds(2);
     let reopened = during.on_outcome(&l, false, failed_at);
     assert_eq!(reopened.state(&l, failed_at).0, BreakerState::Open);
-    assert_eq!(reopened.state(&l, failed_at).1, Some(failed_at + Duration::seconds(300)));
+    assert_eq!(
+        reopened.state(&l, failed_at).1,
+        Some(failed_at + Duration::seconds(300))
+    );
 }
 
 #[test]
 fn the_breaker_is_checked_before_the_rate() {
     let l = limits();
-    let u = Usage { runs_last_hour: 100, breaker: Breaker { failures: 3, opened_at: Some(now()) }, ..Default::default() };
+    let u = Usage {
+        runs_last_hour: 100,
+        breaker: Breaker {
+            failures: 3,
+            opened_at: Some(now()),
+        },
+        ..Default::default()
+    };
     assert_eq!(refusal(decide(&l, &u, now())), RefusalCode::BreakerOpen);
 }

@@ -57,20 +57,32 @@ fn private_and_special_addresses_are_forbidden() {
 
 #[test]
 fn public_addresses_are_allowed() {
-    for a in ["1.1.1.1", "8.8.8.8", "52.95.110.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111"] {
+    for a in [
+        "1.1.1.1",
+        "8.8.8.8",
+        "52.95.110.1",
+        "172.32.0.1",
+        "100.128.0.1",
+        "2606:4700:4700::1111",
+    ] {
         assert_eq!(check_ip(ip(a), &[]), Ok(()), "{a}");
     }
 }
 
 #[test]
 fn the_metadata_address_says_what_it_is() {
-    let e = check_ip(ip("169.254.169.254"), &[]).unwrap_err().to_string();
+    let e = check_ip(ip("169.254.169.254"), &[])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("link-local"), "{e}");
 }
 
 #[test]
 fn allowed_networks_open_exactly_what_they_cover() {
-    let allowed: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap(), "10.1.0.0/16".parse().unwrap()];
+    let allowed: Vec<IpNet> = vec![
+        "127.0.0.1/32".parse().unwrap(),
+        "10.1.0.0/16".parse().unwrap(),
+    ];
     assert_eq!(check_ip(ip("127.0.0.1"), &allowed), Ok(()));
     assert_eq!(check_ip(ip("::ffff:127.0.0.1"), &allowed), Ok(()));
     assert_eq!(check_ip(ip("10.1.200.3"), &allowed), Ok(()));
@@ -84,11 +96,26 @@ fn allowed_networks_open_exactly_what_they_cover() {
 fn urls_must_be_http_with_no_credentials() {
     assert!(check_url("https://hooks.slack.com/services/T0/B0/xyz", &[]).is_ok());
     assert!(check_url("http://example.com:8080/hook?x=1", &[]).is_ok());
-    assert!(matches!(check_url("ftp://example.com/", &[]), Err(OutboundError::Scheme(_))));
-    assert!(matches!(check_url("file:///etc/passwd", &[]), Err(OutboundError::Scheme(_))));
-    assert!(matches!(check_url("gopher://example.com/", &[]), Err(OutboundError::Scheme(_))));
-    assert_eq!(check_url("https://user:pw@example.com/", &[]), Err(OutboundError::Credentials));
-    assert_eq!(check_url("https://user@example.com/", &[]), Err(OutboundError::Credentials));
+    assert!(matches!(
+        check_url("ftp://example.com/", &[]),
+        Err(OutboundError::Scheme(_))
+    ));
+    assert!(matches!(
+        check_url("file:///etc/passwd", &[]),
+        Err(OutboundError::Scheme(_))
+    ));
+    assert!(matches!(
+        check_url("gopher://example.com/", &[]),
+        Err(OutboundError::Scheme(_))
+    ));
+    assert_eq!(
+        check_url("https://user:pw@example.com/", &[]),
+        Err(OutboundError::Credentials)
+    );
+    assert_eq!(
+        check_url("https://user@example.com/", &[]),
+        Err(OutboundError::Credentials)
+    );
     assert_eq!(check_url("not a url", &[]), Err(OutboundError::InvalidUrl));
     // Literal addresses are checked, in every spelling the URL parser accepts.
     for u in [
@@ -102,13 +129,18 @@ fn urls_must_be_http_with_no_credentials() {
         "http://api.localhost/",
         "http://LOCALHOST./",
     ] {
-        assert!(matches!(check_url(u, &[]), Err(OutboundError::Forbidden { .. })), "{u}");
+        assert!(
+            matches!(check_url(u, &[]), Err(OutboundError::Forbidden { .. })),
+            "{u}"
+        );
     }
     let allowed: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
     assert!(check_url("http://127.0.0.1:4010/hook", &allowed).is_ok());
     assert!(check_url("http://localhost:4010/hook", &allowed).is_ok());
     // A refusal never echoes the URL (it may carry a token).
-    let e = check_url("https://user:s3cr3t@example.com/", &[]).unwrap_err().to_string();
+    let e = check_url("https://user:s3cr3t@example.com/", &[])
+        .unwrap_err()
+        .to_string();
     assert!(!e.contains("s3cr3t"));
 }
 
@@ -121,21 +153,33 @@ fn standard_webhooks_signatures_match_the_reference_vector() {
     let body = br#"{"test": 2432232314}"#;
     let sig = signature::sign(secret, id, ts, body).unwrap();
     assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-    assert_eq!(signature::verify(secret, id, "1614265330", &sig, body, ts + 10), Ok(()));
+    assert_eq!(
+        signature::verify(secret, id, "1614265330", &sig, body, ts + 10),
+        Ok(())
+    );
     // Several signatures (key rotation): any one matching will do.
     let several = format!("v1,bm90IHRoaXMgb25l {sig}");
-    assert_eq!(signature::verify(secret, id, "1614265330", &several, body, ts), Ok(()));
+    assert_eq!(
+        signature::verify(secret, id, "1614265330", &several, body, ts),
+        Ok(())
+    );
     // A changed body, id or timestamp does not verify.
     assert_eq!(
         signature::verify(secret, id, "1614265330", &sig, br#"{"test": 1}"#, ts),
         Err(SignatureError::Mismatch)
     );
-    assert_eq!(signature::verify(secret, "msg_other", "1614265330", &sig, body, ts), Err(SignatureError::Mismatch));
+    assert_eq!(
+        signature::verify(secret, "msg_other", "1614265330", &sig, body, ts),
+        Err(SignatureError::Mismatch)
+    );
     assert_eq!(
         signature::verify(secret, id, "1614265330", &sig, body, ts + 301),
         Err(SignatureError::TimestampOutOfTolerance)
     );
-    assert_eq!(signature::verify(secret, id, "soon", &sig, body, ts), Err(SignatureError::InvalidTimestamp));
+    assert_eq!(
+        signature::verify(secret, id, "soon", &sig, body, ts),
+        Err(SignatureError::InvalidTimestamp)
+    );
 }
 
 #[test]
@@ -146,8 +190,14 @@ fn generated_secrets_are_valid_and_distinct() {
     assert_ne!(a, b);
     assert_eq!(signature::validate_secret(&a), Ok(()));
     assert_eq!(signature::secret_bytes(&a).unwrap().len(), 32);
-    assert_eq!(signature::validate_secret("whsec_short"), Err(SignatureError::InvalidSecret));
-    assert_eq!(signature::validate_secret("not-a-secret"), Err(SignatureError::InvalidSecret));
+    assert_eq!(
+        signature::validate_secret("whsec_short"),
+        Err(SignatureError::InvalidSecret)
+    );
+    assert_eq!(
+        signature::validate_secret("not-a-secret"),
+        Err(SignatureError::InvalidSecret)
+    );
     let sig = signature::sign(&a, "msg_1", 1_700_000_000, b"{}").unwrap();
     assert!(signature::verify(&a, "msg_1", "1700000000", &sig, b"{}", 1_700_000_000).is_ok());
     assert!(signature::verify(&b, "msg_1", "1700000000", &sig, b"{}", 1_700_000_000).is_err());
@@ -155,8 +205,14 @@ fn generated_secrets_are_valid_and_distinct() {
 
 #[test]
 fn payload_hash_is_the_sha256_of_the_exact_bytes() {
-    assert_eq!(payload::hash(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    assert_eq!(payload::hash(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        payload::hash(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(
+        payload::hash(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     assert_ne!(payload::hash(br#"{"a":1}"#), payload::hash(br#"{"a": 1}"#));
 }
 
@@ -173,7 +229,14 @@ fn stored_payloads_have_their_secrets_redacted() {
     });
     let r = payload::redact(&v);
     let s = r.to_string();
-    for secret in ["abcdefghijklmnop1234", "hunter2hunter2", "12345", "s3cr3tpass", "xyz-abc-123", "AKIAIOSFODNN7EXAMPLE"] {
+    for secret in [
+        "abcdefghijklmnop1234",
+        "hunter2hunter2",
+        "12345",
+        "s3cr3tpass",
+        "xyz-abc-123",
+        "AKIAIOSFODNN7EXAMPLE",
+    ] {
         assert!(!s.contains(secret), "{secret} left in {s}");
     }
     assert_eq!(r["password"], json!("[REDACTED:secret]"));
@@ -187,6 +250,12 @@ fn stored_responses_are_capped() {
     let v = payload::for_storage(&format!("{{\"out\": \"{big}\"}}"), 64 * 1024);
     assert_eq!(v["truncated"], json!(true));
     assert!(v.to_string().len() <= 64 * 1024 + 100);
-    assert_eq!(payload::for_storage("{\"ok\": true}", 1024), json!({"ok": true}));
-    assert_eq!(payload::for_storage("plain text", 1024), json!("plain text"));
+    assert_eq!(
+        payload::for_storage("{\"ok\": true}", 1024),
+        json!({"ok": true})
+    );
+    assert_eq!(
+        payload::for_storage("plain text", 1024),
+        json!("plain text")
+    );
 }

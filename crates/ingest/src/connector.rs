@@ -153,7 +153,10 @@ impl Connector {
         text: &str,
     ) -> Result<(), SourceError> {
         match self {
-            Self::Pagerduty(c) => c.add_note(external_id, c.note_author(), text).await.map(drop),
+            Self::Pagerduty(c) => c
+                .add_note(external_id, c.note_author(), text)
+                .await
+                .map(drop),
             Self::Opsgenie(c) => {
                 let is_incident = tags.iter().any(|t| t == opsgenie::INCIDENT_TAG);
                 c.add_note(external_id, is_incident, text).await

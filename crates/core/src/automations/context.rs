@@ -202,9 +202,11 @@ mod tests {
     async fn drop_database(url: &str, admin: &str) {
         let name = url.rsplit('/').next().expect("database name");
         let mut conn = PgConnection::connect(admin).await.expect("connect");
-        conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-            .await
-            .expect("drop database");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .await
+        .expect("drop database");
     }
 
     struct Seeded {
@@ -216,8 +218,13 @@ mod tests {
     /// An organization with a service, a team, a pattern, an incident of that pattern, and a runbook with two
     /// versions (as the owner of the tables, past row-level security).
     async fn seed(owner: &mut PgConnection, org: OrgId, slug: &str) -> Seeded {
-        let (service, team, pattern, incident, runbook) =
-            (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (service, team, pattern, incident, runbook) = (
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        );
         let steps_v1 = json!([{"title": "Look", "why": "", "command": null, "risk": "read_only"}]);
         let steps_v2 = json!([
             {"title": "Look", "why": "see the disk", "command": {"language": "shell", "text": "df -h"},
@@ -327,8 +334,14 @@ mod tests {
         let incident = ctx.incident.as_ref().expect("incident");
         assert_eq!(incident.title, "Disk usage above 97% on db-7");
         assert_eq!(incident.number, Some(42));
-        assert_eq!(incident.service.as_ref().map(|s| s.name.as_str()), Some("checkout"));
-        assert_eq!(incident.team.as_ref().map(|t| t.name.as_str()), Some("Payments"));
+        assert_eq!(
+            incident.service.as_ref().map(|s| s.name.as_str()),
+            Some("checkout")
+        );
+        assert_eq!(
+            incident.team.as_ref().map(|t| t.name.as_str()),
+            Some("Payments")
+        );
         assert_eq!(incident.tags, ["db", "prod"]);
         assert_eq!(incident.assignees, ["Ada"]);
         assert_eq!(incident.urgency.as_deref(), Some("high"));
@@ -341,7 +354,10 @@ mod tests {
         let step = ctx.step.as_ref().expect("step");
         assert_eq!(step.runbook_version, 2);
         assert_eq!(step.title, "Clean");
-        assert_eq!(step.command.as_deref(), Some("journalctl --vacuum-size=500M"));
+        assert_eq!(
+            step.command.as_deref(),
+            Some("journalctl --vacuum-size=500M")
+        );
         assert_eq!(step.language.as_deref(), Some("shell"));
         assert_eq!(step.risk, "changes_state");
         assert_eq!(ctx.params, json!({"size": "500M"}));
@@ -356,22 +372,53 @@ mod tests {
             ..Default::default()
         };
         let ctx = load(&mut tx, &old, run.clone()).await.expect("load v1");
-        assert_eq!(ctx.step.as_ref().map(|s| s.runbook_title.as_str()), Some("Disk full (old)"));
+        assert_eq!(
+            ctx.step.as_ref().map(|s| s.runbook_title.as_str()),
+            Some("Disk full (old)")
+        );
         assert_eq!(ctx.step.as_ref().and_then(|s| s.command.clone()), None);
         assert!(ctx.incident.is_none() && ctx.pattern.is_none());
         assert_eq!(ctx.params, json!({}));
 
         // What does not exist, or belongs to another organization, is not found.
         for bad in [
-            RunSubjectIn { incident_id: Some(o.incident), ..Default::default() },
-            RunSubjectIn { pattern_id: Some(o.pattern), ..Default::default() },
-            RunSubjectIn { runbook_id: Some(o.runbook), step_index: Some(0), ..Default::default() },
-            RunSubjectIn { runbook_id: Some(s.runbook), step_index: Some(2), ..Default::default() },
-            RunSubjectIn { runbook_id: Some(s.runbook), step_index: Some(-1), ..Default::default() },
-            RunSubjectIn { runbook_id: Some(s.runbook), runbook_version: Some(3), step_index: Some(0), ..Default::default() },
-            RunSubjectIn { runbook_id: Some(s.runbook), ..Default::default() },
+            RunSubjectIn {
+                incident_id: Some(o.incident),
+                ..Default::default()
+            },
+            RunSubjectIn {
+                pattern_id: Some(o.pattern),
+                ..Default::default()
+            },
+            RunSubjectIn {
+                runbook_id: Some(o.runbook),
+                step_index: Some(0),
+                ..Default::default()
+            },
+            RunSubjectIn {
+                runbook_id: Some(s.runbook),
+                step_index: Some(2),
+                ..Default::default()
+            },
+            RunSubjectIn {
+                runbook_id: Some(s.runbook),
+                step_index: Some(-1),
+                ..Default::default()
+            },
+            RunSubjectIn {
+                runbook_id: Some(s.runbook),
+                runbook_version: Some(3),
+                step_index: Some(0),
+                ..Default::default()
+            },
+            RunSubjectIn {
+                runbook_id: Some(s.runbook),
+                ..Default::default()
+            },
         ] {
-            let err = load(&mut tx, &bad, run.clone()).await.expect_err("not found");
+            let err = load(&mut tx, &bad, run.clone())
+                .await
+                .expect_err("not found");
             assert!(matches!(err, DbError::NotFound), "{bad:?}: {err}");
         }
         drop(tx);
