@@ -130,6 +130,79 @@ impl Default for RunCtx {
 }
 
 impl TemplateContext {
+    /// A realistic context with every subject present (an incident of a pattern, a runbook step with a
+    /// command, parameters and targets): what an editor previews a template with before a real subject is
+    /// picked, and what the documentation's examples show.
+    #[must_use]
+    pub fn example() -> TemplateContext {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+        };
+        let pattern_id = PatternId(uuid::uuid!("0193f1d2-6c11-7a20-b3c4-5d6e7f809102"));
+        TemplateContext {
+            incident: Some(IncidentCtx {
+                id: IncidentId(uuid::uuid!("0193f1d2-7a4e-7c1b-9a55-2f0c3b1e8d21")),
+                source: "pagerduty".into(),
+                external_id: "Q1X2Y3Z4".into(),
+                number: Some(4217),
+                title: "Disk usage above 95% on db-7".into(),
+                description: Some("/var/lib/postgresql is 96% full on db-7.prod".into()),
+                status: "triggered".into(),
+                urgency: Some("high".into()),
+                priority: Some("P1".into()),
+                service: Some(NamedCtx {
+                    id: ServiceId(uuid::uuid!("0193e0aa-1b2c-7d3e-8f40-5a6b7c8d9e0f")),
+                    name: "checkout-db".into(),
+                }),
+                team: Some(NamedCtx {
+                    id: TeamId(uuid::uuid!("0193e0aa-2c3d-7e4f-9051-6b7c8d9e0f10")),
+                    name: "Payments".into(),
+                }),
+                tags: vec!["db".into(), "prod".into()],
+                assignees: vec!["Ada Lovelace".into()],
+                triggered_at: at("2026-07-01T12:30:00Z"),
+                acknowledged_at: None,
+                resolved_at: None,
+                url: Some("https://acme.pagerduty.com/incidents/Q1X2Y3Z4".into()),
+            }),
+            pattern: Some(PatternCtx {
+                id: pattern_id,
+                name: "Disk usage above <num>% on <host>".into(),
+                template: "Disk usage above <num>% on <host>".into(),
+                incident_count: 37,
+                first_seen: Some(at("2026-03-02T08:11:00Z")),
+                last_seen: Some(at("2026-07-01T12:30:00Z")),
+            }),
+            step: Some(StepCtx {
+                runbook_id: RunbookId(uuid::uuid!("0193e5b1-0a1b-7c2d-8e3f-405162738495")),
+                runbook_title: "Disk full on a database host".into(),
+                runbook_version: 3,
+                index: 1,
+                title: "Vacuum the journal".into(),
+                why: "Old journal files are the usual culprit.".into(),
+                command: Some("journalctl --vacuum-size=500M".into()),
+                language: Some("shell".into()),
+                risk: "changes_state".into(),
+                expected: Some("Vacuuming done, freed 1.2G".into()),
+            }),
+            params: serde_json::json!({"region": "eu-west-1"}),
+            run: RunCtx {
+                id: AutomationRunId(uuid::uuid!("0193f1d2-8b10-7d44-a1f3-6c2e9e0a4b77")),
+                automation_id: AutomationId(uuid::uuid!("0193f000-1111-7222-8333-444455556666")),
+                automation_name: "Free disk space".into(),
+                trigger: RunTrigger::Manual,
+                rule_id: None,
+                schedule_id: None,
+                requested_by: Some("Grace Hopper".into()),
+                requested_at: at("2026-07-01T12:31:00Z"),
+                timeout_secs: 60,
+            },
+            targets: Some(serde_json::json!({"tag:role": ["db"]})),
+        }
+    }
+
     /// The context as the JSON value templates see (`params` is `{}` when it was left null).
     #[must_use]
     pub fn to_value(&self) -> serde_json::Value {

@@ -6,7 +6,8 @@
 //! - Bounded work and memory: every render gets [`FUEL`] (instructions, and the bytes of every string and list
 //!   built), the output is capped at [`MAX_OUTPUT_BYTES`], recursion at [`MAX_RECURSION`]; the source at
 //!   [`MAX_SOURCE_CHARS`].
-//! - Strict: an undefined variable or attribute is an error (a typo shows in the preview, not in production).
+//! - Strict: a variable templates never see, or an attribute a subject does not have, is refused at compile
+//!   time (when the automation is saved); a value undefined at render time is an error (the preview shows it).
 //! - Kind [`TemplateKind::Json`] (Lambda and webhook payloads): every `{{ value }}` is written as JSON — a string
 //!   with its quotes and escapes, a number, a list, an object, `null` — so no incident text can break out of
 //!   the document; `safe` and `escape` are not available and `{% autoescape %}` is refused; the output must
@@ -17,7 +18,7 @@ use std::io;
 
 use chrono::{DateTime, TimeZone, Utc};
 use minijinja::value::Value;
-use minijinja::{Environment, ErrorKind, State, UndefinedBehavior};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::context::TemplateContext;
@@ -149,6 +150,7 @@ impl Template {
         let mut env = sandbox(kind);
         env.add_template_owned(NAME, src.to_owned())
             .map_err(|e| TemplateError::from_minijinja(&e))?;
+        check_variables(&env, src)?;
         Ok(Template { env, kind })
     }
 
@@ -197,6 +199,78 @@ impl Template {
         }
         Ok(text)
     }
+}
+
+/// Refuses, when the template is saved rather than when it runs, a variable templates never see (`{{ env }}`,
+/// `{{ incidnet.title }}`) and an attribute the subjects do not have (`{{ incident.titel }}`); `params` and
+/// `targets` are the user's own, so anything under them goes.
+fn check_variables(env: &Environment<'static>, src: &str) -> Result<(), TemplateError> {
+    static FIELDS: std::sync::LazyLock<Vec<(String, Vec<String>)>> =
+        std::sync::LazyLock::new(|| match TemplateContext::example().to_value() {
+            serde_json::Value::Object(map) => map
+                .into_iter()
+                .map(|(root, v)| {
+                    let fields = match v {
+                        serde_json::Value::Object(f) if root != "params" && root != "targets" => {
+                            f.keys().cloned().collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    (root, fields)
+                })
+                .collect(),
+            _ => Vec::new(),
+        });
+    let Ok(template) = env.get_template(NAME) else {
+        return Ok(());
+    };
+    let globals: Vec<&str> = env.globals().map(|(name, _)| name).collect();
+    let mut used: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+    used.sort();
+    let roots: Vec<&str> = FIELDS.iter().map(|(r, _)| r.as_str()).collect();
+    for path in used {
+        let mut parts = path.split('.');
+        let root = parts.next().unwrap_or_default();
+        if globals.contains(&root) {
+            continue;
+        }
+        let Some((_, fields)) = FIELDS.iter().find(|(r, _)| r == root) else {
+            return Err(TemplateError::new(
+                format!(
+                    "unknown variable `{root}`: templates see {}",
+                    roots
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                first_line_of(src, root),
+            ));
+        };
+        if let Some(attr) = parts.next()
+            && !fields.is_empty()
+            && !fields.iter().any(|f| f == attr)
+        {
+            return Err(TemplateError::new(
+                format!(
+                    "`{root}` has no attribute `{attr}`: it has {}",
+                    fields
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                first_line_of(src, &format!("{root}.{attr}")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The line where `needle` first appears in `src`.
+fn first_line_of(src: &str, needle: &str) -> Option<u32> {
+    src.find(needle)
+        .and_then(|i| u32::try_from(src[..i].matches('\n').count() + 1).ok())
 }
 
 /// The line of the first `{% autoescape … %}` tag, if any.
@@ -262,12 +336,10 @@ fn truncate(value: &str, length: Option<usize>, end: Option<&str>) -> String {
 /// `{{ incident.triggered_at | datetimeformat("%Y-%m-%d %H:%M", "Europe/Paris") }}`: an RFC 3339 time (or
 /// Unix seconds) in a `strftime` format (default `%Y-%m-%d %H:%M:%S %Z`) and an IANA time zone (default UTC).
 fn datetimeformat(
-    state: &State,
     value: &Value,
     format: Option<&str>,
     tz: Option<&str>,
 ) -> Result<String, minijinja::Error> {
-    let _ = state;
     let invalid = |msg: String| minijinja::Error::new(ErrorKind::InvalidOperation, msg);
     let at: DateTime<Utc> = if let Some(s) = value.as_str() {
         DateTime::parse_from_rfc3339(s)

@@ -77,7 +77,8 @@ fn a_time_skipped_by_spring_forward_fires_once_right_after_the_gap() {
             "2026-03-31T00:30:00+00:00",
         ]
     );
-    // Every 30 minutes through the gap: 01:30 CET, then 03:00 CEST once (02:00 and 02:30 fold into it).
+    // Every 30 minutes (an interval) keeps real time: 01:30 CET, then nothing in the skipped hour, then 03:00
+    // CEST, 30 minutes later.
     assert_eq!(
         upcoming("*/30 * * * *", "Europe/Paris", "2026-03-29T00:15:00Z", 3),
         [
@@ -101,6 +102,34 @@ fn a_time_repeated_by_fall_back_fires_once() {
     assert_eq!(
         s.next_after(utc("2026-10-25T01:10:00Z")), // 02:10 CET, the second pass
         Some(utc("2026-10-26T01:30:00Z"))
+    );
+}
+
+#[test]
+fn an_interval_schedule_fires_in_both_passes_of_a_repeated_hour() {
+    // Paris, 2026-10-25 03:00 CEST → 02:00 CET. Every 30 minutes stays every 30 minutes in real time.
+    assert_eq!(
+        upcoming("*/30 * * * *", "Europe/Paris", "2026-10-25T00:10:00Z", 4),
+        [
+            "2026-10-25T00:30:00+00:00", // 02:30 CEST
+            "2026-10-25T01:00:00+00:00", // 02:00 CET
+            "2026-10-25T01:30:00+00:00", // 02:30 CET
+            "2026-10-25T02:00:00+00:00", // 03:00 CET
+        ]
+    );
+    assert_eq!(
+        upcoming("@hourly", "Europe/Paris", "2026-10-24T23:30:00Z", 3),
+        [
+            "2026-10-25T00:00:00+00:00",
+            "2026-10-25T01:00:00+00:00",
+            "2026-10-25T02:00:00+00:00"
+        ]
+    );
+    // Asked from the second pass, the next is the second pass's next slot, not the day after.
+    let s = Schedule::parse("15 * * * *", "Europe/Paris").unwrap();
+    assert_eq!(
+        s.next_after(utc("2026-10-25T01:05:00Z")),
+        Some(utc("2026-10-25T01:15:00Z"))
     );
 }
 
@@ -148,4 +177,18 @@ fn invalid_schedules_are_explained() {
         upcoming("0 0 29 2 *", "UTC", "2026-03-01T00:00:00Z", 1),
         ["2028-02-29T00:00:00+00:00"]
     );
+}
+
+#[test]
+fn a_schedule_by_the_second_keeps_real_time_through_a_clock_change() {
+    let s = Schedule::parse("* * * * * *", "Europe/Paris").unwrap();
+    let times = s.upcoming(utc("2026-10-25T00:59:58Z"), 5);
+    assert_eq!(times.first(), Some(&utc("2026-10-25T00:59:59Z")));
+    assert!(
+        times.windows(2).all(|w| (w[1] - w[0]).num_seconds() == 1),
+        "{times:?}"
+    );
+    let quiet = s.upcoming(utc("2026-07-01T12:00:00Z"), 100);
+    assert_eq!(quiet.len(), 100);
+    assert_eq!(quiet[99], utc("2026-07-01T12:01:40Z"));
 }

@@ -202,13 +202,41 @@ fn nothing_reaches_the_environment_files_or_network() {
 }
 
 #[test]
-fn undefined_variables_are_errors_with_their_line() {
-    let err = Template::compile("{\n\"t\": {{ incident.titel }}\n}", TemplateKind::Json)
-        .unwrap()
-        .render(&ctx("x"))
-        .unwrap_err();
-    assert!(err.message.contains("undefined"), "{}", err.message);
+fn unknown_variables_and_attributes_are_refused_when_the_template_is_saved() {
+    let err =
+        Template::compile("{\n\"t\": {{ incident.titel }}\n}", TemplateKind::Json).unwrap_err();
+    assert!(
+        err.message.contains("no attribute `titel`") && err.message.contains("`title`"),
+        "{}",
+        err.message
+    );
     assert_eq!(err.line, Some(2));
+    let err = Template::compile("{{ incidnet.title }}", TemplateKind::Text).unwrap_err();
+    assert!(
+        err.message.contains("unknown variable `incidnet`"),
+        "{}",
+        err.message
+    );
+    // Loop and set variables, loop helpers and globals are known; anything goes under params and targets.
+    let ok = Template::compile(
+        "{% set ns = namespace(n=0) %}{% for t in incident.tags %}{{ loop.index }}{{ t }}{% set ns.n = ns.n + 1 %}{% endfor %}\
+         {% for i in range(2) %}{{ i }}{% endfor %}{{ params.any.thing }}{{ targets['tag:role'] }}{{ incident.service.name }}",
+        TemplateKind::Text,
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[test]
+fn undefined_values_are_errors_with_their_line() {
+    let err = Template::compile(
+        "{\n\"r\": {{ params.region }},\n\"m\": {{ params.missing }}\n}",
+        TemplateKind::Json,
+    )
+    .unwrap()
+    .render(&ctx("x"))
+    .unwrap_err();
+    assert!(err.message.contains("undefined"), "{}", err.message);
+    assert_eq!(err.line, Some(3));
     // `default` and `is defined` handle what may be missing.
     let v = json_render(
         r#"{"a": {{ params.missing | default("none") }}, "b": {{ params.missing is defined }}}"#,
@@ -458,4 +486,17 @@ proptest! {
         prop_assert_eq!(&v["tags"], &json!(tags));
         prop_assert_eq!(&v["p"], &json!(param));
     }
+}
+
+#[test]
+fn the_example_context_renders_every_documented_variable() {
+    let src = r#"{"i": {{ incident.title }}, "s": {{ incident.service.name }}, "p": {{ pattern.name }},
+        "c": {{ step.command }}, "l": {{ step.language }}, "r": {{ run.requested_by }}, "t": {{ targets }},
+        "x": {{ params.region }}}"#;
+    let v = json_render(src, &TemplateContext::example()).unwrap();
+    assert_eq!(v["c"], json!("journalctl --vacuum-size=500M"));
+    assert_eq!(v["t"], json!({"tag:role": ["db"]}));
+    assert!(v.as_object().unwrap().values().all(|x| !x.is_null()));
+    let rc = json_render(REMOTE_COMMAND_TEMPLATE, &TemplateContext::example()).unwrap();
+    assert_eq!(rc["language"], json!("shell"));
 }

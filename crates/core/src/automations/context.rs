@@ -4,7 +4,8 @@
 use insights_automation::context::{
     IncidentCtx, NamedCtx, PatternCtx, RunCtx, StepCtx, TemplateContext,
 };
-use insights_types::api::{RunSubjectIn, RunbookStep};
+use insights_automation::rules::IncidentFacts;
+use insights_types::api::{IncidentSource, RunSubjectIn, RunbookStep, Urgency};
 use insights_types::ids::{IncidentId, PatternId, RunbookId, ServiceId, TeamId};
 use sqlx::types::Json;
 
@@ -102,6 +103,48 @@ pub async fn incident(
         },
         r.pattern_id,
     ))
+}
+
+/// What rules test about these incidents (as stored now), in the order of `ids`; unknown ids are left out.
+pub async fn facts(
+    db: &mut OrgTx,
+    ids: &[IncidentId],
+) -> DbResult<Vec<(IncidentId, IncidentFacts)>> {
+    let raw: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+    let rows = org_query!(
+        db,
+        r#"SELECT i.id AS "id: IncidentId", i.source AS "source: IncidentSource",
+                  i.service_id AS "service_id: ServiceId", i.team_id AS "team_id: TeamId",
+                  i.urgency AS "urgency: Urgency", i.priority, i.pattern_id AS "pattern_id: PatternId", i.tags,
+                  i.title
+             FROM incidents i
+            WHERE i.org_id = $1 AND i.id = ANY($2)"#,
+        &raw,
+    )
+    .fetch_all(db.conn())
+    .await?;
+    let mut by_id: std::collections::HashMap<IncidentId, IncidentFacts> = rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.id,
+                IncidentFacts {
+                    source: r.source,
+                    service_id: r.service_id,
+                    team_id: r.team_id,
+                    urgency: r.urgency,
+                    priority: r.priority,
+                    pattern_id: r.pattern_id,
+                    tags: r.tags,
+                    title: r.title,
+                },
+            )
+        })
+        .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id).map(|f| (*id, f)))
+        .collect())
 }
 
 /// A pattern as templates see it.
@@ -421,6 +464,16 @@ mod tests {
                 .expect_err("not found");
             assert!(matches!(err, DbError::NotFound), "{bad:?}: {err}");
         }
+        // Rule facts, in the order asked, without another organization's incident.
+        let facts = facts(&mut tx, &[o.incident, s.incident])
+            .await
+            .expect("facts");
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts[0].0, s.incident);
+        assert_eq!(facts[0].1.priority.as_deref(), Some("P1"));
+        assert_eq!(facts[0].1.pattern_id, Some(s.pattern));
+        assert_eq!(facts[0].1.source, IncidentSource::Pagerduty);
+        assert_eq!(facts[0].1.urgency, Some(Urgency::High));
         drop(tx);
         drop_database(&url, &admin).await;
     }
