@@ -11,6 +11,7 @@ pub mod changes;
 pub mod connections;
 pub mod context;
 pub mod definitions;
+pub mod notes;
 pub mod query;
 pub mod rules;
 pub mod schedule_fires;
