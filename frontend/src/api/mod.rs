@@ -8,6 +8,7 @@
 //! an `async fn` wrapper per endpoint would add its own state machine to the WASM bundle.
 
 pub mod analytics;
+pub mod automations;
 pub mod audit;
 pub mod auth;
 pub mod feedback;

@@ -13,11 +13,13 @@ use crate::pages::dashboard::charts::{
 };
 use crate::pages::dashboard::query::drill_href;
 use crate::pages::dashboard::{DashQuery, Period, RangeBar};
+use crate::pages::automations::AutomationsCard;
 use crate::pages::runbooks::{Subject, SuggestedRunbooks};
 use crate::pages::settings::can;
 use crate::session::use_session;
 use crate::time;
 use insights_types::api::{
+    RunSubjectIn,
     IncidentOut, PatternDetailOut, PatternMergeIn, PatternOut, PatternPatch,
 };
 use insights_types::domain::PatternName;
@@ -288,6 +290,7 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>, children: Children
             <p class="muted last-seen">{p.last_seen.map(|t| format!("Last seen {}.", time::when(t)))}</p>
         </section>
         <SuggestedRunbooks org=org subject=Subject::Pattern(id) />
+        <AutomationsCard org=org subject=RunSubjectIn { pattern_id: Some(id), ..Default::default() } />
         <section class="card">
             <h2>"Trend"</h2>
             <BarChart label="Incidents of this pattern per period" series=chart fmt=|v| format!("{}", v.round() as i64) rows=1 />
