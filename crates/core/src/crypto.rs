@@ -54,6 +54,16 @@ pub mod columns {
         table: "invitations",
         column: "token_ciphertext",
     };
+    /// An AWS connection's access key pair (mode `keys`).
+    pub const AWS_CONNECTION_CREDENTIALS: SecretColumn = SecretColumn {
+        table: "aws_connections",
+        column: "credentials",
+    };
+    /// An automation's secrets (a Slack or webhook URL, a webhook signing secret).
+    pub const AUTOMATION_SECRETS: SecretColumn = SecretColumn {
+        table: "automations",
+        column: "secrets",
+    };
     /// Kept only until the email is out and never beyond the link's lifetime (at most hours), so
     /// `rotate-secret-key` leaves it: a previous key still opens it until it is gone.
     pub const ACCOUNT_TOKEN: SecretColumn = SecretColumn {

@@ -10,6 +10,7 @@ pub mod db;
 
 pub mod accounts;
 pub mod analytics;
+pub mod automations;
 pub mod config;
 pub mod crypto;
 pub mod invitations;

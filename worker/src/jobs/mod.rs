@@ -42,6 +42,10 @@ pub enum Outcome {
     Interrupted,
     /// Another attempt took the job over (this one looked dead): write nothing more.
     Lost,
+    /// Not finished, and not failed: deliver the job again after this wait, without counting an attempt (the
+    /// work keeps its own count — an automation run retrying with its automation's backoff, or waiting for a
+    /// free slot on its target).
+    Again(Duration),
     /// Failed in a way another attempt cannot fix (a refused credential, a refused request): recorded as
     /// `failed` at once, with this reason, instead of being retried.
     FailedForGood(String),
@@ -175,6 +179,10 @@ where
     let started = Instant::now();
     let result = work(ctx.clone()).await;
     drop(heartbeat);
+    let later = match &result {
+        Ok(Outcome::Again(after)) => Some(*after),
+        _ => None,
+    };
     let (finish, progress) = match result {
         Ok(Outcome::Done) => (Finish::Succeeded, None),
         Ok(Outcome::Skipped(why)) => (
@@ -182,7 +190,7 @@ where
             Some(serde_json::json!({ "skipped": why })),
         ),
         Ok(Outcome::Cancelled) => (Finish::Cancelled, None),
-        Ok(Outcome::Interrupted) => (Finish::Released, None),
+        Ok(Outcome::Interrupted | Outcome::Again(_)) => (Finish::Released, None),
         Ok(Outcome::FailedForGood(error)) => {
             tracing::error!(%job, kind, attempt = attempt.number, %error, "job failed for good; not retried");
             (Finish::FailedForGood { error }, None)
@@ -203,7 +211,7 @@ where
     };
     // When it runs again: at once after an interruption, after a backoff after a failure.
     let again = match &finish {
-        Finish::Released => Some(Duration::ZERO),
+        Finish::Released => Some(later.unwrap_or(Duration::ZERO)),
         Finish::Failed { .. } if !attempt.is_last() => Some(backoff(state, attempt.number)),
         _ => None,
     };
