@@ -5,8 +5,8 @@
 //! 169.254.169.254 among them — and fe80::/10), unique-local (fc00::/7), shared address space (CGNAT,
 //! 100.64/10), multicast, unspecified and "this network" (0/8, ::), broadcast, reserved (240/4), the
 //! documentation and benchmarking ranges, and the IPv6 forms that carry an IPv4 address (IPv4-mapped
-//! `::ffff:a.b.c.d`, IPv4-compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) unless the address they carry is
-//! allowed. URLs: `https` or `http` only, a host, no user name or password.
+//! `::ffff:a.b.c.d`, IPv4-compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo) — an IPv4-mapped address
+//! is allowed only when the IPv4 address it carries is in an allowed network. URLs: `https` or `http` only, a host, no user name or password.
 //!
 //! The caller resolves a name itself and connects only to an address this guard accepted (so a name cannot
 //! resolve to another address between the check and the connection).
@@ -86,12 +86,9 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return Some("loopback");
     }
     if let Some(v4) = embedded_v4(ip) {
-        // The address it carries decides; a carried public address is still refused when it is an
-        // IPv4-compatible or translated form the product never needs to reach.
-        return forbidden_v4(v4).or(match s[0] {
-            0 if s[5] == 0xffff => None,
-            _ => Some("IPv4-embedding"),
-        });
+        // A forbidden carried address says what it is; a public one is still refused in this form (names
+        // resolve to plain IPv4 addresses, so a legitimate destination never needs it).
+        return forbidden_v4(v4).or(Some(if s[5] == 0xffff { "IPv4-mapped" } else { "IPv4-embedding" }));
     }
     Some(match s[0] {
         x if x & 0xffc0 == 0xfe80 => "link-local",

@@ -85,8 +85,13 @@ impl TemplateError {
                          what templates see; `| default(…)` gives a fallback)"
                     .to_owned(),
             },
-            ErrorKind::UnknownFilter if detail.as_deref().is_some_and(|d| d.contains("safe")) => {
-                "the `safe` filter is not available: values in a JSON payload are always written as JSON"
+            ErrorKind::UnknownFilter
+                if detail
+                    .as_deref()
+                    .is_some_and(|d| ["safe", "escape", "e"].iter().any(|f| d == format!("filter {f} is unknown"))) =>
+            {
+                "the `safe` and `escape` filters are not available: values in a JSON payload are always \
+                 written as JSON"
                     .to_owned()
             }
             ErrorKind::SyntaxError
