@@ -32,12 +32,12 @@ fn at(org: OrgId, rest: &str) -> String {
 
 // AWS connections -----------------------------------------------------------------------------------------
 
-/// `GET …/aws-connections` (a small bounded list).
+/// `GET …/aws-connections` (a small bounded list, in the shape of a page).
 pub fn list_connections(
     session: Session,
     org: OrgId,
 ) -> impl Future<Output = ApiResult<Page<AwsConnectionOut>>> {
-    get(session, at(org, "aws-connections?limit=200"))
+    get(session, at(org, "aws-connections"))
 }
 
 /// `POST …/aws-connections`: a new connection, with its generated external id.
@@ -117,7 +117,7 @@ pub fn list_automations(
     session: Session,
     org: OrgId,
 ) -> impl Future<Output = ApiResult<Page<AutomationOut>>> {
-    get(session, at(org, "automations?limit=200"))
+    get(session, at(org, "automations"))
 }
 
 /// `POST …/automations`.
@@ -222,7 +222,7 @@ pub fn list_rules(
     session: Session,
     org: OrgId,
 ) -> impl Future<Output = ApiResult<Page<AutomationRuleOut>>> {
-    get(session, at(org, "automation-rules?limit=200"))
+    get(session, at(org, "automation-rules"))
 }
 
 /// `GET …/automation-rules/{id}`.
@@ -293,7 +293,7 @@ pub fn list_schedules(
     session: Session,
     org: OrgId,
 ) -> impl Future<Output = ApiResult<Page<AutomationScheduleOut>>> {
-    get(session, at(org, "automation-schedules?limit=200"))
+    get(session, at(org, "automation-schedules"))
 }
 
 /// `POST …/automation-schedules`.

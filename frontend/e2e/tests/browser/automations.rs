@@ -6,7 +6,7 @@
 //! viewer may not do; the README's screenshots of the new pages.
 
 use crate::harness::{Browser, E2e, connect_pagerduty, wait_synced};
-use insights_testing::Personas;
+use insights_testing::{Personas, moto};
 use insights_testing::fake_pagerduty::{FakePagerDuty, History};
 use insights_types::OrgId;
 use insights_types::api::{Page, RunSummaryOut};
@@ -15,86 +15,15 @@ use std::time::Duration;
 /// How long a run may take from an incident's arrival to its result (sync, dispatcher, worker, Lambda).
 const RAN: Duration = Duration::from_secs(60);
 
-/// The moto server of the test run (`scripts/test` starts it and exports its URL).
-fn moto_url() -> String {
-    std::env::var("INSIGHTS_TEST_MOTO_URL")
-        .expect("INSIGHTS_TEST_MOTO_URL: scripts/test starts moto and exports its URL")
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-/// An AWS account in moto: a role for the product to assume and a function to invoke, created over moto's
-/// wire protocols (IAM's query API, Lambda's REST API) like any client would.
-struct MotoAws {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl MotoAws {
-    fn new(url: &str) -> Self {
-        Self {
-            url: url.to_owned(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// A request signed in form only: moto routes by the service named in the credential scope.
-    fn auth(service: &str) -> String {
-        format!(
-            "AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
-        )
-    }
-
-    /// Creates an IAM role trusting the product's principal; returns its ARN.
-    async fn create_role(&self, name: &str) -> String {
-        let trust = serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{ "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::123456789012:role/incident-insights" },
-                            "Action": "sts:AssumeRole" }]
-        })
-        .to_string();
-        let r = self
-            .http
-            .post(format!("{}/", self.url))
-            .header("authorization", Self::auth("iam"))
-            .form(&[
-                ("Action", "CreateRole"),
-                ("Version", "2010-05-08"),
-                ("RoleName", name),
-                ("AssumeRolePolicyDocument", trust.as_str()),
-            ])
-            .send()
-            .await
-            .expect("moto answers");
-        let text = r.text().await.unwrap_or_default();
-        let arn = text
-            .split("<Arn>")
-            .nth(1)
-            .and_then(|t| t.split("</Arn>").next())
-            .unwrap_or_else(|| panic!("CreateRole: {text}"));
-        arn.to_owned()
-    }
-
-    /// Creates a Lambda function run by `role` (moto without Docker: invocations answer without running code).
-    async fn create_function(&self, name: &str, role: &str) {
-        // The smallest valid zip archive (an empty one): the code is never run.
-        let mut zip = b"PK\x05\x06".to_vec();
-        zip.extend([0u8; 18]);
-        let code = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &zip);
-        let r = self
-            .http
-            .post(format!("{}/2015-03-31/functions", self.url))
-            .header("authorization", Self::auth("lambda"))
-            .json(&serde_json::json!({
-                "FunctionName": name, "Runtime": "python3.12", "Role": role, "Handler": "index.handler",
-                "Code": { "ZipFile": code }, "Timeout": 10,
-            }))
-            .send()
-            .await
-            .expect("moto answers");
-        let status = r.status();
-        assert!(status.is_success(), "CreateFunction: {status} {}", r.text().await.unwrap_or_default());
-    }
+/// The worker's own AWS identity comes from the standard chain: `scripts/test` points it at moto
+/// (`AWS_ENDPOINT_URL`, static test keys), so the product assumes roles and invokes functions there.
+fn worker_speaks_to_moto() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert_eq!(
+        endpoint.trim_end_matches('/'),
+        moto::url(),
+        "AWS_ENDPOINT_URL must name the moto server (scripts/test exports it with INSIGHTS_TEST_MOTO_URL)"
+    );
 }
 
 /// Clicks an element after scrolling it to the middle of the window (long forms scroll buttons under the
@@ -134,24 +63,22 @@ async fn reload_until(b: &Browser, css: &str, needle: &str, limit: Duration) {
 #[tokio::test]
 async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_run_invokes_and_posts_back()
 {
-    let moto = moto_url();
-    let aws = MotoAws::new(&moto);
-    let role_arn = aws.create_role("incident-insights-automations").await;
-    aws.create_function("restart-checkout", &role_arn).await;
+    worker_speaks_to_moto();
+    moto::use_simple_lambda().await;
+    let role_arn = moto::create_role("incident-insights-automations").await;
+    moto::create_function("us-east-1", "restart-checkout", &role_arn).await;
     let fake = FakePagerDuty::start(
         "pd-token-e2e",
         History::recent(20, chrono::Duration::minutes(30)),
     )
     .await;
-    let mut overrides = vec![
+    let overrides = [
         ("INSIGHTS_PAGERDUTY_API_URL", fake.url.as_str()),
         (
             "INSIGHTS_AWS_PRINCIPAL_ARN",
             "arn:aws:iam::123456789012:role/incident-insights",
         ),
     ];
-    // The worker's AWS clients (STS and Lambda) speak to moto.
-    overrides.push(("INSIGHTS_TEST_AWS_ENDPOINT_URL", moto.as_str()));
     let e2e = E2e::start(&overrides).await;
     let p: Personas = e2e.app.personas().await;
     let org = p.org_id;
@@ -196,6 +123,7 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         b.click("#new-automation").await;
         b.wait_text("main h1", "New automation").await;
         b.fill("#automation-name", "Restart checkout").await;
+        b.wait_for(|| async { b.count(&format!("#automation-connection option[value='{connection}']")).await > 0 }).await;
         b.select("#automation-connection", &connection).await;
         b.wait_for(|| async { b.count("#automation-function option[value='restart-checkout']").await > 0 }).await;
         b.select("#automation-function", "restart-checkout").await;
@@ -220,6 +148,7 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         b.click("#new-rule").await;
         b.wait_text("main h1", "New rule").await;
         b.fill("#rule-name", "Disk filling up").await;
+        b.wait_for(|| async { b.count(&format!("#rule-automation option[value='{automation}']")).await > 0 }).await;
         b.select("#rule-automation", &automation).await;
         b.fill("#rule-title-regex", "disk usage").await;
         click_centered(&b, "#dry-run").await;

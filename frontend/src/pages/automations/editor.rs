@@ -36,7 +36,7 @@ fn starter(action: AutomationAction) -> &'static str {
         AutomationAction::Lambda | AutomationAction::Webhook => {
             "{\n  \"incident\": {{ incident.id }},\n  \"title\": {{ incident.title }},\n  \"service\": {{ incident.service }},\n  \"params\": {{ params }}\n}"
         }
-        _ => "Incident {{ incident.title }} ({{ incident.status }}) — {{ incident.url }}",
+        _ => "{{ incident.title }} ({{ incident.status }})",
     }
 }
 
@@ -332,7 +332,7 @@ fn Editor(org: OrgId, a: Option<AutomationOut>) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="automation-action">"Action"</label>
-                    <select id="automation-action" on:change=change_action disabled=id.is_some()>
+                    <select id="automation-action" on:change=change_action>
                         {ACTIONS.iter().map(|(a, v)| view! {
                             <option value=*v selected=move || form.action.get() == *a>{action_label(*a)}</option>
                         }).collect_view()}
