@@ -8,9 +8,9 @@
 //! an `async fn` wrapper per endpoint would add its own state machine to the WASM bundle.
 
 pub mod analytics;
-pub mod automations;
 pub mod audit;
 pub mod auth;
+pub mod automations;
 pub mod feedback;
 pub mod incidents;
 pub mod integrations;

@@ -5,8 +5,8 @@
 use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
-use crate::pages::patterns::{IncidentPattern, PatternChip};
 use crate::pages::automations::AutomationsCard;
+use crate::pages::patterns::{IncidentPattern, PatternChip};
 use crate::pages::runbooks::{Subject, SuggestedRunbooks};
 use crate::session::use_session;
 use crate::time;

@@ -6,8 +6,8 @@
 //! viewer may not do; the README's screenshots of the new pages.
 
 use crate::harness::{Browser, E2e, connect_pagerduty, wait_synced};
-use insights_testing::{Personas, moto};
 use insights_testing::fake_pagerduty::{FakePagerDuty, History};
+use insights_testing::{Personas, moto};
 use insights_types::OrgId;
 use insights_types::api::{Page, RunSummaryOut};
 use std::time::Duration;
@@ -62,7 +62,7 @@ async fn reload_until(b: &Browser, css: &str, needle: &str, limit: Duration) {
 
 #[tokio::test]
 async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_run_invokes_and_posts_back()
-{
+ {
     worker_speaks_to_moto();
     moto::use_simple_lambda().await;
     let role_arn = moto::create_role("incident-insights-automations").await;
@@ -90,31 +90,53 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
     // Connect AWS, create the automation and the rule.
     e2e.run("automations-setup", |b| async move {
         b.login(&owner).await;
-        b.goto(&format!("/orgs/{org}/automations/connections")).await;
-        b.wait_text(".connect-aws h2", "Connect an AWS account").await;
+        b.goto(&format!("/orgs/{org}/automations/connections"))
+            .await;
+        b.wait_text(".connect-aws h2", "Connect an AWS account")
+            .await;
         b.fill("#aws-name", "Production").await;
         b.fill("#aws-region", "us-east-1").await;
         b.click(".connect-aws button[type=submit]").await;
         // Step 2: the external id, and both templates embedding it.
         b.wait_text(".role-templates h2", "Create the role").await;
         let external = b.value("#aws-external-id").await;
-        assert!(external.len() >= 16, "an unguessable external id: {external:?}");
-        b.wait_for(|| async { b.count(".template-text").await > 0 }).await;
-        assert!(b.text(".template-text").await.contains(&external), "CloudFormation names the external id");
+        assert!(
+            external.len() >= 16,
+            "an unguessable external id: {external:?}"
+        );
+        b.wait_for(|| async { b.count(".template-text").await > 0 })
+            .await;
+        assert!(
+            b.text(".template-text").await.contains(&external),
+            "CloudFormation names the external id"
+        );
         b.click("#tab-terraform").await;
-        b.wait_for(|| async { b.text(".template-text").await.contains("sts:ExternalId") }).await;
-        assert!(b.text(".template-text").await.contains(&external), "Terraform names the external id");
+        b.wait_for(|| async { b.text(".template-text").await.contains("sts:ExternalId") })
+            .await;
+        assert!(
+            b.text(".template-text").await.contains(&external),
+            "Terraform names the external id"
+        );
         // Step 3: the role and the function; the template then grants that function only.
         b.fill("#aws-role-arn", &role).await;
         b.fill("#aws-functions", "restart-checkout").await;
         click_centered(&b, ".role-functions button[type=submit]").await;
-        b.wait_text(".role-functions .banner.success", "Saved").await;
-        b.wait_for(|| async { b.text(".template-text").await.contains("restart-checkout") }).await;
+        b.wait_text(".role-functions .banner.success", "Saved")
+            .await;
+        b.wait_for(|| async { b.text(".template-text").await.contains("restart-checkout") })
+            .await;
         // Step 4: verification, every check with its sentence.
         click_centered(&b, "#verify-connection").await;
-        b.wait_text_within(".connection-status", "verified", RAN).await;
-        b.wait_text(".checks li[data-check='function:restart-checkout']", "ok").await;
-        assert_eq!(b.count(".checks .check-failed").await, 0, "{}", b.text(".checks").await);
+        b.wait_text_within(".connection-status", "verified", RAN)
+            .await;
+        b.wait_text(".checks li[data-check='function:restart-checkout']", "ok")
+            .await;
+        assert_eq!(
+            b.count(".checks .check-failed").await,
+            0,
+            "{}",
+            b.text(".checks").await
+        );
         b.save_screenshot("automations-connect-aws").await;
         let connection = last_segment(&b).await;
 
@@ -123,23 +145,46 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         b.click("#new-automation").await;
         b.wait_text("main h1", "New automation").await;
         b.fill("#automation-name", "Restart checkout").await;
-        b.wait_for(|| async { b.count(&format!("#automation-connection option[value='{connection}']")).await > 0 }).await;
+        b.wait_for(|| async {
+            b.count(&format!(
+                "#automation-connection option[value='{connection}']"
+            ))
+            .await
+                > 0
+        })
+        .await;
         b.select("#automation-connection", &connection).await;
-        b.wait_for(|| async { b.count("#automation-function option[value='restart-checkout']").await > 0 }).await;
+        b.wait_for(|| async {
+            b.count("#automation-function option[value='restart-checkout']")
+                .await
+                > 0
+        })
+        .await;
         b.select("#automation-function", "restart-checkout").await;
         click_centered(&b, "#automation-needs-approval").await;
         click_centered(&b, "#automation-post-result").await;
         click_centered(&b, ".automation-form button[type=submit]").await;
         b.wait_text("main h1", "Restart checkout").await;
         // The live preview renders the payload as JSON against the latest incident.
-        b.wait_for(|| async { b.count(".payload-preview").await > 0 }).await;
+        b.wait_for(|| async { b.count(".payload-preview").await > 0 })
+            .await;
         let rendered = b.text(".payload-preview").await;
-        let payload: serde_json::Value = serde_json::from_str(&rendered).unwrap_or_else(|e| panic!("{e}: {rendered}"));
+        let payload: serde_json::Value =
+            serde_json::from_str(&rendered).unwrap_or_else(|e| panic!("{e}: {rendered}"));
         assert!(payload["title"].is_string(), "{payload}");
         // A template error is shown with its line, and nothing is saved.
-        b.fill("#automation-template", "{\n  \"title\": {{ incident.title \n}").await;
-        b.wait_for(|| async { b.count(".template-error").await > 0 }).await;
-        assert!(b.text(".template-error").await.contains("Line"), "{}", b.text(".template-error").await);
+        b.fill(
+            "#automation-template",
+            "{\n  \"title\": {{ incident.title \n}",
+        )
+        .await;
+        b.wait_for(|| async { b.count(".template-error").await > 0 })
+            .await;
+        assert!(
+            b.text(".template-error").await.contains("Line"),
+            "{}",
+            b.text(".template-error").await
+        );
         b.save_screenshot("automations-editor").await;
         let automation = last_segment(&b).await;
 
@@ -148,7 +193,12 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         b.click("#new-rule").await;
         b.wait_text("main h1", "New rule").await;
         b.fill("#rule-name", "Disk filling up").await;
-        b.wait_for(|| async { b.count(&format!("#rule-automation option[value='{automation}']")).await > 0 }).await;
+        b.wait_for(|| async {
+            b.count(&format!("#rule-automation option[value='{automation}']"))
+                .await
+                > 0
+        })
+        .await;
         b.select("#rule-automation", &automation).await;
         b.fill("#rule-title-regex", "disk usage").await;
         click_centered(&b, "#dry-run").await;
@@ -182,7 +232,11 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
             if let Some(run) = page.items.first() {
                 break run.id;
             }
-            assert!(std::time::Instant::now() < deadline, "no run waits for approval: {}", r.text);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no run waits for approval: {}",
+                r.text
+            );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     };
@@ -194,9 +248,11 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
             // The badge in the navigation counts the runs waiting for this approver.
             reload_until(&b, ".sidenav .nav-badge", "1", RAN).await;
             b.goto(&format!("/orgs/{org}/automations/approvals")).await;
-            b.wait_text(".approvals .runs-table", "Restart checkout").await;
+            b.wait_text(".approvals .runs-table", "Restart checkout")
+                .await;
             b.save_screenshot("automations-approvals").await;
-            b.click(&format!(".approvals tr[data-id='{run_id}'] td a")).await;
+            b.click(&format!(".approvals tr[data-id='{run_id}'] td a"))
+                .await;
             b.wait_text(".decide h2", "waits for an approval").await;
             b.fill("#decision-comment", "go ahead").await;
             b.click("#approve-run").await;
@@ -204,16 +260,29 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
             b.wait_text_within(".run-status", "succeeded", RAN).await;
             b.wait_text_within(".posted-back", "posted", RAN).await;
             let events = b.text(".run-events").await;
-            for kind in ["requested", "approved", "attempt started", "attempt succeeded"] {
+            for kind in [
+                "requested",
+                "approved",
+                "attempt started",
+                "attempt succeeded",
+            ] {
                 assert!(events.contains(kind), "{kind} missing from {events}");
             }
-            assert!(events.contains("go ahead"), "the decision's comment is recorded: {events}");
-            assert!(b.text(".run-payload").await.contains("Disk usage above 90% on db-7"));
+            assert!(
+                events.contains("go ahead"),
+                "the decision's comment is recorded: {events}"
+            );
+            assert!(
+                b.text(".run-payload")
+                    .await
+                    .contains("Disk usage above 90% on db-7")
+            );
             b.save_screenshot("automations-run").await;
             // The result on the incident's own timeline.
             b.click(".facts dd a[href*='/incidents/']").await;
             b.wait_text("main h1", "Disk usage above 90% on db-7").await;
-            b.wait_text_within(".timeline", "Restart checkout", RAN).await;
+            b.wait_text_within(".timeline", "Restart checkout", RAN)
+                .await;
             last_segment(&b).await
         })
         .await;
@@ -221,7 +290,10 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
     // The function was invoked exactly once, with the rendered payload.
     let run: serde_json::Value = e2e
         .app
-        .get(&format!("/api/v1/orgs/{org}/automation-runs/{run_id}"), &p.owner.token)
+        .get(
+            &format!("/api/v1/orgs/{org}/automation-runs/{run_id}"),
+            &p.owner.token,
+        )
         .await
         .json();
     assert_eq!(run["attempts"], 1, "{run}");
@@ -244,7 +316,8 @@ async fn kill(e2e: &E2e, p: &Personas, on: bool) {
 }
 
 #[tokio::test]
-async fn the_kill_switch_shows_a_banner_on_every_page_and_a_viewer_may_neither_run_nor_turn_it_off() {
+async fn the_kill_switch_shows_a_banner_on_every_page_and_a_viewer_may_neither_run_nor_turn_it_off()
+{
     let e2e = E2e::start(&[]).await;
     let p = e2e.app.personas().await;
     let org: OrgId = p.org_id;
@@ -280,13 +353,20 @@ async fn the_kill_switch_shows_a_banner_on_every_page_and_a_viewer_may_neither_r
         b.goto(&format!("/orgs/{org}/automations")).await;
         b.wait_text(".kill-banner", "Deploy freeze").await;
         b.wait_text("#kill-switch", "Owners and admins").await;
-        assert_eq!(b.count("#kill-on").await + b.count("#kill-switch form").await, 0);
+        assert_eq!(
+            b.count("#kill-on").await + b.count("#kill-switch form").await,
+            0
+        );
         assert_eq!(b.count("#new-automation").await, 0);
         // No "Run automation…" on an incident for a viewer.
-        let incidents: Page<insights_types::api::IncidentOut> =
-            app.get(&format!("/api/v1/orgs/{org}/incidents"), &token).await.json();
-        b.goto(&format!("/orgs/{org}/incidents/{}", incidents.items[0].id)).await;
-        b.wait_for(|| async { b.count(".timeline").await > 0 }).await;
+        let incidents: Page<insights_types::api::IncidentOut> = app
+            .get(&format!("/api/v1/orgs/{org}/incidents"), &token)
+            .await
+            .json();
+        b.goto(&format!("/orgs/{org}/incidents/{}", incidents.items[0].id))
+            .await;
+        b.wait_for(|| async { b.count(".timeline").await > 0 })
+            .await;
         assert_eq!(b.count(".run-automation").await, 0);
     })
     .await;

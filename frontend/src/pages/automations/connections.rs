@@ -266,7 +266,12 @@ fn Connection(org: OrgId, c: AwsConnectionOut, reload: RwSignal<u32>) -> impl In
 
 /// Step 2: the external id and the templates that create the role, each with a Copy button.
 #[component]
-fn RoleTemplates(org: OrgId, id: AwsConnectionId, external_id: String, functions: usize) -> impl IntoView {
+fn RoleTemplates(
+    org: OrgId,
+    id: AwsConnectionId,
+    external_id: String,
+    functions: usize,
+) -> impl IntoView {
     let session = use_session();
     let tab = RwSignal::new("cloudformation");
     let copied = RwSignal::new(false);

@@ -456,7 +456,11 @@ fn Editor(org: OrgId, a: Option<AutomationOut>) -> impl IntoView {
 
 /// A labelled checkbox.
 #[component]
-fn Check(#[prop(into)] id: String, #[prop(into)] label: String, value: RwSignal<bool>) -> impl IntoView {
+fn Check(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    value: RwSignal<bool>,
+) -> impl IntoView {
     view! {
         <label class="check">
             <input type="checkbox" id=id prop:checked=move || value.get() on:change=move |ev| value.set(event_target_checked(&ev)) />
@@ -467,7 +471,11 @@ fn Check(#[prop(into)] id: String, #[prop(into)] label: String, value: RwSignal<
 
 /// A role picker (owner, admin, member).
 #[component]
-fn RoleSelect(#[prop(into)] id: String, #[prop(into)] label: String, value: RwSignal<Role>) -> impl IntoView {
+fn RoleSelect(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    value: RwSignal<Role>,
+) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
@@ -494,10 +502,12 @@ fn Preview(org: OrgId, id: AutomationId, template: RwSignal<String>) -> impl Int
     let incident = RwSignal::new(String::new());
     // The first incident is the default subject once the list arrives.
     Effect::new(move |_| {
-        if let Some(first) = incidents.get().and_then(|l: Vec<IncidentOut>| l.first().map(|i| i.id)) {
-            if incident.get_untracked().is_empty() {
-                incident.set(first.to_string());
-            }
+        if let Some(first) = incidents
+            .get()
+            .and_then(|l: Vec<IncidentOut>| l.first().map(|i| i.id))
+            && incident.get_untracked().is_empty()
+        {
+            incident.set(first.to_string());
         }
     });
     let preview = RwSignal::new(None::<Result<PreviewOut, ApiFailure>>);
@@ -620,7 +630,10 @@ fn DeleteAutomation(org: OrgId, id: AutomationId) -> impl IntoView {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api::automations::delete_automation(session, org, id).await {
-                Ok(_) => navigate(&format!("/orgs/{org}/automations"), NavigateOptions::default()),
+                Ok(_) => navigate(
+                    &format!("/orgs/{org}/automations"),
+                    NavigateOptions::default(),
+                ),
                 Err(e) => {
                     let _ = error.try_set(Some(e));
                     let _ = confirm.try_set(false);

@@ -21,7 +21,11 @@ pub fn Effectiveness() -> impl IntoView {
         async move { api::automations::effectiveness(session, org, d, w).await }
     });
     let pct = |n: i64, of: i64| {
-        if of == 0 { "—".to_owned() } else { format!("{:.0}%", n as f64 * 100.0 / of as f64) }
+        if of == 0 {
+            "—".to_owned()
+        } else {
+            format!("{:.0}%", n as f64 * 100.0 / of as f64)
+        }
     };
     view! {
         <AutomationsHead org=org />

@@ -243,9 +243,12 @@ fn target_of(a: &AutomationOut) -> String {
         ),
         AutomationAction::Email => a.recipients.join(", "),
         AutomationAction::Webhook => a.webhook_host.clone().unwrap_or_else(|| "—".into()),
-        AutomationAction::Slack => {
-            if a.has_slack_url { "incoming webhook set" } else { "no webhook URL" }.to_owned()
+        AutomationAction::Slack => if a.has_slack_url {
+            "incoming webhook set"
+        } else {
+            "no webhook URL"
         }
+        .to_owned(),
         AutomationAction::Note => "the source incident".to_owned(),
     }
 }

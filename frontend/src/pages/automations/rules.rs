@@ -12,7 +12,9 @@ use insights_types::api::{
     AutomationRuleIn, AutomationRuleOut, DryRunIn, DryRunOut, IncidentSource, RuleConditions,
     Transition, Urgency,
 };
-use insights_types::{AutomationId, AutomationRuleId, OrgId, PatternId, Permission, ServiceId, TeamId};
+use insights_types::{
+    AutomationId, AutomationRuleId, OrgId, PatternId, Permission, ServiceId, TeamId,
+};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
@@ -35,7 +37,11 @@ fn summary(c: &RuleConditions) -> String {
     let transitions = if c.transitions.is_empty() {
         "triggered".to_owned()
     } else {
-        c.transitions.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" or ")
+        c.transitions
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ")
     };
     out.push(format!("when {transitions}"));
     let count = |n: usize, what: &str| (n > 0).then(|| format!("{n} {what}"));
@@ -44,7 +50,14 @@ fn summary(c: &RuleConditions) -> String {
     out.extend(count(c.team_ids.len(), "team(s)"));
     out.extend(count(c.pattern_ids.len(), "pattern(s)"));
     if !c.urgencies.is_empty() {
-        out.push(format!("urgency {}", c.urgencies.iter().map(|u| u.as_str()).collect::<Vec<_>>().join("/")));
+        out.push(format!(
+            "urgency {}",
+            c.urgencies
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        ));
     }
     if !c.priorities.is_empty() {
         out.push(format!("priority {}", c.priorities.join("/")));
@@ -74,7 +87,9 @@ pub fn AutomationRules() -> impl IntoView {
     let org = org_id();
     let may_manage = can(org, Permission::ManageAutomations);
     let list = LocalResource::new(move || async move {
-        api::automations::list_rules(session, org).await.map(|p| p.items)
+        api::automations::list_rules(session, org)
+            .await
+            .map(|p| p.items)
     });
     view! {
         <AutomationsHead org=org />
@@ -196,8 +211,17 @@ fn RuleForm(org: OrgId, r: Option<AutomationRuleOut>) -> impl IntoView {
     let c = r.as_ref().map(|r| r.conditions.clone()).unwrap_or_default();
     let strings = |v: Vec<String>| RwSignal::new(v);
     let name = RwSignal::new(r.as_ref().map(|r| r.name.clone()).unwrap_or_default());
-    let automation = RwSignal::new(r.as_ref().map(|r| r.automation.id.to_string()).unwrap_or_default());
-    let transitions = strings(c.transitions.iter().map(|t| t.as_str().to_owned()).collect());
+    let automation = RwSignal::new(
+        r.as_ref()
+            .map(|r| r.automation.id.to_string())
+            .unwrap_or_default(),
+    );
+    let transitions = strings(
+        c.transitions
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect(),
+    );
     let sources = strings(c.sources.iter().map(|s| s.as_str().to_owned()).collect());
     let services = strings(c.service_ids.iter().map(ToString::to_string).collect());
     let teams = strings(c.team_ids.iter().map(ToString::to_string).collect());
@@ -220,25 +244,49 @@ fn RuleForm(org: OrgId, r: Option<AutomationRuleOut>) -> impl IntoView {
     let saved = RwSignal::new(false);
 
     let automations = LocalResource::new(move || async move {
-        api::automations::list_automations(session, org).await.map(|p| p.items).unwrap_or_default()
+        api::automations::list_automations(session, org)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default()
     });
     let service_opts = LocalResource::new(move || async move {
         api::services::list_services(session, org)
             .await
-            .map(|p| p.items.into_iter().map(|s| (s.id.to_string(), s.name)).collect::<Vec<_>>())
+            .map(|p| {
+                p.items
+                    .into_iter()
+                    .map(|s| (s.id.to_string(), s.name))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
     });
     let team_opts = LocalResource::new(move || async move {
         api::teams::list_teams(session, org)
             .await
-            .map(|p| p.items.into_iter().map(|s| (s.id.to_string(), s.name)).collect::<Vec<_>>())
+            .map(|p| {
+                p.items
+                    .into_iter()
+                    .map(|s| (s.id.to_string(), s.name))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
     });
     let pattern_opts = LocalResource::new(move || async move {
-        api::patterns::list_patterns(session, org, &["muted=all".to_owned(), "period=all".to_owned()], 100, None)
-            .await
-            .map(|p| p.items.into_iter().map(|s| (s.id.to_string(), s.name)).collect::<Vec<_>>())
-            .unwrap_or_default()
+        api::patterns::list_patterns(
+            session,
+            org,
+            &["muted=all".to_owned(), "period=all".to_owned()],
+            100,
+            None,
+        )
+        .await
+        .map(|p| {
+            p.items
+                .into_iter()
+                .map(|s| (s.id.to_string(), s.name))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
     });
 
     // The body; a parameters text that is not JSON is reported on its field without asking the server.
@@ -247,35 +295,59 @@ fn RuleForm(org: OrgId, r: Option<AutomationRuleOut>) -> impl IntoView {
         let params = if text.trim().is_empty() {
             None
         } else {
-            Some(serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
-                ApiFailure::invalid(vec![insights_types::FieldError::new(
-                    "params",
-                    "invalid",
-                    format!("not JSON: {e}"),
-                )])
-            })?)
+            Some(
+                serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+                    ApiFailure::invalid(vec![insights_types::FieldError::new(
+                        "params",
+                        "invalid",
+                        format!("not JSON: {e}"),
+                    )])
+                })?,
+            )
         };
         let ids = |v: RwSignal<Vec<String>>| v.get_untracked();
-        let automation_id = automation.get_untracked().parse::<AutomationId>().map_err(|_| {
-            ApiFailure::invalid(vec![insights_types::FieldError::new(
-                "automation_id",
-                "required",
-                "choose the automation this rule runs",
-            )])
-        })?;
+        let automation_id = automation
+            .get_untracked()
+            .parse::<AutomationId>()
+            .map_err(|_| {
+                ApiFailure::invalid(vec![insights_types::FieldError::new(
+                    "automation_id",
+                    "required",
+                    "choose the automation this rule runs",
+                )])
+            })?;
         Ok(AutomationRuleIn {
             name: name.get_untracked().trim().to_owned(),
             automation_id,
             conditions: RuleConditions {
-                transitions: ids(transitions).iter().filter_map(|t| Transition::parse(t)).collect(),
-                sources: ids(sources).iter().filter_map(|s| IncidentSource::parse(s)).collect(),
-                service_ids: ids(services).iter().filter_map(|s| s.parse::<ServiceId>().ok()).collect(),
-                team_ids: ids(teams).iter().filter_map(|s| s.parse::<TeamId>().ok()).collect(),
-                urgencies: ids(urgencies).iter().filter_map(|s| Urgency::parse(s)).collect(),
+                transitions: ids(transitions)
+                    .iter()
+                    .filter_map(|t| Transition::parse(t))
+                    .collect(),
+                sources: ids(sources)
+                    .iter()
+                    .filter_map(|s| IncidentSource::parse(s))
+                    .collect(),
+                service_ids: ids(services)
+                    .iter()
+                    .filter_map(|s| s.parse::<ServiceId>().ok())
+                    .collect(),
+                team_ids: ids(teams)
+                    .iter()
+                    .filter_map(|s| s.parse::<TeamId>().ok())
+                    .collect(),
+                urgencies: ids(urgencies)
+                    .iter()
+                    .filter_map(|s| Urgency::parse(s))
+                    .collect(),
                 priorities: words(&priorities.get_untracked()),
-                pattern_ids: ids(patterns).iter().filter_map(|s| s.parse::<PatternId>().ok()).collect(),
+                pattern_ids: ids(patterns)
+                    .iter()
+                    .filter_map(|s| s.parse::<PatternId>().ok())
+                    .collect(),
                 tags_any: words(&tags.get_untracked()),
-                title_regex: Some(regex.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
+                title_regex: Some(regex.get_untracked().trim().to_owned())
+                    .filter(|r| !r.is_empty()),
             },
             params,
             max_runs_per_hour: cap.get_untracked().trim().parse().unwrap_or(0),
@@ -305,7 +377,10 @@ fn RuleForm(org: OrgId, r: Option<AutomationRuleOut>) -> impl IntoView {
                 Ok(out) => {
                     let _ = error.try_set(None);
                     if id.is_none() {
-                        navigate(&format!("/orgs/{org}/automations/rules/{}", out.id), NavigateOptions::default());
+                        navigate(
+                            &format!("/orgs/{org}/automations/rules/{}", out.id),
+                            NavigateOptions::default(),
+                        );
                     } else {
                         let _ = saved.try_set(true);
                     }
@@ -318,18 +393,29 @@ fn RuleForm(org: OrgId, r: Option<AutomationRuleOut>) -> impl IntoView {
     };
 
     let transition_opts = Signal::stored(
-        Transition::ALL.iter().map(|t| (t.as_str().to_owned(), transition_label(*t).to_owned())).collect::<Vec<_>>(),
-    );
-    let source_opts = Signal::stored(
-        [IncidentSource::Pagerduty, IncidentSource::Opsgenie, IncidentSource::Sample]
+        Transition::ALL
             .iter()
-            .map(|s| (s.as_str().to_owned(), s.as_str().to_owned()))
+            .map(|t| (t.as_str().to_owned(), transition_label(*t).to_owned()))
             .collect::<Vec<_>>(),
     );
-    let urgency_opts = Signal::stored(
-        [Urgency::High, Urgency::Low].iter().map(|u| (u.as_str().to_owned(), u.as_str().to_owned())).collect::<Vec<_>>(),
+    let source_opts = Signal::stored(
+        [
+            IncidentSource::Pagerduty,
+            IncidentSource::Opsgenie,
+            IncidentSource::Sample,
+        ]
+        .iter()
+        .map(|s| (s.as_str().to_owned(), s.as_str().to_owned()))
+        .collect::<Vec<_>>(),
     );
-    let conditions_error = Signal::derive(move || error.get().and_then(|e| e.field_under("conditions")));
+    let urgency_opts = Signal::stored(
+        [Urgency::High, Urgency::Low]
+            .iter()
+            .map(|u| (u.as_str().to_owned(), u.as_str().to_owned()))
+            .collect::<Vec<_>>(),
+    );
+    let conditions_error =
+        Signal::derive(move || error.get().and_then(|e| e.field_under("conditions")));
     view! {
         <form class="rule-form" on:submit=submit>
             <fieldset disabled=move || !may_manage()>
@@ -480,7 +566,10 @@ fn DeleteRule(org: OrgId, id: AutomationRuleId) -> impl IntoView {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api::automations::delete_rule(session, org, id).await {
-                Ok(_) => navigate(&format!("/orgs/{org}/automations/rules"), NavigateOptions::default()),
+                Ok(_) => navigate(
+                    &format!("/orgs/{org}/automations/rules"),
+                    NavigateOptions::default(),
+                ),
                 Err(e) => {
                     let _ = error.try_set(Some(e));
                 }

@@ -3,8 +3,8 @@
 //! parameters — and for remote commands the targets —, the exact payload previewed, then the run followed
 //! until it is over (or shown waiting for an approval).
 
-use super::runs::{RunResult, watch_run};
 use super::action_label;
+use super::runs::{RunResult, watch_run};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, trap_focus};
 use crate::session::use_session;
@@ -15,7 +15,11 @@ use leptos::prelude::*;
 /// Targets typed as `tag:role=db,web; tag:env=prod` → `{"tag:role": ["db", "web"], "tag:env": ["prod"]}`.
 fn parse_targets(text: &str) -> Result<Option<serde_json::Value>, String> {
     let mut map = serde_json::Map::new();
-    for part in text.split([';', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
+    for part in text
+        .split([';', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         let Some((key, values)) = part.split_once('=') else {
             return Err(format!("“{part}” is not key=value"));
         };
@@ -90,11 +94,13 @@ pub fn RunAutomation(
         let text = params_text.get_untracked();
         if !text.trim().is_empty() {
             s.params = Some(
-                serde_json::from_str(&text).map_err(|e| invalid("params", format!("not JSON: {e}")))?,
+                serde_json::from_str(&text)
+                    .map_err(|e| invalid("params", format!("not JSON: {e}")))?,
             );
         }
         if remote() {
-            s.targets = parse_targets(&targets_text.get_untracked()).map_err(|m| invalid("targets", m))?;
+            s.targets =
+                parse_targets(&targets_text.get_untracked()).map_err(|m| invalid("targets", m))?;
         }
         Ok((id, s))
     };
@@ -103,7 +109,10 @@ pub fn RunAutomation(
         Ok((id, s)) => {
             busy.set(true);
             leptos::task::spawn_local(async move {
-                let body = PreviewIn { template: None, subject: s };
+                let body = PreviewIn {
+                    template: None,
+                    subject: s,
+                };
                 let r = api::automations::preview(session, org, id, &body).await;
                 let _ = busy.try_set(false);
                 match r {
@@ -123,7 +132,10 @@ pub fn RunAutomation(
         Ok((id, s)) => {
             busy.set(true);
             leptos::task::spawn_local(async move {
-                let body = RunIn { subject: s, test: false };
+                let body = RunIn {
+                    subject: s,
+                    test: false,
+                };
                 let r = api::automations::run_automation(session, org, id, &body).await;
                 let _ = busy.try_set(false);
                 match r {
@@ -214,8 +226,13 @@ mod tests {
 
     #[test]
     fn targets_are_tag_lists() {
-        let t = parse_targets("tag:role=db, web; tag:env=prod").unwrap().unwrap();
-        assert_eq!(t, serde_json::json!({"tag:role": ["db", "web"], "tag:env": ["prod"]}));
+        let t = parse_targets("tag:role=db, web; tag:env=prod")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            t,
+            serde_json::json!({"tag:role": ["db", "web"], "tag:env": ["prod"]})
+        );
         assert_eq!(parse_targets("  ").unwrap(), None);
         assert!(parse_targets("tag:role").is_err());
         assert!(parse_targets("tag:role=").is_err());

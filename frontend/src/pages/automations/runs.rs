@@ -36,7 +36,11 @@ pub fn watch_run(session: Session, org: OrgId, run: RunOut, state: RwSignal<Opti
         while !done {
             time::sleep(Duration::from_millis(1000)).await;
             // Another run replaced this one, or the page is gone.
-            if state.try_with_untracked(|s| s.as_ref().map(|r| r.summary.id)).flatten() != Some(id) {
+            if state
+                .try_with_untracked(|s| s.as_ref().map(|r| r.summary.id))
+                .flatten()
+                != Some(id)
+            {
                 return;
             }
             match api::automations::get_run(session, org, id).await {
@@ -82,7 +86,11 @@ pub fn RunResult(org: OrgId, run: RunOut) -> impl IntoView {
 
 /// A table of runs read a page at a time with `params` as filters.
 #[component]
-pub fn RunList(org: OrgId, params: Vec<String>, #[prop(default = PAGE)] limit: u32) -> impl IntoView {
+pub fn RunList(
+    org: OrgId,
+    params: Vec<String>,
+    #[prop(default = PAGE)] limit: u32,
+) -> impl IntoView {
     let session = use_session();
     let items = RwSignal::new(Vec::<RunSummaryOut>::new());
     let cursor = RwSignal::new(None::<String>);
@@ -194,7 +202,11 @@ pub fn AutomationRuns() -> impl IntoView {
     let filters = Memo::new(move |_| {
         let q = query.read();
         keys.iter()
-            .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+            .filter_map(|k| {
+                q.get(k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (k.to_string(), v))
+            })
             .collect::<Vec<_>>()
     });
     let set = move |key: &'static str, value: String| {
@@ -203,9 +215,20 @@ pub fn AutomationRuns() -> impl IntoView {
         if !value.is_empty() {
             f.push((key.to_owned(), value));
         }
-        let q = f.iter().map(|(k, v)| pair(k, v)).collect::<Vec<_>>().join("&");
+        let q = f
+            .iter()
+            .map(|(k, v)| pair(k, v))
+            .collect::<Vec<_>>()
+            .join("&");
         navigate(
-            &format!("/orgs/{org}/automations/runs{}", if q.is_empty() { String::new() } else { format!("?{q}") }),
+            &format!(
+                "/orgs/{org}/automations/runs{}",
+                if q.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{q}")
+                }
+            ),
             NavigateOptions::default(),
         );
     };

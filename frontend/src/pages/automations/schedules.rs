@@ -23,7 +23,11 @@ pub fn AutomationSchedules() -> impl IntoView {
     let editing = RwSignal::new(None::<AutomationScheduleOut>);
     let list = LocalResource::new(move || {
         reload.track();
-        async move { api::automations::list_schedules(session, org).await.map(|p| p.items) }
+        async move {
+            api::automations::list_schedules(session, org)
+                .await
+                .map(|p| p.items)
+        }
     });
     let error = RwSignal::new(None::<ApiFailure>);
     let delete = move |id: AutomationScheduleId| {
@@ -97,9 +101,19 @@ fn ScheduleForm(
     let session = use_session();
     let id = s.as_ref().map(|s| s.id);
     let name = RwSignal::new(s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
-    let automation = RwSignal::new(s.as_ref().map(|s| s.automation.id.to_string()).unwrap_or_default());
-    let cron = RwSignal::new(s.as_ref().map_or_else(|| "0 3 * * *".to_owned(), |s| s.cron.clone()));
-    let tz = RwSignal::new(s.as_ref().map_or_else(|| "UTC".to_owned(), |s| s.time_zone.clone()));
+    let automation = RwSignal::new(
+        s.as_ref()
+            .map(|s| s.automation.id.to_string())
+            .unwrap_or_default(),
+    );
+    let cron = RwSignal::new(
+        s.as_ref()
+            .map_or_else(|| "0 3 * * *".to_owned(), |s| s.cron.clone()),
+    );
+    let tz = RwSignal::new(
+        s.as_ref()
+            .map_or_else(|| "UTC".to_owned(), |s| s.time_zone.clone()),
+    );
     let params_text = RwSignal::new(
         s.as_ref()
             .map(|s| &s.params)
@@ -111,7 +125,10 @@ fn ScheduleForm(
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiFailure>);
     let automations = LocalResource::new(move || async move {
-        api::automations::list_automations(session, org).await.map(|p| p.items).unwrap_or_default()
+        api::automations::list_automations(session, org)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default()
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -122,13 +139,25 @@ fn ScheduleForm(
             match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    error.set(Some(ApiFailure::invalid(vec![insights_types::FieldError::new("params", "invalid", format!("not JSON: {e}"))])));
+                    error.set(Some(ApiFailure::invalid(vec![
+                        insights_types::FieldError::new(
+                            "params",
+                            "invalid",
+                            format!("not JSON: {e}"),
+                        ),
+                    ])));
                     return;
                 }
             }
         };
         let Ok(automation_id) = automation.get_untracked().parse::<AutomationId>() else {
-            error.set(Some(ApiFailure::invalid(vec![insights_types::FieldError::new("automation_id", "required", "choose the automation to run")])));
+            error.set(Some(ApiFailure::invalid(vec![
+                insights_types::FieldError::new(
+                    "automation_id",
+                    "required",
+                    "choose the automation to run",
+                ),
+            ])));
             return;
         };
         let body = AutomationScheduleIn {

@@ -8,19 +8,18 @@ use super::picker::PatternPicker;
 use super::{org_id, secs, share};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, Spinner, field_error};
+use crate::pages::automations::AutomationsCard;
 use crate::pages::dashboard::charts::{
     BarChart, ChartPoint, ChartSeries, bucket_names, short_secs,
 };
 use crate::pages::dashboard::query::drill_href;
 use crate::pages::dashboard::{DashQuery, Period, RangeBar};
-use crate::pages::automations::AutomationsCard;
 use crate::pages::runbooks::{Subject, SuggestedRunbooks};
 use crate::pages::settings::can;
 use crate::session::use_session;
 use crate::time;
 use insights_types::api::{
-    RunSubjectIn,
-    IncidentOut, PatternDetailOut, PatternMergeIn, PatternOut, PatternPatch,
+    IncidentOut, PatternDetailOut, PatternMergeIn, PatternOut, PatternPatch, RunSubjectIn,
 };
 use insights_types::domain::PatternName;
 use insights_types::{OrgId, PatternId, Permission};
