@@ -136,7 +136,6 @@ impl Worker {
         );
         Ok(Self {
             state: WorkerState {
-                aws,
                 secrets: config.general.secrets(),
                 config: Arc::new(config),
                 db,

@@ -305,20 +305,8 @@ async fn action_call(
 ) -> Result<ActionCall, String> {
     let secrets = match &automation.secrets {
         Some(sealed) => {
-            let opened = insights_core::automations::secrets::open(
-                &state.secrets,
-                run.automation_id,
-                sealed,
-            )
-            .map_err(|e| format!("The automation's secrets cannot be opened: {e}"))?;
-            let expose = |s: Option<secrecy::SecretString>| {
-                s.map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned())
-            };
-            actions::ActionSecrets {
-                slack_url: expose(opened.slack_url),
-                webhook_url: expose(opened.webhook_url),
-                signing_secret: expose(opened.signing_secret),
-            }
+            insights_core::automations::secrets::open(&state.secrets, run.automation_id, sealed)
+                .map_err(|e| format!("The automation's secrets cannot be opened: {e}"))?
         }
         None => actions::ActionSecrets::default(),
     };
