@@ -24,7 +24,10 @@ pub const ROLE_NAME: &str = "incident-insights-automations";
 enum Resource {
     Arn(String),
     /// account (None: the stack's own), `function:name[:qualifier]`.
-    Local { account: Option<String>, function: String },
+    Local {
+        account: Option<String>,
+        function: String,
+    },
 }
 
 fn resource(function: &str) -> Resource {
@@ -33,14 +36,25 @@ fn resource(function: &str) -> Resource {
         return Resource::Arn(f.to_owned());
     }
     if let Some((account, rest)) = f.split_once(":function:") {
-        return Resource::Local { account: Some(account.to_owned()), function: format!("function:{rest}") };
+        return Resource::Local {
+            account: Some(account.to_owned()),
+            function: format!("function:{rest}"),
+        };
     }
-    Resource::Local { account: None, function: format!("function:{f}") }
+    Resource::Local {
+        account: None,
+        function: format!("function:{f}"),
+    }
 }
 
 /// A YAML double-quoted scalar.
 fn yaml(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
+    format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    )
 }
 
 /// Literal text inside CloudFormation `!Sub` (where `${` starts a variable).
@@ -52,7 +66,11 @@ fn sub_literal(s: &str) -> String {
 fn hcl(s: &str) -> String {
     format!(
         "\"{}\"",
-        s.replace('\\', "\\\\").replace('"', "\\\"").replace("${", "$${").replace("%{", "%%{").replace('\n', "\\n")
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace("${", "$${")
+            .replace("%{", "%%{")
+            .replace('\n', "\\n")
     )
 }
 
@@ -62,14 +80,23 @@ pub fn cloudformation(t: &RoleTemplate<'_>) -> String {
     let mut out = String::new();
     out.push_str("AWSTemplateFormatVersion: \"2010-09-09\"\n");
     out.push_str("Description: Lets Incident Insights invoke the allow-listed Lambda functions of this account.\n");
-    out.push_str("Resources:\n  IncidentInsightsRole:\n    Type: AWS::IAM::Role\n    Properties:\n");
+    out.push_str(
+        "Resources:\n  IncidentInsightsRole:\n    Type: AWS::IAM::Role\n    Properties:\n",
+    );
     out.push_str(&format!("      RoleName: {ROLE_NAME}\n"));
     out.push_str("      MaxSessionDuration: 3600\n");
-    out.push_str("      AssumeRolePolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n");
+    out.push_str(
+        "      AssumeRolePolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n",
+    );
     out.push_str("          - Effect: Allow\n            Principal:\n");
     out.push_str(&format!("              AWS: {}\n", yaml(t.principal)));
-    out.push_str("            Action: sts:AssumeRole\n            Condition:\n              StringEquals:\n");
-    out.push_str(&format!("                sts:ExternalId: {}\n", yaml(t.external_id)));
+    out.push_str(
+        "            Action: sts:AssumeRole\n            Condition:\n              StringEquals:\n",
+    );
+    out.push_str(&format!(
+        "                sts:ExternalId: {}\n",
+        yaml(t.external_id)
+    ));
     if t.functions.is_empty() {
         out.push_str(
             "      # No function is allow-listed yet: add functions to the connection, then update the stack with\n      \
@@ -88,7 +115,10 @@ pub fn cloudformation(t: &RoleTemplate<'_>) -> String {
                     yaml(&format!(
                         "arn:${{AWS::Partition}}:lambda:{}:{}:{}",
                         sub_literal(t.region),
-                        account.as_deref().map(sub_literal).unwrap_or_else(|| "${AWS::AccountId}".into()),
+                        account
+                            .as_deref()
+                            .map(sub_literal)
+                            .unwrap_or_else(|| "${AWS::AccountId}".into()),
                         sub_literal(&function)
                     ))
                 ),
@@ -106,14 +136,23 @@ pub fn cloudformation(t: &RoleTemplate<'_>) -> String {
 #[must_use]
 pub fn terraform(t: &RoleTemplate<'_>) -> String {
     let mut out = String::new();
-    out.push_str("# Lets Incident Insights invoke the allow-listed Lambda functions of this account.\n");
-    out.push_str("data \"aws_caller_identity\" \"current\" {}\ndata \"aws_partition\" \"current\" {}\n\n");
+    out.push_str(
+        "# Lets Incident Insights invoke the allow-listed Lambda functions of this account.\n",
+    );
+    out.push_str(
+        "data \"aws_caller_identity\" \"current\" {}\ndata \"aws_partition\" \"current\" {}\n\n",
+    );
     out.push_str("resource \"aws_iam_role\" \"incident_insights\" {\n");
     out.push_str(&format!("  name                 = {}\n", hcl(ROLE_NAME)));
     out.push_str("  max_session_duration = 3600\n");
-    out.push_str("  assume_role_policy = jsonencode({\n    Version = \"2012-10-17\"\n    Statement = [{\n");
+    out.push_str(
+        "  assume_role_policy = jsonencode({\n    Version = \"2012-10-17\"\n    Statement = [{\n",
+    );
     out.push_str("      Effect    = \"Allow\"\n");
-    out.push_str(&format!("      Principal = {{ AWS = {} }}\n", hcl(t.principal)));
+    out.push_str(&format!(
+        "      Principal = {{ AWS = {} }}\n",
+        hcl(t.principal)
+    ));
     out.push_str("      Action    = \"sts:AssumeRole\"\n");
     out.push_str(&format!(
         "      Condition = {{ StringEquals = {{ \"sts:ExternalId\" = {} }} }}\n",
@@ -128,7 +167,9 @@ pub fn terraform(t: &RoleTemplate<'_>) -> String {
     } else {
         out.push_str("resource \"aws_iam_role_policy\" \"invoke\" {\n  name = \"invoke-allow-listed-functions\"\n");
         out.push_str("  role = aws_iam_role.incident_insights.id\n  policy = jsonencode({\n");
-        out.push_str("    Version = \"2012-10-17\"\n    Statement = [{\n      Effect   = \"Allow\"\n");
+        out.push_str(
+            "    Version = \"2012-10-17\"\n    Statement = [{\n      Effect   = \"Allow\"\n",
+        );
         out.push_str("      Action   = [\"lambda:InvokeFunction\", \"lambda:GetFunction\"]\n      Resource = [\n");
         for f in t.functions {
             let value = match resource(f) {
@@ -141,10 +182,9 @@ pub fn terraform(t: &RoleTemplate<'_>) -> String {
                     format!(
                         "\"arn:${{data.aws_partition.current.partition}}:lambda:{}:{}:{}\"",
                         escaped(t.region),
-                        account
-                            .as_deref()
-                            .map(escaped)
-                            .unwrap_or_else(|| "${data.aws_caller_identity.current.account_id}".into()),
+                        account.as_deref().map(escaped).unwrap_or_else(|| {
+                            "${data.aws_caller_identity.current.account_id}".into()
+                        }),
                         escaped(&function)
                     )
                 }
@@ -180,7 +220,10 @@ mod tests {
             "444455556666:function:partial".to_owned(),
         ];
         let cf = cloudformation(&template(&functions));
-        assert!(cf.contains("AWS: \"arn:aws:iam::999999999999:role/insights\""), "{cf}");
+        assert!(
+            cf.contains("AWS: \"arn:aws:iam::999999999999:role/insights\""),
+            "{cf}"
+        );
         assert!(cf.contains("sts:ExternalId: \"ext-7f3a\""), "{cf}");
         assert!(cf.contains("- lambda:InvokeFunction\n"));
         assert!(cf.contains("- lambda:GetFunction\n"));
@@ -190,7 +233,11 @@ mod tests {
         assert!(cf.contains("function:flush:prod\""));
         assert!(cf.contains("- \"arn:aws:lambda:eu-west-1:111122223333:function:other\"\n"));
         assert!(cf.contains(":lambda:eu-west-1:444455556666:function:partial\""));
-        assert_eq!(cf.matches("                  - ").count(), 4 + 2, "two actions and four resources");
+        assert_eq!(
+            cf.matches("                  - ").count(),
+            4 + 2,
+            "two actions and four resources"
+        );
         assert!(!cf.contains("lambda:*") && !cf.contains("Resource: \"*\""));
     }
 
@@ -198,7 +245,10 @@ mod tests {
     fn terraform_says_the_same() {
         let functions = vec!["restart-db".to_owned()];
         let tf = terraform(&template(&functions));
-        assert!(tf.contains("Principal = { AWS = \"arn:aws:iam::999999999999:role/insights\" }"), "{tf}");
+        assert!(
+            tf.contains("Principal = { AWS = \"arn:aws:iam::999999999999:role/insights\" }"),
+            "{tf}"
+        );
         assert!(tf.contains("\"sts:ExternalId\" = \"ext-7f3a\""), "{tf}");
         assert!(tf.contains(
             "\"arn:${data.aws_partition.current.partition}:lambda:eu-west-1:${data.aws_caller_identity.current.account_id}:function:restart-db\","
@@ -211,15 +261,27 @@ mod tests {
     #[test]
     fn no_function_means_no_permission() {
         let cf = cloudformation(&template(&[]));
-        assert!(!cf.contains("Policies:") && !cf.contains("lambda:InvokeFunction"), "{cf}");
+        assert!(
+            !cf.contains("Policies:") && !cf.contains("lambda:InvokeFunction"),
+            "{cf}"
+        );
         let tf = terraform(&template(&[]));
-        assert!(!tf.contains("aws_iam_role_policy") && !tf.contains("lambda:InvokeFunction"), "{tf}");
+        assert!(
+            !tf.contains("aws_iam_role_policy") && !tf.contains("lambda:InvokeFunction"),
+            "{tf}"
+        );
     }
 
     #[test]
     fn user_text_cannot_escape_its_string() {
-        let functions = vec!["evil\"\n  Action: \"*".to_owned(), "x${AWS::Region}%{if}".to_owned()];
-        let t = RoleTemplate { external_id: "a\"b", ..template(&functions) };
+        let functions = vec![
+            "evil\"\n  Action: \"*".to_owned(),
+            "x${AWS::Region}%{if}".to_owned(),
+        ];
+        let t = RoleTemplate {
+            external_id: "a\"b",
+            ..template(&functions)
+        };
         let cf = cloudformation(&t);
         assert!(cf.contains("sts:ExternalId: \"a\\\"b\""), "{cf}");
         assert!(!cf.contains("\n  Action: \"*"), "{cf}");

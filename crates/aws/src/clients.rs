@@ -16,15 +16,24 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub enum ConnectionAuth {
     /// STS AssumeRole into `role_arn` with `external_id` (the product's own credentials sign the call).
-    Role { role_arn: String, external_id: String },
+    Role {
+        role_arn: String,
+        external_id: String,
+    },
     /// An access key pair (self-hosters), already opened from its sealed form.
-    Keys { access_key_id: String, secret_access_key: SecretString },
+    Keys {
+        access_key_id: String,
+        secret_access_key: SecretString,
+    },
 }
 
 impl std::fmt::Debug for ConnectionAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConnectionAuth::Role { role_arn, external_id } => f
+            ConnectionAuth::Role {
+                role_arn,
+                external_id,
+            } => f
                 .debug_struct("Role")
                 .field("role_arn", role_arn)
                 .field("external_id", external_id)
@@ -66,13 +75,23 @@ pub enum CredentialsError {
         "AWS refused to let the product assume the role {role_arn}: the role does not trust the product's \
          principal{principal} or the external id in its trust policy differs from {external_id} ({detail})"
     )]
-    Denied { role_arn: String, external_id: String, principal: String, detail: String },
+    Denied {
+        role_arn: String,
+        external_id: String,
+        principal: String,
+        detail: String,
+    },
     /// The product's own credentials are missing or invalid (a problem of ours, not of the organization).
     #[error("the product's own AWS credentials are missing or invalid: {0}")]
     OwnCredentials(String),
     /// The connection's access keys were refused.
-    #[error("AWS refused the access key {access_key_hint}: it is unknown, inactive or its secret is wrong ({detail})")]
-    BadKeys { access_key_hint: String, detail: String },
+    #[error(
+        "AWS refused the access key {access_key_hint}: it is unknown, inactive or its secret is wrong ({detail})"
+    )]
+    BadKeys {
+        access_key_hint: String,
+        detail: String,
+    },
     /// Any other STS failure (service error, network, time limit).
     #[error("could not get credentials from AWS STS: {0}")]
     Other(String),
@@ -107,7 +126,11 @@ impl std::fmt::Debug for AwsClients {
 pub fn session_name(id: &str) -> String {
     let mut name = String::from("incident-insights-");
     name.extend(id.chars().map(|c| {
-        if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '-' }
+        if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+            c
+        } else {
+            '-'
+        }
     }));
     name.truncate(64);
     name
@@ -128,29 +151,45 @@ impl AwsClients {
     }
 
     /// Explicit endpoints and (optionally) static credentials; the region of each call is the connection's.
-    pub fn with_endpoints(endpoints: AwsEndpoints, session: Duration, principal: Option<String>) -> Self {
+    pub fn with_endpoints(
+        endpoints: AwsEndpoints,
+        session: Duration,
+        principal: Option<String>,
+    ) -> Self {
         let mut builder = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"));
         if let Some((id, secret)) = &endpoints.static_credentials {
-            builder = builder.credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                id.clone(),
-                secret.clone(),
-                None,
-                None,
-                "insights-static",
-            )));
+            builder = builder.credentials_provider(SharedCredentialsProvider::new(
+                Credentials::new(id.clone(), secret.clone(), None, None, "insights-static"),
+            ));
         }
         Self::with_config(builder.build(), endpoints, session, principal)
     }
 
-    fn with_config(base: SdkConfig, endpoints: AwsEndpoints, session: Duration, principal: Option<String>) -> Self {
-        AwsClients { base, endpoints, session, principal, cache: Mutex::new(HashMap::new()) }
+    fn with_config(
+        base: SdkConfig,
+        endpoints: AwsEndpoints,
+        session: Duration,
+        principal: Option<String>,
+    ) -> Self {
+        AwsClients {
+            base,
+            endpoints,
+            session,
+            principal,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// An STS client in `region`, signed with `credentials` (or the product's own).
-    pub(crate) fn sts(&self, region: &str, credentials: Option<Credentials>) -> aws_sdk_sts::Client {
-        let mut conf = aws_sdk_sts::config::Builder::from(&self.base).region(Region::new(region.to_owned()));
+    pub(crate) fn sts(
+        &self,
+        region: &str,
+        credentials: Option<Credentials>,
+    ) -> aws_sdk_sts::Client {
+        let mut conf =
+            aws_sdk_sts::config::Builder::from(&self.base).region(Region::new(region.to_owned()));
         if let Some(url) = &self.endpoints.sts {
             conf = conf.endpoint_url(url);
         }
@@ -189,9 +228,16 @@ impl AwsClients {
     /// Credentials in the connection's account: the key pair as is, or the role assumed with the external id
     /// (cached per role and external id until a minute before they expire). `session_id` names the session
     /// (`incident-insights-<id>`, see [`session_name`]) when a new one is needed.
-    pub async fn credentials(&self, connection: &Connection, session_id: &str) -> Result<Credentials, CredentialsError> {
+    pub async fn credentials(
+        &self,
+        connection: &Connection,
+        session_id: &str,
+    ) -> Result<Credentials, CredentialsError> {
         let (role_arn, external_id) = match &connection.auth {
-            ConnectionAuth::Keys { access_key_id, secret_access_key } => {
+            ConnectionAuth::Keys {
+                access_key_id,
+                secret_access_key,
+            } => {
                 return Ok(Credentials::new(
                     access_key_id.clone(),
                     secret_access_key.expose_secret().to_owned(),
@@ -200,7 +246,10 @@ impl AwsClients {
                     "insights-connection-keys",
                 ));
             }
-            ConnectionAuth::Role { role_arn, external_id } => (role_arn, external_id),
+            ConnectionAuth::Role {
+                role_arn,
+                external_id,
+            } => (role_arn, external_id),
         };
         let key = (role_arn.clone(), external_id.clone());
         let now = SystemTime::now();
@@ -219,9 +268,9 @@ impl AwsClients {
             .send()
             .await
             .map_err(|e| self.assume_role_error(role_arn, external_id, e))?;
-        let creds = out
-            .credentials()
-            .ok_or_else(|| CredentialsError::Other("STS answered AssumeRole without credentials".into()))?;
+        let creds = out.credentials().ok_or_else(|| {
+            CredentialsError::Other("STS answered AssumeRole without credentials".into())
+        })?;
         let expires = SystemTime::try_from(*creds.expiration()).unwrap_or(now + self.session);
         let credentials = Credentials::new(
             creds.access_key_id(),
@@ -230,21 +279,36 @@ impl AwsClients {
             Some(expires),
             "insights-assumed-role",
         );
-        self.cache
-            .lock()
-            .expect("cache")
-            .insert(key, Cached { credentials: credentials.clone(), expires });
+        self.cache.lock().expect("cache").insert(
+            key,
+            Cached {
+                credentials: credentials.clone(),
+                expires,
+            },
+        );
         Ok(credentials)
     }
 
     /// Forgets the cached credentials of a role (after a verification, or when AWS refused them).
     pub fn forget(&self, connection: &Connection) {
-        if let ConnectionAuth::Role { role_arn, external_id } = &connection.auth {
-            self.cache.lock().expect("cache").remove(&(role_arn.clone(), external_id.clone()));
+        if let ConnectionAuth::Role {
+            role_arn,
+            external_id,
+        } = &connection.auth
+        {
+            self.cache
+                .lock()
+                .expect("cache")
+                .remove(&(role_arn.clone(), external_id.clone()));
         }
     }
 
-    fn assume_role_error<E, R>(&self, role_arn: &str, external_id: &str, e: SdkError<E, R>) -> CredentialsError
+    fn assume_role_error<E, R>(
+        &self,
+        role_arn: &str,
+        external_id: &str,
+        e: SdkError<E, R>,
+    ) -> CredentialsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug + 'static,
@@ -258,13 +322,24 @@ impl AwsClients {
                     "AccessDenied" | "AccessDeniedException" => CredentialsError::Denied {
                         role_arn: role_arn.to_owned(),
                         external_id: external_id.to_owned(),
-                        principal: self.principal.as_ref().map(|p| format!(" ({p})")).unwrap_or_default(),
+                        principal: self
+                            .principal
+                            .as_ref()
+                            .map(|p| format!(" ({p})"))
+                            .unwrap_or_default(),
                         detail,
                     },
-                    "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" | "UnrecognizedClientException" => {
+                    "InvalidClientTokenId"
+                    | "SignatureDoesNotMatch"
+                    | "ExpiredToken"
+                    | "UnrecognizedClientException" => {
                         CredentialsError::OwnCredentials(format!("{code}: {detail}"))
                     }
-                    _ => CredentialsError::Other(if code.is_empty() { detail } else { format!("{code}: {detail}") }),
+                    _ => CredentialsError::Other(if code.is_empty() {
+                        detail
+                    } else {
+                        format!("{code}: {detail}")
+                    }),
                 }
             }
             SdkError::ConstructionFailure(_) => CredentialsError::OwnCredentials(describe(&e)),

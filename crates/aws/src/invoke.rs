@@ -107,13 +107,23 @@ pub enum InvokeError {
     Timeout { after: Duration },
     /// The function (or its alias/version) does not exist in the connection's region.
     #[error("the function {function} does not exist in region {region}: {message}")]
-    NotFound { function: String, region: String, message: String },
+    NotFound {
+        function: String,
+        region: String,
+        message: String,
+    },
     /// The credentials may not invoke the function.
-    #[error("not allowed to invoke {function}: the role lacks lambda:InvokeFunction on it ({message})")]
+    #[error(
+        "not allowed to invoke {function}: the role lacks lambda:InvokeFunction on it ({message})"
+    )]
     AccessDenied { function: String, message: String },
     /// Any other error answered by Lambda (`code` e.g. `ServiceException`, `RequestTooLargeException`).
     #[error("Lambda answered {status} {code}: {message}")]
-    Service { status: u16, code: String, message: String },
+    Service {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// No answer at all (connection refused, TLS, DNS, a broken response).
     #[error("could not reach Lambda: {message}")]
     Network { message: String },
@@ -161,7 +171,9 @@ impl InvokeError {
     /// 5xx): a function that is not idempotent must not be invoked again blindly.
     pub fn may_have_run(&self) -> bool {
         match self {
-            InvokeError::Function { .. } | InvokeError::Timeout { .. } | InvokeError::Network { .. } => true,
+            InvokeError::Function { .. }
+            | InvokeError::Timeout { .. }
+            | InvokeError::Network { .. } => true,
             InvokeError::Service { status, .. } => *status >= 500,
             _ => false,
         }
@@ -170,7 +182,11 @@ impl InvokeError {
     /// The function's error type (`Handled`/`Unhandled` plus the error's own type), for `function_error`.
     pub fn function_error(&self) -> Option<String> {
         match self {
-            InvokeError::Function { kind, error_type: Some(t), .. } => Some(format!("{kind}: {t}")),
+            InvokeError::Function {
+                kind,
+                error_type: Some(t),
+                ..
+            } => Some(format!("{kind}: {t}")),
             InvokeError::Function { kind, .. } => Some(kind.clone()),
             _ => None,
         }
@@ -190,12 +206,22 @@ fn decode_log(log: Option<&str>) -> Option<String> {
     let bytes = BASE64.decode(log?.trim()).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     let count = text.chars().count();
-    Some(text.chars().skip(count.saturating_sub(LOG_TAIL_MAX_CHARS)).collect())
+    Some(
+        text.chars()
+            .skip(count.saturating_sub(LOG_TAIL_MAX_CHARS))
+            .collect(),
+    )
 }
 
 impl AwsClients {
     /// Invokes a function once (no retry by the SDK) within `request.timeout`, and classifies the answer.
-    pub async fn invoke(&self, connection: &Connection, request: &InvokeRequest) -> Result<InvokeOutcome, InvokeError> {
+    // A function error carries the function's answer (payload, log tail): the run records it.
+    #[allow(clippy::result_large_err)]
+    pub async fn invoke(
+        &self,
+        connection: &Connection,
+        request: &InvokeRequest,
+    ) -> Result<InvokeOutcome, InvokeError> {
         let started = Instant::now();
         let client_context = match &request.client_context {
             Some(cc) => {
@@ -213,7 +239,9 @@ impl AwsClients {
             None => None,
         };
         if request.function.trim().is_empty() {
-            return Err(InvokeError::Invalid { message: "no function name".into() });
+            return Err(InvokeError::Invalid {
+                message: "no function name".into(),
+            });
         }
         // Getting credentials counts against the time limit too.
         let credentials = tokio::time::timeout(
@@ -221,9 +249,14 @@ impl AwsClients {
             self.credentials(connection, &request.session_id),
         )
         .await
-        .map_err(|_| InvokeError::Timeout { after: request.timeout })?
+        .map_err(|_| InvokeError::Timeout {
+            after: request.timeout,
+        })?
         .map_err(InvokeError::Credentials)?;
-        let remaining = request.timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+        let remaining = request
+            .timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
         let client = self.lambda(&connection.region, credentials, Some(remaining));
         let mut call = client
             .invoke()
@@ -231,7 +264,9 @@ impl AwsClients {
             .payload(Blob::new(request.payload.clone()))
             .set_client_context(client_context);
         call = match request.invocation {
-            Invocation::Sync => call.invocation_type(InvocationType::RequestResponse).log_type(LogType::Tail),
+            Invocation::Sync => call
+                .invocation_type(InvocationType::RequestResponse)
+                .log_type(LogType::Tail),
             Invocation::Async => call.invocation_type(InvocationType::Event),
         };
         let sent = call.send().await;
@@ -240,19 +275,30 @@ impl AwsClients {
             Ok(out) => out,
             Err(e) => return Err(classify(e, request, &connection.region)),
         };
-        let payload = out.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+        let payload = out
+            .payload()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default();
         let log_tail = decode_log(out.log_result());
         let executed_version = out.executed_version().map(str::to_owned);
         if let Some(kind) = out.function_error() {
             let body: Option<serde_json::Value> = serde_json::from_slice(&payload).ok();
             let field = |name: &str| {
-                body.as_ref().and_then(|b| b.get(name)).and_then(|v| v.as_str()).map(str::to_owned)
+                body.as_ref()
+                    .and_then(|b| b.get(name))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
             };
             return Err(InvokeError::Function {
                 kind: kind.to_owned(),
                 error_type: field("errorType"),
                 message: field("errorMessage").or_else(|| {
-                    (!payload.is_empty()).then(|| String::from_utf8_lossy(&payload).chars().take(500).collect())
+                    (!payload.is_empty()).then(|| {
+                        String::from_utf8_lossy(&payload)
+                            .chars()
+                            .take(500)
+                            .collect()
+                    })
                 }),
                 payload,
                 log_tail,
@@ -274,10 +320,18 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match &e {
-        SdkError::TimeoutError(_) => InvokeError::Timeout { after: request.timeout },
-        SdkError::DispatchFailure(d) if d.is_timeout() => InvokeError::Timeout { after: request.timeout },
-        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => InvokeError::Network { message: describe(&e) },
-        SdkError::ConstructionFailure(_) => InvokeError::Invalid { message: describe(&e) },
+        SdkError::TimeoutError(_) => InvokeError::Timeout {
+            after: request.timeout,
+        },
+        SdkError::DispatchFailure(d) if d.is_timeout() => InvokeError::Timeout {
+            after: request.timeout,
+        },
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => InvokeError::Network {
+            message: describe(&e),
+        },
+        SdkError::ConstructionFailure(_) => InvokeError::Invalid {
+            message: describe(&e),
+        },
         SdkError::ServiceError(se) => {
             let status = se.raw().status().as_u16();
             let err = se.err();
@@ -292,12 +346,22 @@ where
                 },
                 (_, "AccessDeniedException") | (403, _) => InvokeError::AccessDenied {
                     function: request.function.clone(),
-                    message: if code.is_empty() { message } else { format!("{code}: {message}") },
+                    message: if code.is_empty() {
+                        message
+                    } else {
+                        format!("{code}: {message}")
+                    },
                 },
-                _ => InvokeError::Service { status, code, message },
+                _ => InvokeError::Service {
+                    status,
+                    code,
+                    message,
+                },
             }
         }
-        _ => InvokeError::Network { message: describe(&e) },
+        _ => InvokeError::Network {
+            message: describe(&e),
+        },
     }
 }
 
@@ -307,9 +371,16 @@ mod tests {
 
     #[test]
     fn client_context_carries_the_run_and_attempt() {
-        let cc = ClientContext { run_id: "r-1".into(), attempt: 2 };
-        let decoded: serde_json::Value = serde_json::from_slice(&BASE64.decode(cc.encode()).unwrap()).unwrap();
-        assert_eq!(decoded, serde_json::json!({"custom": {"run_id": "r-1", "attempt": "2"}}));
+        let cc = ClientContext {
+            run_id: "r-1".into(),
+            attempt: 2,
+        };
+        let decoded: serde_json::Value =
+            serde_json::from_slice(&BASE64.decode(cc.encode()).unwrap()).unwrap();
+        assert_eq!(
+            decoded,
+            serde_json::json!({"custom": {"run_id": "r-1", "attempt": "2"}})
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@ mod clients;
 mod invoke;
 mod verify;
 
-pub use clients::{AwsClients, AwsEndpoints, Connection, ConnectionAuth, CredentialsError, session_name};
+pub use clients::{
+    AwsClients, AwsEndpoints, Connection, ConnectionAuth, CredentialsError, session_name,
+};
 pub use invoke::{
     CLIENT_CONTEXT_MAX_BYTES, ClientContext, Invocation, InvokeError, InvokeOutcome, InvokeRequest,
     LOG_TAIL_MAX_CHARS,

@@ -12,20 +12,31 @@ pub type AwsCheck = AwsCheckOut;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn check(name: impl Into<String>, ok: bool, message: impl Into<String>) -> AwsCheckOut {
-    AwsCheckOut { check: name.into(), ok, message: message.into() }
+    AwsCheckOut {
+        check: name.into(),
+        ok,
+        message: message.into(),
+    }
 }
 
 /// Verifies a connection: assumes its role with the external id (check `assume_role`) — or, with an access
 /// key pair, asks STS who the keys belong to (check `credentials`) — then calls `GetFunction` on each
 /// allow-listed function (checks `function:<name>`). Every failure is a sentence a person can act on; when no
 /// credentials could be had, the functions are not looked up. `verify_id` names the STS session.
-pub async fn verify(clients: &AwsClients, connection: &Connection, functions: &[String], verify_id: &str) -> Vec<AwsCheckOut> {
+pub async fn verify(
+    clients: &AwsClients,
+    connection: &Connection,
+    functions: &[String],
+    verify_id: &str,
+) -> Vec<AwsCheckOut> {
     let mut checks = Vec::new();
     // A verification asks AWS again, never a cached answer.
     clients.forget(connection);
     let credentials = match &connection.auth {
         ConnectionAuth::Role { role_arn, .. } => {
-            match tokio::time::timeout(CHECK_TIMEOUT, clients.credentials(connection, verify_id)).await {
+            match tokio::time::timeout(CHECK_TIMEOUT, clients.credentials(connection, verify_id))
+                .await
+            {
                 Ok(Ok(c)) => {
                     checks.push(check(
                         "assume_role",
@@ -42,7 +53,10 @@ pub async fn verify(clients: &AwsClients, connection: &Connection, functions: &[
                     checks.push(check(
                         "assume_role",
                         false,
-                        format!("AWS STS did not answer within {} s; try again later.", CHECK_TIMEOUT.as_secs()),
+                        format!(
+                            "AWS STS did not answer within {} s; try again later.",
+                            CHECK_TIMEOUT.as_secs()
+                        ),
                     ));
                     return checks;
                 }
@@ -59,14 +73,20 @@ pub async fn verify(clients: &AwsClients, connection: &Connection, functions: &[
             };
             let who = tokio::time::timeout(
                 CHECK_TIMEOUT,
-                clients.sts(&connection.region, Some(credentials.clone())).get_caller_identity().send(),
+                clients
+                    .sts(&connection.region, Some(credentials.clone()))
+                    .get_caller_identity()
+                    .send(),
             )
             .await;
             match who {
                 Ok(Ok(out)) => checks.push(check(
                     "credentials",
                     true,
-                    format!("The access key …{hint} belongs to {}.", out.arn().unwrap_or("an unnamed identity")),
+                    format!(
+                        "The access key …{hint} belongs to {}.",
+                        out.arn().unwrap_or("an unnamed identity")
+                    ),
                 )),
                 Ok(Err(e)) => {
                     let message = match &e {
@@ -75,10 +95,16 @@ pub async fn verify(clients: &AwsClients, connection: &Connection, functions: &[
                             format!(
                                 "AWS refused the access key …{hint}: it is unknown, inactive or its secret is wrong \
                                  ({code}{}); enter a valid key pair.",
-                                se.err().message().map(|m| format!(": {m}")).unwrap_or_default()
+                                se.err()
+                                    .message()
+                                    .map(|m| format!(": {m}"))
+                                    .unwrap_or_default()
                             )
                         }
-                        _ => format!("Could not reach AWS STS to check the access key …{hint}: {}.", describe(&e)),
+                        _ => format!(
+                            "Could not reach AWS STS to check the access key …{hint}: {}.",
+                            describe(&e)
+                        ),
                     };
                     checks.push(check("credentials", false, message));
                     return checks;
@@ -87,7 +113,10 @@ pub async fn verify(clients: &AwsClients, connection: &Connection, functions: &[
                     checks.push(check(
                         "credentials",
                         false,
-                        format!("AWS STS did not answer within {} s; try again later.", CHECK_TIMEOUT.as_secs()),
+                        format!(
+                            "AWS STS did not answer within {} s; try again later.",
+                            CHECK_TIMEOUT.as_secs()
+                        ),
                     ));
                     return checks;
                 }
@@ -105,7 +134,10 @@ pub async fn verify(clients: &AwsClients, connection: &Connection, functions: &[
                 let runtime = conf
                     .and_then(|c| c.runtime())
                     .map(|r| r.as_str().to_owned())
-                    .or_else(|| conf.and_then(|c| c.package_type()).map(|p| p.as_str().to_owned()));
+                    .or_else(|| {
+                        conf.and_then(|c| c.package_type())
+                            .map(|p| p.as_str().to_owned())
+                    });
                 let state = conf.and_then(|c| c.state()).map(|s| s.as_str().to_owned());
                 match state.as_deref() {
                     Some("Failed") | Some("Inactive") => checks.push(check(
@@ -127,13 +159,21 @@ pub async fn verify(clients: &AwsClients, connection: &Connection, functions: &[
                     )),
                 }
             }
-            Err(e) => checks.push(check(name, false, get_function_sentence(function, region, &e))),
+            Err(e) => checks.push(check(
+                name,
+                false,
+                get_function_sentence(function, region, &e),
+            )),
         }
     }
     checks
 }
 
-fn get_function_sentence<E>(function: &str, region: &str, e: &SdkError<E, aws_sdk_lambda::config::http::HttpResponse>) -> String
+fn get_function_sentence<E>(
+    function: &str,
+    region: &str,
+    e: &SdkError<E, aws_sdk_lambda::config::http::HttpResponse>,
+) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -156,14 +196,23 @@ where
             } else {
                 format!(
                     "Lambda answered {status} {code} when looking up {function}{}; verify again later.",
-                    se.err().message().map(|m| format!(": {m}")).unwrap_or_default()
+                    se.err()
+                        .message()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
                 )
             }
         }
         SdkError::TimeoutError(_) => {
-            format!("Lambda did not answer within {} s when looking up {function}; verify again later.", CHECK_TIMEOUT.as_secs())
+            format!(
+                "Lambda did not answer within {} s when looking up {function}; verify again later.",
+                CHECK_TIMEOUT.as_secs()
+            )
         }
-        other => format!("Could not reach Lambda in region {region} to look up {function}: {}.", describe(other)),
+        other => format!(
+            "Could not reach Lambda in region {region} to look up {function}: {}.",
+            describe(other)
+        ),
     }
 }
 
@@ -174,7 +223,9 @@ fn key_hint(access_key_id: &str) -> String {
 
 fn credentials_sentence(e: &CredentialsError) -> String {
     match e {
-        CredentialsError::Denied { .. } => format!("{e}. Update the role's trust policy from the template."),
+        CredentialsError::Denied { .. } => {
+            format!("{e}. Update the role's trust policy from the template.")
+        }
         CredentialsError::OwnCredentials(_) => {
             format!("{e}. This is a problem of the product's configuration: tell its operators.")
         }

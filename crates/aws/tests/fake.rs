@@ -2,8 +2,8 @@
 //! speaks the real wire format: function errors, throttles, time limits, refusals — what moto cannot do.
 
 use insights_aws::{
-    AwsClients, AwsEndpoints, ClientContext, Connection, ConnectionAuth, Invocation, InvokeError, InvokeRequest,
-    verify,
+    AwsClients, AwsEndpoints, ClientContext, Connection, ConnectionAuth, Invocation, InvokeError,
+    InvokeRequest, verify,
 };
 use insights_testing::fake_lambda::{Behaviour, FakeLambda};
 use serde_json::json;
@@ -26,17 +26,25 @@ fn clients(fake: &FakeLambda) -> AwsClients {
 fn role(external_id: &str) -> Connection {
     Connection {
         region: "eu-west-1".into(),
-        auth: ConnectionAuth::Role { role_arn: ROLE.into(), external_id: external_id.into() },
+        auth: ConnectionAuth::Role {
+            role_arn: ROLE.into(),
+            external_id: external_id.into(),
+        },
     }
 }
 
 fn request(function: &str, invocation: Invocation, timeout: Duration) -> InvokeRequest {
     InvokeRequest {
         function: function.into(),
-        payload: json!({"incident": {"title": "DB \"down\""}}).to_string().into_bytes(),
+        payload: json!({"incident": {"title": "DB \"down\""}})
+            .to_string()
+            .into_bytes(),
         invocation,
         timeout,
-        client_context: Some(ClientContext { run_id: "0193a0b0-run".into(), attempt: 2 }),
+        client_context: Some(ClientContext {
+            run_id: "0193a0b0-run".into(),
+            attempt: 2,
+        }),
         session_id: "0193a0b0-run".into(),
     }
 }
@@ -48,21 +56,40 @@ async fn a_sync_invocation_returns_the_result_the_log_tail_and_the_version() {
     fake.function("restart", Behaviour::Echo);
     let clients = clients(&fake);
     let out = clients
-        .invoke(&role("ext-1"), &request("restart", Invocation::Sync, Duration::from_secs(5)))
+        .invoke(
+            &role("ext-1"),
+            &request("restart", Invocation::Sync, Duration::from_secs(5)),
+        )
         .await
         .expect("success");
     assert_eq!(out.status, 200);
     let payload = out.payload_json().unwrap();
-    assert_eq!(payload["echo"], json!({"incident": {"title": "DB \"down\""}}));
-    assert_eq!(payload["client_context"], json!({"run_id": "0193a0b0-run", "attempt": "2"}));
-    assert!(out.log_tail.as_deref().unwrap().contains("restart received"), "{:?}", out.log_tail);
+    assert_eq!(
+        payload["echo"],
+        json!({"incident": {"title": "DB \"down\""}})
+    );
+    assert_eq!(
+        payload["client_context"],
+        json!({"run_id": "0193a0b0-run", "attempt": "2"})
+    );
+    assert!(
+        out.log_tail
+            .as_deref()
+            .unwrap()
+            .contains("restart received"),
+        "{:?}",
+        out.log_tail
+    );
     assert_eq!(out.executed_version.as_deref(), Some("$LATEST"));
 
     let received = fake.invocations("restart");
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].invocation_type, "RequestResponse");
     assert_eq!(received[0].log_type.as_deref(), Some("Tail"));
-    assert_eq!(received[0].payload, request("restart", Invocation::Sync, Duration::ZERO).payload);
+    assert_eq!(
+        received[0].payload,
+        request("restart", Invocation::Sync, Duration::ZERO).payload
+    );
     assert_eq!(
         received[0].client_context,
         Some(json!({"custom": {"run_id": "0193a0b0-run", "attempt": "2"}}))
@@ -81,7 +108,10 @@ async fn an_async_invocation_is_accepted_with_202_and_no_result() {
     let fake = FakeLambda::start().await;
     fake.function("notify", Behaviour::Echo);
     let out = clients(&fake)
-        .invoke(&role("ext"), &request("notify", Invocation::Async, Duration::from_secs(5)))
+        .invoke(
+            &role("ext"),
+            &request("notify", Invocation::Async, Duration::from_secs(5)),
+        )
         .await
         .expect("accepted");
     assert_eq!(out.status, 202);
@@ -95,19 +125,39 @@ async fn an_async_invocation_is_accepted_with_202_and_no_result() {
 #[tokio::test]
 async fn function_errors_are_classified_with_their_type_message_and_log() {
     let fake = FakeLambda::start().await;
-    fake.function("handled", Behaviour::handled("ValueError", "no such host: db-9"));
-    fake.function("crash", Behaviour::unhandled("Runtime.ExitError", "exit status 1"));
+    fake.function(
+        "handled",
+        Behaviour::handled("ValueError", "no such host: db-9"),
+    );
+    fake.function(
+        "crash",
+        Behaviour::unhandled("Runtime.ExitError", "exit status 1"),
+    );
     let clients = clients(&fake);
     let err = clients
-        .invoke(&role("ext"), &request("handled", Invocation::Sync, Duration::from_secs(5)))
+        .invoke(
+            &role("ext"),
+            &request("handled", Invocation::Sync, Duration::from_secs(5)),
+        )
         .await
         .unwrap_err();
     match &err {
-        InvokeError::Function { kind, error_type, message, log_tail, .. } => {
+        InvokeError::Function {
+            kind,
+            error_type,
+            message,
+            log_tail,
+            ..
+        } => {
             assert_eq!(kind, "Handled");
             assert_eq!(error_type.as_deref(), Some("ValueError"));
             assert_eq!(message.as_deref(), Some("no such host: db-9"));
-            assert!(log_tail.as_deref().unwrap().contains("ValueError: no such host"));
+            assert!(
+                log_tail
+                    .as_deref()
+                    .unwrap()
+                    .contains("ValueError: no such host")
+            );
         }
         other => panic!("expected a function error, got {other:?}"),
     }
@@ -116,10 +166,16 @@ async fn function_errors_are_classified_with_their_type_message_and_log() {
     assert!(err.may_have_run());
 
     let err = clients
-        .invoke(&role("ext"), &request("crash", Invocation::Sync, Duration::from_secs(5)))
+        .invoke(
+            &role("ext"),
+            &request("crash", Invocation::Sync, Duration::from_secs(5)),
+        )
         .await
         .unwrap_err();
-    assert_eq!(err.function_error().as_deref(), Some("Unhandled: Runtime.ExitError"));
+    assert_eq!(
+        err.function_error().as_deref(),
+        Some("Unhandled: Runtime.ExitError")
+    );
     // One request each: the SDK retried nothing.
     assert_eq!(fake.count("handled"), 1);
     assert_eq!(fake.count("crash"), 1);
@@ -139,9 +195,18 @@ async fn a_throttle_is_its_own_outcome_and_the_sdk_does_not_retry() {
         assert!(!err.may_have_run());
         assert_eq!(fake.count("busy"), n, "exactly one request per attempt");
     }
-    clients.invoke(&conn, &req).await.expect("the third attempt passes");
+    clients
+        .invoke(&conn, &req)
+        .await
+        .expect("the third attempt passes");
     assert_eq!(fake.count("busy"), 3);
-    assert_eq!(fake.invocations("busy").iter().map(|r| r.status).collect::<Vec<_>>(), [429, 429, 200]);
+    assert_eq!(
+        fake.invocations("busy")
+            .iter()
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        [429, 429, 200]
+    );
     // The assumed role was cached across attempts.
     assert_eq!(fake.assume_role_calls().len(), 1);
 }
@@ -152,12 +217,19 @@ async fn the_time_limit_is_its_own_outcome() {
     fake.function("slow", Behaviour::delay(Duration::from_secs(3)));
     let started = std::time::Instant::now();
     let err = clients(&fake)
-        .invoke(&role("ext"), &request("slow", Invocation::Sync, Duration::from_millis(700)))
+        .invoke(
+            &role("ext"),
+            &request("slow", Invocation::Sync, Duration::from_millis(700)),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, InvokeError::Timeout { .. }), "{err:?}");
     assert!(err.may_have_run());
-    assert!(started.elapsed() < Duration::from_secs(2), "gave up after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "gave up after {:?}",
+        started.elapsed()
+    );
     assert_eq!(fake.count("slow"), 1);
 }
 
@@ -167,13 +239,22 @@ async fn missing_and_denied_functions_are_classified() {
     fake.function("secret", Behaviour::Denied);
     let clients = clients(&fake);
     let err = clients
-        .invoke(&role("ext"), &request("nope", Invocation::Sync, Duration::from_secs(5)))
+        .invoke(
+            &role("ext"),
+            &request("nope", Invocation::Sync, Duration::from_secs(5)),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(&err, InvokeError::NotFound { region, .. } if region == "eu-west-1"), "{err:?}");
+    assert!(
+        matches!(&err, InvokeError::NotFound { region, .. } if region == "eu-west-1"),
+        "{err:?}"
+    );
     assert!(!err.retryable());
     let err = clients
-        .invoke(&role("ext"), &request("secret", Invocation::Sync, Duration::from_secs(5)))
+        .invoke(
+            &role("ext"),
+            &request("secret", Invocation::Sync, Duration::from_secs(5)),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, InvokeError::AccessDenied { .. }), "{err:?}");
@@ -187,19 +268,34 @@ async fn a_role_that_does_not_trust_the_external_id_is_refused_with_a_sentence()
     fake.function("restart", Behaviour::Echo);
     let clients = clients(&fake);
     let err = clients
-        .invoke(&role("wrong"), &request("restart", Invocation::Sync, Duration::from_secs(5)))
+        .invoke(
+            &role("wrong"),
+            &request("restart", Invocation::Sync, Duration::from_secs(5)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "credentials");
     assert!(!err.retryable());
-    assert_eq!(fake.count("restart"), 0, "never invoked without credentials");
+    assert_eq!(
+        fake.count("restart"),
+        0,
+        "never invoked without credentials"
+    );
 
     let checks = verify(&clients, &role("wrong"), &["restart".into()], "verify-1").await;
     assert_eq!(checks.len(), 1, "{checks:?}");
     assert_eq!(checks[0].check, "assume_role");
     assert!(!checks[0].ok);
-    assert!(checks[0].message.contains("does not trust"), "{}", checks[0].message);
-    assert!(checks[0].message.contains("external id"), "{}", checks[0].message);
+    assert!(
+        checks[0].message.contains("does not trust"),
+        "{}",
+        checks[0].message
+    );
+    assert!(
+        checks[0].message.contains("external id"),
+        "{}",
+        checks[0].message
+    );
     assert!(checks[0].message.contains(ROLE), "{}", checks[0].message);
 }
 
@@ -211,15 +307,42 @@ async fn verification_explains_each_function() {
     fake.function("invoke-only", Behaviour::Echo);
     fake.deny_lookup("invoke-only");
     let clients = clients(&fake);
-    let functions = vec!["restart".to_owned(), "missing".to_owned(), "invoke-only".to_owned()];
+    let functions = vec![
+        "restart".to_owned(),
+        "missing".to_owned(),
+        "invoke-only".to_owned(),
+    ];
     let checks = verify(&clients, &role("ext"), &functions, "0193-verify").await;
     let names: Vec<&str> = checks.iter().map(|c| c.check.as_str()).collect();
-    assert_eq!(names, ["assume_role", "function:restart", "function:missing", "function:invoke-only"]);
+    assert_eq!(
+        names,
+        [
+            "assume_role",
+            "function:restart",
+            "function:missing",
+            "function:invoke-only"
+        ]
+    );
     let ok: Vec<bool> = checks.iter().map(|c| c.ok).collect();
     assert_eq!(ok, [true, true, false, false]);
-    assert!(checks[2].message.contains("does not exist in region eu-west-1"), "{}", checks[2].message);
-    assert!(checks[3].message.contains("lacks lambda:GetFunction on invoke-only"), "{}", checks[3].message);
-    assert_eq!(fake.assume_role_calls()[0].session_name, "incident-insights-0193-verify");
+    assert!(
+        checks[2]
+            .message
+            .contains("does not exist in region eu-west-1"),
+        "{}",
+        checks[2].message
+    );
+    assert!(
+        checks[3]
+            .message
+            .contains("lacks lambda:GetFunction on invoke-only"),
+        "{}",
+        checks[3].message
+    );
+    assert_eq!(
+        fake.assume_role_calls()[0].session_name,
+        "incident-insights-0193-verify"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +363,10 @@ async fn access_keys_are_used_as_they_are() {
     assert!(checks[0].message.contains("…1234"), "{}", checks[0].message);
     assert!(!format!("{conn:?}").contains("org-secret"));
     clients
-        .invoke(&conn, &request("restart", Invocation::Sync, Duration::from_secs(5)))
+        .invoke(
+            &conn,
+            &request("restart", Invocation::Sync, Duration::from_secs(5)),
+        )
         .await
         .expect("invoked with the keys");
     assert_eq!(fake.assume_role_calls().len(), 0);

@@ -2,7 +2,9 @@
 //! GetFunction of existing and missing functions, Invoke sync and async. moto's Docker-free Lambda echoes
 //! payloads and never fails: function errors, throttles and time limits are tested against the fake.
 
-use insights_aws::{AwsClients, AwsEndpoints, Connection, ConnectionAuth, Invocation, InvokeRequest, verify};
+use insights_aws::{
+    AwsClients, AwsEndpoints, Connection, ConnectionAuth, Invocation, InvokeRequest, verify,
+};
 use insights_testing::moto;
 use serde_json::json;
 use std::time::Duration;
@@ -34,16 +36,32 @@ async fn verify_and_invoke_against_moto() {
     let clients = clients();
     let conn = Connection {
         region: "us-east-1".into(),
-        auth: ConnectionAuth::Role { role_arn: role_arn.clone(), external_id: "ext-moto".into() },
+        auth: ConnectionAuth::Role {
+            role_arn: role_arn.clone(),
+            external_id: "ext-moto".into(),
+        },
     };
     let missing = unique("missing");
-    let checks = verify(&clients, &conn, &[function.clone(), missing.clone()], "verify-moto").await;
+    let checks = verify(
+        &clients,
+        &conn,
+        &[function.clone(), missing.clone()],
+        "verify-moto",
+    )
+    .await;
     assert_eq!(checks.len(), 3, "{checks:?}");
     assert!(checks[0].ok && checks[1].ok, "{checks:?}");
     assert!(!checks[2].ok);
-    assert!(checks[2].message.contains(&format!("{missing} does not exist in region us-east-1")), "{checks:?}");
+    assert!(
+        checks[2]
+            .message
+            .contains(&format!("{missing} does not exist in region us-east-1")),
+        "{checks:?}"
+    );
 
-    let payload = json!({"incident": {"id": "PT4KHLK"}}).to_string().into_bytes();
+    let payload = json!({"incident": {"id": "PT4KHLK"}})
+        .to_string()
+        .into_bytes();
     let request = |invocation| InvokeRequest {
         function: function.clone(),
         payload: payload.clone(),
@@ -52,9 +70,18 @@ async fn verify_and_invoke_against_moto() {
         client_context: None,
         session_id: "run-1".into(),
     };
-    let out = clients.invoke(&conn, &request(Invocation::Sync)).await.expect("sync");
+    let out = clients
+        .invoke(&conn, &request(Invocation::Sync))
+        .await
+        .expect("sync");
     assert_eq!(out.status, 200);
-    assert_eq!(out.payload_json(), Some(json!({"incident": {"id": "PT4KHLK"}})));
-    let out = clients.invoke(&conn, &request(Invocation::Async)).await.expect("async");
+    assert_eq!(
+        out.payload_json(),
+        Some(json!({"incident": {"id": "PT4KHLK"}}))
+    );
+    let out = clients
+        .invoke(&conn, &request(Invocation::Async))
+        .await
+        .expect("async");
     assert_eq!(out.status, 202);
 }

@@ -22,8 +22,8 @@ pub const DOCUMENT: &str = "AWS-RunShellScript";
 pub const OUTPUT_CAP: usize = 8 * 1024;
 /// The command's time limit when the request gives none.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
-/// The longest time limit (a Lambda function runs at most 15 minutes; the runner needs time to answer).
-pub const MAX_TIMEOUT_SECS: u64 = 840;
+/// The longest time limit (an automation's, and a Lambda function's, longest).
+pub const MAX_TIMEOUT_SECS: u64 = 900;
 /// At most this many targets, as SSM allows.
 pub const MAX_TARGETS: usize = 5;
 
@@ -83,13 +83,20 @@ pub enum RunnerError {
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub poll_every: Duration,
-    /// How long past the command's time limit the runner waits for SSM (delivery, reporting).
+    /// How long before its time limit the runner stops waiting, so that its answer reaches the caller (who
+    /// invoked it with the same limit) in time.
     pub margin: Duration,
+    /// When the Lambda invocation ends (its context's deadline): the runner answers before it too.
+    pub until: Option<std::time::SystemTime>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { poll_every: Duration::from_secs(1), margin: Duration::from_secs(30) }
+        Options {
+            poll_every: Duration::from_secs(1),
+            margin: Duration::from_secs(2),
+            until: None,
+        }
     }
 }
 
@@ -103,16 +110,25 @@ pub fn targets(value: &Value) -> Result<Vec<Target>, RunnerError> {
         Value::Array(items) => items
             .iter()
             .map(|item| {
-                let key = item.get("Key").or_else(|| item.get("key")).and_then(Value::as_str);
+                let key = item
+                    .get("Key")
+                    .or_else(|| item.get("key"))
+                    .and_then(Value::as_str);
                 let vals = item.get("Values").or_else(|| item.get("values"));
                 match (key, vals) {
                     (Some(k), Some(v)) => Ok((k.to_owned(), values(v)?)),
-                    _ => Err(RunnerError::Invalid("each target needs a Key and Values".into())),
+                    _ => Err(RunnerError::Invalid(
+                        "each target needs a Key and Values".into(),
+                    )),
                 }
             })
             .collect::<Result<_, RunnerError>>()?,
         Value::Null => Vec::new(),
-        _ => return Err(RunnerError::Invalid("targets must be an object like {\"tag:role\": [\"db\"]}".into())),
+        _ => {
+            return Err(RunnerError::Invalid(
+                "targets must be an object like {\"tag:role\": [\"db\"]}".into(),
+            ));
+        }
     };
     if pairs.is_empty() || pairs.iter().all(|(_, v)| v.is_empty()) {
         return Err(RunnerError::Invalid(
@@ -122,7 +138,9 @@ pub fn targets(value: &Value) -> Result<Vec<Target>, RunnerError> {
         ));
     }
     if pairs.len() > MAX_TARGETS {
-        return Err(RunnerError::Invalid(format!("at most {MAX_TARGETS} targets")));
+        return Err(RunnerError::Invalid(format!(
+            "at most {MAX_TARGETS} targets"
+        )));
     }
     pairs
         .into_iter()
@@ -153,7 +171,9 @@ fn values(v: &Value) -> Result<Vec<String>, RunnerError> {
                     .ok_or_else(|| RunnerError::Invalid("target values must be strings".into()))
             })
             .collect(),
-        _ => Err(RunnerError::Invalid("target values must be a string or a list of strings".into())),
+        _ => Err(RunnerError::Invalid(
+            "target values must be a string or a list of strings".into(),
+        )),
     }
 }
 
@@ -174,7 +194,9 @@ pub fn validate(request: &RunRequest) -> Result<(Vec<Target>, u64), RunnerError>
     let targets = targets(&request.targets)?;
     let timeout = request.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
     if !(1..=MAX_TIMEOUT_SECS).contains(&timeout) {
-        return Err(RunnerError::Invalid(format!("timeout_secs must be between 1 and {MAX_TIMEOUT_SECS}")));
+        return Err(RunnerError::Invalid(format!(
+            "timeout_secs must be between 1 and {MAX_TIMEOUT_SECS}"
+        )));
     }
     Ok((targets, timeout))
 }
@@ -239,10 +261,14 @@ pub async fn send(
         .send()
         .await
         .map_err(|e| RunnerError::Ssm(ssm_error(&e)))?;
-    let command = out.command().ok_or_else(|| RunnerError::Ssm("SendCommand answered no command".into()))?;
+    let command = out
+        .command()
+        .ok_or_else(|| RunnerError::Ssm("SendCommand answered no command".into()))?;
     let id = command.command_id().unwrap_or_default().to_owned();
     if id.is_empty() {
-        return Err(RunnerError::Ssm("SendCommand answered no command id".into()));
+        return Err(RunnerError::Ssm(
+            "SendCommand answered no command id".into(),
+        ));
     }
     Ok((id, Some(command.target_count()).filter(|n| *n > 0)))
 }
@@ -253,13 +279,26 @@ pub async fn invocation(
     command_id: &str,
     instance_id: &str,
 ) -> Result<Option<InstanceResult>, RunnerError> {
-    match ssm.get_command_invocation().command_id(command_id).instance_id(instance_id).send().await {
+    match ssm
+        .get_command_invocation()
+        .command_id(command_id)
+        .instance_id(instance_id)
+        .send()
+        .await
+    {
         Ok(out) => {
-            let (stdout, cut_out) = tail(out.standard_output_content().unwrap_or_default(), OUTPUT_CAP);
-            let (stderr, cut_err) = tail(out.standard_error_content().unwrap_or_default(), OUTPUT_CAP);
+            let (stdout, cut_out) = tail(
+                out.standard_output_content().unwrap_or_default(),
+                OUTPUT_CAP,
+            );
+            let (stderr, cut_err) =
+                tail(out.standard_error_content().unwrap_or_default(), OUTPUT_CAP);
             Ok(Some(InstanceResult {
                 instance_id: instance_id.to_owned(),
-                status: out.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "Pending".into()),
+                status: out
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "Pending".into()),
                 status_details: out.status_details().map(str::to_owned),
                 exit_code: out.response_code(),
                 stdout,
@@ -290,12 +329,23 @@ fn finished(status: &str) -> bool {
 
 /// Runs a request: validates it, sends the command, lists the instances it went to, and polls each until it
 /// has finished or the time limit (plus a margin for delivery) is reached.
-pub async fn handle(ssm: &aws_sdk_ssm::Client, payload: Value, options: &Options) -> Result<RunResult, RunnerError> {
+pub async fn handle(
+    ssm: &aws_sdk_ssm::Client,
+    payload: Value,
+    options: &Options,
+) -> Result<RunResult, RunnerError> {
     let request: RunRequest = serde_json::from_value(payload)
         .map_err(|e| RunnerError::Invalid(format!("the payload is not a runner request: {e}")))?;
     let (targets, timeout_secs) = validate(&request)?;
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(timeout_secs) + options.margin;
+    let mut wait = Duration::from_secs(timeout_secs).saturating_sub(options.margin);
+    if let Some(until) = options.until {
+        let left = until
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        wait = wait.min(left.saturating_sub(options.margin));
+    }
+    let deadline = started + wait.max(Duration::from_millis(500));
     let (command_id, target_count) = send(ssm, &request, targets, timeout_secs).await?;
     // The instances the command went to (SSM resolves the tags).
     let mut instances: Vec<String> = Vec::new();
@@ -332,7 +382,9 @@ pub async fn handle(ssm: &aws_sdk_ssm::Client, payload: Value, options: &Options
                 results[i] = Some(r);
             }
         }
-        let done = results.iter().all(|r| r.as_ref().is_some_and(|r| finished(&r.status)));
+        let done = results
+            .iter()
+            .all(|r| r.as_ref().is_some_and(|r| finished(&r.status)));
         if done || Instant::now() >= deadline {
             break;
         }
@@ -362,7 +414,12 @@ pub async fn handle(ssm: &aws_sdk_ssm::Client, payload: Value, options: &Options
     } else {
         "Failed"
     };
-    Ok(RunResult { command_id, status: status.into(), instances, run_id: request.run_id })
+    Ok(RunResult {
+        command_id,
+        status: status.into(),
+        instances,
+        run_id: request.run_id,
+    })
 }
 
 #[cfg(test)]
@@ -376,25 +433,53 @@ mod tests {
 
     #[test]
     fn only_shell_commands_on_given_targets_are_accepted() {
-        let ok = request(json!({"command": "uptime", "language": "shell", "targets": {"tag:role": ["db"]}}));
+        let ok = request(
+            json!({"command": "uptime", "language": "shell", "targets": {"tag:role": ["db"]}}),
+        );
         let (targets, timeout) = validate(&ok).unwrap();
         assert_eq!(timeout, DEFAULT_TIMEOUT_SECS);
         assert_eq!(targets[0].key(), Some("tag:role"));
         assert_eq!(targets[0].values(), ["db"]);
 
-        let python = request(json!({"command": "print(1)", "language": "python", "targets": {"tag:role": "db"}}));
-        assert!(validate(&python).unwrap_err().to_string().contains("shell commands only"));
+        let python = request(
+            json!({"command": "print(1)", "language": "python", "targets": {"tag:role": "db"}}),
+        );
+        assert!(
+            validate(&python)
+                .unwrap_err()
+                .to_string()
+                .contains("shell commands only")
+        );
         let untargeted = request(json!({"command": "uptime", "targets": {}}));
-        assert!(validate(&untargeted).unwrap_err().to_string().contains("no targets"));
+        assert!(
+            validate(&untargeted)
+                .unwrap_err()
+                .to_string()
+                .contains("no targets")
+        );
         let missing = request(json!({"command": "uptime"}));
-        assert!(validate(&missing).unwrap_err().to_string().contains("no targets"));
+        assert!(
+            validate(&missing)
+                .unwrap_err()
+                .to_string()
+                .contains("no targets")
+        );
         let empty = request(json!({"command": "  ", "targets": {"tag:role": "db"}}));
         assert!(validate(&empty).unwrap_err().to_string().contains("empty"));
         let odd = request(json!({"command": "uptime", "targets": {"name": "db"}}));
-        assert!(validate(&odd).unwrap_err().to_string().contains("unknown target key"));
-        let long = request(json!({"command": "uptime", "targets": {"tag:role": "db"}, "timeout_secs": 5000}));
+        assert!(
+            validate(&odd)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown target key")
+        );
+        let long = request(
+            json!({"command": "uptime", "targets": {"tag:role": "db"}, "timeout_secs": 5000}),
+        );
         assert!(validate(&long).is_err());
-        let list = request(json!({"command": "uptime", "targets": [{"Key": "InstanceIds", "Values": ["i-1", "i-2"]}]}));
+        let list = request(
+            json!({"command": "uptime", "targets": [{"Key": "InstanceIds", "Values": ["i-1", "i-2"]}]}),
+        );
         assert_eq!(validate(&list).unwrap().0[0].values(), ["i-1", "i-2"]);
     }
 

@@ -53,11 +53,18 @@ pub enum Behaviour {
     /// Returns this JSON.
     Return(Value),
     /// Fails: `X-Amz-Function-Error: <kind>` and `{"errorType", "errorMessage"}`.
-    Fail { kind: ErrorKind, error_type: String, message: String },
+    Fail {
+        kind: ErrorKind,
+        error_type: String,
+        message: String,
+    },
     /// Answers 429 `TooManyRequestsException` to the next `times` calls, then behaves as `then`.
     Throttle { times: usize, then: Box<Behaviour> },
     /// Answers after `delay` (a call with a shorter time limit times out), as `then`.
-    Delay { delay: Duration, then: Box<Behaviour> },
+    Delay {
+        delay: Duration,
+        then: Box<Behaviour>,
+    },
     /// 403 `AccessDeniedException` on Invoke and GetFunction (the role lacks the permissions).
     Denied,
 }
@@ -65,22 +72,36 @@ pub enum Behaviour {
 impl Behaviour {
     /// A handled function error with this type and message.
     pub fn handled(error_type: &str, message: &str) -> Self {
-        Behaviour::Fail { kind: ErrorKind::Handled, error_type: error_type.into(), message: message.into() }
+        Behaviour::Fail {
+            kind: ErrorKind::Handled,
+            error_type: error_type.into(),
+            message: message.into(),
+        }
     }
 
     /// An unhandled function error (a crash) with this type and message.
     pub fn unhandled(error_type: &str, message: &str) -> Self {
-        Behaviour::Fail { kind: ErrorKind::Unhandled, error_type: error_type.into(), message: message.into() }
+        Behaviour::Fail {
+            kind: ErrorKind::Unhandled,
+            error_type: error_type.into(),
+            message: message.into(),
+        }
     }
 
     /// Throttled `times` times, then echoes.
     pub fn throttle(times: usize) -> Self {
-        Behaviour::Throttle { times, then: Box::new(Behaviour::Echo) }
+        Behaviour::Throttle {
+            times,
+            then: Box::new(Behaviour::Echo),
+        }
     }
 
     /// Echoes after `delay`.
     pub fn delay(delay: Duration) -> Self {
-        Behaviour::Delay { delay, then: Box::new(Behaviour::Echo) }
+        Behaviour::Delay {
+            delay,
+            then: Box::new(Behaviour::Echo),
+        }
     }
 }
 
@@ -148,9 +169,14 @@ impl FakeLambda {
     /// Starts the server on loopback (no function yet: every invocation answers 404).
     pub async fn start() -> Self {
         let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(State { session_secs: 3600, ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            session_secs: 3600,
+            ..State::default()
+        }));
         Mock::given(wiremock::matchers::any())
-            .respond_with(Responder { state: state.clone() })
+            .respond_with(Responder {
+                state: state.clone(),
+            })
             .mount(&server)
             .await;
         FakeLambda { server, state }
@@ -165,7 +191,11 @@ impl FakeLambda {
     pub fn function(&self, name: &str, behaviour: Behaviour) -> &Self {
         self.state.lock().unwrap().functions.insert(
             name.to_owned(),
-            Function { behaviour, throttled: 0, deny_lookup: false },
+            Function {
+                behaviour,
+                throttled: 0,
+                deny_lookup: false,
+            },
         );
         self
     }
@@ -201,12 +231,25 @@ impl FakeLambda {
 
     /// Every request to `function` (throttled ones included), oldest first.
     pub fn invocations(&self, function: &str) -> Vec<Received> {
-        self.state.lock().unwrap().received.iter().filter(|r| r.function == function).cloned().collect()
+        self.state
+            .lock()
+            .unwrap()
+            .received
+            .iter()
+            .filter(|r| r.function == function)
+            .cloned()
+            .collect()
     }
 
     /// How many requests `function` received (throttled ones included).
     pub fn count(&self, function: &str) -> usize {
-        self.state.lock().unwrap().received.iter().filter(|r| r.function == function).count()
+        self.state
+            .lock()
+            .unwrap()
+            .received
+            .iter()
+            .filter(|r| r.function == function)
+            .count()
     }
 
     /// All requests to any function.
@@ -240,7 +283,10 @@ fn sts_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn percent_decode(s: &str) -> String {
@@ -261,7 +307,11 @@ fn function_key(raw: &str) -> String {
 }
 
 fn header(request: &Request, name: &str) -> Option<String> {
-    request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    request
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 impl Respond for Responder {
@@ -270,9 +320,15 @@ impl Respond for Responder {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (request.method.as_str(), segments.as_slice()) {
             ("POST", [""]) => self.sts(request),
-            ("POST", ["2015-03-31", "functions", name, "invocations"]) => self.invoke(request, name),
+            ("POST", ["2015-03-31", "functions", name, "invocations"]) => {
+                self.invoke(request, name)
+            }
             ("GET", ["2015-03-31", "functions", name]) => self.get_function(name),
-            _ => error(404, "UnknownOperationException", &format!("the fake does not serve {path}")),
+            _ => error(
+                404,
+                "UnknownOperationException",
+                &format!("the fake does not serve {path}"),
+            ),
         }
     }
 }
@@ -280,7 +336,8 @@ impl Respond for Responder {
 impl Responder {
     fn invoke(&self, request: &Request, raw_name: &str) -> ResponseTemplate {
         let name = function_key(raw_name);
-        let invocation_type = header(request, "x-amz-invocation-type").unwrap_or_else(|| "RequestResponse".into());
+        let invocation_type =
+            header(request, "x-amz-invocation-type").unwrap_or_else(|| "RequestResponse".into());
         let log_type = header(request, "x-amz-log-type");
         let client_context = header(request, "x-amz-client-context")
             .and_then(|c| BASE64.decode(c).ok())
@@ -328,15 +385,25 @@ impl Responder {
                 _ => break,
             }
         }
-        if request.body.len() > 6 * 1024 * 1024 || (invocation_type == "Event" && request.body.len() > 1024 * 1024) {
+        if request.body.len() > 6 * 1024 * 1024
+            || (invocation_type == "Event" && request.body.len() > 1024 * 1024)
+        {
             received.status = 413;
             state.received.push(received);
-            return error(413, "RequestTooLargeException", "Request must be smaller than the payload limit.");
+            return error(
+                413,
+                "RequestTooLargeException",
+                "Request must be smaller than the payload limit.",
+            );
         }
         if !request.body.is_empty() && serde_json::from_slice::<Value>(&request.body).is_err() {
             received.status = 400;
             state.received.push(received);
-            return error(400, "InvalidRequestContentException", "Could not parse request body into json.");
+            return error(
+                400,
+                "InvalidRequestContentException",
+                "Could not parse request body into json.",
+            );
         }
         let response = match (&behaviour, invocation_type.as_str()) {
             (Behaviour::Denied, _) => {
@@ -344,7 +411,9 @@ impl Responder {
                 error(
                     403,
                     "AccessDeniedException",
-                    &format!("User is not authorized to perform: lambda:InvokeFunction on resource: {name}"),
+                    &format!(
+                        "User is not authorized to perform: lambda:InvokeFunction on resource: {name}"
+                    ),
                 )
             }
             (_, "Event") => {
@@ -355,11 +424,20 @@ impl Responder {
                 received.status = 204;
                 ResponseTemplate::new(204)
             }
-            (Behaviour::Fail { kind, error_type, message }, _) => {
+            (
+                Behaviour::Fail {
+                    kind,
+                    error_type,
+                    message,
+                },
+                _,
+            ) => {
                 received.status = 200;
                 received.function_error = Some(kind.header().to_owned());
                 let body = json!({ "errorType": error_type, "errorMessage": message });
-                let log = format!("START RequestId: fake\n[ERROR] {error_type}: {message}\nEND RequestId: fake\n");
+                let log = format!(
+                    "START RequestId: fake\n[ERROR] {error_type}: {message}\nEND RequestId: fake\n"
+                );
                 with_log(
                     ResponseTemplate::new(200)
                         .insert_header("X-Amz-Function-Error", kind.header())
@@ -429,7 +507,9 @@ impl Responder {
     }
 
     fn sts(&self, request: &Request) -> ResponseTemplate {
-        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body).into_owned().collect();
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
         let action = form.get("Action").map(String::as_str).unwrap_or_default();
         let mut state = self.state.lock().unwrap();
         match action {

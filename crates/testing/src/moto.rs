@@ -28,7 +28,9 @@ fn client() -> reqwest::Client {
 
 /// A moto form-encoded (awsQuery) call: IAM, STS, EC2.
 async fn query(service: &str, region: &str, params: &[(&str, &str)]) -> String {
-    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
     let response = client()
         .post(format!("{}/", url()))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -45,7 +47,10 @@ async fn query(service: &str, region: &str, params: &[(&str, &str)]) -> String {
         .expect("moto answers");
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
-    assert!(status.is_success(), "moto {service} {params:?} answered {status}: {text}");
+    assert!(
+        status.is_success(),
+        "moto {service} {params:?} answered {status}: {text}"
+    );
     text
 }
 
@@ -57,7 +62,11 @@ pub async fn use_simple_lambda() {
         .send()
         .await
         .expect("moto answers");
-    assert!(response.status().is_success(), "moto config: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "moto config: {}",
+        response.status()
+    );
 }
 
 /// Creates an IAM role (any trust policy) and returns its ARN.
@@ -97,7 +106,8 @@ pub async fn create_function(region: &str, name: &str, role_arn: &str) -> String
         zip.write_all(&crc.to_le_bytes()).unwrap();
         zip.write_all(&(source.len() as u32).to_le_bytes()).unwrap();
         zip.write_all(&(source.len() as u32).to_le_bytes()).unwrap();
-        zip.write_all(&(name_bytes.len() as u16).to_le_bytes()).unwrap();
+        zip.write_all(&(name_bytes.len() as u16).to_le_bytes())
+            .unwrap();
         zip.write_all(&0u16.to_le_bytes()).unwrap();
         zip.write_all(name_bytes).unwrap();
         zip.write_all(source).unwrap();
@@ -105,11 +115,13 @@ pub async fn create_function(region: &str, name: &str, role_arn: &str) -> String
     local(&mut zip);
     let central_offset = zip.len() as u32;
     zip.write_all(&0x0201_4b50u32.to_le_bytes()).unwrap();
-    zip.write_all(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+    zip.write_all(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        .unwrap();
     zip.write_all(&crc.to_le_bytes()).unwrap();
     zip.write_all(&(source.len() as u32).to_le_bytes()).unwrap();
     zip.write_all(&(source.len() as u32).to_le_bytes()).unwrap();
-    zip.write_all(&(name_bytes.len() as u16).to_le_bytes()).unwrap();
+    zip.write_all(&(name_bytes.len() as u16).to_le_bytes())
+        .unwrap();
     zip.write_all(&[0; 12]).unwrap();
     zip.write_all(&0u32.to_le_bytes()).unwrap();
     zip.write_all(name_bytes).unwrap();
@@ -138,7 +150,10 @@ pub async fn create_function(region: &str, name: &str, role_arn: &str) -> String
         .expect("moto answers");
     let status = response.status();
     let out: Value = response.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "moto CreateFunction {name} answered {status}: {out}");
+    assert!(
+        status.is_success(),
+        "moto CreateFunction {name} answered {status}: {out}"
+    );
     out["FunctionArn"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -173,7 +188,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

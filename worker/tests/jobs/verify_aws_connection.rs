@@ -29,20 +29,38 @@ async fn app(fake: &FakeLambda) -> TestApp {
 }
 
 async fn create(app: &TestApp, owner: &Session, org: OrgId, body: Value) -> AwsConnectionOut {
-    let r = app.post(&url(org, "aws-connections"), &owner.token, body).await;
+    let r = app
+        .post(&url(org, "aws-connections"), &owner.token, body)
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.json()
 }
 
 /// Asks for a verification, waits for the job, and returns the connection.
-async fn verify(app: &TestApp, owner: &Session, org: OrgId, id: impl std::fmt::Display) -> AwsConnectionOut {
-    let r = app.post(&url(org, &format!("aws-connections/{id}/verify")), &owner.token, json!({})).await;
+async fn verify(
+    app: &TestApp,
+    owner: &Session,
+    org: OrgId,
+    id: impl std::fmt::Display,
+) -> AwsConnectionOut {
+    let r = app
+        .post(
+            &url(org, &format!("aws-connections/{id}/verify")),
+            &owner.token,
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let jobs = app.wait_for_jobs(&owner.token, org).await;
-    let job = jobs.iter().find(|j| j.kind == "verify_aws_connection").expect("a verification job");
+    let job = jobs
+        .iter()
+        .find(|j| j.kind == "verify_aws_connection")
+        .expect("a verification job");
     // A failed check is a result: the job itself succeeds.
     assert_eq!(job.state, JobState::Succeeded, "{job:?}");
-    let r = app.get(&url(org, &format!("aws-connections/{id}")), &owner.token).await;
+    let r = app
+        .get(&url(org, &format!("aws-connections/{id}")), &owner.token)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.json()
 }
@@ -67,7 +85,11 @@ async fn a_role_connection_is_verified_function_by_function() {
 
     let out = verify(&app, &owner, org, conn.id).await;
     assert_eq!(out.status, AwsConnectionStatus::Failed, "{out:?}");
-    let checks: Vec<(&str, bool)> = out.checks.iter().map(|c| (c.check.as_str(), c.ok)).collect();
+    let checks: Vec<(&str, bool)> = out
+        .checks
+        .iter()
+        .map(|c| (c.check.as_str(), c.ok))
+        .collect();
     assert_eq!(
         checks,
         [
@@ -77,13 +99,32 @@ async fn a_role_connection_is_verified_function_by_function() {
             ("function:invoke-only", false)
         ]
     );
-    assert!(out.checks[2].message.contains("does not exist in region eu-west-1"), "{:?}", out.checks[2]);
-    assert!(out.checks[3].message.contains("lacks lambda:GetFunction on invoke-only"), "{:?}", out.checks[3]);
+    assert!(
+        out.checks[2]
+            .message
+            .contains("does not exist in region eu-west-1"),
+        "{:?}",
+        out.checks[2]
+    );
+    assert!(
+        out.checks[3]
+            .message
+            .contains("lacks lambda:GetFunction on invoke-only"),
+        "{:?}",
+        out.checks[3]
+    );
     assert_eq!(out.verified_at, None);
     let calls = fake.assume_role_calls();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].external_id.as_deref(), Some(conn.external_id.as_str()));
-    assert!(calls[0].session_name.starts_with("incident-insights-"), "{:?}", calls[0]);
+    assert_eq!(
+        calls[0].external_id.as_deref(),
+        Some(conn.external_id.as_str())
+    );
+    assert!(
+        calls[0].session_name.starts_with("incident-insights-"),
+        "{:?}",
+        calls[0]
+    );
 
     // The organization fixes its allow-list: verified.
     let r = app
@@ -119,11 +160,19 @@ async fn a_role_that_does_not_trust_the_external_id_fails_with_a_sentence() {
     .await;
     let out = verify(&app, &owner, org, conn.id).await;
     assert_eq!(out.status, AwsConnectionStatus::Failed);
-    assert_eq!(out.checks.len(), 1, "functions are not looked up without credentials: {:?}", out.checks);
+    assert_eq!(
+        out.checks.len(),
+        1,
+        "functions are not looked up without credentials: {:?}",
+        out.checks
+    );
     assert_eq!(out.checks[0].check, "assume_role");
     assert!(!out.checks[0].ok);
     let message = &out.checks[0].message;
-    assert!(message.contains("does not trust") && message.contains(&conn.external_id), "{message}");
+    assert!(
+        message.contains("does not trust") && message.contains(&conn.external_id),
+        "{message}"
+    );
     assert!(message.contains("trust policy"), "{message}");
     assert_eq!(fake.count("restart-db"), 0);
 }
@@ -146,7 +195,18 @@ async fn a_key_pair_connection_is_verified_with_its_keys() {
     let out = verify(&app, &owner, org, conn.id).await;
     assert_eq!(out.status, AwsConnectionStatus::Verified, "{out:?}");
     assert_eq!(out.checks[0].check, "credentials");
-    assert!(out.checks[0].message.contains("…9876"), "{:?}", out.checks[0]);
-    assert!(!serde_json::to_string(&out).unwrap().contains("org-secret-value"));
-    assert!(fake.assume_role_calls().is_empty(), "keys are used as they are");
+    assert!(
+        out.checks[0].message.contains("…9876"),
+        "{:?}",
+        out.checks[0]
+    );
+    assert!(
+        !serde_json::to_string(&out)
+            .unwrap()
+            .contains("org-secret-value")
+    );
+    assert!(
+        fake.assume_role_calls().is_empty(),
+        "keys are used as they are"
+    );
 }

@@ -3,8 +3,8 @@
 //! worker's), so this crate never compiles the AWS SDK.
 
 use super::connections::{AwsKeys, open_keys};
-use crate::db::{DbResult, OrgTx};
 use crate::crypto::SecretBox;
+use crate::db::{DbResult, OrgTx};
 use chrono::{DateTime, Utc};
 use insights_types::AwsConnectionId;
 use insights_types::api::AwsCheckOut;
@@ -27,7 +27,11 @@ pub struct LoadedConnection {
 }
 
 /// Loads a connection of the transaction's organization (`None`: it was deleted) and opens its key pair.
-pub async fn load(db: &mut OrgTx, secrets: &SecretBox, id: AwsConnectionId) -> DbResult<Option<LoadedConnection>> {
+pub async fn load(
+    db: &mut OrgTx,
+    secrets: &SecretBox,
+    id: AwsConnectionId,
+) -> DbResult<Option<LoadedConnection>> {
     let row = org_query!(
         db,
         "SELECT mode, region, role_arn, external_id, credentials, functions, status, updated_at
@@ -42,7 +46,9 @@ pub async fn load(db: &mut OrgTx, secrets: &SecretBox, id: AwsConnectionId) -> D
         role_arn: r.role_arn.filter(|a| !a.trim().is_empty()),
         external_id: r.external_id,
         keys: match (r.mode.as_str(), r.credentials) {
-            ("keys", Some(sealed)) => Some(open_keys(secrets, id, &sealed).map_err(|e| e.to_string())),
+            ("keys", Some(sealed)) => {
+                Some(open_keys(secrets, id, &sealed).map_err(|e| e.to_string()))
+            }
             ("keys", None) => Some(Err("no key pair is stored".into())),
             _ => None,
         },
@@ -101,6 +107,8 @@ pub async fn record_checks(
     .await?;
     Ok(match status {
         None => Recorded::Gone,
-        Some(s) => Recorded::Changed { still_verifying: s == "verifying" },
+        Some(s) => Recorded::Changed {
+            still_verifying: s == "verifying",
+        },
     })
 }
