@@ -249,8 +249,12 @@ impl AwsClients {
             self.credentials(connection, &request.session_id),
         )
         .await
-        .map_err(|_| InvokeError::Timeout {
-            after: request.timeout,
+        // The function was not invoked: not a `Timeout` (which means it may have run).
+        .map_err(|_| {
+            InvokeError::Credentials(CredentialsError::Other(format!(
+                "AWS STS did not answer within {} s",
+                request.timeout.as_secs_f64()
+            )))
         })?
         .map_err(InvokeError::Credentials)?;
         let remaining = request
