@@ -215,6 +215,8 @@ fn decode_log(log: Option<&str>) -> Option<String> {
 
 impl AwsClients {
     /// Invokes a function once (no retry by the SDK) within `request.timeout`, and classifies the answer.
+    // A function error carries the function's answer (payload, log tail): the run records it.
+    #[allow(clippy::result_large_err)]
     pub async fn invoke(
         &self,
         connection: &Connection,
@@ -247,8 +249,12 @@ impl AwsClients {
             self.credentials(connection, &request.session_id),
         )
         .await
-        .map_err(|_| InvokeError::Timeout {
-            after: request.timeout,
+        // The function was not invoked: not a `Timeout` (which means it may have run).
+        .map_err(|_| {
+            InvokeError::Credentials(CredentialsError::Other(format!(
+                "AWS STS did not answer within {} s",
+                request.timeout.as_secs_f64()
+            )))
         })?
         .map_err(InvokeError::Credentials)?;
         let remaining = request
