@@ -5,6 +5,7 @@
 //! users see state, attempts and the last error; failures retry with exponential backoff (see [`jobs`]).
 
 pub mod analytics;
+pub mod automations;
 pub mod index;
 pub mod jobs;
 pub mod mail;
@@ -35,11 +36,11 @@ pub struct WorkerState {
     /// Present when `INSIGHTS_SMTP_URL` is set.
     pub mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     pub queue: JobQueue,
+    /// The product's AWS identity (the standard chain) and its cache of assumed-role sessions: what
+    /// automation runs invoke Lambda functions and verifications check connections with.
+    pub aws: Arc<insights_aws::AwsClients>,
     /// The runbook index, once the worker runs (see [`index`]): what the generation job retrieves with.
     pub index: Arc<std::sync::OnceLock<Arc<index::Index>>>,
-    /// The AWS client of automations: the product's own credentials from the standard chain, assumed-role
-    /// credentials of the organizations' connections cached (see [`Worker::with_aws`] for tests).
-    pub aws: Arc<insights_aws::AwsClients>,
 }
 
 /// A worker running in the background (see [`Worker::spawn`]); dropping it asks it to stop.
@@ -119,24 +120,28 @@ impl Worker {
             ),
             None => None,
         };
+        // Incident changes older than this never start rules (a backfill of history fires nothing).
+        insights_core::automations::changes::set_max_event_age(config.automations.max_event_age);
         let queue = JobQueue::new(
             redis.clone(),
             &config.jobs.redis_prefix,
             config.jobs.max_attempts,
         );
-        let aws = insights_aws::AwsClients::from_env(
-            config.automations.aws_session,
-            config.automations.aws_principal.clone(),
-        )
-        .await;
+        let aws = Arc::new(
+            insights_aws::AwsClients::from_env(
+                config.automations.aws_session,
+                config.automations.aws_principal.clone(),
+            )
+            .await,
+        );
         Ok(Self {
             state: WorkerState {
-                aws: Arc::new(aws),
                 secrets: config.general.secrets(),
                 config: Arc::new(config),
                 db,
                 mailer,
                 queue,
+                aws,
                 index: Arc::default(),
             },
             redis,
@@ -211,6 +216,8 @@ impl Worker {
         };
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
+        let dispatcher = tokio::spawn(automations::dispatch(state.clone(), stop_rx.clone()));
+        let schedules = tokio::spawn(automations::schedule(state.clone(), stop_rx.clone()));
         let refresher = tokio::spawn(analytics::run(state.clone(), stop_rx));
 
         // One apalis worker per job kind, all with the same polling and concurrency (retries are deliveries of
@@ -259,6 +266,8 @@ impl Worker {
         let _ = sweeper.await;
         let _ = scheduler.await;
         let _ = refresher.await;
+        let _ = dispatcher.await;
+        let _ = schedules.await;
         result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
         if !asked_to_stop.load(std::sync::atomic::Ordering::Relaxed) {
             anyhow::bail!("the job workers stopped on their own (see the errors logged above)");

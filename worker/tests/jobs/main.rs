@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod automations;
 mod cluster;
 mod fairness;
 mod generate_runbook;

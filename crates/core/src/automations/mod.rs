@@ -7,11 +7,13 @@
 pub mod admission;
 pub mod approvals;
 pub mod aws;
+pub mod changes;
 pub mod connections;
 pub mod context;
 pub mod definitions;
 pub mod query;
 pub mod rules;
+pub mod schedule_fires;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;

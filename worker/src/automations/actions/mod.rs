@@ -1,0 +1,125 @@
+//! The actions beside Lambda (issue 13): post a note to the source incident, send an email, a Slack message or
+//! a signed webhook — one entry point, [`perform`], used by the `run_automation` job — and [`post_back`], which
+//! posts a run's result to its incident (the source's note, and an entry on the incident's own timeline).
+
+use crate::WorkerState;
+use chrono::Duration as ChronoDuration;
+use insights_types::api::{AutomationAction, RunStatus};
+use insights_types::{AutomationRunId, IncidentId, OrgId};
+use std::time::Duration;
+
+/// The secrets an action needs (the `automations.secrets` column, opened). Until the API's
+/// `insights_core::automations::secrets::ActionSecrets` lands, the same shape is declared here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ActionSecrets {
+    #[serde(default)]
+    pub slack_url: Option<String>,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub signing_secret: Option<String>,
+}
+
+/// One action to perform: everything is already rendered by the caller (templates, subject).
+#[derive(Clone, Debug)]
+pub struct ActionCall {
+    pub org: OrgId,
+    pub run_id: AutomationRunId,
+    /// `note`, `email`, `slack` or `webhook` (`lambda` is the runs engineer's: refused here).
+    pub action: AutomationAction,
+    /// The run's incident, if any (`note` needs one).
+    pub incident_id: Option<IncidentId>,
+    /// The rendered template: the message (`note`, `email`, `slack`) or the JSON payload (`webhook`).
+    pub body: String,
+    /// `email`: the rendered subject.
+    pub subject: Option<String>,
+    /// `email`: the recipients.
+    pub recipients: Vec<String>,
+    /// The automation's opened secrets (Slack URL, webhook URL and signing secret).
+    pub secrets: ActionSecrets,
+    /// The automation's time limit for one attempt.
+    pub timeout: Duration,
+}
+
+/// What a performed action answered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActionDone {
+    /// The HTTP status of the destination, when there was one.
+    pub status: Option<u16>,
+    /// Its answer (capped at 64 KiB; JSON when it was, else a string), for the run's `response`.
+    pub response: Option<serde_json::Value>,
+    /// What was done, in a sentence (e.g. "Posted a note to PagerDuty incident Q1ABC").
+    pub summary: String,
+}
+
+/// Why an action failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// Another attempt may succeed (a network error, a 5xx, a 429).
+    #[error("{0}")]
+    Retryable(String),
+    /// Another attempt would fail the same way (a refused address, a read-only key, a 4xx, no incident).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl ActionError {
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ActionError::Retryable(_))
+    }
+}
+
+/// Performs one action.
+///
+/// # Errors
+/// [`ActionError::Retryable`] when another attempt may succeed, else [`ActionError::Permanent`].
+pub async fn perform(state: &WorkerState, call: ActionCall) -> Result<ActionDone, ActionError> {
+    let _ = (state, &call);
+    Err(ActionError::Permanent(format!(
+        "the {:?} action is not built yet",
+        call.action
+    )))
+}
+
+/// Posts `text` to an incident: a note on the source incident (PagerDuty or Opsgenie) when it has one, and
+/// always an entry on the incident's own timeline so the product shows it.
+///
+/// # Errors
+/// When neither could be written; a failed source note with a written timeline entry is `Ok` with the
+/// failure in [`ActionDone::summary`].
+pub async fn post_back(
+    state: &WorkerState,
+    org: OrgId,
+    incident: IncidentId,
+    text: &str,
+) -> Result<ActionDone, ActionError> {
+    let _ = (state, org, incident, text);
+    Err(ActionError::Permanent(
+        "posting back is not built yet".into(),
+    ))
+}
+
+/// What a result note says about a finished run.
+#[derive(Clone, Debug)]
+pub struct RunReport<'a> {
+    pub run_id: AutomationRunId,
+    pub automation_name: &'a str,
+    pub status: RunStatus,
+    pub duration: Option<ChronoDuration>,
+    /// Why it failed / was refused, in a sentence.
+    pub reason: Option<&'a str>,
+    /// The function's error type (`Handled`, `Unhandled`, or its `errorType`).
+    pub function_error: Option<&'a str>,
+    /// The function's (or destination's) response.
+    pub response: Option<&'a serde_json::Value>,
+    pub log_tail: Option<&'a str>,
+}
+
+/// The text of the note that posts a run's result back: the automation, its status and duration, the
+/// function's error, a short excerpt of the response or log tail, and a link to the run in the product.
+#[must_use]
+pub fn result_note(state: &WorkerState, org: OrgId, report: &RunReport<'_>) -> String {
+    let _ = (org, report);
+    state.config.public_url.link("/")
+}
