@@ -1,6 +1,5 @@
 //! The small design system every page uses: form fields that show their API error, copyable values, buttons
-//! that disable while submitting, cards, empty and loading states, the "coming soon" panel, and the feedback
-//! dialog.
+//! that disable while submitting, cards, empty and loading states, and the feedback dialog.
 
 use crate::api::{self, ApiFailure};
 use crate::session::use_session;
@@ -255,19 +254,6 @@ pub fn LoadMore<T: Send + Sync + 'static>(list: Paged<T>) -> impl IntoView {
         <Show when=move || list.cursor.with(Option::is_some) && !list.loading.get()>
             <button class="btn" on:click=move |_| list.more.run(())>"Load more"</button>
         </Show>
-    }
-}
-
-/// An honest placeholder for a section that is not built yet.
-#[component]
-pub fn ComingSoon(#[prop(into)] section: String, #[prop(into)] what: String) -> impl IntoView {
-    view! {
-        <section class="card coming-soon" aria-labelledby="coming-soon-title">
-            <h1 id="coming-soon-title">{section}</h1>
-            <p class="badge">"Coming soon"</p>
-            <p>{what}</p>
-            <p class="muted">"Nothing here is sample data: this section appears when it is built."</p>
-        </section>
     }
 }
 

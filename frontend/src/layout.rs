@@ -2,6 +2,7 @@
 //! the product's sections) and the guards that send signed-out people to the login page and back.
 
 use crate::components::{FeedbackButton, Spinner};
+use crate::pages::automations::{ApprovalsBadge, KillSwitchBanner};
 use crate::session::{Status, use_session};
 use insights_types::OrgId;
 use leptos::prelude::*;
@@ -119,6 +120,7 @@ pub fn OrgShell() -> impl IntoView {
 pub fn Frame(org: Signal<Option<OrgId>>, children: Children) -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
+    crate::pages::automations::AutomationStatus::provide(org);
     let menu_open = RwSignal::new(false);
     let switch = {
         let navigate = navigate.clone();
@@ -190,7 +192,8 @@ pub fn Frame(org: Signal<Option<OrgId>>, children: Children) -> impl IntoView {
                             SECTIONS
                                 .iter()
                                 .map(|(path, label)| {
-                                    view! { <A href=format!("/orgs/{o}/{path}")>{*label}</A> }
+                                    let badge = (*path == "automations").then(|| view! { <ApprovalsBadge /> });
+                                    view! { <A href=format!("/orgs/{o}/{path}")>{*label}{badge}</A> }
                                 })
                                 .collect_view()
                         })
@@ -198,6 +201,7 @@ pub fn Frame(org: Signal<Option<OrgId>>, children: Children) -> impl IntoView {
             </nav>
             <main id="main" class="content" tabindex="-1">
                 <crate::pages::account::UnverifiedNotice />
+                <KillSwitchBanner org=org />
                 {children()}
             </main>
         </div>

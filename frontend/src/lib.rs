@@ -16,13 +16,17 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 use pages::account::{ForgotPassword, ResetPassword, VerifyEmail};
 use pages::auth::{Join, Login, Signup};
+use pages::automations::{
+    Approvals, AutomationPage, AutomationRules, AutomationRunPage, AutomationRuns,
+    AutomationSchedules, Automations, AwsConnectionPage, AwsConnections, Effectiveness,
+    NewAutomation, RuleEditor,
+};
 use pages::dashboard::Dashboard;
 use pages::incidents::{IncidentPage, Incidents};
 use pages::integrations::Integrations;
 use pages::patterns::{PatternPage, Patterns};
 use pages::profile::Profile;
 use pages::runbooks::{EditRunbook, GenerationPage, NewRunbook, RunbookPage, Runbooks};
-use pages::sections::Section;
 use pages::settings::{
     AnalyticsSettingsPage, AuditLog, CreateOrg, FeedbackList, Invitations, Members, OrgSettings,
 };
@@ -70,7 +74,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("runbooks/drafts/:generation") view=GenerationPage />
                     <Route path=path!("runbooks/:runbook") view=RunbookPage />
                     <Route path=path!("runbooks/:runbook/edit") view=EditRunbook />
-                    <Route path=path!("automations") view=|| view! { <Section name="Automations" /> } />
+                    <Route path=path!("automations") view=Automations />
+                    <Route path=path!("automations/new") view=NewAutomation />
+                    <Route path=path!("automations/runs") view=AutomationRuns />
+                    <Route path=path!("automations/runs/:run") view=AutomationRunPage />
+                    <Route path=path!("automations/approvals") view=Approvals />
+                    <Route path=path!("automations/rules") view=AutomationRules />
+                    <Route path=path!("automations/rules/new") view=RuleEditor />
+                    <Route path=path!("automations/rules/:rule") view=RuleEditor />
+                    <Route path=path!("automations/schedules") view=AutomationSchedules />
+                    <Route path=path!("automations/connections") view=AwsConnections />
+                    <Route path=path!("automations/connections/:connection") view=AwsConnectionPage />
+                    <Route path=path!("automations/effectiveness") view=Effectiveness />
+                    <Route path=path!("automations/:automation") view=AutomationPage />
                     <Route path=path!("integrations") view=Integrations />
                     <Route path=path!("settings") view=OrgSettings />
                     <Route path=path!("settings/members") view=Members />

@@ -136,6 +136,7 @@ impl Worker {
         );
         Ok(Self {
             state: WorkerState {
+                aws,
                 secrets: config.general.secrets(),
                 config: Arc::new(config),
                 db,

@@ -144,6 +144,26 @@ impl Connector {
         }
     }
 
+    /// Adds a note to the imported item `external_id` (whose stored tags tell an Opsgenie incident from an
+    /// alert). A PagerDuty note is written as the options' `note_author_email`.
+    pub async fn add_note(
+        &self,
+        external_id: &str,
+        tags: &[String],
+        text: &str,
+    ) -> Result<(), SourceError> {
+        match self {
+            Self::Pagerduty(c) => c
+                .add_note(external_id, c.note_author(), text)
+                .await
+                .map(drop),
+            Self::Opsgenie(c) => {
+                let is_incident = tags.iter().any(|t| t == opsgenie::INCIDENT_TAG);
+                c.add_note(external_id, is_incident, text).await
+            }
+        }
+    }
+
     /// Checks the credential with one cheap read; the error says, for a person, what is wrong with it.
     pub async fn verify(&self) -> Result<(), SourceError> {
         match self {

@@ -247,6 +247,12 @@ pub fn check_pagerduty_options(
     errors: &mut FieldErrors,
 ) {
     check_since(at, o.since, now, errors);
+    if let Some(email) = &o.note_author_email {
+        errors.check(Email::parse_field(
+            &format!("{at}.note_author_email"),
+            email,
+        ));
+    }
     for (name, ids) in [("service_ids", &o.service_ids), ("team_ids", &o.team_ids)] {
         if ids.len() > 100 {
             errors.push(FieldError::new(

@@ -10,6 +10,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod automations;
 pub mod feedback;
 pub mod incidents;
 pub mod integrations;

@@ -5,11 +5,12 @@
 use crate::api::{self, ApiFailure, ApiResult};
 use crate::components::{EmptyState, ErrorBanner, Spinner};
 use crate::layout::use_org;
+use crate::pages::automations::AutomationsCard;
 use crate::pages::patterns::{IncidentPattern, PatternChip};
 use crate::pages::runbooks::{Subject, SuggestedRunbooks};
 use crate::session::use_session;
 use crate::time;
-use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus, Page};
+use insights_types::api::{IncidentOut, IncidentSource, IncidentStatus, Page, RunSubjectIn};
 use insights_types::{IncidentId, OrgId};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -527,6 +528,7 @@ pub fn IncidentPage() -> impl IntoView {
                         </section>
                         {block}
                         <SuggestedRunbooks org=org subject=Subject::Incident(i.id) />
+                        <AutomationsCard org=org subject=RunSubjectIn { incident_id: Some(i.id), ..Default::default() } />
                         <section class="card">
                             <h2>"Timeline"</h2>
                             <ol class="timeline">

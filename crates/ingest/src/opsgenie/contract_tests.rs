@@ -131,3 +131,53 @@ async fn a_step_of_changes_passes_validation() {
         .expect("Prism accepts the updatedAt count and list requests");
     assert_eq!(step.incidents.len(), 1, "{:?}", step.skipped);
 }
+
+/// Opsgenie's description declares no `consumes` for its POST operations, so Prism refuses every body with a
+/// 415 violation whatever it holds. The connector's note is recorded (wiremock), replayed to Prism, and must
+/// break nothing else: the path, the `identifierType` parameter and the key header are checked.
+#[tokio::test]
+async fn add_note_to_an_alert_passes_prisms_request_validation_but_the_undeclared_body_type() {
+    use wiremock::matchers::method;
+    let recorder = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(202).set_body_json(
+            serde_json::json!({"result": "Request will be processed", "took": 0.1, "requestId": "r"}),
+        ))
+        .mount(&recorder)
+        .await;
+    let og = Opsgenie::new(
+        SourceHttp::new("Opsgenie", HttpPolicy::default()),
+        Url::parse(&recorder.uri()).unwrap(),
+        SecretString::from("contract-test-key"),
+        OpsgenieOptions::default(),
+    );
+    og.add_note(
+        "70413a06-38d6-4c85-92b8-5ebc900d42e2",
+        false,
+        "Restarted the pods: ok",
+    )
+    .await
+    .unwrap();
+    let sent = recorder.received_requests().await.unwrap().remove(0);
+    let mut url = prism();
+    url.set_path(sent.url.path());
+    url.set_query(sent.url.query());
+    let mut replay = reqwest::Client::new().post(url).body(sent.body.clone());
+    for (name, value) in &sent.headers {
+        if name != "host" && name != "content-length" {
+            replay = replay.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let resp = replay.send().await.expect("Prism answers");
+    let violations: Vec<serde_json::Value> = resp
+        .headers()
+        .get("sl-violations")
+        .map(|v| serde_json::from_slice(v.as_bytes()).expect("violations are JSON"))
+        .unwrap_or_default();
+    let others: Vec<_> = violations.iter().filter(|v| v["code"] != 415).collect();
+    assert!(others.is_empty(), "{others:?}");
+    assert_eq!(
+        sent.url.path(),
+        "/v2/alerts/70413a06-38d6-4c85-92b8-5ebc900d42e2/notes"
+    );
+}

@@ -36,6 +36,12 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use url::Url;
 
+/// Who notes written by the product are from (alerts record a user and a source).
+const NOTE_USER: &str = "Incident Insights";
+/// What a refused note says (Opsgenie answers 401 or 403 to a key without the right to write).
+const READ_ONLY_KEY: &str = "the integration's API key may only read (or is not valid any more): adding notes \
+     needs a key with the “Create and Update” access right (Settings → API key management); put it in the \
+     integration's settings";
 /// Items per page (the most Opsgenie allows).
 const PAGE: u32 = 100;
 /// `offset + limit` may not exceed this on `/v2/alerts` (and, by the same reports, `/v1/incidents/`).
@@ -504,6 +510,63 @@ impl Opsgenie {
                     .header(AUTHORIZATION, auth.as_str())
             })
             .await
+    }
+
+    /// Adds a note to an imported alert (`POST /v2/alerts/{id}/notes`) or, for an item imported from the
+    /// Incident API (tagged [`INCIDENT_TAG`]), to the incident (`POST /v1/incidents/{id}/notes`). Opsgenie
+    /// accepts both asynchronously (202). Needs a key with the “Create and Update” access right: a read-only
+    /// key is told so.
+    pub async fn add_note(
+        &self,
+        id: &str,
+        is_incident: bool,
+        note: &str,
+    ) -> Result<(), SourceError> {
+        let (url, body) = if is_incident {
+            (
+                self.url(&["v1", "incidents", id, "notes"]),
+                serde_json::json!({ "note": note }),
+            )
+        } else {
+            (
+                self.url(&["v2", "alerts", id, "notes"]),
+                serde_json::json!({ "note": note, "user": NOTE_USER, "source": NOTE_USER }),
+            )
+        };
+        let auth = format!("GenieKey {}", self.token.expose_secret());
+        self.http
+            .json::<Value>(|client| {
+                client
+                    .post(url.clone())
+                    .query(&[("identifierType", "id")])
+                    .header(AUTHORIZATION, auth.as_str())
+                    .json(&body)
+            })
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                SourceError::Unauthorized { source_name, .. } => SourceError::Unauthorized {
+                    source_name,
+                    detail: READ_ONLY_KEY.into(),
+                },
+                SourceError::Forbidden {
+                    source_name,
+                    status,
+                    ..
+                } => SourceError::Forbidden {
+                    source_name,
+                    status,
+                    detail: READ_ONLY_KEY.into(),
+                },
+                SourceError::NotFound { source_name, .. } => SourceError::NotFound {
+                    source_name,
+                    detail: format!(
+                        "{} {id} does not exist any more (or the key cannot see it)",
+                        if is_incident { "incident" } else { "alert" }
+                    ),
+                },
+                other => other,
+            })
     }
 
     /// The API's URL of `segments` (an empty last segment gives a trailing slash, as `/v1/incidents/` needs).

@@ -28,6 +28,7 @@ fn options() -> PagerDutyOptions {
         service_ids: vec!["PIJ90N7".into(), "PSVC002".into()],
         team_ids: vec!["PQ9K7I8".into()],
         statuses: vec![IncidentStatus::Resolved, IncidentStatus::Acknowledged],
+        note_author_email: None,
     }
 }
 
@@ -172,4 +173,18 @@ async fn creating_a_webhook_subscription_passes_prisms_validation() {
         matches!(&err, SourceError::Malformed { detail, .. } if detail.contains("without its signing secret")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn add_note_passes_prisms_request_validation() {
+    let pd = connector();
+    let id = pd
+        .add_note(
+            "PT4KHLK",
+            Some("oncall@example.com"),
+            "Restarted the pods: ok",
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "PWL7QXS", "PagerDuty's example note");
 }

@@ -440,6 +440,52 @@ impl PagerDuty {
             })
     }
 
+    /// Who notes are written as (the options' `note_author_email`), if set.
+    #[must_use]
+    pub fn note_author(&self) -> Option<&str> {
+        self.options.note_author_email.as_deref()
+    }
+
+    /// Adds a note to incident `incident` (`POST /incidents/{id}/notes`) and returns the note's id. PagerDuty
+    /// records who wrote it from the `From` header: an account key needs the email of a user of the account
+    /// there (a user's own key does not); `from` is the integration's "note author email". Needs a key with
+    /// write access: a read-only key is told so.
+    pub async fn add_note(
+        &self,
+        incident: &str,
+        from: Option<&str>,
+        content: &str,
+    ) -> Result<String, SourceError> {
+        let mut url = self.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments
+                .pop_if_empty()
+                .extend(["incidents", incident, "notes"]);
+        }
+        let body = serde_json::json!({ "note": { "content": content } });
+        let auth = format!("Token token={}", self.token.expose_secret());
+        let created: Value = self
+            .http
+            .json(|client| {
+                let req = client
+                    .post(url.clone())
+                    .header(reqwest::header::AUTHORIZATION, &auth)
+                    .header(reqwest::header::ACCEPT, ACCEPT)
+                    .json(&body);
+                match from {
+                    Some(email) => req.header(reqwest::header::FROM, email),
+                    None => req,
+                }
+            })
+            .await
+            .map_err(|e| note_error(e, incident, from))?;
+        Ok(created
+            .pointer("/note/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned())
+    }
+
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
@@ -465,6 +511,54 @@ impl PagerDuty {
             segments.pop_if_empty().push(path);
         }
         url
+    }
+}
+
+/// `add_note`'s errors, in words that say what to do.
+fn note_error(e: SourceError, incident: &str, from: Option<&str>) -> SourceError {
+    match e {
+        SourceError::Unauthorized { source_name, .. } => SourceError::Unauthorized {
+            source_name,
+            detail: "the integration's API key is not valid any more or may only read: adding notes needs a \
+                     full-access REST API key (Integrations → API Access Keys, without “read-only”); put it in \
+                     the integration's settings"
+                .into(),
+        },
+        SourceError::Forbidden {
+            source_name,
+            status,
+            ..
+        } => SourceError::Forbidden {
+            source_name,
+            status,
+            detail: "the integration's API key is read-only: adding notes needs a full-access REST API key \
+                     (Integrations → API Access Keys, without “read-only”); put it in the integration's \
+                     settings"
+                .into(),
+        },
+        SourceError::NotFound { source_name, .. } => SourceError::NotFound {
+            source_name,
+            detail: format!("incident {incident} does not exist any more (or the key cannot see it)"),
+        },
+        SourceError::Rejected {
+            source_name,
+            status,
+            detail,
+        } => SourceError::Rejected {
+            source_name,
+            status,
+            detail: match from {
+                None => format!(
+                    "{detail} — an account API key needs the email of a PagerDuty user to write notes as: set \
+                     “note author email” in the integration's settings"
+                ),
+                Some(email) => format!(
+                    "{detail} — check that the note author email {email} (the integration's settings) is the \
+                     email of a user of this PagerDuty account"
+                ),
+            },
+        },
+        other => other,
     }
 }
 

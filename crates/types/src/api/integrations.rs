@@ -128,6 +128,10 @@ pub struct PagerDutyOptions {
     /// Only incidents in these states (default: all).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statuses: Vec<IncidentStatus>,
+    /// The email of a user of the PagerDuty account that notes posted by automations are written as (sent
+    /// in PagerDuty's `From` header). An account API key cannot add notes without it; a user's key can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_author_email: Option<String>,
 }
 
 /// What to import from Opsgenie. By default, the whole history of alerts (and incidents, where the plan has

@@ -4,6 +4,7 @@
 //! `target/e2e-artifacts/`.
 
 mod accounts;
+mod automations;
 mod dashboard;
 mod harness;
 mod incidents;

@@ -103,6 +103,7 @@ impl Form {
                     service_ids: super::split_ids(&self.services.get_untracked()),
                     team_ids: super::split_ids(&self.teams.get_untracked()),
                     statuses: Vec::new(),
+                    note_author_email: None,
                 };
                 check_pagerduty_options("options", &options, now, &mut errors);
                 IntegrationIn::Pagerduty(PagerDutyIn {

@@ -27,18 +27,20 @@ pub fn SettingsForm(
         return ().into_any();
     };
     let kind = start.kind;
-    let (services0, teams0, query0, statuses) = match &start.options {
+    let (services0, teams0, query0, statuses, author0) = match &start.options {
         IntegrationOptions::Pagerduty(p) => (
             p.service_ids.join(", "),
             p.team_ids.join(", "),
             String::new(),
             p.statuses.clone(),
+            p.note_author_email.clone().unwrap_or_default(),
         ),
         IntegrationOptions::Opsgenie(o) => (
             String::new(),
             String::new(),
             o.query.clone().unwrap_or_default(),
             Vec::new(),
+            String::new(),
         ),
     };
     let since0 = options_since(&start.options)
@@ -48,6 +50,7 @@ pub fn SettingsForm(
     let interval = RwSignal::new(start.sync_interval_minutes.to_string());
     let since = RwSignal::new(since0.clone());
     let services = RwSignal::new(services0.clone());
+    let author = RwSignal::new(author0.clone());
     let teams = RwSignal::new(teams0.clone());
     let query = RwSignal::new(query0.clone());
     let region = RwSignal::new(start.region.unwrap_or(OpsgenieRegion::Us));
@@ -78,6 +81,7 @@ pub fn SettingsForm(
         }
         let options_changed = since.get_untracked() != since0
             || services.get_untracked() != services0
+            || author.get_untracked() != author0
             || teams.get_untracked() != teams0
             || query.get_untracked() != query0;
         if options_changed {
@@ -89,6 +93,8 @@ pub fn SettingsForm(
                         service_ids: split_ids(&services.get_untracked()),
                         team_ids: split_ids(&teams.get_untracked()),
                         statuses: statuses.clone(),
+                        note_author_email: Some(author.get_untracked().trim().to_owned())
+                            .filter(|a| !a.is_empty()),
                     };
                     check_pagerduty_options("options", &o, time::now(), &mut errors);
                     serde_json::to_value(o)
@@ -149,6 +155,9 @@ pub fn SettingsForm(
             <TextField id=p("settings-teams") label="Only these teams" value=teams
                 hint="PagerDuty team ids, separated by commas. Empty: every team."
                 error=field_error_under(error, "options.team_ids") />
+            <TextField id=p("settings-note-author") label="Note author email" value=author
+                hint="The email of a PagerDuty user that notes posted by automations are written as (needed with an account API key)."
+                error=field_error_under(error, "options.note_author_email") />
         }
         .into_any(),
         IntegrationKind::Opsgenie => {

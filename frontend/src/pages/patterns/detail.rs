@@ -8,6 +8,7 @@ use super::picker::PatternPicker;
 use super::{org_id, secs, share};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, Spinner, field_error};
+use crate::pages::automations::AutomationsCard;
 use crate::pages::dashboard::charts::{
     BarChart, ChartPoint, ChartSeries, bucket_names, short_secs,
 };
@@ -18,7 +19,7 @@ use crate::pages::settings::can;
 use crate::session::use_session;
 use crate::time;
 use insights_types::api::{
-    IncidentOut, PatternDetailOut, PatternMergeIn, PatternOut, PatternPatch,
+    IncidentOut, PatternDetailOut, PatternMergeIn, PatternOut, PatternPatch, RunSubjectIn,
 };
 use insights_types::domain::PatternName;
 use insights_types::{OrgId, PatternId, Permission};
@@ -288,6 +289,7 @@ fn PatternBody(org: OrgId, l: Loaded, version: RwSignal<u32>, children: Children
             <p class="muted last-seen">{p.last_seen.map(|t| format!("Last seen {}.", time::when(t)))}</p>
         </section>
         <SuggestedRunbooks org=org subject=Subject::Pattern(id) />
+        <AutomationsCard org=org subject=RunSubjectIn { pattern_id: Some(id), ..Default::default() } />
         <section class="card">
             <h2>"Trend"</h2>
             <BarChart label="Incidents of this pattern per period" series=chart fmt=|v| format!("{}", v.round() as i64) rows=1 />

@@ -7,10 +7,11 @@ use super::org_id;
 use super::parts::{StepView, origin};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorBanner, Spinner};
+use crate::pages::automations::{RunAutomation, may_run_any};
 use crate::pages::settings::can;
 use crate::session::use_session;
 use crate::time;
-use insights_types::api::{DiffOp, RunbookDiffOut, RunbookOut, RunbookVersionOut};
+use insights_types::api::{DiffOp, RunSubjectIn, RunbookDiffOut, RunbookOut, RunbookVersionOut};
 use insights_types::{OrgId, Permission, RunbookId};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -105,6 +106,7 @@ fn RunbookBody(org: OrgId, r: RunbookOut, reload: RwSignal<u32>) -> impl IntoVie
     let session = use_session();
     let navigate = use_navigate();
     let may_edit = can(org, Permission::EditRunbooks);
+    let may_run = may_run_any(org);
     let id = r.id;
     let latest = r.version == r.current_version;
     let deleting = RwSignal::new(false);
@@ -168,7 +170,23 @@ fn RunbookBody(org: OrgId, r: RunbookOut, reload: RwSignal<u32>) -> impl IntoVie
             } else {
                 view! {
                     <ol class="steps-list">
-                        {r.steps.iter().cloned().enumerate().map(|(i, s)| view! { <StepView n=i + 1 step=s /> }).collect_view()}
+                        {r.steps.iter().cloned().enumerate().map(|(i, s)| {
+                            // A step with a command offers the remote-command automations, for this version and step.
+                            let subject = RunSubjectIn {
+                                runbook_id: Some(id),
+                                runbook_version: Some(r.version),
+                                step_index: i32::try_from(i).ok(),
+                                ..Default::default()
+                            };
+                            let command = s.command.is_some();
+                            view! {
+                                <StepView n=i + 1 step=s>
+                                    {(command && may_run()).then(|| view! {
+                                        <div class="step-run"><RunAutomation org=org subject=subject.clone() commands=true label="Run on machines…" /></div>
+                                    })}
+                                </StepView>
+                            }
+                        }).collect_view()}
                     </ol>
                 }.into_any()
             }}

@@ -2,23 +2,21 @@
 //! a signed webhook — one entry point, [`perform`], used by the `run_automation` job — and [`post_back`], which
 //! posts a run's result to its incident (the source's note, and an entry on the incident's own timeline).
 
+pub mod email;
+pub mod note;
+pub mod outbound;
+pub mod slack;
+pub mod webhook;
+
 use crate::WorkerState;
 use chrono::Duration as ChronoDuration;
 use insights_types::api::{AutomationAction, RunStatus};
 use insights_types::{AutomationRunId, IncidentId, OrgId};
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
-/// The secrets an action needs (the `automations.secrets` column, opened). Until the API's
-/// `insights_core::automations::secrets::ActionSecrets` lands, the same shape is declared here.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ActionSecrets {
-    #[serde(default)]
-    pub slack_url: Option<String>,
-    #[serde(default)]
-    pub webhook_url: Option<String>,
-    #[serde(default)]
-    pub signing_secret: Option<String>,
-}
+/// The secrets an action needs (the `automations.secrets` column, opened).
+pub use insights_core::automations::secrets::ActionSecrets;
 
 /// One action to perform: everything is already rendered by the caller (templates, subject).
 #[derive(Clone, Debug)]
@@ -75,29 +73,93 @@ impl ActionError {
 /// # Errors
 /// [`ActionError::Retryable`] when another attempt may succeed, else [`ActionError::Permanent`].
 pub async fn perform(state: &WorkerState, call: ActionCall) -> Result<ActionDone, ActionError> {
-    let _ = (state, &call);
-    Err(ActionError::Permanent(format!(
-        "the {:?} action is not built yet",
-        call.action
-    )))
+    let out = || {
+        outbound::Outbound::new(
+            state.config.automations.outbound_allowed.clone(),
+            call.timeout
+                .min(outbound::DEFAULT_TIMEOUT)
+                .max(Duration::from_secs(1)),
+        )
+    };
+    let missing = |what: &str| {
+        ActionError::Permanent(format!(
+            "the automation has no {what}: set it in the automation's settings"
+        ))
+    };
+    match call.action {
+        AutomationAction::Note => {
+            let incident = call.incident_id.ok_or_else(|| {
+                ActionError::Permanent(
+                    "a note needs an incident: run this automation from an incident, or from a rule".into(),
+                )
+            })?;
+            note::post(
+                state,
+                call.org,
+                incident,
+                &format!("automation-run:{}", call.run_id.0),
+                &call.body,
+            )
+            .await
+        }
+        AutomationAction::Email => {
+            email::send(state, &call.recipients, call.subject.as_deref(), &call.body).await
+        }
+        AutomationAction::Slack => {
+            let url = call
+                .secrets
+                .slack_url
+                .as_ref()
+                .ok_or_else(|| missing("Slack webhook URL"))?;
+            slack::send(&out(), url.expose_secret(), &call.body).await
+        }
+        AutomationAction::Webhook => {
+            let url = call
+                .secrets
+                .webhook_url
+                .as_ref()
+                .ok_or_else(|| missing("webhook URL"))?;
+            let secret = call
+                .secrets
+                .signing_secret
+                .as_ref()
+                .ok_or_else(|| missing("signing secret"))?;
+            webhook::send(
+                &out(),
+                url.expose_secret(),
+                secret.expose_secret(),
+                call.run_id,
+                chrono::Utc::now().timestamp(),
+                &call.body,
+            )
+            .await
+        }
+        AutomationAction::Lambda => Err(ActionError::Permanent(
+            "a Lambda function is invoked by the run itself, not as an action".into(),
+        )),
+    }
 }
 
-/// Posts `text` to an incident: a note on the source incident (PagerDuty or Opsgenie) when it has one, and
-/// always an entry on the incident's own timeline so the product shows it.
+/// Posts `text` to an incident: an entry on the incident's own timeline (so the product shows it, also for
+/// incidents without a source, such as sample data) and a note on the source incident (PagerDuty or
+/// Opsgenie) when it was imported through an integration. The timeline entry is keyed by the text (which
+/// names the run), so posting the same result again after a failure does not show it twice.
 ///
 /// # Errors
-/// When neither could be written; a failed source note with a written timeline entry is `Ok` with the
-/// failure in [`ActionDone::summary`].
+/// [`ActionError::Retryable`] when the source or the database is unavailable; [`ActionError::Permanent`]
+/// when the incident is gone or the source refused the note for good (e.g. a read-only key, said so). In
+/// both cases the timeline entry may already be written.
 pub async fn post_back(
     state: &WorkerState,
     org: OrgId,
     incident: IncidentId,
     text: &str,
 ) -> Result<ActionDone, ActionError> {
-    let _ = (state, org, incident, text);
-    Err(ActionError::Permanent(
-        "posting back is not built yet".into(),
-    ))
+    let key = format!(
+        "automation-result:{}",
+        &insights_automation::payload::hash(text.as_bytes())[..32]
+    );
+    note::post(state, org, incident, &key, text).await
 }
 
 /// What a result note says about a finished run.
@@ -120,6 +182,9 @@ pub struct RunReport<'a> {
 /// function's error, a short excerpt of the response or log tail, and a link to the run in the product.
 #[must_use]
 pub fn result_note(state: &WorkerState, org: OrgId, report: &RunReport<'_>) -> String {
-    let _ = (org, report);
-    state.config.public_url.link("/")
+    let link = state.config.public_url.link(&format!(
+        "orgs/{}/automations/runs/{}",
+        org.0, report.run_id.0
+    ));
+    note::result_text(&link, report)
 }

@@ -4,6 +4,7 @@
 
 mod backfill;
 mod changes;
+mod notes;
 mod retries;
 mod skipped;
 mod verify;

@@ -60,6 +60,7 @@ fn filtered_options() -> PagerDutyOptions {
         service_ids: vec!["PSVC1".into(), "PSVC2".into()],
         team_ids: vec!["PTEAM1".into()],
         statuses: vec![IncidentStatus::Resolved, IncidentStatus::Acknowledged],
+        note_author_email: None,
     }
 }
 

@@ -33,6 +33,7 @@ async fn changes_read_incidents_and_events_from_log_entries_and_honour_the_filte
             service_ids: vec!["PSVC1".into()],
             team_ids: vec!["PTEAM1".into()],
             statuses: vec![IncidentStatus::Resolved, IncidentStatus::Acknowledged],
+            note_author_email: None,
         },
     );
     let out = walk(&pd, pd.changes(since, since + Duration::hours(2))).await;
