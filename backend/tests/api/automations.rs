@@ -1291,3 +1291,67 @@ async fn the_kill_switch_refuses_manual_runs_and_records_each_refusal() {
             .contains("automation_run_requested")
     );
 }
+
+#[tokio::test]
+async fn rotating_the_secret_key_reseals_connection_keys_and_automation_secrets() {
+    use insights_core::crypto::SecretBox;
+    use secrecy::ExposeSecret;
+    let app = TestApp::spawn(&[]).await;
+    let p = app.personas().await;
+    let r = app
+        .post(
+            &url(p.org_id, "aws-connections"),
+            &p.owner.token,
+            json!({ "name": "Keys", "mode": "keys", "region": "eu-west-1",
+                    "keys": { "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                              "secret_access_key": "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY" } }),
+        )
+        .await;
+    let c: AwsConnectionOut = r.json();
+    let a = create_automation(
+        &app,
+        &p,
+        json!({ "name": "Hook", "action": "webhook", "template": "{}",
+                "settings": { "webhook_url": "https://hooks.example.com/in?token=rotate-me" } }),
+    )
+    .await;
+    let old_key = app.config.general.secret_keys.expose_secret()[0];
+    let new_key: [u8; 32] = rand::random();
+    let done = insights_core::secrets::rotate(
+        &app.state.db,
+        &SecretBox::with_previous(&new_key, &[old_key]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.resealed, 2, "{done:?}");
+    let new_only = SecretBox::new(&new_key);
+    let mut db = app.state.db.org_tx(p.org_id, None).await.unwrap();
+    let conn = insights_core::automations::connections::get(&mut db, c.id, false)
+        .await
+        .unwrap();
+    let keys = insights_core::automations::connections::open_keys(
+        &new_only,
+        c.id,
+        conn.credentials.as_ref().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        keys.secret_access_key.expose_secret(),
+        "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+    );
+    let row = insights_core::automations::definitions::get(&mut db, a.id, false)
+        .await
+        .unwrap();
+    let opened = insights_core::automations::definitions::open_secrets(&new_only, &row).unwrap();
+    assert!(
+        opened
+            .webhook_url
+            .unwrap()
+            .expose_secret()
+            .ends_with("rotate-me")
+    );
+    assert!(
+        insights_core::automations::definitions::open_secrets(&SecretBox::new(&old_key), &row)
+            .is_err()
+    );
+}

@@ -162,7 +162,8 @@ async fn delete_aws_connection(
 /// twice. A role connection needs its role ARN first (422 on `role_arn`).
 #[utoipa::path(post, path = "/orgs/{org_id}/aws-connections/{connection_id}/verify", tag = "automations", security(("bearer" = [])),
     params(("org_id" = OrgId, Path), ("connection_id" = AwsConnectionId, Path)),
-    responses((status = 202, body = AwsConnectionOut)))]
+    responses((status = 202, body = AwsConnectionOut),
+        (status = 422, description = "A role connection without its role ARN yet (`role_arn`)", body = insights_types::ErrorBody)))]
 async fn verify_aws_connection(
     State(state): State<AppState>,
     member: OrgMember,
