@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod automation_actions;
 mod cluster;
 mod fairness;
 mod generate_runbook;
