@@ -535,3 +535,39 @@ async fn a_note_action_needs_an_incident_and_lambda_is_not_an_action() {
     .unwrap_err();
     assert!(matches!(err, ActionError::Permanent(m) if m.contains("Slack webhook URL")));
 }
+
+#[tokio::test]
+async fn an_email_goes_to_every_recipient_in_one_message_and_a_busy_relay_is_worth_a_retry() {
+    let sink = insights_testing::smtp::SmtpSink::start(0).await;
+    let url = format!("smtp://127.0.0.1:{}", sink.port);
+    let s = setup(&[
+        ("INSIGHTS_SMTP_URL", url.as_str()),
+        ("INSIGHTS_SMTP_FROM", "insights@example.com"),
+    ])
+    .await;
+    let mut c = call(
+        s.org,
+        AutomationAction::Email,
+        "Disk full on db-1\nRestarted the pods.",
+        ActionSecrets::default(),
+    );
+    c.recipients = vec!["ops@example.com".into(), "dba@example.com".into()];
+    c.subject = Some("Automation: disk\nfull".into());
+    let done = perform(&s.state, c.clone()).await.unwrap();
+    assert_eq!(done.summary, "Sent the email to 2 recipients");
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    let mut rcpt = mails[0].rcpt.clone();
+    rcpt.sort();
+    assert_eq!(rcpt, vec!["<dba@example.com>", "<ops@example.com>"]);
+    assert!(
+        mails[0].data.contains("Subject: Automation: disk full"),
+        "{}",
+        mails[0].data
+    );
+    assert!(mails[0].text().contains("Restarted the pods."));
+
+    sink.refuse_next(1);
+    let err = perform(&s.state, c).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+}
