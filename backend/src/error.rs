@@ -349,3 +349,16 @@ impl From<insights_core::runbooks::RunbookError> for ApiError {
         }
     }
 }
+
+impl From<insights_core::automations::AutomationError> for ApiError {
+    fn from(e: insights_core::automations::AutomationError) -> Self {
+        use insights_core::automations::AutomationError;
+        match e {
+            AutomationError::NotFound => Self::NotFound,
+            AutomationError::Invalid(fields) => Self::Validation(fields),
+            AutomationError::Conflict { code, message } => Self::conflict(code, message),
+            AutomationError::Refused { code, message } => Self::Refused { code, message },
+            AutomationError::Db(e) => e.into(),
+        }
+    }
+}

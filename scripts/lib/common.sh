@@ -183,3 +183,46 @@ stop_prism() {
   [ -f "$dir/$name.pid" ] && kill "$(cat "$dir/$name.pid")" 2>/dev/null || true
   rm -f "$dir/$name.pid"
 }
+
+MOTO_VERSION=5.2.5
+
+# ensure_moto — moto[server] (PyPI), the AWS emulator the AWS tests run against (STS, IAM, Lambda, EC2, SSM),
+# installed once into a venv of its own in the tools cache (reused when present: works offline after the
+# first time); sets MOTO_SERVER.
+ensure_moto() {
+  local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}"
+  local venv="$tools/moto"
+  MOTO_SERVER="$venv/bin/moto_server"
+  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$MOTO_VERSION" ] || [ ! -x "$MOTO_SERVER" ]; then
+    log "installing moto[server]==$MOTO_VERSION from PyPI into $venv (once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: install python3-venv)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    echo "$MOTO_VERSION" > "$venv/.version"
+  fi
+}
+
+# start_moto DIR PORT — starts moto on 127.0.0.1:PORT in the background (pid in DIR/moto.pid, log in
+# DIR/moto.log), waits until it answers, and switches its Lambda to the Docker-free backend (invocations echo
+# their payload; no Docker daemon is needed).
+start_moto() {
+  local dir="$1" port="$2" i
+  mkdir -p "$dir"
+  "$MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
+  echo $! > "$dir/moto.pid"
+  for i in $(seq 100); do
+    if curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/moto-api/config" \
+        -H 'Content-Type: application/json' -d '{"lambda":{"use_docker":false}}' 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$(cat "$dir/moto.pid")" 2>/dev/null || break
+    sleep 0.2
+  done
+  tail -20 "$dir/moto.log" >&2; die "moto did not start on port $port"
+}
+
+stop_moto() {
+  local dir="$1"
+  [ -f "$dir/moto.pid" ] && kill "$(cat "$dir/moto.pid")" 2>/dev/null || true
+  rm -f "$dir/moto.pid"
+}

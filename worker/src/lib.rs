@@ -36,6 +36,9 @@ pub struct WorkerState {
     /// Present when `INSIGHTS_SMTP_URL` is set.
     pub mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     pub queue: JobQueue,
+    /// The product's AWS identity (the standard chain) and its cache of assumed-role sessions: what
+    /// automation runs invoke Lambda functions and verifications check connections with.
+    pub aws: Arc<insights_aws::AwsClients>,
     /// The runbook index, once the worker runs (see [`index`]): what the generation job retrieves with.
     pub index: Arc<std::sync::OnceLock<Arc<index::Index>>>,
 }
@@ -117,10 +120,19 @@ impl Worker {
             ),
             None => None,
         };
+        // Incident changes older than this never start rules (a backfill of history fires nothing).
+        insights_core::automations::changes::set_max_event_age(config.automations.max_event_age);
         let queue = JobQueue::new(
             redis.clone(),
             &config.jobs.redis_prefix,
             config.jobs.max_attempts,
+        );
+        let aws = Arc::new(
+            insights_aws::AwsClients::from_env(
+                config.automations.aws_session,
+                config.automations.aws_principal.clone(),
+            )
+            .await,
         );
         Ok(Self {
             state: WorkerState {
@@ -129,6 +141,7 @@ impl Worker {
                 db,
                 mailer,
                 queue,
+                aws,
                 index: Arc::default(),
             },
             redis,
@@ -195,6 +208,8 @@ impl Worker {
         };
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
+        let dispatcher = tokio::spawn(automations::dispatch(state.clone(), stop_rx.clone()));
+        let schedules = tokio::spawn(automations::schedule(state.clone(), stop_rx.clone()));
         let refresher = tokio::spawn(analytics::run(state.clone(), stop_rx));
 
         // One apalis worker per job kind, all with the same polling and concurrency (retries are deliveries of
@@ -243,6 +258,8 @@ impl Worker {
         let _ = sweeper.await;
         let _ = scheduler.await;
         let _ = refresher.await;
+        let _ = dispatcher.await;
+        let _ = schedules.await;
         result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
         if !asked_to_stop.load(std::sync::atomic::Ordering::Relaxed) {
             anyhow::bail!("the job workers stopped on their own (see the errors logged above)");

@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod automations;
 pub mod dashboard;
 pub mod feedback;
 pub mod incidents;
@@ -39,4 +40,5 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(dashboard::router())
         .merge(patterns::router())
         .merge(runbooks::router())
+        .merge(automations::router())
 }

@@ -2,6 +2,7 @@
 
 mod analytics;
 mod auth;
+mod automations;
 mod bad_input;
 mod binary;
 mod budgets;

@@ -1,7 +1,8 @@
 //! Test support (a dev-dependency), shared by the integration tests of the API, the worker and the browser: a
 //! fresh database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
-//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`smtp`], an SMTP server that keeps what it
+//! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`fake_lambda`], the Lambda and STS APIs
+//! with programmable functions; [`moto`], the moto server of `scripts/test`; [`smtp`], an SMTP server that keeps what it
 //! receives; and [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
@@ -12,8 +13,10 @@
 
 mod database;
 pub mod embedding;
+pub mod fake_lambda;
 pub mod fake_llm;
 pub mod fake_pagerduty;
+pub mod moto;
 pub mod services;
 pub mod smtp;
 

@@ -42,6 +42,10 @@ pub enum Outcome {
     Interrupted,
     /// Another attempt took the job over (this one looked dead): write nothing more.
     Lost,
+    /// Not finished, and not failed: deliver the job again after this wait, without counting an attempt (the
+    /// work keeps its own count — an automation run retrying with its automation's backoff, or waiting for a
+    /// free slot on its target).
+    Again(Duration),
     /// Failed in a way another attempt cannot fix (a refused credential, a refused request): recorded as
     /// `failed` at once, with this reason, instead of being retried.
     FailedForGood(String),
@@ -52,6 +56,10 @@ pub enum Outcome {
 /// and less often instead of cycling through the queue every second.
 pub const ORG_BUSY_DELAY: Duration = Duration::from_secs(1);
 pub const ORG_BUSY_MAX_DELAY: Duration = Duration::from_secs(30);
+/// How long an automation run waits when its organization already runs its share of runs: no growth.
+pub const ORG_BUSY_DELAY_PROMPT: Duration = Duration::from_millis(200);
+
+const RUN_AUTOMATION: &str = <insights_core::jobs::RunAutomation as insights_core::jobs::Job>::KIND;
 
 /// The longest wait before a retry.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -136,6 +144,9 @@ where
     let mut db = state.db.org_tx(org, None).await?;
     let start = job_runs::start_attempt(&mut db, job, kind, per_org).await?;
     let defer_for = match start {
+        // Automation runs are waited for by people and incidents (webhook → invoke within a second): they look
+        // again soon, without the growing pause meant for long backlogs (their own limits bound how many wait).
+        Start::Full { .. } if kind == RUN_AUTOMATION => ORG_BUSY_DELAY_PROMPT,
         Start::Full { deliveries } => ORG_BUSY_DELAY
             .saturating_mul(u32::try_from(deliveries).unwrap_or(0).saturating_add(1))
             .min(ORG_BUSY_MAX_DELAY),
@@ -175,6 +186,10 @@ where
     let started = Instant::now();
     let result = work(ctx.clone()).await;
     drop(heartbeat);
+    let later = match &result {
+        Ok(Outcome::Again(after)) => Some(*after),
+        _ => None,
+    };
     let (finish, progress) = match result {
         Ok(Outcome::Done) => (Finish::Succeeded, None),
         Ok(Outcome::Skipped(why)) => (
@@ -182,7 +197,7 @@ where
             Some(serde_json::json!({ "skipped": why })),
         ),
         Ok(Outcome::Cancelled) => (Finish::Cancelled, None),
-        Ok(Outcome::Interrupted) => (Finish::Released, None),
+        Ok(Outcome::Interrupted | Outcome::Again(_)) => (Finish::Released, None),
         Ok(Outcome::FailedForGood(error)) => {
             tracing::error!(%job, kind, attempt = attempt.number, %error, "job failed for good; not retried");
             (Finish::FailedForGood { error }, None)
@@ -203,7 +218,7 @@ where
     };
     // When it runs again: at once after an interruption, after a backoff after a failure.
     let again = match &finish {
-        Finish::Released => Some(Duration::ZERO),
+        Finish::Released => Some(later.unwrap_or(Duration::ZERO)),
         Finish::Failed { .. } if !attempt.is_last() => Some(backoff(state, attempt.number)),
         _ => None,
     };

@@ -4,6 +4,7 @@
 mod accounts;
 mod analytics;
 mod automation_actions;
+mod automations;
 mod cluster;
 mod fairness;
 mod generate_runbook;

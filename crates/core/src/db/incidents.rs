@@ -97,6 +97,9 @@ struct Written {
     pattern: Option<PatternId>,
     score: Option<f32>,
     pinned: bool,
+    /// Its status before the write (an update's), and after.
+    old_status: Option<IncidentStatus>,
+    status: IncidentStatus,
 }
 
 /// Upserts the incidents `$items` (`$services` and `$teams` their services' and teams' ids, `$patterns` the
@@ -138,6 +141,10 @@ macro_rules! upsert_incidents_query {
                        (CASE WHEN xmax = 0 THEN NULL
                              ELSE (SELECT o.pattern_id FROM incidents o WHERE o.org_id = $1 AND o.id = incidents.id)
                         END) AS "old_pattern: PatternId",
+                       (CASE WHEN xmax = 0 THEN NULL
+                             ELSE (SELECT o.status FROM incidents o WHERE o.org_id = $1 AND o.id = incidents.id)
+                        END) AS "old_status: IncidentStatus",
+                       status AS "status: IncidentStatus",
                        pattern_id AS "pattern_id: PatternId", pattern_score, pattern_pinned"#,
             $integration as Option<IntegrationId>,
             col($items, |_| Uuid::now_v7()) as Vec<Uuid>,
@@ -176,6 +183,8 @@ macro_rules! upsert_incidents_query {
             pattern: r.pattern_id,
             score: r.pattern_score,
             pinned: r.pattern_pinned,
+            old_status: r.old_status,
+            status: r.status,
         })
         .collect()
     };
@@ -258,6 +267,19 @@ async fn store(
         .iter()
         .map(|i| ((i.source, i.external_id.as_str()), *i))
         .collect();
+    // The changes rules react to (recent ones only, and only when the organization has enabled rules).
+    let changes: Vec<crate::automations::changes::Change> = rows
+        .iter()
+        .filter_map(|w| {
+            let item = by_key.get(&(w.source, w.external_id.as_str()))?;
+            Some(crate::automations::changes::Change {
+                incident: IncidentId(w.id),
+                transition: crate::automations::changes::transition(w.old_status, w.status),
+                happened_at: item.source_updated_at,
+            })
+        })
+        .collect();
+    crate::automations::changes::record(db, &changes).await?;
     let assigned: Vec<crate::patterns::Assigned> = rows
         .iter()
         .filter(|w| w.retitled && !w.pinned)

@@ -4,7 +4,8 @@
 use super::{DbResult, OrgTx};
 use crate::crypto::SecretColumn;
 use crate::crypto::columns::{
-    INTEGRATION_CREDENTIALS, INTEGRATION_WEBHOOK_SECRET, INVITATION_TOKEN,
+    AUTOMATION_SECRETS, AWS_CONNECTION_CREDENTIALS, INTEGRATION_CREDENTIALS,
+    INTEGRATION_WEBHOOK_SECRET, INVITATION_TOKEN,
 };
 use insights_types::OrgId;
 use sqlx::PgConnection;
@@ -62,6 +63,30 @@ pub async fn of_org(db: &mut OrgTx) -> DbResult<Vec<SealedValue>> {
         row: r.id,
         sealed: r.token_ciphertext,
     }));
+    let connections = org_query!(
+        db,
+        "SELECT id, credentials AS \"credentials!\" FROM aws_connections
+          WHERE org_id = $1 AND credentials IS NOT NULL ORDER BY id FOR UPDATE",
+    )
+    .fetch_all(db.conn())
+    .await?;
+    values.extend(connections.into_iter().map(|r| SealedValue {
+        column: AWS_CONNECTION_CREDENTIALS,
+        row: r.id,
+        sealed: r.credentials,
+    }));
+    let automations = org_query!(
+        db,
+        "SELECT id, secrets AS \"secrets!\" FROM automations
+          WHERE org_id = $1 AND secrets IS NOT NULL ORDER BY id FOR UPDATE",
+    )
+    .fetch_all(db.conn())
+    .await?;
+    values.extend(automations.into_iter().map(|r| SealedValue {
+        column: AUTOMATION_SECRETS,
+        row: r.id,
+        sealed: r.secrets,
+    }));
     Ok(values)
 }
 
@@ -84,6 +109,18 @@ pub async fn store(db: &mut OrgTx, value: &SealedValue, sealed: &[u8]) -> DbResu
         c if c == INVITATION_TOKEN => org_execute!(
             db,
             "UPDATE invitations SET token_ciphertext = $3 WHERE org_id = $1 AND id = $2",
+            id,
+            sealed,
+        ),
+        c if c == AWS_CONNECTION_CREDENTIALS => org_execute!(
+            db,
+            "UPDATE aws_connections SET credentials = $3 WHERE org_id = $1 AND id = $2",
+            id,
+            sealed,
+        ),
+        c if c == AUTOMATION_SECRETS => org_execute!(
+            db,
+            "UPDATE automations SET secrets = $3 WHERE org_id = $1 AND id = $2",
             id,
             sealed,
         ),
