@@ -371,6 +371,26 @@ impl PatternName {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_pagerduty_note_author_must_be_an_email_address() {
+        use super::{FieldErrors, check_pagerduty_options};
+        let check = |email: Option<&str>| {
+            let o = crate::api::PagerDutyOptions {
+                note_author_email: email.map(str::to_owned),
+                ..Default::default()
+            };
+            let mut errors = FieldErrors::default();
+            check_pagerduty_options("options", &o, chrono::Utc::now(), &mut errors);
+            errors.finish()
+        };
+        assert!(check(None).is_ok());
+        assert!(check(Some("oncall@example.com")).is_ok());
+        let errors = check(Some("not an email")).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "options.note_author_email");
+        assert_eq!(errors[0].code, "invalid_email");
+    }
+
+    #[test]
     fn pattern_names_are_trimmed_and_bounded() {
         use super::{PATTERN_NAME_MAX, PatternName};
         assert_eq!(

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod automation_actions;
 mod automations;
 mod cluster;
 mod fairness;
