@@ -65,8 +65,11 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
  {
     worker_speaks_to_moto();
     moto::use_simple_lambda().await;
-    let role_arn = moto::create_role("incident-insights-automations").await;
-    moto::create_function("us-east-1", "restart-checkout", &role_arn).await;
+    // moto's state outlives a test: names of this run only.
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let function = format!("restart-checkout-{suffix}");
+    let role_arn = moto::create_role(&format!("incident-insights-{suffix}")).await;
+    moto::create_function("us-east-1", &function, &role_arn).await;
     let fake = FakePagerDuty::start(
         "pd-token-e2e",
         History::recent(20, chrono::Duration::minutes(30)),
@@ -86,6 +89,7 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
     wait_synced(&e2e.app, org, &p.owner.token, pd.id).await;
     let owner = p.owner.email.clone();
     let role = role_arn.clone();
+    let f = function.clone();
 
     // Connect AWS, create the automation and the rule.
     e2e.run("automations-setup", |b| async move {
@@ -111,7 +115,7 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
             "CloudFormation names the external id"
         );
         b.click("#tab-terraform").await;
-        b.wait_for(|| async { b.text(".template-text").await.contains("sts:ExternalId") })
+        b.wait_for(|| async { b.count("#tab-terraform[aria-selected='true']").await == 1 })
             .await;
         assert!(
             b.text(".template-text").await.contains(&external),
@@ -119,17 +123,17 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         );
         // Step 3: the role and the function; the template then grants that function only.
         b.fill("#aws-role-arn", &role).await;
-        b.fill("#aws-functions", "restart-checkout").await;
+        b.fill("#aws-functions", &f).await;
         click_centered(&b, ".role-functions button[type=submit]").await;
         b.wait_text(".role-functions .banner.success", "Saved")
             .await;
-        b.wait_for(|| async { b.text(".template-text").await.contains("restart-checkout") })
+        b.wait_for(|| async { b.text(".template-text").await.contains(&f) })
             .await;
         // Step 4: verification, every check with its sentence.
         click_centered(&b, "#verify-connection").await;
         b.wait_text_within(".connection-status", "verified", RAN)
             .await;
-        b.wait_text(".checks li[data-check='function:restart-checkout']", "ok")
+        b.wait_text(&format!(".checks li[data-check='function:{f}']"), "ok")
             .await;
         assert_eq!(
             b.count(".checks .check-failed").await,
@@ -155,12 +159,12 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         .await;
         b.select("#automation-connection", &connection).await;
         b.wait_for(|| async {
-            b.count("#automation-function option[value='restart-checkout']")
+            b.count(&format!("#automation-function option[value='{f}']"))
                 .await
                 > 0
         })
         .await;
-        b.select("#automation-function", "restart-checkout").await;
+        b.select("#automation-function", &f).await;
         click_centered(&b, "#automation-needs-approval").await;
         click_centered(&b, "#automation-post-result").await;
         click_centered(&b, ".automation-form button[type=submit]").await;
