@@ -131,8 +131,7 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
             .await;
         // Step 4: verification, every check with its sentence.
         click_centered(&b, "#verify-connection").await;
-        b.wait_text_within(".connection-status", "verified", RAN)
-            .await;
+        reload_until(&b, ".connection-status[data-status='verified']", "verified", RAN).await;
         b.wait_text(&format!(".checks li[data-check='function:{f}']"), "ok")
             .await;
         assert_eq!(

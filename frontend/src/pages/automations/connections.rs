@@ -33,6 +33,16 @@ fn status_label(s: AwsConnectionStatus) -> (&'static str, &'static str) {
     }
 }
 
+/// A status's name in the API (for tests and styles).
+fn status_value(s: AwsConnectionStatus) -> &'static str {
+    match s {
+        AwsConnectionStatus::Unverified => "unverified",
+        AwsConnectionStatus::Verifying => "verifying",
+        AwsConnectionStatus::Verified => "verified",
+        AwsConnectionStatus::Failed => "failed",
+    }
+}
+
 /// Function names from a text area: one per line (commas also separate), blanks dropped.
 fn functions_of(text: &str) -> Vec<String> {
     text.split(['\n', ','])
@@ -247,7 +257,7 @@ fn Connection(
     view! {
         <div class="page-head">
             <h1>{c.name.clone()}</h1>
-            <span class=format!("{class} connection-status")>{label}</span>
+            <span class=format!("{class} connection-status") data-status=status_value(c.status)>{label}</span>
         </div>
         <section class="card">
             <dl class="facts">
