@@ -451,6 +451,8 @@ async fn screenshots_of_the_automation_pages() {
         b.goto(&format!("/orgs/{org}/automations/{id}")).await;
         b.wait_for(|| async { b.count(".payload-preview").await > 0 })
             .await;
+        b.execute("document.querySelector('#automation-template').scrollIntoView({ block: 'start' }); return null")
+            .await;
         b.save_screenshot("automation-editor").await;
         b.goto(&format!("/orgs/{org}/automations/connections/{conn}"))
             .await;
