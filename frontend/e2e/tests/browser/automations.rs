@@ -65,8 +65,11 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
  {
     worker_speaks_to_moto();
     moto::use_simple_lambda().await;
-    let role_arn = moto::create_role("incident-insights-automations").await;
-    moto::create_function("us-east-1", "restart-checkout", &role_arn).await;
+    // moto's state outlives a test: names of this run only.
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let function = format!("restart-checkout-{suffix}");
+    let role_arn = moto::create_role(&format!("incident-insights-{suffix}")).await;
+    moto::create_function("us-east-1", &function, &role_arn).await;
     let fake = FakePagerDuty::start(
         "pd-token-e2e",
         History::recent(20, chrono::Duration::minutes(30)),
@@ -86,6 +89,7 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
     wait_synced(&e2e.app, org, &p.owner.token, pd.id).await;
     let owner = p.owner.email.clone();
     let role = role_arn.clone();
+    let f = function.clone();
 
     // Connect AWS, create the automation and the rule.
     e2e.run("automations-setup", |b| async move {
@@ -111,7 +115,7 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
             "CloudFormation names the external id"
         );
         b.click("#tab-terraform").await;
-        b.wait_for(|| async { b.text(".template-text").await.contains("sts:ExternalId") })
+        b.wait_for(|| async { b.count("#tab-terraform[aria-selected='true']").await == 1 })
             .await;
         assert!(
             b.text(".template-text").await.contains(&external),
@@ -119,17 +123,22 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         );
         // Step 3: the role and the function; the template then grants that function only.
         b.fill("#aws-role-arn", &role).await;
-        b.fill("#aws-functions", "restart-checkout").await;
+        b.fill("#aws-functions", &f).await;
         click_centered(&b, ".role-functions button[type=submit]").await;
         b.wait_text(".role-functions .banner.success", "Saved")
             .await;
-        b.wait_for(|| async { b.text(".template-text").await.contains("restart-checkout") })
+        b.wait_for(|| async { b.text(".template-text").await.contains(&f) })
             .await;
         // Step 4: verification, every check with its sentence.
         click_centered(&b, "#verify-connection").await;
-        b.wait_text_within(".connection-status", "verified", RAN)
-            .await;
-        b.wait_text(".checks li[data-check='function:restart-checkout']", "ok")
+        reload_until(
+            &b,
+            ".connection-status[data-status='verified']",
+            "verified",
+            RAN,
+        )
+        .await;
+        b.wait_text(&format!(".checks li[data-check='function:{f}']"), "ok")
             .await;
         assert_eq!(
             b.count(".checks .check-failed").await,
@@ -155,12 +164,12 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         .await;
         b.select("#automation-connection", &connection).await;
         b.wait_for(|| async {
-            b.count("#automation-function option[value='restart-checkout']")
+            b.count(&format!("#automation-function option[value='{f}']"))
                 .await
                 > 0
         })
         .await;
-        b.select("#automation-function", "restart-checkout").await;
+        b.select("#automation-function", &f).await;
         click_centered(&b, "#automation-needs-approval").await;
         click_centered(&b, "#automation-post-result").await;
         click_centered(&b, ".automation-form button[type=submit]").await;
@@ -371,4 +380,108 @@ async fn the_kill_switch_shows_a_banner_on_every_page_and_a_viewer_may_neither_r
     })
     .await;
     kill(&e2e, &p, false).await;
+}
+
+#[tokio::test]
+async fn screenshots_of_the_automation_pages() {
+    let e2e = E2e::start(&[(
+        "INSIGHTS_AWS_PRINCIPAL_ARN",
+        "arn:aws:iam::123456789012:role/incident-insights",
+    )])
+    .await;
+    let p = e2e.app.personas().await;
+    let org = p.org_id;
+    insights_testing::seed_incidents(&e2e.app, org, 12, chrono::Duration::hours(3)).await;
+    let post = |path: &str, body: serde_json::Value| {
+        let path = format!("/api/v1/orgs/{org}/{path}");
+        let token = p.owner.token.clone();
+        let app = &e2e.app;
+        async move {
+            let r = app.post(&path, &token, body).await;
+            assert!(r.status.is_success(), "{path}: {}", r.text);
+            r.body
+        }
+    };
+    let connection = post(
+        "aws-connections",
+        serde_json::json!({ "name": "Production", "mode": "role", "region": "eu-west-1",
+            "role_arn": "arn:aws:iam::210987654321:role/incident-insights-automations",
+            "functions": ["restart-checkout", "runner"] }),
+    )
+    .await;
+    let automation = post(
+        "automations",
+        serde_json::json!({ "name": "Restart checkout", "description": "Rolls the checkout pods.",
+            "action": "lambda", "settings": { "connection_id": connection["id"], "function_name": "restart-checkout" },
+            "template": "{\n  \"incident\": {{ incident.id }},\n  \"title\": {{ incident.title }},\n  \"params\": {{ params }}\n}",
+            "needs_approval": true, "post_result": true }),
+    )
+    .await;
+    post(
+        "automation-rules",
+        serde_json::json!({ "name": "Disk filling up", "automation_id": automation["id"],
+            "conditions": { "title_regex": "disk full" } }),
+    )
+    .await;
+    post(
+        "automation-schedules",
+        serde_json::json!({ "name": "Nightly cache warm-up", "automation_id": automation["id"],
+            "cron": "0 3 * * *", "time_zone": "Europe/Paris" }),
+    )
+    .await;
+    let incidents: Page<insights_types::api::IncidentOut> = e2e
+        .app
+        .get(&format!("/api/v1/orgs/{org}/incidents"), &p.owner.token)
+        .await
+        .json();
+    let run = post(
+        &format!("automations/{}/runs", automation["id"].as_str().unwrap()),
+        serde_json::json!({ "incident_id": incidents.items[0].id }),
+    )
+    .await;
+    let owner = p.owner.email.clone();
+    let id = automation["id"].as_str().unwrap().to_owned();
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let conn = connection["id"].as_str().unwrap().to_owned();
+    e2e.run("automations-screenshots", |b| async move {
+        b.login(&owner).await;
+        b.goto(&format!("/orgs/{org}/automations")).await;
+        b.wait_text(".automations-table", "Restart checkout").await;
+        b.save_screenshot("automations").await;
+        b.goto(&format!("/orgs/{org}/automations/{id}")).await;
+        b.wait_for(|| async { b.count(".payload-preview").await > 0 })
+            .await;
+        b.execute("document.querySelector('#automation-template').scrollIntoView({ block: 'start' }); return null")
+            .await;
+        b.save_screenshot("automation-editor").await;
+        b.goto(&format!("/orgs/{org}/automations/connections/{conn}"))
+            .await;
+        b.wait_for(|| async { b.count(".template-text").await > 0 })
+            .await;
+        b.save_screenshot("automations-aws-wizard").await;
+        b.goto(&format!("/orgs/{org}/automations/runs")).await;
+        b.wait_text(".runs-table", "Restart checkout").await;
+        b.save_screenshot("automation-runs").await;
+        b.goto(&format!("/orgs/{org}/automations/runs/{run_id}"))
+            .await;
+        b.wait_for(|| async { b.count(".run-events li").await > 0 })
+            .await;
+        b.save_screenshot("automation-run").await;
+        b.goto(&format!("/orgs/{org}/automations/rules")).await;
+        b.wait_text(".rules-table", "Disk filling up").await;
+        b.goto(&format!("/orgs/{org}/automations/rules/new")).await;
+        b.wait_for(|| async { b.count("#rule-automation option").await > 1 })
+            .await;
+        b.select("#rule-automation", &id).await;
+        b.fill("#rule-name", "Disk full on checkout").await;
+        b.fill("#rule-title-regex", "disk full").await;
+        click_centered(&b, "#dry-run").await;
+        b.wait_text(".dry-run-summary", "12 examined").await;
+        b.save_screenshot("automation-rule-dry-run").await;
+        b.goto(&format!("/orgs/{org}/automations/schedules")).await;
+        b.wait_text(".schedules-table", "Nightly cache warm-up")
+            .await;
+        b.save_screenshot("automation-schedules").await;
+    })
+    .await;
 }

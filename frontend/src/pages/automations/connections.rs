@@ -33,6 +33,16 @@ fn status_label(s: AwsConnectionStatus) -> (&'static str, &'static str) {
     }
 }
 
+/// A status's name in the API (for tests and styles).
+fn status_value(s: AwsConnectionStatus) -> &'static str {
+    match s {
+        AwsConnectionStatus::Unverified => "unverified",
+        AwsConnectionStatus::Verifying => "verifying",
+        AwsConnectionStatus::Verified => "verified",
+        AwsConnectionStatus::Failed => "failed",
+    }
+}
+
 /// Function names from a text area: one per line (commas also separate), blanks dropped.
 fn functions_of(text: &str) -> Vec<String> {
     text.split(['\n', ','])
@@ -187,6 +197,8 @@ pub fn AwsConnectionPage() -> impl IntoView {
             .and_then(|s| s.parse::<AwsConnectionId>().ok())
     });
     let state = RwSignal::new(None::<Result<AwsConnectionOut, ApiFailure>>);
+    // Outlives the re-render after a save: "Saved" stays until the next edit.
+    let saved = RwSignal::new(false);
     // Bumped to read the connection again; the loop polls while a verification runs.
     let reload = RwSignal::new(0u32);
     Effect::new(move |_| {
@@ -222,14 +234,19 @@ pub fn AwsConnectionPage() -> impl IntoView {
             Some(Err(e)) => view! {
                 <p class="banner error">{if e.status == 404 || e.status == 422 { "AWS account not found.".to_owned() } else { e.message() }}</p>
             }.into_any(),
-            Some(Ok(c)) => view! { <Connection org=org c=c reload=reload /> }.into_any(),
+            Some(Ok(c)) => view! { <Connection org=org c=c reload=reload saved=saved /> }.into_any(),
         }}
     }
 }
 
 /// The wizard's steps 2–4 for one connection.
 #[component]
-fn Connection(org: OrgId, c: AwsConnectionOut, reload: RwSignal<u32>) -> impl IntoView {
+fn Connection(
+    org: OrgId,
+    c: AwsConnectionOut,
+    reload: RwSignal<u32>,
+    saved: RwSignal<bool>,
+) -> impl IntoView {
     let may_manage = can(org, Permission::ManageAutomations);
     let (label, class) = status_label(c.status);
     let id = c.id;
@@ -240,7 +257,7 @@ fn Connection(org: OrgId, c: AwsConnectionOut, reload: RwSignal<u32>) -> impl In
     view! {
         <div class="page-head">
             <h1>{c.name.clone()}</h1>
-            <span class=format!("{class} connection-status")>{label}</span>
+            <span class=format!("{class} connection-status") data-status=status_value(c.status)>{label}</span>
         </div>
         <section class="card">
             <dl class="facts">
@@ -255,7 +272,7 @@ fn Connection(org: OrgId, c: AwsConnectionOut, reload: RwSignal<u32>) -> impl In
         </section>
         {role.then(|| view! { <RoleTemplates org=org id=id external_id=external_id functions=functions /> })}
         <Show when=may_manage>
-            <RoleAndFunctions org=org c=editable.clone() reload=reload />
+            <RoleAndFunctions org=org c=editable.clone() reload=reload saved=saved />
         </Show>
         <Verification org=org c=c reload=reload may_manage=may_manage />
         <Show when=may_manage>
@@ -329,14 +346,18 @@ fn RoleTemplates(
 
 /// Step 3: the role's ARN (or the key pair again), the region, and the allow-listed functions.
 #[component]
-fn RoleAndFunctions(org: OrgId, c: AwsConnectionOut, reload: RwSignal<u32>) -> impl IntoView {
+fn RoleAndFunctions(
+    org: OrgId,
+    c: AwsConnectionOut,
+    reload: RwSignal<u32>,
+    saved: RwSignal<bool>,
+) -> impl IntoView {
     let session = use_session();
     let role_arn = RwSignal::new(c.role_arn.clone().unwrap_or_default());
     let region = RwSignal::new(c.region.clone());
     let functions = RwSignal::new(c.functions.join("\n"));
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiFailure>);
-    let saved = RwSignal::new(false);
     let role = c.mode == AwsConnectionMode::Role;
     let id = c.id;
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -524,6 +524,13 @@ fn DryRun(org: OrgId, body: Callback<(), Result<AutomationRuleIn, ApiFailure>>) 
             </div>
             <p class="hint">"Each incident is taken as just triggered. Nothing is invoked or recorded."</p>
             <ErrorBanner error=error.into() />
+            // A rule the API refused: its fields are in the form above, so say which here.
+            {move || error.get().filter(|e| e.has_field_errors() && e.field("last").is_none()).map(|e| {
+                let fields = e.body.field_errors().into_iter()
+                    .map(|f| format!("{}: {}", f.field.trim_start_matches("rule."), f.message))
+                    .collect::<Vec<_>>().join("; ");
+                view! { <p class="banner error dry-run-error" role="alert">{format!("Check the rule above — {fields}.")}</p> }
+            })}
             {move || result.get().map(|r| view! {
                 <p class="dry-run-summary" role="status">
                     {format!("{} examined, {} matched, {} would have run (the rule's cap and the automation's limits applied).", r.examined, r.matched, r.would_run)}

@@ -391,7 +391,7 @@ fn RunDetail(org: OrgId, r: RunOut, reload: RwSignal<u32>) -> impl IntoView {
                 <dt>"Result on the incident"</dt><dd class="posted-back">{posted}</dd>
             </dl>
         </section>
-        {(!s.status.is_final()).then(|| view! { <Spinner label="In progress — this page follows it." /> })}
+        {matches!(s.status, RunStatus::Queued | RunStatus::Running).then(|| view! { <Spinner label="In progress — this page follows it." /> })}
         <section class="card">
             <h2>"History"</h2>
             <ol class="timeline run-events">
@@ -475,6 +475,9 @@ fn Decide(org: OrgId, r: RunOut, reload: RwSignal<u32>) -> impl IntoView {
                     <input id="decision-comment" maxlength="1000" prop:value=move || comment.get()
                         on:input=move |ev| comment.set(event_target_value(&ev)) />
                 </div>
+            })}
+            {(waiting && !r.may_decide).then(|| view! {
+                <p class="muted">"Waiting for an approver: someone whose role is at least the automation's approve role, other than the person who asked."</p>
             })}
             <div class="actions">
                 {r.may_cancel.then(|| view! {
