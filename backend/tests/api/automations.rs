@@ -336,6 +336,40 @@ async fn asking_for_a_verification_needs_a_role_arn_and_queues_one_job() {
         .filter(|j| j.kind == "verify_aws_connection")
         .count();
     assert_eq!(verifications, 1, "{jobs:?}");
+    // A verification whose job gave up (every retry failed on our side) is shown failed, with what to do —
+    // never `verifying` for ever.
+    let mut c2 = owner_conn(&app).await;
+    sqlx::query(
+        "UPDATE job_runs SET state = 'failed', last_error = 'database unavailable', updated_at = now()
+          WHERE kind = 'verify_aws_connection' AND subject_id = $1",
+    )
+    .bind(c.id.0)
+    .execute(&mut c2)
+    .await
+    .unwrap();
+    let r = app
+        .get(
+            &url(p.org_id, &format!("aws-connections/{}", c.id)),
+            &p.member.token,
+        )
+        .await;
+    let shown: AwsConnectionOut = r.json();
+    assert_eq!(shown.status, AwsConnectionStatus::Failed, "{}", r.text);
+    assert_eq!(shown.checks.len(), 1);
+    assert!(!shown.checks[0].ok);
+    assert!(
+        shown.checks[0].message.contains("Verify again"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("database unavailable"), "{}", r.text);
+    // Asking again starts over.
+    let r = app.post(&verify, &p.owner.token, json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(
+        r.json::<AwsConnectionOut>().status,
+        AwsConnectionStatus::Verifying
+    );
 }
 
 #[tokio::test]

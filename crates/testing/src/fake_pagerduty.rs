@@ -92,6 +92,8 @@ struct FakeState {
     read_only: bool,
     /// Webhook subscriptions created: (url, signing secret).
     subscriptions: Vec<(String, String)>,
+    /// Notes added: (incident id, the `From` email, content).
+    notes: Vec<(String, String, String)>,
 }
 
 /// The running fake; stops when dropped.
@@ -221,6 +223,7 @@ impl FakePagerDuty {
             down: false,
             read_only: false,
             subscriptions: Vec::new(),
+            notes: Vec::new(),
         }));
         let app = axum::Router::new()
             .route("/incidents", get(list_incidents))
@@ -229,6 +232,7 @@ impl FakePagerDuty {
                 "/webhook_subscriptions",
                 axum::routing::post(create_subscription),
             )
+            .route("/incidents/{id}/notes", axum::routing::post(create_note))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -285,6 +289,12 @@ impl FakePagerDuty {
     #[must_use]
     pub fn subscriptions(&self) -> Vec<(String, String)> {
         self.with(|s| s.subscriptions.clone())
+    }
+
+    /// The notes added so far: (incident id, the `From` email, content).
+    #[must_use]
+    pub fn notes(&self) -> Vec<(String, String, String)> {
+        self.with(|s| s.notes.clone())
     }
 
     /// Starts (`true`) or ends an outage: every request answers 503 meanwhile.
@@ -444,6 +454,68 @@ async fn create_subscription(
                                  "secret": secret, "temporarily_disabled": false },
             "events": body["webhook_subscription"]["events"].clone(),
             "filter": body["webhook_subscription"]["filter"].clone(),
+        }})),
+    )
+        .into_response()
+}
+
+/// `POST /incidents/{id}/notes`: an account key must say who writes (`From`, a user's email); a key that may
+/// only read is refused; the incident must exist. Adds the note and its `annotate_log_entry`, as PagerDuty
+/// does.
+async fn create_note(
+    State(state): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = admit(&state, &headers).await {
+        return r;
+    }
+    let mut s = state.lock().expect("fake state");
+    if s.read_only {
+        return error(StatusCode::FORBIDDEN, "Access Denied", 2010);
+    }
+    let from = headers
+        .get("from")
+        .and_then(|v| v.to_str().ok())
+        .filter(|f| f.contains('@'))
+        .map(str::to_owned);
+    let Some(from) = from else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "You must specify a user's email address in the \"From\" header to perform this action",
+            2001,
+        );
+    };
+    let Some(content) = body
+        .pointer("/note/content")
+        .and_then(Value::as_str)
+        .filter(|c| !c.trim().is_empty())
+        .map(str::to_owned)
+    else {
+        return error(StatusCode::BAD_REQUEST, "Invalid Input Provided", 2001);
+    };
+    let generated = id
+        .strip_prefix('Q')
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n < s.history.count);
+    if !generated && !s.live.iter().any(|l| l.incident["id"] == id.as_str()) {
+        return error(StatusCode::NOT_FOUND, "Not Found", 2100);
+    }
+    let now = Utc::now();
+    let n = s.notes.len();
+    s.notes.push((id.clone(), from.clone(), content.clone()));
+    let entries = s.live_entries.len();
+    s.live_entries.push(json!({
+        "id": format!("LE{entries:06}"), "type": "annotate_log_entry", "summary": "Note added",
+        "created_at": iso(now), "agent": reference("user", "PUSER1", &from), "channel": { "type": "note",
+        "summary": content }, "incident": { "id": id },
+    }));
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({ "note": {
+            "id": format!("PNOTE{n:04}"), "user": reference("user", "PUSER1", &from),
+            "channel": { "summary": "The API" }, "content": content, "created_at": iso(now),
         }})),
     )
         .into_response()

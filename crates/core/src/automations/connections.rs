@@ -84,6 +84,9 @@ pub struct ConnectionRow {
     pub checks: serde_json::Value,
     pub verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The verification asked for last ended without an answer (its job failed after every retry: an error
+    /// of ours, such as the database): the connection is shown `failed`, not `verifying` for ever.
+    pub verification_failed: bool,
 }
 
 impl ConnectionRow {
@@ -117,6 +120,20 @@ impl ConnectionRow {
                     .collect()
             })
         });
+        let mut status = status_of(&self.status);
+        let mut checks: Vec<AwsCheckOut> =
+            serde_json::from_value(self.checks.clone()).unwrap_or_default();
+        if status == AwsConnectionStatus::Verifying && self.verification_failed {
+            status = AwsConnectionStatus::Failed;
+            checks = vec![AwsCheckOut {
+                check: "verification".into(),
+                ok: false,
+                message: "The verification could not finish on our side (it was tried several times). \
+                          Verify again; if it keeps failing, the product's operators will find the error in \
+                          the jobs list."
+                    .into(),
+            }];
+        }
         AwsConnectionOut {
             id: self.id(),
             name: self.name.clone(),
@@ -126,8 +143,8 @@ impl ConnectionRow {
             external_id: self.external_id.clone(),
             access_key_hint,
             functions: self.functions.clone(),
-            status: status_of(&self.status),
-            checks: serde_json::from_value(self.checks.clone()).unwrap_or_default(),
+            status,
+            checks,
             verified_at: self.verified_at,
             created_at: self.created_at,
         }
@@ -424,9 +441,11 @@ pub async fn get(
         org_query_as!(
             db,
             ConnectionRow,
-            "SELECT id, name, mode, region, role_arn, external_id, credentials, functions, status, checks,
-                    verified_at, created_at
-               FROM aws_connections WHERE org_id = $1 AND id = $2 FOR UPDATE",
+            r#"SELECT c.id, c.name, c.mode, c.region, c.role_arn, c.external_id, c.credentials, c.functions,
+                    c.status, c.checks, c.verified_at, c.created_at, EXISTS (SELECT 1 FROM job_runs j WHERE j.org_id = c.org_id AND j.subject_id = c.id
+                        AND j.kind = 'verify_aws_connection' AND j.state = 'failed'
+                        AND j.updated_at >= c.updated_at) AS "verification_failed!"
+               FROM aws_connections c WHERE c.org_id = $1 AND c.id = $2 FOR UPDATE OF c"#,
             id.0,
         )
         .fetch_one(db.conn())
@@ -435,9 +454,11 @@ pub async fn get(
         org_query_as!(
             db,
             ConnectionRow,
-            "SELECT id, name, mode, region, role_arn, external_id, credentials, functions, status, checks,
-                    verified_at, created_at
-               FROM aws_connections WHERE org_id = $1 AND id = $2",
+            r#"SELECT c.id, c.name, c.mode, c.region, c.role_arn, c.external_id, c.credentials, c.functions,
+                    c.status, c.checks, c.verified_at, c.created_at, EXISTS (SELECT 1 FROM job_runs j WHERE j.org_id = c.org_id AND j.subject_id = c.id
+                        AND j.kind = 'verify_aws_connection' AND j.state = 'failed'
+                        AND j.updated_at >= c.updated_at) AS "verification_failed!"
+               FROM aws_connections c WHERE c.org_id = $1 AND c.id = $2"#,
             id.0,
         )
         .fetch_one(db.conn())
@@ -451,9 +472,12 @@ pub async fn list(db: &mut OrgTx) -> AutomationResult<Vec<ConnectionRow>> {
     Ok(org_query_as!(
         db,
         ConnectionRow,
-        "SELECT id, name, mode, region, role_arn, external_id, credentials, functions, status, checks,
-                verified_at, created_at
-           FROM aws_connections WHERE org_id = $1 ORDER BY created_at, id",
+        r#"SELECT c.id, c.name, c.mode, c.region, c.role_arn, c.external_id, c.credentials, c.functions,
+                c.status, c.checks, c.verified_at, c.created_at,
+                EXISTS (SELECT 1 FROM job_runs j WHERE j.org_id = c.org_id AND j.subject_id = c.id
+                    AND j.kind = 'verify_aws_connection' AND j.state = 'failed'
+                    AND j.updated_at >= c.updated_at) AS "verification_failed!"
+           FROM aws_connections c WHERE c.org_id = $1 ORDER BY c.created_at, c.id"#,
     )
     .fetch_all(db.conn())
     .await

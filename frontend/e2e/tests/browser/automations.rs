@@ -87,6 +87,16 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
     let org = p.org_id;
     let pd = connect_pagerduty(&e2e.app, org, &p.owner.token, "PagerDuty", "pd-token-e2e").await;
     wait_synced(&e2e.app, org, &p.owner.token, pd.id).await;
+    // An account key writes notes as a user of the account (PagerDuty's `From` header).
+    let r = e2e
+        .app
+        .patch(
+            &format!("/api/v1/orgs/{org}/integrations/{}", pd.id),
+            &p.owner.token,
+            serde_json::json!({ "options": { "note_author_email": "ada@acme.example" } }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
     let owner = p.owner.email.clone();
     let role = role_arn.clone();
     let f = function.clone();
@@ -307,7 +317,13 @@ async fn aws_connected_against_moto_a_rule_fires_on_a_new_incident_the_approved_
         .json();
     assert_eq!(run["attempts"], 1, "{run}");
     assert_eq!(run["trigger"], "rule", "{run}");
-    let _ = live;
+    // The result went to the PagerDuty incident as a note, written as the integration's note author.
+    let notes = fake.notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let (noted, from, content) = &notes[0];
+    assert_eq!(noted, &live);
+    assert_eq!(from, "ada@acme.example");
+    assert!(content.contains("Restart checkout"), "{content}");
 }
 
 /// Turns the kill switch on or off through the API.
