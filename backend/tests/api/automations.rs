@@ -1389,3 +1389,91 @@ async fn rotating_the_secret_key_reseals_connection_keys_and_automation_secrets(
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn the_approvers_of_a_waiting_run_are_emailed_a_link_to_it_but_not_who_asked() {
+    let sink = insights_testing::smtp::SmtpSink::start(0).await;
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let app = TestApp::spawn(&[
+        ("INSIGHTS_SMTP_URL", smtp.as_str()),
+        ("INSIGHTS_SMTP_FROM", "insights@example.com"),
+    ])
+    .await
+    .with_worker()
+    .await;
+    let p = app.personas().await;
+    let a = create_automation(
+        &app,
+        &p,
+        json!({ "name": "Failover db", "action": "note", "template": "Failing over",
+                "needs_approval": true, "approve_role": "admin" }),
+    )
+    .await;
+    // An admin asks: the owner (an approver by role) is told; the admin who asked is not; members and
+    // viewers may not approve.
+    let r = app
+        .post(
+            &url(p.org_id, &format!("automations/{}/runs", a.id)),
+            &p.admin.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let run: RunOut = r.json();
+    assert_eq!(run.summary.status, RunStatus::PendingApproval);
+    let mails = approval_mails(&sink, 1).await;
+    assert_eq!(mails[0].rcpt, vec![format!("<{}>", p.owner.email)]);
+    assert!(
+        mails[0].data.contains("Approval needed: Failover db"),
+        "{}",
+        mails[0].data
+    );
+    let text = mails[0].text();
+    assert!(
+        text.contains(&format!(
+            "/orgs/{}/automations/runs/{}",
+            p.org_id, run.summary.id
+        )),
+        "a link to the run: {text}"
+    );
+    // A member asks: the owner and the admin are told.
+    let r = app
+        .post(
+            &url(p.org_id, &format!("automations/{}/runs", a.id)),
+            &p.member.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let mails = approval_mails(&sink, 3).await;
+    let mut told: Vec<String> = mails[1..].iter().flat_map(|m| m.rcpt.clone()).collect();
+    told.sort();
+    let mut expected = vec![
+        format!("<{}>", p.owner.email),
+        format!("<{}>", p.admin.email),
+    ];
+    expected.sort();
+    assert_eq!(told, expected);
+}
+
+/// The approval emails sent so far, once there are `n` (the personas' invitations are in the sink too).
+async fn approval_mails(
+    sink: &insights_testing::smtp::SmtpSink,
+    n: usize,
+) -> Vec<insights_testing::smtp::Mail> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mails: Vec<_> = sink
+            .messages()
+            .await
+            .into_iter()
+            .filter(|m| m.data.contains("Subject: Approval needed"))
+            .collect();
+        if mails.len() >= n {
+            assert_eq!(mails.len(), n, "{mails:?}");
+            return mails;
+        }
+        assert!(std::time::Instant::now() < deadline, "{mails:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

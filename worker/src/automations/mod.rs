@@ -16,7 +16,6 @@ use insights_automation::rules::{CompiledRule, IncidentFacts, RuleSet};
 use insights_automation::schedule::Schedule;
 use insights_core::automations::admission::{self, AdmitError, RunRequest};
 use insights_core::automations::{changes, schedule_fires as schedules};
-use insights_core::jobs::{Pending, RunAutomation};
 use insights_types::api::{RuleConditions, RunSubjectIn, RunTrigger, Transition};
 use insights_types::{AutomationId, AutomationRuleId, OrgId, PatternId, ServiceId, TeamId};
 use std::collections::HashMap;
@@ -143,7 +142,7 @@ async fn drain_org(
         .into_iter()
         .map(|i| (i.id, facts_of(&i)))
         .collect();
-    let mut pending: Vec<Pending<RunAutomation>> = Vec::new();
+    let mut pending: Vec<admission::Admitted> = Vec::new();
     for change in &rows {
         let (Some(facts), Some(transition)) = (
             facts.get(&change.incident_id),
@@ -168,7 +167,7 @@ async fn drain_org(
                 },
             };
             match admission::admit(&mut db, req).await {
-                Ok(admitted) => pending.extend(admitted.job),
+                Ok(admitted) => pending.push(admitted),
                 // The rule or its automation went away since the rules were compiled: nothing to run.
                 Err(AdmitError::NotFound | AdmitError::Invalid(_)) => {}
                 Err(AdmitError::Db(e)) => return Err(e.into()),
@@ -178,8 +177,8 @@ async fn drain_org(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     changes::delete(&mut db, &ids).await?;
     db.commit().await?;
-    for p in pending {
-        state.queue.push(p).await;
+    for admitted in pending {
+        admitted.push_jobs(&state.queue).await;
     }
     Ok(rows.len())
 }
@@ -234,8 +233,8 @@ pub async fn fire_due(state: &WorkerState) -> anyhow::Result<usize> {
             schedule_id: Some(id),
             subject: RunSubjectIn::default(),
         };
-        let job = match admission::admit(&mut db, req).await {
-            Ok(a) => a.job,
+        let admitted = match admission::admit(&mut db, req).await {
+            Ok(a) => Some(a),
             Err(AdmitError::Db(e)) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(schedule = %id, error = %e, "scheduled run not admitted");
@@ -245,8 +244,8 @@ pub async fn fire_due(state: &WorkerState) -> anyhow::Result<usize> {
         schedules::advance(&mut db, id, claimed.now, next).await?;
         db.commit().await?;
         fired += 1;
-        if let Some(job) = job {
-            state.queue.push(job).await;
+        if let Some(admitted) = admitted {
+            admitted.push_jobs(&state.queue).await;
         }
     }
     Ok(fired)

@@ -275,9 +275,7 @@ async fn run_automation(
     .await?;
     let out = query::run(&mut db, admitted.run_id, member.user_id, member.role).await?;
     db.commit().await?;
-    if let Some(job) = admitted.job {
-        state.jobs.push(job).await;
-    }
+    admitted.push_jobs(&state.jobs).await;
     Ok((StatusCode::ACCEPTED, Json(out)))
 }
 

@@ -8,7 +8,7 @@
 
 use super::runs::{self, RunEvent};
 use crate::db::{DbError, DbResult, OrgTx, ReadFrom};
-use crate::jobs::{JobQueue, Pending, RunAutomation};
+use crate::jobs::{JobQueue, NotifyApprovers, Pending, RunAutomation};
 use chrono::{DateTime, Utc};
 use insights_automation::admission::{Breaker, Decision, Limits, RefusalCode, Usage, decide};
 use insights_automation::context::RunCtx;
@@ -46,6 +46,20 @@ pub struct Admitted {
     pub refusal: Option<&'static str>,
     /// The run's job when it was queued: push it once the transaction committed.
     pub job: Option<Pending<RunAutomation>>,
+    /// When it waits for approval, the job that tells its approvers: push it once the transaction committed.
+    pub notify: Option<Pending<NotifyApprovers>>,
+}
+
+impl Admitted {
+    /// Pushes the jobs the admission recorded (once its transaction committed).
+    pub async fn push_jobs(self, queue: &JobQueue) {
+        if let Some(job) = self.job {
+            queue.push(job).await;
+        }
+        if let Some(notify) = self.notify {
+            queue.push(notify).await;
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -350,12 +364,17 @@ pub async fn admit(db: &mut OrgTx, req: RunRequest<'_>) -> Result<Admitted, Admi
         RunStatus::Queued => Some(runs::queue(db, req.queue, run_id).await?),
         _ => None,
     };
+    let notify = match status {
+        RunStatus::PendingApproval => Some(req.queue.record::<NotifyApprovers>(db, run_id).await?),
+        _ => None,
+    };
     Ok(Admitted {
         run_id,
         status,
         reason: refusal.as_ref().map(|(_, why)| why.clone()),
         refusal: refusal.map(|(code, _)| code),
         job,
+        notify,
     })
 }
 

@@ -221,3 +221,64 @@ pub async fn cancel(
     .await?;
     event(db, id, "cancelled", user, "").await
 }
+
+/// What the approvers of a waiting run are told, and who they are.
+#[derive(Debug)]
+pub struct ApprovalRequest {
+    pub automation_name: String,
+    pub requested_by: Option<String>,
+    pub incident_title: Option<String>,
+    /// (email, name) of every member whose role is at least the automation's approve role, except the person
+    /// who asked.
+    pub approvers: Vec<(String, String)>,
+}
+
+/// The approvers of a run that waits for approval (`None` when it no longer waits: decided, cancelled, or its
+/// automation deleted).
+pub async fn approval_request(
+    db: &mut OrgTx,
+    id: AutomationRunId,
+) -> AutomationResult<Option<ApprovalRequest>> {
+    let Some(run) = org_query!(
+        db,
+        r#"SELECT r.status, r.actor_id, r.automation_name, a.approve_role AS "approve_role?",
+                  u.name AS "requested_by?", i.title AS "incident_title?"
+             FROM automation_runs r
+             LEFT JOIN automations a ON a.org_id = r.org_id AND a.id = r.automation_id
+             LEFT JOIN users u ON u.id = r.actor_id
+             LEFT JOIN incidents i ON i.org_id = r.org_id AND i.id = r.incident_id
+            WHERE r.org_id = $1 AND r.id = $2"#,
+        id.0,
+    )
+    .fetch_optional(db.conn())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let (RunStatus::PendingApproval, Some(least)) = (
+        status_of(&run.status),
+        run.approve_role.as_deref().map(role_of),
+    ) else {
+        return Ok(None);
+    };
+    let members = org_query!(
+        db,
+        r#"SELECT u.id, u.email, u.name, m.role AS "role: Role"
+             FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.org_id = $1
+            ORDER BY u.email"#,
+    )
+    .fetch_all(db.conn())
+    .await?;
+    let approvers = members
+        .into_iter()
+        .filter(|m| m.role <= least && Some(m.id) != run.actor_id)
+        .map(|m| (m.email, m.name))
+        .collect();
+    Ok(Some(ApprovalRequest {
+        automation_name: run.automation_name,
+        requested_by: run.requested_by,
+        incident_title: run.incident_title,
+        approvers,
+    }))
+}

@@ -75,6 +75,9 @@ macro_rules! for_each_job {
             /// (invoke the Lambda function, post the note, send the email / Slack message / webhook) with
             /// retries and backoff, records the outcome and posts the result back when asked.
             run_automation: RunAutomation { run_id: AutomationRunId },
+            /// Emails the people who may approve a run that waits for approval (when SMTP is configured;
+            /// without it they find the run in their approvals inbox, as always).
+            notify_approvers: NotifyApprovers { run_id: AutomationRunId },
         }
     };
 }
