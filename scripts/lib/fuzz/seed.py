@@ -157,6 +157,25 @@ def main():
     doomed, _ = call("POST", f"/orgs/{org}/runbooks", {"title": "Fuzz runbook (deleted)"}, token)
     draft, _ = call("POST", f"/orgs/{org}/runbook-generations", {"prompt": "disk full on a node"}, token)
 
+    # Automations: an AWS connection (and one the fuzzer deletes), an automation that waits for approval (and one
+    # it deletes), a rule and a schedule starting it (and one of each it deletes), and a run waiting for approval.
+    role = {"mode": "role", "region": "eu-west-1", "functions": ["restart-service"],
+            "role_arn": "arn:aws:iam::123456789012:role/incident-insights"}
+    aws, _ = call("POST", f"/orgs/{org}/aws-connections", {**role, "name": "Fuzz AWS"}, token)
+    aws_deleted, _ = call("POST", f"/orgs/{org}/aws-connections", {**role, "name": "Fuzz AWS (deleted)"}, token)
+    note = {"action": "note", "template": "Looked at {{ incident.title }}", "needs_approval": True}
+    automation, _ = call("POST", f"/orgs/{org}/automations", {**note, "name": "Fuzz note"}, token)
+    automation_deleted, _ = call("POST", f"/orgs/{org}/automations", {**note, "name": "Fuzz note (deleted)"}, token)
+    rule = {"automation_id": automation["id"], "conditions": {"transitions": ["triggered"]}}
+    rule_kept, _ = call("POST", f"/orgs/{org}/automation-rules", {**rule, "name": "Fuzz rule"}, token)
+    rule_deleted, _ = call("POST", f"/orgs/{org}/automation-rules", {**rule, "name": "Fuzz rule (deleted)"}, token)
+    schedule = {"automation_id": automation["id"], "cron": "0 9 * * 1-5", "time_zone": "Europe/Berlin"}
+    schedule_kept, _ = call("POST", f"/orgs/{org}/automation-schedules", {**schedule, "name": "Fuzz schedule"}, token)
+    schedule_deleted, _ = call("POST", f"/orgs/{org}/automation-schedules",
+                               {**schedule, "name": "Fuzz schedule (deleted)"}, token)
+    run, _ = call("POST", f"/orgs/{org}/automations/{automation['id']}/runs",
+                  {"incident_id": incidents["items"][0]["id"]}, token)
+
     values = {
         "FUZZ_ACCESS_TOKEN": token,
         "FUZZ_ORG_ID": org,
@@ -176,6 +195,15 @@ def main():
         "FUZZ_RUNBOOK_ID": runbooks["items"][0]["id"],
         "FUZZ_DELETED_RUNBOOK_ID": doomed["id"],
         "FUZZ_GENERATION_ID": draft["id"],
+        "FUZZ_AWS_CONNECTION_ID": aws["id"],
+        "FUZZ_DELETED_AWS_CONNECTION_ID": aws_deleted["id"],
+        "FUZZ_AUTOMATION_ID": automation["id"],
+        "FUZZ_DELETED_AUTOMATION_ID": automation_deleted["id"],
+        "FUZZ_RULE_ID": rule_kept["id"],
+        "FUZZ_DELETED_RULE_ID": rule_deleted["id"],
+        "FUZZ_SCHEDULE_ID": schedule_kept["id"],
+        "FUZZ_DELETED_SCHEDULE_ID": schedule_deleted["id"],
+        "FUZZ_RUN_ID": run["id"],
         # Sessions of their own for refresh (which rotates its cookie) and logout (which ends its session).
         "FUZZ_REFRESH_COOKIE": login("owner"),
         "FUZZ_LOGOUT_COOKIE": login("owner"),

@@ -382,9 +382,11 @@ pub struct RunSubjectIn {
     pub step_index: Option<i32>,
     /// Remote commands: the targets (e.g. `{"tag:role": ["db"]}`), passed to the runner as given.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub targets: Option<serde_json::Value>,
     /// User parameters (a JSON object, up to 16 KiB), seen by the template as `params`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub params: Option<serde_json::Value>,
 }
 
@@ -517,6 +519,7 @@ pub struct AutomationRuleIn {
     pub conditions: RuleConditions,
     /// User parameters for the template (a JSON object).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub params: Option<serde_json::Value>,
     /// Blast radius: at most this many runs started by this rule per rolling hour (1–10,000; default 10).
     #[serde(default = "default_rule_cap")]
@@ -601,6 +604,7 @@ pub struct AutomationScheduleIn {
     #[serde(default)]
     pub time_zone: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub params: Option<serde_json::Value>,
     #[serde(default = "default_true")]
     pub enabled: bool,
