@@ -377,39 +377,29 @@ async fn invoke_lambda(
             "The automation has no connection or function.".into(),
         ));
     };
-    let connection = async {
+    let loaded = async {
         let mut db = state.db.org_tx(org, None).await?;
-        let row = runs::connection(&mut db, connection_id).await?;
+        let loaded = insights_core::automations::aws::load(
+            &mut db,
+            &state.secrets,
+            AwsConnectionId(connection_id),
+        )
+        .await?;
         drop(db);
-        let auth = match (row.mode.as_str(), &row.role_arn, &row.credentials) {
-            ("keys", _, Some(sealed)) => {
-                let keys = insights_core::automations::connections::open_keys(
-                    &state.secrets,
-                    AwsConnectionId(row.id),
-                    sealed,
-                )?;
-                insights_aws::ConnectionAuth::Keys {
-                    access_key_id: keys.access_key_id,
-                    secret_access_key: keys.secret_access_key,
-                }
-            }
-            ("role", Some(role_arn), _) => insights_aws::ConnectionAuth::Role {
-                role_arn: role_arn.clone(),
-                external_id: row.external_id.clone(),
-            },
-            _ => anyhow::bail!("the connection has no role ARN or key pair yet"),
-        };
-        anyhow::Ok((
-            insights_aws::Connection {
-                region: row.region,
-                auth,
-            },
-            row.functions,
-        ))
+        anyhow::Ok(loaded)
     }
     .await;
-    let (connection, functions) = match connection {
-        Ok(c) => c,
+    let (connection, functions) = match loaded {
+        Ok(Some(loaded)) => match super::verify_aws_connection::aws_connection(&loaded) {
+            Ok(connection) => (connection, loaded.functions),
+            Err(check) => {
+                return Err(failed(format!(
+                    "The AWS connection cannot be used: {}",
+                    check.message
+                )));
+            }
+        },
+        Ok(None) => return Err(failed("The AWS connection was deleted.".into())),
         Err(e) => return Err(failed(format!("The AWS connection cannot be used: {e:#}"))),
     };
     if !functions.iter().any(|f| f == function) {

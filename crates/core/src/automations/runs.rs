@@ -535,29 +535,3 @@ pub async fn posted_back(
     )
     .await
 }
-
-/// An AWS connection as a run uses it (its sealed key pair still sealed).
-#[derive(Clone, Debug)]
-pub struct ConnectionRow {
-    pub id: Uuid,
-    pub mode: String,
-    pub region: String,
-    pub role_arn: Option<String>,
-    pub external_id: String,
-    pub credentials: Option<Vec<u8>>,
-    pub functions: Vec<String>,
-}
-
-/// Loads the AWS connection of a Lambda automation.
-pub async fn connection(db: &mut OrgTx, id: Uuid) -> DbResult<ConnectionRow> {
-    org_query_as!(
-        db,
-        ConnectionRow,
-        "SELECT id, mode, region, role_arn, external_id, credentials, functions
-           FROM aws_connections WHERE org_id = $1 AND id = $2",
-        id,
-    )
-    .fetch_one(db.conn())
-    .await
-    .read_from("aws_connections")
-}
