@@ -1454,6 +1454,14 @@ async fn the_approvers_of_a_waiting_run_are_emailed_a_link_to_it_but_not_who_ask
     ];
     expected.sort();
     assert_eq!(told, expected);
+    // Every approval notice went out (the jobs end succeeded).
+    for job in app.wait_for_jobs(&p.owner.token, p.org_id).await {
+        assert_eq!(
+            job.state,
+            insights_types::api::JobState::Succeeded,
+            "{job:?}"
+        );
+    }
 }
 
 /// The approval emails sent so far, once there are `n` (the personas' invitations are in the sink too).
@@ -1476,4 +1484,64 @@ async fn approval_mails(
         assert!(std::time::Instant::now() < deadline, "{mails:?}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_remote_command_automation_without_a_template_sends_the_runners_contract() {
+    let app = TestApp::spawn(&[]).await;
+    let p = app.personas().await;
+    let c = create_connection(&app, &p, &["insights-runner"]).await;
+    let r = app
+        .post(
+            &url(p.org_id, "automations"),
+            &p.owner.token,
+            json!({ "name": "Run on machines", "action": "lambda",
+                    "settings": { "connection_id": c.id, "function_name": "insights-runner" },
+                    "remote_command": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let a: AutomationOut = r.json();
+    assert_eq!(
+        a.template,
+        insights_automation::template::REMOTE_COMMAND_TEMPLATE
+    );
+    // Without remote commands an empty payload template is still refused.
+    let r = app
+        .post(
+            &url(p.org_id, "automations"),
+            &p.owner.token,
+            json!({ "name": "Plain", "action": "lambda",
+                    "settings": { "connection_id": c.id, "function_name": "insights-runner" } }),
+        )
+        .await;
+    assert_eq!(fields(&r), vec!["template"]);
+    // A runbook step's command, with targets: exactly the runner's payload.
+    let r = app
+        .post(
+            &url(p.org_id, "runbooks"),
+            &p.member.token,
+            json!({ "title": "Database restart", "steps": [
+                { "title": "Restart", "command": { "language": "shell", "text": "systemctl restart \"postgresql\"" },
+                  "risk": "changes_state" } ] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let runbook: Value = r.json();
+    let r = app
+        .post(
+            &url(p.org_id, &format!("automations/{}/preview", a.id)),
+            &p.member.token,
+            json!({ "runbook_id": runbook["id"], "step_index": 0,
+                    "targets": { "tag:role": ["db"] } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let preview: PreviewOut = r.json();
+    let payload: Value = serde_json::from_str(preview.rendered.as_deref().unwrap()).unwrap();
+    assert_eq!(payload["command"], "systemctl restart \"postgresql\"");
+    assert_eq!(payload["language"], "shell");
+    assert_eq!(payload["targets"], json!({ "tag:role": ["db"] }));
+    assert_eq!(payload["timeout_secs"], 30);
+    assert!(payload["run_id"].is_string(), "{payload}");
 }

@@ -220,6 +220,20 @@ impl AutomationRow {
     }
 }
 
+/// The template an automation is saved with: its own, or — for a remote-command Lambda automation saved
+/// without one — the reference runner's payload contract (`{command, language, targets, timeout_secs,
+/// run_id}`, see docs/AUTOMATIONS.md).
+fn stored_template(body: &AutomationIn) -> &str {
+    if body.template.trim().is_empty()
+        && body.remote_command
+        && body.action == AutomationAction::Lambda
+    {
+        insights_automation::template::REMOTE_COMMAND_TEMPLATE
+    } else {
+        &body.template
+    }
+}
+
 /// A template of `kind` that compiles, or a field error on `field` naming the line.
 pub fn check_template(field: &str, src: &str, kind: TemplateKind) -> Result<(), FieldError> {
     if src.chars().count() > TEMPLATE_MAX {
@@ -446,7 +460,9 @@ pub fn validate(
             errors.check(check_signing_secret("settings.signing_secret", secret));
         }
     }
-    if body.template.trim().is_empty() {
+    if body.template.trim().is_empty()
+        && !(body.remote_command && action == AutomationAction::Lambda)
+    {
         errors.push(FieldError::new(
             "template",
             "required",
@@ -458,7 +474,7 @@ pub fn validate(
     } else {
         errors.check(check_template(
             "template",
-            &body.template,
+            stored_template(body),
             template_kind(action),
         ));
     }
@@ -642,7 +658,7 @@ pub async fn create(
         v.connection_id.map(|c| c.0),
         v.function_name.as_deref(),
         invocation_str(v.invocation),
-        &body.template,
+        stored_template(body),
         settings_json(&v),
         sealed,
         body.remote_command,
@@ -747,7 +763,7 @@ pub async fn replace(
         v.connection_id.map(|c| c.0),
         v.function_name.as_deref(),
         invocation_str(v.invocation),
-        &body.template,
+        stored_template(body),
         settings_json(&v),
         sealed,
         body.remote_command,
