@@ -120,15 +120,7 @@ pub async fn check_refs(
     )
     .fetch_all(db.conn())
     .await?;
-    for (i, s) in services.iter().enumerate() {
-        if !found.contains(s) {
-            errors.push(FieldError::new(
-                format!("conditions.service_ids[{i}]"),
-                "not_found",
-                "no such service in this organization",
-            ));
-        }
-    }
+    missing(&mut errors, "service_ids", &services, &found, "service");
     let teams: Vec<Uuid> = c.team_ids.iter().map(|s| s.0).collect();
     let found = org_query_scalar!(
         db,
@@ -137,15 +129,7 @@ pub async fn check_refs(
     )
     .fetch_all(db.conn())
     .await?;
-    for (i, s) in teams.iter().enumerate() {
-        if !found.contains(s) {
-            errors.push(FieldError::new(
-                format!("conditions.team_ids[{i}]"),
-                "not_found",
-                "no such team in this organization",
-            ));
-        }
-    }
+    missing(&mut errors, "team_ids", &teams, &found, "team");
     let patterns: Vec<Uuid> = c.pattern_ids.iter().map(|s| s.0).collect();
     let found = org_query_scalar!(
         db,
@@ -154,15 +138,7 @@ pub async fn check_refs(
     )
     .fetch_all(db.conn())
     .await?;
-    for (i, s) in patterns.iter().enumerate() {
-        if !found.contains(s) {
-            errors.push(FieldError::new(
-                format!("conditions.pattern_ids[{i}]"),
-                "not_found",
-                "no such pattern in this organization",
-            ));
-        }
-    }
+    missing(&mut errors, "pattern_ids", &patterns, &found, "pattern");
     errors.finish().map_err(AutomationError::Invalid)
 }
 
@@ -472,4 +448,18 @@ pub async fn dry_run(db: &mut OrgTx, body: &DryRunIn) -> AutomationResult<DryRun
         would_run: started.len(),
         incidents: out,
     })
+}
+
+/// A field error for each of `ids` (the rule's `conditions.<field>`) that is not among `found` in this
+/// organization.
+fn missing(errors: &mut FieldErrors, field: &str, ids: &[Uuid], found: &[Uuid], what: &str) {
+    for (i, id) in ids.iter().enumerate() {
+        if !found.contains(id) {
+            errors.push(FieldError::new(
+                format!("conditions.{field}[{i}]"),
+                "not_found",
+                format!("no such {what} in this organization"),
+            ));
+        }
+    }
 }
