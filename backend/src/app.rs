@@ -1,6 +1,7 @@
 //! Building and running the API server. `App::build` binds the listener itself (port 0 in tests) and wires
 //! state, routes and middleware; `App::run` serves until SIGTERM or Ctrl-C and then drains in-flight requests.
 
+use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
 use crate::error::{ApiError, error_response};
@@ -128,6 +129,11 @@ impl App {
                 })
                 .await
         });
+        // While this listens, authenticated requests answer their session, role and `/me` checks from memory.
+        let auth_changes = tokio::spawn(crate::auth::cache::listen(
+            self.state.auth_cache.clone(),
+            self.state.db.pool().clone(),
+        ));
         let served = axum::serve(
             self.listener,
             self.router
@@ -135,6 +141,7 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        auth_changes.abort();
         let _ = stop_metrics.send(());
         metrics.await??;
         served?;
@@ -173,6 +180,7 @@ pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
         secrets: config.general.secrets(),
         hasher: PasswordHasher::new(cpus),
         metrics: prometheus(),
+        auth_cache: AuthCache::new(config.auth.session_check_cache),
         config: Arc::new(config),
         db,
         redis,

@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
 use insights_core::config::ApiConfig;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub secrets: SecretBox,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Sessions, roles and `/me` answers, kept until PostgreSQL notifies a change (off until `run` listens).
+    pub auth_cache: AuthCache,
 }
 
 impl AppState {

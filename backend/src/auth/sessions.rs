@@ -1,7 +1,8 @@
 //! Whether a login session (refresh-token family) is still live, checked on every authenticated request so
 //! that logout and a password change end the session's access tokens at once, not when they expire.
 //!
-//! The answer is cached in Redis for `INSIGHTS_SESSION_CHECK_CACHE_SECS`, shared by every replica. Ending a
+//! The answer is kept in this process's memory ([`crate::auth::cache`], told of ended sessions by PostgreSQL)
+//! and cached in Redis for `INSIGHTS_SESSION_CHECK_CACHE_SECS`, shared by every replica. Ending a
 //! session overwrites its entry with "ended", while a request caches what it read from PostgreSQL only if no
 //! entry is there (`SET NX`): a check that read "live" just before the session ended cannot overwrite the
 //! "ended" written after it.
@@ -25,6 +26,17 @@ fn key(state: &AppState, family: Uuid) -> String {
 
 /// Whether `user`'s session `family` has neither been ended nor expired.
 pub async fn is_live(state: &AppState, user: UserId, family: Uuid) -> Result<bool, DbError> {
+    if let Some(live) = state.auth_cache.session(family) {
+        return Ok(live);
+    }
+    let ticket = state.auth_cache.ticket();
+    let live = is_live_shared(state, user, family).await?;
+    state.auth_cache.put_session(ticket, family, live);
+    Ok(live)
+}
+
+/// The check without this process's memory: Redis, then PostgreSQL.
+async fn is_live_shared(state: &AppState, user: UserId, family: Uuid) -> Result<bool, DbError> {
     let key = key(state, family);
     let mut redis = state.redis.clone();
     // An unreachable Redis would hold every authenticated request until its client gives up: past the budget,
@@ -75,6 +87,11 @@ async fn check_and_cache(
 pub async fn ended(state: &AppState, families: &[Uuid]) {
     if families.is_empty() {
         return;
+    }
+    for family in families {
+        state
+            .auth_cache
+            .forget(crate::auth::cache::Change::Session { family: *family });
     }
     let ttl = state.config.auth.session_check_cache.as_secs().max(1);
     let mut pipe = redis::pipe();

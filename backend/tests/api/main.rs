@@ -2,6 +2,7 @@
 
 mod analytics;
 mod auth;
+mod auth_cache;
 mod automations;
 mod bad_input;
 mod binary;

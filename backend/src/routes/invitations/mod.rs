@@ -244,6 +244,10 @@ async fn accept_invitation(
     )
     .await?;
     db.commit().await?;
+    state.auth_cache.forget(crate::auth::cache::Change::Member {
+        org: org_id,
+        user: auth.user_id,
+    });
     Ok(Json(super::me::load_me(&state, auth.user_id).await?))
 }
 

@@ -76,6 +76,10 @@ async fn update_member(
     .await?;
     let updated = db::members::get(&mut db, user_id).await?;
     db.commit().await?;
+    state.auth_cache.forget(crate::auth::cache::Change::Member {
+        org: member.org_id,
+        user: user_id,
+    });
     Ok(Json(updated))
 }
 
@@ -117,5 +121,9 @@ async fn remove_member(
     )
     .await?;
     db.commit().await?;
+    state.auth_cache.forget(crate::auth::cache::Change::Member {
+        org: member.org_id,
+        user: user_id,
+    });
     Ok(StatusCode::NO_CONTENT)
 }

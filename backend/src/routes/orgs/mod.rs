@@ -55,6 +55,10 @@ async fn create_org(
     let org =
         insights_core::orgs::create_with_owner(&mut db, auth.user_id, name.as_str(), ip).await?;
     db.commit().await?;
+    state.auth_cache.forget(crate::auth::cache::Change::Member {
+        org: OrgId(org.id),
+        user: auth.user_id,
+    });
     Ok((StatusCode::CREATED, Json(detail(org, Role::Owner))))
 }
 
@@ -99,5 +103,8 @@ async fn update_org(
         None => db::orgs::get(&mut db).await?,
     };
     db.commit().await?;
+    state
+        .auth_cache
+        .forget(crate::auth::cache::Change::Org { org: member.org_id });
     Ok(Json(detail(org, member.role)))
 }
