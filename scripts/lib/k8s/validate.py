@@ -7,7 +7,7 @@ Built-in kinds are checked against the Kubernetes OpenAPI schemas of KUBE_VERSIO
 kubernetes-validate (its strict variant, as its own `validate` does, with the definitions parsed once); custom resources against the vendored schemas of ROOT/k8s/schemas
 (`<group>/<kind>-<version>.json`), their metadata against Kubernetes' ObjectMeta. A kind with no schema fails.
 `check` also holds the manifests to this project's rules: the restricted Pod Security Standard on every pod,
-no Secret (values never live in the repository), one KEDA trigger per job kind of `for_each_job!`, every alert
+no Secret (values never live in the repository; the render labelled `examples` shows their shape), one KEDA trigger per job kind of `for_each_job!`, every alert
 documented, and a Grafana dashboard of schema 39 or later whose panels take the data source variable.
 `selftest` breaks copies of the objects in RENDERED.yaml in known ways and fails unless each is refused."""
 
@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
+import promql_parser
 import yaml
 from kubernetes_validate.utils import schema_contents
 from referencing import Registry, Resource
@@ -152,12 +153,23 @@ def keda_triggers_cover_job_kinds(docs, root):
     return found
 
 
+def promql_error(expr):
+    """Why Prometheus would refuse `expr` (None when it parses)."""
+    try:
+        promql_parser.parse(expr)
+        return None
+    except ValueError as e:
+        return str(e)
+
+
 def alerts_documented(doc):
     if doc["kind"] != "PrometheusRule":
         return []
     found = []
     for group in doc["spec"]["groups"]:
         for rule in group["rules"]:
+            if error := promql_error(str(rule.get("expr", ""))):
+                found.append(f"rule {rule.get('alert') or rule.get('record')}: expr does not parse: {error}")
             if "alert" not in rule:
                 continue
             notes = rule.get("annotations") or {}
@@ -170,6 +182,13 @@ def alerts_documented(doc):
             if "severity" not in (rule.get("labels") or {}):
                 found.append(f"alert {rule['alert']}: no severity label")
     return found
+
+
+def grafana_to_promql(expr):
+    """A dashboard query as Prometheus receives it: Grafana's interval variables become a duration, the
+    others a value."""
+    expr = re.sub(r"\$__(rate_interval|interval|range)\b", "5m", expr)
+    return re.sub(r"\$\{?\w+\}?", "x", expr)
 
 
 def grafana_dashboard(doc):
@@ -193,13 +212,16 @@ def grafana_dashboard(doc):
                 found.append(f"{file}: panel {p['title']!r} does not use ${{datasource}}")
             if not p.get("targets"):
                 found.append(f"{file}: panel {p['title']!r} has no query")
+            for t in p.get("targets", []):
+                if error := promql_error(grafana_to_promql(t.get("expr", ""))):
+                    found.append(f"{file}: panel {p['title']!r}: query does not parse: {error}")
     return found
 
 
-def project_rules(docs, root):
+def project_rules(docs, root, examples=False):
     found = keda_triggers_cover_job_kinds(docs, root)
     for doc in docs:
-        if doc["kind"] == "Secret":
+        if doc["kind"] == "Secret" and not examples:
             found.append(f"{name_of(doc)}: a Secret in the manifests (reference the operator's Secret instead)")
         found += [f"{name_of(doc)}: {e}" for e in restricted_pod_security(doc) + alerts_documented(doc)
                   + grafana_dashboard(doc)]
@@ -216,7 +238,7 @@ def check(kube_version, root, renders):
             total += 1
             custom += crd_validator(root, doc.get("apiVersion", ""), doc.get("kind", "")) is not None
             failures += [f"{label}: {name_of(doc)}: {e}" for e in errors_of(doc, kube_version, root)]
-        failures += [f"{label}: {e}" for e in project_rules(docs, root)]
+        failures += [f"{label}: {e}" for e in project_rules(docs, root, examples=label == "examples")]
     for f in failures:
         print(f"  {f}", file=sys.stderr)
     if failures:
@@ -269,6 +291,11 @@ def selftest(kube_version, root, path):
         ("a container that may escalate privileges",
          lambda: restricted_pod_security(_set(first(docs, "Deployment"), "allowPrivilegeEscalation", True))),
         ("an alert without a runbook", lambda: alerts_documented(_drop_runbook(first(docs, "PrometheusRule")))),
+        ("an alert whose query does not parse", lambda: alerts_documented(_break_expr(first(docs, "PrometheusRule")))),
+        ("a dashboard query that does not parse", lambda: grafana_dashboard(_break_dashboard(docs))),
+        ("a Secret with values", lambda: project_rules(
+            [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"a": "b"}}], root)),
+        ("a job kind without a KEDA trigger", lambda: keda_triggers_cover_job_kinds([_drop_trigger(docs)], root)),
     ]
     failed += [what for what, found in rules if not found()]
     if failed:
@@ -279,6 +306,26 @@ def selftest(kube_version, root, path):
 def _set(deployment, key, value):
     deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"][key] = value
     return deployment
+
+
+def _break_dashboard(docs):
+    cm = copy.deepcopy(next(d for d in docs if (d["metadata"].get("labels") or {}).get("grafana_dashboard") == "1"))
+    file, text = next(iter(cm["data"].items()))
+    dash = json.loads(text)
+    next(p for p in dash["panels"] if p["type"] != "row")["targets"][0]["expr"] += ")"
+    cm["data"][file] = json.dumps(dash)
+    return cm
+
+
+def _drop_trigger(docs):
+    scaled = first(docs, "ScaledObject")
+    scaled["spec"]["triggers"].pop()
+    return scaled
+
+
+def _break_expr(rule):
+    rule["spec"]["groups"][0]["rules"][0]["expr"] = "sum by (kind (job_backlog)"
+    return rule
 
 
 def _drop_runbook(rule):
