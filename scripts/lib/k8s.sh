@@ -40,8 +40,8 @@ check_k8s() {
     "$KUBECTL" kustomize "$ROOT/k8s/$dir" > "$out/$name.yaml" || { rm -rf "$out"; die "kubectl kustomize k8s/$dir failed"; }
     renders+=("$dir=$out/$name.yaml")
   done
-  # The examples are not a kustomization (never applied by -k), but their shape is checked all the same.
-  local example; for example in "$ROOT"/k8s/examples/*.yaml; do
+  # The examples are not in a kustomization (never applied by -k), but their shape is checked all the same.
+  local example; for example in "$ROOT"/k8s/*.example.yaml; do
     { cat "$example"; echo "---"; } >> "$out/examples.yaml"
   done
   renders+=("examples=$out/examples.yaml")
