@@ -4,7 +4,8 @@ object refuses properties it does not list), without descriptions or status.
 
     python3 schemas.py write OUT_DIR SOURCE...
 
-SOURCE is `model:API_VERSION:KIND:FILE` (a @kubernetes-models type: the whole object) or
+SOURCE is `model:API_VERSION:KIND:FILE` (a @kubernetes-models type: the whole object),
+`plain:PATH:FILE` (any other schema, written to OUT_DIR/PATH as is, descriptions dropped) or
 `spec:API_VERSION:KIND:FILE:DTS` (a cdk8s import: the spec only; DTS is its declaration file, whose `@schema
 Type#name` tags give each property's upstream name where the TypeScript name differs, e.g. `postInitSQL`).
 `metadata` is left open here: the validator checks it against Kubernetes' own ObjectMeta."""
@@ -100,6 +101,13 @@ def main(argv):
     out = Path(argv[1])
     for source in argv[2:]:
         parts = source.split(":")
+        if parts[0] == "plain":
+            target = out / parts[1]
+            schema = strip(json.loads(Path(parts[2]).read_text()))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
+            print(f"{parts[1]}: {len(schema.get('definitions', {}))} definitions")
+            continue
         form, api_version, kind, file = parts[:4]
         generated = json.loads(Path(file).read_text())
         if form == "model":

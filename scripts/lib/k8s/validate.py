@@ -8,7 +8,8 @@ kubernetes-validate (its strict variant, as its own `validate` does, with the de
 (`<group>/<kind>-<version>.json`), their metadata against Kubernetes' ObjectMeta. A kind with no schema fails.
 `check` also holds the manifests to this project's rules: the restricted Pod Security Standard on every pod,
 no Secret (values never live in the repository; the render labelled `examples` shows their shape), one KEDA trigger per job kind of `for_each_job!`, every alert
-documented, and a Grafana dashboard of schema 39 or later whose panels take the data source variable.
+documented, PromQL that parses, and a Grafana dashboard that matches Grafana's dashboard model (vendored too),
+of schema 39 or later, whose panels take the data source variable.
 `selftest` breaks copies of the objects in RENDERED.yaml in known ways and fails unless each is refused."""
 
 import copy
@@ -191,12 +192,22 @@ def grafana_to_promql(expr):
     return re.sub(r"\$\{?\w+\}?", "x", expr)
 
 
-def grafana_dashboard(doc):
+@lru_cache(maxsize=None)
+def grafana_validator(root):
+    """Grafana's dashboard model (k8s/schemas/grafana/dashboard.json, from @grafana/schema)."""
+    return jsonschema.Draft7Validator(json.loads((Path(root) / "k8s/schemas/grafana/dashboard.json").read_text()))
+
+
+def grafana_dashboard(doc, root):
     if doc["kind"] != "ConfigMap" or (doc["metadata"].get("labels") or {}).get("grafana_dashboard") != "1":
         return []
     found = []
     for file, text in (doc.get("data") or {}).items():
         dash = json.loads(text)
+        for e in grafana_validator(root).iter_errors(dash):
+            # A panel is a Panel or a RowPanel: report why it is neither as the closer of the two.
+            e = jsonschema.exceptions.best_match(e.context) if e.context else e
+            found.append(f"{file}: {where(e)}: {short(e.message)}")
         if dash.get("schemaVersion", 0) < 39:
             found.append(f"{file}: schemaVersion {dash.get('schemaVersion')} < 39")
         variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
@@ -224,7 +235,7 @@ def project_rules(docs, root, examples=False):
         if doc["kind"] == "Secret" and not examples:
             found.append(f"{name_of(doc)}: a Secret in the manifests (reference the operator's Secret instead)")
         found += [f"{name_of(doc)}: {e}" for e in restricted_pod_security(doc) + alerts_documented(doc)
-                  + grafana_dashboard(doc)]
+                  + grafana_dashboard(doc, root)]
     return found
 
 
@@ -292,7 +303,8 @@ def selftest(kube_version, root, path):
          lambda: restricted_pod_security(_set(first(docs, "Deployment"), "allowPrivilegeEscalation", True))),
         ("an alert without a runbook", lambda: alerts_documented(_drop_runbook(first(docs, "PrometheusRule")))),
         ("an alert whose query does not parse", lambda: alerts_documented(_break_expr(first(docs, "PrometheusRule")))),
-        ("a dashboard query that does not parse", lambda: grafana_dashboard(_break_dashboard(docs))),
+        ("a dashboard query that does not parse", lambda: grafana_dashboard(_break_dashboard(docs), root)),
+        ("an unknown field in a dashboard panel", lambda: grafana_dashboard(_break_dashboard(docs, "panel"), root)),
         ("a Secret with values", lambda: project_rules(
             [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"a": "b"}}], root)),
         ("a job kind without a KEDA trigger", lambda: keda_triggers_cover_job_kinds([_drop_trigger(docs)], root)),
@@ -308,11 +320,15 @@ def _set(deployment, key, value):
     return deployment
 
 
-def _break_dashboard(docs):
+def _break_dashboard(docs, what="query"):
     cm = copy.deepcopy(next(d for d in docs if (d["metadata"].get("labels") or {}).get("grafana_dashboard") == "1"))
     file, text = next(iter(cm["data"].items()))
     dash = json.loads(text)
-    next(p for p in dash["panels"] if p["type"] != "row")["targets"][0]["expr"] += ")"
+    panel = next(p for p in dash["panels"] if p["type"] != "row")
+    if what == "query":
+        panel["targets"][0]["expr"] += ")"
+    else:
+        panel["gridPoz"] = panel.pop("gridPos")
     cm["data"][file] = json.dumps(dash)
     return cm
 
