@@ -4,12 +4,14 @@
     python validate.py selftest KUBE_VERSION ROOT RENDERED.yaml
 
 Built-in kinds are checked against the Kubernetes OpenAPI schemas of KUBE_VERSION bundled by
-kubernetes-validate (its strict variant, as its own `validate` does, with the definitions parsed once); custom resources against the vendored schemas of ROOT/k8s/schemas
-(`<group>/<kind>-<version>.json`), their metadata against Kubernetes' ObjectMeta. A kind with no schema fails.
-`check` also holds the manifests to this project's rules: the restricted Pod Security Standard on every pod,
-no Secret (values never live in the repository; the render labelled `examples` shows their shape), one KEDA trigger per job kind of `for_each_job!`, every alert
-documented, PromQL that parses, and a Grafana dashboard that matches Grafana's dashboard model (vendored too),
-of schema 39 or later, whose panels take the data source variable.
+kubernetes-validate (its strict variant, as its own `validate` does, with the definitions parsed once); custom
+resources against the vendored schemas of ROOT/k8s/schemas (`<group>/<kind>-<version>.json`), their metadata
+against Kubernetes' ObjectMeta. A kind with no schema fails. `check` also holds the manifests to this
+project's rules: the restricted Pod Security Standard on every pod; no Secret (values never live in the
+repository; the render labelled `examples` only shows their shape); one KEDA trigger per job kind of
+`for_each_job!`; a single owner for the embedded vector index; every alert documented; PromQL that parses; a
+Grafana dashboard that matches Grafana's dashboard model (vendored too), of schema 39 or later, whose panels
+take the data source variable.
 `selftest` breaks copies of the objects in RENDERED.yaml in known ways and fails unless each is refused."""
 
 import copy
@@ -229,8 +231,38 @@ def grafana_dashboard(doc, root):
     return found
 
 
+def single_owner_index(docs):
+    """The embedded vector index (no QDRANT_URL) has one owner: more than one worker needs QDRANT_URL, and a
+    worker keeping the index on a volume runs alone and is replaced, never rolled (two would share it)."""
+    def named(kind, name):
+        return next((d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name), None)
+
+    worker = named("Deployment", "insights-worker")
+    if worker is None:
+        return []
+    found, pod = [], worker["spec"]["template"]["spec"]
+    scaled = [d["spec"].get("maxReplicaCount", 100) for d in docs
+              if d["kind"] == "ScaledObject" and d["spec"]["scaleTargetRef"]["name"] == "insights-worker"]
+    most = max(scaled + [worker["spec"].get("replicas", 1)])
+    config = {}
+    for source in pod["containers"][0].get("envFrom", []):
+        config.update((named("ConfigMap", (source.get("configMapRef") or {}).get("name")) or {}).get("data") or {})
+    env = {e["name"]: e.get("value") for e in pod["containers"][0].get("env", [])}
+    has_qdrant = bool(config.get("QDRANT_URL") or env.get("QDRANT_URL"))
+    if most > 1 and not has_qdrant:
+        found.append(f"insights-worker: up to {most} replicas without QDRANT_URL (the embedded index has one owner)")
+    on_volume = any("persistentVolumeClaim" in v for v in pod.get("volumes", []) if v["name"] == "data")
+    if on_volume and not has_qdrant:
+        if most != 1:
+            found.append("insights-worker: the index is on a volume, so exactly one replica (no autoscaling)")
+        if (worker["spec"].get("strategy") or {}).get("type") != "Recreate":
+            found.append("insights-worker: the index is on a volume, so strategy Recreate (a rollout would start "
+                         "a second owner)")
+    return found
+
+
 def project_rules(docs, root, examples=False):
-    found = keda_triggers_cover_job_kinds(docs, root)
+    found = keda_triggers_cover_job_kinds(docs, root) + single_owner_index(docs)
     for doc in docs:
         if doc["kind"] == "Secret" and not examples:
             found.append(f"{name_of(doc)}: a Secret in the manifests (reference the operator's Secret instead)")
@@ -308,6 +340,7 @@ def selftest(kube_version, root, path):
         ("a Secret with values", lambda: project_rules(
             [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"a": "b"}}], root)),
         ("a job kind without a KEDA trigger", lambda: keda_triggers_cover_job_kinds([_drop_trigger(docs)], root)),
+        ("autoscaled workers without QDRANT_URL", lambda: single_owner_index(_without_qdrant(docs))),
     ]
     failed += [what for what, found in rules if not found()]
     if failed:
@@ -331,6 +364,14 @@ def _break_dashboard(docs, what="query"):
         panel["gridPoz"] = panel.pop("gridPos")
     cm["data"][file] = json.dumps(dash)
     return cm
+
+
+def _without_qdrant(docs):
+    docs = copy.deepcopy(docs)
+    for d in docs:
+        if d["kind"] == "ConfigMap":
+            (d.get("data") or {}).pop("QDRANT_URL", None)
+    return docs
 
 
 def _drop_trigger(docs):
