@@ -20,7 +20,7 @@ use insights_core::telemetry::shutdown_signal;
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -43,24 +43,8 @@ pub struct App {
     state: AppState,
 }
 
-/// The process-wide Prometheus recorder (installed once, shared by every `App` in a test process).
-pub fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
-    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .set_buckets(&[
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ])
-                .expect("valid buckets")
-                .build_recorder();
-            let handle = recorder.handle();
-            // In a process that already has a recorder (a test binary), keep that one.
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
-}
+/// The process-wide Prometheus recorder (shared with the worker: see [`insights_core::telemetry::prometheus`]).
+pub use insights_core::telemetry::prometheus;
 
 impl App {
     /// Connects to PostgreSQL (lazily) and Redis, and binds `config.server.bind` and
