@@ -12,6 +12,7 @@ mod integrations;
 mod invitations;
 mod isolation;
 mod members;
+mod monitoring;
 mod operations;
 mod orgs;
 mod patterns;
