@@ -255,6 +255,8 @@ fn valid_value(name: &str) -> String {
         "INSIGHTS_AWS_PRINCIPAL_ARN" => "arn:aws:iam::123456789012:role/insights".into(),
         "INSIGHTS_AWS_SESSION_SECS" => "900".into(),
         "INSIGHTS_OUTBOUND_ALLOWED_NETWORKS" => "127.0.0.1,10.0.0.0/8".into(),
+        "SENTRY_DSN" => "https://key@sentry.example.com/42".into(),
+        "SENTRY_ENVIRONMENT" => "staging".into(),
         n if n.ends_with("_URL") => "http://localhost:1".into(),
         n if n.ends_with("_DIR") || n.ends_with("_ROLE") || n.ends_with("_PREFIX") => "x".into(),
         _ => "7".into(),
