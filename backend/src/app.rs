@@ -21,7 +21,7 @@ use insights_core::telemetry::shutdown_signal;
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,7 +29,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -44,24 +44,8 @@ pub struct App {
     state: AppState,
 }
 
-/// The process-wide Prometheus recorder (installed once, shared by every `App` in a test process).
-pub fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
-    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .set_buckets(&[
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ])
-                .expect("valid buckets")
-                .build_recorder();
-            let handle = recorder.handle();
-            // In a process that already has a recorder (a test binary), keep that one.
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
-}
+/// The process-wide Prometheus recorder (shared with the worker: see [`insights_core::telemetry::prometheus`]).
+pub use insights_core::telemetry::prometheus;
 
 impl App {
     /// Connects to PostgreSQL (lazily) and Redis, and binds `config.server.bind` and
@@ -277,7 +261,10 @@ pub fn router(state: AppState) -> Router {
                         org_id = tracing::field::Empty, user_id = tracing::field::Empty)
                 })
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                // A 5xx is logged at ERROR once, with its cause, where it is made (`ApiError`): this one is a
+                // warning, so that error reporting sees each failure once.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

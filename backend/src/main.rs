@@ -30,7 +30,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    telemetry::init(config.general.log_format);
+    let reporting = telemetry::init(&config.general);
     config::warn_unknown_variables();
     let result = match std::env::args().nth(1).as_deref() {
         Some("migrate") => db::migrate(&config.database.url)
@@ -52,6 +52,8 @@ async fn main() {
     if let Err(e) = result {
         tracing::error!(error = ?e, "insights-api failed");
         eprintln!("insights-api: {e:#}");
+        // `exit` runs no destructor: the error above is flushed first.
+        drop(reporting);
         std::process::exit(1);
     }
 }

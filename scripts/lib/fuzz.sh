@@ -52,7 +52,7 @@ run_fuzz() {
   env "${env[@]}" "$bin/insights-api" migrate >"$dir/migrate.log" 2>&1 \
     || { tail -20 "$dir/migrate.log" >&2; die "fuzz: migrating insights_fuzz failed"; }
   env "${env[@]}" "$bin/insights-api" >"$dir/api.log" 2>&1 & api_pid=$!
-  env "${env[@]}" "$bin/insights-worker" >"$dir/worker.log" 2>&1 & worker_pid=$!
+  env "${env[@]}" INSIGHTS_METRICS_ADDR=127.0.0.1:0 "$bin/insights-worker" >"$dir/worker.log" 2>&1 & worker_pid=$!
   local url="http://127.0.0.1:$port" i
   for i in $(seq 150); do curl -fsS "$url/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
   curl -fsS "$url/health/ready" >/dev/null 2>&1 \

@@ -3,6 +3,8 @@
 //! whose enqueue was lost or whose worker died, and the refresher that rolls changed incidents up into the
 //! analytics rollups. Every attempt is recorded in `job_runs`, so
 //! users see state, attempts and the last error; failures retry with exponential backoff (see [`jobs`]).
+//! Its Prometheus metrics (job attempts by kind and outcome, their durations) are served on
+//! `INSIGHTS_METRICS_ADDR` at `/metrics`.
 
 pub mod analytics;
 pub mod automations;
@@ -45,6 +47,8 @@ pub struct WorkerState {
 
 /// A worker running in the background (see [`Worker::spawn`]); dropping it asks it to stop.
 pub struct RunningWorker {
+    /// Where its `/metrics` is served.
+    pub metrics_addr: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -92,12 +96,22 @@ const RESTART_PAUSE: Duration = Duration::from_millis(500);
 pub struct Worker {
     state: WorkerState,
     redis: apalis_redis::ConnectionManager,
+    /// The internal address for Prometheus (`INSIGHTS_METRICS_ADDR`).
+    metrics_listener: tokio::net::TcpListener,
 }
 
 impl Worker {
     /// Takes a [`WorkerConfig`], or the whole [`insights_core::Config`] (tests).
     pub async fn build(config: impl Into<WorkerConfig>) -> anyhow::Result<Self> {
         let config = config.into();
+        let metrics_listener = tokio::net::TcpListener::bind(config.metrics_bind)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on INSIGHTS_METRICS_ADDR={}",
+                    config.metrics_bind
+                )
+            })?;
         let db = Db::connect_lazy(
             &config.database.url,
             &config.database.role,
@@ -145,6 +159,7 @@ impl Worker {
                 index: Arc::default(),
             },
             redis,
+            metrics_listener,
         })
     }
 
@@ -161,15 +176,25 @@ impl Worker {
         &self.state
     }
 
+    /// Where `/metrics` is served.
+    #[must_use]
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        self.metrics_listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
     /// Runs on the current runtime in the background until the returned handle is stopped (or dropped):
     /// for embedding the worker in another process, such as a test.
     #[must_use]
     pub fn spawn(self) -> RunningWorker {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_addr = self.metrics_addr();
         let task = tokio::spawn(self.run_until(async move {
             let _ = stopped.await;
         }));
         RunningWorker {
+            metrics_addr,
             stop: Some(stop),
             task: Some(task),
         }
@@ -214,6 +239,8 @@ impl Worker {
                 },
             ))
         };
+        tracing::info!(metrics_addr = %self.metrics_addr(), "insights-worker serves /metrics");
+        let metrics = tokio::spawn(serve_metrics(self.metrics_listener, stop_rx.clone()));
         let sweeper = tokio::spawn(sweeper::run(state.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
         let dispatcher = tokio::spawn(automations::dispatch(state.clone(), stop_rx.clone()));
@@ -268,12 +295,44 @@ impl Worker {
         let _ = refresher.await;
         let _ = dispatcher.await;
         let _ = schedules.await;
+        let _ = metrics.await;
         result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
         if !asked_to_stop.load(std::sync::atomic::Ordering::Relaxed) {
             anyhow::bail!("the job workers stopped on their own (see the errors logged above)");
         }
         tracing::info!("insights-worker stopped");
         Ok(())
+    }
+}
+
+/// Serves `/metrics` (the process's Prometheus metrics) on `listener` until `stop` turns true.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let handle = insights_core::telemetry::prometheus();
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    );
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await;
+    if let Err(e) = served {
+        tracing::warn!(error = %e, "the metrics listener failed");
     }
 }
 

@@ -54,7 +54,7 @@ async fn serve() {
             std::process::exit(2);
         }
     };
-    telemetry::init(config.general.log_format);
+    let reporting = telemetry::init(&config.general);
     config::warn_unknown_variables();
     let result = match insights_worker::Worker::build(config).await {
         Ok(worker) => {
@@ -67,6 +67,8 @@ async fn serve() {
     if let Err(e) = result {
         tracing::error!(error = ?e, "insights-worker failed");
         eprintln!("insights-worker: {e:#}");
+        // `exit` runs no destructor: the error above is flushed first.
+        drop(reporting);
         std::process::exit(1);
     }
 }

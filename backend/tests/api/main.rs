@@ -13,6 +13,7 @@ mod integrations;
 mod invitations;
 mod isolation;
 mod members;
+mod monitoring;
 mod operations;
 mod orgs;
 mod patterns;

@@ -2,7 +2,7 @@
 //! fresh database per test cloned from a migrated template, a random Redis key prefix, a running API on port 0
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
 //! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`fake_lambda`], the Lambda and STS APIs
-//! with programmable functions; [`moto`], the moto server of `scripts/test`; [`smtp`], an SMTP server that keeps what it
+//! with programmable functions; [`fake_sentry`], a Sentry that keeps the envelopes it receives; [`moto`], the moto server of `scripts/test`; [`smtp`], an SMTP server that keeps what it
 //! receives; and [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
@@ -16,6 +16,7 @@ pub mod embedding;
 pub mod fake_lambda;
 pub mod fake_llm;
 pub mod fake_pagerduty;
+pub mod fake_sentry;
 pub mod moto;
 pub mod services;
 pub mod smtp;
@@ -325,6 +326,12 @@ impl TestApp {
             ));
         }
         self.worker = Some(worker.spawn());
+    }
+
+    /// Where the app's worker (started by [`TestApp::with_worker`]) serves `/metrics`.
+    #[must_use]
+    pub fn worker_metrics_addr(&self) -> Option<SocketAddr> {
+        self.worker.as_ref().map(|w| w.metrics_addr)
     }
 
     /// Stops the worker gracefully (the jobs it is running finish) and checks that it ended cleanly.

@@ -128,7 +128,38 @@ impl JobCtx {
 /// after an exponential backoff (`INSIGHTS_JOB_BACKOFF_MS`). An error is returned to apalis only when the
 /// outcome could not be recorded (the database is unreachable); the sweeper then takes the job over.
 /// `worker` (when given) lets the work notice a shutdown.
+///
+/// It runs in a `job` span (`kind`, `job_id`, `org_id`): in every log line of the attempt, and the tags of an
+/// error reported to Sentry. Each attempt is counted in `job_attempts_total{kind, outcome}` and timed in
+/// `job_attempt_duration_seconds{kind}`.
 pub async fn tracked<F, Fut>(
+    state: &WorkerState,
+    org: OrgId,
+    job: JobRunId,
+    kind: &str,
+    worker: Option<WorkerContext>,
+    work: F,
+) -> Result<(), anyhow::Error>
+where
+    F: FnOnce(JobCtx) -> Fut,
+    Fut: Future<Output = anyhow::Result<Outcome>>,
+{
+    use tracing::Instrument;
+    let span = tracing::info_span!("job", kind, job_id = %job, org_id = %org);
+    attempt(state, org, job, kind, worker, work)
+        .instrument(span)
+        .await
+}
+
+/// Counts a finished attempt (see [`tracked`]).
+fn count_attempt(kind: &str, outcome: &'static str, took: Duration) {
+    metrics::counter!("job_attempts_total", "kind" => kind.to_owned(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("job_attempt_duration_seconds", "kind" => kind.to_owned())
+        .record(took.as_secs_f64());
+}
+
+async fn attempt<F, Fut>(
     state: &WorkerState,
     org: OrgId,
     job: JobRunId,
@@ -204,6 +235,7 @@ where
         }
         Ok(Outcome::Lost) => {
             tracing::warn!(%job, kind, attempt = attempt.number, "another attempt took this job over; stopping");
+            count_attempt(kind, "lost", started.elapsed());
             return Ok(());
         }
         Err(e) => {
@@ -235,6 +267,14 @@ where
     if let Some(after) = again {
         deliver_again(state, kind, org, job, redelivery, after).await;
     }
+    let outcome = match &finish {
+        Finish::Succeeded => "succeeded",
+        Finish::Cancelled => "cancelled",
+        Finish::Released => "interrupted",
+        Finish::Failed { .. } if !attempt.is_last() => "retrying",
+        Finish::Failed { .. } | Finish::FailedForGood { .. } => "failed",
+    };
+    count_attempt(kind, outcome, started.elapsed());
     tracing::info!(
         %job,
         kind,

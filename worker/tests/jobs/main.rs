@@ -9,6 +9,7 @@ mod cluster;
 mod fairness;
 mod generate_runbook;
 mod index;
+mod monitoring;
 mod patterns;
 mod recovery;
 mod sync;

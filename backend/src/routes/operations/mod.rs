@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use insights_core::db;
-use insights_types::api::HealthOut;
+use insights_types::api::{HealthOut, IntegrationKind};
 use std::time::Duration;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -74,26 +74,68 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthO
     )
 }
 
-/// Prometheus metrics: HTTP requests by route and status, latencies, background jobs by kind and state.
+/// Prometheus metrics: HTTP requests by route and status, latencies, webhook deliveries; and, counted at each
+/// scrape across tenants, background jobs by kind and state, the due backlog by kind, integrations by source
+/// and health.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    if let Ok(mut conn) = state.db.pool().acquire().await
-        && let Ok(counts) = db::job_runs::counts(&mut conn).await
-    {
-        // Every state of every kind is set, so a state that emptied reads 0 rather than its last count.
-        let kinds: std::collections::BTreeSet<&str> =
-            counts.iter().map(|(k, _, _)| k.as_str()).collect();
-        for kind in kinds {
-            for s in ["queued", "running", "retrying", "succeeded", "failed"] {
-                let n = counts
-                    .iter()
-                    .find(|(k, st, _)| k == kind && st == s)
-                    .map_or(0, |c| c.2);
-                metrics::gauge!("jobs", "kind" => kind.to_owned(), "state" => s).set(n as f64);
-            }
+    if let Ok(mut conn) = state.db.pool().acquire().await {
+        match scrape_counts(&mut conn).await {
+            Ok(()) => {}
+            // Left at their last values; the scrape still answers with the process's own metrics.
+            Err(e) => tracing::warn!(error = %e, "metrics: counting jobs and integrations failed"),
         }
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+}
+
+/// Sets the gauges counted from the database. Every label combination is set on each scrape, so a series that
+/// emptied reads 0 rather than its last count.
+async fn scrape_counts(conn: &mut sqlx::PgConnection) -> Result<(), db::DbError> {
+    use insights_core::jobs::KINDS;
+    let counts = db::job_runs::counts(&mut *conn).await?;
+    let kinds: std::collections::BTreeSet<&str> = counts
+        .iter()
+        .map(|(k, _, _)| k.as_str())
+        .chain(KINDS.iter().copied())
+        .collect();
+    for &kind in &kinds {
+        for s in [
+            "queued",
+            "running",
+            "retrying",
+            "succeeded",
+            "failed",
+            "cancelled",
+        ] {
+            let n = counts
+                .iter()
+                .find(|(k, st, _)| k == kind && st == s)
+                .map_or(0, |c| c.2);
+            metrics::gauge!("jobs", "kind" => kind.to_owned(), "state" => s).set(n as f64);
+        }
+    }
+    let backlog = db::job_runs::backlog(&mut *conn).await?;
+    for &kind in &kinds {
+        let b = backlog.iter().find(|b| b.kind == kind);
+        metrics::gauge!("job_backlog", "kind" => kind.to_owned())
+            .set(b.map_or(0.0, |b| b.waiting as f64));
+        metrics::gauge!("job_backlog_oldest_seconds", "kind" => kind.to_owned())
+            .set(b.map_or(0.0, |b| b.oldest_seconds));
+    }
+    let integrations = db::integrations::health_counts(&mut *conn).await?;
+    for source in
+        [IntegrationKind::Pagerduty, IntegrationKind::Opsgenie].map(IntegrationKind::as_str)
+    {
+        for health in ["healthy", "failing", "paused", "deleting"] {
+            let n = integrations
+                .iter()
+                .find(|(k, h, _)| k == source && h == health)
+                .map_or(0, |c| c.2);
+            metrics::gauge!("integrations", "source" => source, "health" => health).set(n as f64);
+        }
+    }
+    Ok(())
 }

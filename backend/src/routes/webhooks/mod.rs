@@ -3,15 +3,18 @@
 //! event id, else a digest of the body), stored, and answered at once; a job applies it. Redeliveries change
 //! nothing, and an event that arrives late never moves an incident back to an older state (the pipeline only
 //! applies versions newer than what it holds). Each integration may deliver a set number per minute (one
-//! tenant's webhook storm cannot flood the queue); beyond it, 429 with `Retry-After`.
+//! tenant's webhook storm cannot flood the queue); beyond it, 429 with `Retry-After`. Every answer is counted
+//! in `webhook_deliveries_total` (see docs/operations/monitoring.md).
 
 use crate::auth::rate_limit;
 use crate::error::ApiError;
 use crate::http::{Path, parse_json_syntax};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use insights_core::crypto::columns::INTEGRATION_WEBHOOK_SECRET;
 use insights_core::db::{self, integrations};
 use insights_core::jobs::ProcessWebhook;
@@ -33,6 +36,47 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(receive_webhook))
         .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(count_delivery))
+}
+
+/// Counts each delivery in `webhook_deliveries_total{source, outcome, reason}` by its answer, whichever layer
+/// gave it (the body limit and the path's parsing answer before the handler runs).
+async fn count_delivery(req: Request, next: Next) -> Response {
+    // Only the known sources name a series: the path is the caller's to choose.
+    let source = req
+        .uri()
+        .path()
+        .strip_prefix("/hooks/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(IntegrationKind::parse)
+        .map_or("unknown", IntegrationKind::as_str);
+    let resp = next.run(req).await;
+    let (outcome, reason) = delivery_outcome(resp.status());
+    match reason {
+        Some(reason) => metrics::counter!("webhook_deliveries_total",
+            "source" => source, "outcome" => outcome, "reason" => reason)
+        .increment(1),
+        None => {
+            metrics::counter!("webhook_deliveries_total", "source" => source, "outcome" => outcome)
+                .increment(1)
+        }
+    }
+    resp
+}
+
+/// A delivery's outcome (and the reason of a rejection) from the status it was answered with: `accepted`
+/// (202, or 200 for a redelivery), `rejected` because of its `signature` (401), an `unknown_integration`
+/// (404), `rate_limited` (429) or `invalid` (any other 4xx: not JSON, too large, a malformed id), or `error`
+/// when the server failed (5xx: counted apart, a rejection is the sender's doing).
+fn delivery_outcome(status: StatusCode) -> (&'static str, Option<&'static str>) {
+    match status {
+        s if s.is_success() => ("accepted", None),
+        StatusCode::UNAUTHORIZED => ("rejected", Some("signature")),
+        StatusCode::NOT_FOUND => ("rejected", Some("unknown_integration")),
+        StatusCode::TOO_MANY_REQUESTS => ("rejected", Some("rate_limited")),
+        s if s.is_client_error() => ("rejected", Some("invalid")),
+        _ => ("error", None),
+    }
 }
 
 /// What happened to a delivery.
@@ -145,4 +189,34 @@ async fn receive_webhook(
         StatusCode::ACCEPTED,
         axum::Json(WebhookAck { status: "accepted" }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delivery_outcome;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn each_answer_is_an_outcome_and_each_rejection_has_its_reason() {
+        let cases = [
+            (StatusCode::ACCEPTED, ("accepted", None)),
+            (StatusCode::OK, ("accepted", None)),
+            (StatusCode::UNAUTHORIZED, ("rejected", Some("signature"))),
+            (
+                StatusCode::NOT_FOUND,
+                ("rejected", Some("unknown_integration")),
+            ),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                ("rejected", Some("rate_limited")),
+            ),
+            (StatusCode::BAD_REQUEST, ("rejected", Some("invalid"))),
+            (StatusCode::PAYLOAD_TOO_LARGE, ("rejected", Some("invalid"))),
+            (StatusCode::INTERNAL_SERVER_ERROR, ("error", None)),
+            (StatusCode::SERVICE_UNAVAILABLE, ("error", None)),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(delivery_outcome(status), expected, "{status}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
-//! The general section: what every process reads whatever it does.
+//! The general section: what every process reads whatever it does (with the sentry section).
 
 use super::ConfigError;
 use super::env::{Env, Var};
+use super::sentry::SentryConfig;
 use super::vars;
 use crate::crypto;
 use base64::Engine;
@@ -17,6 +18,8 @@ pub struct GeneralConfig {
     /// opens what it sealed.
     pub secret_keys: Arc<SecretBox<Vec<[u8; 32]>>>,
     pub log_format: LogFormat,
+    /// Where errors are reported; `None` without `SENTRY_DSN`.
+    pub sentry: Option<SentryConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +53,7 @@ impl GeneralConfig {
             data_dir: PathBuf::from(env.string(vars::DATA_DIR, ".data")?),
             secret_keys: Arc::new(SecretBox::new(Box::new(keys))),
             log_format,
+            sentry: SentryConfig::from_env(env)?,
         })
     }
 

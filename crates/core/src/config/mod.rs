@@ -6,7 +6,7 @@
 //! [`SourcesConfig`], [`SmtpConfig`], [`LimitsConfig`], [`VectorConfig`], [`LlmConfig`]) is one struct with its own `from_env` loader; every loader reads
 //! through the shared reader [`Env`], by the constants of [`vars`], which also lists each section's
 //! variables. Each binary loads only the sections it reads: [`ApiConfig`] (every section) and
-//! [`WorkerConfig`] (no server, auth or limits section). [`Config`] holds every section; the test harness builds
+//! [`WorkerConfig`] (no server section but its public URL and metrics address, no auth or limits section). [`Config`] holds every section; the test harness builds
 //! one and hands it to both. Any `INSIGHTS_*` variable that [`vars`] does not list is reported at start-up
 //! ([`warn_unknown_variables`]).
 //!
@@ -23,6 +23,7 @@ mod jobs;
 mod limits;
 mod llm;
 mod proxies;
+mod sentry;
 mod server;
 mod smtp;
 mod sources;
@@ -40,6 +41,7 @@ pub use jobs::JobsConfig;
 pub use limits::LimitsConfig;
 pub use llm::LlmConfig;
 pub use proxies::TrustedProxies;
+pub use sentry::SentryConfig;
 pub use server::{PublicUrl, ServerConfig};
 pub use smtp::SmtpConfig;
 pub use sources::SourcesConfig;
@@ -91,6 +93,7 @@ impl Config {
         let WorkerConfig {
             general,
             public_url: _,
+            metrics_bind: _,
             database,
             jobs,
             sources,
@@ -121,6 +124,8 @@ impl Config {
 pub struct WorkerConfig {
     pub general: GeneralConfig,
     pub public_url: PublicUrl,
+    /// The internal address that serves the worker's `/metrics` (`INSIGHTS_METRICS_ADDR`, as the API's).
+    pub metrics_bind: std::net::SocketAddr,
     pub database: DatabaseConfig,
     pub jobs: JobsConfig,
     pub sources: SourcesConfig,
@@ -140,6 +145,7 @@ impl WorkerConfig {
         Ok(WorkerConfig {
             general: GeneralConfig::from_env(env)?,
             public_url: PublicUrl::from_env(env)?,
+            metrics_bind: ServerConfig::metrics_bind(env)?,
             database: DatabaseConfig::from_env(env)?,
             jobs: JobsConfig::from_env(env)?,
             sources: SourcesConfig::from_env(env)?,
@@ -157,6 +163,7 @@ impl From<Config> for WorkerConfig {
         WorkerConfig {
             general: c.general,
             public_url: c.server.public_url,
+            metrics_bind: c.server.metrics_bind,
             database: c.database,
             jobs: c.jobs,
             sources: c.sources,

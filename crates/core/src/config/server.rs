@@ -23,8 +23,13 @@ impl ServerConfig {
             bind: Self::bind(env)?,
             public_url: PublicUrl::from_env(env)?,
             web_dir: PathBuf::from(env.string(vars::WEB_DIR, "frontend/dist")?),
-            metrics_bind: env.parse(vars::METRICS_ADDR, ([127, 0, 0, 1], 9090).into())?,
+            metrics_bind: Self::metrics_bind(env)?,
         })
+    }
+
+    /// `INSIGHTS_METRICS_ADDR`, default `127.0.0.1:9090`: also where the worker serves its `/metrics`.
+    pub fn metrics_bind(env: &Env<'_>) -> Result<SocketAddr, ConfigError> {
+        env.parse(vars::METRICS_ADDR, ([127, 0, 0, 1], 9090).into())
     }
 
     fn bind(env: &Env<'_>) -> Result<SocketAddr, ConfigError> {

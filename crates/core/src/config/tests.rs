@@ -255,6 +255,8 @@ fn valid_value(name: &str) -> String {
         "INSIGHTS_AWS_PRINCIPAL_ARN" => "arn:aws:iam::123456789012:role/insights".into(),
         "INSIGHTS_AWS_SESSION_SECS" => "900".into(),
         "INSIGHTS_OUTBOUND_ALLOWED_NETWORKS" => "127.0.0.1,10.0.0.0/8".into(),
+        "SENTRY_DSN" => "https://key@sentry.example.com/42".into(),
+        "SENTRY_ENVIRONMENT" => "staging".into(),
         n if n.ends_with("_URL") => "http://localhost:1".into(),
         n if n.ends_with("_DIR") || n.ends_with("_ROLE") || n.ends_with("_PREFIX") => "x".into(),
         _ => "7".into(),
@@ -362,4 +364,32 @@ fn known_test_and_other_variables_are_not_reported() {
         .map(String::from),
     );
     assert_eq!(unknown_variables(names), vec![]);
+}
+
+#[test]
+fn sentry_is_off_without_a_dsn_and_a_bad_dsn_stops_start_up_without_showing_it() {
+    let c = load(&base()).unwrap();
+    assert!(
+        c.general.sentry.is_none(),
+        "nothing is sent without SENTRY_DSN"
+    );
+    assert!(!crate::telemetry::init(&c.general).reports_errors());
+
+    let mut vars = base();
+    vars.insert("SENTRY_DSN", "not a dsn with s3cret-key".to_owned());
+    let err = load(&vars).unwrap_err();
+    assert_eq!(err.name, "SENTRY_DSN");
+    assert!(!err.to_string().contains("s3cret-key"), "{err}");
+
+    vars.insert("SENTRY_DSN", "https://k3y@sentry.example.com/42".to_owned());
+    let c = load(&vars).unwrap();
+    let sentry = c.general.sentry.as_ref().unwrap();
+    assert_eq!(sentry.environment, "production");
+    assert!(!format!("{c:?}").contains("k3y"), "the DSN is a secret");
+    let worker = WorkerConfig::from(c);
+    assert_eq!(worker.metrics_bind, "127.0.0.1:9090".parse().unwrap());
+
+    vars.insert("SENTRY_ENVIRONMENT", "staging".to_owned());
+    let c = load(&vars).unwrap();
+    assert_eq!(c.general.sentry.unwrap().environment, "staging");
 }

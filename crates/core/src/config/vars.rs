@@ -8,6 +8,9 @@ pub const SECRET_KEY: Var = Var::secret("INSIGHTS_SECRET_KEY");
 pub const SECRET_KEY_PREVIOUS: Var = Var::secret("INSIGHTS_SECRET_KEY_PREVIOUS");
 pub const DATA_DIR: Var = Var::new("INSIGHTS_DATA_DIR");
 pub const LOG_FORMAT: Var = Var::new("INSIGHTS_LOG_FORMAT");
+// sentry
+pub const SENTRY_DSN: Var = Var::secret("SENTRY_DSN");
+pub const SENTRY_ENVIRONMENT: Var = Var::new("SENTRY_ENVIRONMENT");
 // server
 pub const BIND: Var = Var::new("INSIGHTS_BIND");
 pub const PUBLIC_URL: Var = Var::new("INSIGHTS_PUBLIC_URL");
@@ -85,6 +88,7 @@ pub const LLM_MAX_ATTEMPTS: Var = Var::new("INSIGHTS_LLM_MAX_ATTEMPTS");
 pub const LLM_BACKOFF_MS: Var = Var::new("INSIGHTS_LLM_BACKOFF_MS");
 
 pub const GENERAL: &[Var] = &[SECRET_KEY, SECRET_KEY_PREVIOUS, DATA_DIR, LOG_FORMAT];
+pub const SENTRY: &[Var] = &[SENTRY_DSN, SENTRY_ENVIRONMENT];
 pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR, METRICS_ADDR];
 pub const DATABASE: &[Var] = &[DATABASE_URL, DATABASE_ROLE, DATABASE_MAX_CONNECTIONS];
 pub const JOBS: &[Var] = &[
@@ -163,6 +167,7 @@ pub const AUTOMATIONS: &[Var] = &[
 /// Every section's list: all the names the configuration reads.
 pub const SECTIONS: &[&[Var]] = &[
     GENERAL,
+    SENTRY,
     SERVER,
     DATABASE,
     JOBS,

@@ -405,3 +405,17 @@ pub async fn webhook_target(
     .read_from("integrations")?;
     Ok(row.map(|r| (r.org_id, r.kind, r.webhook_secret)))
 }
+
+/// Integrations across tenants by source (`pagerduty`, `opsgenie`) and health (`healthy`, `failing`: the
+/// latest finished sync failed; `paused`; `deleting`), for `/metrics`: `(source, health, count)`.
+pub async fn health_counts(conn: &mut PgConnection) -> DbResult<Vec<(String, String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT kind AS "kind!", health AS "health!", count AS "count!" FROM integration_health_counts()"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.kind, r.health, r.count))
+        .collect())
+}

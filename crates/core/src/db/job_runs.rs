@@ -463,6 +463,32 @@ pub async fn stale(
     .await?)
 }
 
+/// The backlog of one job kind across tenants, for `/metrics`: jobs waiting for a worker (queued or retrying)
+/// whose delivery is due, and how long the oldest of them has been due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backlog {
+    pub kind: String,
+    pub waiting: i64,
+    pub oldest_seconds: f64,
+}
+
+/// The due backlog by kind across tenants (kinds with nothing due are absent), for `/metrics`.
+pub async fn backlog(conn: &mut PgConnection) -> DbResult<Vec<Backlog>> {
+    let rows = sqlx::query!(
+        r#"SELECT kind AS "kind!", count AS "count!", oldest_seconds AS "oldest_seconds!" FROM job_backlog()"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Backlog {
+            kind: r.kind,
+            waiting: r.count,
+            oldest_seconds: r.oldest_seconds.max(0.0),
+        })
+        .collect())
+}
+
 /// Job counts by kind and state across tenants, for `/metrics`.
 pub async fn counts(conn: &mut PgConnection) -> DbResult<Vec<(String, String, i64)>> {
     let rows = sqlx::query!(
