@@ -110,6 +110,7 @@ fn malformed_settings_are_named() {
         ("INSIGHTS_LOG_FORMAT", "xml"),
         ("DATABASE_URL", "mysql://x"),
         ("DATABASE_URL", "postgres:x"),
+        ("DATABASE_READ_URL", "mysql://x"),
         ("REDIS_URL", "http://x"),
         ("INSIGHTS_REDIS_PREFIX", "a b"),
         ("INSIGHTS_DATABASE_ROLE", "app;drop"),

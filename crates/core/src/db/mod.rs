@@ -2,6 +2,8 @@
 //! (`SET ROLE insights_app`), which does not own the tables, so PostgreSQL row-level security applies to every
 //! query. Tenant data is only reached through an [`OrgTx`]: a transaction that has set `app.org_id`, whose
 //! repository functions also scope every statement by that org id in SQL — two walls, either enough alone.
+//! With a read replica (`DATABASE_READ_URL`), a second pool set up the same way serves the reads that tolerate
+//! replication lag ([`Db::org_read_tx`]); without one, those reads use the primary pool.
 
 /// A statement on tenant data: `sqlx::query!` of `$sql` (checked at compile time like it) whose `$1` is the
 /// organization of the [`OrgTx`] `$db`, and `$arg`s `$2`, `$3`…. PostgreSQL cannot type a parameter a statement
@@ -60,6 +62,7 @@ pub mod security_events;
 pub mod users;
 pub mod webhooks;
 
+use crate::config::DatabaseConfig;
 use insights_types::{OrgId, UserId};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -143,13 +146,38 @@ impl<T> ReadFrom<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// The application's connection pool.
+/// The application's connection pools: the primary's and, when configured, the read replica's.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
+    replica: Option<PgPool>,
 }
 
 impl Db {
+    /// The pools of a [`DatabaseConfig`]: the primary's and, when `read_url` is set, the replica's (the same
+    /// role, size and `statement_timeout`); both connect lazily.
+    pub fn connect(
+        config: &DatabaseConfig,
+        statement_timeout: Option<Duration>,
+    ) -> anyhow::Result<Self> {
+        let pool = lazy_pool(
+            &config.url,
+            &config.role,
+            config.max_connections,
+            statement_timeout,
+        )?;
+        let replica = match &config.read_url {
+            Some(url) => Some(lazy_pool(
+                url,
+                &config.role,
+                config.max_connections,
+                statement_timeout,
+            )?),
+            None => None,
+        };
+        Ok(Self { pool, replica })
+    }
+
     /// Connects lazily (the first query opens a connection) as `database_role`.
     pub fn connect_lazy(
         url: &secrecy::SecretString,
@@ -168,29 +196,10 @@ impl Db {
         max_connections: u32,
         statement_timeout: Option<Duration>,
     ) -> anyhow::Result<Self> {
-        let options =
-            PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
-        // List queries take optional filters as `$n IS NULL OR …`: only a plan made for the actual values turns
-        // them into index conditions (a deep page's cursor, a text search), so never use a generic plan.
-        let mut setup = format!("SET ROLE {role}; SET plan_cache_mode = force_custom_plan");
-        if let Some(t) = statement_timeout {
-            setup.push_str(&format!(
-                "; SET statement_timeout = {}",
-                t.as_millis().max(1)
-            ));
-        }
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .after_connect(move |conn, _meta| {
-                let setup = setup.clone();
-                Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(setup)).await?;
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self {
+            pool: lazy_pool(url, role, max_connections, statement_timeout)?,
+            replica: None,
+        })
     }
 
     /// The raw pool, for health checks and tables without tenant data.
@@ -199,17 +208,23 @@ impl Db {
         &self.pool
     }
 
+    /// The read replica's pool, when one is configured.
+    #[must_use]
+    pub fn replica_pool(&self) -> Option<&PgPool> {
+        self.replica.as_ref()
+    }
+
     /// A transaction scoped to one organization (and, when known, the acting user).
     pub async fn org_tx(&self, org_id: OrgId, user_id: Option<UserId>) -> DbResult<OrgTx> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query!(
-            "SELECT set_config('app.org_id', $1, true) AS org_id, set_config('app.user_id', $2, true) AS user_id",
-            org_id.to_string(),
-            user_id.map(|u| u.to_string()).unwrap_or_default(),
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        Ok(OrgTx { tx, org_id })
+        begin_org(&self.pool, "BEGIN", org_id, user_id).await
+    }
+
+    /// [`Db::org_tx`] for a read that tolerates replication lag: a `READ ONLY` transaction on the read replica
+    /// (the primary without one), under the same role and row-level security. Never for what a write of the
+    /// same request depends on, nor for authentication and membership (`docs/ARCHITECTURE.md`, "Read replica").
+    pub async fn org_read_tx(&self, org_id: OrgId, user_id: Option<UserId>) -> DbResult<OrgTx> {
+        let pool = self.replica.as_ref().unwrap_or(&self.pool);
+        begin_org(pool, "BEGIN READ ONLY", org_id, user_id).await
     }
 
     /// A transaction acting as one user, outside any organization: it may read that user's memberships and
@@ -224,6 +239,56 @@ impl Db {
         .await?;
         Ok(tx)
     }
+}
+
+/// A pool connecting lazily (the first query opens a connection) to `url`, each connection switched to `role`
+/// (and given `statement_timeout`) as it opens.
+fn lazy_pool(
+    url: &secrecy::SecretString,
+    role: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<PgPool> {
+    let options =
+        PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
+    // List queries take optional filters as `$n IS NULL OR …`: only a plan made for the actual values turns
+    // them into index conditions (a deep page's cursor, a text search), so never use a generic plan.
+    let mut setup = format!("SET ROLE {role}; SET plan_cache_mode = force_custom_plan");
+    if let Some(t) = statement_timeout {
+        setup.push_str(&format!(
+            "; SET statement_timeout = {}",
+            t.as_millis().max(1)
+        ));
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(move |conn, _meta| {
+            let setup = setup.clone();
+            Box::pin(async move {
+                conn.execute(sqlx::AssertSqlSafe(setup)).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options))
+}
+
+/// An [`OrgTx`] on `pool`, opened by `begin` (`BEGIN`, or `BEGIN READ ONLY`).
+async fn begin_org(
+    pool: &PgPool,
+    begin: &'static str,
+    org_id: OrgId,
+    user_id: Option<UserId>,
+) -> DbResult<OrgTx> {
+    let mut tx = pool.begin_with(begin).await?;
+    sqlx::query!(
+        "SELECT set_config('app.org_id', $1, true) AS org_id, set_config('app.user_id', $2, true) AS user_id",
+        org_id.to_string(),
+        user_id.map(|u| u.to_string()).unwrap_or_default(),
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(OrgTx { tx, org_id })
 }
 
 /// Runs the migrations with the URL's own role (the owner of the tables), then returns.
