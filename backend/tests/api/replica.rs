@@ -33,6 +33,24 @@ async fn incidents_on_primary(app: &TestApp, org: OrgId) -> i64 {
     n
 }
 
+/// Inserts one incident titled `title` into `org` on the primary (as the owner of the tables); its id.
+async fn insert_incident(app: &TestApp, org: OrgId, title: &str) -> uuid::Uuid {
+    let db = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
+    let mut c = PgConnection::connect(&db).await.expect("connect");
+    let id = sqlx::query_scalar(
+        "INSERT INTO incidents (id, org_id, source, external_id, title, status, triggered_at, source_updated_at)
+         VALUES (gen_random_uuid(), $1, 'sample', 'probe-' || gen_random_uuid(), $2, 'triggered', now(), now())
+         RETURNING id",
+    )
+    .bind(org.0)
+    .bind(title)
+    .fetch_one(&mut c)
+    .await
+    .expect("insert an incident");
+    c.close().await.ok();
+    id
+}
+
 /// How many `action` events the audit log (read on the replica) lists.
 async fn audited(app: &TestApp, token: &str, org: OrgId, action: &str) -> usize {
     let r = app
@@ -117,10 +135,18 @@ async fn lists_and_analytics_are_read_on_the_replica_and_what_follows_an_action_
         ready.text
     );
 
-    // With the replica held still, an action is seen at once where the rule reads the primary (the list of
-    // invitations the admin just sent to) and only once replayed where it reads the replica (the audit log).
+    // With the replica held still, a change is seen at once where the rule reads the primary (the list of
+    // invitations the admin just sent, an incident's page) and only once replayed where it reads the replica
+    // (the audit log, the incident list).
     let before = audited(&app, token, org, "invitation_created").await;
     pause_replay(&replica, true).await;
+    let incident = insert_incident(&app, org, "Replica probe").await;
+    let detail = app
+        .get(&url(org, &format!("incidents/{incident}")), token)
+        .await;
+    let listed_while_paused = app
+        .get(&url(org, "incidents?q=Replica%20probe"), token)
+        .await;
     let invited = app
         .post(
             &url(org, "invitations"),
@@ -141,10 +167,30 @@ async fn lists_and_analytics_are_read_on_the_replica_and_what_follows_an_action_
         while_paused, before,
         "the audit log is not read on the replica"
     );
+    assert_eq!(
+        detail.status,
+        StatusCode::OK,
+        "the incident's page is not read on the primary: {}",
+        detail.text
+    );
+    assert_eq!(
+        listed_while_paused.body["items"],
+        json!([]),
+        "the incident list is not read on the replica"
+    );
     wait_for_replay(&replica).await;
     assert_eq!(
         audited(&app, token, org, "invitation_created").await,
         before + 1
+    );
+    let listed = app
+        .get(&url(org, "incidents?q=Replica%20probe"), token)
+        .await;
+    assert_eq!(
+        listed.body["items"][0]["id"],
+        json!(incident),
+        "{}",
+        listed.text
     );
 }
 
