@@ -10,18 +10,15 @@ use std::time::Duration;
 const REPLAY_WAIT: Duration = Duration::from_secs(60);
 
 /// The replica's admin URL, or `None` (saying that the test is skipped) when `INSIGHTS_TEST_REPLICA_URL` is
-/// unset — which `scripts/test` never leaves it, and CI (`CI=true`) does not accept.
+/// unset: `scripts/test` runs these tests in a step of their own with the replica started
+/// (`scripts/lib/replica.sh`), which fails when none of them ran.
 #[must_use]
 pub fn replica_url() -> Option<String> {
     match std::env::var("INSIGHTS_TEST_REPLICA_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "INSIGHTS_TEST_REPLICA_URL is unset in CI: scripts/test starts the replica and sets it"
-            );
             eprintln!(
-                "skipped: INSIGHTS_TEST_REPLICA_URL is unset (scripts/test starts a streaming replica and sets it)"
+                "skipped: INSIGHTS_TEST_REPLICA_URL is unset (scripts/test runs these tests against a streaming replica in a step of their own)"
             );
             None
         }
