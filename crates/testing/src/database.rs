@@ -87,10 +87,7 @@ async fn create(template: Option<&str>) -> String {
         .await
         .expect("connect to test PostgreSQL");
     let sql = match template {
-        // A file copy (and one WAL record) rather than the default WAL_LOG strategy, which writes the whole
-        // template into the WAL: faster here, and the streaming replica of scripts/test copies the files too
-        // instead of replaying every test database block by block.
-        Some(tpl) => format!("CREATE DATABASE {name} TEMPLATE {tpl} STRATEGY FILE_COPY"),
+        Some(tpl) => format!("CREATE DATABASE {name} TEMPLATE {tpl}"),
         None => format!("CREATE DATABASE {name}"),
     };
     admin
