@@ -149,8 +149,7 @@ impl App {
 
 /// Connects the shared state of the API (also used by the worker's tests and the benchmark).
 pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
-    let db = Db::connect(&config.database, Some(config.limits.statement_timeout))
-        .context("DATABASE_URL or DATABASE_READ_URL")?;
+    let db = Db::connect(&config.database, Some(config.limits.statement_timeout))?;
     let redis_client =
         redis::Client::open(config.jobs.redis_url.expose_secret()).context("REDIS_URL")?;
     let redis = tokio::time::timeout(

@@ -98,8 +98,7 @@ impl Worker {
     /// Takes a [`WorkerConfig`], or the whole [`insights_core::Config`] (tests).
     pub async fn build(config: impl Into<WorkerConfig>) -> anyhow::Result<Self> {
         let config = config.into();
-        let db =
-            Db::connect(&config.database, None).context("DATABASE_URL or DATABASE_READ_URL")?;
+        let db = Db::connect(&config.database, None)?;
         let redis = tokio::time::timeout(
             Duration::from_secs(10),
             apalis_redis::connect(config.jobs.redis_url.expose_secret().to_owned()),

@@ -63,6 +63,7 @@ pub mod users;
 pub mod webhooks;
 
 use crate::config::DatabaseConfig;
+use anyhow::Context;
 use insights_types::{OrgId, UserId};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -165,14 +166,13 @@ impl Db {
             &config.role,
             config.max_connections,
             statement_timeout,
-        )?;
+        )
+        .context("DATABASE_URL")?;
         let replica = match &config.read_url {
-            Some(url) => Some(lazy_pool(
-                url,
-                &config.role,
-                config.max_connections,
-                statement_timeout,
-            )?),
+            Some(url) => Some(
+                lazy_pool(url, &config.role, config.max_connections, statement_timeout)
+                    .context("DATABASE_READ_URL")?,
+            ),
             None => None,
         };
         Ok(Self { pool, replica })
