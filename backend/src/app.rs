@@ -130,6 +130,9 @@ impl App {
         metrics.await??;
         served?;
         self.state.db.pool().close().await;
+        if let Some(replica) = self.state.db.replica_pool() {
+            replica.close().await;
+        }
         tracing::info!("insights-api stopped");
         Ok(())
     }
@@ -137,13 +140,7 @@ impl App {
 
 /// Connects the shared state of the API (also used by the worker's tests and the benchmark).
 pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
-    let db = Db::connect_lazy_with(
-        &config.database.url,
-        &config.database.role,
-        config.database.max_connections,
-        Some(config.limits.statement_timeout),
-    )
-    .context("DATABASE_URL")?;
+    let db = Db::connect(&config.database, Some(config.limits.statement_timeout))?;
     let redis_client =
         redis::Client::open(config.jobs.redis_url.expose_secret()).context("REDIS_URL")?;
     let redis = tokio::time::timeout(

@@ -74,6 +74,36 @@ stop_postgres() {
   [ -f "$dir/pg/PG_VERSION" ] && pg_as_owner "$bin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# start_replica DIR PORT PRIMARY_PORT [EXTRA_SERVER_OPTIONS] — a hot standby of the server of start_postgres on
+# 127.0.0.1:PRIMARY_PORT, streaming its WAL: cloned into DIR/replica (pg_basebackup -R -X stream, through the
+# replication line initdb's pg_hba.conf has for 127.0.0.1; wal_level=replica and max_wal_senders are the
+# defaults), started on 127.0.0.1:PORT read-only. It needs settings at least as large as the primary's
+# (max_connections…): pass the primary's EXTRA_SERVER_OPTIONS. Reuses a replica running in DIR; a stopped one is
+# cloned again (~0.5 s), as the primary keeps no WAL for it (no replication slot) and it may have fallen behind.
+start_replica() {
+  local dir="$1" port="$2" primary="$3" extra="${4:-}" bin
+  bin="$(pg_bindir)"; [ -n "$bin" ] || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+  if [ -f "$dir/replica/PG_VERSION" ] && pg_as_owner "$bin/pg_ctl" -D "$dir/replica" status >/dev/null 2>&1; then
+    log "PostgreSQL replica already running in $dir/replica"; return 0
+  fi
+  log "cloning the PostgreSQL on 127.0.0.1:$primary into a streaming replica ($dir/replica)"
+  rm -rf "$dir/replica"; mkdir -p "$dir/replica"; chmod 700 "$dir/replica"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$dir" "$dir/replica"
+  pg_as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/replica" \
+    -R -X stream --checkpoint=fast --no-sync >/dev/null || die "pg_basebackup from 127.0.0.1:$primary failed"
+  log "starting the PostgreSQL replica on 127.0.0.1:$port"
+  pg_as_owner "$bin/pg_ctl" -D "$dir/replica" -l "$dir/replica.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c hot_standby=on $extra" start >/dev/null \
+    || { tail -20 "$dir/replica.log" >&2; die "the PostgreSQL replica did not start (log: $dir/replica.log)"; }
+  psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT pg_is_in_recovery()" | grep -q t \
+    || die "the server on 127.0.0.1:$port is not a standby"
+}
+
+stop_replica() {
+  local dir="$1" bin; bin="$(pg_bindir)"
+  [ -f "$dir/replica/PG_VERSION" ] && pg_as_owner "$bin/pg_ctl" -D "$dir/replica" -m fast -w stop >/dev/null 2>&1 || true
+}
+
 # start_redis DIR PORT [persist] — starts redis-server on 127.0.0.1:PORT with its files in DIR.
 start_redis() {
   local dir="$1" port="$2" persist="${3:-}"

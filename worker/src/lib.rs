@@ -112,12 +112,7 @@ impl Worker {
                     config.metrics_bind
                 )
             })?;
-        let db = Db::connect_lazy(
-            &config.database.url,
-            &config.database.role,
-            config.database.max_connections,
-        )
-        .context("DATABASE_URL")?;
+        let db = Db::connect(&config.database, None)?;
         let redis = tokio::time::timeout(
             Duration::from_secs(10),
             apalis_redis::connect(config.jobs.redis_url.expose_secret().to_owned()),

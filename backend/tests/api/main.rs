@@ -18,6 +18,7 @@ mod operations;
 mod orgs;
 mod patterns;
 mod recovery;
+mod replica;
 mod runbooks;
 mod secrets;
 mod sessions;

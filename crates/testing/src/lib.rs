@@ -3,7 +3,8 @@
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
 //! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`fake_lambda`], the Lambda and STS APIs
 //! with programmable functions; [`fake_sentry`], a Sentry that keeps the envelopes it receives; [`moto`], the moto server of `scripts/test`; [`smtp`], an SMTP server that keeps what it
-//! receives; and [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush.
+//! receives; [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush; and [`replica`],
+//! the streaming replica of the test cluster ([`TestApp::with_read_replica`]).
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
 //! running (see [`TestApp::allow_pending_jobs`]).
@@ -18,6 +19,7 @@ pub mod fake_llm;
 pub mod fake_pagerduty;
 pub mod fake_sentry;
 pub mod moto;
+pub mod replica;
 pub mod services;
 pub mod smtp;
 

@@ -96,7 +96,10 @@ where
     ) -> analytics::AnalyticsResult<T>,
 {
     let at = cache::answer_time(chrono::Utc::now());
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut db = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     let version = analytics::status(&mut db).await?.version;
     let key = cache::Key::new(state, member.org_id, version, endpoint, filter, params, at);
     if let Some(hit) = cache::get(state, &key).await {
@@ -237,6 +240,9 @@ async fn get_status(
     member: OrgMember,
 ) -> Result<crate::http::Json<AnalyticsStatusOut>, ApiError> {
     member.require(Permission::ViewOrganization)?;
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut db = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     Ok(crate::http::Json(analytics::status(&mut db).await?))
 }

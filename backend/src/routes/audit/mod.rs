@@ -43,7 +43,10 @@ async fn list_audit_events(
             "`action` is at most 64 characters.",
         ));
     }
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut db = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     let (items, next_cursor) = db::audit::list(&mut db, after, q.action.as_deref(), limit).await?;
     Ok(Json(Page { items, next_cursor }))
 }

@@ -70,7 +70,10 @@ async fn list_automation_runs(
         since: p.since,
         decidable_by: None,
     };
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut db = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     let (items, next_cursor) = query::runs(&mut db, &filter, after, limit).await?;
     Ok(Json(Page { items, next_cursor }))
 }

@@ -79,7 +79,10 @@ pub async fn export_incidents(
     // Refuse a history over the quota before the first byte (fails too if the database is down, rather than
     // in the middle of a download): a download cut at the quota could pass for the whole history.
     let max = i64::from(state.config.limits.export_max_rows);
-    let mut t = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut t = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     let rows = incidents::count_matching(&mut t, &filter, max + 1).await?;
     drop(t);
     if rows > max {
@@ -108,7 +111,7 @@ pub async fn export_incidents(
         let mut after = None;
         loop {
             let page = async {
-                let mut t = db.org_tx(org, Some(user)).await?;
+                let mut t = db.org_read_tx(org, Some(user)).await?;
                 let page = incidents::list_detailed(&mut t, &filter, after, CHUNK).await?;
                 t.commit().await?;
                 Ok::<_, insights_core::db::DbError>(page)

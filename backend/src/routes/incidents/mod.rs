@@ -143,7 +143,10 @@ async fn list_incidents(
         q.sort.unwrap_or_default(),
         IncidentSort::OldestFirst
     ))?;
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut db = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     let (items, next_cursor) = incidents::list(&mut db, &filter, after, limit).await?;
     Ok(Json(Page { items, next_cursor }))
 }
@@ -173,7 +176,10 @@ async fn list_services(
     member: OrgMember,
 ) -> Result<Json<Page<ServiceOut>>, ApiError> {
     member.require(Permission::ViewOrganization)?;
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut db = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     Ok(Json(Page {
         items: incidents::services(&mut db).await?,
         next_cursor: None,
@@ -188,7 +194,10 @@ async fn list_teams(
     member: OrgMember,
 ) -> Result<Json<Page<TeamOut>>, ApiError> {
     member.require(Permission::ViewOrganization)?;
-    let mut db = state.db.org_tx(member.org_id, Some(member.user_id)).await?;
+    let mut db = state
+        .db
+        .org_read_tx(member.org_id, Some(member.user_id))
+        .await?;
     Ok(Json(Page {
         items: incidents::teams(&mut db).await?,
         next_cursor: None,

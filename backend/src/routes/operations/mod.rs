@@ -33,7 +33,8 @@ async fn live() -> axum::Json<HealthOut> {
 }
 
 /// PostgreSQL and Redis answer; 503 otherwise, naming the check that failed (`unavailable`) but not its error,
-/// which is logged.
+/// which is logged. A read replica (`DATABASE_READ_URL`) is checked too (`postgres_replica`) but does not make the
+/// answer 503: every API process shares it, so failing them all would turn failing lists into a full outage.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
 async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthOut>) {
@@ -43,6 +44,13 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthO
     let mut redis = state.redis.clone();
     let rd =
         tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut redis)).await;
+    let replica = match state.db.replica_pool() {
+        Some(pool) => {
+            let ping = sqlx::query_scalar!("SELECT 1").fetch_one(pool);
+            Some(tokio::time::timeout(limit, ping).await)
+        }
+        None => None,
+    };
     let pg_ok = matches!(pg, Ok(Ok(_)));
     let rd_ok = matches!(rd, Ok(Ok(_)));
     // The reason goes to the log, never into the answer: a database error can name hosts, roles or databases.
@@ -50,6 +58,13 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthO
         Ok(Err(e)) => tracing::warn!(error = %e, "readiness: PostgreSQL failed"),
         Err(_) => tracing::warn!("readiness: PostgreSQL timed out"),
         Ok(Ok(_)) => {}
+    }
+    match &replica {
+        Some(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "readiness: the PostgreSQL read replica failed")
+        }
+        Some(Err(_)) => tracing::warn!("readiness: the PostgreSQL read replica timed out"),
+        _ => {}
     }
     match &rd {
         Ok(Err(e)) => tracing::warn!(error = %e, "readiness: Redis failed"),
@@ -60,6 +75,12 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<HealthO
     let mut checks = serde_json::Map::new();
     checks.insert("postgres".into(), word(pg_ok));
     checks.insert("redis".into(), word(rd_ok));
+    if let Some(replica) = &replica {
+        checks.insert(
+            "postgres_replica".into(),
+            word(matches!(replica, Ok(Ok(_)))),
+        );
+    }
     let (status, word) = if pg_ok && rd_ok {
         (StatusCode::OK, "ok")
     } else {

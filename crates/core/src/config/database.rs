@@ -1,7 +1,7 @@
 //! The database section: PostgreSQL.
 
 use super::ConfigError;
-use super::env::Env;
+use super::env::{Env, check_scheme};
 use super::vars;
 use secrecy::SecretString;
 
@@ -12,7 +12,11 @@ pub struct DatabaseConfig {
     /// The role the application switches to after connecting (`SET ROLE`): not the owner of the tables, so
     /// row-level security applies to it.
     pub role: String,
+    /// Pool size per process (of each pool: the primary's and the read replica's).
     pub max_connections: u32,
+    /// A streaming replica of the primary, for the reads that tolerate replication lag (`db::Db::org_read_tx`);
+    /// `None`: those reads use the primary.
+    pub read_url: Option<SecretString>,
 }
 
 impl DatabaseConfig {
@@ -28,6 +32,13 @@ impl DatabaseConfig {
                 "letters, digits and '_'",
             )?,
             max_connections: env.positive(vars::DATABASE_MAX_CONNECTIONS, 20)?,
+            read_url: match env.value(vars::DATABASE_READ_URL)? {
+                Some(url) => {
+                    check_scheme(vars::DATABASE_READ_URL, &url, &["postgres", "postgresql"])?;
+                    Some(url.into())
+                }
+                None => None,
+            },
         })
     }
 }

@@ -110,6 +110,7 @@ fn malformed_settings_are_named() {
         ("INSIGHTS_LOG_FORMAT", "xml"),
         ("DATABASE_URL", "mysql://x"),
         ("DATABASE_URL", "postgres:x"),
+        ("DATABASE_READ_URL", "mysql://x"),
         ("REDIS_URL", "http://x"),
         ("INSIGHTS_REDIS_PREFIX", "a b"),
         ("INSIGHTS_DATABASE_ROLE", "app;drop"),
@@ -240,6 +241,7 @@ fn the_worker_reads_the_same_sections_as_the_whole_configuration() {
 fn valid_value(name: &str) -> String {
     match name {
         "DATABASE_URL" => "postgres://u@127.0.0.1/db".into(),
+        "DATABASE_READ_URL" => "postgres://u@127.0.0.2/db".into(),
         "REDIS_URL" => "redis://127.0.0.1:6379".into(),
         "INSIGHTS_SECRET_KEY" | "INSIGHTS_SECRET_KEY_PREVIOUS" => {
             base64::engine::general_purpose::STANDARD.encode([7u8; 32])
@@ -392,4 +394,24 @@ fn sentry_is_off_without_a_dsn_and_a_bad_dsn_stops_start_up_without_showing_it()
     vars.insert("SENTRY_ENVIRONMENT", "staging".to_owned());
     let c = load(&vars).unwrap();
     assert_eq!(c.general.sentry.unwrap().environment, "staging");
+}
+
+#[test]
+fn the_read_replica_is_optional_and_never_printed() {
+    let c = load(&base()).unwrap();
+    assert!(c.database.read_url.is_none());
+    let mut vars = base();
+    vars.insert(
+        "DATABASE_READ_URL",
+        "postgres://u:replica-pw@10.0.0.9/db".into(),
+    );
+    let c = load(&vars).unwrap();
+    assert_eq!(
+        c.database
+            .read_url
+            .as_ref()
+            .map(|u| u.expose_secret().to_owned()),
+        Some("postgres://u:replica-pw@10.0.0.9/db".to_owned())
+    );
+    assert!(!format!("{c:?}").contains("replica-pw"));
 }

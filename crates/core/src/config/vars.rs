@@ -20,6 +20,7 @@ pub const METRICS_ADDR: Var = Var::new("INSIGHTS_METRICS_ADDR");
 pub const DATABASE_URL: Var = Var::secret("DATABASE_URL");
 pub const DATABASE_ROLE: Var = Var::new("INSIGHTS_DATABASE_ROLE");
 pub const DATABASE_MAX_CONNECTIONS: Var = Var::new("INSIGHTS_DATABASE_MAX_CONNECTIONS");
+pub const DATABASE_READ_URL: Var = Var::secret("DATABASE_READ_URL");
 // jobs
 pub const REDIS_URL: Var = Var::secret("REDIS_URL");
 pub const REDIS_PREFIX: Var = Var::new("INSIGHTS_REDIS_PREFIX");
@@ -90,7 +91,12 @@ pub const LLM_BACKOFF_MS: Var = Var::new("INSIGHTS_LLM_BACKOFF_MS");
 pub const GENERAL: &[Var] = &[SECRET_KEY, SECRET_KEY_PREVIOUS, DATA_DIR, LOG_FORMAT];
 pub const SENTRY: &[Var] = &[SENTRY_DSN, SENTRY_ENVIRONMENT];
 pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR, METRICS_ADDR];
-pub const DATABASE: &[Var] = &[DATABASE_URL, DATABASE_ROLE, DATABASE_MAX_CONNECTIONS];
+pub const DATABASE: &[Var] = &[
+    DATABASE_URL,
+    DATABASE_ROLE,
+    DATABASE_MAX_CONNECTIONS,
+    DATABASE_READ_URL,
+];
 pub const JOBS: &[Var] = &[
     REDIS_URL,
     REDIS_PREFIX,

@@ -2,6 +2,8 @@
 //! (`SET ROLE insights_app`), which does not own the tables, so PostgreSQL row-level security applies to every
 //! query. Tenant data is only reached through an [`OrgTx`]: a transaction that has set `app.org_id`, whose
 //! repository functions also scope every statement by that org id in SQL — two walls, either enough alone.
+//! With a read replica (`DATABASE_READ_URL`), a second pool set up the same way serves the reads that tolerate
+//! replication lag ([`Db::org_read_tx`]); without one, those reads use the primary pool.
 
 /// A statement on tenant data: `sqlx::query!` of `$sql` (checked at compile time like it) whose `$1` is the
 /// organization of the [`OrgTx`] `$db`, and `$arg`s `$2`, `$3`…. PostgreSQL cannot type a parameter a statement
@@ -60,6 +62,8 @@ pub mod security_events;
 pub mod users;
 pub mod webhooks;
 
+use crate::config::DatabaseConfig;
+use anyhow::Context;
 use insights_types::{OrgId, UserId};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -143,13 +147,37 @@ impl<T> ReadFrom<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// The application's connection pool.
+/// The application's connection pools: the primary's and, when configured, the read replica's.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
+    replica: Option<PgPool>,
 }
 
 impl Db {
+    /// The pools of a [`DatabaseConfig`]: the primary's and, when `read_url` is set, the replica's (the same
+    /// role, size and `statement_timeout`); both connect lazily.
+    pub fn connect(
+        config: &DatabaseConfig,
+        statement_timeout: Option<Duration>,
+    ) -> anyhow::Result<Self> {
+        let pool = lazy_pool(
+            &config.url,
+            &config.role,
+            config.max_connections,
+            statement_timeout,
+        )
+        .context("DATABASE_URL")?;
+        let replica = match &config.read_url {
+            Some(url) => Some(
+                lazy_pool(url, &config.role, config.max_connections, statement_timeout)
+                    .context("DATABASE_READ_URL")?,
+            ),
+            None => None,
+        };
+        Ok(Self { pool, replica })
+    }
+
     /// Connects lazily (the first query opens a connection) as `database_role`.
     pub fn connect_lazy(
         url: &secrecy::SecretString,
@@ -168,33 +196,10 @@ impl Db {
         max_connections: u32,
         statement_timeout: Option<Duration>,
     ) -> anyhow::Result<Self> {
-        let options =
-            PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
-        // List queries take optional filters as `$n IS NULL OR …`: only a plan made for the actual values turns
-        // them into index conditions (a deep page's cursor, a text search), so never use a generic plan.
-        let mut setup = format!("SET ROLE {role}; SET plan_cache_mode = force_custom_plan");
-        if let Some(t) = statement_timeout {
-            setup.push_str(&format!(
-                "; SET statement_timeout = {}",
-                t.as_millis().max(1)
-            ));
-        }
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            // sqlx already tests every connection as it returns to the pool (off the request's path); a second
-            // test as it is taken would cost each transaction a round trip. A connection broken while idle fails
-            // its next statement once (503) and is dropped.
-            .test_before_acquire(false)
-            .after_connect(move |conn, _meta| {
-                let setup = setup.clone();
-                Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(setup)).await?;
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self {
+            pool: lazy_pool(url, role, max_connections, statement_timeout)?,
+            replica: None,
+        })
     }
 
     /// The raw pool, for health checks and tables without tenant data.
@@ -203,24 +208,77 @@ impl Db {
         &self.pool
     }
 
+    /// The read replica's pool, when one is configured.
+    #[must_use]
+    pub fn replica_pool(&self) -> Option<&PgPool> {
+        self.replica.as_ref()
+    }
+
     /// A transaction scoped to one organization (and, when known, the acting user).
     pub async fn org_tx(&self, org_id: OrgId, user_id: Option<UserId>) -> DbResult<OrgTx> {
-        let tx = begin_as(&self.pool, Some(org_id), user_id).await?;
+        let tx = begin_as(&self.pool, "BEGIN", Some(org_id), user_id).await?;
+        Ok(OrgTx { tx, org_id })
+    }
+
+    /// [`Db::org_tx`] for a read that tolerates replication lag: a `READ ONLY` transaction on the read replica
+    /// (the primary without one), under the same role and row-level security. Never for what a write of the
+    /// same request depends on, nor for authentication and membership (`docs/ARCHITECTURE.md`, "Read replica").
+    pub async fn org_read_tx(&self, org_id: OrgId, user_id: Option<UserId>) -> DbResult<OrgTx> {
+        let pool = self.replica.as_ref().unwrap_or(&self.pool);
+        let tx = begin_as(pool, "BEGIN READ ONLY", Some(org_id), user_id).await?;
         Ok(OrgTx { tx, org_id })
     }
 
     /// A transaction acting as one user, outside any organization: it may read that user's memberships and
     /// organizations, nothing of other tenants.
     pub async fn user_tx(&self, user_id: UserId) -> DbResult<Transaction<'static, Postgres>> {
-        begin_as(&self.pool, None, Some(user_id)).await
+        begin_as(&self.pool, "BEGIN", None, Some(user_id)).await
     }
 }
 
-/// Begins a transaction whose tenant settings (`app.org_id`, `app.user_id`, transaction-local) travel with the
-/// `BEGIN` in one simple-protocol message: one round trip instead of two. The values are typed ids, whose text
-/// form is a UUID, so formatting them into the statement cannot inject anything.
+/// A pool connecting lazily (the first query opens a connection) to `url`, each connection switched to `role`
+/// (and given `statement_timeout`) as it opens.
+fn lazy_pool(
+    url: &secrecy::SecretString,
+    role: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<PgPool> {
+    let options =
+        PgConnectOptions::from_str(url.expose_secret())?.application_name("incident-insights");
+    // List queries take optional filters as `$n IS NULL OR …`: only a plan made for the actual values turns
+    // them into index conditions (a deep page's cursor, a text search), so never use a generic plan.
+    let mut setup = format!("SET ROLE {role}; SET plan_cache_mode = force_custom_plan");
+    if let Some(t) = statement_timeout {
+        setup.push_str(&format!(
+            "; SET statement_timeout = {}",
+            t.as_millis().max(1)
+        ));
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        // sqlx already tests every connection as it returns to the pool (off the request's path); a second
+        // test as it is taken would cost each transaction a round trip. A connection broken while idle fails
+        // its next statement once (503) and is dropped.
+        .test_before_acquire(false)
+        .after_connect(move |conn, _meta| {
+            let setup = setup.clone();
+            Box::pin(async move {
+                conn.execute(sqlx::AssertSqlSafe(setup)).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options))
+}
+
+/// Begins a transaction with `begin` (`BEGIN`, or `BEGIN READ ONLY`) whose tenant settings (`app.org_id`,
+/// `app.user_id`, transaction-local) travel with it in one simple-protocol message: one round trip instead of
+/// two. The values are typed ids, whose text form is a UUID, so formatting them into the statement cannot
+/// inject anything.
 async fn begin_as(
     pool: &PgPool,
+    begin: &str,
     org_id: Option<OrgId>,
     user_id: Option<UserId>,
 ) -> DbResult<Transaction<'static, Postgres>> {
@@ -231,7 +289,7 @@ async fn begin_as(
         )
     };
     let begin = format!(
-        "BEGIN; SELECT {}, {}",
+        "{begin}; SELECT {}, {}",
         setting("app.org_id", org_id.map(|o| o.0.to_string())),
         setting("app.user_id", user_id.map(|u| u.0.to_string())),
     );
