@@ -46,8 +46,7 @@ COPY . .
 # Offline from here. The target directory is a cache mount (kept by the builder between builds); the results
 # are copied out of it to /out.
 RUN --mount=type=cache,id=incident-insights-target,target=/src/target,sharing=locked \
-    scripts/build-release --profile release --offline /out \
-    && install -d -o 10001 -g 10001 -m 0700 /out/data
+    scripts/build-release --profile release --offline /out
 
 # Runtime: glibc, libgcc, CA certificates and tzdata; no shell, no package manager. The tag follows Debian 12's
 # security updates, which every release build picks up (a digest would freeze them).

@@ -48,17 +48,24 @@ check_workflows() {
 # The shared libraries the runtime image (distroless cc-debian12) has: glibc's, libgcc's and libstdc++'s.
 IMAGE_LIBRARIES="linux-vdso.so.1 ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libgcc_s.so.1 libstdc++.so.6"
 
-# check_release_build DIR — the image's build command (scripts/build-release) into DIR, with the dev profile:
-# the tests have just built those binaries, so it costs seconds; the image's release profile is the only
-# difference. Then the layout the Dockerfile copies (bin/insights-api, bin/insights-worker, web/index.html),
-# binaries that need no shared library the runtime image lacks, and that they run from there.
+# check_release_build DIR — the image's build command (scripts/build-release) into DIR, around the binaries the
+# tests have just built (--bins-from: the same dev profile, so it costs seconds; building the two packages alone
+# would compile most dependencies again, for want of the dev-dependencies' features). Then: every path the
+# Dockerfile copies out of it exists, the binaries need no shared library the runtime image lacks, and they run
+# from there. The image's own compile (release profile, the two packages alone) is built by image.yml.
 check_release_build() {
-  local out="$1" bin lib f missing=()
+  local out="$1" target_dir bin lib f missing=()
   log "the image's build command outside a container (scripts/build-release --profile dev)"
+  target_dir="$(cargo metadata --locked --no-deps --format-version 1 \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
   rm -rf "$out"
-  "$ROOT/scripts/build-release" --profile dev "$out"
+  "$ROOT/scripts/build-release" --profile dev --bins-from "$target_dir/debug" "$out"
+  # `COPY --from=build /out/X …` of the Dockerfile: X must be in the output.
+  for f in $(sed -n 's|^COPY --from=build .*/out/\([^ ]*\) .*|\1|p' "$ROOT/Dockerfile"); do
+    [ -e "$out/$f" ] || die "the Dockerfile copies /out/$f, which scripts/build-release did not make"
+  done
   for f in bin/insights-api bin/insights-worker web/index.html; do
-    [ -s "$out/$f" ] || die "scripts/build-release: $out/$f is missing (the Dockerfile copies it)"
+    [ -s "$out/$f" ] || die "scripts/build-release: $out/$f is missing"
   done
   ls "$out"/web/assets/*.wasm >/dev/null 2>&1 || die "scripts/build-release: no web/assets/*.wasm in $out"
   for bin in insights-api insights-worker; do
