@@ -2,8 +2,9 @@
 # The Incident Insights image: `insights-api` (the entry point) and `insights-worker` on PATH, the web app in
 # /app/web, user and group 10001, no shell. Build (BuildKit):
 #   docker buildx build -t incident-insights .
-# The compile is scripts/build-release, the same command scripts/test runs outside a container (dev profile)
-# so the two cannot drift. Facts for operators: docs/operations/image.md.
+# The build is scripts/build-release, the command scripts/test also runs outside a container, so the two cannot
+# drift; .github/workflows/image.yml builds and runs this image on every change. For operators:
+# docs/operations/image.md.
 
 # Equal to the channel of rust-toolchain.toml (scripts/test checks it).
 ARG RUST_VERSION=1.99.1
