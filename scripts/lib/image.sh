@@ -48,18 +48,21 @@ check_workflows() {
 # The shared libraries the runtime image (distroless cc-debian12) has: glibc's, libgcc's and libstdc++'s.
 IMAGE_LIBRARIES="linux-vdso.so.1 ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libgcc_s.so.1 libstdc++.so.6"
 
-# check_release_build DIR — the image's build command (scripts/build-release) into DIR, around the binaries the
-# tests have just built (--bins-from: the same dev profile, so it costs seconds; building the two packages alone
-# would compile most dependencies again, for want of the dev-dependencies' features). Then: every path the
-# Dockerfile copies out of it exists, the binaries need no shared library the runtime image lacks, and they run
-# from there. The image's own compile (release profile, the two packages alone) is built by image.yml.
+# check_release_build DIR — the image's build script (scripts/build-release) into DIR, around what this run has
+# built already: the tests' binaries (--bins-from; building the two packages alone would compile most
+# dependencies again in the dev profile, for want of the dev-dependencies' features: minutes) and the web app
+# of the earlier step, made by the script's own command (--web-from; running wasm-opt again costs a minute).
+# Then: every path the Dockerfile copies out of it exists, the binaries need no shared library the runtime
+# image lacks, and they run from there. The image's own compile (release profile, the two packages alone) is
+# built and run by .github/workflows/image.yml.
 check_release_build() {
   local out="$1" target_dir bin lib f missing=()
   log "the image's build command outside a container (scripts/build-release --profile dev)"
   target_dir="$(cargo metadata --locked --no-deps --format-version 1 \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
   rm -rf "$out"
-  "$ROOT/scripts/build-release" --profile dev --bins-from "$target_dir/debug" "$out"
+  "$ROOT/scripts/build-release" --profile dev --bins-from "$target_dir/debug" \
+    --web-from "${INSIGHTS_WEB_DIR:-$ROOT/frontend/dist}" "$out"
   # `COPY --from=build /out/X …` of the Dockerfile: X must be in the output.
   for f in $(sed -n 's|^COPY --from=build .*/out/\([^ ]*\) .*|\1|p' "$ROOT/Dockerfile"); do
     [ -e "$out/$f" ] || die "the Dockerfile copies /out/$f, which scripts/build-release did not make"
@@ -77,6 +80,7 @@ check_release_build() {
     || die "the runtime image (distroless cc) lacks shared libraries the binaries need: ${missing[*]}"
   "$out/bin/insights-api" openapi | python3 -c 'import json, sys; assert json.load(sys.stdin)["openapi"].startswith("3.")' \
     || die "$out/bin/insights-api openapi did not print an OpenAPI description"
-  "$out/bin/insights-worker" --help | grep -q '^usage: insights-worker' \
+  local usage
+  usage="$("$out/bin/insights-worker" --help)" && [[ "$usage" == "usage: insights-worker"* ]] \
     || die "$out/bin/insights-worker --help did not print its usage"
 }
