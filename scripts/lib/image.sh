@@ -51,7 +51,7 @@ IMAGE_LIBRARIES="linux-vdso.so.1 ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.
 # check_release_build DIR — the image's build script (scripts/build-release) into DIR, around what this run has
 # built already: the tests' binaries (--bins-from; building the two packages alone would compile most
 # dependencies again in the dev profile, for want of the dev-dependencies' features: minutes) and the web app
-# of the earlier step, made by the script's own command (--web-from; running wasm-opt again costs a minute).
+# of the earlier step, made by the script's own command (--web-from; running wasm-opt again costs minutes of CPU).
 # Then: every path the Dockerfile copies out of it exists, the binaries need no shared library the runtime
 # image lacks, and they run from there. The image's own compile (release profile, the two packages alone) is
 # built and run by .github/workflows/image.yml.
