@@ -2,6 +2,7 @@
 
 mod analytics;
 mod auth;
+mod backup;
 mod automations;
 mod bad_input;
 mod binary;
