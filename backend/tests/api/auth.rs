@@ -63,7 +63,10 @@ async fn signup_creates_the_user_and_organization_and_sets_a_locked_down_cookie(
 #[tokio::test]
 async fn me_tells_the_app_where_the_configured_user_guide_and_troubleshooting_are() {
     let app = TestApp::spawn(&[
-        ("INSIGHTS_HELP_URL", "https://wiki.example.com/insights/guide"),
+        (
+            "INSIGHTS_HELP_URL",
+            "https://wiki.example.com/insights/guide",
+        ),
         (
             "INSIGHTS_TROUBLESHOOTING_URL",
             "https://wiki.example.com/insights/troubleshooting",

@@ -2,8 +2,8 @@
 
 mod analytics;
 mod auth;
-mod backup;
 mod automations;
+mod backup;
 mod bad_input;
 mod binary;
 mod budgets;

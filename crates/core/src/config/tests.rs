@@ -94,13 +94,19 @@ fn the_help_links_point_at_the_guides_unless_set() {
         format!("{}troubleshooting.md", server::DOCS_BASE_URL)
     );
     let mut vars = base();
-    vars.insert("INSIGHTS_HELP_URL", "https://help.example.com/guide/".into());
+    vars.insert(
+        "INSIGHTS_HELP_URL",
+        "https://help.example.com/guide/".into(),
+    );
     vars.insert(
         "INSIGHTS_TROUBLESHOOTING_URL",
         "https://help.example.com/troubleshooting".into(),
     );
     let c = load(&vars).unwrap();
-    assert_eq!(c.server.help.guide.as_str(), "https://help.example.com/guide/");
+    assert_eq!(
+        c.server.help.guide.as_str(),
+        "https://help.example.com/guide/"
+    );
     assert_eq!(
         c.server.help.troubleshooting.as_str(),
         "https://help.example.com/troubleshooting"
