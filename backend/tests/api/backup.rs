@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const PD_TOKEN: &str = "pd-token-backup";
@@ -216,8 +216,8 @@ async fn a_dump_restored_into_a_new_database_serves_the_same_data_and_opens_its_
 
 /// A new directory for the dump under the system's temporary directory.
 fn tempfile_dir() -> PathBuf {
-    let dir: &Path = &std::env::temp_dir();
-    let dir = dir.join(format!("insights-backup-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("insights-backup-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
