@@ -294,12 +294,23 @@ pub fn FeedbackButton(org: Signal<Option<OrgId>>) -> impl IntoView {
     };
     view! {
         <Show when=move || org.get().is_some()>
-            <button class="btn ghost" on:click=move |_| { sent.set(false); open.set(true) }>"Feedback"</button>
+            <button class="btn ghost feedback-button" on:click=move |_| { sent.set(false); open.set(true) }>"Feedback"</button>
         </Show>
         <Show when=move || open.get()>
             <div class="dialog-backdrop">
                 <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="feedback-title">
                     <h2 id="feedback-title">"Send feedback"</h2>
+                    <p class="muted feedback-troubleshooting">
+                        "An integration, an email or an automation failing with a message? "
+                        <a
+                            href=move || session.me().map(|m| m.help.troubleshooting_url).unwrap_or_default()
+                            target="_blank"
+                            rel="noopener noreferrer"
+                        >
+                            "Troubleshooting"
+                        </a>
+                        " says what each message means and what to do."
+                    </p>
                     <Show
                         when=move || !sent.get()
                         fallback=move || view! {

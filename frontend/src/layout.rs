@@ -166,6 +166,22 @@ pub fn Frame(org: Signal<Option<OrgId>>, children: Children) -> impl IntoView {
                 <option value="new" selected=move || org.get().is_none()>"+ New organization"</option>
             </select>
             <span class="spacer"></span>
+            {move || {
+                session
+                    .me()
+                    .map(|m| {
+                        view! {
+                            <a
+                                class="btn ghost help-link"
+                                href=m.help.guide_url
+                                target="_blank"
+                                rel="noopener noreferrer"
+                            >
+                                "Help"
+                            </a>
+                        }
+                    })
+            }}
             <FeedbackButton org=org />
             <div class="user-menu">
                 <button

@@ -61,6 +61,28 @@ async fn signup_creates_the_user_and_organization_and_sets_a_locked_down_cookie(
 }
 
 #[tokio::test]
+async fn me_tells_the_app_where_the_configured_user_guide_and_troubleshooting_are() {
+    let app = TestApp::spawn(&[
+        (
+            "INSIGHTS_HELP_URL",
+            "https://wiki.example.com/insights/guide",
+        ),
+        (
+            "INSIGHTS_TROUBLESHOOTING_URL",
+            "https://wiki.example.com/insights/troubleshooting",
+        ),
+    ])
+    .await;
+    let (s, _) = app.signup("help@example.com", "Acme").await;
+    let me: MeOut = app.get("/api/v1/me", &s.token).await.json();
+    assert_eq!(me.help.guide_url, "https://wiki.example.com/insights/guide");
+    assert_eq!(
+        me.help.troubleshooting_url,
+        "https://wiki.example.com/insights/troubleshooting"
+    );
+}
+
+#[tokio::test]
 async fn a_second_organization_with_the_same_name_gets_its_own_slug() {
     let app = TestApp::spawn(&[]).await;
     let (a, _) = app.signup("a@example.com", "Acme").await;

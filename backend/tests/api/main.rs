@@ -4,6 +4,7 @@ mod analytics;
 mod auth;
 mod auth_cache;
 mod automations;
+mod backup;
 mod bad_input;
 mod binary;
 mod budgets;

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use insights_core::db::{self, DbError};
 use insights_types::api::{
-    MeOut, MePatch, MembershipOut, Page, PasswordChangeIn, SecurityEventOut,
+    HelpLinksOut, MeOut, MePatch, MembershipOut, Page, PasswordChangeIn, SecurityEventOut,
 };
 use insights_types::domain::{Name, Password};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -45,6 +45,10 @@ pub(super) async fn load_me(
         email_verified: row.email_verified(state.config.smtp.is_some()),
         user: row.out(),
         memberships,
+        help: HelpLinksOut {
+            guide_url: state.config.server.help.guide.to_string(),
+            troubleshooting_url: state.config.server.help.troubleshooting.to_string(),
+        },
     })
 }
 

@@ -42,7 +42,7 @@ pub use limits::LimitsConfig;
 pub use llm::LlmConfig;
 pub use proxies::TrustedProxies;
 pub use sentry::SentryConfig;
-pub use server::{PublicUrl, ServerConfig};
+pub use server::{DOCS_BASE_URL, HelpUrls, PublicUrl, ServerConfig};
 pub use smtp::SmtpConfig;
 pub use sources::SourcesConfig;
 pub use unknown::{UnknownVariable, unknown_variables, warn_unknown_variables};

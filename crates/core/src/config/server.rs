@@ -15,6 +15,37 @@ pub struct ServerConfig {
     pub web_dir: PathBuf,
     /// The internal address that serves `/metrics` (never the public one).
     pub metrics_bind: SocketAddr,
+    /// Where the app's Help link and its feedback dialog send people.
+    pub help: HelpUrls,
+}
+
+/// The user guide and the troubleshooting page the web app links to (`INSIGHTS_HELP_URL`,
+/// `INSIGHTS_TROUBLESHOOTING_URL`): by default the pages in the project's repository, or an operator's own copy.
+#[derive(Debug, Clone)]
+pub struct HelpUrls {
+    pub guide: Url,
+    pub troubleshooting: Url,
+}
+
+/// Where the project's documentation is published: the default of both help links.
+pub const DOCS_BASE_URL: &str = "https://github.com/OWNER/incident-insights/blob/main/docs/";
+
+impl HelpUrls {
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let default = |page: &str| {
+            Url::parse(DOCS_BASE_URL)
+                .and_then(|base| base.join(page))
+                .expect("the documentation's URL is valid")
+        };
+        Ok(HelpUrls {
+            guide: env
+                .http_url(vars::HELP_URL)?
+                .unwrap_or_else(|| default("guide/README.md")),
+            troubleshooting: env
+                .http_url(vars::TROUBLESHOOTING_URL)?
+                .unwrap_or_else(|| default("troubleshooting.md")),
+        })
+    }
 }
 
 impl ServerConfig {
@@ -24,6 +55,7 @@ impl ServerConfig {
             public_url: PublicUrl::from_env(env)?,
             web_dir: PathBuf::from(env.string(vars::WEB_DIR, "frontend/dist")?),
             metrics_bind: Self::metrics_bind(env)?,
+            help: HelpUrls::from_env(env)?,
         })
     }
 

@@ -83,6 +83,37 @@ fn the_default_public_url_follows_the_bind_address() {
 }
 
 #[test]
+fn the_help_links_point_at_the_guides_unless_set() {
+    let c = load(&base()).unwrap();
+    assert_eq!(
+        c.server.help.guide.as_str(),
+        format!("{}guide/README.md", server::DOCS_BASE_URL)
+    );
+    assert_eq!(
+        c.server.help.troubleshooting.as_str(),
+        format!("{}troubleshooting.md", server::DOCS_BASE_URL)
+    );
+    let mut vars = base();
+    vars.insert(
+        "INSIGHTS_HELP_URL",
+        "https://help.example.com/guide/".into(),
+    );
+    vars.insert(
+        "INSIGHTS_TROUBLESHOOTING_URL",
+        "https://help.example.com/troubleshooting".into(),
+    );
+    let c = load(&vars).unwrap();
+    assert_eq!(
+        c.server.help.guide.as_str(),
+        "https://help.example.com/guide/"
+    );
+    assert_eq!(
+        c.server.help.troubleshooting.as_str(),
+        "https://help.example.com/troubleshooting"
+    );
+}
+
+#[test]
 fn each_missing_required_setting_is_named() {
     for name in [
         "DATABASE_URL",
@@ -106,6 +137,8 @@ fn malformed_settings_are_named() {
         ("INSIGHTS_BIND", "localhost"),
         ("INSIGHTS_METRICS_ADDR", "9090"),
         ("INSIGHTS_PUBLIC_URL", "ftp://x"),
+        ("INSIGHTS_HELP_URL", "docs/guide/README.md"),
+        ("INSIGHTS_TROUBLESHOOTING_URL", "javascript:alert(1)"),
         ("INSIGHTS_ACCESS_TOKEN_TTL_SECS", "-1"),
         ("INSIGHTS_LOG_FORMAT", "xml"),
         ("DATABASE_URL", "mysql://x"),

@@ -16,6 +16,8 @@ pub const BIND: Var = Var::new("INSIGHTS_BIND");
 pub const PUBLIC_URL: Var = Var::new("INSIGHTS_PUBLIC_URL");
 pub const WEB_DIR: Var = Var::new("INSIGHTS_WEB_DIR");
 pub const METRICS_ADDR: Var = Var::new("INSIGHTS_METRICS_ADDR");
+pub const HELP_URL: Var = Var::new("INSIGHTS_HELP_URL");
+pub const TROUBLESHOOTING_URL: Var = Var::new("INSIGHTS_TROUBLESHOOTING_URL");
 // database
 pub const DATABASE_URL: Var = Var::secret("DATABASE_URL");
 pub const DATABASE_ROLE: Var = Var::new("INSIGHTS_DATABASE_ROLE");
@@ -90,7 +92,14 @@ pub const LLM_BACKOFF_MS: Var = Var::new("INSIGHTS_LLM_BACKOFF_MS");
 
 pub const GENERAL: &[Var] = &[SECRET_KEY, SECRET_KEY_PREVIOUS, DATA_DIR, LOG_FORMAT];
 pub const SENTRY: &[Var] = &[SENTRY_DSN, SENTRY_ENVIRONMENT];
-pub const SERVER: &[Var] = &[BIND, PUBLIC_URL, WEB_DIR, METRICS_ADDR];
+pub const SERVER: &[Var] = &[
+    BIND,
+    PUBLIC_URL,
+    WEB_DIR,
+    METRICS_ADDR,
+    HELP_URL,
+    TROUBLESHOOTING_URL,
+];
 pub const DATABASE: &[Var] = &[
     DATABASE_URL,
     DATABASE_ROLE,

@@ -87,6 +87,17 @@ pub struct MeOut {
     /// Whether the account proved its address (always true when the server sends no email). Until it has,
     /// it cannot accept invitations into other organizations.
     pub email_verified: bool,
+    /// Where the app's Help link and its feedback dialog point: this server's user guide and
+    /// troubleshooting page (`INSIGHTS_HELP_URL`, `INSIGHTS_TROUBLESHOOTING_URL`).
+    pub help: HelpLinksOut,
+}
+
+/// The user guide and the troubleshooting page of this server (part of [`MeOut`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HelpLinksOut {
+    pub guide_url: String,
+    pub troubleshooting_url: String,
 }
 
 /// `POST /api/v1/auth/verify-email`: the token of a verification link (the fragment of `/verify-email#token=…`).

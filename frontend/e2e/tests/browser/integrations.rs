@@ -388,6 +388,7 @@ async fn connecting_opsgenie_shows_the_webhook_secret_once_and_rotating_makes_a_
         b.fill("#connect-key", "og-key-0123456789").await;
         b.select("#connect-region", "eu").await;
         b.fill("#connect-query", "priority:(P1 OR P2)").await;
+        b.save_screenshot("connect-opsgenie").await;
         b.click(".wizard button[type=submit]").await;
         b.wait_text(".wizard h2", "Opsgenie is connected").await;
 
@@ -397,6 +398,7 @@ async fn connecting_opsgenie_shows_the_webhook_secret_once_and_rotating_makes_a_
         b.wait_text(".wizard .steps code", "X-Insights-Webhook-Secret")
             .await;
         b.wait_text(".wizard .steps", "Shown only this once").await;
+        b.save_screenshot("connect-opsgenie-webhook").await;
         let url = b.value(".wizard input[id^='webhook-url-']").await;
         let secret = b.value(".wizard input[id^='webhook-secret-value-']").await;
         assert!(url.contains("/hooks/opsgenie/"), "{url}");

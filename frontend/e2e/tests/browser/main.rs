@@ -20,7 +20,14 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn signing_up_lands_on_the_dashboard_shell() {
-    let e2e = E2e::start(&[]).await;
+    let e2e = E2e::start(&[
+        ("INSIGHTS_HELP_URL", "https://help.example.com/guide/"),
+        (
+            "INSIGHTS_TROUBLESHOOTING_URL",
+            "https://help.example.com/troubleshooting",
+        ),
+    ])
+    .await;
     e2e.run("signup", |b| async move {
         b.sign_up("Ada Lovelace", "ada@example.com", "Acme SRE")
             .await;
@@ -41,6 +48,20 @@ async fn signing_up_lands_on_the_dashboard_shell() {
         }
         assert!(b.text("#org-switcher").await.contains("Acme SRE"));
         assert!(b.text(".user-menu").await.contains("Ada Lovelace"));
+        // Help opens the configured user guide; the feedback dialog leads to troubleshooting.
+        b.wait_for(|| async {
+            b.attr(".topbar a.help-link", "href").await.as_deref()
+                == Some("https://help.example.com/guide/")
+        })
+        .await;
+        assert_eq!(b.text(".topbar a.help-link").await, "Help");
+        b.click(".topbar button.feedback-button").await;
+        assert_eq!(
+            b.attr(".feedback-troubleshooting a", "href")
+                .await
+                .as_deref(),
+            Some("https://help.example.com/troubleshooting")
+        );
     })
     .await;
 }
