@@ -167,3 +167,48 @@ async fn reset_link_prints_a_working_reset_link_for_an_address() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account"));
 }
+
+/// A rollback runs the previous release's `migrate` on a database migrated further: the migrations it does not
+/// know are left alone and it succeeds; a known migration whose file changed is still refused.
+#[tokio::test]
+async fn migrate_leaves_newer_migrations_alone_but_refuses_a_changed_one() {
+    use sqlx::Connection as _;
+    let database = insights_testing::TestDatabase::empty().await;
+    let url = database.url();
+    let migrate = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_insights-api"));
+        base_env(&mut cmd, url);
+        cmd.arg("migrate").output().unwrap()
+    };
+    assert!(migrate().status.success());
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    // What a newer release would have applied.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99991231000001, 'from a newer release', true, '\\x00'::bytea, 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let out = migrate();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A landed migration edited afterwards.
+    sqlx::query(
+        "UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea
+          WHERE version = (SELECT min(version) FROM _sqlx_migrations)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let out = migrate();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("modified"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
