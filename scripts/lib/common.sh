@@ -167,13 +167,13 @@ ensure_prism() {
 
 OPENAPI_VALIDATOR_VERSION=0.9.0
 
-# ensure_pypi_tool VAR PACKAGE VERSION — PACKAGE==VERSION from PyPI, installed once into a venv of its own in
-# the tools cache; sets VAR to its command (the one named like the package).
+# ensure_pypi_tool VAR PACKAGE VERSION [COMMAND] — PACKAGE==VERSION from PyPI, installed once into a venv of its
+# own in the tools cache; sets VAR to its COMMAND (by default the one named like the package).
 ensure_pypi_tool() {
-  local var="$1" package="$2" version="$3" tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}"
+  local var="$1" package="$2" version="$3" command="${4:-$2}" tools="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}"
   local venv="$tools/$package"
-  printf -v "$var" '%s' "$venv/bin/$package"
-  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$version" ] || [ ! -x "$venv/bin/$package" ]; then
+  printf -v "$var" '%s' "$venv/bin/$command"
+  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$version" ] || [ ! -x "$venv/bin/$command" ]; then
     log "installing $package==$version from PyPI into $venv (once)"
     rm -rf "$venv"
     python3 -m venv "$venv" || die "python3 -m venv failed (Debian: install python3-venv)"

