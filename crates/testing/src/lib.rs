@@ -3,7 +3,9 @@
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
 //! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`fake_lambda`], the Lambda and STS APIs
 //! with programmable functions; [`moto`], the moto server of `scripts/test`; [`smtp`], an SMTP server that keeps what it
-//! receives; and [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush.
+//! receives; [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush; [`processes`], the
+//! API and worker binaries run as processes of their own; and [`scale_out`], the proof that API and worker
+//! replicas share nothing but PostgreSQL and Redis.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
 //! running (see [`TestApp::allow_pending_jobs`]).
@@ -17,6 +19,8 @@ pub mod fake_lambda;
 pub mod fake_llm;
 pub mod fake_pagerduty;
 pub mod moto;
+pub mod processes;
+pub mod scale_out;
 pub mod services;
 pub mod smtp;
 

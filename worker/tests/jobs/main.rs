@@ -11,6 +11,7 @@ mod generate_runbook;
 mod index;
 mod patterns;
 mod recovery;
+mod scale_out;
 mod sync;
 mod verify_aws_connection;
 
