@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 /// The binary `name` of this workspace, built in the same profile as `beside` (a binary of the caller's
 /// package, `env!("CARGO_BIN_EXE_…")`): cargo only builds a test's own package's binaries, so another
 /// package's is found next to it — where `cargo test --workspace` (and `cargo bench` with that package
-/// selected too) has just built it — and built with `cargo build` when it is not there.
+/// selected too) has just built it — and built with `cargo build` when it is not there. (A test run alone,
+/// `cargo test -p insights-worker`, uses whatever build of it is there: rebuild it after changing the API.)
 #[must_use]
 pub fn sibling_binary(beside: &str, package: &str, name: &str) -> PathBuf {
     let path = Path::new(beside).with_file_name(name);
