@@ -1,6 +1,6 @@
-//! Scale-out (`cargo bench -p insights-worker -p insights-api --bench scale`; selecting `insights-api` too
-//! builds its binary beside the worker's in the same profile): API and worker replicas share nothing but
-//! PostgreSQL and Redis. `insights_testing::scale_out` starts `insights-api` and `insights-worker` processes
+//! Scale-out (`cargo bench -p insights-worker --bench scale`; the release `insights-api` binary beside the
+//! worker's is used, built when missing — rebuild it after changing the API): API and worker replicas share
+//! nothing but PostgreSQL and Redis. `insights_testing::scale_out` starts `insights-api` and `insights-worker` processes
 //! (JSON logs on) against one PostgreSQL and Redis and a fake PagerDuty, and runs at once a big organization's
 //! backfill (`SCALE_BENCH_INCIDENTS`, default 100,000 — one job: its pages follow each other), the backfills
 //! of `SCALE_BENCH_ORGS` other organizations (default 6 × `SCALE_BENCH_ORG_INCIDENTS` = 10,000: the work that
