@@ -71,6 +71,10 @@ pub struct Figures {
     pub backfill_secs: f64,
     /// The big backfill alone (recorded → finished).
     pub big_secs: f64,
+    /// The other organizations' backfills (the work that spreads over workers): first recorded → last
+    /// finished.
+    pub others_secs: f64,
+    pub others: u64,
     pub webhooks: usize,
     /// From the first webhook accepted to the last one applied.
     pub webhook_secs: f64,
@@ -96,6 +100,12 @@ impl Figures {
     #[must_use]
     pub fn incidents_per_sec(&self) -> f64 {
         self.backfilled as f64 / self.backfill_secs.max(1e-9)
+    }
+
+    /// Incidents per second of the other organizations' backfills.
+    #[must_use]
+    pub fn others_per_sec(&self) -> f64 {
+        self.others as f64 / self.others_secs.max(1e-9)
     }
 
     #[must_use]
@@ -743,6 +753,14 @@ async fn check(
     .fetch_one(&mut c)
     .await
     .expect("the big backfill");
+    let others: Vec<uuid::Uuid> = orgs[1..].iter().map(|o| o.job).collect();
+    let others_secs: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8 FROM job_runs WHERE id = ANY($1)",
+    )
+    .bind(&others)
+    .fetch_one(&mut c)
+    .await
+    .expect("the other backfills");
     let takeover = killed.and_then(|(_, at, _)| {
         let job = orgs[0].job.to_string();
         workers
@@ -763,6 +781,8 @@ async fn check(
         backfilled: orgs.iter().map(|o| o.history).sum(),
         backfill_secs,
         big_secs,
+        others_secs,
+        others: orgs[1..].iter().map(|o| o.history).sum(),
         webhooks: load.webhooks,
         webhook_secs,
         reads: answers.len(),
