@@ -344,16 +344,7 @@ impl FakePagerDuty {
             let n = st.live.len();
             let id = format!("LIVE{n:04}");
             let now = Utc::now();
-            let service = SERVICES[s % SERVICES.len()];
-            let incident = json!({
-                "id": id, "type": "incident", "summary": title, "incident_number": 900_000 + n, "title": title,
-                "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
-                "created_at": iso(now), "updated_at": iso(now), "status": "triggered", "urgency": "high",
-                "service": reference("service", &format!("PSVC{:02}", s % SERVICES.len()), service),
-                "teams": [reference("team", &format!("PTEAM{}", s % TEAMS.len()), TEAMS[s % TEAMS.len()])],
-                "assignments": [{ "at": iso(now), "assignee": reference("user", "PUSER1", "Ada Lovelace") }],
-                "acknowledgements": [], "last_status_change_at": iso(now),
-            });
+            let incident = triggered_incident(&id, n, title, s);
             st.live.push(Live { incident });
             st.live_entries.push(json!({
                 "id": format!("LE{:06}", st.live_entries.len()), "type": "trigger_log_entry", "summary": "Triggered",
@@ -408,6 +399,23 @@ impl FakePagerDuty {
                 .expect("a live incident")
         })
     }
+}
+
+/// A PagerDuty incident `id` (number `900,000 + n`) triggered now on service `s`, as the API shows it: what
+/// [`FakePagerDuty::trigger`] adds to the history, and a webhook payload for an incident no listing serves.
+#[must_use]
+pub fn triggered_incident(id: &str, n: usize, title: &str, s: usize) -> Value {
+    let now = Utc::now();
+    let service = SERVICES[s % SERVICES.len()];
+    json!({
+        "id": id, "type": "incident", "summary": title, "incident_number": 900_000 + n, "title": title,
+        "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
+        "created_at": iso(now), "updated_at": iso(now), "status": "triggered", "urgency": "high",
+        "service": reference("service", &format!("PSVC{:02}", s % SERVICES.len()), service),
+        "teams": [reference("team", &format!("PTEAM{}", s % TEAMS.len()), TEAMS[s % TEAMS.len()])],
+        "assignments": [{ "at": iso(now), "assignee": reference("user", "PUSER1", "Ada Lovelace") }],
+        "acknowledgements": [], "last_status_change_at": iso(now),
+    })
 }
 
 type Shared = Arc<Mutex<FakeState>>;
