@@ -7,6 +7,10 @@
 //! incidents range over 180 days, 401 for a wrong token). Its history is generated from the index (the
 //! `n`-th incident and its three log entries are computed, not stored), so a million incidents cost no
 //! memory; "live" incidents triggered, acknowledged and resolved by a test come after the history.
+//!
+//! More accounts (API keys with histories of their own: [`FakePagerDuty::add_account`]) serve several
+//! organizations from one fake, as `INSIGHTS_PAGERDUTY_API_URL` names one; every page answered is logged
+//! ([`FakePagerDuty::fetches`]), so a test can count how often each page was read.
 
 // Handlers answer `Err(response)` early, as axum handlers do.
 #![allow(clippy::result_large_err)]
@@ -76,9 +80,22 @@ struct Live {
     incident: Value,
 }
 
+/// One page answered: which account asked, for what (the path and the query string as sent), and when.
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    pub token: String,
+    /// `/incidents?since=…&offset=…` — equal for two reads of the same page.
+    pub page: String,
+    pub at: std::time::Instant,
+}
+
 struct FakeState {
     token: String,
     history: History,
+    /// More accounts: (API key, history). Their listings hold their history only (no live incidents).
+    accounts: Vec<(String, History)>,
+    /// Every page answered (incident and log-entry listings), in order.
+    fetches: Vec<Fetch>,
     live: Vec<Live>,
     /// Log entries of live incidents, oldest first (each embeds its incident's id).
     live_entries: Vec<Value>,
@@ -215,6 +232,8 @@ impl FakePagerDuty {
         let state = Arc::new(Mutex::new(FakeState {
             token: token.to_owned(),
             history,
+            accounts: Vec::new(),
+            fetches: Vec::new(),
             live: Vec::new(),
             live_entries: Vec::new(),
             requests: 0,
@@ -270,6 +289,18 @@ impl FakePagerDuty {
         self.with(|s| s.requests)
     }
 
+    /// Another account, reached with the API key `token`, whose listings serve `history` (and no live
+    /// incidents): for another organization's integration.
+    pub fn add_account(&self, token: &str, history: History) {
+        self.with(|s| s.accounts.push((token.to_owned(), history)));
+    }
+
+    /// Every incident or log-entry page answered so far, in order.
+    #[must_use]
+    pub fn fetches(&self) -> Vec<Fetch> {
+        self.with(|s| s.fetches.clone())
+    }
+
     /// Accepts another token from now on (as if the key in use had been revoked).
     pub fn set_token(&self, token: &str) {
         self.with(|s| s.token = token.to_owned());
@@ -313,16 +344,7 @@ impl FakePagerDuty {
             let n = st.live.len();
             let id = format!("LIVE{n:04}");
             let now = Utc::now();
-            let service = SERVICES[s % SERVICES.len()];
-            let incident = json!({
-                "id": id, "type": "incident", "summary": title, "incident_number": 900_000 + n, "title": title,
-                "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
-                "created_at": iso(now), "updated_at": iso(now), "status": "triggered", "urgency": "high",
-                "service": reference("service", &format!("PSVC{:02}", s % SERVICES.len()), service),
-                "teams": [reference("team", &format!("PTEAM{}", s % TEAMS.len()), TEAMS[s % TEAMS.len()])],
-                "assignments": [{ "at": iso(now), "assignee": reference("user", "PUSER1", "Ada Lovelace") }],
-                "acknowledgements": [], "last_status_change_at": iso(now),
-            });
+            let incident = triggered_incident(&id, n, title, s);
             st.live.push(Live { incident });
             st.live_entries.push(json!({
                 "id": format!("LE{:06}", st.live_entries.len()), "type": "trigger_log_entry", "summary": "Triggered",
@@ -379,23 +401,64 @@ impl FakePagerDuty {
     }
 }
 
+/// A PagerDuty incident `id` (number `900,000 + n`) triggered now on service `s`, as the API shows it: what
+/// [`FakePagerDuty::trigger`] adds to the history, and a webhook payload for an incident no listing serves.
+#[must_use]
+pub fn triggered_incident(id: &str, n: usize, title: &str, s: usize) -> Value {
+    let now = Utc::now();
+    let service = SERVICES[s % SERVICES.len()];
+    json!({
+        "id": id, "type": "incident", "summary": title, "incident_number": 900_000 + n, "title": title,
+        "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
+        "created_at": iso(now), "updated_at": iso(now), "status": "triggered", "urgency": "high",
+        "service": reference("service", &format!("PSVC{:02}", s % SERVICES.len()), service),
+        "teams": [reference("team", &format!("PTEAM{}", s % TEAMS.len()), TEAMS[s % TEAMS.len()])],
+        "assignments": [{ "at": iso(now), "assignee": reference("user", "PUSER1", "Ada Lovelace") }],
+        "acknowledgements": [], "last_status_change_at": iso(now),
+    })
+}
+
 type Shared = Arc<Mutex<FakeState>>;
+
+/// The account a request is for: its key, its history, and whether it is the first one (the only one with
+/// live incidents).
+struct Account {
+    token: String,
+    history: History,
+    primary: bool,
+}
 
 /// Common checks of every request: the token, the required headers, throttling and delay. `Err` is the
 /// answer to send instead.
-async fn admit(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
-    let (delay, token_ok, throttled, down) = {
+async fn admit(state: &Shared, headers: &HeaderMap) -> Result<Account, Response> {
+    let (delay, account, throttled, down) = {
         let mut s = state.lock().expect("fake state");
         s.requests += 1;
         let auth = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let ok = auth == format!("Token token={}", s.token);
+        let token = auth.strip_prefix("Token token=").unwrap_or_default();
+        let account = if token == s.token {
+            Some(Account {
+                token: token.to_owned(),
+                history: s.history,
+                primary: true,
+            })
+        } else {
+            s.accounts
+                .iter()
+                .find(|(t, _)| t == token)
+                .map(|(t, h)| Account {
+                    token: t.clone(),
+                    history: *h,
+                    primary: false,
+                })
+        };
         let throttled = s
             .throttle_every
             .is_some_and(|n| s.requests.is_multiple_of(n));
-        (s.delay, ok, throttled, s.down)
+        (s.delay, account, throttled, s.down)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -407,20 +470,30 @@ async fn admit(state: &Shared, headers: &HeaderMap) -> Result<(), Response> {
             0,
         ));
     }
-    if !token_ok {
+    let Some(account) = account else {
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "Authentication failed",
             2006,
         ));
-    }
+    };
     if throttled {
         let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Rate Limit Exceeded", 2020);
         r.headers_mut()
             .insert("ratelimit-reset", "0.05".parse().expect("header"));
         return Err(r);
     }
-    Ok(())
+    Ok(account)
+}
+
+/// Logs a page answered to `account`.
+fn log_fetch(s: &mut FakeState, account: &Account, path: &str, q: &[(String, String)]) {
+    let query: Vec<String> = q.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    s.fetches.push(Fetch {
+        token: account.token.clone(),
+        page: format!("{path}?{}", query.join("&")),
+        at: std::time::Instant::now(),
+    });
 }
 
 /// `POST /webhook_subscriptions`: answers with the new subscription and its signing secret (only in this
@@ -591,9 +664,10 @@ async fn list_incidents(
     headers: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = admit(&state, &headers).await {
-        return r;
-    }
+    let account = match admit(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let p = match paging(&q, Some(Duration::days(180))) {
         Ok(p) => p,
         Err(r) => return r,
@@ -608,12 +682,14 @@ async fn list_incidents(
             && (services.is_empty() || services.iter().any(|s| i["service"]["id"] == *s))
             && (teams.is_empty() || teams.iter().any(|t| i["teams"][0]["id"] == *t))
     };
-    let s = state.lock().expect("fake state");
-    let h = s.history;
+    let mut s = state.lock().expect("fake state");
+    log_fetch(&mut s, &account, "/incidents", &q);
+    let h = account.history;
     let range = index_range(h.start, h.spacing, h.count, p.since, p.until);
     let live: Vec<&Value> = s
         .live
         .iter()
+        .filter(|_| account.primary)
         .map(|l| &l.incident)
         .filter(|i| created_in(i, &p) && keep(i))
         .collect();
@@ -654,16 +730,19 @@ async fn list_log_entries(
     headers: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = admit(&state, &headers).await {
-        return r;
-    }
+    let account = match admit(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let p = match paging(&q, None) {
         Ok(p) => p,
         Err(r) => return r,
     };
     let include = pairs(&q, "include[]").iter().any(|v| v == "incidents");
-    let s = state.lock().expect("fake state");
-    let h = s.history;
+    let mut s = state.lock().expect("fake state");
+    log_fetch(&mut s, &account, "/log_entries", &q);
+    let s = &*s;
+    let h = account.history;
     let range = index_range(
         h.start,
         h.entry_step(),
@@ -674,6 +753,7 @@ async fn list_log_entries(
     let live: Vec<&Value> = s
         .live_entries
         .iter()
+        .filter(|_| account.primary)
         .filter(|e| created_in(e, &p))
         .collect();
     let generated = range.end - range.start;

@@ -3,8 +3,10 @@
 //! (and, on request, a worker: [`TestApp::with_worker`], [`TestApp::wait_for_job`]), and typed request helpers
 //! with personas; [`fake_pagerduty`], a PagerDuty API on loopback; [`fake_lambda`], the Lambda and STS APIs
 //! with programmable functions; [`fake_sentry`], a Sentry that keeps the envelopes it receives; [`moto`], the moto server of `scripts/test`; [`smtp`], an SMTP server that keeps what it
-//! receives; [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush; and [`replica`],
-//! the streaming replica of the test cluster ([`TestApp::with_read_replica`]).
+//! receives; [`services`], PostgreSQL and Redis servers of a test's own, to restart or flush; [`replica`], the
+//! streaming replica of the test cluster ([`TestApp::with_read_replica`]); [`processes`], the API and worker
+//! binaries run as processes of their own; and [`scale_out`], the proof that API and worker replicas share
+//! nothing but PostgreSQL and Redis.
 //!
 //! A [`TestApp`] ends its test cleanly: it drops its database, and fails the test if jobs were left queued or
 //! running (see [`TestApp::allow_pending_jobs`]).
@@ -19,7 +21,9 @@ pub mod fake_llm;
 pub mod fake_pagerduty;
 pub mod fake_sentry;
 pub mod moto;
+pub mod processes;
 pub mod replica;
+pub mod scale_out;
 pub mod services;
 pub mod smtp;
 

@@ -3,6 +3,7 @@
 //! port with its files in a temporary directory, is started and stopped the way `scripts/dev` does it
 //! (`scripts/lib/common.sh`), and is stopped and removed when dropped, also when the test panics.
 
+use crate::processes::free_port;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -29,14 +30,6 @@ fn common_sh_quietly(script: &str) {
         .arg("-c")
         .arg(format!("source '{lib}'; {script}"))
         .output();
-}
-
-/// A free TCP port on loopback (free when this returns: another process could take it, rarely).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn scratch_dir(what: &str) -> PathBuf {

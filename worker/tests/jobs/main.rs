@@ -12,6 +12,7 @@ mod index;
 mod monitoring;
 mod patterns;
 mod recovery;
+mod scale_out;
 mod sync;
 mod verify_aws_connection;
 
