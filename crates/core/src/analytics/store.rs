@@ -364,7 +364,6 @@ async fn plain_facts(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AnalyticsResult<Vec<RawFact>> {
-    crate::db::incidents::plan_for_parameters(db).await?;
     let text = text_pattern(f);
     let mut out = Vec::new();
     let mut after: Option<(DateTime<Utc>, Uuid)> = None;

@@ -765,18 +765,6 @@ pub(crate) async fn resolve_pattern<'f>(
     })
 }
 
-/// Plans this transaction's statements for their parameters. The filter clauses are `($n IS NULL OR …)`: a
-/// generic plan (which PostgreSQL switches a prepared statement to after five executions when it looks no
-/// dearer) cannot use the index of a filter that is set, and reads the whole history instead (a page of one
-/// pattern's incidents among 300,000 under a forced generic plan: 89 ms, against 0.2 ms planned for its
-/// parameters). Planning each time costs about a millisecond.
-pub(crate) async fn plan_for_parameters(db: &mut OrgTx) -> DbResult<()> {
-    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
-        .execute(db.conn())
-        .await?;
-    Ok(())
-}
-
 /// The `ILIKE` pattern of a filter's text: the text anywhere, its wildcards taken literally.
 pub(crate) fn text_pattern(f: &IncidentFilter) -> Option<String> {
     f.text.as_ref().map(|t| {
@@ -792,7 +780,6 @@ pub(crate) fn text_pattern(f: &IncidentFilter) -> Option<String> {
 /// How many incidents match `f`, counting no further than `cap` (what an export checks against its quota,
 /// without counting a whole history).
 pub async fn count_matching(db: &mut OrgTx, f: &IncidentFilter, cap: i64) -> DbResult<i64> {
-    plan_for_parameters(db).await?;
     let resolved = resolve_pattern(db, f).await?;
     let f = &*resolved;
     let text = text_pattern(f);
@@ -823,7 +810,6 @@ macro_rules! pattern_counts {
 
 /// How many incidents matching `f` each pattern has (patterns without any left out).
 pub async fn counts_by_pattern(db: &mut OrgTx, f: &IncidentFilter) -> DbResult<HashMap<Uuid, i64>> {
-    plan_for_parameters(db).await?;
     let resolved = resolve_pattern(db, f).await?;
     let f = &*resolved;
     let text = text_pattern(f);
@@ -855,7 +841,6 @@ pub async fn bounds(
     db: &mut OrgTx,
     f: &IncidentFilter,
 ) -> DbResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
-    plan_for_parameters(db).await?;
     let resolved = resolve_pattern(db, f).await?;
     let f = &*resolved;
     let text = text_pattern(f);
@@ -872,7 +857,6 @@ async fn rows(
     after: Option<cursor::Position>,
     limit: i64,
 ) -> DbResult<Vec<Row>> {
-    plan_for_parameters(db).await?;
     let resolved = resolve_pattern(db, f).await?;
     let f = &*resolved;
     let (at, id) = after.unzip();
