@@ -470,12 +470,19 @@ pub async fn run(load: &Load, worker_binary: &str) -> Figures {
             if active == 0 && webhooks == load.webhooks as i64 {
                 break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{active} jobs still active, {webhooks} of {} webhooks recorded after {:?}",
-                load.webhooks,
-                load.deadline
-            );
+            if Instant::now() >= deadline {
+                let still: Vec<(String, String, i32)> = sqlx::query_as(
+                    "SELECT kind, state, attempts FROM job_runs
+                      WHERE state IN ('queued', 'running', 'retrying') ORDER BY kind",
+                )
+                .fetch_all(&mut c)
+                .await
+                .expect("active jobs");
+                panic!(
+                    "{active} jobs still active ({still:?}), {webhooks} of {} webhooks recorded after {:?}",
+                    load.webhooks, load.deadline
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -243,9 +243,6 @@ impl Db {
     }
 }
 
-/// How long a pooled connection may sit idle before it is tested again as it is taken.
-const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
-
 /// A pool connecting lazily (the first query opens a connection) to `url`, each connection switched to `role`
 /// (and given `statement_timeout`) as it opens.
 fn lazy_pool(
@@ -268,18 +265,6 @@ fn lazy_pool(
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        // sqlx already tests every connection as it returns to the pool (off the request's path); testing it
-        // again as it is taken would cost every transaction a round trip. Only a connection that sat idle long
-        // enough to have been cut meanwhile (a restart, a failover) is tested again, and replaced if it fails.
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > IDLE_BEFORE_TEST {
-                    sqlx::Connection::ping(conn).await?;
-                }
-                Ok(true)
-            })
-        })
         .after_connect(move |conn, _meta| {
             let setup = setup.clone();
             Box::pin(async move {
