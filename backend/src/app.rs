@@ -1,9 +1,9 @@
 //! Building and running the API server. `App::build` binds the listener itself (port 0 in tests) and wires
 //! state, routes and middleware; `App::run` serves until SIGTERM or Ctrl-C and then drains in-flight requests.
 
-use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
+use crate::cache::ReadCache;
 use crate::error::{ApiError, error_response};
 use crate::http::{middleware, openapi};
 use crate::routes;
@@ -114,8 +114,8 @@ impl App {
                 .await
         });
         // While this listens, authenticated requests answer their session, role and `/me` checks from memory.
-        let auth_changes = tokio::spawn(crate::auth::cache::listen(
-            self.state.auth_cache.clone(),
+        let auth_changes = tokio::spawn(crate::cache::listen(
+            self.state.cache.clone(),
             self.state.db.pool().clone(),
         ));
         let served = axum::serve(
@@ -161,7 +161,15 @@ pub async fn state(config: ApiConfig) -> anyhow::Result<AppState> {
         secrets: config.general.secrets(),
         hasher: PasswordHasher::new(cpus),
         metrics: prometheus(),
-        auth_cache: AuthCache::new(config.auth.session_check_cache),
+        // Pages of incident lists are kept only when those lists read the primary (see `crate::cache`).
+        cache: ReadCache::new(
+            config.auth.session_check_cache,
+            if config.database.read_url.is_some() {
+                0
+            } else {
+                config.limits.page_cache_bytes
+            },
+        ),
         config: Arc::new(config),
         db,
         redis,
@@ -236,6 +244,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.config.limits.request_timeout,
             request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.cache.clone(),
+            middleware::forget_written_pages,
         ))
         .layer(axum::middleware::from_fn(middleware::track_metrics));
     for (name, value) in middleware::security_headers(https) {

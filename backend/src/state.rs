@@ -1,8 +1,8 @@
 //! What every request handler shares.
 
-use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenKeys;
+use crate::cache::ReadCache;
 use insights_core::config::ApiConfig;
 use insights_core::crypto::SecretBox;
 use insights_core::db::Db;
@@ -23,7 +23,7 @@ pub struct AppState {
     pub secrets: SecretBox,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Sessions, roles and `/me` answers, kept until PostgreSQL notifies a change (off until `run` listens).
-    pub auth_cache: AuthCache,
+    pub cache: ReadCache,
 }
 
 impl AppState {

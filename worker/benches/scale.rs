@@ -64,6 +64,19 @@ fn print(what: &str, f: &Figures) {
         f.pages_read_again,
         f.duplicates_ignored,
     );
+    let c = &f.cpu;
+    let share = |secs: f64| 100.0 * secs / c.busy_secs.max(1e-9);
+    println!(
+        "    CPU over {:.0} s: {:.2} of {} cores busy; of the busy time workers {:.0}%, APIs {:.0}%, this bench (fake \
+         PagerDuty, storm, readers) {:.0}%, the rest (PostgreSQL, Redis, other) {:.0}%",
+        c.wall_secs,
+        c.busy_cores(),
+        c.cores,
+        share(c.workers_secs),
+        share(c.apis_secs),
+        share(c.bench_secs),
+        share(c.rest_secs()),
+    );
 }
 
 #[tokio::main]

@@ -1,7 +1,6 @@
 //! Authentication: password hashing, access tokens (JWT), refresh tokens and their cookie, device cookies,
 //! session checks, rate limits.
 
-pub mod cache;
 pub mod password;
 pub mod rate_limit;
 pub mod sessions;

@@ -1,7 +1,7 @@
 //! Whether a login session (refresh-token family) is still live, checked on every authenticated request so
 //! that logout and a password change end the session's access tokens at once, not when they expire.
 //!
-//! The answer is kept in this process's memory ([`crate::auth::cache`], told of ended sessions by PostgreSQL)
+//! The answer is kept in this process's memory ([`crate::cache`], told of ended sessions by PostgreSQL)
 //! and cached in Redis for `INSIGHTS_SESSION_CHECK_CACHE_SECS`, shared by every replica. Ending a
 //! session overwrites its entry with "ended", while a request caches what it read from PostgreSQL only if no
 //! entry is there (`SET NX`): a check that read "live" just before the session ended cannot overwrite the
@@ -26,12 +26,12 @@ fn key(state: &AppState, family: Uuid) -> String {
 
 /// Whether `user`'s session `family` has neither been ended nor expired.
 pub async fn is_live(state: &AppState, user: UserId, family: Uuid) -> Result<bool, DbError> {
-    if let Some(live) = state.auth_cache.session(family) {
+    if let Some(live) = state.cache.session(family) {
         return Ok(live);
     }
-    let ticket = state.auth_cache.ticket();
+    let ticket = state.cache.ticket();
     let live = is_live_shared(state, user, family).await?;
-    state.auth_cache.put_session(ticket, family, live);
+    state.cache.put_session(ticket, family, live);
     Ok(live)
 }
 
@@ -90,8 +90,8 @@ pub async fn ended(state: &AppState, families: &[Uuid]) {
     }
     for family in families {
         state
-            .auth_cache
-            .forget(crate::auth::cache::Change::Session { family: *family });
+            .cache
+            .forget(crate::cache::Change::Session { family: *family });
     }
     let ttl = state.config.auth.session_check_cache.as_secs().max(1);
     let mut pipe = redis::pipe();

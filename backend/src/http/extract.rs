@@ -278,18 +278,16 @@ where
             .parse()
             .map_err(|_| ApiError::bad_request("invalid_path", "`org_id` must be a UUID."))?;
         let state = AppState::from_ref(state);
-        let role = match state.auth_cache.role(org_id, user.user_id) {
+        let role = match state.cache.role(org_id, user.user_id) {
             Some(role) => role,
             None => {
-                let ticket = state.auth_cache.ticket();
+                let ticket = state.cache.ticket();
                 let mut db = state.db.org_tx(org_id, Some(user.user_id)).await?;
                 let role = insights_core::db::members::role_of(&mut db, user.user_id)
                     .await?
                     .ok_or(ApiError::NotFound)?;
                 db.commit().await?;
-                state
-                    .auth_cache
-                    .put_role(ticket, org_id, user.user_id, role);
+                state.cache.put_role(ticket, org_id, user.user_id, role);
                 role
             }
         };

@@ -1,7 +1,8 @@
-//! Middleware: Prometheus request metrics by route and status, and the security headers of every response.
+//! Middleware: Prometheus request metrics by route and status, the security headers of every response, and
+//! forgetting the incident-list pages a write request may have changed.
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::time::Instant;
@@ -65,4 +66,50 @@ pub fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
         ));
     }
     h
+}
+
+/// After a request that may write into an organization (any method but GET, HEAD and OPTIONS under
+/// `/api/v1/orgs/{org_id}/`), this process forgets that organization's incident-list pages before answering:
+/// its client's next page is read afresh, without waiting for PostgreSQL's notification (which tells every
+/// other process, and this one of writes made by the worker).
+pub async fn forget_written_pages(
+    State(cache): State<crate::cache::ReadCache>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let org = (!matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS))
+        .then(|| written_org(req.uri().path()))
+        .flatten();
+    let resp = next.run(req).await;
+    if let Some(org) = org {
+        cache.forget(crate::cache::Change::Incidents { org });
+    }
+    resp
+}
+
+/// The organization of an `/api/v1/orgs/{org_id}/…` path.
+fn written_org(path: &str) -> Option<insights_types::OrgId> {
+    let rest = path.strip_prefix("/api/v1/orgs/")?;
+    let id = rest.split('/').next()?;
+    id.parse().ok().map(insights_types::OrgId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::written_org;
+
+    #[test]
+    fn the_written_organization_comes_from_the_path() {
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(
+            written_org(&format!("/api/v1/orgs/{id}/patterns/x/merge")).map(|o| o.0),
+            Some(id)
+        );
+        assert_eq!(
+            written_org(&format!("/api/v1/orgs/{id}")).map(|o| o.0),
+            Some(id)
+        );
+        assert_eq!(written_org("/api/v1/orgs/not-an-id/incidents"), None);
+        assert_eq!(written_org(&format!("/api/v1/me/{id}")), None);
+    }
 }

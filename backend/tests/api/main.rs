@@ -2,7 +2,6 @@
 
 mod analytics;
 mod auth;
-mod auth_cache;
 mod automations;
 mod backup;
 mod bad_input;
@@ -18,6 +17,7 @@ mod monitoring;
 mod operations;
 mod orgs;
 mod patterns;
+mod read_cache;
 mod recovery;
 mod replica;
 mod runbooks;

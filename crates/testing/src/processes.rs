@@ -37,6 +37,37 @@ pub fn sibling_binary(beside: &str, package: &str, name: &str) -> PathBuf {
     path
 }
 
+/// CPU time (user + system) of the process whose `/proc/<pid>/stat` is `stat_path` (`/proc/self/stat`: this
+/// one), in seconds; `None` off Linux or once it is gone.
+#[must_use]
+pub fn process_cpu_seconds(stat_path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // After "pid (comm)": state is field 3, utime 14 and stime 15 (proc(5)), in USER_HZ (100) ticks.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// The machine's CPU time so far, all cores: (busy, total) seconds from `/proc/stat` (busy is everything but
+/// idle and iowait); `None` off Linux.
+#[must_use]
+pub fn machine_cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some(((total - idle) / 100.0, total / 100.0))
+}
+
 /// A free TCP port on loopback (free when this returns: another process could take it, rarely).
 #[must_use]
 pub fn free_port() -> u16 {
@@ -84,6 +115,13 @@ impl Process {
     #[must_use]
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// CPU time (user + system) it has used so far, while it runs.
+    #[must_use]
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        self.pid()
+            .and_then(|pid| process_cpu_seconds(&format!("/proc/{pid}/stat")))
     }
 
     /// Whether it is still running.

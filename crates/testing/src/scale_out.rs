@@ -23,7 +23,9 @@
 //! It returns the figures (throughput, latency, who did what); timings are never asserted.
 
 use crate::fake_pagerduty::{FakePagerDuty, Fetch, History, triggered_incident};
-use crate::processes::{ApiProcess, Process, sibling_binary};
+use crate::processes::{
+    ApiProcess, Process, machine_cpu_seconds, process_cpu_seconds, sibling_binary,
+};
 use crate::{PASSWORD, TestDatabase, test_env};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -94,6 +96,71 @@ pub struct Figures {
     pub per_worker: Vec<(String, usize, usize, usize)>,
     /// Deliveries a worker skipped because the job was running elsewhere or had ended.
     pub duplicates_ignored: usize,
+    /// Where the machine's CPU went meanwhile.
+    pub cpu: Cpu,
+}
+
+/// Where the machine's CPU went from the sign-ups to the last job's end (from `/proc`; zero off Linux): the
+/// seconds of all cores busy, and the CPU seconds of the workers (the killed one's up to its death), the
+/// APIs and this process (the fake PagerDuty, the storm, the readers). The rest of the busy time is
+/// PostgreSQL, Redis and whatever else the machine ran.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu {
+    pub wall_secs: f64,
+    pub cores: usize,
+    pub busy_secs: f64,
+    pub workers_secs: f64,
+    pub apis_secs: f64,
+    pub bench_secs: f64,
+}
+
+impl Cpu {
+    /// Cores busy on average.
+    #[must_use]
+    pub fn busy_cores(&self) -> f64 {
+        self.busy_secs / self.wall_secs.max(1e-9)
+    }
+
+    /// Busy CPU seconds not spent by the workers, the APIs or this process: PostgreSQL, Redis, the rest.
+    #[must_use]
+    pub fn rest_secs(&self) -> f64 {
+        (self.busy_secs - self.workers_secs - self.apis_secs - self.bench_secs).max(0.0)
+    }
+}
+
+/// A CPU reading: the machine's busy seconds, the wall clock, and each process's CPU seconds.
+struct CpuMark {
+    busy: f64,
+    at: Instant,
+    workers: f64,
+    apis: f64,
+    bench: f64,
+}
+
+impl CpuMark {
+    fn take(workers: &[Process], apis: &[ApiProcess], killed_workers: f64) -> CpuMark {
+        let sum = |ps: &mut dyn Iterator<Item = &Process>| -> f64 {
+            ps.filter_map(Process::cpu_seconds).sum()
+        };
+        CpuMark {
+            busy: machine_cpu_seconds().map_or(0.0, |(busy, _)| busy),
+            at: Instant::now(),
+            workers: sum(&mut workers.iter()) + killed_workers,
+            apis: sum(&mut apis.iter().map(|a| &a.process)),
+            bench: process_cpu_seconds("/proc/self/stat").unwrap_or_default(),
+        }
+    }
+
+    fn since(&self, start: &CpuMark) -> Cpu {
+        Cpu {
+            wall_secs: (self.at - start.at).as_secs_f64(),
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            busy_secs: self.busy - start.busy,
+            workers_secs: self.workers - start.workers,
+            apis_secs: self.apis - start.apis,
+            bench_secs: self.bench - start.bench,
+        }
+    }
 }
 
 impl Figures {
@@ -246,6 +313,8 @@ pub async fn run(load: &Load, worker_binary: &str) -> Figures {
         bases: Arc::new(apis.iter().map(|a| a.base.clone()).collect()),
     };
     let admin = database.url().to_owned();
+    let cpu_start = CpuMark::take(&workers, &apis, 0.0);
+    let mut killed_cpu = 0.0;
 
     // Sign-ups and connections, through the APIs in turn; every backfill starts at once.
     let mut orgs = Vec::new();
@@ -432,6 +501,7 @@ pub async fn run(load: &Load, worker_binary: &str) -> Figures {
                     .any(|e| e["job"].as_str() == Some(job.as_str()))
             })
             .expect("a worker logged the start of the big backfill");
+        killed_cpu = workers[runner].cpu_seconds().unwrap_or_default();
         workers[runner].kill();
         let at = (
             workers[runner].name.clone(),
@@ -486,6 +556,7 @@ pub async fn run(load: &Load, worker_binary: &str) -> Figures {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    let cpu = CpuMark::take(&workers, &apis, killed_cpu).since(&cpu_start);
     stop.store(true, Ordering::Relaxed);
     let reading_secs = reading_since.elapsed().as_secs_f64();
     let mut answers = Vec::new();
@@ -493,7 +564,7 @@ pub async fn run(load: &Load, worker_binary: &str) -> Figures {
         answers.extend(a.expect("a reader"));
     }
 
-    let figures = check(
+    let mut figures = check(
         &admin,
         load,
         &orgs,
@@ -506,6 +577,7 @@ pub async fn run(load: &Load, worker_binary: &str) -> Figures {
         reading_secs,
     )
     .await;
+    figures.cpu = cpu;
     for w in &mut workers {
         assert!(
             !w.running() || w.terminate(Duration::from_secs(30)),
@@ -804,5 +876,6 @@ async fn check(
         takeover,
         per_worker,
         duplicates_ignored,
+        cpu: Cpu::default(),
     }
 }

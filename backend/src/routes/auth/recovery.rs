@@ -102,9 +102,7 @@ async fn verify_email(
     .ok_or_else(invalid_link)?;
     db::users::mark_email_verified(&mut tx, user).await?;
     tx.commit().await.map_err(DbError::from)?;
-    state
-        .auth_cache
-        .forget(crate::auth::cache::Change::User { user });
+    state.cache.forget(crate::cache::Change::User { user });
     security_log(&state, user, "email_verified", ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -228,9 +226,7 @@ async fn reset_password(
     let ended = db::refresh_tokens::revoke_user_except(&mut tx, user, None).await?;
     db::users::mark_email_verified(&mut tx, user).await?;
     tx.commit().await.map_err(DbError::from)?;
-    state
-        .auth_cache
-        .forget(crate::auth::cache::Change::User { user });
+    state.cache.forget(crate::cache::Change::User { user });
     sessions::ended(&state, &ended).await;
     security_log(&state, user, "password_reset", ip).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -6,7 +6,10 @@ mod export;
 use crate::error::ApiError;
 use crate::http::{Json, ListQuery, OrgMember, Path, Query};
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Utc};
 use insights_core::db::incidents::{self, IncidentFilter};
 use insights_types::api::{
@@ -132,7 +135,7 @@ async fn list_incidents(
     member: OrgMember,
     Query(filter): Query<FilterQuery>,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Page<IncidentOut>>, ApiError> {
+) -> Result<Response, ApiError> {
     member.require(Permission::ViewOrganization)?;
     let (after, limit) = ListQuery {
         cursor: q.cursor,
@@ -143,12 +146,31 @@ async fn list_incidents(
         q.sort.unwrap_or_default(),
         IncidentSort::OldestFirst
     ))?;
+    // A page served lately is served again from memory until the organization's incidents change (the page
+    // is the same for every member: incidents are the organization's).
+    let key = format!("{filter:?}|{after:?}|{limit}");
+    if let Some(body) = state.cache.page(member.org_id, &key) {
+        return Ok(json_body(body));
+    }
+    let ticket = state.cache.page_ticket();
     let mut db = state
         .db
         .org_read_tx(member.org_id, Some(member.user_id))
         .await?;
     let (items, next_cursor) = incidents::list(&mut db, &filter, after, limit).await?;
-    Ok(Json(Page { items, next_cursor }))
+    drop(db);
+    let body = Bytes::from(
+        serde_json::to_vec(&Page { items, next_cursor })
+            .map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    state
+        .cache
+        .put_page(ticket, member.org_id, key, body.clone());
+    Ok(json_body(body))
+}
+
+fn json_body(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// One incident with its description and timeline, and its recurring pattern: why it is there (the template

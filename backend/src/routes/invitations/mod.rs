@@ -244,7 +244,7 @@ async fn accept_invitation(
     )
     .await?;
     db.commit().await?;
-    state.auth_cache.forget(crate::auth::cache::Change::Member {
+    state.cache.forget(crate::cache::Change::Member {
         org: org_id,
         user: auth.user_id,
     });

@@ -55,12 +55,12 @@ pub(super) async fn load_me(
 /// Who you are and the organizations you belong to.
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeOut)))]
 async fn get_me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeOut>, ApiError> {
-    if let Some(me) = state.auth_cache.me(auth.user_id) {
+    if let Some(me) = state.cache.me(auth.user_id) {
         return Ok(Json(me));
     }
-    let ticket = state.auth_cache.ticket();
+    let ticket = state.cache.ticket();
     let me = load_me(&state, auth.user_id).await?;
-    state.auth_cache.put_me(ticket, auth.user_id, me.clone());
+    state.cache.put_me(ticket, auth.user_id, me.clone());
     Ok(Json(me))
 }
 
@@ -77,8 +77,8 @@ async fn update_me(
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
         db::users::update_name(&mut conn, auth.user_id, name.as_str()).await?;
         state
-            .auth_cache
-            .forget(crate::auth::cache::Change::User { user: auth.user_id });
+            .cache
+            .forget(crate::cache::Change::User { user: auth.user_id });
     }
     Ok(Json(load_me(&state, auth.user_id).await?))
 }

@@ -76,7 +76,7 @@ async fn update_member(
     .await?;
     let updated = db::members::get(&mut db, user_id).await?;
     db.commit().await?;
-    state.auth_cache.forget(crate::auth::cache::Change::Member {
+    state.cache.forget(crate::cache::Change::Member {
         org: member.org_id,
         user: user_id,
     });
@@ -121,7 +121,7 @@ async fn remove_member(
     )
     .await?;
     db.commit().await?;
-    state.auth_cache.forget(crate::auth::cache::Change::Member {
+    state.cache.forget(crate::cache::Change::Member {
         org: member.org_id,
         user: user_id,
     });

@@ -55,7 +55,7 @@ async fn create_org(
     let org =
         insights_core::orgs::create_with_owner(&mut db, auth.user_id, name.as_str(), ip).await?;
     db.commit().await?;
-    state.auth_cache.forget(crate::auth::cache::Change::Member {
+    state.cache.forget(crate::cache::Change::Member {
         org: OrgId(org.id),
         user: auth.user_id,
     });
@@ -104,7 +104,7 @@ async fn update_org(
     };
     db.commit().await?;
     state
-        .auth_cache
-        .forget(crate::auth::cache::Change::Org { org: member.org_id });
+        .cache
+        .forget(crate::cache::Change::Org { org: member.org_id });
     Ok(Json(detail(org, member.role)))
 }

@@ -26,6 +26,8 @@ pub struct LimitsConfig {
     pub invitations_per_day: u32,
     /// Rows in one CSV or JSON-lines export; a larger history is refused (409) — narrow the filters.
     pub export_max_rows: u32,
+    /// Memory each API process may give to incident-list pages it served lately (0: none kept).
+    pub page_cache_bytes: usize,
 }
 
 impl LimitsConfig {
@@ -39,6 +41,9 @@ impl LimitsConfig {
             sample_data_loads_per_day: env.positive(vars::SAMPLE_DATA_LOADS_PER_DAY, 5)?,
             invitations_per_day: env.positive(vars::INVITATIONS_PER_DAY, 100)?,
             export_max_rows: env.positive(vars::EXPORT_MAX_ROWS, 100_000)?,
+            page_cache_bytes: env
+                .parse::<usize>(vars::PAGE_CACHE_MB, 64)?
+                .saturating_mul(1 << 20),
         })
     }
 }

@@ -45,7 +45,7 @@ impl OtherProcess {
 /// goes to PostgreSQL and these tests would prove nothing.
 async fn both_listening(app: &TestApp, other: &OtherProcess) {
     for _ in 0..200 {
-        if app.state.auth_cache.ticket().is_some() && other.state.auth_cache.ticket().is_some() {
+        if app.state.cache.ticket().is_some() && other.state.cache.ticket().is_some() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -83,13 +83,7 @@ async fn a_removed_member_is_refused_at_once_here_and_soon_on_every_process() {
             StatusCode::OK
         );
     }
-    assert!(
-        other
-            .state
-            .auth_cache
-            .role(p.org_id, p.member.user_id)
-            .is_some()
-    );
+    assert!(other.state.cache.role(p.org_id, p.member.user_id).is_some());
 
     let removed = app
         .delete(
@@ -164,7 +158,7 @@ async fn me_shows_a_rename_of_the_user_or_an_organization_made_anywhere() {
     let me = |r: reqwest::Response| async move { r.json::<MeOut>().await.expect("me") };
     let before = me(other.get("/api/v1/me", &owner.token).await).await;
     assert_eq!(before.memberships[0].organization.name, "Before");
-    assert!(other.state.auth_cache.me(owner.user_id).is_some());
+    assert!(other.state.cache.me(owner.user_id).is_some());
 
     let renamed = app
         .patch(
@@ -206,4 +200,122 @@ async fn me_shows_a_rename_of_the_user_or_an_organization_made_anywhere() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(seen, "Ada Renamed");
+}
+
+/// A page of `org`'s incident list, as the numbers of incidents it holds.
+async fn page_len(answer: reqwest::Response) -> usize {
+    assert_eq!(answer.status(), StatusCode::OK);
+    let page: serde_json::Value = answer.json().await.expect("a page");
+    page["items"].as_array().expect("items").len()
+}
+
+/// Adds `n` incidents to `org` straight into the table, as the worker's writes do (not through this API).
+async fn add_incidents(app: &TestApp, org: insights_types::OrgId, n: i32) {
+    use sqlx::Connection;
+    let url = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
+    let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::query(
+        "INSERT INTO incidents (id, org_id, source, external_id, title, status, triggered_at, source_updated_at)
+         SELECT gen_random_uuid(), $1, 'sample', gen_random_uuid()::text, 'Disk full', 'triggered', now(), now()
+           FROM generate_series(1, $2)",
+    )
+    .bind(org.0)
+    .bind(n)
+    .execute(&mut c)
+    .await
+    .expect("add incidents");
+}
+
+/// Turns the incident triggers off or on (as the owner): with them off, only this process's memory can explain
+/// an unchanged page.
+async fn incident_triggers(app: &TestApp, on: bool) {
+    use sqlx::Connection;
+    let url = secrecy::ExposeSecret::expose_secret(&app.config.database.url).to_owned();
+    let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+    for event in ["insert", "update", "delete"] {
+        let verb = if on { "ENABLE" } else { "DISABLE" };
+        // (Both parts are this function's constants.)
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE incidents {verb} TRIGGER incidents_notify_{event}"
+        )))
+        .execute(&mut c)
+        .await
+        .expect("alter trigger");
+    }
+}
+
+#[tokio::test]
+async fn an_incident_list_page_is_kept_until_the_organizations_incidents_change_anywhere() {
+    let app = TestApp::spawn(&[]).await;
+    let p = app.personas().await;
+    let (stranger, stranger_org) = app.signup("stranger@example.com", "Elsewhere").await;
+    let other = OtherProcess::start(&app).await;
+    both_listening(&app, &other).await;
+    add_incidents(&app, p.org_id, 3).await;
+    add_incidents(&app, stranger_org, 7).await;
+    let path = format!("/api/v1/orgs/{}/incidents?limit=50", p.org_id);
+    let other_path = format!("/api/v1/orgs/{stranger_org}/incidents?limit=50");
+    let here = |token: &str| {
+        app.raw(reqwest::Method::GET, &path)
+            .bearer_auth(token)
+            .send()
+    };
+
+    // Both processes serve the page, and keep it: with the triggers off, a new incident is not seen.
+    assert_eq!(
+        page_len(here(&p.member.token).await.expect("request")).await,
+        3
+    );
+    assert_eq!(page_len(other.get(&path, &p.member.token).await).await, 3);
+    assert_eq!(
+        page_len(other.get(&other_path, &stranger.token).await).await,
+        7
+    );
+    incident_triggers(&app, false).await;
+    add_incidents(&app, p.org_id, 1).await;
+    assert_eq!(
+        page_len(here(&p.viewer.token).await.expect("request")).await,
+        3,
+        "kept for every member"
+    );
+    assert_eq!(page_len(other.get(&path, &p.member.token).await).await, 3);
+    // A page is the organization's: another organization's member is refused before any page is looked up.
+    assert_eq!(
+        other.get(&path, &stranger.token).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A write request into the organization through this process forgets its pages before answering.
+    let renamed = app
+        .patch(
+            &format!("/api/v1/orgs/{}", p.org_id),
+            &p.owner.token,
+            json!({ "name": "Renamed" }),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert_eq!(
+        page_len(here(&p.member.token).await.expect("request")).await,
+        4
+    );
+
+    // A write anywhere else (the worker's, here straight into the table) reaches every process by notification.
+    incident_triggers(&app, true).await;
+    add_incidents(&app, p.org_id, 2).await;
+    for _ in 0..80 {
+        if page_len(other.get(&path, &p.member.token).await).await == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(page_len(other.get(&path, &p.member.token).await).await, 6);
+    assert_eq!(
+        page_len(here(&p.member.token).await.expect("request")).await,
+        6
+    );
+    // The other organization's page was not touched by any of this, and is still its own.
+    assert_eq!(
+        page_len(other.get(&other_path, &stranger.token).await).await,
+        7
+    );
 }
