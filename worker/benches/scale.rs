@@ -12,8 +12,10 @@
 //! once a third is stored (another takes it over after `INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS`, here 5 s).
 //! Then throughput with 2 APIs and each of `SCALE_BENCH_WORKERS` workers (default `1,2,3`), no kill:
 //! incidents backfilled per second (all organizations), the big backfill's own time, webhook deliveries
-//! applied per second, dashboard reads. Timings are printed, never asserted. Needs DATABASE_URL and
-//! REDIS_URL, like the tests.
+//! applied per second, dashboard reads, and where the machine's CPU went. `SCALE_BENCH_SOURCE_DELAY_MS`
+//! (default 0) delays every answer of the fake PagerDuty, as a real API's latency does: then backfills wait on
+//! the source rather than on the CPU, and more workers (more job slots) finish independent organizations
+//! sooner. Timings are printed, never asserted. Needs DATABASE_URL and REDIS_URL, like the tests.
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -98,14 +100,21 @@ async fn main() {
         webhooks: env_num("SCALE_BENCH_WEBHOOKS", 3_000),
         readers: env_num("SCALE_BENCH_READERS", 4),
         kill_at: Some(1.0 / 3.0),
-        source_delay: Duration::ZERO,
+        source_delay: Duration::from_millis(env_num("SCALE_BENCH_SOURCE_DELAY_MS", 0)),
         deadline: Duration::from_secs(1_800),
         settings: vec![("INSIGHTS_JOB_HEARTBEAT_TIMEOUT_SECS".into(), "5".into())],
     };
     println!(
         "Scale-out: {} API + {} worker processes, one PostgreSQL and Redis; a {}-incident backfill, {} other \
-         organizations × {}, {} webhooks and {} dashboard readers at once",
-        load.apis, load.workers, load.big, load.orgs, load.per_org, load.webhooks, load.readers
+         organizations × {}, {} webhooks and {} dashboard readers at once; the source answers after {} ms",
+        load.apis,
+        load.workers,
+        load.big,
+        load.orgs,
+        load.per_org,
+        load.webhooks,
+        load.readers,
+        load.source_delay.as_millis()
     );
     let f = run(&load, env!("CARGO_BIN_EXE_insights-worker")).await;
     print("with a worker killed (SIGKILL) mid-backfill", &f);

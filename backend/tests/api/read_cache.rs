@@ -1,6 +1,6 @@
-//! Issue 14: each API process answers session, role and `/me` checks from memory, and forgets them when
-//! PostgreSQL notifies a change — so a change made through one process holds at once there, and within a
-//! notification's delivery on every other process sharing the database.
+//! Issue 14: each API process answers session, role and `/me` checks, and pages of the incident list, from
+//! memory, and forgets them when PostgreSQL notifies a change — so a change made through one process holds at
+//! once there, and within a notification's delivery on every other process sharing the database.
 
 use insights_api::app::App;
 use insights_testing::{PASSWORD, TestApp};
