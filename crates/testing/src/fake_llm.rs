@@ -98,14 +98,7 @@ impl FakeLlm {
             .await
             .expect("bind the fake LLM's address");
         let url = format!("http://{}/v1", listener.local_addr().expect("address"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stop = crate::serve_until_stopped(listener, app);
         FakeLlm {
             url,
             state,

@@ -257,14 +257,7 @@ impl FakePagerDuty {
             .await
             .expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stop = crate::serve_until_stopped(listener, app);
         FakePagerDuty {
             url,
             state,

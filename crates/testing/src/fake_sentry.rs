@@ -49,14 +49,7 @@ impl FakeSentry {
             .await
             .expect("bind the fake Sentry's address");
         let addr = listener.local_addr().expect("address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stop = crate::serve_until_stopped(listener, app);
         FakeSentry {
             addr,
             received,

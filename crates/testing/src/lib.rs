@@ -630,6 +630,23 @@ pub fn token_of(invitation: &InvitationOut) -> String {
         .to_owned()
 }
 
+/// Serves `app` on `listener` in the background until the returned sender is used or dropped (a fake
+/// service's lifetime: it stops with the value that holds the sender).
+pub(crate) fn serve_until_stopped(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    stop
+}
+
 /// Inserts `n` incidents into `org` straight into the table (as its owner, past row-level security): varied
 /// titles and descriptions, the `g`-th triggered `g × every` ago. For tests and benches that need a history
 /// without importing one.
