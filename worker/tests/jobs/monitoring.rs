@@ -3,18 +3,11 @@
 //! `insights_testing`) with its kind, job and organization.
 
 use insights_testing::fake_sentry::FakeSentry;
+use insights_testing::processes::free_port;
 use insights_testing::{TestApp, config_from, test_env};
 use insights_types::api::JobState;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn a_job_that_fails_for_good_is_counted_on_the_worker_metrics_and_reported_to_sentry_with_its_kind()
